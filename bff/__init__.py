@@ -1,0 +1,121 @@
+"""bff: the backend that WeChat Mini Programs and H5 pages call for Cards & Offers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from flask import Flask
+
+from bff.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+SANDBOX_INTERNAL_BASE = "http://sandbox.internal"
+BFF_INTERNAL_BASE = "http://bff.internal"
+DEFAULT_WECHAT_BASE = "https://api.weixin.qq.com"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings (defaults, BFF_* environment, ``config``), Redis, WeChat, routes."""
+    settings = load_settings(overrides=config)
+    _configure_logging(settings)
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="bff — WeChat Cards & Offers backend",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+
+    from bff import errors, store
+    from bff.extensions import Services, api
+    from bff.wechat import build_wechat
+
+    redis_client = store.connect(settings.redis_url, allow_embedded=settings.sandbox)
+    wechat_session, wechat_base = _wechat_transport(app, settings, redis_client)
+    wechat = build_wechat(settings, redis_client, session=wechat_session, base_url=wechat_base)
+    app.extensions["bff"] = Services(settings=settings, redis=redis_client, wechat=wechat)
+
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer"}
+    )
+    errors.init_app(app)
+
+    from bff.ops.resources import blp as ops_blp
+
+    api.register_blueprint(ops_blp)
+    for register in _area_registrars():
+        register(app, api)
+    return app
+
+
+def _area_registrars() -> list:
+    """Each area module exposes ``register(app, api)``; areas that exist are registered."""
+    import importlib
+
+    found = []
+    for name in ("sessions", "cards", "membership", "events", "admin"):
+        try:
+            module = importlib.import_module(f"bff.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"bff.{name}":
+                raise
+            continue
+        found.append(module.register)
+    return found
+
+
+def _wechat_transport(
+    app: Flask, settings: Settings, redis_client: Any
+) -> tuple[requests.Session | None, str]:
+    """In sandbox mode with no explicit upstream, route WeChat calls to the mounted sandbox."""
+    if not settings.sandbox:
+        return None, settings.wechat_api_base
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from bff.sandbox import SandboxConfig, create_sandbox_app
+    from bff.sandbox.transport import WSGIAdapter
+
+    bff_wsgi = app.wsgi_app
+    push_session = requests.Session()
+    push_session.mount(BFF_INTERNAL_BASE, WSGIAdapter(bff_wsgi))
+    sandbox_app = create_sandbox_app(
+        redis_client,
+        SandboxConfig(
+            oa_appid=settings.appid,
+            oa_secret=settings.secret,
+            mp_appid=settings.miniprogram_appid,
+            mp_secret=settings.miniprogram_secret,
+            push_token=settings.push_token,
+            push_aes_key=settings.push_aes_key,
+            event_url=f"{BFF_INTERNAL_BASE}/wechat/events",
+            safe_mode=True,
+        ),
+        push_session=push_session,
+    )
+    app.wsgi_app = DispatcherMiddleware(bff_wsgi, {"/sandbox": sandbox_app})  # type: ignore[method-assign]
+    app.extensions["bff_sandbox"] = sandbox_app
+    if settings.wechat_api_base.rstrip("/") != DEFAULT_WECHAT_BASE:
+        return None, settings.wechat_api_base  # a standalone sandbox over real HTTP
+    session = requests.Session()
+    session.mount(SANDBOX_INTERNAL_BASE, WSGIAdapter(sandbox_app))
+    return session, SANDBOX_INTERNAL_BASE
+
+
+def _configure_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+    logging.getLogger("bff").setLevel(settings.log_level.upper())

@@ -1,0 +1,174 @@
+"""Every setting of the service, read once from ``BFF_*`` environment variables, typed and checked.
+
+The README has one table of all variables; keep it in step with ``FIELDS`` below.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Defaults the sandbox accepts; never used outside sandbox mode.
+SANDBOX_APPID = "wxsandbox0a000001"
+SANDBOX_SECRET = "sandbox-oa-secret-0000000000000001"
+SANDBOX_MP_APPID = "wxsandbox0m000001"
+SANDBOX_MP_SECRET = "sandbox-mp-secret-0000000000000001"
+SANDBOX_PUSH_TOKEN = "sandboxpushtoken"
+SANDBOX_PUSH_AES_KEY = "c2FuZGJveC1wdXNoLWFlcy1rZXktMzItYnl0ZXMhISE"  # 43 chars, 32 bytes
+SANDBOX_DATA_KEY = base64.b64encode(b"sandbox-data-key-32-bytes-long!!").decode()
+SANDBOX_ADMIN_TOKEN = "sandbox-admin-token"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    appid: str = ""
+    secret: str = field(default="", repr=False)
+    miniprogram_appid: str = ""
+    miniprogram_secret: str = field(default="", repr=False)
+    push_token: str = field(default="", repr=False)
+    push_aes_key: str = field(default="", repr=False)
+    push_aes_key_previous: str = field(default="", repr=False)
+    redis_url: str = field(default="", repr=False)
+    admin_token: str = field(default="", repr=False)
+    sandbox: bool = False
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    token_mode: str = "stable"  # "stable" (/cgi-bin/stable_token) or "classic" (/cgi-bin/token)
+    connect_timeout: float = 3.05
+    read_timeout: float = 5.0
+    max_retries: int = 2
+    data_key: str = field(default="", repr=False)
+    jssdk_hosts: tuple[str, ...] = ()
+    session_ttl: int = 7 * 24 * 3600
+    push_max_skew: int = 300
+    max_body_bytes: int = 64 * 1024
+    event_retention_days: int = 30
+    log_level: str = "INFO"
+
+    @property
+    def data_key_bytes(self) -> bytes:
+        return base64.b64decode(self.data_key)
+
+
+# variable suffix -> (field, parser)
+def _bool(v: str) -> bool:
+    s = v.strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
+
+
+def _hosts(v: str) -> tuple[str, ...]:
+    return tuple(h.strip().lower() for h in v.split(",") if h.strip())
+
+
+FIELDS: dict[str, tuple[str, Any]] = {
+    "BFF_APPID": ("appid", str),
+    "BFF_SECRET": ("secret", str),
+    "BFF_MINIPROGRAM_APPID": ("miniprogram_appid", str),
+    "BFF_MINIPROGRAM_SECRET": ("miniprogram_secret", str),
+    "BFF_PUSH_TOKEN": ("push_token", str),
+    "BFF_PUSH_AES_KEY": ("push_aes_key", str),
+    "BFF_PUSH_AES_KEY_PREVIOUS": ("push_aes_key_previous", str),
+    "BFF_REDIS_URL": ("redis_url", str),
+    "BFF_ADMIN_TOKEN": ("admin_token", str),
+    "BFF_SANDBOX": ("sandbox", _bool),
+    "BFF_WECHAT_API_BASE": ("wechat_api_base", str),
+    "BFF_TOKEN_MODE": ("token_mode", str),
+    "BFF_CONNECT_TIMEOUT": ("connect_timeout", float),
+    "BFF_READ_TIMEOUT": ("read_timeout", float),
+    "BFF_MAX_RETRIES": ("max_retries", int),
+    "BFF_DATA_KEY": ("data_key", str),
+    "BFF_JSSDK_HOSTS": ("jssdk_hosts", _hosts),
+    "BFF_SESSION_TTL": ("session_ttl", int),
+    "BFF_PUSH_MAX_SKEW": ("push_max_skew", int),
+    "BFF_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "BFF_EVENT_RETENTION_DAYS": ("event_retention_days", int),
+    "BFF_LOG_LEVEL": ("log_level", str),
+}
+_VAR_OF = {f: var for var, (f, _) in FIELDS.items()}
+REQUIRED = (
+    "appid", "secret", "miniprogram_appid", "miniprogram_secret",
+    "push_token", "push_aes_key", "redis_url", "admin_token", "data_key",
+)
+SANDBOX_DEFAULTS = {
+    "appid": SANDBOX_APPID,
+    "secret": SANDBOX_SECRET,
+    "miniprogram_appid": SANDBOX_MP_APPID,
+    "miniprogram_secret": SANDBOX_MP_SECRET,
+    "push_token": SANDBOX_PUSH_TOKEN,
+    "push_aes_key": SANDBOX_PUSH_AES_KEY,
+    "admin_token": SANDBOX_ADMIN_TOKEN,
+    "data_key": SANDBOX_DATA_KEY,
+    "jssdk_hosts": ("localhost", "127.0.0.1"),
+}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build settings: defaults, then ``BFF_*`` variables, then ``overrides`` (by field name)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for var, (name, parse) in FIELDS.items():
+        raw = environ.get(var)
+        if raw is None:
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as e:
+            raise ConfigError(f"{var} is invalid: {e}") from None
+    names = {f.name for f in dataclasses.fields(Settings)}
+    for key, value in (overrides or {}).items():
+        if key not in names:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = value
+    if values.get("sandbox"):
+        for key, value in SANDBOX_DEFAULTS.items():
+            if not values.get(key):
+                values[key] = value
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    missing = [
+        _VAR_OF[name]
+        for name in REQUIRED
+        if not getattr(s, name) and not (name == "redis_url" and s.sandbox)
+    ]
+    if missing:
+        raise ConfigError("missing required setting(s): " + ", ".join(missing))
+    if s.token_mode not in ("stable", "classic"):
+        raise ConfigError("BFF_TOKEN_MODE must be 'stable' or 'classic'")
+    for name in ("push_aes_key", "push_aes_key_previous"):
+        key = getattr(s, name)
+        if key and (len(key) != 43 or len(_b64(key + "=", _VAR_OF[name])) != 32):
+            raise ConfigError(f"{_VAR_OF[name]} must be a 43-character EncodingAESKey")
+    if len(_b64(s.data_key, "BFF_DATA_KEY")) != 32:
+        raise ConfigError("BFF_DATA_KEY must be 32 bytes, base64-encoded")
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("BFF_REDIS_URL must start with redis://, rediss:// or unix://")
+    if not s.wechat_api_base.startswith(("http://", "https://")):
+        raise ConfigError("BFF_WECHAT_API_BASE must be an http(s) URL")
+    if s.connect_timeout <= 0 or s.read_timeout <= 0:
+        raise ConfigError("BFF_CONNECT_TIMEOUT and BFF_READ_TIMEOUT must be positive")
+    if not 0 <= s.max_retries <= 5:
+        raise ConfigError("BFF_MAX_RETRIES must be between 0 and 5")
+
+
+def _b64(value: str, var: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise ConfigError(f"{var} is not valid base64") from None

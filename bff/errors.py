@@ -1,0 +1,168 @@
+"""One JSON error shape for every failure: ``{code, status, message, errors?, errcode?}``.
+
+Views raise ``flask_smorest.abort`` or a ``DomainError``; failures of WeChat and Redis are
+mapped here, once. No stack trace, token or secret ever reaches a response.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import redis
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from bff.wechat.credentials import CredentialStoreUnavailable
+from bff.wechat.errors import (
+    Busy,
+    ErrCode,
+    QuotaExceeded,
+    TokenInvalid,
+    WeChatApiError,
+    WeChatError,
+    WeChatUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A refusal the domain explains in words; ``status`` is the HTTP status it maps to."""
+
+    status = 400
+
+    def __init__(self, message: str, *, errcode: int | None = None, retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errcode = errcode
+        self.retry_after = retry_after
+
+
+class BadRequest(DomainError):
+    status = 400
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Unprocessable(DomainError):
+    status = 422
+
+
+class TooManyRequests(DomainError):
+    status = 429
+
+
+class ServiceUnavailable(DomainError):
+    status = 503
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    errors: dict[str, Any] | None = None,
+    errcode: int | None = None,
+    retry_after: int | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "message": message,
+    }
+    if errors:
+        body["errors"] = errors
+    if errcode is not None:
+        body["errcode"] = errcode
+    response = jsonify(body)
+    response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def wechat_error_response(e: WeChatError) -> Response:
+    """Map a WeChat failure that the domain did not translate itself."""
+    if isinstance(e, WeChatUnavailable):
+        if e.reason == "timeout":
+            return error_response(504, "WeChat did not answer in time", retry_after=5)
+        if e.http_status == 503:
+            return error_response(503, "WeChat is unavailable", retry_after=10)
+        return error_response(502, "WeChat could not be reached", retry_after=5)
+    if isinstance(e, QuotaExceeded):
+        if e.errcode == ErrCode.MINUTE_QUOTA:
+            return error_response(
+                429, "WeChat's per-minute call quota is used up; try again in a minute",
+                errcode=e.errcode, retry_after=60,
+            )
+        return error_response(
+            503, "WeChat's daily call quota for this API is used up",
+            errcode=e.errcode, retry_after=3600,
+        )
+    if isinstance(e, Busy):
+        return error_response(503, "WeChat is busy; try again", errcode=e.errcode, retry_after=2)
+    if isinstance(e, TokenInvalid):
+        return error_response(502, "WeChat rejected the service's credential", errcode=e.errcode)
+    if isinstance(e, WeChatApiError):
+        return error_response(
+            502, f"WeChat refused the request ({e.errcode}): {e.errmsg}", errcode=e.errcode
+        )
+    return error_response(502, "WeChat failed", errcode=getattr(e, "errcode", None))
+
+
+def init_app(app: Flask) -> None:
+    """Install handlers; flask-smorest's own handler covers HTTPException with the same shape."""
+
+    @app.errorhandler(DomainError)
+    def _domain(e: DomainError) -> Response:
+        return error_response(
+            e.status, e.message, errcode=e.errcode, retry_after=e.retry_after
+        )
+
+    @app.errorhandler(WeChatError)
+    def _wechat(e: WeChatError) -> Response:
+        log.warning("wechat failure path=%s errcode=%s", e.path, e.errcode)
+        return wechat_error_response(e)
+
+    @app.errorhandler(redis.RedisError)
+    def _redis(e: redis.RedisError) -> Response:
+        log.error("redis failure: %s", type(e).__name__)
+        return error_response(503, "Storage is unavailable; try again shortly", retry_after=5)
+
+    @app.errorhandler(CredentialStoreUnavailable)
+    def _cred_store(e: CredentialStoreUnavailable) -> Response:
+        log.error("credential store unavailable")
+        return error_response(503, "Storage is unavailable; try again shortly", retry_after=5)
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException) -> Response:
+        data = getattr(e, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        message = data.get("message") or e.description or HTTPStatus(e.code or 500).phrase
+        response = error_response(e.code or 500, str(message), errors=errors)
+        if e.code == 405 and e.response is None:
+            allow = e.get_headers()
+            for k, v in allow:
+                if k.lower() == "allow":
+                    response.headers["Allow"] = v
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception) -> Response:
+        log.exception("unhandled error: %s", type(e).__name__)
+        return error_response(500, "Internal error; it has been logged")

@@ -1,0 +1,140 @@
+"""Links between a user's unionid, Mini Program openid and Official Account openid.
+
+A link is written once and never silently overwritten: a source that contradicts an existing
+link is refused, logged (without the openids) and counted. All identity keys share one hash
+tag so the Lua script that checks and writes them runs atomically on Redis Cluster too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+
+import redis
+
+from bff.metrics import IDENTITY_CONFLICTS
+from bff.store import keys
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("jscode2session", "h5_login", "event_unionid", "user_info", "shared_code")
+
+
+@dataclass(frozen=True)
+class Identity:
+    unionid: str | None = None
+    miniprogram_openid: str | None = None
+    official_account_openid: str | None = None
+    linked_by: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class IdentityConflict(Exception):
+    """The new link contradicts one already stored."""
+
+
+# KEYS[1..3] = identity hash of unionid / mp / oa (empty key name '' when not given)
+# ARGV = unionid, mp_openid, oa_openid, source
+# Each known id maps to one hash {unionid, mp, oa, by}. The script gathers the records of every
+# given id, refuses when any field would change, and writes the merged record under every id.
+_LINK = """
+local fields = {'unionid', 'mp', 'oa'}
+local merged = {unionid = ARGV[1], mp = ARGV[2], oa = ARGV[3]}
+local by = ''
+for i = 1, 3 do
+  if ARGV[i] ~= '' then
+    local rec = redis.call('HGETALL', KEYS[i])
+    local h = {}
+    for j = 1, #rec, 2 do h[rec[j]] = rec[j + 1] end
+    for _, f in ipairs(fields) do
+      local have = h[f]
+      if have and have ~= '' then
+        if merged[f] ~= '' and merged[f] ~= have then
+          return {'conflict', f}
+        end
+        merged[f] = have
+      end
+    end
+    if (h['mp'] or '') ~= '' and (h['oa'] or '') ~= '' and (h['by'] or '') ~= '' then
+      by = h['by']
+    end
+  end
+end
+if by == '' then by = ARGV[4] end
+local changed = 0
+for i = 1, 3 do
+  local id = merged[fields[i]]
+  if id ~= '' then
+    local key = KEYS[3 + i] .. id
+    local before = redis.call('HGET', key, fields[1]) or ''
+    local mp = redis.call('HGET', key, 'mp') or ''
+    local oa = redis.call('HGET', key, 'oa') or ''
+    if before ~= merged.unionid or mp ~= merged.mp or oa ~= merged.oa then changed = 1 end
+    redis.call('HSET', key, 'unionid', merged.unionid, 'mp', merged.mp, 'oa', merged.oa,
+               'by', by)
+  end
+end
+return {'ok', merged.unionid, merged.mp, merged.oa, by, tostring(changed)}
+"""
+
+
+def link_openids(
+    r: redis.Redis,
+    *,
+    source: str,
+    unionid: str | None = None,
+    mp_openid: str | None = None,
+    oa_openid: str | None = None,
+) -> Identity:
+    """Record that the given ids belong to one user; raise ``IdentityConflict`` on contradiction.
+
+    ``linked_by`` keeps the source that first tied the two openids together.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown identity source {source!r}")
+    ids = (unionid or "", mp_openid or "", oa_openid or "")
+    if sum(1 for i in ids if i) < 1:
+        raise ValueError("at least one id is required")
+    key_names = [keys.identity(kind, value) if value else keys.identity(kind, "-")
+                 for kind, value in zip(("unionid", "mp", "oa"), ids, strict=True)]
+    prefixes = [keys.identity(kind, "") for kind in ("unionid", "mp", "oa")]
+    result = r.eval(_LINK, 6, *key_names, *prefixes, *ids, source)
+    if result[0] == "conflict":
+        IDENTITY_CONFLICTS.labels(source).inc()
+        log.warning("identity link refused: source=%s conflicting field=%s", source, result[1])
+        raise IdentityConflict(f"the {result[1]} already linked differs")
+    return Identity(
+        unionid=result[1] or None,
+        miniprogram_openid=result[2] or None,
+        official_account_openid=result[3] or None,
+        linked_by=result[4] or None,
+    )
+
+
+def find_identity(
+    r: redis.Redis,
+    *,
+    unionid: str | None = None,
+    mp_openid: str | None = None,
+    oa_openid: str | None = None,
+) -> Identity | None:
+    """The stored identity for the first id given, or None."""
+    for kind, value in (("unionid", unionid), ("mp", mp_openid), ("oa", oa_openid)):
+        if value:
+            rec = r.hgetall(keys.identity(kind, value))
+            if not rec:
+                return None
+            return Identity(
+                unionid=rec.get("unionid") or None,
+                miniprogram_openid=rec.get("mp") or None,
+                official_account_openid=rec.get("oa") or None,
+                linked_by=rec.get("by") or None,
+            )
+    raise ValueError("one of unionid, mp_openid, oa_openid is required")
+
+
+def dumps(identity: Identity) -> str:
+    return json.dumps(identity.as_dict(), sort_keys=True)

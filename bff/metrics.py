@@ -1,0 +1,45 @@
+"""Prometheus metrics of the service. Labels never carry tokens, secrets, openids or codes."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+UPSTREAM_CALLS = Counter(
+    "bff_upstream_calls_total",
+    "Calls to WeChat by API path and errcode (0 = success, 'transport' = no answer).",
+    ["path", "errcode"],
+    registry=REGISTRY,
+)
+UPSTREAM_LATENCY = Histogram(
+    "bff_upstream_latency_seconds",
+    "Latency of calls to WeChat by API path.",
+    ["path"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+CREDENTIAL_REFRESHES = Counter(
+    "bff_credential_refreshes_total",
+    "Credentials fetched from WeChat, by kind (access_token, ticket_wx_card, ticket_jsapi).",
+    ["kind"],
+    registry=REGISTRY,
+)
+LOCK_WAITS = Counter(
+    "bff_credential_lock_waits_total",
+    "Times a process waited for another one to refresh a credential.",
+    ["kind"],
+    registry=REGISTRY,
+)
+IDENTITY_CONFLICTS = Counter(
+    "bff_identity_link_conflicts_total",
+    "Openid/unionid links refused because they contradict an existing link.",
+    ["source"],
+    registry=REGISTRY,
+)
+EVENTS = Counter(
+    "bff_wechat_events_total",
+    "WeChat push events by event type and outcome (recorded, duplicate, rejected).",
+    ["event", "outcome"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,41 @@
+"""Every Redis key of the service, built here and nowhere else.
+
+All keys start with ``bff:``. Keys that one operation touches together share a hash tag
+(``{...}``) so the same code runs on Redis Cluster.
+
+Credentials (per appid; one hash tag per appid):
+- ``bff:{cred:<appid>}:access_token`` string, the access_token; TTL expires_in - 300 s.
+- ``bff:{cred:<appid>}:ticket:<type>`` string, the wx_card / jsapi ticket; TTL expires_in - 300 s.
+- ``bff:{cred:<appid>}:lock:<kind>`` string, refresh lock holding a random owner token; TTL 10 s.
+"""
+
+from __future__ import annotations
+
+PREFIX = "bff:"
+
+
+def credential(appid: str, kind: str) -> str:
+    """``kind`` is ``access_token`` or ``ticket:<type>``."""
+    return f"{PREFIX}{{cred:{appid}}}:{kind}"
+
+
+def credential_lock(appid: str, kind: str) -> str:
+    return f"{PREFIX}{{cred:{appid}}}:lock:{kind}"
+
+
+# Identity links (one hash tag for all, so the linking script is atomic on a cluster):
+# - ``bff:{id}:<kind>:<value>`` hash {unionid, mp, oa, by}; kind = unionid | mp | oa; no TTL.
+def identity(kind: str, value: str) -> str:
+    return f"{PREFIX}{{id}}:{kind}:{value}"
+
+
+# Card holdings (written by code decryption and by card events):
+# - ``bff:holding:<code>`` hash {card_id, code, oa_openid, mp_openid, status, outer_str,
+#   received_at, gift_from, old_code, updated_at}; no TTL.
+# - ``bff:holdings:<oa|mp>:<openid>`` set of codes held by that openid; no TTL.
+def holding(code: str) -> str:
+    return f"{PREFIX}holding:{code}"
+
+
+def holdings_of(kind: str, openid: str) -> str:
+    return f"{PREFIX}holdings:{kind}:{openid}"

@@ -1,0 +1,3 @@
+from bff import create_app
+
+app = create_app()
