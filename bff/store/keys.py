@@ -3,10 +3,13 @@
 All keys start with ``bff:``. Keys that one operation touches together share a hash tag
 (``{...}``) so the same code runs on Redis Cluster.
 
-Credentials (per appid; one hash tag per appid):
-- ``bff:{cred:<appid>}:access_token`` string, the access_token; TTL expires_in - 300 s.
-- ``bff:{cred:<appid>}:ticket:<type>`` string, the wx_card / jsapi ticket; TTL expires_in - 300 s.
+Credentials (per appid; one hash tag per appid; ``<kind>`` is ``access_token`` or
+``ticket:wx_card`` / ``ticket:jsapi``):
+- ``bff:{cred:<appid>}:<kind>`` hash ``{value, expires_at, refresh_at}`` (epoch seconds), the
+  access_token or ticket; TTL expires_in - 300 s (at least 60 s).
 - ``bff:{cred:<appid>}:lock:<kind>`` string, refresh lock holding a random owner token; TTL 10 s.
+- ``bff:{cred:<appid>}:failure:<kind>`` string, JSON ``{errcode, errmsg, path, reason}`` of the
+  last failed refresh, so waiting processes fail fast instead of each calling WeChat; TTL 3 s.
 """
 
 from __future__ import annotations
@@ -39,3 +42,7 @@ def holding(code: str) -> str:
 
 def holdings_of(kind: str, openid: str) -> str:
     return f"{PREFIX}holdings:{kind}:{openid}"
+
+
+def credential_failure(appid: str, kind: str) -> str:
+    return f"{PREFIX}{{cred:{appid}}}:failure:{kind}"

@@ -1,0 +1,58 @@
+"""The only package that speaks to WeChat. No Flask here: the app wires it in ``create_app``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import redis as redislib
+import requests
+
+from bff.wechat.api import WeChatApi
+from bff.wechat.client import WeChatClient
+from bff.wechat.credential_source import WeChatCredentialSource
+from bff.wechat.credentials import Credentials, CredentialStoreUnavailable
+from bff.wechat.errors import (
+    Busy,
+    ErrCode,
+    QuotaExceeded,
+    TokenInvalid,
+    WeChatApiError,
+    WeChatError,
+    WeChatUnavailable,
+)
+
+if TYPE_CHECKING:
+    from bff.config import Settings
+
+__all__ = [
+    "Busy", "CredentialStoreUnavailable", "Credentials", "ErrCode", "QuotaExceeded",
+    "TokenInvalid", "WeChatApi", "WeChatApiError", "WeChatClient", "WeChatError",
+    "WeChatUnavailable", "build_wechat",
+]
+
+
+def build_wechat(
+    settings: Settings,
+    redis: redislib.Redis,
+    *,
+    session: requests.Session | None = None,
+    base_url: str | None = None,
+) -> WeChatApi:
+    """Client + credentials for the configured Official Account and Mini Program.
+
+    ``session`` and ``base_url`` let sandbox mode route calls to the in-process sandbox.
+    """
+    base = base_url or settings.wechat_api_base
+    common = dict(session=session, connect_timeout=settings.connect_timeout,
+                  read_timeout=settings.read_timeout, max_retries=settings.max_retries)
+    # Credential fetches go through their own client: it must never add a token it is fetching.
+    transport = WeChatClient(base, **common)
+    source = WeChatCredentialSource(transport, appid=settings.appid, secret=settings.secret,
+                                    mode=settings.token_mode)
+    credentials = Credentials(redis, source)
+    # Share one connection pool between the two clients.
+    client = WeChatClient(base, **{**common, "session": transport.session},
+                          credentials=credentials)
+    return WeChatApi(client, appid=settings.appid, secret=settings.secret,
+                     miniprogram_appid=settings.miniprogram_appid,
+                     miniprogram_secret=settings.miniprogram_secret)

@@ -1,0 +1,136 @@
+"""One method per WeChat endpoint the service uses; each returns WeChat's answer without errcode.
+
+Failures raise the ``bff.wechat.errors`` hierarchy. Answers holding a session_key are returned to
+the caller only: nothing here logs a response body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bff.wechat.client import TokenProvider, WeChatClient
+
+
+class WeChatApi:
+    """The Official Account (cards, users) and Mini Program (login) APIs over one client."""
+
+    def __init__(
+        self,
+        client: WeChatClient,
+        *,
+        appid: str,
+        secret: str,
+        miniprogram_appid: str,
+        miniprogram_secret: str,
+    ) -> None:
+        self.client = client
+        self.appid = appid
+        self._secret = secret
+        self.miniprogram_appid = miniprogram_appid
+        self._miniprogram_secret = miniprogram_secret
+
+    @property
+    def credentials(self) -> TokenProvider | None:
+        """The Official Account's Credentials (for ``ticket("wx_card")`` when signing)."""
+        return self.client.credentials
+
+    def __repr__(self) -> str:
+        return f"WeChatApi(appid={self.appid!r}, miniprogram_appid={self.miniprogram_appid!r})"
+
+    # -- login and users ------------------------------------------------------------------
+
+    def jscode2session(self, js_code: str) -> dict:
+        """``{openid, session_key, unionid?}``; session_key must stay on the server."""
+        params = {"appid": self.miniprogram_appid, "secret": self._miniprogram_secret,
+                  "js_code": js_code, "grant_type": "authorization_code"}
+        return self.client.request("GET", "/sns/jscode2session", params=params, token=False,
+                                   idempotent=False)
+
+    def oauth2_access_token(self, code: str) -> dict:
+        """H5 web authorization: ``{access_token, openid, scope, unionid?, ...}``."""
+        params = {"appid": self.appid, "secret": self._secret, "code": code,
+                  "grant_type": "authorization_code"}
+        return self.client.request("GET", "/sns/oauth2/access_token", params=params,
+                                   token=False, idempotent=False)
+
+    def user_info(self, openid: str, lang: str = "zh_CN") -> dict:
+        return self.client.get("/cgi-bin/user/info", openid=openid, lang=lang)
+
+    # -- cards ----------------------------------------------------------------------------
+
+    def card_create(self, card: dict) -> dict:
+        return self.client.post("/card/create", {"card": card}, idempotent=False)
+
+    def modify_stock(self, card_id: str, increase: int = 0, reduce: int = 0) -> dict:
+        body: dict = {"card_id": card_id}
+        if increase:
+            body["increase_stock_value"] = increase
+        if reduce:
+            body["reduce_stock_value"] = reduce
+        return self.client.post("/card/modifystock", body, idempotent=False)
+
+    def code_decrypt(self, encrypt_code: str) -> dict:
+        return self.client.post("/card/code/decrypt", {"encrypt_code": encrypt_code})
+
+    def code_get(
+        self, code: str, card_id: str | None = None, check_consume: bool | None = None
+    ) -> dict:
+        body: dict = {"code": code}
+        if card_id is not None:
+            body["card_id"] = card_id
+        if check_consume is not None:
+            body["check_consume"] = check_consume
+        return self.client.post("/card/code/get", body)
+
+    def code_consume(self, code: str, card_id: str | None = None) -> dict:
+        """Irreversible: never retried once the request may have reached WeChat."""
+        body: dict = {"code": code}
+        if card_id is not None:
+            body["card_id"] = card_id
+        return self.client.post("/card/code/consume", body, idempotent=False)
+
+    def code_deposit(self, card_id: str, codes: Sequence[str]) -> dict:
+        # Depositing the same codes twice only reports them as duplicates: safe to retry.
+        return self.client.post("/card/code/deposit", {"card_id": card_id, "code": list(codes)})
+
+    def code_deposit_count(self, card_id: str) -> dict:
+        return self.client.post("/card/code/getdepositcount", {"card_id": card_id})
+
+    def code_check(self, card_id: str, codes: Sequence[str]) -> dict:
+        return self.client.post("/card/code/checkcode", {"card_id": card_id, "code": list(codes)})
+
+    def qrcode_create(self, body: dict) -> dict:
+        return self.client.post("/card/qrcode/create", body)
+
+    def landingpage_create(self, body: dict) -> dict:
+        return self.client.post("/card/landingpage/create", body, idempotent=False)
+
+    def mpnews_gethtml(self, card_id: str) -> dict:
+        return self.client.post("/card/mpnews/gethtml", {"card_id": card_id})
+
+    def testwhitelist_set(
+        self, openids: Sequence[str] = (), usernames: Sequence[str] = ()
+    ) -> dict:
+        body = {"openid": list(openids), "username": list(usernames)}
+        return self.client.post("/card/testwhitelist/set", body)
+
+    # -- member cards ---------------------------------------------------------------------
+
+    def membercard_activate_geturl(self, card_id: str, outer_str: str | None = None) -> dict:
+        body: dict = {"card_id": card_id}
+        if outer_str is not None:
+            body["outer_str"] = outer_str
+        return self.client.post("/card/membercard/activate/geturl", body)
+
+    def membercard_activatetempinfo_get(self, activate_ticket: str) -> dict:
+        """The user's activation form; personal data, never logged."""
+        return self.client.post("/card/membercard/activatetempinfo/get",
+                                {"activate_ticket": activate_ticket})
+
+    def membercard_activate(self, body: dict) -> dict:
+        # Activating again with the same data is harmless; the domain layer keys it by ticket.
+        return self.client.post("/card/membercard/activate", body)
+
+    def membercard_userinfo_get(self, card_id: str, code: str) -> dict:
+        return self.client.post("/card/membercard/userinfo/get",
+                                {"card_id": card_id, "code": code})
