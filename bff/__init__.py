@@ -63,7 +63,7 @@ def _area_registrars() -> list:
     import importlib
 
     found = []
-    for name in ("sessions", "cards", "membership", "events", "admin"):
+    for name in ("sessions", "cards", "membership", "events", "admin"):  # bff.<name>.register
         try:
             module = importlib.import_module(f"bff.{name}")
         except ModuleNotFoundError as e:

@@ -1,0 +1,30 @@
+"""Operator authentication: ``Authorization: Bearer <BFF_ADMIN_TOKEN>``."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+
+from bff.errors import Unauthorized
+from bff.extensions import services
+
+
+def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse the request with 401 unless it carries the admin token (constant-time check)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        expected = services().settings.admin_token
+        if scheme.lower() != "bearer" or not token or not hmac.compare_digest(
+            token.strip().encode(), expected.encode()
+        ):
+            raise Unauthorized("a valid operator token is required (Authorization: Bearer ...)")
+        return view(*args, **kwargs)
+
+    return wrapper
