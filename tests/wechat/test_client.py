@@ -1,0 +1,147 @@
+"""The client's contract: timeouts, UTF-8 bodies, bounded retries, errcodes as exceptions."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import requests
+
+from bff.wechat.client import WeChatClient
+from bff.wechat.errors import (
+    Busy,
+    ErrCode,
+    QuotaExceeded,
+    TokenInvalid,
+    WeChatApiError,
+    WeChatError,
+    WeChatUnavailable,
+    error_for,
+)
+from tests.wechat.scripted import scripted_session
+
+
+class FakeTokens:
+    """Hands out t1, t2, ...; expiring the current one moves to the next."""
+
+    def __init__(self) -> None:
+        self.n, self.expired = 1, []
+
+    def access_token(self) -> str:
+        return f"t{self.n}"
+
+    def expire_access_token(self, failed: str) -> None:
+        self.expired.append(failed)
+        if failed == f"t{self.n}":
+            self.n += 1
+
+
+def make(*replies, credentials=None, max_retries=2):
+    session, adapter = scripted_session(*replies)
+    client = WeChatClient("http://wechat.test", session=session, connect_timeout=1.5,
+                          read_timeout=4, max_retries=max_retries, credentials=credentials)
+    client._sleep_backoff = lambda attempt: None
+    return client, adapter
+
+
+def test_success_returns_body_without_errcode_and_sends_utf8_with_timeouts() -> None:
+    client, adapter = make({"errcode": 0, "errmsg": "ok", "url": "u"}, credentials=FakeTokens())
+    assert client.post("/card/landingpage/create", {"page_title": "优惠"}) == {"url": "u"}
+    req = adapter.requests[0]
+    assert req.body == json.dumps({"page_title": "优惠"}, ensure_ascii=False).encode()
+    assert "charset=utf-8" in req.headers["Content-Type"]
+    assert "access_token=t1" in req.url
+    assert adapter.timeouts == [(1.5, 4)]
+
+
+def test_busy_twice_then_success() -> None:
+    client, adapter = make({"errcode": -1}, {"errcode": -1}, {"errcode": 0, "count": 3},
+                           credentials=FakeTokens())
+    assert client.post("/card/code/getdepositcount", {"card_id": "c"}) == {"count": 3}
+    assert len(adapter.requests) == 3
+
+
+def test_busy_beyond_retries_raises_busy() -> None:
+    client, adapter = make({"errcode": -1, "errmsg": "system error"}, credentials=FakeTokens())
+    with pytest.raises(Busy):
+        client.post("/card/code/getdepositcount", {"card_id": "c"})
+    assert len(adapter.requests) == 3
+
+
+def test_timeouts_exhaust_retries() -> None:
+    client, adapter = make(requests.ReadTimeout("http://wechat.test/x?access_token=t1"),
+                           credentials=FakeTokens())
+    with pytest.raises(WeChatUnavailable) as e:
+        client.get("/cgi-bin/user/info", openid="o")
+    assert e.value.reason == "timeout" and len(adapter.requests) == 3
+    assert "t1" not in str(e.value) and e.value.__cause__ is None and e.value.__suppress_context__
+
+
+def test_non_idempotent_call_is_not_retried_after_read_timeout() -> None:
+    client, adapter = make(requests.ReadTimeout("lost"), credentials=FakeTokens())
+    with pytest.raises(WeChatUnavailable):
+        client.post("/card/code/consume", {"code": "1"}, idempotent=False)
+    assert len(adapter.requests) == 1
+
+
+def test_non_idempotent_call_is_retried_when_never_connected() -> None:
+    client, adapter = make(requests.ConnectTimeout("no route"), {"errcode": 0},
+                           credentials=FakeTokens())
+    assert client.post("/card/code/consume", {"code": "1"}, idempotent=False) == {}
+    assert len(adapter.requests) == 2
+
+
+def test_5xx_retried_4xx_not_and_html_is_bad_response() -> None:
+    client, adapter = make(502, {"errcode": 0}, credentials=FakeTokens())
+    assert client.get("/cgi-bin/user/info") == {}
+    client, adapter = make(404, credentials=FakeTokens())
+    with pytest.raises(WeChatUnavailable) as e:
+        client.get("/cgi-bin/user/info")
+    assert (e.value.reason, e.value.http_status, len(adapter.requests)) == ("http_status", 404, 1)
+
+
+def test_token_invalid_expires_that_token_and_retries_once() -> None:
+    tokens = FakeTokens()
+    client, adapter = make({"errcode": 40001}, {"errcode": 0, "ok": 1}, credentials=tokens)
+    assert client.get("/cgi-bin/user/info") == {"ok": 1}
+    assert tokens.expired == ["t1"]
+    assert "access_token=t2" in adapter.requests[1].url
+
+
+def test_second_token_invalid_raises() -> None:
+    tokens = FakeTokens()
+    client, adapter = make({"errcode": 42001, "errmsg": "access_token expired"},
+                           credentials=tokens)
+    with pytest.raises(TokenInvalid):
+        client.get("/cgi-bin/user/info")
+    assert tokens.expired == ["t1"] and len(adapter.requests) == 2
+
+
+def test_quota_is_not_retried_and_does_not_refresh() -> None:
+    tokens = FakeTokens()
+    client, adapter = make({"errcode": 45009, "errmsg": "reach max api daily quota limit"},
+                           credentials=tokens)
+    with pytest.raises(QuotaExceeded) as e:
+        client.get("/cgi-bin/user/info")
+    assert len(adapter.requests) == 1 and tokens.expired == []
+    assert e.value.errcode == ErrCode.DAILY_QUOTA and e.value.path == "/cgi-bin/user/info"
+
+
+def test_logs_never_carry_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="bff.wechat")
+    client, _ = make({"errcode": -1}, {"errcode": 0}, credentials=FakeTokens())
+    client.get("/cgi-bin/user/info", openid="oSECRET")
+    text = caplog.text
+    assert "/cgi-bin/user/info" in text and "t1" not in text and "oSECRET" not in text
+
+
+def test_error_factory_and_hierarchy() -> None:
+    assert type(error_for(40014, "x", "/p")) is TokenInvalid
+    assert type(error_for(45011, "x", "/p")) is QuotaExceeded
+    assert type(error_for(-1, "x", "/p")) is Busy
+    err = error_for(40056, "invalid serial code", "/card/code/get")
+    assert type(err) is WeChatApiError and isinstance(err, WeChatError)
+    assert (err.errcode, err.errmsg, err.path) == (40056, "invalid serial code", "/card/code/get")
+    assert issubclass(WeChatUnavailable, WeChatError)
+    assert not issubclass(WeChatUnavailable, WeChatApiError)
