@@ -36,7 +36,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     from bff import errors, store
-    from bff.extensions import Services, api
+    from flask_smorest import Api
+
+    from bff.extensions import Services
     from bff.wechat import build_wechat
 
     redis_client = store.connect(settings.redis_url, allow_embedded=settings.sandbox)
@@ -44,7 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     wechat = build_wechat(settings, redis_client, session=wechat_session, base_url=wechat_base)
     app.extensions["bff"] = Services(settings=settings, redis=redis_client, wechat=wechat)
 
-    api.init_app(app)
+    api = Api(app)  # one per app: several apps (instances) can live in one process
+    app.extensions["bff_api"] = api
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"}
     )

@@ -7,14 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 from flask import current_app
-from flask_smorest import Api
 
 if TYPE_CHECKING:
     from bff.config import Settings
     from bff.wechat.api import WeChatApi
-
-api = Api()
-
 
 @dataclass
 class Services:

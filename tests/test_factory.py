@@ -1,0 +1,65 @@
+"""The app factory and its settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from bff import create_app
+from bff.config import ConfigError, load_settings
+
+PRODUCTION_ENV = {
+    "BFF_APPID": "wx0000000000000001",
+    "BFF_SECRET": "s" * 32,
+    "BFF_MINIPROGRAM_APPID": "wx0000000000000002",
+    "BFF_MINIPROGRAM_SECRET": "m" * 32,
+    "BFF_PUSH_TOKEN": "pushtoken",
+    "BFF_PUSH_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "BFF_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "BFF_ADMIN_TOKEN": "admin-token",
+    "BFF_DATA_KEY": "c2FuZGJveC1kYXRhLWtleS0zMi1ieXRlcy1sb25nISE=",
+}
+
+
+def test_production_settings_load():
+    s = load_settings(PRODUCTION_ENV)
+    assert s.sandbox is False
+    assert s.wechat_api_base == "https://api.weixin.qq.com"
+    assert "s" * 32 not in repr(s)  # secrets stay out of reprs and logs
+
+
+@pytest.mark.parametrize("missing", ["BFF_SECRET", "BFF_PUSH_AES_KEY", "BFF_DATA_KEY",
+                                     "BFF_ADMIN_TOKEN", "BFF_REDIS_URL"])
+def test_missing_secret_stops_the_start_with_its_name(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(("var", "value"), [
+    ("BFF_PUSH_AES_KEY", "tooshort"),
+    ("BFF_DATA_KEY", "bm90IDMyIGJ5dGVz"),
+    ("BFF_REDIS_URL", "http://redis"),
+    ("BFF_SANDBOX", "maybe"),
+    ("BFF_READ_TIMEOUT", "soon"),
+    ("BFF_TOKEN_MODE", "fast"),
+])
+def test_malformed_settings_are_named(var, value):
+    with pytest.raises(ConfigError, match=var):
+        load_settings({**PRODUCTION_ENV, var: value})
+
+
+def test_sandbox_mode_needs_no_secret():
+    s = load_settings({"BFF_SANDBOX": "1"})
+    assert s.appid and s.secret and s.redis_url == ""
+
+
+def test_factory_honours_overrides(redis_client, redis_url):
+    app = create_app({"sandbox": True, "redis_url": redis_url, "jssdk_hosts": ("example.com",)})
+    assert app.extensions["bff"].settings.jssdk_hosts == ("example.com",)
+
+
+def test_embedded_store_in_sandbox_mode_without_redis(monkeypatch, caplog):
+    monkeypatch.delenv("BFF_REDIS_URL", raising=False)
+    app = create_app({"sandbox": True})
+    assert "embedded" in caplog.text
+    assert app.test_client().get("/readyz").status_code == 200

@@ -1,0 +1,108 @@
+"""Operations endpoints and the one error shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def assert_error(resp, status):
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["code"] == status
+    assert isinstance(body["status"], str) and body["status"]
+    assert isinstance(body["message"], str) and body["message"]
+    assert "Traceback" not in resp.get_data(as_text=True)
+    return body
+
+
+def test_health_ready_docs(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["redis"] == "ok"
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+
+
+def test_metrics_are_prometheus_text(client):
+    client.get("/readyz")
+    resp = client.get("/metrics")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/plain"
+    assert "bff_upstream_calls_total" in resp.get_data(as_text=True)
+
+
+def test_errors_share_one_shape(client, app):
+    assert_error(client.get("/no/such/path"), 404)
+    body = assert_error(client.delete("/healthz"), 405)
+    assert "method" in body["message"].lower()
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    assert_error(client.post("/v1/admin/test-whitelist", data="x" * 100,
+                             headers={"Content-Type": "application/json"}), 413)
+
+
+def test_unexpected_failure_is_a_json_500_without_trace(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret-value-should-not-leak")
+
+    body = assert_error(client.get("/boom"), 500)
+    assert "secret-value" not in json.dumps(body)
+
+
+def test_wechat_failures_map_to_clear_statuses(app, client):
+    from bff.wechat.errors import Busy, QuotaExceeded, WeChatApiError, WeChatUnavailable
+
+    cases = [
+        (WeChatUnavailable(path="/x", reason="timeout"), 504, None),
+        (WeChatUnavailable(path="/x", reason="connection"), 502, None),
+        (QuotaExceeded(45011, "api minute-quota reach limit", "/x"), 429, 45011),
+        (QuotaExceeded(45009, "reach max api daily quota limit", "/x"), 503, 45009),
+        (Busy(-1, "system error", "/x"), 503, -1),
+        (WeChatApiError(48001, "api unauthorized", "/x"), 502, 48001),
+    ]
+    for i, (exc, status, errcode) in enumerate(cases):
+        def view(exc=exc):
+            raise exc
+
+        app.add_url_rule(f"/fail{i}", f"fail{i}", view)
+        resp = client.get(f"/fail{i}")
+        body = assert_error(resp, status)
+        assert body.get("errcode") == errcode
+        if status in (429, 503, 504):
+            assert resp.headers.get("Retry-After")
+
+
+@pytest.mark.slow
+def test_redis_outage_gives_503_and_recovers(redis_client):
+    from bff import create_app
+
+    server = RedisServer().start()
+    try:
+        app = create_app({"sandbox": True, "redis_url": server.url})
+        client = app.test_client()
+        assert client.get("/readyz").status_code == 200
+        server.stop()
+        assert_error(client.get("/readyz"), 503)
+        assert client.get("/healthz").status_code == 200
+        server.start()
+        assert client.get("/readyz").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_openapi_file_matches_the_code(app):
+    exported = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+    with app.app_context():
+        current = json.loads(json.dumps(app.extensions["bff_api"].spec.to_dict()))
+    assert exported == current, (
+        "openapi/openapi.json is stale: run "
+        "`BFF_SANDBOX=1 .venv/bin/flask --app wsgi openapi write --format=json openapi/openapi.json`"
+    )
