@@ -46,3 +46,10 @@ def holdings_of(kind: str, openid: str) -> str:
 
 def credential_failure(appid: str, kind: str) -> str:
     return f"{PREFIX}{{cred:{appid}}}:failure:{kind}"
+
+
+# Sessions (bff/sessions):
+# - ``bff:session:<sha256(token)>`` hash {mp, oa, unionid, sk (session_key, AES-GCM sealed),
+#   created_at, expires_at}; TTL settings.session_ttl. The token itself is never stored.
+def session(token_id: str) -> str:
+    return f"{PREFIX}session:{token_id}"

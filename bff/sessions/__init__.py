@@ -1,0 +1,11 @@
+"""Sessions: Mini Program / H5 login, bearer tokens (``bff.sessions.auth``), ``/v1/me``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(app: Any, api: Any) -> None:
+    from bff.sessions.resources import blp
+
+    api.register_blueprint(blp)

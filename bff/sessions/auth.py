@@ -1,0 +1,117 @@
+"""``@require_user`` and ``current_user()``: the caller of a user endpoint, from its bearer token.
+
+Usage in a flask-smorest view (below the ``@blp.response`` decorators)::
+
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, description="no valid session token")
+    @blp.response(200, OutSchema)
+    @require_user
+    def post(self, data): user = current_user()
+
+The session is read with one Redis round trip. ``SessionUser.oa_openid`` is resolved lazily on
+first access (the session, then the identity links by Mini Program openid, then by unionid) and
+cached in the session, so endpoints that never need it pay nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, request
+
+from bff.errors import Unauthorized
+from bff.extensions import services
+from bff.identity import find_identity
+from bff.sessions.store import SessionRecord, load_session, remember_oa_openid
+
+_UNSET = object()
+
+
+class SessionUser:
+    """The authenticated caller. ``token_id`` is the SHA-256 of the token, never the token."""
+
+    __slots__ = ("token_id", "mp_openid", "unionid", "_oa_openid", "expires_at")
+
+    def __init__(self, token_id: str, mp_openid: str | None, oa_openid: str | None,
+                 unionid: str | None, expires_at: int = 0) -> None:
+        self.token_id = token_id
+        self.mp_openid = mp_openid
+        self.unionid = unionid
+        self.expires_at = expires_at
+        self._oa_openid: Any = oa_openid if oa_openid else _UNSET
+
+    @classmethod
+    def from_record(cls, rec: SessionRecord) -> SessionUser:
+        return cls(rec.token_id, rec.mp_openid, rec.oa_openid, rec.unionid, rec.expires_at)
+
+    @property
+    def oa_openid(self) -> str | None:
+        """The caller's Official Account openid, or None while no link is known."""
+        if self._oa_openid is _UNSET:
+            self._oa_openid = resolve_oa_openid(self)
+        return self._oa_openid
+
+    def forget_oa_openid(self) -> None:
+        """Resolve again on next access (after a new link was written)."""
+        self._oa_openid = _UNSET
+
+    def __repr__(self) -> str:  # no openids in reprs: they end up in logs
+        return f"SessionUser(token_id={self.token_id[:8]}…)"
+
+
+def resolve_oa_openid(user: SessionUser) -> str | None:
+    r = services().redis
+    oa = None
+    if user.mp_openid:
+        ident = find_identity(r, mp_openid=user.mp_openid)
+        oa = ident.official_account_openid if ident else None
+    if not oa and user.unionid:
+        ident = find_identity(r, unionid=user.unionid)
+        oa = ident.official_account_openid if ident else None
+    if oa:
+        remember_oa_openid(r, user.token_id, oa)
+    return oa
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def authenticate() -> SessionUser:
+    """The caller's session or ``Unauthorized`` (401) with a message saying what is wrong."""
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("a session token is required (Authorization: Bearer <token>)")
+    if len(token) > 128:
+        raise Unauthorized("the session token is invalid, expired or revoked; log in again")
+    rec = load_session(services().redis, token)
+    if rec is None:
+        raise Unauthorized("the session token is invalid, expired or revoked; log in again")
+    return SessionUser.from_record(rec)
+
+
+def current_user() -> SessionUser:
+    """The caller authenticated by ``@require_user`` for this request."""
+    user = g.get("bff_user")
+    if user is None:
+        user = authenticate()
+        g.bff_user = user
+    return user
+
+
+def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse with 401 unless the request carries a live session token."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.bff_user = authenticate()
+        return view(*args, **kwargs)
+
+    return wrapper

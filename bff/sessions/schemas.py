@@ -1,0 +1,24 @@
+"""Request and response bodies of the session endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginSchema(Schema):
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=128),
+                      metadata={"description": "wx.login code (Mini Program) or the web "
+                                               "authorization code (H5)"})
+
+
+class SessionSchema(Schema):
+    token = fields.Str(required=True, metadata={"description": "send as Authorization: Bearer"})
+    expires_in = fields.Int(required=True, metadata={"description": "seconds"})
+    openid = fields.Str(required=True)
+
+
+class MeSchema(Schema):
+    miniprogram_openid = fields.Str(allow_none=True)
+    official_account_openid = fields.Str(allow_none=True)
+    unionid = fields.Str(allow_none=True)
+    linked_by = fields.Str(allow_none=True)

@@ -1,0 +1,94 @@
+"""Logging in (Mini Program and H5), identity links from login, and ``/v1/me``."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from bff.config import Settings
+from bff.errors import BadRequest, Conflict, Forbidden, TooManyRequests
+from bff.identity import IdentityConflict, find_identity, link_openids
+from bff.sessions.auth import SessionUser
+from bff.sessions.store import create_session, seal_session_key
+from bff.wechat.api import WeChatApi
+from bff.wechat.errors import ErrCode, WeChatApiError
+
+log = logging.getLogger(__name__)
+
+
+def _translate_login_error(e: WeChatApiError) -> Exception:
+    if e.errcode == ErrCode.INVALID_CODE:
+        return BadRequest("the login code is invalid or expired; call wx.login again",
+                          errcode=e.errcode)
+    if e.errcode == ErrCode.CODE_BEEN_USED:
+        return Conflict("the login code was already used; call wx.login again",
+                        errcode=e.errcode)
+    if e.errcode == ErrCode.CODE_BLOCKED:
+        return Forbidden("WeChat blocked this login code (risky user)", errcode=e.errcode)
+    if e.errcode == ErrCode.MINUTE_QUOTA:
+        return TooManyRequests("too many logins this minute; try again shortly",
+                               errcode=e.errcode, retry_after=60)
+    return e
+
+
+def _link(r: redis.Redis, source: str, **ids: str | None) -> None:
+    if sum(1 for v in ids.values() if v) < 2:
+        return
+    try:
+        link_openids(r, source=source, **ids)
+    except IdentityConflict:
+        pass  # refused, logged and counted by link_openids; the login itself still succeeds
+
+
+def login_miniprogram(
+    r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str
+) -> tuple[str, dict]:
+    """jscode2session → a new session; returns (token, the record's public fields)."""
+    try:
+        answer = wechat.jscode2session(code)
+    except WeChatApiError as e:
+        raise _translate_login_error(e) from None
+    mp_openid = answer["openid"]
+    unionid = answer.get("unionid") or None
+    _link(r, "jscode2session", unionid=unionid, mp_openid=mp_openid)
+    ident = find_identity(r, mp_openid=mp_openid)
+    oa = ident.official_account_openid if ident else None
+    sealed = None
+    if answer.get("session_key"):
+        sealed = seal_session_key(settings.data_key_bytes, answer["session_key"])
+    token, rec = create_session(r, ttl=settings.session_ttl, mp_openid=mp_openid,
+                                oa_openid=oa, unionid=unionid or (ident and ident.unionid),
+                                sealed_session_key=sealed)
+    return token, {"openid": mp_openid, "expires_in": settings.session_ttl}
+
+
+def login_h5(r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str) -> tuple[str, dict]:
+    """Web authorization (sns/oauth2/access_token) → a session for the OA openid."""
+    try:
+        answer = wechat.oauth2_access_token(code)
+    except WeChatApiError as e:
+        raise _translate_login_error(e) from None
+    oa_openid = answer["openid"]
+    unionid = answer.get("unionid") or None
+    _link(r, "h5_login", unionid=unionid, oa_openid=oa_openid)
+    ident = find_identity(r, oa_openid=oa_openid)
+    mp = ident.miniprogram_openid if ident else None
+    token, rec = create_session(r, ttl=settings.session_ttl, mp_openid=mp, oa_openid=oa_openid,
+                                unionid=unionid or (ident and ident.unionid))
+    return token, {"openid": oa_openid, "expires_in": settings.session_ttl}
+
+
+def me(r: redis.Redis, user: SessionUser) -> dict:
+    """What is known of the caller's identity (nulls where unknown)."""
+    ident = None
+    if user.mp_openid:
+        ident = find_identity(r, mp_openid=user.mp_openid)
+    if ident is None and user.oa_openid:
+        ident = find_identity(r, oa_openid=user.oa_openid)
+    return {
+        "miniprogram_openid": (ident and ident.miniprogram_openid) or user.mp_openid,
+        "official_account_openid": (ident and ident.official_account_openid) or user.oa_openid,
+        "unionid": (ident and ident.unionid) or user.unionid,
+        "linked_by": ident.linked_by if ident else None,
+    }

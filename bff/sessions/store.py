@@ -1,0 +1,100 @@
+"""Session records in Redis: opaque bearer tokens, stored only as their SHA-256.
+
+A token is 32 random bytes (url-safe base64). Redis holds ``bff:session:<sha256(token)>``, so a
+dump of Redis does not hand out live tokens. The session_key from jscode2session is kept
+encrypted (AES-GCM, ``settings.data_key``) and is never returned or logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+import redis
+from Crypto.Cipher import AES
+
+from bff.store import keys
+
+TOKEN_BYTES = 32
+
+
+@dataclass
+class SessionRecord:
+    token_id: str
+    mp_openid: str | None
+    oa_openid: str | None
+    unionid: str | None
+    expires_at: int
+
+
+def token_id_of(token: str) -> str:
+    """The SHA-256 hex of a token: the only form of it that is stored (or may be logged)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def seal_session_key(data_key: bytes, session_key: str) -> str:
+    nonce = secrets.token_bytes(12)
+    cipher = AES.new(data_key, AES.MODE_GCM, nonce=nonce)
+    sealed, tag = cipher.encrypt_and_digest(session_key.encode("utf-8"))
+    return base64.b64encode(nonce + tag + sealed).decode("ascii")
+
+
+def unseal_session_key(data_key: bytes, blob: str) -> str:
+    raw = base64.b64decode(blob)
+    cipher = AES.new(data_key, AES.MODE_GCM, nonce=raw[:12])
+    return cipher.decrypt_and_verify(raw[28:], raw[12:28]).decode("utf-8")
+
+
+def create_session(
+    r: redis.Redis,
+    *,
+    ttl: int,
+    mp_openid: str | None = None,
+    oa_openid: str | None = None,
+    unionid: str | None = None,
+    sealed_session_key: str | None = None,
+) -> tuple[str, SessionRecord]:
+    """A new session; returns the token (shown once, to the caller) and the record."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token_id = token_id_of(token)
+    now = int(time.time())
+    values = {
+        "mp": mp_openid or "",
+        "oa": oa_openid or "",
+        "unionid": unionid or "",
+        "sk": sealed_session_key or "",
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
+    pipe = r.pipeline(transaction=True)
+    pipe.hset(keys.session(token_id), mapping=values)
+    pipe.expire(keys.session(token_id), ttl)
+    pipe.execute()
+    return token, SessionRecord(token_id, mp_openid, oa_openid, unionid, now + ttl)
+
+
+def load_session(r: redis.Redis, token: str) -> SessionRecord | None:
+    """The live session of ``token``, or None when unknown, revoked or expired (one round trip)."""
+    token_id = token_id_of(token)
+    h = r.hmget(keys.session(token_id), "mp", "oa", "unionid", "expires_at")
+    if h[3] is None:
+        return None
+    expires_at = int(h[3])
+    if expires_at <= time.time():
+        return None
+    return SessionRecord(token_id, h[0] or None, h[1] or None, h[2] or None, expires_at)
+
+
+def remember_oa_openid(r: redis.Redis, token_id: str, oa_openid: str) -> None:
+    """Cache a lazily resolved OA openid in the session (only if the session still exists)."""
+    r.eval(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'oa', ARGV[1]) end",
+        1, keys.session(token_id), oa_openid,
+    )
+
+
+def revoke_session(r: redis.Redis, token_id: str) -> bool:
+    return bool(r.delete(keys.session(token_id)))
