@@ -7,8 +7,12 @@ the caller only: nothing here logs a response body.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bff.wechat.client import TokenProvider, WeChatClient
+from bff.wechat.client import WeChatClient
+
+if TYPE_CHECKING:
+    from bff.wechat.credentials import Credentials
 
 
 class WeChatApi:
@@ -30,9 +34,9 @@ class WeChatApi:
         self._miniprogram_secret = miniprogram_secret
 
     @property
-    def credentials(self) -> TokenProvider | None:
+    def credentials(self) -> Credentials:
         """The Official Account's Credentials (for ``ticket("wx_card")`` when signing)."""
-        return self.client.credentials
+        return self.client.credentials  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"WeChatApi(appid={self.appid!r}, miniprogram_appid={self.miniprogram_appid!r})"

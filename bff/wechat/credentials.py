@@ -88,6 +88,7 @@ class Credentials:
         self._kind_locks = {k: threading.Lock() for k in _kinds()}
         self._direct_fetch_at: dict[str, float] = {}
         self._redis_down_until = 0.0
+        self._lua = True
         self._expire_script = redis.register_script(_EXPIRE_IF_SAME)
         self._release_script = redis.register_script(_RELEASE_LOCK)
 
@@ -280,8 +281,10 @@ class Credentials:
             pass
 
     def _release(self, kind: str, owner: str) -> None:
+        key = keys.credential_lock(self.appid, kind)
         try:
-            self._release_script(keys=[keys.credential_lock(self.appid, kind)], args=[owner])
+            self._compare_and_delete(self._release_script, key, owner,
+                                     lambda pipe: pipe.get(key))
         except _REDIS_DOWN:
             pass  # the lock expires by itself
 
@@ -289,10 +292,28 @@ class Credentials:
         entry = self._local.get(kind)
         if entry is not None and entry.value == failed:
             self._local.pop(kind, None)
+        key = keys.credential(self.appid, kind)
         try:
-            self._expire_script(keys=[keys.credential(self.appid, kind)], args=[failed])
+            self._compare_and_delete(self._expire_script, key, failed,
+                                     lambda pipe: pipe.hget(key, "value"))
         except _REDIS_DOWN:
             log.warning("credential store unreachable on expire kind=%s", kind)
+
+    def _compare_and_delete(self, script: Any, key: str, expected: str, read: Any) -> None:
+        if self._lua:
+            try:
+                script(keys=[key], args=[expected])
+                return
+            except redislib.ResponseError:
+                # The embedded store of sandbox mode (fakeredis without lupa) has no Lua.
+                self._lua = False
+
+        def swap(pipe: Any) -> None:
+            if _text(read(pipe) or "") == expected:
+                pipe.multi()
+                pipe.delete(key)
+
+        self.redis.transaction(swap, key)
 
 
 def _kinds() -> list[str]:

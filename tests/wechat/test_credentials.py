@@ -182,3 +182,18 @@ def test_redis_outage_without_a_value_is_rate_limited() -> None:
     finally:
         client.close()
         server.stop()
+
+
+def test_embedded_store_without_lua_still_compares_and_expires() -> None:
+    import fakeredis
+
+    store = fakeredis.FakeRedis(decode_responses=True)
+    source = CountingSource()
+    creds = Credentials(store, source)
+    assert creds.access_token() == "token-1"
+    creds.expire_access_token("token-0")
+    assert store.hget(keys.credential(APPID, "access_token"), "value") == "token-1"
+    creds.expire_access_token("token-1")
+    assert creds.access_token() == "token-2"
+    assert store.get(keys.credential_lock(APPID, "access_token")) is None
+    store.close()
