@@ -1,0 +1,264 @@
+"""card/create, stock, code decrypt/get/consume/deposit/check, QR codes, landing pages, HTML,
+test whitelist.
+
+Errcodes chosen where WeChat's own is undocumented: 47001 for malformed bodies (bad card_type,
+bad scene, bad action_name), 40073 for unknown card ids, 40109 for too many codes / QR cards /
+whitelist users, 40079 for an expire_seconds outside 60-1800, 45031 for reducing stock below 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint
+from flask.wrappers import Response
+
+from bff.sandbox import crypto
+from bff.sandbox.cards import (
+    CARD_TYPES,
+    card_or_fail,
+    change_status,
+    create_card,
+    find_code,
+    invalid_code,
+    status_of,
+    validity,
+)
+from bff.sandbox.core import WeChatError
+from bff.sandbox.web import as_bool, as_int, ok, require_token, sandbox, wechat_body
+
+bp = Blueprint("wx_cards", __name__)
+
+MAX_CODES = 100
+MAX_QR_CARDS = 5
+MAX_WHITELIST = 10
+SCENES = ("SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5",
+          "SCENE_IVR", "SCENE_CARD_CUSTOM_CELL")
+BAD_STATUS = ("DELETE", "GIFTING", "GIFT_SUCC", "GIFT_TIMEOUT", "UNAVAILABLE", "EXPIRE")
+
+
+def _format_error() -> WeChatError:
+    return WeChatError(47001, "data format error")
+
+
+def _code_list(body: dict[str, Any]) -> list[Any]:
+    codes = body.get("code")
+    if not isinstance(codes, list):
+        raise _format_error()
+    if len(codes) > MAX_CODES:
+        raise WeChatError(40109, "too many codes, at most 100 per call")
+    return codes
+
+
+@bp.post("/card/create")
+def card_create() -> Response:
+    appid = require_token()
+    card = wechat_body().get("card")
+    card_type = card.get("card_type") if isinstance(card, dict) else None
+    if card_type not in CARD_TYPES:
+        raise _format_error()
+    detail = card.get(card_type.lower())
+    base_info = detail.get("base_info") if isinstance(detail, dict) else None
+    if not isinstance(base_info, dict):
+        raise _format_error()
+    return ok(card_id=create_card(sandbox(), appid, card_type, base_info))
+
+
+@bp.post("/card/modifystock")
+def modify_stock() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    card = card_or_fail(sb, body.get("card_id"), appid)
+    increase = as_int(body.get("increase_stock_value"), 0) or 0
+    reduce = as_int(body.get("reduce_stock_value"), 0) or 0
+    if increase < 0 or reduce < 0:
+        raise _format_error()
+    key = sb.keys.card(card["card_id"])
+    if sb.r.hincrby(key, "quantity", increase - reduce) < 0:
+        sb.r.hincrby(key, "quantity", reduce - increase)
+        raise WeChatError(45031, "stock is not enough")
+    return ok()
+
+
+@bp.post("/card/code/decrypt")
+def code_decrypt() -> Response:
+    appid = require_token()
+    sealed = wechat_body().get("encrypt_code")
+    if not isinstance(sealed, str) or not sealed:
+        raise invalid_code()
+    key = sandbox().code_key(appid)
+    code = crypto.unseal(key, sealed)
+    if code is None:
+        # WeChat decodes a still percent-encoded value into a wrong code, without error.
+        code = crypto.garbled(key, sealed)
+    if code is None:
+        raise invalid_code()
+    return ok(code=code)
+
+
+@bp.post("/card/code/get")
+def code_get() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+    status = status_of(card, record, sb.clock.now())
+    if as_bool(body.get("check_consume", False)):
+        if status == "CONSUMED":
+            raise WeChatError(40099, "invalid code, this code has consumed.")
+        if status in BAD_STATUS:
+            raise WeChatError(40127, "invalid user-card status")
+    begin, end = validity(card, record)
+    return ok(
+        card={"card_id": card["card_id"], "begin_time": begin, "end_time": end,
+              "code": record["code"]},
+        openid=record["openid"],
+        can_consume=status == "NORMAL",
+        user_card_status=status,
+        outer_str=record.get("outer_str", ""),
+    )
+
+
+@bp.post("/card/code/consume")
+def code_consume() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+    now = sb.clock.now()
+    if status_of(card, record, now) == "EXPIRE":
+        raise WeChatError(40127, "invalid user-card status")
+    change_status(sb, card["card_id"], record["code"], "CONSUMED",
+                  {"consumed_at": repr(now), "consume_source": "FROM_API"})
+    return ok(card={"card_id": card["card_id"]}, openid=record["openid"])
+
+
+@bp.post("/card/code/deposit")
+def code_deposit() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    card = card_or_fail(sb, body.get("card_id"), appid)
+    codes = _code_list(body)
+    succ, duplicate, fail = [], [], []
+    for code in codes:
+        if not isinstance(code, str) or not code.strip() or len(code) > 128:
+            fail.append(code)
+        elif sb.r.sadd(sb.keys.deposit(card["card_id"]), code):
+            sb.r.rpush(sb.keys.pool(card["card_id"]), code)
+            succ.append(code)
+        else:
+            duplicate.append(code)
+    return ok(succ_code=succ, duplicate_code=duplicate, fail_code=fail)
+
+
+@bp.post("/card/code/getdepositcount")
+def code_deposit_count() -> Response:
+    appid = require_token()
+    sb = sandbox()
+    card = card_or_fail(sb, wechat_body().get("card_id"), appid)
+    return ok(count=sb.r.scard(sb.keys.deposit(card["card_id"])))
+
+
+@bp.post("/card/code/checkcode")
+def code_check() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    card = card_or_fail(sb, body.get("card_id"), appid)
+    codes = [c for c in _code_list(body) if isinstance(c, str)]
+    found = sb.r.smismember(sb.keys.deposit(card["card_id"]), codes) if codes else []
+    return ok(exist_code=[c for c, f in zip(codes, found, strict=True) if f],
+              not_exist_code=[c for c, f in zip(codes, found, strict=True) if not f])
+
+
+@bp.post("/card/qrcode/create")
+def qrcode_create() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    expire = as_int(body.get("expire_seconds"))
+    if expire is not None and not 60 <= expire <= 1800:
+        raise WeChatError(40079, "invalid time, expire_seconds must be 60-1800")
+    info = body.get("action_info") if isinstance(body.get("action_info"), dict) else {}
+    if body.get("action_name") == "QR_CARD":
+        entries = [info.get("card")]
+    elif body.get("action_name") == "QR_MULTIPLE_CARD":
+        multiple = info.get("multiple_card") or {}
+        entries = multiple.get("card_list") if isinstance(multiple, dict) else None
+        if not isinstance(entries, list) or not entries:
+            raise _format_error()
+        if len(entries) > MAX_QR_CARDS:
+            raise WeChatError(40109, "too many cards, at most 5 per QR code")
+    else:
+        raise _format_error()
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise _format_error()
+        card_or_fail(sb, entry.get("card_id"), appid)
+    ticket = base64.b64encode(b"\x81\x0f" + os.urandom(46)).decode("ascii")
+    answer: dict[str, Any] = {
+        "ticket": ticket,
+        "url": "http://weixin.qq.com/q/" + crypto.urlsafe_id("0", 22),
+        "show_qrcode_url": "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket="
+                           + quote(ticket, safe=""),
+    }
+    if expire is not None:
+        answer["expire_seconds"] = expire
+    return ok(**answer)
+
+
+@bp.post("/card/landingpage/create")
+def landing_page_create() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    if body.get("scene") not in SCENES:
+        raise _format_error()
+    card_list = body.get("card_list")
+    if not isinstance(card_list, list) or not card_list:
+        raise _format_error()
+    for entry in card_list:
+        if not isinstance(entry, dict):
+            raise _format_error()
+        card_or_fail(sb, entry.get("card_id"), appid)
+    page_id = sb.r.incr(sb.keys.page_seq)
+    scene = SCENES.index(body["scene"]) + 1
+    url = (f"https://mp.weixin.qq.com/bizmall/cardlandingpage?biz={quote(sb.biz, safe='')}"
+           f"&page_id={page_id}&scene={scene}#wechat_redirect")
+    return ok(url=url, page_id=page_id)
+
+
+@bp.post("/card/mpnews/gethtml")
+def mpnews_html() -> Response:
+    appid = require_token()
+    sb = sandbox()
+    card = card_or_fail(sb, wechat_body().get("card_id"), appid)
+    src = (f"http://mp.weixin.qq.com/bizmall/appmsgcard?action=show&biz={quote(sb.biz, safe='')}"
+           f"&cardid={card['card_id']}&wechat_card_js=1#wechat_redirect")
+    return ok(content=f'<iframe class="res_iframe card_iframe js_editor_card" '
+                      f'data-src="{src}"></iframe>')
+
+
+@bp.post("/card/testwhitelist/set")
+def test_whitelist() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    openids = body.get("openid") or []
+    usernames = body.get("username") or []
+    if not isinstance(openids, list) or not isinstance(usernames, list):
+        raise _format_error()
+    if len(openids) + len(usernames) > MAX_WHITELIST:
+        raise WeChatError(40109, "too many users, at most 10 in the test whitelist")
+    for openid in openids:
+        if appid != sb.config.oa_appid or not isinstance(openid, str) \
+                or not sb.r.exists(sb.keys.user(openid)):
+            raise WeChatError(40003, "invalid openid")
+    sb.r.set(sb.keys.whitelist, json.dumps({"openid": openids, "username": usernames}))
+    return ok()

@@ -1,0 +1,150 @@
+"""Member cards: activation URL, activate_ticket form data, activate, user info.
+
+Errcodes chosen: 47001 for a missing or too long membership_number / init_custom_field_value
+and for geturl on a card that is not a MEMBER_CARD; 72012 for an unknown or expired ticket.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint
+from flask.wrappers import Response
+
+from bff.sandbox import crypto
+from bff.sandbox.cards import card_or_fail, find_code, status_of
+from bff.sandbox.core import Sandbox, WeChatError
+from bff.sandbox.state import load_json
+from bff.sandbox.web import as_int, ok, require_token, sandbox, wechat_body
+
+bp = Blueprint("wx_member", __name__)
+
+ACTIVATE_TICKET_LIFETIME = 1800
+CARD_ID_LEAD = b"\x01"  # one lead byte: the base64 of an encrypt_card_id ends with "=="
+ACTIVATION_BASE = "https://mp.weixin.qq.com/bizmall/activatemembercard"
+
+
+def encrypt_card_id(sb: Sandbox, card_id: str) -> str:
+    return crypto.seal(sb.code_key(sb.config.oa_appid), card_id, lead=CARD_ID_LEAD)
+
+
+def decrypt_card_id(sb: Sandbox, sealed: str) -> str | None:
+    return crypto.unseal(sb.code_key(sb.config.oa_appid), sealed, lead=len(CARD_ID_LEAD))
+
+
+def _format_error(what: str) -> WeChatError:
+    return WeChatError(47001, f"data format error: {what}")
+
+
+@bp.post("/card/membercard/activate/geturl")
+def activate_geturl() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    card = card_or_fail(sb, body.get("card_id"), appid)
+    if card["card_type"] != "MEMBER_CARD":
+        raise _format_error("not a member card")
+    outer_str = str(body.get("outer_str") or "")
+    url = (f"{ACTIVATION_BASE}?action=preshow&&encrypt_card_id="
+           f"{quote(encrypt_card_id(sb, card['card_id']), safe='')}"
+           f"&outer_str={quote(outer_str, safe='')}&biz={quote(sb.biz, safe='')}"
+           "#wechat_redirect")
+    return ok(url=url)
+
+
+@bp.post("/card/membercard/activatetempinfo/get")
+def activate_temp_info() -> Response:
+    appid = require_token()
+    ticket = wechat_body().get("activate_ticket")
+    sb = sandbox()
+    data = sb.r.hgetall(sb.keys.activate_ticket(ticket)) if isinstance(ticket, str) else {}
+    if not data or data["appid"] != appid or float(data["expires_at"]) <= sb.clock.now():
+        raise WeChatError(72012, "activate_ticket has been expired")
+    return ok(info=load_json(data.get("form"), {"common_field_list": [],
+                                                "custom_field_list": []}))
+
+
+@bp.post("/card/membercard/activate")
+def activate() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    number = body.get("membership_number")
+    if isinstance(number, int) and not isinstance(number, bool):
+        number = str(number)
+    if not isinstance(number, str) or not number or len(number) > 20:
+        raise _format_error("membership_number is required, at most 20 characters")
+    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+    if status_of(card, record, sb.clock.now()) != "NORMAL":
+        raise WeChatError(40127, "invalid user-card status")
+    values: dict[str, Any] = {
+        "activated": "1",
+        "membership_number": number,
+        "bonus": as_int(body.get("init_bonus"), 0),
+        "balance": as_int(body.get("init_balance"), 0),
+    }
+    for name in ("init_bonus_record", "background_pic_url", "activate_begin_time",
+                 "activate_end_time"):
+        if body.get(name) is not None:
+            values[name] = str(body[name])
+    for i in (1, 2, 3):
+        name = f"init_custom_field_value{i}"
+        if body.get(name) is not None:
+            if len(str(body[name]).encode("utf-8")) > 12:
+                raise _format_error(f"{name} is longer than 12 bytes")
+            values[name] = str(body[name])
+    sb.r.hset(sb.keys.code(card["card_id"], record["code"]), mapping=values)
+    return ok()
+
+
+@bp.post("/card/membercard/userinfo/get")
+def member_userinfo() -> Response:
+    appid = require_token()
+    body = wechat_body()
+    sb = sandbox()
+    card = card_or_fail(sb, body.get("card_id"), appid)
+    card, record = find_code(sb, appid, body.get("code"), card["card_id"])
+    user = sb.r.hgetall(sb.keys.user(record["openid"]))
+    form = load_json(record.get("form"), {"common_field_list": [], "custom_field_list": []})
+    sex = user.get("sex", "0")
+    for field in form.get("common_field_list", []):
+        if field.get("name") == "USER_FORM_INFO_FLAG_SEX":
+            sex = field.get("value", sex)
+    return ok(
+        openid=record["openid"],
+        nickname=user.get("nickname", ""),
+        membership_number=record.get("membership_number", ""),
+        bonus=int(record.get("bonus", 0)),
+        balance=int(record.get("balance", 0)),
+        sex={"1": "MALE", "2": "FEMALE"}.get(str(sex), str(sex) if sex != "0" else "UNKNOWN"),
+        user_info=form,
+        user_card_status=status_of(card, record, sb.clock.now()),
+        has_active=record.get("activated") == "1",
+    )
+
+
+def store_activation_form(sb: Sandbox, card_id: str, code: str, oa_openid: str,
+                          fields: dict[str, Any], custom: dict[str, Any]) -> str:
+    """Record what the user typed in the activation plug-in; returns the activate_ticket."""
+    form = {
+        "common_field_list": [{"name": k, "value": str(v)} for k, v in fields.items()],
+        "custom_field_list": [
+            {"name": k, "value": "" if isinstance(v, list) else str(v),
+             "value_list": [str(x) for x in v] if isinstance(v, list) else []}
+            for k, v in custom.items()
+        ],
+    }
+    ticket = crypto.token_string(48)
+    key = sb.keys.activate_ticket(ticket)
+    pipe = sb.r.pipeline()
+    pipe.hset(key, mapping={
+        "appid": sb.config.oa_appid, "card_id": card_id, "code": code, "oa_openid": oa_openid,
+        "form": json.dumps(form, ensure_ascii=False),
+        "expires_at": repr(sb.clock.now() + ACTIVATE_TICKET_LIFETIME),
+    })
+    pipe.expire(key, 86400)
+    pipe.hset(sb.keys.code(card_id, code), "form", json.dumps(form, ensure_ascii=False))
+    pipe.execute()
+    return ticket

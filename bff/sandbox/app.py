@@ -1,0 +1,99 @@
+"""The offline WeChat as a Flask app: api.weixin.qq.com paths plus the ``/_sim/`` simulator."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+import requests
+from flask import Flask, jsonify, request
+from flask.wrappers import Response
+from werkzeug.exceptions import HTTPException
+
+from bff.sandbox import api_auth, api_cards, api_member, sim, sim_actions, sim_control
+from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
+from bff.sandbox.web import EXTENSION, sandbox
+
+__all__ = ["SandboxConfig", "create_sandbox_app"]
+
+ERRMSGS = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40014: "invalid access_token",
+    42001: "access_token expired",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit",
+    40226: "code blocked",
+}
+
+
+def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
+                       push_session: requests.Session | None = None) -> Flask:
+    """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
+    app = Flask(__name__)
+    app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
+    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control):
+        app.register_blueprint(module.bp)
+    app.before_request(_before_wechat_call)
+    app.register_error_handler(WeChatError, _wechat_error)
+    app.register_error_handler(SimError, _sim_error)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _is_sim(path: str) -> bool:
+    return path == "_sim" or path.startswith("_sim/")
+
+
+def _before_wechat_call() -> Response | None:
+    """Count the call, then apply the global latency and any injected fault for its path."""
+    path = request.path.strip("/")
+    if _is_sim(path):
+        return None
+    sb = sandbox()
+    fault_key = sb.keys.fault(path)
+    pipe = sb.r.pipeline(transaction=False)
+    pipe.hincrby(sb.keys.calls, path, 1)
+    pipe.hget(sb.keys.config, "latency_ms")
+    pipe.exists(fault_key)
+    _, latency, has_fault = pipe.execute()
+    delay_ms = int(float(latency or 0))
+    fault: dict[str, str] = {}
+    if has_fault:
+        pipe = sb.r.pipeline()  # MULTI: the decrement and the read belong together
+        pipe.hincrby(fault_key, "count", -1)
+        pipe.hgetall(fault_key)
+        left, data = pipe.execute()
+        if left <= 0:
+            sb.r.delete(fault_key)
+        if left >= 0:
+            fault = data
+    delay_ms += int(fault.get("latency_ms", 0))
+    if delay_ms > 0:
+        time.sleep(delay_ms / 1000)
+    if "http_status" in fault:
+        status = int(fault["http_status"])
+        return Response(f"sandbox fault: HTTP {status}\n", status=status, mimetype="text/plain")
+    if "errcode" in fault:
+        errcode = int(fault["errcode"])
+        return jsonify(errcode=errcode, errmsg=ERRMSGS.get(errcode, "sandbox fault"))
+    return None
+
+
+def _wechat_error(e: WeChatError) -> Response:
+    return jsonify(errcode=e.errcode, errmsg=e.errmsg)
+
+
+def _sim_error(e: SimError) -> Response:
+    response = jsonify(error=e.message)
+    response.status_code = e.status
+    return response
+
+
+def _http_error(e: HTTPException) -> Response:
+    if _is_sim(request.path.strip("/")):
+        response = jsonify(error=e.description)
+    else:
+        response = jsonify(errcode=-1, errmsg=f"sandbox: {e.name}")
+    response.status_code = e.code or 500
+    return response

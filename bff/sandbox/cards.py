@@ -1,0 +1,208 @@
+"""Cards and codes: creation, lookup, issuing (stock, get_limit, code pools) and status changes.
+
+Read-modify-write steps are atomic without Lua (the embedded fakeredis has none): counters use
+HINCRBY with compensation, code reservations HSETNX / LPOP / LREM, status changes WATCH/MULTI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from bff.sandbox import crypto
+from bff.sandbox.core import Sandbox, WeChatError
+
+CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
+DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
+STATUSES = ("NORMAL", "CONSUMED", "EXPIRE", "GIFTING", "GIFT_SUCC", "GIFT_TIMEOUT", "DELETE",
+            "UNAVAILABLE")
+YEAR = 365 * 86400
+
+
+def invalid_code() -> WeChatError:
+    return WeChatError(40056, "invalid serial code")
+
+
+def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, Any]) -> str:
+    """Store a card from its ``base_info``; returns the new card_id."""
+    now = sb.clock.now()
+    sku = base_info.get("sku") or {}
+    date_info = base_info.get("date_info") or {}
+    begin, end, term = int(now), int(now + YEAR), 0
+    if date_info.get("type") == "DATE_TYPE_FIX_TIME_RANGE":
+        begin = int(date_info.get("begin_timestamp") or begin)
+        end = int(date_info.get("end_timestamp") or end)
+    elif date_info.get("type") == "DATE_TYPE_FIX_TERM":
+        term = int(date_info.get("fixed_term") or 0)
+    card_id = crypto.urlsafe_id("p")
+    sb.r.hset(sb.keys.card(card_id), mapping={
+        "card_id": card_id,
+        "appid": appid,
+        "card_type": card_type,
+        "title": str(base_info.get("title", "")),
+        "use_custom_code": "1" if base_info.get("use_custom_code") else "0",
+        "get_custom_code_mode": str(base_info.get("get_custom_code_mode") or ""),
+        "bind_openid": "1" if base_info.get("bind_openid") else "0",
+        "quantity": int(sku.get("quantity") or 0),
+        "get_limit": int(base_info.get("get_limit") or 0),
+        "begin_time": begin,
+        "end_time": end,
+        "fixed_term": term,
+    })
+    return card_id
+
+
+def get_card(sb: Sandbox, card_id: Any, appid: str | None = None) -> dict[str, str] | None:
+    """The card, or ``None`` when unknown or owned by another appid."""
+    if not isinstance(card_id, str) or not card_id:
+        return None
+    card = sb.r.hgetall(sb.keys.card(card_id))
+    if not card or (appid is not None and card["appid"] != appid):
+        return None
+    return card
+
+
+def card_or_fail(sb: Sandbox, card_id: Any, appid: str) -> dict[str, str]:
+    card = get_card(sb, card_id, appid)
+    if card is None:
+        raise WeChatError(40073, "invalid card id")
+    return card
+
+
+def is_custom(card: dict[str, str]) -> bool:
+    return card.get("use_custom_code") == "1" or card.get("get_custom_code_mode") == DEPOSIT_MODE
+
+
+def find_code(sb: Sandbox, appid: str, code: Any,
+              card_id: Any = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(card, code record) for a code of ``appid``; 40056 when unknown or ambiguous."""
+    if not isinstance(code, str) or not code:
+        raise invalid_code()
+    if card_id:
+        card = get_card(sb, card_id, appid)
+        if card is None:
+            raise invalid_code()
+    else:
+        candidates = [c for c in sb.r.smembers(sb.keys.codeidx(code))
+                      if get_card(sb, c, appid) is not None]
+        if len(candidates) != 1:
+            raise invalid_code()
+        card = sb.r.hgetall(sb.keys.card(candidates[0]))
+        if is_custom(card):  # WeChat needs card_id for custom codes
+            raise invalid_code()
+    record = sb.r.hgetall(sb.keys.code(card["card_id"], code))
+    if not record:
+        raise invalid_code()
+    return card, record
+
+
+def status_of(card: dict[str, str], record: dict[str, str], now: float) -> str:
+    status = record.get("status", "NORMAL")
+    if status == "NORMAL" and validity(card, record)[1] < now:
+        return "EXPIRE"
+    return status
+
+
+def validity(card: dict[str, str], record: dict[str, str]) -> tuple[int, int]:
+    term = int(card.get("fixed_term") or 0)
+    if term:
+        start = int(float(record.get("received_at", 0)))
+        return start, start + term * 86400
+    return int(card["begin_time"]), int(card["end_time"])
+
+
+def issue_code(sb: Sandbox, card: dict[str, str], oa_openid: str, *, code: str | None = None,
+               outer_str: str = "") -> str:
+    """Give ``oa_openid`` a code of ``card``, honouring get_limit, stock and code pools."""
+    card_key = sb.keys.card(card["card_id"])
+    got_key = sb.keys.got(card["card_id"])
+    limit = int(card.get("get_limit") or 0)
+    undo: list[tuple[str, str, int]] = []
+    try:
+        if limit:
+            undo.append((got_key, oa_openid, -1))
+            if sb.r.hincrby(got_key, oa_openid, 1) > limit:
+                raise WeChatError(45033, "user get card num exceed get_limit")
+        undo.append((card_key, "quantity", 1))
+        if sb.r.hincrby(card_key, "quantity", -1) < 0:
+            raise WeChatError(45031, "stock is zero")
+        code = _reserve_code(sb, card, code)
+    except WeChatError:
+        for key, field, delta in undo:
+            sb.r.hincrby(key, field, delta)
+        raise
+    record_holding(sb, card["card_id"], code, oa_openid, outer_str)
+    return code
+
+
+def fresh_code(sb: Sandbox, card: dict[str, str]) -> str:
+    """A new generated code of ``card`` (no stock or get_limit involved)."""
+    while True:
+        candidate = crypto.numeric(12)
+        if sb.r.hsetnx(sb.keys.code(card["card_id"], candidate), "card_id", card["card_id"]):
+            return candidate
+
+
+def record_holding(sb: Sandbox, card_id: str, code: str, oa_openid: str,
+                   outer_str: str = "") -> None:
+    now = sb.clock.now()
+    pipe = sb.r.pipeline()
+    pipe.hset(sb.keys.code(card_id, code), mapping={
+        "card_id": card_id, "code": code, "openid": oa_openid, "status": "NORMAL",
+        "outer_str": outer_str, "received_at": repr(now),
+    })
+    pipe.sadd(sb.keys.codeidx(code), card_id)
+    pipe.sadd(sb.keys.holdings(oa_openid), f"{card_id} {code}")
+    pipe.execute()
+
+
+def _reserve_code(sb: Sandbox, card: dict[str, str], code: str | None) -> str:
+    card_id = card["card_id"]
+    if card.get("get_custom_code_mode") == DEPOSIT_MODE:
+        if code:
+            if not sb.r.lrem(sb.keys.pool(card_id), 1, code):
+                raise invalid_code()
+            return code
+        popped = sb.r.lpop(sb.keys.pool(card_id))
+        if popped is None:
+            raise WeChatError(45031, "stock is zero")
+        return popped
+    if card.get("use_custom_code") == "1":
+        if not code or not sb.r.hsetnx(sb.keys.code(card_id, code), "card_id", card_id):
+            raise invalid_code()
+        return code
+    return fresh_code(sb, card)
+
+
+def change_status(sb: Sandbox, card_id: str, code: str, to: str,
+                  extra: dict[str, Any] | None = None) -> dict[str, str]:
+    """NORMAL -> ``to``; 40099 when consumed, 40127 when deleted, gifted or gifting."""
+    key = sb.keys.code(card_id, code)
+
+    def swap(pipe: redis.client.Pipeline) -> dict[str, str]:
+        record = pipe.hgetall(key)
+        if not record:
+            raise invalid_code()
+        if record["status"] == "CONSUMED":
+            raise WeChatError(40099, "invalid code, this code has consumed.")
+        if record["status"] != "NORMAL":
+            raise WeChatError(40127, "invalid user-card status! Hint: the card was given to "
+                                     "user, but may be deleted or set un_available")
+        pipe.multi()
+        pipe.hset(key, mapping={"status": to, **(extra or {})})
+        return record
+
+    return sb.r.transaction(swap, key, value_from_callable=True)
+
+
+def holdings_of(sb: Sandbox, oa_openid: str, card_id: str) -> list[dict[str, str]]:
+    """The user's code records of ``card_id``."""
+    records = []
+    for entry in sb.r.smembers(sb.keys.holdings(oa_openid)):
+        held_card, _, code = entry.partition(" ")
+        if held_card == card_id:
+            record = sb.r.hgetall(sb.keys.code(card_id, code))
+            if record and record.get("openid") == oa_openid:
+                records.append(record)
+    return records

@@ -1,0 +1,110 @@
+"""The sandbox object shared by every view: Redis, config, clock, runtime settings, errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import requests
+
+from bff.sandbox import crypto
+from bff.sandbox.state import Clock, Keys
+
+
+@dataclass
+class SandboxConfig:
+    oa_appid: str
+    oa_secret: str
+    mp_appid: str
+    mp_secret: str
+    push_token: str
+    push_aes_key: str
+    event_url: str | None = None
+    safe_mode: bool = True
+    prefix: str = "wxsandbox:"
+    token_overlap_seconds: int = 300
+
+
+class WeChatError(Exception):
+    """Answered as HTTP 200 ``{"errcode", "errmsg"}``, as WeChat does."""
+
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(errcode, errmsg)
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+class SimError(Exception):
+    """A simulator request that makes no sense: HTTP 4xx ``{"error": ...}``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Sandbox:
+    """Everything a view needs; one per app, stateless apart from Redis."""
+
+    def __init__(self, r: redis.Redis, config: SandboxConfig,
+                 push_session: requests.Session | None) -> None:
+        self.r = r
+        self.config = config
+        self.keys = Keys(config.prefix)
+        self.clock = Clock(r, self.keys)
+        self.push_session = push_session or requests.Session()
+
+    # -- runtime settings (persisted so every worker agrees) --
+    def settings(self) -> dict[str, Any]:
+        stored = self.r.hgetall(self.keys.config)
+        event_url = stored.get("event_url", self.config.event_url or "")
+        return {
+            "event_url": event_url or None,
+            "safe_mode": stored.get("safe_mode", "1" if self.config.safe_mode else "0") == "1",
+            "latency_ms": int(float(stored.get("latency_ms", 0))),
+        }
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        mapping: dict[str, str] = {}
+        if "event_url" in changes:
+            mapping["event_url"] = changes["event_url"] or ""
+        if "safe_mode" in changes:
+            mapping["safe_mode"] = "1" if changes["safe_mode"] else "0"
+        if "latency_ms" in changes:
+            mapping["latency_ms"] = str(max(0, int(changes["latency_ms"] or 0)))
+        if mapping:
+            self.r.hset(self.keys.config, mapping=mapping)
+        return self.settings()
+
+    # -- apps --
+    def secret_of(self, appid: str) -> str | None:
+        return {self.config.oa_appid: self.config.oa_secret,
+                self.config.mp_appid: self.config.mp_secret}.get(appid)
+
+    def code_key(self, appid: str) -> str:
+        """The appid's encrypt_code key, created once (SET NX) and shared by every worker."""
+        key = self.keys.codekey(appid)
+        self.r.set(key, crypto.new_code_key(), nx=True)
+        return self.r.get(key)
+
+    @property
+    def biz(self) -> str:
+        return crypto.biz_for(self.config.oa_appid)
+
+    # -- users --
+    def resolve_user(self, any_id: str | None) -> dict[str, str] | None:
+        """The user with this MP openid, OA openid or unionid."""
+        if not any_id:
+            return None
+        oa_openid = self.r.get(self.keys.uidx(any_id))
+        if not oa_openid:
+            return None
+        user = self.r.hgetall(self.keys.user(oa_openid))
+        return user or None
+
+    def user_or_fail(self, any_id: Any) -> dict[str, str]:
+        user = self.resolve_user(any_id if isinstance(any_id, str) else None)
+        if user is None:
+            raise SimError(f"unknown user {any_id!r}", 404)
+        return user

@@ -1,0 +1,212 @@
+"""The simulator's user stories under ``/_sim/``: users, logins, cards, wx.addCard, activation."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.wrappers import Response
+
+from bff.sandbox import crypto
+from bff.sandbox.api_auth import LOGIN_CODE_LIFETIME, valid_tickets
+from bff.sandbox.api_member import decrypt_card_id, store_activation_form
+from bff.sandbox.cards import (
+    CARD_TYPES,
+    DEPOSIT_MODE,
+    create_card,
+    get_card,
+    holdings_of,
+    issue_code,
+)
+from bff.sandbox.core import Sandbox, SimError, WeChatError
+from bff.sandbox.push import card_event, push_event, summary
+from bff.sandbox.state import DAY
+from bff.sandbox.web import as_bool, sandbox, sim_body
+
+bp = Blueprint("sim", __name__, url_prefix="/_sim")
+
+CARD_EXT_MAX_SKEW = 600
+NONCE_MAX = 32
+
+
+@bp.post("/users")
+def create_user() -> Response:
+    sb = sandbox()
+    body = sim_body()
+    oa_openid, mp_openid = crypto.urlsafe_id("o"), crypto.urlsafe_id("o")
+    unionid = crypto.urlsafe_id("o") if as_bool(body.get("unionid", True)) else None
+    pipe = sb.r.pipeline()
+    pipe.hset(sb.keys.user(oa_openid), mapping={
+        "oa_openid": oa_openid, "mp_openid": mp_openid, "unionid": unionid or "",
+        "nickname": body.get("nickname") or f"沙盒用户{secrets.randbelow(10000):04d}",
+        "sex": str(body.get("sex", 1)), "created_at": repr(sb.clock.now()),
+    })
+    for any_id in (oa_openid, mp_openid, unionid):
+        if any_id:
+            pipe.set(sb.keys.uidx(any_id), oa_openid)
+    pipe.execute()
+    return jsonify(mp_openid=mp_openid, oa_openid=oa_openid, unionid=unionid)
+
+
+@bp.post("/login-codes")
+def create_login_code() -> Response:
+    sb = sandbox()
+    body = sim_body()
+    user = sb.user_or_fail(body.get("user"))
+    app = body.get("app", "miniprogram")
+    if app not in ("miniprogram", "h5"):
+        raise SimError("app must be 'miniprogram' or 'h5'")
+    code = crypto.numeric(12)
+    key = sb.keys.login(code)
+    pipe = sb.r.pipeline()
+    pipe.hset(key, mapping={"oa_openid": user["oa_openid"], "app": app,
+                            "expires_at": repr(sb.clock.now() + LOGIN_CODE_LIFETIME)})
+    pipe.expire(key, DAY)
+    pipe.execute()
+    return jsonify(code=code)
+
+
+@bp.post("/cards")
+def create_sim_card() -> Response:
+    body = sim_body()
+    card_type = body.get("card_type", "GENERAL_COUPON")
+    if card_type not in CARD_TYPES:
+        raise SimError(f"card_type must be one of {', '.join(CARD_TYPES)}")
+    base_info = {
+        "title": body.get("title", f"Sandbox {card_type.lower()}"),
+        "sku": {"quantity": body.get("quantity", 100000)},
+        "get_limit": body.get("get_limit", 0),
+        "use_custom_code": as_bool(body.get("use_custom_code", False)),
+        "get_custom_code_mode": body.get("get_custom_code_mode"),
+        "bind_openid": as_bool(body.get("bind_openid", False)),
+        "date_info": body.get("date_info") or {},
+    }
+    sb = sandbox()
+    return jsonify(card_id=create_card(sb, sb.config.oa_appid, card_type, base_info))
+
+
+def verify_card_ext(sb: Sandbox, card: dict[str, str], user: dict[str, str],
+                    raw: Any) -> dict[str, str]:
+    """Check a cardExt as WeChat does; returns the ``code`` and ``outer_str`` it carries."""
+    def bad(why: str) -> WeChatError:
+        return WeChatError(40080, f"invalid card ext: {why}")
+
+    if not isinstance(raw, str):
+        raise bad("cardExt must be a JSON string")
+    try:
+        ext = json.loads(raw)
+    except ValueError:
+        raise bad("not JSON") from None
+    if not isinstance(ext, dict):
+        raise bad("not a JSON object")
+    for name in ("timestamp", "nonce_str", "signature"):
+        if ext.get(name) in (None, ""):
+            raise bad(f"{name} missing")
+    timestamp, nonce = str(ext["timestamp"]), str(ext["nonce_str"])
+    code, openid = str(ext.get("code") or ""), str(ext.get("openid") or "")
+    if len(nonce) > NONCE_MAX:
+        raise bad("nonce_str longer than 32")
+    tickets = valid_tickets(sb, card["appid"], "wx_card")
+    values = (timestamp, card["card_id"], code, openid, nonce)
+    if not any(crypto.sorted_sha1(t, *values) == ext["signature"] for t in tickets):
+        raise bad("signature mismatch")
+    if not timestamp.isdigit() or abs(int(timestamp) - sb.clock.now()) > CARD_EXT_MAX_SKEW:
+        raise bad("timestamp out of range")
+    if card["bind_openid"] == "1" and openid != user["oa_openid"]:
+        raise WeChatError(40003, "invalid openid: the card is bound to another openid")
+    if openid and openid != user["oa_openid"]:
+        raise WeChatError(40003, "invalid openid")
+    custom = card["use_custom_code"] == "1" and card["get_custom_code_mode"] != DEPOSIT_MODE
+    if custom and not code:
+        raise bad("code required for a custom-code card")
+    if code and card["use_custom_code"] != "1" and card["get_custom_code_mode"] != DEPOSIT_MODE:
+        raise bad("code given for a card with WeChat-generated codes")
+    if not sb.r.set(sb.keys.nonce(card["card_id"], nonce, timestamp), "1", nx=True, ex=DAY):
+        raise bad("nonce_str and timestamp already used")
+    return {"code": code, "outer_str": str(ext.get("outer_str") or "")}
+
+
+def take_card(sb: Sandbox, card: dict[str, str], user: dict[str, str], *, code: str | None,
+              outer_str: str, unionid_in_event: bool = True) -> tuple[str, dict[str, Any]]:
+    """The user takes a card: the code is recorded, then ``user_get_card`` is pushed."""
+    code = issue_code(sb, card, user["oa_openid"], code=code or None, outer_str=outer_str)
+    fields = card_event(
+        sb, "user_get_card", user["oa_openid"], CardId=card["card_id"], IsGiveByFriend=0,
+        UserCardCode=code, FriendUserName="", OuterId=0, OldUserCardCode="", OuterStr=outer_str,
+        IsRestoreMemberCard=0, IsRecommendByFriend=0,
+        UnionId=(user.get("unionid") or None) if unionid_in_event else None,
+        SourceScene="SOURCE_SCENE_MINI_PROGRAM",
+    )
+    return code, summary(push_event(sb, fields))
+
+
+@bp.post("/add-card")
+def add_card() -> Response:
+    sb = sandbox()
+    body = sim_body()
+    user = sb.user_or_fail(body.get("user"))
+    card_list = body.get("card_list")
+    if not isinstance(card_list, list) or not card_list:
+        raise SimError("card_list must be a non-empty list")
+    answers, pushed = [], []
+    for entry in card_list:
+        entry = entry if isinstance(entry, dict) else {}
+        card_id = entry.get("cardId")
+        answer: dict[str, Any] = {"cardId": card_id, "cardExt": entry.get("cardExt")}
+        try:
+            card = get_card(sb, card_id, sb.config.oa_appid)
+            if card is None:
+                raise WeChatError(40073, "invalid card id")
+            ext = verify_card_ext(sb, card, user, entry.get("cardExt"))
+            code, push = take_card(sb, card, user, code=ext["code"], outer_str=ext["outer_str"],
+                                   unionid_in_event=as_bool(body.get("unionid_in_event", True)))
+        except WeChatError as e:
+            answer.update(isSuccess=False, errcode=e.errcode, errmsg=e.errmsg)
+        else:
+            encrypted = crypto.seal(sb.code_key(card["appid"]), code)
+            answer.update(code=encrypted, isSuccess=True)
+            pushed.append(push)
+        answers.append(answer)
+    return jsonify(card_list=answers, pushed=pushed)
+
+
+@bp.post("/activation-form")
+def activation_form() -> Response:
+    sb = sandbox()
+    body = sim_body()
+    user = sb.user_or_fail(body.get("user"))
+    sealed, biz = body.get("encrypt_card_id"), body.get("biz")
+    if not isinstance(sealed, str) or not isinstance(biz, str):
+        raise SimError("encrypt_card_id and biz are required strings")
+    if "%" in sealed or "%" in biz:
+        raise SimError("encrypt_card_id/biz are still percent-encoded: decode them exactly once")
+    if " " in sealed:
+        raise SimError("encrypt_card_id has a space where a '+' was: decoded as a form value?")
+    card_id = decrypt_card_id(sb, sealed)
+    card = get_card(sb, card_id, sb.config.oa_appid) if card_id else None
+    if card is None or card["card_type"] != "MEMBER_CARD":
+        raise SimError("encrypt_card_id does not decrypt to a member card of this account")
+    if biz != sb.biz:
+        raise SimError("biz does not match the Official Account")
+    outer_str = str(body.get("outer_str") or "")
+    pushed = []
+    held = [r for r in holdings_of(sb, user["oa_openid"], card_id) if r["status"] == "NORMAL"]
+    if held:
+        code = held[0]["code"]
+    else:
+        custom = card["use_custom_code"] == "1" and card["get_custom_code_mode"] != DEPOSIT_MODE
+        try:
+            code, push = take_card(sb, card, user, code=crypto.numeric(12) if custom else None,
+                                   outer_str=outer_str)
+        except WeChatError as e:
+            raise SimError(f"the user cannot take the card: {e.errcode} {e.errmsg}", 409) from e
+        pushed.append(push)
+    fields = body.get("fields") or {}
+    custom_fields = body.get("custom_fields") or {}
+    if not isinstance(fields, dict) or not isinstance(custom_fields, dict):
+        raise SimError("fields and custom_fields must be objects")
+    ticket = store_activation_form(sb, card_id, code, user["oa_openid"], fields, custom_fields)
+    return jsonify(activate_ticket=ticket, card_id=card_id, code=code,
+                   encrypt_code=crypto.seal(sb.code_key(card["appid"]), code), pushed=pushed)

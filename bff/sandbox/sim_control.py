@@ -1,0 +1,139 @@
+"""Controls of the sandbox itself: faults, clock, call counts, reset, settings, tickets, pushes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.wrappers import Response
+
+from bff.sandbox.api_auth import current_ticket
+from bff.sandbox.core import SimError
+from bff.sandbox.push import recent_pushes
+from bff.sandbox.state import scan_delete
+from bff.sandbox.web import sandbox, sim_body
+
+bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
+
+
+def normalise_path(path: str) -> str:
+    """``/cgi-bin/token``, ``cgi-bin/token`` and ``/sandbox/cgi-bin/token`` name one path."""
+    path = path.split("?", 1)[0].strip().strip("/")
+    return path.removeprefix("sandbox/")
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    sb = sandbox()
+    body = sim_body()
+    path = body.get("path")
+    if not isinstance(path, str) or not normalise_path(path):
+        raise SimError("path is required, e.g. /cgi-bin/stable_token")
+    fault: dict[str, Any] = {}
+    for name in ("errcode", "http_status", "latency_ms"):
+        if body.get(name) is not None:
+            try:
+                fault[name] = int(body[name])
+            except (TypeError, ValueError):
+                raise SimError(f"{name} must be an integer") from None
+    if not fault:
+        raise SimError("give errcode, http_status and/or latency_ms")
+    try:
+        count = int(body.get("count", 1))
+    except (TypeError, ValueError):
+        raise SimError("count must be an integer") from None
+    if count < 1:
+        raise SimError("count must be at least 1")
+    path = normalise_path(path)
+    key = sb.keys.fault(path)
+    pipe = sb.r.pipeline()
+    pipe.delete(key)
+    pipe.hset(key, mapping={**fault, "count": count})
+    pipe.execute()
+    return jsonify(path=path, count=count, **fault)
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    sb = sandbox()
+    start = len(sb.keys.fault(""))
+    faults = {}
+    for key in sb.r.scan_iter(match=sb.keys.fault("*")):
+        data = sb.r.hgetall(key)
+        if data:
+            faults[key[start:]] = {k: int(v) for k, v in data.items()}
+    return jsonify(faults)
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    sb = sandbox()
+    return jsonify(deleted=scan_delete(sb.r, sb.keys.fault("*")))
+
+
+@bp.get("/clock")
+def get_clock() -> Response:
+    sb = sandbox()
+    return jsonify(now=sb.clock.now(), offset=float(sb.r.get(sb.keys.clock) or 0))
+
+
+@bp.post("/clock")
+def advance_clock() -> Response:
+    sb = sandbox()
+    body = sim_body()
+    try:
+        seconds = float(body.get("advance_seconds", 0))
+    except (TypeError, ValueError):
+        raise SimError("advance_seconds must be a number") from None
+    if seconds < 0:
+        raise SimError("the sandbox clock only moves forward")
+    now = sb.clock.advance(seconds)
+    return jsonify(now=now, offset=float(sb.r.get(sb.keys.clock) or 0))
+
+
+@bp.get("/calls")
+def get_calls() -> Response:
+    sb = sandbox()
+    return jsonify({path: int(n) for path, n in sb.r.hgetall(sb.keys.calls).items()})
+
+
+@bp.delete("/calls")
+def reset_calls() -> Response:
+    sb = sandbox()
+    sb.r.delete(sb.keys.calls)
+    return jsonify({})
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Forget everything the sandbox stored (only keys under its prefix)."""
+    sb = sandbox()
+    return jsonify(deleted=scan_delete(sb.r, sb.config.prefix + "*"))
+
+
+@bp.get("/config")
+def get_config() -> Response:
+    return jsonify(sandbox().settings())
+
+
+@bp.put("/config")
+def put_config() -> Response:
+    body = sim_body()
+    unknown = set(body) - {"event_url", "safe_mode", "latency_ms"}
+    if unknown:
+        raise SimError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return jsonify(sandbox().update_settings(body))
+
+
+@bp.get("/tickets")
+def get_tickets() -> Response:
+    """The Official Account's current tickets (created if none is valid, as getticket would)."""
+    sb = sandbox()
+    appid = sb.config.oa_appid
+    return jsonify({kind: current_ticket(sb, appid, kind)[0] for kind in ("wx_card", "jsapi")})
+
+
+@bp.get("/pushes")
+def get_pushes() -> Response:
+    limit = request.args.get("limit", default=20, type=int) or 20
+    return jsonify(pushes=recent_pushes(sandbox(), min(limit, 200)))

@@ -1,0 +1,197 @@
+"""Every Redis key of the sandbox, its clock and its runtime settings.
+
+All keys start with ``config.prefix`` (default ``wxsandbox:``); ``/_sim/reset`` deletes exactly
+those. Times inside values are seconds on the *sandbox clock* (real time + a stored offset), so
+``/_sim/clock`` can expire things; the Redis TTLs below only collect garbage and are always longer
+than the lifetime they back (the offset never decreases).
+
+Keys (``P`` = prefix):
+- ``P clock`` string, clock offset in seconds (float); no TTL.
+- ``P config`` hash, runtime overrides ``event_url``, ``safe_mode``, ``latency_ms``; no TTL.
+- ``P calls`` hash, WeChat path -> calls received; no TTL.
+- ``P fault:<path>`` hash ``errcode``, ``http_status``, ``latency_ms``, ``count``; no TTL.
+- ``P pushes`` list of JSON push records, newest first, trimmed to 200; no TTL.
+- ``P tok:<access_token>`` hash ``appid``, ``kind`` (classic|stable), ``expires_at``; TTL 2 days.
+- ``P classic:<appid>`` string, the newest classic access_token; TTL 2 days.
+- ``P stable:<appid>`` string, the current stable access_token; TTL 2 days.
+- ``P ticket:<appid>:<type>`` hash ``ticket``, ``expires_at``, current api_ticket; TTL 2 days.
+- ``P tickets:<appid>:<type>`` zset ticket -> expires_at, every ticket ever issued; TTL 2 days.
+- ``P codekey:<appid>`` string, base64 AES-256 key of encrypt_code / encrypt_card_id; no TTL.
+- ``P user:<oa_openid>`` hash ``oa_openid``, ``mp_openid``, ``unionid``, ``nickname``, ``sex``.
+- ``P uidx:<mp_openid|oa_openid|unionid>`` string -> oa_openid; no TTL.
+- ``P login:<code>`` hash ``oa_openid``, ``app``, ``expires_at``, ``used``; TTL 1 day.
+- ``P card:<card_id>`` hash: ``appid``, ``card_type``, ``use_custom_code``,
+  ``get_custom_code_mode``, ``bind_openid``, ``quantity`` (stock left), ``get_limit``, ``title``,
+  ``begin_time``, ``end_time``, ``fixed_term``; no TTL.
+- ``P got:<card_id>`` hash oa_openid -> codes received (get_limit); no TTL.
+- ``P code:<card_id>:<code>`` hash: ``card_id``, ``code``, ``openid``, ``status``, ``outer_str``,
+  ``received_at``, member fields (``activated``, ``membership_number``, ``bonus``, ``balance``,
+  ``form``...); no TTL.
+- ``P codeidx:<code>`` set of card_ids holding that code; no TTL.
+- ``P holdings:<oa_openid>`` set of ``<card_id> <code>``; no TTL.
+- ``P deposit:<card_id>`` set of deposited custom codes; no TTL.
+- ``P pool:<card_id>`` list of deposited codes not yet issued; no TTL.
+- ``P nonce:<card_id>:<nonce_str>:<timestamp>`` string, a used cardExt nonce; TTL 1 day.
+- ``P actticket:<ticket>`` hash ``appid``, ``card_id``, ``code``, ``oa_openid``, ``fields``,
+  ``custom_fields`` (JSON), ``expires_at``; TTL 1 day.
+- ``P seq:page`` string, landing page id counter; no TTL.
+- ``P whitelist`` string, JSON of the last test whitelist; no TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from typing import Any
+
+import redis
+
+GC_TTL = 2 * 86400  # garbage collection of tokens and tickets (longer than any lifetime)
+DAY = 86400
+PUSH_HISTORY = 200
+
+
+class Keys:
+    """Key builders under one prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def k(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    @property
+    def clock(self) -> str:
+        return self.k("clock")
+
+    @property
+    def config(self) -> str:
+        return self.k("config")
+
+    @property
+    def calls(self) -> str:
+        return self.k("calls")
+
+    @property
+    def pushes(self) -> str:
+        return self.k("pushes")
+
+    @property
+    def whitelist(self) -> str:
+        return self.k("whitelist")
+
+    @property
+    def page_seq(self) -> str:
+        return self.k("seq", "page")
+
+    def fault(self, path: str) -> str:
+        return self.k("fault", path)
+
+    def token(self, token: str) -> str:
+        return self.k("tok", token)
+
+    def classic(self, appid: str) -> str:
+        return self.k("classic", appid)
+
+    def stable(self, appid: str) -> str:
+        return self.k("stable", appid)
+
+    def ticket(self, appid: str, kind: str) -> str:
+        return self.k("ticket", appid, kind)
+
+    def tickets(self, appid: str, kind: str) -> str:
+        return self.k("tickets", appid, kind)
+
+    def codekey(self, appid: str) -> str:
+        return self.k("codekey", appid)
+
+    def user(self, oa_openid: str) -> str:
+        return self.k("user", oa_openid)
+
+    def uidx(self, any_id: str) -> str:
+        return self.k("uidx", any_id)
+
+    def login(self, code: str) -> str:
+        return self.k("login", code)
+
+    def card(self, card_id: str) -> str:
+        return self.k("card", card_id)
+
+    def got(self, card_id: str) -> str:
+        return self.k("got", card_id)
+
+    def code(self, card_id: str, code: str) -> str:
+        return self.k("code", card_id, code)
+
+    def codeidx(self, code: str) -> str:
+        return self.k("codeidx", code)
+
+    def holdings(self, oa_openid: str) -> str:
+        return self.k("holdings", oa_openid)
+
+    def deposit(self, card_id: str) -> str:
+        return self.k("deposit", card_id)
+
+    def pool(self, card_id: str) -> str:
+        return self.k("pool", card_id)
+
+    def nonce(self, card_id: str, nonce_str: str, timestamp: str) -> str:
+        return self.k("nonce", card_id, nonce_str, timestamp)
+
+    def activate_ticket(self, ticket: str) -> str:
+        return self.k("actticket", ticket)
+
+
+class Clock:
+    """The sandbox clock: real time plus an offset kept in Redis (so every worker agrees)."""
+
+    def __init__(self, r: redis.Redis, keys: Keys) -> None:
+        self.r = r
+        self.keys = keys
+
+    def now(self) -> float:
+        offset = self.r.get(self.keys.clock)
+        return time.time() + float(offset or 0)
+
+    def advance(self, seconds: float) -> float:
+        self.r.incrbyfloat(self.keys.clock, seconds)
+        return self.now()
+
+
+def load_json(value: str | None, default: Any = None) -> Any:
+    if not value:
+        return default
+    with suppress(ValueError):
+        return json.loads(value)
+    return default
+
+
+def scan_delete(r: redis.Redis, pattern: str) -> int:
+    """Delete every key matching ``pattern`` (SCAN + DEL; never FLUSHDB)."""
+    deleted = 0
+    batch: list[str] = []
+    for key in _scan(r, pattern):
+        batch.append(key)
+        if len(batch) >= 500:
+            deleted += r.delete(*batch)
+            batch = []
+    if batch:
+        deleted += r.delete(*batch)
+    return deleted
+
+
+def _scan(r: redis.Redis, pattern: str) -> Iterator[str]:
+    yield from r.scan_iter(match=_escape_glob(pattern[:-1]) + "*" if pattern.endswith("*")
+                           else _escape_glob(pattern), count=500)
+
+
+def _escape_glob(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in "*?[]\\":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
