@@ -53,3 +53,40 @@ def credential_failure(appid: str, kind: str) -> str:
 #   created_at, expires_at}; TTL settings.session_ttl. The token itself is never stored.
 def session(token_id: str) -> str:
     return f"{PREFIX}session:{token_id}"
+
+# Card profiles and the code pool (bff/profiles.py); one hash tag per card for the pool scripts:
+# - ``bff:profile:<card_id>`` string, JSON of the CardProfile; no TTL.
+# - ``bff:{pool:<card_id>}:all`` set, every code ever loaded into the pool; no TTL.
+# - ``bff:{pool:<card_id>}:available`` set, codes free to hand out; no TTL.
+# - ``bff:{pool:<card_id>}:reserved`` sorted set, code -> reservation expiry (epoch s); no TTL.
+#   Expired reservations go back to ``available`` lazily, in the next reserve script.
+# - ``bff:{pool:<card_id>}:holder`` hash, code -> who it is reserved for; no TTL.
+# - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
+def profile(card_id: str) -> str:
+    return f"{PREFIX}profile:{card_id}"
+
+
+def pool(card_id: str, part: str) -> str:
+    """``part`` is all | available | reserved | holder | claimed."""
+    return f"{PREFIX}{{pool:{card_id}}}:{part}"
+
+
+# Cards (bff/cards):
+# - ``bff:pending-claim:<mp_openid>:<card_id>`` sorted set, add-card signatures (nonce -> signed
+#   at) of a Mini Program user whose OA openid is unknown; lets that user's decrypt link the
+#   openids through the shared code (seed 002 steps 5-7); TTL cards.PENDING_CLAIM_TTL (600 s).
+# - ``bff:redeem:<code>`` string, self-redemption claim then outcome JSON {status, body|message,
+#   errcode}; TTL 60 s while pending, 30 days once decided.
+# - ``bff:userinfo-unionid:<oa_openid>`` string, unionid from /cgi-bin/user/info ("" if none);
+#   TTL 1 day.
+def pending_claim(mp_openid: str, card_id: str) -> str:
+    return f"{PREFIX}pending-claim:{mp_openid}:{card_id}"
+
+
+def redeem(code: str) -> str:
+    return f"{PREFIX}redeem:{code}"
+
+
+def userinfo_unionid(oa_openid: str) -> str:
+    return f"{PREFIX}userinfo-unionid:{oa_openid}"
+

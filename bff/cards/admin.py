@@ -1,0 +1,67 @@
+"""Operator endpoints for card profiles and the custom-code pool."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bff import profiles
+from bff.admin_auth import require_admin
+from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
+from bff.errors import Unprocessable
+from bff.extensions import services
+
+blp = Blueprint("card_profiles", __name__, url_prefix="/v1/admin",
+                description="Operators: how the BFF treats each card")
+AUTH = [{"bearerAuth": []}]
+NO_ADMIN = "no valid operator token"
+
+
+def _card_id(card_id: str) -> str:
+    try:
+        CARD_ID(card_id)
+    except Exception:
+        raise Unprocessable("not a card_id") from None
+    return card_id
+
+
+@blp.route("/cards/<card_id>/profile")
+class Profile(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.response(200, ProfileSchema)
+    @blp.alt_response(401, description=NO_ADMIN)
+    @require_admin
+    def get(self, card_id: str) -> dict:
+        """The card's profile (defaults when never set)"""
+        return profiles.get_profile(services().redis, _card_id(card_id), fresh=True).as_dict()
+
+    @blp.doc(security=AUTH)
+    @blp.arguments(ProfileSchema)
+    @blp.response(200, ProfileSchema)
+    @blp.alt_response(401, description=NO_ADMIN)
+    @require_admin
+    def put(self, data: dict, card_id: str) -> dict:
+        """Set the card's profile; omitted fields keep their value
+
+        bind_openid: sign the caller's OA openid into cardExt. code_mode: none, deposit (codes
+        imported into WeChat) or pool (the BFF hands out codes loaded with POST .../pool).
+        self_redeem: holders may redeem their own code. Other processes see a change within
+        3 seconds (profiles are cached in process on the signing path).
+        """
+        return profiles.put_profile(services().redis, _card_id(card_id), data).as_dict()
+
+
+@blp.route("/cards/<card_id>/pool")
+class Pool(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.arguments(PoolLoadSchema)
+    @blp.response(200, PoolLoadOutSchema)
+    @blp.alt_response(401, description=NO_ADMIN)
+    @require_admin
+    def post(self, data: dict, card_id: str) -> dict:
+        """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""
+        r = services().redis
+        codes = data["codes"]
+        added = profiles.load_pool(r, _card_id(card_id), codes)
+        return {"added": added, "duplicates": len(codes) - added,
+                "available": profiles.pool_available(r, card_id)}

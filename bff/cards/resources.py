@@ -1,0 +1,124 @@
+"""Mini Program / H5 card endpoints: add-card and choose-card signing, wx.config, codes."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bff.cards import codes, redeem, signing
+from bff.cards.schemas import (
+    MAX_ADD_CARDS,
+    AddCardSchema,
+    CardListSchema,
+    ChooseCardOutSchema,
+    ChooseCardSchema,
+    CodeSchema,
+    DecryptSchema,
+    JssdkConfigOutSchema,
+    JssdkConfigSchema,
+    MineSchema,
+    RedeemOutSchema,
+    RedeemSchema,
+)
+from bff.extensions import services
+from bff.sessions.auth import current_user, require_user
+
+blp = Blueprint("cards", __name__, url_prefix="/v1", description="Cards for their holders")
+AUTH = [{"bearerAuth": []}]
+NO_SESSION = "no valid session token"
+
+
+@blp.route("/cards/add-card")
+class AddCard(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.arguments(AddCardSchema)
+    @blp.response(200, CardListSchema)
+    @blp.alt_response(401, description=NO_SESSION)
+    @blp.alt_response(409, description="bind_openid card and the caller's OA openid is unknown, "
+                                       "or the card's code pool is empty")
+    @require_user
+    def post(self, data: dict) -> dict:
+        """Sign a wx.addCard cardList (1..10 cards)"""
+        svc = services()
+        card_list = signing.add_card(svc.redis, svc.wechat.credentials, current_user(),
+                                     data["cards"])
+        return {"card_list": card_list}
+
+
+AddCard.post.__doc__ = (f"Sign a wx.addCard cardList (1..{MAX_ADD_CARDS} cards)\n\n"
+                        "Each cardExt has its own nonce and timestamp and is signed with the "
+                        "wx_card ticket; pass it to wx.addCard unchanged.")
+
+
+@blp.route("/cards/choose-card")
+class ChooseCard(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.arguments(ChooseCardSchema)
+    @blp.response(200, ChooseCardOutSchema)
+    @blp.alt_response(401, description=NO_SESSION)
+    @require_user
+    def post(self, data: dict) -> dict:
+        """Parameters and cardSign for wx.chooseCard (JS-SDK)"""
+        svc = services()
+        return signing.choose_card(svc.wechat.credentials, svc.settings, data)
+
+
+@blp.route("/jssdk/config")
+class JssdkConfig(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.arguments(JssdkConfigSchema)
+    @blp.response(200, JssdkConfigOutSchema)
+    @blp.alt_response(401, description=NO_SESSION)
+    @blp.alt_response(403, description="the page's host is not in BFF_JSSDK_HOSTS")
+    @require_user
+    def post(self, data: dict) -> dict:
+        """wx.config signature for a page URL (jsapi ticket; fragment dropped)"""
+        svc = services()
+        return signing.jssdk_config(svc.wechat.credentials, svc.settings, data["url"])
+
+
+@blp.route("/cards/codes/decrypt")
+class Decrypt(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.arguments(DecryptSchema)
+    @blp.response(200, CodeSchema)
+    @blp.alt_response(400, description="the encrypt_code could not be decrypted")
+    @blp.alt_response(401, description=NO_SESSION)
+    @blp.alt_response(403, description="the code belongs to another user")
+    @blp.alt_response(404, description="unknown code, or not a code of card_id")
+    @require_user
+    def post(self, data: dict) -> dict:
+        """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
+        svc = services()
+        return codes.decrypt_for_owner(svc.redis, svc.wechat, current_user(),
+                                       data["encrypt_code"], data.get("card_id"))
+
+
+@blp.route("/cards/mine")
+class Mine(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.response(200, MineSchema)
+    @blp.alt_response(401, description=NO_SESSION)
+    @require_user
+    def get(self) -> dict:
+        """The caller's cards with real codes, ready for wx.openCard"""
+        return {"cards": codes.my_cards(services().redis, current_user())}
+
+
+@blp.route("/cards/codes/redeem")
+class Redeem(MethodView):
+    @blp.doc(security=AUTH)
+    @blp.arguments(RedeemSchema)
+    @blp.response(200, RedeemOutSchema)
+    @blp.alt_response(401, description=NO_SESSION)
+    @blp.alt_response(403, description="the card does not allow self-redemption, or the code "
+                                       "is another user's")
+    @blp.alt_response(404, description="unknown code")
+    @blp.alt_response(409, description="already redeemed, deleted or being given away")
+    @require_user
+    def post(self, data: dict) -> dict:
+        """Redeem the caller's own code (where the card allows it); idempotent"""
+        svc = services()
+        return redeem.redeem_own_code(svc.redis, svc.wechat, current_user(),
+                                      card_id=data["card_id"], code=data.get("code"),
+                                      encrypt_code=data.get("encrypt_code"))

@@ -1,0 +1,133 @@
+"""Request and response bodies of the card, code and JS-SDK endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
+
+CARD_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="not a card_id")
+ENCRYPT_CODE = validate.Length(min=1, max=512)
+
+
+class AddCardItemSchema(Schema):
+    card_id = fields.Str(required=True, validate=CARD_ID)
+    outer_str = fields.Str(validate=validate.Length(max=128),
+                           metadata={"description": "channel tag, passed through unsigned"})
+    fixed_begintimestamp = fields.Int(
+        strict=True, validate=validate.Range(min=0, max=2**32 - 1),
+        metadata={"description": "unsigned; passed through unsigned"})
+
+
+class AddCardSchema(Schema):
+    cards = fields.List(fields.Nested(AddCardItemSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_ADD_CARDS),
+                        metadata={"description": f"1..{MAX_ADD_CARDS} cards"})
+
+
+class CardListItemSchema(Schema):
+    cardId = fields.Str(required=True)
+    cardExt = fields.Str(required=True, metadata={"description": "pass to wx.addCard as is"})
+
+
+class CardListSchema(Schema):
+    card_list = fields.List(fields.Nested(CardListItemSchema), required=True)
+
+
+class ChooseCardSchema(Schema):
+    card_id = fields.Str(validate=CARD_ID)
+    card_type = fields.Str(validate=validate.Regexp(r"^[A-Z_]{1,32}$"))
+    shop_id = fields.Str(validate=validate.Regexp(r"^[0-9]{1,20}$"))
+
+
+class ChooseCardOutSchema(Schema):
+    shopId = fields.Str(required=True)
+    cardType = fields.Str(required=True)
+    cardId = fields.Str(required=True)
+    timestamp = fields.Str(required=True)
+    nonceStr = fields.Str(required=True)
+    signType = fields.Str(required=True)
+    cardSign = fields.Str(required=True)
+
+
+class JssdkConfigSchema(Schema):
+    url = fields.Str(required=True, validate=validate.Length(min=1, max=2048))
+
+
+class JssdkConfigOutSchema(Schema):
+    appId = fields.Str(required=True)
+    timestamp = fields.Int(required=True)
+    nonceStr = fields.Str(required=True)
+    signature = fields.Str(required=True)
+
+
+class DecryptSchema(Schema):
+    encrypt_code = fields.Str(required=True, validate=ENCRYPT_CODE)
+    card_id = fields.Str(validate=CARD_ID)
+
+
+class CodeSchema(Schema):
+    card_id = fields.Str(required=True)
+    code = fields.Str(required=True)
+    user_card_status = fields.Str(required=True)
+    can_consume = fields.Bool(required=True)
+
+
+class MineItemSchema(Schema):
+    card_id = fields.Str(required=True)
+    code = fields.Str(required=True)
+    user_card_status = fields.Str(required=True)
+    received_at = fields.Int(required=True)
+
+
+class MineSchema(Schema):
+    cards = fields.List(fields.Nested(MineItemSchema), required=True)
+
+
+class RedeemSchema(Schema):
+    card_id = fields.Str(required=True, validate=CARD_ID)
+    code = fields.Str(validate=validate.Length(min=1, max=64))
+    encrypt_code = fields.Str(validate=ENCRYPT_CODE)
+
+    @validates_schema
+    def _one_of(self, data: dict, **_: object) -> None:
+        if ("code" in data) == ("encrypt_code" in data):
+            raise ValidationError("give exactly one of code and encrypt_code", "code")
+
+
+class RedeemOutSchema(Schema):
+    card_id = fields.Str(required=True)
+    code = fields.Str(required=True)
+    user_card_status = fields.Str(required=True)
+    redeemed_at = fields.Int(required=True)
+
+
+class MembershipNumberSchema(Schema):
+    mode = fields.Str(validate=validate.OneOf(("code", "sequence")))
+    prefix = fields.Str(validate=validate.Length(max=16))
+    width = fields.Int(validate=validate.Range(min=0, max=20))
+
+
+class ProfileSchema(Schema):
+    card_id = fields.Str(dump_only=True)
+    bind_openid = fields.Bool()
+    code_mode = fields.Str(validate=validate.OneOf(("none", "deposit", "pool")))
+    self_redeem = fields.Bool()
+    membership_number = fields.Nested(MembershipNumberSchema)
+    init_bonus = fields.Int(validate=validate.Range(min=0))
+    init_bonus_record = fields.Str(validate=validate.Length(max=128))
+    init_balance = fields.Int(validate=validate.Range(min=0))
+    background_pic_url = fields.Str(validate=validate.Length(max=512))
+    review_state = fields.Str(dump_only=True)
+    review_reason = fields.Str(dump_only=True, allow_none=True)
+
+
+class PoolLoadSchema(Schema):
+    codes = fields.List(fields.Str(validate=validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$")),
+                        required=True, validate=validate.Length(min=1, max=10000))
+
+
+class PoolLoadOutSchema(Schema):
+    added = fields.Int(required=True)
+    duplicates = fields.Int(required=True)
+    available = fields.Int(required=True)
