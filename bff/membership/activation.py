@@ -1,0 +1,180 @@
+"""Member-card activation from the plug-in's ``activate_ticket``, once per ticket.
+
+``activatetempinfo/get`` -> readable form fields -> membership number per the card's profile ->
+``/card/membercard/activate`` -> member record (fields sealed) -> answer.
+
+A retry, or ten requests at once, with the same ticket make one upstream activation: a request
+claims the ticket (``SET NX EX``), does the work and stores the sealed answer; the others wait
+(bounded) for that answer. A failure releases the claim so a retry can proceed, and tells only
+the requests that were waiting on that attempt; it is never stored as an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from bff.errors import Conflict, DomainError, ServiceUnavailable
+from bff.membership.access import Caller, ensure_owner, resolve_code, translate_code_error
+from bff.membership.members import readable_fields, store_member
+from bff.membership.numbers import membership_number_for
+from bff.personal import PersonalDataError, seal, unseal
+from bff.profiles import get_profile
+from bff.store import keys
+from bff.wechat.errors import ErrCode, WeChatApiError, WeChatError
+
+if TYPE_CHECKING:
+    from bff.config import Settings
+    from bff.wechat.api import WeChatApi
+
+CLAIM_SECONDS = 60  # longer than the two upstream calls with their retries
+RESULT_SECONDS = 86400
+FAILURE_SECONDS = 15
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.05
+TICKET_RETRY_AFTER = 3
+
+# Compare-and-delete: release the claim only if this request still holds it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class _Relayed(DomainError):
+    """The failure of the attempt a waiting request was waiting on."""
+
+    def __init__(self, status: int, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+
+
+def ticket_expired() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The activation ticket is not usable (expired or not ready yet); retry shortly, "
+        "or open the activation plug-in again", errcode=int(ErrCode.ACTIVATE_TICKET_EXPIRED),
+        retry_after=TICKET_RETRY_AFTER,
+    )
+
+
+def activate_member_card(
+    r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller, *,
+    activate_ticket: str, card_id: str, code: str | None = None, encrypt_code: str | None = None,
+) -> dict[str, Any]:
+    """``{card_id, code, membership_number, fields}``; the same answer for every retry."""
+    real_code = resolve_code(wechat, code=code, encrypt_code=encrypt_code)
+    holding = ensure_owner(r, wechat, caller, card_id=card_id, code=real_code)
+    digest = hashlib.sha256(activate_ticket.encode()).hexdigest()[:32]
+    result_key, claim_key = keys.activation_result(digest), keys.activation_claim(digest)
+    deadline = time.monotonic() + WAIT_SECONDS
+    watched: str | None = None
+    while True:
+        blob = r.get(result_key)
+        if blob:
+            return _replay(settings, digest, blob, card_id=card_id, code=real_code)
+        if watched:
+            failure = r.get(keys.activation_failure(digest, watched))
+            if failure:
+                raise _Relayed(**json.loads(failure))
+        owner = r.get(claim_key)
+        if owner is None:
+            token = secrets.token_hex(16)
+            if r.set(claim_key, token, nx=True, ex=CLAIM_SECONDS):
+                return _as_owner(r, settings, wechat, caller, digest, token, activate_ticket,
+                                 card_id=card_id, code=real_code,
+                                 oa_openid=holding.oa_openid or caller.oa_openid)
+            continue
+        watched = owner
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable("This activation is still in progress; retry shortly",
+                                     retry_after=2)
+        time.sleep(POLL_SECONDS)
+
+
+def _replay(settings: Settings, digest: str, blob: str, *, card_id: str,
+            code: str) -> dict[str, Any]:
+    try:
+        answer = unseal(settings, blob, f"act:{digest}")
+    except PersonalDataError:
+        raise ServiceUnavailable("The stored activation cannot be read", retry_after=5) from None
+    if answer.get("card_id") != card_id or answer.get("code") != code:
+        raise Conflict("This activation ticket was already used for another card")
+    return answer
+
+
+def _as_owner(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
+              digest: str, token: str, activate_ticket: str, *, card_id: str, code: str,
+              oa_openid: str | None) -> dict[str, Any]:
+    try:
+        answer = _activate(r, settings, wechat, caller, activate_ticket, card_id=card_id,
+                           code=code, oa_openid=oa_openid)
+        r.set(keys.activation_result(digest), seal(settings, answer, f"act:{digest}"),
+              ex=RESULT_SECONDS)
+        return answer
+    except (DomainError, WeChatError) as e:
+        _record_failure(r, digest, token, e)
+        raise
+    finally:
+        _release(r, keys.activation_claim(digest), token)
+
+
+def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
+              activate_ticket: str, *, card_id: str, code: str,
+              oa_openid: str | None) -> dict[str, Any]:
+    try:
+        temp = wechat.membercard_activatetempinfo_get(activate_ticket)
+    except WeChatApiError as e:
+        if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
+            raise ticket_expired() from e
+        raise
+    fields = readable_fields(temp.get("info"))
+    profile = get_profile(r, card_id)
+    number = membership_number_for(r, profile, card_id=card_id, code=code)
+    body: dict[str, Any] = {"membership_number": number, "code": code, "card_id": card_id}
+    for name in ("init_bonus", "init_bonus_record", "init_balance", "background_pic_url"):
+        value = getattr(profile, name, None)
+        if value not in (None, "", 0):
+            body[name] = value
+    try:
+        wechat.membercard_activate(body)
+    except WeChatApiError as e:
+        if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
+            raise ticket_expired() from e
+        raise translate_code_error(e) from e
+    store_member(r, settings, card_id=card_id, code=code, oa_openid=oa_openid,
+                 mp_openid=caller.mp_openid, membership_number=number, fields=fields,
+                 source="activation")
+    return {"card_id": card_id, "code": code, "membership_number": number, "fields": fields}
+
+
+def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> None:
+    if isinstance(e, DomainError):
+        status, message = e.status, e.message
+    else:
+        status, message = 502, "WeChat could not activate the card; retry shortly"
+    record = {"status": status, "message": message, "errcode": getattr(e, "errcode", None),
+              "retry_after": getattr(e, "retry_after", None) or 2}
+    try:
+        r.set(keys.activation_failure(digest, token), json.dumps(record), ex=FAILURE_SECONDS)
+    except redis.RedisError:
+        pass  # waiting requests then time out and answer "retry shortly"
+
+
+def _release(r: redis.Redis, key: str, token: str) -> None:
+    try:
+        try:
+            r.eval(_RELEASE, 1, key, token)
+        except redis.ResponseError:  # no Lua (embedded store): WATCH/MULTI instead
+            with r.pipeline() as pipe:
+                pipe.watch(key)
+                if pipe.get(key) == token:
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.execute()
+    except redis.RedisError:
+        pass  # the claim expires after CLAIM_SECONDS

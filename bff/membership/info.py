@@ -1,0 +1,64 @@
+"""The caller's member-card info, from ``/card/membercard/userinfo/get``, owner only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from bff.errors import Forbidden, NotFound
+from bff.holdings import get_holding, holdings_of
+from bff.membership.access import Caller, translate_code_error
+from bff.membership.members import get_member, member_code_of, readable_fields
+from bff.wechat.errors import WeChatApiError
+
+if TYPE_CHECKING:
+    from bff.config import Settings
+    from bff.wechat.api import WeChatApi
+
+GONE = ("DELETE", "GIFTED", "GIFT_TIMEOUT")
+
+
+def caller_code(r: redis.Redis, caller: Caller, card_id: str) -> str | None:
+    """The caller's code of ``card_id``: the one they became a member with, else a held one."""
+    oa, mp = caller.oa_openid, caller.mp_openid
+    code = member_code_of(r, card_id, oa_openid=oa, mp_openid=mp)
+    if code:
+        holding = get_holding(r, code)
+        # The index may be stale (card given away): trust it only while the code is still theirs.
+        if holding is None:
+            return code
+        same_owner = not holding.oa_openid or not oa or holding.oa_openid == oa
+        if same_owner and holding.status not in GONE:
+            return code
+    held = [h for h in holdings_of(r, oa_openid=oa, mp_openid=mp)
+            if h.card_id == card_id and h.status not in GONE]
+    return held[0].code if held else None
+
+
+def member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
+                card_id: str) -> dict[str, Any]:
+    """The member info of the caller's code of ``card_id`` (owner only)."""
+    code = caller_code(r, caller, card_id)
+    if not code:
+        raise NotFound("You hold no member card of this kind")
+    try:
+        info = wechat.membercard_userinfo_get(card_id, code)
+    except WeChatApiError as e:
+        raise translate_code_error(e) from e
+    owner = str(info.get("openid") or "")
+    if owner and caller.oa_openid and owner != caller.oa_openid:
+        raise Forbidden("This member card belongs to another user")
+    stored = get_member(r, settings, card_id=card_id, code=code)
+    fields = readable_fields(info.get("user_info")) or (stored.fields if stored else {})
+    number = str(info.get("membership_number") or (stored.membership_number if stored else ""))
+    return {
+        "card_id": card_id,
+        "code": code,
+        "membership_number": number or None,
+        "bonus": int(info.get("bonus") or 0),
+        "balance": int(info.get("balance") or 0),
+        "user_card_status": str(info.get("user_card_status") or "NORMAL"),
+        "has_active": bool(info.get("has_active", bool(number))),
+        "fields": fields,
+    }

@@ -1,0 +1,80 @@
+"""Parameters of WeChat's card activation plug-in, from ``/card/membercard/activate/geturl``.
+
+WeChat answers with a URL such as
+``https://mp.weixin.qq.com/bizmall/activatemembercard?action=preshow&&encrypt_card_id=3%2Bm9%2B
+&outer_str=guide&biz=MzU2ODQzMDM1MQ%3D%3D#wechat_redirect``. The plug-in wants each value
+percent-decoded exactly once; ``+`` is base64 data, not a space, so ``parse_qs`` and
+``unquote_plus`` are wrong here and the query is split by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import redis
+
+from bff.errors import DomainError
+from bff.store import keys
+
+if TYPE_CHECKING:
+    from bff.wechat.api import WeChatApi
+
+PLUGIN_APPID = "wxeb490c6f9b154ef9"
+CACHE_SECONDS = 300
+EXTRA_FIELDS = ("encrypt_card_id", "outer_str", "biz")
+
+
+class BadUpstreamAnswer(DomainError):
+    status = 502
+
+
+def query_values(url: str) -> dict[str, str]:
+    """The query of ``url`` (fragment dropped, empty parts skipped), each value decoded once."""
+    without_fragment = url.split("#", 1)[0]
+    _, _, query = without_fragment.partition("?")
+    values: dict[str, str] = {}
+    for part in query.split("&"):
+        if not part:
+            continue  # WeChat writes "?action=preshow&&encrypt_card_id=..."
+        name, _, value = part.partition("=")
+        values.setdefault(unquote(name), unquote(value))
+    return values
+
+
+def plugin_parameters(url: str, outer_str: str | None) -> dict[str, Any]:
+    """``{appId, extraData: {encrypt_card_id, outer_str, biz}, url}`` from a geturl answer."""
+    values = query_values(url)
+    missing = [name for name in ("encrypt_card_id", "biz") if not values.get(name)]
+    if missing:
+        raise BadUpstreamAnswer(
+            "WeChat's activation URL lacks " + ", ".join(missing) + "; try again later"
+        )
+    extra = {
+        "encrypt_card_id": values["encrypt_card_id"],
+        "outer_str": values.get("outer_str", outer_str or ""),
+        "biz": values["biz"],
+    }
+    return {"appId": PLUGIN_APPID, "extraData": extra, "url": url}
+
+
+def _cache_key(card_id: str, outer_str: str | None) -> str:
+    # None (not sent) and "" (sent empty) are different requests upstream.
+    digest = hashlib.sha256(json.dumps(outer_str).encode()).hexdigest()[:32]
+    return keys.activation_plugin(card_id, digest)
+
+
+def activation_plugin(
+    r: redis.Redis, wechat: WeChatApi, card_id: str, outer_str: str | None = None
+) -> dict[str, Any]:
+    """The plug-in's launch parameters for ``card_id``; cached a few minutes per outer_str."""
+    key = _cache_key(card_id, outer_str)
+    cached = r.get(key)
+    if cached:
+        return json.loads(cached)
+    answer = wechat.membercard_activate_geturl(card_id, outer_str)
+    result = plugin_parameters(str(answer.get("url") or ""), outer_str)
+    r.set(key, json.dumps(result), ex=CACHE_SECONDS)
+    return result

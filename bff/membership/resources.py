@@ -1,0 +1,88 @@
+"""Member-card endpoints: activation plug-in parameters, activation, member info, capabilities."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bff.extensions import services
+from bff.membership.activation import activate_member_card
+from bff.membership.capabilities import capabilities
+from bff.membership.info import member_info
+from bff.membership.plugin import activation_plugin
+from bff.membership.schemas import (
+    ActivateRequestSchema,
+    ActivationSchema,
+    CapabilitiesQuerySchema,
+    CapabilitiesSchema,
+    MemberInfoSchema,
+    PluginRequestSchema,
+    PluginSchema,
+)
+from bff.sessions.auth import current_user, require_user
+
+blp = Blueprint("membership", __name__, url_prefix="/v1",
+                description="Member cards: activation plug-in, activation, member info")
+
+_AUTH = {"security": [{"bearerAuth": []}]}
+
+
+@blp.route("/membership/activation-plugin")
+class ActivationPlugin(MethodView):
+    @blp.doc(**_AUTH)
+    @blp.arguments(PluginRequestSchema)
+    @blp.response(200, PluginSchema)
+    @blp.alt_response(401, description="no valid session token")
+    @blp.alt_response(502, description="WeChat refused or answered without the parameters")
+    @require_user
+    def post(self, data: dict) -> dict:
+        """Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in"""
+        svc = services()
+        return activation_plugin(svc.redis, svc.wechat, data["card_id"], data["outer_str"])
+
+
+@blp.route("/membership/activate")
+class Activate(MethodView):
+    @blp.doc(**_AUTH)
+    @blp.arguments(ActivateRequestSchema)
+    @blp.response(200, ActivationSchema)
+    @blp.alt_response(401, description="no valid session token")
+    @blp.alt_response(403, description="the code belongs to another user")
+    @blp.alt_response(404, description="unknown code, or not a code of this card")
+    @blp.alt_response(409, description="the ticket was used for another card, or the card "
+                                        "was deleted / is being given away")
+    @blp.alt_response(503, description="72012: the ticket is not usable yet or has expired; "
+                                       "retry after Retry-After")
+    @require_user
+    def post(self, data: dict) -> dict:
+        """Activate the caller's member card with the plug-in's activate_ticket (idempotent)"""
+        svc = services()
+        return activate_member_card(
+            svc.redis, svc.settings, svc.wechat, current_user(),
+            activate_ticket=data["activate_ticket"], card_id=data["card_id"],
+            code=data["code"], encrypt_code=data["encrypt_code"],
+        )
+
+
+@blp.route("/membership/cards/<string:card_id>")
+class MemberCard(MethodView):
+    @blp.doc(**_AUTH)
+    @blp.response(200, MemberInfoSchema)
+    @blp.alt_response(401, description="no valid session token")
+    @blp.alt_response(403, description="the member card belongs to another user")
+    @blp.alt_response(404, description="the caller holds no card of this kind")
+    @require_user
+    def get(self, card_id: str) -> dict:
+        """The caller's member-card info: number, bonus, balance, status, form fields"""
+        svc = services()
+        return member_info(svc.redis, svc.settings, svc.wechat, current_user(), card_id)
+
+
+@blp.route("/capabilities")
+class Capabilities(MethodView):
+    @blp.arguments(CapabilitiesQuerySchema, location="query")
+    @blp.response(200, CapabilitiesSchema)
+    def get(self, query: dict) -> dict:
+        """What the user's WeChat supports (cards, activation plug-in), from its User-Agent"""
+        return capabilities(query["ua"] or request.headers.get("User-Agent", ""))
