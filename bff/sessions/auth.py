@@ -53,6 +53,10 @@ class SessionUser:
             self._oa_openid = resolve_oa_openid(self)
         return self._oa_openid
 
+    def known_oa_openid(self) -> str | None:
+        """The OA openid if already known (session or resolved), without any lookup."""
+        return None if self._oa_openid is _UNSET else self._oa_openid
+
     def forget_oa_openid(self) -> None:
         """Resolve again on next access (after a new link was written)."""
         self._oa_openid = _UNSET
