@@ -90,3 +90,49 @@ def redeem(code: str) -> str:
 def userinfo_unionid(oa_openid: str) -> str:
     return f"{PREFIX}userinfo-unionid:{oa_openid}"
 
+
+# Member cards (bff/membership):
+# - ``bff:member:<card_id>:<code>`` hash {card_id, code, oa_openid, mp_openid, membership_number,
+#   fields (AES-GCM sealed JSON, context ``member:<card_id>:<code>``), source, activated_at,
+#   updated_at}; no TTL.
+# - ``bff:members:<oa|mp>:<openid>`` hash card_id -> code, the member codes of a user; no TTL.
+# - ``bff:member-seq:<card_id>`` string, membership-number sequence (INCR); no TTL.
+# - ``bff:member-number:<card_id>:<code>`` string, the number given to a code (SET NX), so a
+#   retried activation reuses it; no TTL.
+# - ``bff:plugin:<card_id>:<sha256(outer_str)>`` string, JSON activation-plug-in answer; TTL 300 s.
+# Activation per ticket (one hash tag per ticket; ``<t>`` = sha256(activate_ticket)[:32]):
+# - ``bff:{act:<t>}:claim`` string, owner token of the request doing the work; TTL 60 s.
+# - ``bff:{act:<t>}:result`` string, the answer, AES-GCM sealed (context ``act:<t>``); TTL 1 day.
+# - ``bff:{act:<t>}:failure:<owner>`` string, JSON {status, message, errcode, retry_after} of that
+#   owner's failed attempt, for requests that were waiting on it; TTL 15 s.
+def member(card_id: str, code: str) -> str:
+    return f"{PREFIX}member:{card_id}:{code}"
+
+
+def members_of(kind: str, openid: str) -> str:
+    """``kind`` is ``oa`` or ``mp``."""
+    return f"{PREFIX}members:{kind}:{openid}"
+
+
+def member_sequence(card_id: str) -> str:
+    return f"{PREFIX}member-seq:{card_id}"
+
+
+def member_number(card_id: str, code: str) -> str:
+    return f"{PREFIX}member-number:{card_id}:{code}"
+
+
+def activation_plugin(card_id: str, outer_str_digest: str) -> str:
+    return f"{PREFIX}plugin:{card_id}:{outer_str_digest}"
+
+
+def activation_claim(ticket_digest: str) -> str:
+    return f"{PREFIX}{{act:{ticket_digest}}}:claim"
+
+
+def activation_result(ticket_digest: str) -> str:
+    return f"{PREFIX}{{act:{ticket_digest}}}:result"
+
+
+def activation_failure(ticket_digest: str, owner: str) -> str:
+    return f"{PREFIX}{{act:{ticket_digest}}}:failure:{owner}"
