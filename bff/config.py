@@ -52,6 +52,13 @@ class Settings:
     event_retention_days: int = 30
     log_level: str = "INFO"
 
+    # events (bff.events): dedup window, worker batch/block/reclaim/attempts
+    event_dedup_ttl: int = 3 * 24 * 3600
+    worker_batch_size: int = 50
+    worker_block_ms: int = 1000
+    worker_claim_idle: int = 60
+    worker_max_attempts: int = 5
+
     @property
     def data_key_bytes(self) -> bytes:
         return base64.b64decode(self.data_key)
@@ -94,6 +101,11 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_MAX_BODY_BYTES": ("max_body_bytes", int),
     "BFF_EVENT_RETENTION_DAYS": ("event_retention_days", int),
     "BFF_LOG_LEVEL": ("log_level", str),
+    "BFF_EVENT_DEDUP_TTL": ("event_dedup_ttl", int),
+    "BFF_WORKER_BATCH_SIZE": ("worker_batch_size", int),
+    "BFF_WORKER_BLOCK_MS": ("worker_block_ms", int),
+    "BFF_WORKER_CLAIM_IDLE": ("worker_claim_idle", int),
+    "BFF_WORKER_MAX_ATTEMPTS": ("worker_max_attempts", int),
 }
 _VAR_OF = {f: var for var, (f, _) in FIELDS.items()}
 REQUIRED = (

@@ -43,3 +43,16 @@ EVENTS = Counter(
     ["event", "outcome"],
     registry=REGISTRY,
 )
+EVENTS_HANDLED = Counter(
+    "bff_wechat_events_handled_total",
+    "Recorded events taken by the worker, by event type and outcome (done, skipped, retry, dead).",
+    ["event", "outcome"],
+    registry=REGISTRY,
+)
+EVENT_ACK_LATENCY = Histogram(
+    "bff_wechat_event_ack_seconds",
+    "Time from receiving a push to acknowledging it, by mode (safe, plain).",
+    ["mode"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+    registry=REGISTRY,
+)

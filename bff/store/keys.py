@@ -136,3 +136,51 @@ def activation_result(ticket_digest: str) -> str:
 
 def activation_failure(ticket_digest: str, owner: str) -> str:
     return f"{PREFIX}{{act:{ticket_digest}}}:failure:{owner}"
+
+
+# Card events (bff.events). The dedup claim and the stream append run in one MULTI, so they
+# share the hash tag ``{ev}``; "retention" below is BFF_EVENT_RETENTION_DAYS.
+# - ``bff:{ev}:stream`` stream, every recorded push event (fields event, card_id, code, openid,
+#   create_time, received_at, mode, raw = JSON of the XML fields); XADD trims with MINID ~ to
+#   the retention. Consumer group ``handlers`` (the ``bff worker`` processes).
+# - ``bff:{ev}:dedup:<sha1>`` string "1": an event with this FromUserName +
+#   CreateTime + Event + CardId + UserCardCode was recorded; TTL BFF_EVENT_DEDUP_TTL (3 days).
+# - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
+# - ``bff:{ev}:dead`` stream, entries whose handling failed BFF_WORKER_MAX_ATTEMPTS times
+#   {entry, event, card_id, error, attempts, failed_at}; trimmed like the stream.
+# - ``bff:{ev}:userinfo:<oa_openid>`` string "1", a user/info lookup was made; TTL 1 day.
+def event_stream() -> str:
+    return f"{PREFIX}{{ev}}:stream"
+
+
+def event_dedup(digest: str) -> str:
+    return f"{PREFIX}{{ev}}:dedup:{digest}"
+
+
+def event_done(entry_id: str) -> str:
+    return f"{PREFIX}{{ev}}:done:{entry_id}"
+
+
+def event_dead() -> str:
+    return f"{PREFIX}{{ev}}:dead"
+
+
+def event_userinfo_checked(oa_openid: str) -> str:
+    return f"{PREFIX}{{ev}}:userinfo:{oa_openid}"
+
+
+# Channel statistics (bff.events), one hash tag ``{evstats}`` (once-marker + counters in one MULTI):
+# - ``bff:{evstats}:day:<card_id>:<YYYY-MM-DD>`` hash ``<metric>|<outer_str>`` -> count, metric in
+#   received, consumed, deleted, gifted; date in Asia/Shanghai; no TTL.
+# - ``bff:{evstats}:counted:<stream id>`` string "1", the entry's counter was applied; TTL retention.
+# - ``bff:{evstats}:cards`` set of card_ids that have statistics; no TTL.
+def channel_stats(card_id: str, day: str) -> str:
+    return f"{PREFIX}{{evstats}}:day:{card_id}:{day}"
+
+
+def channel_counted(entry_id: str) -> str:
+    return f"{PREFIX}{{evstats}}:counted:{entry_id}"
+
+
+def channel_cards() -> str:
+    return f"{PREFIX}{{evstats}}:cards"

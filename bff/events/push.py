@@ -1,0 +1,144 @@
+"""``/wechat/events``: the Official Account's server URL (wechat.md §4).
+
+GET is WeChat's URL check. POST carries a push in plain mode (``signature``) or safe mode
+(``encrypt_type=aes``, ``msg_signature``, AES body). Every check is constant-time; the
+timestamp must be within ``BFF_PUSH_MAX_SKEW`` seconds of now; the body is bounded by
+``BFF_MAX_BODY_BYTES`` (413); XML is parsed without DTDs or entities (400). ``success`` is
+answered only once the event is in the Redis stream; handling happens later (the worker).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bff.errors import BadRequest, Forbidden
+from bff.events.parse import BadXml, parse_xml
+from bff.events.stream import record_event
+from bff.extensions import services
+from bff.metrics import EVENT_ACK_LATENCY, EVENTS
+from bff.wechat.crypto import PushCrypto, PushCryptoError
+
+blp = Blueprint("wechat_push", __name__, url_prefix="/wechat",
+                description="WeChat message push (the Official Account's server URL)")
+
+_QUERY = [
+    {"in": "query", "name": n, "schema": {"type": "string"}, "required": req}
+    for n, req in (("signature", True), ("timestamp", True), ("nonce", True))
+]
+_REFUSED = {"description": "Signature, timestamp or ciphertext refused (JSON error, no echo)"}
+
+
+def _crypto() -> PushCrypto:
+    svc = services()
+    crypto = svc.extras.get("push_crypto")
+    if crypto is None:
+        s = svc.settings
+        crypto = PushCrypto(s.push_token, s.push_aes_key, s.appid,
+                            previous_key=s.push_aes_key_previous or None)
+        svc.extras["push_crypto"] = crypto
+    return crypto
+
+
+def _text(body: str) -> Response:
+    return Response(body, status=200, mimetype="text/plain")
+
+
+def _fresh_timestamp() -> tuple[str, str]:
+    timestamp = request.args.get("timestamp", "")
+    nonce = request.args.get("nonce", "")
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise Forbidden("the push is not signed")
+    if abs(time.time() - int(timestamp)) > services().settings.push_max_skew:
+        raise Forbidden("the push timestamp is too far from now")
+    return timestamp, nonce
+
+
+def _body() -> bytes:
+    limit = services().settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    data = request.stream.read(limit + 1)  # bounded even without Content-Length
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def _parse(body: bytes) -> dict[str, str]:
+    try:
+        return parse_xml(body)
+    except BadXml as e:
+        EVENTS.labels("unknown", "rejected").inc()
+        raise BadRequest(str(e)) from None
+
+
+@blp.route("/events")
+class WeChatEvents(MethodView):
+    @blp.doc(
+        summary="WeChat URL check",
+        parameters=[*_QUERY, {"in": "query", "name": "echostr", "schema": {"type": "string"},
+                              "required": True}],
+        responses={"200": {"description": "echostr, verbatim (text/plain)",
+                           "content": {"text/plain": {"schema": {"type": "string"}}}},
+                   "403": _REFUSED},
+    )
+    def get(self) -> Response:
+        """WeChat URL check: echo ``echostr`` when the signature is right."""
+        timestamp, nonce = _fresh_timestamp()
+        if not _crypto().check_signature(request.args.get("signature", ""), timestamp, nonce):
+            raise Forbidden("bad signature")
+        return _text(request.args.get("echostr", ""))
+
+    @blp.doc(
+        summary="WeChat event push (plain or safe mode)",
+        parameters=[*_QUERY,
+                    {"in": "query", "name": "encrypt_type", "schema": {"type": "string",
+                                                                       "enum": ["aes"]}},
+                    {"in": "query", "name": "msg_signature", "schema": {"type": "string"}}],
+        requestBody={"content": {"text/xml": {"schema": {"type": "string"}}}},
+        responses={"200": {"description": "``success`` once the event is durably recorded",
+                           "content": {"text/plain": {"schema": {"type": "string"}}}},
+                   "400": {"description": "Malformed or hostile XML"},
+                   "403": _REFUSED, "413": {"description": "Body too large"},
+                   "503": {"description": "Storage unavailable; WeChat retries"}},
+    )
+    def post(self) -> Response:
+        """Receive a pushed event; reply ``success`` once it is recorded."""
+        started = time.perf_counter()
+        timestamp, nonce = _fresh_timestamp()
+        crypto = _crypto()
+        safe = request.args.get("encrypt_type", "raw").lower() == "aes"
+        body = _body()
+        if safe:
+            outer = _parse(body)
+            encrypt = outer.get("Encrypt", "")
+            if not encrypt or not crypto.check_msg_signature(
+                    request.args.get("msg_signature", ""), timestamp, nonce, encrypt):
+                EVENTS.labels("unknown", "rejected").inc()
+                raise Forbidden("bad msg_signature")
+            try:
+                inner = crypto.decrypt(encrypt)
+            except PushCryptoError:
+                EVENTS.labels("unknown", "rejected").inc()
+                raise Forbidden("the message could not be decrypted for this account") from None
+            fields = _parse(inner.encode("utf-8"))
+        else:
+            if not crypto.check_signature(request.args.get("signature", ""), timestamp, nonce):
+                EVENTS.labels("unknown", "rejected").inc()
+                raise Forbidden("bad signature")
+            fields = _parse(body)
+        if fields.get("MsgType", "event") != "event":
+            EVENTS.labels("message", "ignored").inc()  # user messages: not card events
+            return _text("success")
+        s = services().settings
+        recorded = record_event(services().redis, fields, mode="safe" if safe else "plain",
+                                dedup_ttl=s.event_dedup_ttl, retention_days=s.event_retention_days)
+        event = fields.get("Event", "") or "unknown"
+        EVENTS.labels(event[:48], "duplicate" if recorded.duplicate else "recorded").inc()
+        EVENT_ACK_LATENCY.labels("safe" if safe else "plain").observe(
+            time.perf_counter() - started)
+        return _text("success")

@@ -1,0 +1,92 @@
+"""Operator endpoints of the event area: the event stream, channel statistics, identities."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bff.admin_auth import require_admin
+from bff.errors import NotFound, Unprocessable
+from bff.events import stats
+from bff.events.schemas import (
+    ChannelQuery,
+    ChannelStats,
+    EventsPage,
+    EventsQuery,
+    IdentityQuery,
+    IdentitySchema,
+)
+from bff.events.stream import read_events
+from bff.extensions import services
+from bff.identity import find_identity
+
+blp = Blueprint("events_admin", __name__, url_prefix="/v1/admin",
+                description="Card events, channel statistics and identity links (operators)")
+_SECURITY = [{"bearerAuth": []}]
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.doc(security=_SECURITY)
+    @blp.arguments(EventsQuery, location="query", as_kwargs=True)
+    @blp.response(200, EventsPage)
+    @blp.alt_response(401, description="Operator token missing or wrong")
+    @require_admin
+    def get(self, after: str | None, limit: int) -> dict:
+        """Read the event stream in order, after a cursor.
+
+        Pass the previous page's ``next`` as ``after``. Events are kept
+        ``BFF_EVENT_RETENTION_DAYS`` days (default 30), then trimmed.
+        """
+        events, next_cursor = read_events(services().redis, after=after, limit=limit)
+        return {"events": events, "next": next_cursor}
+
+
+@blp.route("/stats/channels")
+class Channels(MethodView):
+    @blp.doc(security=_SECURITY)
+    @blp.arguments(ChannelQuery, location="query", as_kwargs=True)
+    @blp.response(200, ChannelStats)
+    @blp.alt_response(401, description="Operator token missing or wrong")
+    @blp.alt_response(422, description="Bad dates or a range over 366 days")
+    @require_admin
+    def get(self, card_id: str | None, from_: str | None, to: str | None) -> dict:
+        """Cards received, consumed, deleted and gifted per day and channel (outer_str).
+
+        Days are Asia/Shanghai calendar days of the event's CreateTime; ``from`` and ``to``
+        are inclusive (default: the last 30 days).
+        """
+        try:
+            end = dt.date.fromisoformat(to) if to else stats.today()
+            start = dt.date.fromisoformat(from_) if from_ else end - dt.timedelta(days=29)
+        except ValueError:
+            raise Unprocessable("from and to must be dates YYYY-MM-DD") from None
+        if start > end:
+            raise Unprocessable("from is after to")
+        if (end - start).days >= stats.MAX_DAYS:
+            raise Unprocessable(f"at most {stats.MAX_DAYS} days at a time")
+        return {"rows": stats.channel_rows(services().redis, card_id=card_id, start=start,
+                                           end=end)}
+
+
+@blp.route("/identities")
+class Identities(MethodView):
+    @blp.doc(security=_SECURITY)
+    @blp.arguments(IdentityQuery, location="query", as_kwargs=True)
+    @blp.response(200, IdentitySchema)
+    @blp.alt_response(401, description="Operator token missing or wrong")
+    @blp.alt_response(404, description="No identity is known for that id")
+    @blp.alt_response(422, description="None or several of unionid, mp_openid, oa_openid")
+    @require_admin
+    def get(self, unionid: str | None, mp_openid: str | None, oa_openid: str | None) -> dict:
+        """The links between a unionid, Mini Program openid and Official Account openid."""
+        given = {k: v for k, v in (("unionid", unionid), ("mp_openid", mp_openid),
+                                   ("oa_openid", oa_openid)) if v}
+        if len(given) != 1:
+            raise Unprocessable("give exactly one of unionid, mp_openid, oa_openid")
+        identity = find_identity(services().redis, **given)
+        if identity is None:
+            raise NotFound("no identity is known for that id")
+        return identity.as_dict()

@@ -1,0 +1,68 @@
+"""Schemas of the event, channel-statistics and identity admin endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+_STREAM_ID = validate.Regexp(r"^\d{1,20}(-\d{1,20})?$",
+                             error="not a stream id like 1700000000000-0")
+_DATE = validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="a date YYYY-MM-DD")
+
+
+class EventsQuery(Schema):
+    after = fields.Str(load_default=None, validate=_STREAM_ID,
+                       metadata={"description": "Return events after this id (the last `next`)"})
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class EventSchema(Schema):
+    id = fields.Str(required=True, metadata={"description": "Stream id; ordered"})
+    event = fields.Str(required=True)
+    card_id = fields.Str(allow_none=True)
+    code = fields.Str(allow_none=True)
+    openid = fields.Str(allow_none=True, metadata={"description": "Official Account openid"})
+    create_time = fields.Int(allow_none=True, metadata={"description": "WeChat's CreateTime"})
+    received_at = fields.Int(metadata={"description": "Epoch milliseconds when recorded"})
+    mode = fields.Str(metadata={"description": "safe or plain"})
+    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.Str(),
+                          values=fields.Str(), metadata={"description": "All XML fields"})
+
+
+class EventsPage(Schema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+    next = fields.Str(allow_none=True, metadata={"description": "Pass as `after` next time"})
+
+
+class ChannelQuery(Schema):
+    card_id = fields.Str(load_default=None)
+    from_ = fields.Str(data_key="from", load_default=None, validate=_DATE,
+                       metadata={"description": "First day (Asia/Shanghai); default to - 29 days"})
+    to = fields.Str(load_default=None, validate=_DATE,
+                    metadata={"description": "Last day (Asia/Shanghai), inclusive; default today"})
+
+
+class ChannelRow(Schema):
+    date = fields.Str(required=True)
+    card_id = fields.Str(required=True)
+    outer_str = fields.Str(required=True, metadata={"description": "'' when none was given"})
+    received = fields.Int(required=True)
+    consumed = fields.Int(required=True)
+    deleted = fields.Int(required=True)
+    gifted = fields.Int(required=True)
+
+
+class ChannelStats(Schema):
+    rows = fields.List(fields.Nested(ChannelRow), required=True)
+
+
+class IdentityQuery(Schema):
+    unionid = fields.Str(load_default=None)
+    mp_openid = fields.Str(load_default=None)
+    oa_openid = fields.Str(load_default=None)
+
+
+class IdentitySchema(Schema):
+    unionid = fields.Str(allow_none=True)
+    miniprogram_openid = fields.Str(allow_none=True)
+    official_account_openid = fields.Str(allow_none=True)
+    linked_by = fields.Str(allow_none=True)

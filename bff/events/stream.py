@@ -1,0 +1,112 @@
+"""The durable event stream: record once (dedup claim + XADD in one MULTI), read in order.
+
+Retention: entries older than ``BFF_EVENT_RETENTION_DAYS`` are trimmed (XADD ``MINID ~``, so
+a little later than exactly), the dead-letter stream likewise. Dedup claims live
+``BFF_EVENT_DEDUP_TTL`` (WeChat retries within ~15 s; three days covers late replays).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from bff.events.parse import audit_fields, dedup_digest
+from bff.store import keys
+
+GROUP = "handlers"
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    entry_id: str
+    duplicate: bool
+
+
+def retention_min_id(retention_days: int, now_ms: int | None = None) -> str:
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return str(max(0, now_ms - retention_days * DAY_MS))
+
+
+def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
+    """What the stream keeps of an event: the indexed fields and the audit copy."""
+    return {
+        "event": fields.get("Event", "") or fields.get("MsgType", ""),
+        "card_id": fields.get("CardId", ""),
+        "code": fields.get("UserCardCode", ""),
+        "openid": fields.get("FromUserName", ""),
+        "create_time": fields.get("CreateTime", ""),
+        "received_at": str(int(time.time() * 1000)),
+        "mode": mode,
+        "raw": json.dumps(audit_fields(fields), ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def record_event(
+    r: redis.Redis, fields: dict[str, str], *, mode: str, dedup_ttl: int, retention_days: int
+) -> Recorded:
+    """Claim the event's dedup identity and append it to the stream, atomically.
+
+    WATCH the claim, then MULTI {SET claim, XADD}: a crash before EXEC leaves neither, after
+    EXEC both, so an acknowledged event is in the stream exactly once across all instances.
+    """
+    claim = keys.event_dedup(dedup_digest(fields))
+    stream = keys.event_stream()
+    values = entry_fields(fields, mode)
+    with r.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(claim)
+                if pipe.exists(claim):
+                    return Recorded(entry_id="", duplicate=True)
+                pipe.multi()
+                pipe.xadd(stream, values, minid=retention_min_id(retention_days),
+                          approximate=True)
+                pipe.set(claim, "1", ex=dedup_ttl)
+                entry_id, _ = pipe.execute()
+                break
+            except redis.WatchError:
+                continue  # another instance claimed it meanwhile: read its claim
+    return Recorded(entry_id=entry_id, duplicate=False)
+
+
+def ensure_group(r: redis.Redis) -> None:
+    """Create the consumer group from the stream's start (idempotent)."""
+    try:
+        r.xgroup_create(keys.event_stream(), GROUP, id="0", mkstream=True)
+    except redis.ResponseError as e:
+        if "BUSYGROUP" not in str(e):
+            raise
+
+
+def decode_entry(entry_id: str, values: dict[str, str]) -> dict[str, Any]:
+    """The public shape of a stream entry (``GET /v1/admin/events``)."""
+    try:
+        raw = json.loads(values.get("raw") or "{}")
+    except ValueError:
+        raw = {}
+    create_time = values.get("create_time", "")
+    return {
+        "id": entry_id,
+        "event": values.get("event", ""),
+        "card_id": values.get("card_id") or None,
+        "code": values.get("code") or None,
+        "openid": values.get("openid") or None,
+        "create_time": int(create_time) if create_time.isdigit() else None,
+        "received_at": int(values.get("received_at") or 0),
+        "mode": values.get("mode", ""),
+        "fields": raw,
+    }
+
+
+def read_events(r: redis.Redis, *, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Up to ``limit`` entries strictly after ``after`` (or from the start), and the next cursor."""
+    start = f"({after}" if after else "-"
+    rows = r.xrange(keys.event_stream(), min=start, max="+", count=limit)
+    events = [decode_entry(eid, values) for eid, values in rows]
+    next_cursor = events[-1]["id"] if events else after
+    return events, next_cursor
