@@ -43,6 +43,20 @@ EVENTS = Counter(
     ["event", "outcome"],
     registry=REGISTRY,
 )
+REDEMPTIONS = Counter(
+    "bff_redemptions_total",
+    "Code redemptions by channel (counter, self, server) and outcome (consumed, replayed, "
+    "refused, failed).",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+IMPORTED_CODES = Counter(
+    "bff_imported_codes_total",
+    "Custom codes handled by the import pipeline, by deposit outcome (succeeded, duplicate, "
+    "failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 EVENTS_HANDLED = Counter(
     "bff_wechat_events_handled_total",
     "Recorded events taken by the worker, by event type and outcome (done, skipped, retry, dead).",

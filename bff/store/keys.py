@@ -54,42 +54,6 @@ def credential_failure(appid: str, kind: str) -> str:
 def session(token_id: str) -> str:
     return f"{PREFIX}session:{token_id}"
 
-# Card profiles and the code pool (bff/profiles.py); one hash tag per card for the pool scripts:
-# - ``bff:profile:<card_id>`` string, JSON of the CardProfile; no TTL.
-# - ``bff:{pool:<card_id>}:all`` set, every code ever loaded into the pool; no TTL.
-# - ``bff:{pool:<card_id>}:available`` set, codes free to hand out; no TTL.
-# - ``bff:{pool:<card_id>}:reserved`` sorted set, code -> reservation expiry (epoch s); no TTL.
-#   Expired reservations go back to ``available`` lazily, in the next reserve script.
-# - ``bff:{pool:<card_id>}:holder`` hash, code -> who it is reserved for; no TTL.
-# - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
-def profile(card_id: str) -> str:
-    return f"{PREFIX}profile:{card_id}"
-
-
-def pool(card_id: str, part: str) -> str:
-    """``part`` is all | available | reserved | holder | claimed."""
-    return f"{PREFIX}{{pool:{card_id}}}:{part}"
-
-
-# Cards (bff/cards):
-# - ``bff:pending-claim:<mp_openid>:<card_id>`` sorted set, add-card signatures (nonce -> signed
-#   at) of a Mini Program user whose OA openid is unknown; lets that user's decrypt link the
-#   openids through the shared code (seed 002 steps 5-7); TTL cards.PENDING_CLAIM_TTL (600 s).
-# - ``bff:redeem:<code>`` string, self-redemption claim then outcome JSON {status, body|message,
-#   errcode}; TTL 60 s while pending, 30 days once decided.
-# - ``bff:userinfo-unionid:<oa_openid>`` string, unionid from /cgi-bin/user/info ("" if none);
-#   TTL 1 day.
-def pending_claim(mp_openid: str, card_id: str) -> str:
-    return f"{PREFIX}pending-claim:{mp_openid}:{card_id}"
-
-
-def redeem(code: str) -> str:
-    return f"{PREFIX}redeem:{code}"
-
-
-def userinfo_unionid(oa_openid: str) -> str:
-    return f"{PREFIX}userinfo-unionid:{oa_openid}"
-
 
 # Member cards (bff/membership):
 # - ``bff:member:<card_id>:<code>`` hash {card_id, code, oa_openid, mp_openid, membership_number,
@@ -136,6 +100,77 @@ def activation_result(ticket_digest: str) -> str:
 
 def activation_failure(ticket_digest: str, owner: str) -> str:
     return f"{PREFIX}{{act:{ticket_digest}}}:failure:{owner}"
+
+
+# Operators (bff/admin): redemption ledger and the custom-code import checkpoint.
+# Redemption, one hash tag per code so the claim, ledger and uncertainty marker live together:
+# - ``bff:{redeem:<code>}:ledger`` hash card_id -> JSON {card_id, code, openid, redeemed_at,
+#   staff_id, location, channel}; the record of a consumed code; no TTL (it is the audit trail).
+# - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
+#   consume the code now; TTL 60 s (released as soon as the ledger entry is written or the
+#   consume failed).
+# - ``bff:{redeem:<code>}:uncertain`` string, JSON of a consume whose answer was lost (timeout
+#   after sending): if WeChat later reports the code consumed, this becomes the ledger entry;
+#   TTL 1 day.
+# Import checkpoint, one hash tag per (card_id, sha256 of the file):
+# - ``bff:{import:<card_id>:<digest>}:done`` hash batch index -> JSON {succ, dup, fail,
+#   attempts} (succ a count; dup and fail the codes) of every finished deposit batch; TTL 30 days.
+# - ``bff:{import:<card_id>:<digest>}:sent`` hash batch index -> deposit attempts made (a batch
+#   with attempts but no ``done`` entry was in flight when the run stopped); TTL 30 days.
+# - ``bff:{import:<card_id>:<digest>}:stock`` string, stock added after this import (SET NX, so
+#   a rerun never adds it twice); TTL 30 days.
+def redeem_ledger(code: str) -> str:
+    return f"{PREFIX}{{redeem:{code}}}:ledger"
+
+
+def redeem_claim(code: str) -> str:
+    return f"{PREFIX}{{redeem:{code}}}:claim"
+
+
+def redeem_uncertain(code: str) -> str:
+    return f"{PREFIX}{{redeem:{code}}}:uncertain"
+
+
+def import_checkpoint(card_id: str, digest: str, part: str) -> str:
+    """``part`` is ``done``, ``sent`` or ``stock``."""
+    return f"{PREFIX}{{import:{card_id}:{digest}}}:{part}"
+
+
+# Card profiles and the code pool (bff/profiles.py); one hash tag per card for the pool scripts:
+# - ``bff:profile:<card_id>`` string, JSON of the CardProfile; no TTL.
+# - ``bff:{pool:<card_id>}:all`` set, every code ever loaded into the pool; no TTL.
+# - ``bff:{pool:<card_id>}:available`` set, codes free to hand out; no TTL.
+# - ``bff:{pool:<card_id>}:reserved`` sorted set, code -> reservation expiry (epoch s); no TTL.
+#   Expired reservations go back to ``available`` lazily, in the next reserve script.
+# - ``bff:{pool:<card_id>}:holder`` hash, code -> who it is reserved for; no TTL.
+# - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
+def profile(card_id: str) -> str:
+    return f"{PREFIX}profile:{card_id}"
+
+
+def pool(card_id: str, part: str) -> str:
+    """``part`` is all | available | reserved | holder | claimed."""
+    return f"{PREFIX}{{pool:{card_id}}}:{part}"
+
+
+# Cards (bff/cards):
+# - ``bff:pending-claim:<mp_openid>:<card_id>`` sorted set, add-card signatures (nonce -> signed
+#   at) of a Mini Program user whose OA openid is unknown; lets that user's decrypt link the
+#   openids through the shared code (seed 002 steps 5-7); TTL cards.PENDING_CLAIM_TTL (600 s).
+# - ``bff:redeem:<code>`` string, self-redemption claim then outcome JSON {status, body|message,
+#   errcode}; TTL 60 s while pending, 30 days once decided.
+# - ``bff:userinfo-unionid:<oa_openid>`` string, unionid from /cgi-bin/user/info ("" if none);
+#   TTL 1 day.
+def pending_claim(mp_openid: str, card_id: str) -> str:
+    return f"{PREFIX}pending-claim:{mp_openid}:{card_id}"
+
+
+def redeem(code: str) -> str:
+    return f"{PREFIX}redeem:{code}"
+
+
+def userinfo_unionid(oa_openid: str) -> str:
+    return f"{PREFIX}userinfo-unionid:{oa_openid}"
 
 
 # Card events (bff.events). The dedup claim and the stream append run in one MULTI, so they

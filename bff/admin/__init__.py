@@ -1,0 +1,16 @@
+"""Operators: issuing, custom-code import, counter redemption, and the command line for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def register(app: Flask, api: Any) -> None:
+    from bff.admin import cli, code_resources, resources
+
+    api.register_blueprint(resources.blp)
+    api.register_blueprint(code_resources.blp)
+    for group in cli.GROUPS:
+        app.cli.add_command(group)

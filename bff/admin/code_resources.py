@@ -1,0 +1,107 @@
+"""Operator endpoints for custom codes (deposit, count, check) and counter redemption."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bff.admin import codes, ledger
+from bff.admin.redemption import query_code, resolve_code
+from bff.admin.schemas import (
+    CheckResultSchema,
+    CodeInfoSchema,
+    CodeRefSchema,
+    CodesSchema,
+    CountSchema,
+    DepositResultSchema,
+    RedeemRequestSchema,
+    RedemptionSchema,
+)
+from bff.admin_auth import require_admin
+from bff.errors import Conflict
+from bff.extensions import services
+from bff.wechat.errors import ErrCode
+
+blp = Blueprint("admin-codes", __name__, url_prefix="/v1/admin",
+                description="Operators: custom codes and redemption at the counter")
+SECURITY = [{"bearerAuth": []}]
+
+
+@blp.route("/cards/<string:card_id>/codes")
+class Codes(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(CodesSchema)
+    @blp.response(200, DepositResultSchema)
+    @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
+    @require_admin
+    def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
+        """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
+        return codes.deposit(services().wechat, card_id, data["codes"])
+
+
+@blp.route("/cards/<string:card_id>/codes/count")
+class CodesCount(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.response(200, CountSchema)
+    @require_admin
+    def get(self, card_id: str) -> dict[str, Any]:
+        """Number of custom codes deposited for the card"""
+        return {"count": codes.deposit_count(services().wechat, card_id)}
+
+
+@blp.route("/cards/<string:card_id>/codes/check")
+class CodesCheck(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(CodesSchema)
+    @blp.response(200, CheckResultSchema)
+    @require_admin
+    def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
+        """Which of up to 100 codes WeChat holds for the card"""
+        return codes.check(services().wechat, card_id, data["codes"])
+
+
+@blp.route("/codes/query")
+class CodeQuery(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(CodeRefSchema)
+    @blp.response(200, CodeInfoSchema)
+    @blp.alt_response(404, description="unknown code (40056)")
+    @blp.alt_response(409, description="already redeemed (40099), deleted or being gifted (40127)")
+    @require_admin
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Query a code before redemption (check_consume): who holds it, can it be used"""
+        svc = services()
+        code = resolve_code(svc.wechat, code=data.get("code"),
+                            encrypt_code=data.get("encrypt_code"))
+        try:
+            return query_code(svc.wechat, code, data.get("card_id"))
+        except Conflict as e:
+            if e.errcode == ErrCode.CODE_CONSUMED:
+                e.message = ledger.already_redeemed_message(svc.redis, code, data.get("card_id"))
+            raise
+
+
+@blp.route("/codes/redeem")
+class CodeRedeem(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(RedeemRequestSchema)
+    @blp.response(200, RedemptionSchema)
+    @blp.alt_response(404, description="unknown code (40056)")
+    @blp.alt_response(409, description="already redeemed elsewhere, deleted or being gifted")
+    @blp.alt_response(503, description="another request is redeeming this code; retry")
+    @require_admin
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Redeem a code at the counter: query, then consume once (idempotent, ledgered)
+
+        The same code redeemed again, or by many requests at once, is consumed once and every
+        caller gets that redemption's answer (staff_id, location and time of the first).
+        """
+        svc = services()
+        code = resolve_code(svc.wechat, code=data.get("code"),
+                            encrypt_code=data.get("encrypt_code"))
+        return ledger.redeem_once(
+            svc.redis, svc.wechat, card_id=data.get("card_id"), code=code,
+            staff_id=data.get("staff_id"), location=data.get("location"), channel="counter",
+        )

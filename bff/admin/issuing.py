@@ -1,0 +1,68 @@
+"""Issuing: card QR codes, landing pages (gallery), article HTML and the test whitelist.
+
+Input arrives validated by ``bff.admin.schemas``; this module builds WeChat's bodies and calls it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from bff.wechat.api import WeChatApi
+
+QR_CARD_FIELDS = ("card_id", "code", "openid", "is_unique_code", "outer_str")
+QR_MULTIPLE_FIELDS = ("card_id", "code", "outer_str")
+
+
+def qrcode_body(cards: list[dict[str, Any]], expire_seconds: int | None = None) -> dict[str, Any]:
+    """WeChat's ``card/qrcode/create`` body: QR_CARD for one card, QR_MULTIPLE_CARD for 2–5."""
+    if len(cards) == 1:
+        card = {k: cards[0][k] for k in QR_CARD_FIELDS if k in cards[0]}
+        body: dict[str, Any] = {"action_name": "QR_CARD", "action_info": {"card": card}}
+    else:
+        card_list = [{k: c[k] for k in QR_MULTIPLE_FIELDS if k in c} for c in cards]
+        body = {"action_name": "QR_MULTIPLE_CARD",
+                "action_info": {"multiple_card": {"card_list": card_list}}}
+    if expire_seconds is not None:
+        body["expire_seconds"] = expire_seconds
+    return body
+
+
+def create_qrcode(wechat: WeChatApi, cards: list[dict[str, Any]],
+                  expire_seconds: int | None = None) -> dict[str, Any]:
+    """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``."""
+    answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
+    url = str(answer.get("url", "")).strip()
+    return {
+        "ticket": answer.get("ticket"),
+        "url": url,
+        "show_qrcode_url": str(answer.get("show_qrcode_url", "")).strip(),
+        "expire_seconds": answer.get("expire_seconds", expire_seconds),
+        "image_url": "/v1/admin/qrcodes/image?" + urlencode({"url": url, "format": "png"}),
+    }
+
+
+def create_landing_page(wechat: WeChatApi, data: dict[str, Any]) -> dict[str, Any]:
+    """``{url, page_id}`` of a new gallery page."""
+    body = {
+        "banner": data["banner"],
+        "page_title": data["page_title"],
+        "can_share": data["can_share"],
+        "scene": data["scene"],
+        "card_list": [{"card_id": c["card_id"], "thumb_url": c["thumb_url"]}
+                      for c in data["card_list"]],
+    }
+    answer = wechat.landingpage_create(body)
+    return {"url": answer.get("url"), "page_id": answer.get("page_id")}
+
+
+def article_html(wechat: WeChatApi, card_id: str) -> dict[str, Any]:
+    return {"content": wechat.mpnews_gethtml(card_id).get("content", "")}
+
+
+def set_whitelist(wechat: WeChatApi, openids: list[str], usernames: list[str]) -> dict[str, Any]:
+    """Replace the whole test whitelist (the schema has checked the 10-user limit)."""
+    openids = list(dict.fromkeys(openids))
+    usernames = list(dict.fromkeys(usernames))
+    wechat.testwhitelist_set(openids, usernames)
+    return {"openid": openids, "username": usernames}

@@ -1,0 +1,97 @@
+"""Operator endpoints for issuing: QR codes and their images, landing pages, article HTML,
+test whitelist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bff.admin import issuing, qrimage
+from bff.admin.schemas import (
+    ArticleHtmlSchema,
+    LandingPageRequestSchema,
+    LandingPageSchema,
+    QrCodeRequestSchema,
+    QrCodeSchema,
+    QrImageQuerySchema,
+    WhitelistSchema,
+)
+from bff.admin_auth import require_admin
+from bff.extensions import services
+
+blp = Blueprint("admin-issuing", __name__, url_prefix="/v1/admin",
+                description="Operators: issuing cards (QR codes, landing pages, articles, testers)")
+SECURITY = [{"bearerAuth": []}]
+
+
+@blp.route("/qrcodes")
+class QrCodes(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(QrCodeRequestSchema)
+    @blp.response(201, QrCodeSchema)
+    @blp.alt_response(422, description="invalid cards, fields or expire_seconds")
+    @require_admin
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
+
+        ``image_url`` renders ``url`` as PNG (``format=svg`` for SVG) on this service.
+        """
+        return issuing.create_qrcode(services().wechat, data["cards"],
+                                     data.get("expire_seconds"))
+
+
+@blp.route("/qrcodes/image")
+class QrImage(MethodView):
+    @blp.doc(security=SECURITY, responses={"200": {
+        "description": "the QR image",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "image/svg+xml": {"schema": {"type": "string"}}},
+    }})
+    @blp.arguments(QrImageQuerySchema, location="query")
+    @blp.alt_response(422, description="url is not an absolute http(s) URL of ≤1024 characters")
+    @require_admin
+    def get(self, args: dict[str, Any]) -> Response:
+        """Render a QR code's url as PNG or SVG (locally; nothing is fetched)"""
+        body, mimetype = qrimage.render(args["url"], args["format"], scale=args["scale"],
+                                        border=args["border"])
+        response = Response(body, mimetype=mimetype)
+        response.headers["Cache-Control"] = "private, max-age=3600"
+        response.headers["Content-Disposition"] = f'inline; filename="qrcode.{args["format"]}"'
+        return response
+
+
+@blp.route("/landing-pages")
+class LandingPages(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(LandingPageRequestSchema)
+    @blp.response(201, LandingPageSchema)
+    @blp.alt_response(422, description="missing field, unknown scene or empty card_list")
+    @require_admin
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a landing page (gallery) offering one or more cards"""
+        return issuing.create_landing_page(services().wechat, data)
+
+
+@blp.route("/cards/<string:card_id>/article-html")
+class ArticleHtml(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.response(200, ArticleHtmlSchema)
+    @require_admin
+    def get(self, card_id: str) -> dict[str, Any]:
+        """HTML that inserts the card into an Official Account article"""
+        return issuing.article_html(services().wechat, card_id)
+
+
+@blp.route("/test-whitelist")
+class TestWhitelist(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(WhitelistSchema)
+    @blp.response(200, WhitelistSchema)
+    @blp.alt_response(422, description="more than 10 testers in all")
+    @require_admin
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace the test whitelist (openids and usernames, at most 10 in all)"""
+        return issuing.set_whitelist(services().wechat, data["openid"], data["username"])
