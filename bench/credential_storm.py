@@ -130,9 +130,7 @@ def hot_path_round_trips(redis_url: str, base_url: str, n: int = 10_000) -> floa
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bff.sandbox.app import serve_in_thread
-
-    from bff.sandbox import SandboxConfig
+    from bff.sandbox import SandboxConfig, serve_in_thread
 
     redis_proc = None
     redis_url = args.redis_url
