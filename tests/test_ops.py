@@ -44,7 +44,7 @@ def test_errors_share_one_shape(client, app):
     body = assert_error(client.delete("/healthz"), 405)
     assert "method" in body["message"].lower()
     app.config["MAX_CONTENT_LENGTH"] = 10
-    assert_error(client.post("/v1/admin/test-whitelist", data="x" * 100,
+    assert_error(client.post("/v1/sessions/miniprogram", data="x" * 100,
                              headers={"Content-Type": "application/json"}), 413)
 
 
@@ -68,11 +68,12 @@ def test_wechat_failures_map_to_clear_statuses(app, client):
         (Busy(-1, "system error", "/x"), 503, -1),
         (WeChatApiError(48001, "api unauthorized", "/x"), 502, 48001),
     ]
-    for i, (exc, status, errcode) in enumerate(cases):
+    for i, (exc, _, _) in enumerate(cases):
         def view(exc=exc):
             raise exc
 
         app.add_url_rule(f"/fail{i}", f"fail{i}", view)
+    for i, (_, status, errcode) in enumerate(cases):
         resp = client.get(f"/fail{i}")
         body = assert_error(resp, status)
         assert body.get("errcode") == errcode
