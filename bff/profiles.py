@@ -149,7 +149,6 @@ _CLAIM = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[1])
 return 1
 """
@@ -186,7 +185,15 @@ def reserve_pool_code(
 
 
 def claim_pool_code(r: redis.Redis, card_id: str, code: str) -> bool:
-    """Keep a pool code for good (the card was received); False if it is not a pool code."""
+    """Keep a pool code for good (the card was received); False if it is not a pool code.
+
+    The holder it was reserved for stays recorded (``pool_holder``).
+    """
     return bool(r.eval(_CLAIM, 5, *(keys.pool(card_id, p) for p in
                                     ("all", "available", "reserved", "holder", "claimed")),
                        code))
+
+
+def pool_holder(r: redis.Redis, card_id: str, code: str) -> str | None:
+    """Who a pool code is (or was, until claimed) reserved for; None if not a reserved code."""
+    return r.hget(keys.pool(card_id, "holder"), code)

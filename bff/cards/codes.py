@@ -17,7 +17,7 @@ import redis
 from bff.errors import BadRequest, Forbidden, NotFound
 from bff.holdings import Holding, get_holding, holdings_of, record_holding
 from bff.identity import IdentityConflict, find_identity, link_openids
-from bff.profiles import claim_pool_code, get_profile
+from bff.profiles import claim_pool_code, get_profile, pool_holder
 from bff.sessions.auth import SessionUser
 from bff.store import keys
 from bff.wechat.api import WeChatApi
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 NOT_YOURS = "this code belongs to another user"
 USERINFO_CACHE_SECONDS = 86400
 HIDDEN_STATUSES = ("DELETE", "GIFTED")
+CLOCK_SKEW = 5  # seconds between our clock and the push's CreateTime
 
 
 def normalise_encrypt_code(value: str) -> str:
@@ -95,7 +96,7 @@ def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str) -> str | None:
 
 def ensure_owner(
     r: redis.Redis, wechat: WeChatApi, user: SessionUser, *, code_oa: str, card_id: str,
-    received_at: int = 0, allow_shared_code: bool = False,
+    code: str = "", received_at: int = 0, allow_shared_code: bool = False,
 ) -> None:
     """Return when the caller holds the code (linking openids on the way), else ``Forbidden``."""
     if not code_oa:
@@ -112,12 +113,24 @@ def ensure_owner(
             return
         if unionid:
             raise Forbidden(NOT_YOURS)
-    if allow_shared_code and user.mp_openid:
-        signed_at = take_pending_claim(r, user.mp_openid, card_id)
-        if signed_at is not None and (not received_at or received_at >= signed_at - 60):
-            _link(r, user, "shared_code", oa_openid=code_oa)
-            return
+    if allow_shared_code and user.mp_openid and _shared_code_fits(
+            r, user.mp_openid, card_id, code, received_at):
+        _link(r, user, "shared_code", oa_openid=code_oa)
+        return
     raise Forbidden(NOT_YOURS)
+
+
+def _shared_code_fits(r: redis.Redis, mp_openid: str, card_id: str, code: str,
+                      received_at: int) -> bool:
+    """Seed 002 steps 5-7: this Mini Program user just signed an add-card for this card, the
+    code arrived after that signature, and a pool code was reserved for this very user."""
+    holder = pool_holder(r, card_id, code)
+    if holder is not None and holder != mp_openid:
+        return False
+    signed_at = take_pending_claim(r, mp_openid, card_id)
+    if signed_at is None:
+        return False
+    return not received_at or received_at >= signed_at - CLOCK_SKEW
 
 
 def _link(r: redis.Redis, user: SessionUser, source: str, **ids: str) -> None:
@@ -135,7 +148,7 @@ def decrypt_for_owner(
     code = decrypt_code(wechat, encrypt_code)
     facts = code_facts(r, wechat, code, card_id)
     ensure_owner(r, wechat, user, code_oa=facts["oa_openid"], card_id=facts["card_id"],
-                 received_at=facts["received_at"], allow_shared_code=True)
+                 code=code, received_at=facts["received_at"], allow_shared_code=True)
     record_holding(r, Holding(card_id=facts["card_id"], code=code, oa_openid=facts["oa_openid"],
                               mp_openid=user.mp_openid or "", status=facts["status"]))
     if get_profile(r, facts["card_id"]).code_mode == "pool":

@@ -20,7 +20,7 @@ from bff.store import keys
 from bff.wechat import signing
 from bff.wechat.credentials import Credentials
 
-PENDING_CLAIM_TTL = 600  # seconds an add-card signature lets its decrypt link the openids
+PENDING_CLAIM_TTL = 300  # seconds an add-card signature lets its decrypt link the openids
 
 
 def add_card(

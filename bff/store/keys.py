@@ -142,7 +142,8 @@ def import_checkpoint(card_id: str, digest: str, part: str) -> str:
 # - ``bff:{pool:<card_id>}:available`` set, codes free to hand out; no TTL.
 # - ``bff:{pool:<card_id>}:reserved`` sorted set, code -> reservation expiry (epoch s); no TTL.
 #   Expired reservations go back to ``available`` lazily, in the next reserve script.
-# - ``bff:{pool:<card_id>}:holder`` hash, code -> who it is reserved for; no TTL.
+# - ``bff:{pool:<card_id>}:holder`` hash, code -> who it was reserved for (kept once
+#   claimed); no TTL.
 # - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
 def profile(card_id: str) -> str:
     return f"{PREFIX}profile:{card_id}"
@@ -156,7 +157,7 @@ def pool(card_id: str, part: str) -> str:
 # Cards (bff/cards):
 # - ``bff:pending-claim:<mp_openid>:<card_id>`` sorted set, add-card signatures (nonce -> signed
 #   at) of a Mini Program user whose OA openid is unknown; lets that user's decrypt link the
-#   openids through the shared code (seed 002 steps 5-7); TTL cards.PENDING_CLAIM_TTL (600 s).
+#   openids through the shared code (seed 002 steps 5-7); TTL cards.PENDING_CLAIM_TTL (300 s).
 # - ``bff:redeem:<code>`` string, self-redemption claim then outcome JSON {status, body|message,
 #   errcode}; TTL 60 s while pending, 30 days once decided.
 # - ``bff:userinfo-unionid:<oa_openid>`` string, unionid from /cgi-bin/user/info ("" if none);
