@@ -2,7 +2,8 @@
 
 A code is the caller's when its Official Account openid (from the recorded holding, else
 ``/card/code/get``) is the caller's; while the caller's OA openid is not known yet, a holding
-recorded for the caller's Mini Program openid also counts.
+recorded for the caller's Mini Program openid also counts, and so does an owner whose unionid
+(``/cgi-bin/user/info``) is the caller's (the link is then recorded).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import redis
 
 from bff.errors import Conflict, Forbidden, NotFound, Unprocessable
 from bff.holdings import Holding, get_holding, record_holding
+from bff.identity import IdentityConflict, link_openids
 from bff.wechat.errors import ErrCode, WeChatApiError
 
 if TYPE_CHECKING:
@@ -79,7 +81,7 @@ def ensure_owner(
     if upstream_card != card_id:
         raise NotFound("This code does not belong to that card")
     owner = str(answer.get("openid") or "")
-    if not owner or not caller.oa_openid or owner != caller.oa_openid:
+    if not owner or not _same_user(r, wechat, caller, owner):
         raise Forbidden("This card code belongs to another user, or your WeChat account is "
                         "not linked to the Official Account yet")
     return record_holding(r, Holding(
@@ -87,6 +89,27 @@ def ensure_owner(
         status=str(answer.get("user_card_status") or "NORMAL"),
         outer_str=str(answer.get("outer_str") or ""),
     ))
+
+
+def _same_user(r: redis.Redis, wechat: WeChatApi, caller: Caller, oa_openid: str) -> bool:
+    """Is ``oa_openid`` the caller? Known link first, else the unionid of ``/cgi-bin/user/info``."""
+    if caller.oa_openid:
+        return caller.oa_openid == oa_openid
+    unionid = getattr(caller, "unionid", None)
+    if not unionid:
+        return False
+    try:
+        info = wechat.user_info(oa_openid)
+    except WeChatApiError:
+        return False
+    if info.get("unionid") != unionid:
+        return False
+    try:
+        link_openids(r, source="user_info", unionid=unionid, oa_openid=oa_openid,
+                     mp_openid=caller.mp_openid)
+    except IdentityConflict:
+        return False
+    return True
 
 
 def _owns(holding: Holding, caller: Caller) -> bool:

@@ -1,0 +1,179 @@
+"""Activation with the plug-in's activate_ticket: the user's story and the attacks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from tests.membership.conftest import FORM, MOBILE, NAME, auth
+
+ACTIVATE = "card/membercard/activate"
+TEMPINFO = "card/membercard/activatetempinfo/get"
+
+
+def test_story_new_user_to_member_info(story) -> None:
+    m = story.new_member()
+    answer = story.activate(m["token"], m["returned"])
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    code = m["returned"]["code"]
+    assert body == {
+        "card_id": m["card_id"], "code": code, "membership_number": code,
+        "fields": {"mobile": MOBILE, "name": NAME, "sex": "MALE", "birthday": "1990-01-02"},
+    }
+    info = story.c.get(f"/v1/membership/cards/{m['card_id']}", headers=auth(m["token"]))
+    assert info.status_code == 200, info.get_json()
+    got = info.get_json()
+    assert got["code"] == code and got["membership_number"] == code
+    assert got["has_active"] is True and got["user_card_status"] == "NORMAL"
+    assert got["fields"]["mobile"] == MOBILE
+    assert story.calls(ACTIVATE) == 1
+
+
+def test_encrypt_code_and_a_retry_make_one_activation(story) -> None:
+    m = story.new_member()
+    encrypt_code = m["returned"]["encrypt_code"]
+    first = story.activate(m["token"], m["returned"], code=None, encrypt_code=encrypt_code)
+    assert first.status_code == 200, first.get_json()
+    # The same encrypt_code as a URL would carry it: percent-encoded once, decoded once here.
+    encoded = encrypt_code.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    again = story.activate(m["token"], m["returned"], code=None, encrypt_code=encoded)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json() == first.get_json()
+    assert story.calls(ACTIVATE) == 1 and story.calls(TEMPINFO) == 1
+
+
+def test_ten_concurrent_activations_with_one_ticket(app, story) -> None:
+    m = story.new_member()
+    answers: list = []
+    start = threading.Barrier(10)
+
+    def activate() -> None:
+        client = app.test_client()
+        start.wait()
+        answer = client.post("/v1/membership/activate", headers=auth(m["token"]), json={
+            "activate_ticket": m["returned"]["activate_ticket"],
+            "card_id": m["card_id"], "code": m["returned"]["code"]})
+        answers.append((answer.status_code, answer.get_json()))
+
+    threads = [threading.Thread(target=activate) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(answers) == 10
+    assert {status for status, _ in answers} == {200}, answers
+    assert all(body == answers[0][1] for _, body in answers)
+    assert story.calls(ACTIVATE) == 1
+
+
+def test_another_users_code_is_refused(story) -> None:
+    victim = story.new_member()
+    thief_user = story.user()
+    thief = story.login(thief_user)
+    stolen = dict(victim["returned"])
+    answer = story.activate(thief, stolen)
+    assert answer.status_code == 403
+    assert MOBILE not in answer.get_data(as_text=True)
+    # Nor with the victim's encrypt_code.
+    answer = story.activate(thief, stolen, code=None, encrypt_code=stolen["encrypt_code"])
+    assert answer.status_code == 403
+    # The victim's own activation still works, and the thief cannot read it back.
+    assert story.activate(victim["token"], victim["returned"]).status_code == 200
+    assert story.activate(thief, stolen).status_code == 403
+    info = story.c.get(f"/v1/membership/cards/{victim['card_id']}", headers=auth(thief))
+    assert info.status_code == 404
+    assert story.calls(ACTIVATE) == 1
+
+
+def test_a_ticket_cannot_be_replayed_onto_another_card(story) -> None:
+    m = story.new_member()
+    assert story.activate(m["token"], m["returned"]).status_code == 200
+    # The same user, a second member card, the first ticket: no answer of the first card.
+    other = story.new_member(token_user=(m["token"], m["user"]))
+    answer = story.activate(m["token"], other["returned"],
+                            activate_ticket=m["returned"]["activate_ticket"])
+    assert answer.status_code == 409
+
+
+def test_expired_ticket_is_retryable_then_succeeds(story) -> None:
+    m = story.new_member()
+    story.fault(TEMPINFO, errcode=72012, count=1)
+    failed = story.activate(m["token"], m["returned"])
+    assert failed.status_code == 503
+    assert failed.get_json()["errcode"] == 72012
+    assert int(failed.headers["Retry-After"]) > 0
+    assert "retry" in failed.get_json()["message"].lower()
+    retried = story.activate(m["token"], m["returned"])
+    assert retried.status_code == 200, retried.get_json()
+    assert story.calls(ACTIVATE) == 1
+
+
+def test_failed_upstream_activate_is_not_cached(story) -> None:
+    m = story.new_member()
+    story.fault(ACTIVATE, errcode=-1, count=5)
+    failed = story.activate(m["token"], m["returned"])
+    assert failed.status_code == 503
+    assert story.activate(m["token"], m["returned"]).status_code == 200
+
+
+def test_sequence_numbers_from_the_profile(story, client) -> None:
+    card_id = story.member_card()
+    admin = {"Authorization": "Bearer sandbox-admin-token"}
+    put = client.put(f"/v1/admin/cards/{card_id}/profile", headers=admin, json={
+        "membership_number": {"mode": "sequence", "prefix": "VIP", "width": 6},
+        "init_bonus": 100, "init_bonus_record": "welcome"})
+    assert put.status_code == 200, put.get_json()
+    first = story.new_member(card_id=card_id)
+    second = story.new_member(card_id=card_id)
+    a = story.activate(first["token"], first["returned"]).get_json()
+    b = story.activate(second["token"], second["returned"]).get_json()
+    assert a["membership_number"] == "VIP000001"
+    assert b["membership_number"] == "VIP000002"
+    info = client.get(f"/v1/membership/cards/{card_id}", headers=auth(second["token"]))
+    assert info.get_json()["bonus"] == 100
+
+
+def test_personal_data_never_in_logs_or_plain_redis(app, story, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    m = story.new_member()
+    story.fault(TEMPINFO, errcode=72012, count=1)
+    story.activate(m["token"], m["returned"])
+    assert story.activate(m["token"], m["returned"]).status_code == 200
+    story.c.get(f"/v1/membership/cards/{m['card_id']}", headers=auth(m["token"]))
+    for secret in (MOBILE, NAME, FORM["USER_FORM_INFO_FLAG_BIRTHDAY"]):
+        assert secret not in caplog.text
+    r = app.extensions["bff"].redis
+    ours = [k for k in r.scan_iter("bff:*")]
+    assert any(k.startswith("bff:member:") for k in ours)
+    for key in ours:
+        dump = _value_text(r, key)
+        for secret in (MOBILE, NAME, "1990-01-02"):
+            assert secret not in dump, key
+
+
+def _value_text(r, key: str) -> str:
+    kind = r.type(key)
+    if kind == "string":
+        return r.get(key) or ""
+    if kind == "hash":
+        return repr(r.hgetall(key))
+    if kind == "list":
+        return repr(r.lrange(key, 0, -1))
+    if kind == "set":
+        return repr(r.smembers(key))
+    if kind == "zset":
+        return repr(r.zrange(key, 0, -1, withscores=True))
+    if kind == "stream":
+        return repr(r.xrange(key))
+    return ""
+
+
+def test_bad_requests(story, client) -> None:
+    token = story.login(story.user())
+    no_code = client.post("/v1/membership/activate", headers=auth(token),
+                          json={"activate_ticket": "t", "card_id": "c"})
+    assert no_code.status_code == 422
+    anonymous = client.post("/v1/membership/activate",
+                            json={"activate_ticket": "t", "card_id": "c", "code": "1"})
+    assert anonymous.status_code == 401
