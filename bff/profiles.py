@@ -158,9 +158,19 @@ def load_pool(r: redis.Redis, card_id: str, codes: list[str]) -> int:
     """Add codes to the pool; returns how many were new (a code is never loaded twice)."""
     added = 0
     for i in range(0, len(codes), 500):
+        batch = codes[i:i + 500]
         added += int(r.eval(_LOAD, 2, keys.pool(card_id, "all"), keys.pool(card_id, "available"),
-                            *codes[i:i + 500]))
+                            *batch))
+        pipe = r.pipeline(transaction=False)
+        for code in batch:  # index only (custom codes need their card_id at /card/code/get)
+            pipe.set(keys.pool_card(code), card_id, nx=True)
+        pipe.execute()
     return added
+
+
+def pool_card_of(r: redis.Redis, code: str) -> str | None:
+    """The card whose pool a code was loaded into, if any."""
+    return r.get(keys.pool_card(code))
 
 
 def pool_available(r: redis.Redis, card_id: str) -> int:

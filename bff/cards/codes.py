@@ -17,7 +17,7 @@ import redis
 from bff.errors import BadRequest, Forbidden, NotFound
 from bff.holdings import Holding, get_holding, holdings_of, record_holding
 from bff.identity import IdentityConflict, find_identity, link_openids
-from bff.profiles import claim_pool_code, get_profile, pool_holder
+from bff.profiles import claim_pool_code, get_profile, pool_card_of, pool_holder
 from bff.sessions.auth import SessionUser
 from bff.store import keys
 from bff.wechat.api import WeChatApi
@@ -64,7 +64,7 @@ def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None
                  "can_consume": h.status == "NORMAL", "received_at": h.received_at}
     else:
         try:
-            info = wechat.code_get(code, card_id=card_id)
+            info = wechat.code_get(code, card_id=card_id or pool_card_of(r, code))
         except WeChatApiError as e:
             if e.errcode == ErrCode.INVALID_SERIAL_CODE:
                 raise NotFound("unknown code", errcode=e.errcode) from None

@@ -154,6 +154,11 @@ def pool(card_id: str, part: str) -> str:
     return f"{PREFIX}{{pool:{card_id}}}:{part}"
 
 
+# - ``bff:pool-card:<code>`` string, the card_id whose pool the code was loaded into; no TTL.
+def pool_card(code: str) -> str:
+    return f"{PREFIX}pool-card:{code}"
+
+
 # Cards (bff/cards):
 # - ``bff:pending-claim:<mp_openid>:<card_id>`` sorted set, add-card signatures (nonce -> signed
 #   at) of a Mini Program user whose OA openid is unknown; lets that user's decrypt link the

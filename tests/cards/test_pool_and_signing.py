@@ -1,0 +1,133 @@
+"""Profiles, the code pool (never issued twice), choose-card and wx.config signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+from bff import profiles
+from tests.sessions.helpers import (
+    ADMIN,
+    bearer,
+    login,
+    new_user,
+    put_profile,
+    sign,
+    sim_add_card,
+    sim_card,
+)
+
+
+def test_profile_defaults_update_and_admin_only(client):
+    card_id = sim_card(client)
+    assert client.get(f"/v1/admin/cards/{card_id}/profile").status_code == 401
+    res = client.get(f"/v1/admin/cards/{card_id}/profile", headers=ADMIN)
+    assert res.status_code == 200
+    assert res.json["code_mode"] == "none" and res.json["review_state"] == "unknown"
+    got = put_profile(client, card_id, self_redeem=True,
+                      membership_number={"mode": "sequence", "prefix": "M", "width": 8})
+    assert got["self_redeem"] is True and got["membership_number"]["width"] == 8
+    got = put_profile(client, card_id, code_mode="pool")
+    assert got["self_redeem"] is True  # omitted fields keep their value
+    bad = client.put(f"/v1/admin/cards/{card_id}/profile", json={"code_mode": "magic"},
+                     headers=ADMIN)
+    assert bad.status_code == 422
+
+
+def test_pool_code_is_signed_in_and_accepted_by_the_sandbox(client):
+    card_id = sim_card(client, use_custom_code=True)
+    put_profile(client, card_id, code_mode="pool")
+    res = client.post(f"/v1/admin/cards/{card_id}/pool", json={"codes": ["P001", "P002", "P001"]},
+                      headers=ADMIN)
+    assert res.json == {"added": 2, "duplicates": 1, "available": 2}
+    user = new_user(client)
+    token = login(client, user)
+    card_list = sign(client, token, {"card_id": card_id}).json["card_list"]
+    code = json.loads(card_list[0]["cardExt"])["code"]
+    assert code in ("P001", "P002")
+    [got] = sim_add_card(client, user, card_list)
+    assert got["isSuccess"] is True
+    res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": got["code"]},
+                      headers=bearer(token))
+    assert res.json["code"] == code
+    sign(client, token, {"card_id": card_id})  # takes the other one
+    res = sign(client, token, {"card_id": card_id})
+    assert res.status_code == 409 and "pool" in res.json["message"]
+
+
+def test_pool_code_never_issued_twice_under_concurrency(redis_client):
+    codes = [f"C{i:04d}" for i in range(50)]
+    assert profiles.load_pool(redis_client, "cardX", codes) == 50
+    got: list[str | None] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        for _ in range(10):
+            code = profiles.reserve_pool_code(redis_client, "cardX", f"user{n}")
+            with lock:
+                got.append(code)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    issued = [c for c in got if c]
+    assert len(issued) == 50 and len(set(issued)) == 50
+    assert got.count(None) == 30
+
+
+def test_unclaimed_reservations_come_back_and_claimed_ones_never(redis_client):
+    profiles.load_pool(redis_client, "cardY", ["A", "B"])
+    t0 = 1_000_000.0
+    first = profiles.reserve_pool_code(redis_client, "cardY", "u1", ttl=60, now=t0)
+    second = profiles.reserve_pool_code(redis_client, "cardY", "u2", ttl=60, now=t0)
+    assert {first, second} == {"A", "B"}
+    assert profiles.reserve_pool_code(redis_client, "cardY", "u3", ttl=60, now=t0 + 1) is None
+    assert profiles.claim_pool_code(redis_client, "cardY", first) is True
+    assert profiles.claim_pool_code(redis_client, "cardY", "not-a-pool-code") is False
+    again = profiles.reserve_pool_code(redis_client, "cardY", "u3", ttl=60, now=t0 + 61)
+    assert again == second  # released after its reservation expired; the claimed one is kept
+    # u3 never received it either: back again; the claimed code never comes back
+    assert profiles.reserve_pool_code(redis_client, "cardY", "u4", ttl=60, now=t0 + 999) == second
+    assert profiles.reserve_pool_code(redis_client, "cardY", "u5", ttl=60, now=t0 + 999) is None
+    assert profiles.pool_holder(redis_client, "cardY", first) == "u1"
+
+
+def test_choose_card_sign_matches_an_independent_computation(client):
+    token = login(client, new_user(client))
+    res = client.post("/v1/cards/choose-card", json={"card_type": "GROUPON", "shop_id": "123"},
+                      headers=bearer(token))
+    assert res.status_code == 200
+    body = res.json
+    ticket = client.get("/sandbox/_sim/tickets").json["wx_card"]
+    appid = client.application.extensions["bff"].settings.appid
+    values = sorted([ticket, appid, "123", body["timestamp"], body["nonceStr"], "", "GROUPON"])
+    assert body["cardSign"] == hashlib.sha1("".join(values).encode()).hexdigest()
+    assert body["signType"] == "SHA1" and body["cardId"] == ""
+    assert client.post("/v1/cards/choose-card", json={"card_type": "x y"},
+                       headers=bearer(token)).status_code == 422
+
+
+def test_jssdk_config_signs_allowed_pages_without_fragment(client):
+    token = login(client, new_user(client))
+    url = "http://localhost:8080/page?a=1&b=2"
+    res = client.post("/v1/jssdk/config", json={"url": url + "#frag"}, headers=bearer(token))
+    assert res.status_code == 200
+    body = res.json
+    ticket = client.get("/sandbox/_sim/tickets").json["jsapi"]
+    plain = (f"jsapi_ticket={ticket}&noncestr={body['nonceStr']}"
+             f"&timestamp={body['timestamp']}&url={url}")
+    assert body["signature"] == hashlib.sha1(plain.encode()).hexdigest()
+    assert body["appId"] == client.application.extensions["bff"].settings.appid
+
+
+def test_jssdk_config_refuses_other_hosts_and_schemes(client):
+    token = login(client, new_user(client))
+    for url, status in (("https://evil.example/page", 403), ("ftp://localhost/x", 422),
+                        ("/relative/page", 422), ("javascript:alert(1)", 422)):
+        res = client.post("/v1/jssdk/config", json={"url": url}, headers=bearer(token))
+        assert res.status_code == status, url
+    assert client.post("/v1/jssdk/config", json={}, headers=bearer(token)).status_code == 422
+    assert client.post("/v1/jssdk/config", json={"url": "http://localhost/"}).status_code == 401
