@@ -11,6 +11,8 @@ from werkzeug.serving import run_simple
 from bff.sandbox.app import create_sandbox_app
 from bff.sandbox.server import config_from_env, redis_from_url
 
+log = logging.getLogger("bff.sandbox")
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bff.sandbox", description=__doc__)
@@ -20,6 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO)
     url = os.environ.get("BFF_SANDBOX_REDIS_URL") or os.environ.get("BFF_REDIS_URL")
     app = create_sandbox_app(redis_from_url(url), config_from_env())
+    # werkzeug's request log prints query strings, which carry access tokens and secrets.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    log.info("sandbox WeChat on http://%s:%d", args.host, args.port)
     run_simple(args.host, args.port, app, threaded=True)
 
 
