@@ -177,3 +177,18 @@ def test_bad_requests(story, client) -> None:
     anonymous = client.post("/v1/membership/activate",
                             json={"activate_ticket": "t", "card_id": "c", "code": "1"})
     assert anonymous.status_code == 401
+
+
+def test_membership_number_too_long_is_refused_before_activating(story, client) -> None:
+    card_id = story.member_card()
+    admin = {"Authorization": "Bearer sandbox-admin-token"}
+    put = client.put(f"/v1/admin/cards/{card_id}/profile", headers=admin, json={
+        "membership_number": {"mode": "sequence", "prefix": "MEMBERSHIP-", "width": 12}})
+    if put.status_code != 200:  # the profile endpoint already refuses it: nothing to activate
+        assert put.status_code in (400, 422)
+        return
+    m = story.new_member(card_id=card_id)
+    answer = story.activate(m["token"], m["returned"])
+    assert answer.status_code == 409
+    assert "20 characters" in answer.get_json()["message"]
+    assert story.calls(ACTIVATE) == 0
