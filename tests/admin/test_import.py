@@ -1,0 +1,140 @@
+"""The import pipeline: 10,000 codes, one failed call, one interruption, a rerun; reconciliation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bff.admin.codes import read_code_file
+from bff.admin.importer import CodeImporter, ImportInterrupted
+from bff.store import keys
+from tests.admin.helpers import ADMIN, calls, deposit_card, fault
+
+
+@pytest.fixture
+def settings_overrides(redis_url: str) -> dict:
+    # No retries inside the WeChat client: every retry seen here is the importer's own.
+    return {"sandbox": True, "redis_url": redis_url, "max_retries": 0}
+
+
+def services(app):
+    svc = app.extensions["bff"]
+    return svc.redis, svc.wechat
+
+
+def write_codes(path, codes: list[str], extra: bytes = b"") -> str:
+    path.write_bytes("\n".join(codes).encode() + b"\n" + extra)
+    return str(path)
+
+
+def test_ten_thousand_codes_with_a_failure_an_interruption_and_a_rerun(app, client, tmp_path):
+    r, wechat = services(app)
+    card = deposit_card(client)
+    codes = [f"C{n:09d}" for n in range(10_000)]
+    # Three bad lines (empty, too long, not UTF-8) and one repeated code: reported, not sent.
+    path = write_codes(tmp_path / "codes.txt", codes,
+                       b"\n" + b"x" * 129 + b"\n\xff\xfe\n" + codes[5].encode() + b"\n")
+    codefile = read_code_file(path)
+    assert len(codefile.codes) == 10_000 and len(codefile.rejected) == 4
+    fault(client, "card/code/deposit", http_status=500)
+
+    def stop_after_30(index: int, seen: list[int] = []) -> None:  # noqa: B006
+        seen.append(index)
+        if len(seen) == 30:
+            raise KeyboardInterrupt
+
+    first = CodeImporter(r, wechat, card, codefile, parallel=4, backoff=0.01,
+                         on_batch=stop_after_30)
+    with pytest.raises(ImportInterrupted):
+        first.run()
+    done_after_first = len(first.checkpoint())
+    assert 30 <= done_after_first < 100  # in-flight batches finished and recorded themselves
+    report = CodeImporter(r, wechat, card, read_code_file(path), parallel=4,
+                          backoff=0.01).run()
+
+    made = calls(client)
+    assert made["card/code/deposit"] == 100 + 1  # every batch once, plus the failed call
+    sent = {int(k): int(v) for k, v in r.hgetall(keys.import_checkpoint(
+        card, codefile.digest, "sent")).items()}
+    assert len(sent) == 100 and sorted(sent.values()) == [1] * 99 + [2]
+    # Reconciled once, by the run that finished.
+    assert made["card/code/getdepositcount"] == 1 and made["card/code/checkcode"] == 100
+    assert report["summary"] == {"succeeded": 10_000, "duplicate": 1, "failed": 0,
+                                 "missing": 0, "invalid": 3}
+    assert report["complete"] and report["lines"] == 10_004
+    assert report["reconciliation"] == {"sent": 10_000, "present_in_wechat": 10_000,
+                                        "wechat_deposit_count": 10_000,
+                                        "count_consistent": True}
+    rows = {row["line"]: row for row in report["codes"]}
+    assert [rows[n]["status"] for n in range(10_001, 10_005)] == [
+        "invalid", "invalid", "invalid", "duplicate"]
+    assert rows[10_004]["reason"] == "repeats line 6 of the file"
+    count = client.get(f"/v1/admin/cards/{card}/codes/count", headers=ADMIN)
+    assert count.json == {"count": 10_000}
+
+
+def test_in_flight_batch_resent_counts_as_ours_and_prior_codes_as_duplicates(app, client,
+                                                                             tmp_path):
+    r, wechat = services(app)
+    card = deposit_card(client)
+    codes = [f"K{n:05d}" for n in range(250)]
+    codefile = read_code_file(write_codes(tmp_path / "c.txt", codes))
+    # Batch 0 reached WeChat but its answer was never recorded (the run died).
+    r.hincrby(keys.import_checkpoint(card, codefile.digest, "sent"), "0", 1)
+    wechat.code_deposit(card, codes[:100])
+    # Two codes of batch 2 were deposited by someone else before this import.
+    res = client.post(f"/v1/admin/cards/{card}/codes", json={"codes": codes[200:202]},
+                      headers=ADMIN)
+    assert res.status_code == 200 and res.json["succ_code"] == codes[200:202]
+    report = CodeImporter(r, wechat, card, codefile, parallel=2).run(set_stock=True)
+    assert report["summary"] == {"succeeded": 248, "duplicate": 2, "failed": 0, "missing": 0,
+                                 "invalid": 0}
+    first = report["codes"][0]
+    assert first["status"] == "succeeded" and "sent again" in first["reason"]
+    assert report["stock_added"] == 248
+    again = CodeImporter(r, wechat, card, codefile, parallel=2).run(set_stock=True)
+    assert again["stock_added"] == 0 and again["summary"] == report["summary"]
+    assert calls(client)["card/modifystock"] == 1
+    assert calls(client)["card/code/deposit"] == 1 + 1 + 3  # manual, endpoint, first run
+
+
+def test_a_batch_that_keeps_failing_is_reported_and_retried_on_rerun(app, client, tmp_path):
+    r, wechat = services(app)
+    card = deposit_card(client)
+    codes = [f"F{n:04d}" for n in range(150)]
+    codefile = read_code_file(write_codes(tmp_path / "c.txt", codes))
+    client.post("/sandbox/_sim/faults", json={"path": "card/code/deposit", "errcode": -1,
+                                              "count": 4})
+    report = CodeImporter(r, wechat, card, codefile, parallel=1, max_attempts=4,
+                          backoff=0.001).run()
+    assert report["summary"]["failed"] == 100 and report["summary"]["succeeded"] == 50
+    assert not report["complete"]
+    failed = [row for row in report["codes"] if row["status"] == "failed"]
+    assert failed[0]["reason"].startswith("failed after 4 attempts")
+    rerun = CodeImporter(r, wechat, card, codefile, parallel=1).run()
+    assert rerun["complete"] and rerun["summary"]["succeeded"] == 150
+
+
+def test_deposit_endpoint_limits(client):
+    card = deposit_card(client)
+    too_many = client.post(f"/v1/admin/cards/{card}/codes", headers=ADMIN,
+                           json={"codes": [str(n) for n in range(101)]})
+    assert too_many.status_code == 422
+    repeated = client.post(f"/v1/admin/cards/{card}/codes", headers=ADMIN,
+                           json={"codes": ["a", "a"]})
+    assert repeated.status_code == 422
+    check = client.post(f"/v1/admin/cards/{card}/codes/check", headers=ADMIN,
+                        json={"codes": ["a", "b"]})
+    assert check.status_code == 200
+    assert check.json == {"exist_code": [], "not_exist_code": ["a", "b"]}
+    assert "card/code/deposit" not in calls(client)
+
+
+def test_csv_column_and_header(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text('id,code\n1,"A,1"\n2,B2\n3\n', encoding="utf-8")
+    codefile = read_code_file(path, csv_column=2, skip_header=True)
+    assert codefile.codes == ["A,1", "B2"]
+    assert [(r.line, r.reason) for r in codefile.rejected] == [(4, "no column 2")]
+    assert json.dumps(codefile.lines) == "[2, 3]"
