@@ -36,7 +36,7 @@ class Profile(MethodView):
         return profiles.get_profile(services().redis, _card_id(card_id), fresh=True).as_dict()
 
     @blp.doc(security=AUTH)
-    @blp.arguments(ProfileSchema)
+    @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
     @require_admin
@@ -54,7 +54,7 @@ class Profile(MethodView):
 @blp.route("/cards/<card_id>/pool")
 class Pool(MethodView):
     @blp.doc(security=AUTH)
-    @blp.arguments(PoolLoadSchema)
+    @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
     @blp.alt_response(401, description=NO_ADMIN)
     @require_admin

@@ -31,7 +31,7 @@ NO_SESSION = "no valid session token"
 @blp.route("/cards/add-card")
 class AddCard(MethodView):
     @blp.doc(security=AUTH)
-    @blp.arguments(AddCardSchema)
+    @blp.arguments(AddCardSchema())
     @blp.response(200, CardListSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(409, description="bind_openid card and the caller's OA openid is unknown, "
@@ -53,7 +53,7 @@ AddCard.post.__doc__ = (f"Sign a wx.addCard cardList (1..{MAX_ADD_CARDS} cards)\
 @blp.route("/cards/choose-card")
 class ChooseCard(MethodView):
     @blp.doc(security=AUTH)
-    @blp.arguments(ChooseCardSchema)
+    @blp.arguments(ChooseCardSchema())
     @blp.response(200, ChooseCardOutSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @require_user
@@ -66,7 +66,7 @@ class ChooseCard(MethodView):
 @blp.route("/jssdk/config")
 class JssdkConfig(MethodView):
     @blp.doc(security=AUTH)
-    @blp.arguments(JssdkConfigSchema)
+    @blp.arguments(JssdkConfigSchema())
     @blp.response(200, JssdkConfigOutSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the page's host is not in BFF_JSSDK_HOSTS")
@@ -80,7 +80,7 @@ class JssdkConfig(MethodView):
 @blp.route("/cards/codes/decrypt")
 class Decrypt(MethodView):
     @blp.doc(security=AUTH)
-    @blp.arguments(DecryptSchema)
+    @blp.arguments(DecryptSchema())
     @blp.response(200, CodeSchema)
     @blp.alt_response(400, description="the encrypt_code could not be decrypted")
     @blp.alt_response(401, description=NO_SESSION)
@@ -108,7 +108,7 @@ class Mine(MethodView):
 @blp.route("/cards/codes/redeem")
 class Redeem(MethodView):
     @blp.doc(security=AUTH)
-    @blp.arguments(RedeemSchema)
+    @blp.arguments(RedeemSchema())
     @blp.response(200, RedeemOutSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the card does not allow self-redemption, or the code "

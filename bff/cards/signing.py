@@ -2,7 +2,8 @@
 
 Tickets come from ``Credentials.ticket`` (cached in process); profiles from ``get_profile``
 (cached in process), so signing costs one Redis round trip for the session and, for a Mini
-Program user whose OA openid is unknown, one pipelined write of the pending claims.
+Program user with neither a known OA openid nor a unionid, one pipelined write of the pending
+claims (pool cards add one script call each).
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def add_card(
         )
         out.append({"cardId": card_id, "cardExt": ext})
         pending.append((card_id, nonce, timestamp))
-    if user.mp_openid and not user.known_oa_openid():
+    # Only a user with neither a known OA openid nor a unionid needs the shared code to be
+    # linked (with a unionid, /cgi-bin/user/info links them): one round trip saved otherwise.
+    if user.mp_openid and not user.unionid and not user.known_oa_openid():
         _remember_pending(r, user.mp_openid, pending)
     return out
 

@@ -29,7 +29,7 @@ def _document_login_errors(view):
 
 @blp.route("/sessions/miniprogram")
 class MiniProgramSession(MethodView):
-    @blp.arguments(LoginSchema)
+    @blp.arguments(LoginSchema())
     @blp.response(201, SessionSchema)
     @_document_login_errors
     def post(self, data: dict) -> dict:
@@ -41,7 +41,7 @@ class MiniProgramSession(MethodView):
 
 @blp.route("/sessions/h5")
 class H5Session(MethodView):
-    @blp.arguments(LoginSchema)
+    @blp.arguments(LoginSchema())
     @blp.response(201, SessionSchema)
     @_document_login_errors
     def post(self, data: dict) -> dict:
