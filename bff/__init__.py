@@ -35,9 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
 
-    from bff import errors, store
     from flask_smorest import Api
 
+    from bff import errors, store
     from bff.extensions import Services
     from bff.wechat import build_wechat
 

@@ -1,4 +1,4 @@
-"""The ``bff`` command: Flask's CLI over ``create_app`` plus ``bff dev`` for a newcomer's first minute."""
+"""The ``bff`` command: Flask's CLI over ``create_app``, plus ``bff dev`` for a first minute."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def dev(host: str, port: int) -> None:
     if start_worker_thread is not None:
         start_worker_thread(app)
     base = f"http://{host}:{port}"
-    click.echo(WALKTHROUGH.format(base=base, admin_token=app.extensions["bff"].settings.admin_token))
+    admin_token = app.extensions["bff"].settings.admin_token
+    click.echo(WALKTHROUGH.format(base=base, admin_token=admin_token))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

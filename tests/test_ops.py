@@ -105,5 +105,6 @@ def test_openapi_file_matches_the_code(app):
         current = json.loads(json.dumps(app.extensions["bff_api"].spec.to_dict()))
     assert exported == current, (
         "openapi/openapi.json is stale: run "
-        "`BFF_SANDBOX=1 .venv/bin/flask --app wsgi openapi write --format=json openapi/openapi.json`"
+        "`BFF_SANDBOX=1 .venv/bin/flask --app wsgi openapi write --format=json "
+        "openapi/openapi.json`"
     )
