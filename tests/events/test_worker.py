@@ -1,0 +1,156 @@
+"""The worker: reclaiming a crashed consumer's entries, idempotent handling, dead letters."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bff.events import handlers, process_pending
+from bff.events.stream import GROUP, ensure_group
+from bff.events.worker import handle_entry
+from bff.membership.members import get_member
+from bff.store import keys
+from tests.events.helpers import ADMIN, card_event, push
+from tests.sessions.helpers import bearer, login, new_user, sim_card
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def received(redis_client, card_id: str) -> int:
+    total = 0
+    for key in redis_client.scan_iter(match=keys.channel_stats(card_id, "*")):
+        total += sum(int(v) for f, v in redis_client.hgetall(key).items()
+                     if f.startswith("received|"))
+    return total
+
+
+def push_gets(client, n: int, card_id: str = "pW") -> None:
+    for i in range(n):
+        assert push(client, card_event("user_get_card", f"o{i}", card_id=card_id,
+                                       code=f"90{i:04d}", UnionId=f"u{i}",
+                                       OuterStr="w")).status_code == 200
+
+
+def test_crashed_consumer_entries_reclaimed_none_twice(app, client, redis_client):
+    push_gets(client, 10)
+    r = redis_client
+    ensure_group(r)
+    # consumer A takes everything, handles three (one of them without getting to XACK), dies
+    taken = r.xreadgroup(GROUP, "A", {keys.event_stream(): ">"}, count=10)[0][1]
+    svc = app.extensions["bff"]
+    for entry_id, values in taken[:2]:
+        assert handle_entry(svc, entry_id, values) == "done"
+    third_id, third = taken[2]
+    handlers.handle(svc, third_id, json.loads(third["raw"]))  # handled, crashed before done/XACK
+    # consumer B reclaims (idle 0 here; the worker waits BFF_WORKER_CLAIM_IDLE)
+    counts = process_pending(app, consumer="B")
+    assert counts == {"done": 8}
+    assert r.xpending(keys.event_stream(), GROUP)["pending"] == 0
+    assert received(r, "pW") == 10  # the third one counted once although handled twice
+    assert process_pending(app, consumer="C") == {}
+
+
+def test_redelivered_done_entry_is_skipped(app, client, redis_client):
+    push_gets(client, 1)
+    ensure_group(redis_client)
+    [(entry_id, values)] = redis_client.xreadgroup(GROUP, "A", {keys.event_stream(): ">"})[0][1]
+    svc = app.extensions["bff"]
+    assert handle_entry(svc, entry_id, values) == "done"
+    assert handle_entry(svc, entry_id, values) == "skipped"
+    assert received(redis_client, "pW") == 1
+
+
+def _member_card_with_form(client, user: dict) -> tuple[str, str]:
+    card_id = sim_card(client, card_type="MEMBER_CARD")
+    token = login(client, user)
+    res = client.post("/v1/membership/activation-plugin", json={"card_id": card_id},
+                      headers=bearer(token))
+    assert res.status_code == 200, res.json
+    extra = res.json["extraData"]
+    res = client.post("/sandbox/_sim/activation-form", json={
+        "user": user["oa_openid"], "encrypt_card_id": extra["encrypt_card_id"],
+        "biz": extra["biz"], "fields": {"USER_FORM_INFO_FLAG_MOBILE": "13800000000",
+                                        "USER_FORM_INFO_FLAG_NAME": "Li Lei"}})
+    assert res.status_code == 200, res.json
+    return card_id, res.json["code"]
+
+
+def test_submit_membercard_user_info_stores_member_sealed(app, client, redis_client):
+    user = new_user(client)
+    card_id, code = _member_card_with_form(client, user)
+    res = client.post("/sandbox/_sim/events", json={
+        "Event": "submit_membercard_user_info", "FromUserName": user["oa_openid"],
+        "CardId": card_id, "UserCardCode": code})
+    assert res.json["delivered"], res.json
+    assert process_pending(app).get("dead") is None
+    member = get_member(redis_client, app.extensions["bff"].settings, card_id=card_id, code=code)
+    assert member.fields["mobile"] == "13800000000" and member.oa_openid == user["oa_openid"]
+    dump = "".join(str(redis_client.hgetall(k)) for k in redis_client.scan_iter("bff:*")
+                   if redis_client.type(k) == "hash")
+    dump += str(redis_client.xrange(keys.event_stream()))
+    assert "13800000000" not in dump and "Li Lei" not in dump
+
+
+def test_failing_entry_retried_then_dead_lettered(app, client, redis_client):
+    user = new_user(client)
+    card_id, code = _member_card_with_form(client, user)
+    client.post("/sandbox/_sim/faults", json={"path": "/card/membercard/userinfo/get",
+                                              "errcode": 40001, "count": 100})
+    client.post("/sandbox/_sim/events", json={
+        "Event": "submit_membercard_user_info", "FromUserName": user["oa_openid"],
+        "CardId": card_id, "UserCardCode": code})
+    counts = process_pending(app)
+    attempts = app.extensions["bff"].settings.worker_max_attempts
+    assert counts.get("dead") == 1 and counts.get("retry", 0) == attempts - 1, counts
+    [(_, dead)] = redis_client.xrange(keys.event_dead())
+    assert dead["event"] == "submit_membercard_user_info" and dead["attempts"] == str(attempts)
+    assert "error" in dead and "13800000000" not in str(dead) and user["oa_openid"] not in str(dead)
+    assert redis_client.xpending(keys.event_stream(), GROUP)["pending"] == 0
+    # the event itself is still in the feed
+    events = client.get("/v1/admin/events", headers=ADMIN).json["events"]
+    assert events[-1]["event"] == "submit_membercard_user_info"
+
+
+@pytest.mark.slow
+def test_real_worker_killed_mid_stream_and_restarted(app, client, redis_client, redis_url):
+    n = 40
+    push_gets(client, n, card_id="pKILL")
+    env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
+           "BFF_WORKER_CLAIM_IDLE": "1", "BFF_WORKER_BATCH_SIZE": "5", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--consumer", "w1"]
+    # slow the worker down: each user/info lookup takes 50 ms
+    client.post("/sandbox/_sim/faults", json={"path": "/cgi-bin/user/info",
+                                              "latency_ms": 50, "count": 1000})
+    for i in range(n):  # make every event need a lookup
+        redis_client.delete(keys.identity("oa", f"o{i}"))
+    first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(redis_client.scan_iter(match=keys.event_done("*")))) < 5:
+            assert time.monotonic() < deadline, "the worker did not start handling"
+            time.sleep(0.05)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    done_before = len(list(redis_client.scan_iter(match=keys.event_done("*"))))
+    assert done_before < n, "killed too late to be mid-stream"
+    second = subprocess.Popen([*cmd[:-1], "w2"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(redis_client.scan_iter(match=keys.event_done("*")))) < n:
+            assert time.monotonic() < deadline, "the restarted worker did not finish"
+            time.sleep(0.1)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(10) == 0
+    assert received(redis_client, "pKILL") == n
+    assert redis_client.xpending(keys.event_stream(), GROUP)["pending"] == 0
