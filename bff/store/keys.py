@@ -179,8 +179,8 @@ def userinfo_unionid(oa_openid: str) -> str:
     return f"{PREFIX}userinfo-unionid:{oa_openid}"
 
 
-# Card events (bff.events). The dedup claim and the stream append run in one MULTI, so they
-# share the hash tag ``{ev}``; "retention" below is BFF_EVENT_RETENTION_DAYS.
+# Card events (bff.events). The dedup claim and the stream append run in one Lua script (MULTI
+# where Lua is missing), so they share the hash tag ``{ev}``; "retention" below is BFF_EVENT_RETENTION_DAYS.
 # - ``bff:{ev}:stream`` stream, every recorded push event (fields event, card_id, code, openid,
 #   create_time, received_at, mode, raw = JSON of the XML fields); XADD trims with MINID ~ to
 #   the retention. Consumer group ``handlers`` (the ``bff worker`` processes).

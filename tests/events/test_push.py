@@ -145,3 +145,17 @@ def test_user_messages_are_acknowledged_not_recorded(client, redis_client):
            "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>")
     assert push(client, xml).get_data(as_text=True) == "success"
     assert stream_len(redis_client) == 0
+
+
+def test_record_once_without_lua_on_the_embedded_store():
+    import fakeredis
+
+    from bff.events.stream import record_event
+
+    r = fakeredis.FakeRedis(decode_responses=True)
+    fields = {"FromUserName": "o1", "CreateTime": "1", "Event": "user_del_card", "CardId": "p",
+              "UserCardCode": "1"}
+    first = record_event(r, fields, mode="plain", dedup_ttl=60, retention_days=30)
+    again = record_event(r, fields, mode="plain", dedup_ttl=60, retention_days=30)
+    assert not first.duplicate and first.entry_id and again.duplicate
+    assert r.xlen(keys.event_stream()) == 1
