@@ -59,22 +59,27 @@ def _link_unionid(svc: Services, oa_openid: str, unionid: str, source: str) -> N
 
 
 def lazy_unionid(svc: Services, oa_openid: str) -> None:
-    """Look the user's unionid up once (user/info) when the OA openid has no identity yet."""
+    """Look the user's unionid up (user/info) when the OA openid has no identity yet.
+
+    Shares the 1-day cache of ``bff.cards.codes.unionid_of`` (``keys.userinfo_unionid``,
+    "" = none), so the two areas never ask WeChat twice for one user.
+    """
     r = svc.redis
     known = find_identity(r, oa_openid=oa_openid)
-    if (known and known.unionid) or r.exists(keys.event_userinfo_checked(oa_openid)):
+    if known and known.unionid:
         return
-    try:
-        info = svc.wechat.user_info(oa_openid)
-    except (Busy, QuotaExceeded, TokenInvalid):
-        raise  # transient: the worker retries the entry
-    except WeChatApiError as e:
-        log.info("user/info gave errcode %s; no unionid lookup for this user", e.errcode)
-        info = {}
-    unionid = info.get("unionid")
+    unionid = r.get(keys.userinfo_unionid(oa_openid))
+    if unionid is None:
+        try:
+            unionid = svc.wechat.user_info(oa_openid).get("unionid") or ""
+        except (Busy, QuotaExceeded, TokenInvalid):
+            raise  # transient: the worker retries the entry
+        except WeChatApiError as e:
+            log.info("user/info gave errcode %s; no unionid lookup for this user", e.errcode)
+            unionid = ""
+        r.set(keys.userinfo_unionid(oa_openid), unionid, ex=USERINFO_CHECK_TTL)
     if unionid:
         _link_unionid(svc, oa_openid, unionid, "user_info")
-    r.set(keys.event_userinfo_checked(oa_openid), "1", ex=USERINFO_CHECK_TTL)
 
 
 def user_get_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:

@@ -189,7 +189,6 @@ def userinfo_unionid(oa_openid: str) -> str:
 # - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
 # - ``bff:{ev}:dead`` stream, entries whose handling failed BFF_WORKER_MAX_ATTEMPTS times
 #   {entry, event, card_id, error, attempts, failed_at}; trimmed like the stream.
-# - ``bff:{ev}:userinfo:<oa_openid>`` string "1", a user/info lookup was made; TTL 1 day.
 def event_stream() -> str:
     return f"{PREFIX}{{ev}}:stream"
 
@@ -204,10 +203,6 @@ def event_done(entry_id: str) -> str:
 
 def event_dead() -> str:
     return f"{PREFIX}{{ev}}:dead"
-
-
-def event_userinfo_checked(oa_openid: str) -> str:
-    return f"{PREFIX}{{ev}}:userinfo:{oa_openid}"
 
 
 # Channel statistics (bff.events), one hash tag ``{evstats}`` (once-marker + counters in one MULTI):
