@@ -159,3 +159,14 @@ def test_record_once_without_lua_on_the_embedded_store():
     again = record_event(r, fields, mode="plain", dedup_ttl=60, retention_days=30)
     assert not first.duplicate and first.entry_id and again.duplicate
     assert r.xlen(keys.event_stream()) == 1
+
+
+def test_oversized_chunked_body_without_length_is_413(client, redis_client):
+    import io
+
+    url, body = signed_request(card_event("user_view_card", "o1", code="1", Pad="x" * 70_000),
+                               safe=False)
+    res = client.post(url, input_stream=io.BytesIO(body), content_type="text/xml",
+                      environ_overrides={"wsgi.input_terminated": True})
+    assert res.status_code == 413
+    assert stream_len(redis_client) == 0
