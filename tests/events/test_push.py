@@ -167,6 +167,6 @@ def test_oversized_chunked_body_without_length_is_413(client, redis_client):
     url, body = signed_request(card_event("user_view_card", "o1", code="1", Pad="x" * 70_000),
                                safe=False)
     res = client.post(url, input_stream=io.BytesIO(body), content_type="text/xml",
-                      environ_overrides={"wsgi.input_terminated": True})
+                      environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""})
     assert res.status_code == 413
     assert stream_len(redis_client) == 0
