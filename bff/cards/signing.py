@@ -8,6 +8,7 @@ claims (pool cards add one script call each).
 
 from __future__ import annotations
 
+import secrets
 import time
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,6 +23,15 @@ from bff.wechat import signing
 from bff.wechat.credentials import Credentials
 
 PENDING_CLAIM_TTL = 300  # seconds an add-card signature lets its decrypt link the openids
+
+
+def _nonce() -> str:
+    """16 random hex characters (64 bits): a valid nonce_str (alphanumeric, at most 32).
+
+    ``signing.nonce_str`` draws 16 ``secrets.choice`` calls, ~25 us, a twentieth of the
+    in-process cost of an add-card request; one ``token_hex`` is ~1 us.
+    """
+    return secrets.token_hex(8)
 
 
 def add_card(
@@ -48,7 +58,7 @@ def add_card(
             code = reserve_pool_code(r, card_id, holder) or ""
             if not code:
                 raise Conflict(f"card {card_id} has no codes left in its pool")
-        nonce = signing.nonce_str()
+        nonce = _nonce()
         timestamp = int(time.time())
         ext = signing.card_ext(
             api_ticket=ticket, card_id=card_id, timestamp=timestamp, nonce_str=nonce,
@@ -90,7 +100,7 @@ def take_pending_claim(r: redis.Redis, mp_openid: str, card_id: str) -> int | No
 
 def choose_card(credentials: Credentials, settings: Settings, data: dict) -> dict:
     ticket = credentials.ticket("wx_card")
-    nonce = signing.nonce_str()
+    nonce = _nonce()
     timestamp = int(time.time())
     shop_id = data.get("shop_id", "")
     card_id = data.get("card_id", "")
@@ -120,7 +130,7 @@ def page_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
 def jssdk_config(credentials: Credentials, settings: Settings, url: str) -> dict:
     clean = page_url(url, settings.jssdk_hosts)
     ticket = credentials.ticket("jsapi")
-    nonce = signing.nonce_str()
+    nonce = _nonce()
     timestamp = int(time.time())
     sig = signing.jsapi_signature(jsapi_ticket=ticket, nonce_str=nonce, timestamp=timestamp,
                                   url=clean)
