@@ -180,7 +180,8 @@ def userinfo_unionid(oa_openid: str) -> str:
 
 
 # Card events (bff.events). The dedup claim and the stream append run in one Lua script (MULTI
-# where Lua is missing), so they share the hash tag ``{ev}``; "retention" below is BFF_EVENT_RETENTION_DAYS.
+# where Lua is missing), so they share the hash tag ``{ev}``; "retention" below is
+# BFF_EVENT_RETENTION_DAYS.
 # - ``bff:{ev}:stream`` stream, every recorded push event (fields event, card_id, code, openid,
 #   create_time, received_at, mode, raw = JSON of the XML fields); XADD trims with MINID ~ to
 #   the retention. Consumer group ``handlers`` (the ``bff worker`` processes).
@@ -208,7 +209,8 @@ def event_dead() -> str:
 # Channel statistics (bff.events), one hash tag ``{evstats}`` (once-marker + counters in one MULTI):
 # - ``bff:{evstats}:day:<card_id>:<YYYY-MM-DD>`` hash ``<metric>|<outer_str>`` -> count, metric in
 #   received, consumed, deleted, gifted; date in Asia/Shanghai; no TTL.
-# - ``bff:{evstats}:counted:<stream id>`` string "1", the entry's counter was applied; TTL retention.
+# - ``bff:{evstats}:counted:<stream id>`` string "1", the entry's counter was applied;
+#   TTL retention.
 # - ``bff:{evstats}:cards`` set of card_ids that have statistics; no TTL.
 def channel_stats(card_id: str, day: str) -> str:
     return f"{PREFIX}{{evstats}}:day:{card_id}:{day}"
