@@ -7,7 +7,6 @@ self-redemption. No Flask here.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from bff.errors import BadRequest, Conflict, NotFound
 from bff.wechat.api import WeChatApi
@@ -20,19 +19,6 @@ DELETED_OR_GIFTING = (
 UNKNOWN_CODE = (
     "unknown code: no card holds it (custom codes also need their card_id)"
 )
-
-
-def normalise_encrypt_code(value: str) -> str:
-    """Undo what a URL did to an encrypt_code, exactly once.
-
-    Percent-decode once when it still holds ``%`` (a value taken from a page URL), then turn
-    spaces back into ``+`` (a form or query decoder read base64's ``+`` as a space). Decoding
-    twice, or not at all, makes WeChat answer errcode 0 with a garbled code.
-    """
-    s = value.strip()
-    if "%" in s:
-        s = unquote(s)
-    return s.replace(" ", "+")
 
 
 def translate(e: WeChatApiError) -> Exception:
@@ -54,7 +40,7 @@ def resolve_code(wechat: WeChatApi, *, code: str | None = None,
     if not encrypt_code:
         raise BadRequest("give either code or encrypt_code")
     try:
-        answer = wechat.code_decrypt(normalise_encrypt_code(encrypt_code))
+        answer = wechat.code_decrypt(encrypt_code)
     except (TokenInvalid, QuotaExceeded, Busy):
         raise
     except WeChatApiError as e:

@@ -10,7 +10,6 @@ for links the two openids (source ``shared_code``).
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote
 
 import redis
 
@@ -33,20 +32,9 @@ HIDDEN_STATUSES = ("DELETE", "GIFTED")
 CLOCK_SKEW = 5  # seconds between our clock and the push's CreateTime
 
 
-def normalise_encrypt_code(value: str) -> str:
-    """Undo a URL's encoding exactly once: percent-decode if it holds ``%``, spaces back to ``+``.
-
-    Never ``unquote_plus``: ``+`` is base64 data.
-    """
-    s = value.strip()
-    if "%" in s:
-        s = unquote(s)
-    return s.replace(" ", "+")
-
-
 def decrypt_code(wechat: WeChatApi, encrypt_code: str) -> str:
     try:
-        return str(wechat.code_decrypt(normalise_encrypt_code(encrypt_code))["code"])
+        return str(wechat.code_decrypt(encrypt_code)["code"])
     except WeChatApiError as e:
         if e.errcode in (ErrCode.INVALID_CREDENTIAL, ErrCode.INVALID_ACCESS_TOKEN,
                          ErrCode.ACCESS_TOKEN_EXPIRED, ErrCode.BUSY, ErrCode.DAILY_QUOTA,

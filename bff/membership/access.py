@@ -9,7 +9,6 @@ recorded for the caller's Mini Program openid also counts, and so does an owner 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import unquote
 
 import redis
 
@@ -25,14 +24,6 @@ if TYPE_CHECKING:
 class Caller(Protocol):
     mp_openid: str | None
     oa_openid: str | None
-
-
-def normalise_encrypt_code(encrypt_code: str) -> str:
-    """Undo one layer of URL encoding, exactly once: percent-decode if encoded, spaces -> ``+``."""
-    value = encrypt_code.strip()
-    if "%" in value:
-        value = unquote(value)
-    return value.replace(" ", "+")
 
 
 def translate_code_error(e: WeChatApiError) -> Exception:
@@ -53,7 +44,7 @@ def resolve_code(wechat: WeChatApi, *, code: str | None, encrypt_code: str | Non
     if not encrypt_code:
         raise Unprocessable("Send code or encrypt_code")
     try:
-        answer = wechat.code_decrypt(normalise_encrypt_code(encrypt_code))
+        answer = wechat.code_decrypt(encrypt_code)
     except WeChatApiError as e:
         raise translate_code_error(e) from e
     real = str(answer.get("code") or "")

@@ -8,11 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from bff.wechat.client import WeChatClient
 
 if TYPE_CHECKING:
     from bff.wechat.credentials import Credentials
+
+
+def normalise_encrypt_code(value: str) -> str:
+    """Undo what a URL did to an encrypt_code, exactly once.
+
+    Percent-decode once when it still holds ``%`` (a value taken from a page URL), then turn
+    spaces back into ``+`` (a query decoder read base64's ``+`` as a space). Never
+    ``unquote_plus``: ``+`` is data. Base64 holds no ``%`` or space, so a second call is a no-op.
+    Sent still encoded, WeChat answers errcode 0 with a garbled code.
+    """
+    s = value.strip()
+    if "%" in s:
+        s = unquote(s)
+    return s.replace(" ", "+")
 
 
 class WeChatApi:
@@ -74,7 +89,9 @@ class WeChatApi:
         return self.client.post("/card/modifystock", body, idempotent=False)
 
     def code_decrypt(self, encrypt_code: str) -> dict:
-        return self.client.post("/card/code/decrypt", {"encrypt_code": encrypt_code})
+        """The real code of an encrypt_code, normalised here so no caller can forget it."""
+        body = {"encrypt_code": normalise_encrypt_code(encrypt_code)}
+        return self.client.post("/card/code/decrypt", body)
 
     def code_get(
         self, code: str, card_id: str | None = None, check_consume: bool | None = None
