@@ -6,12 +6,13 @@ mapped here, once. No stack trace, token or secret ever reaches a response.
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
 
 import redis
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bff.wechat.credentials import CredentialStoreUnavailable
@@ -125,8 +126,53 @@ def wechat_error_response(e: WeChatError) -> Response:
     return error_response(502, "WeChat failed", errcode=getattr(e, "errcode", None))
 
 
+MAX_JSON_DEPTH = 32  # no endpoint takes more than a few levels
+MAX_JSON_BRACKETS = 64  # fewer brackets than this cannot nest too deeply: no second parse
+
+
+def _json_refusal(data: Any) -> str | None:
+    """Walk parsed JSON without recursion: too deep, or a string UTF-8 cannot encode."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "The JSON body has an invalid \\u escape (lone surrogate)"
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep"
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in items)
+    return None
+
+
+def _hostile_json() -> Response | None:
+    """Refuse JSON bodies the parser would turn into a 500 downstream, before any view runs.
+
+    Two things json.loads accepts but nothing after it can handle: nesting deep enough to raise
+    RecursionError (in the arguments parser or marshmallow), and ``\\ud800``-style escapes that
+    decode to lone surrogates (redis-py and requests then fail to encode them). The byte checks
+    keep ordinary bodies free of a second parse.
+    """
+    if not request.is_json:
+        return None
+    body = request.get_data(cache=True)
+    if b"\\u" not in body and body.count(b"[") + body.count(b"{") < MAX_JSON_BRACKETS:
+        return None
+    try:
+        refusal = _json_refusal(json.loads(body))
+    except RecursionError:
+        refusal = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep"
+    except ValueError:
+        return None  # the arguments parser answers malformed JSON with its own 400
+    return error_response(400, refusal) if refusal else None
+
+
 def init_app(app: Flask) -> None:
     """Install handlers; flask-smorest's own handler covers HTTPException with the same shape."""
+    app.before_request(_hostile_json)
 
     @app.errorhandler(DomainError)
     def _domain(e: DomainError) -> Response:

@@ -1,0 +1,61 @@
+"""Hostile request bodies get the one error shape, never a 500, on every JSON endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sessions.helpers import ADMIN, bearer, login, new_user, sim_card
+from tests.test_ops import assert_error
+
+DEEP_OBJECT = b'{"a":' * 2000 + b"1" + b"}" * 2000
+DEEP_LIST = b"[" * 5000 + b"]" * 5000
+LONE_SURROGATE = '"\\ud800x"'
+
+JSON_ENDPOINTS = [
+    ("POST", "/v1/sessions/miniprogram", "code"),
+    ("POST", "/v1/sessions/h5", "code"),
+    ("POST", "/v1/cards/add-card", None),
+    ("POST", "/v1/cards/choose-card", None),
+    ("POST", "/v1/cards/codes/decrypt", "encrypt_code"),
+    ("POST", "/v1/cards/codes/redeem", "code"),
+    ("POST", "/v1/jssdk/config", "url"),
+    ("POST", "/v1/membership/activation-plugin", "card_id"),
+    ("POST", "/v1/membership/activate", "activate_ticket"),
+    ("PUT", "/v1/admin/cards/{card}/profile", None),
+    ("POST", "/v1/admin/cards/{card}/pool", None),
+    ("POST", "/v1/admin/codes/query", "encrypt_code"),
+    ("POST", "/v1/admin/codes/redeem", "code"),
+]
+
+
+@pytest.fixture
+def headers(client) -> dict:
+    return {**bearer(login(client, new_user(client))), "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(("method", "path", "field"), JSON_ENDPOINTS)
+def test_deep_nesting_and_lone_surrogates_are_400(client, headers, method, path, field):
+    path = path.format(card=sim_card(client))
+    auth = ADMIN if "/admin/" in path else headers
+    hdrs = {**auth, "Content-Type": "application/json"}
+    for body in (DEEP_OBJECT, DEEP_LIST):
+        assert_error(client.open(path, method=method, data=body, headers=hdrs), 400)
+    if field:
+        body = f'{{"{field}": {LONE_SURROGATE}}}'
+        res = client.open(path, method=method, data=body, headers=hdrs)
+        assert_error(res, 400)
+        assert "surrogate" in res.get_json()["message"]
+
+
+def test_nested_lone_surrogate_in_add_card_is_400(client, headers):
+    body = '{"cards": [{"card_id": ' + LONE_SURROGATE + '}]}'
+    res = client.post("/v1/cards/add-card", data=body, headers=headers)
+    assert_error(res, 400)
+
+
+def test_ordinary_escapes_still_pass(client, headers):
+    body = '{"code": "caf\\u00e9"}'  # a valid escape: WeChat answers, not the guard
+    res = client.post("/v1/sessions/miniprogram", data=body,
+                      headers={"Content-Type": "application/json"})
+    assert res.status_code != 400 or "surrogate" not in res.get_json()["message"]
+    assert res.status_code < 500
