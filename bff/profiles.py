@@ -83,12 +83,6 @@ def get_profile(r: redis.Redis, card_id: str, *, fresh: bool = False) -> CardPro
     return profile
 
 
-def _store(r: redis.Redis, profile: CardProfile) -> CardProfile:
-    r.set(keys.profile(profile.card_id), json.dumps(profile.as_dict(), sort_keys=True))
-    _local(r).pop(profile.card_id, None)
-    return profile
-
-
 def validate_profile(profile: CardProfile) -> None:
     if profile.code_mode not in CODE_MODES:
         raise ValueError(f"code_mode must be one of {CODE_MODES}")
@@ -98,22 +92,38 @@ def validate_profile(profile: CardProfile) -> None:
 
 def put_profile(r: redis.Redis, card_id: str, data: dict) -> CardProfile:
     """Merge ``data`` into the stored profile (omitted fields keep their value)."""
-    current = get_profile(r, card_id, fresh=True)
     changes = {k: v for k, v in data.items() if k in _NAMES and k != "card_id"}
-    if "membership_number" in changes:
-        changes["membership_number"] = {**current.membership_number,
-                                        **changes["membership_number"]}
-    profile = replace(current, **changes)
-    validate_profile(profile)
-    return _store(r, profile)
+
+    def merge(current: CardProfile) -> CardProfile:
+        merged = dict(changes)
+        if "membership_number" in merged:
+            merged["membership_number"] = {**current.membership_number,
+                                           **merged["membership_number"]}
+        return replace(current, **merged)
+
+    return _update(r, card_id, merge)
 
 
 def set_review_state(r: redis.Redis, card_id: str, state: str, reason: str | None = None) -> None:
     """Record WeChat's review verdict (card_pass_check / card_not_pass_check events)."""
-    profile = replace(get_profile(r, card_id, fresh=True), review_state=state,
-                      review_reason=reason)
-    validate_profile(profile)
-    _store(r, profile)
+    _update(r, card_id, lambda p: replace(p, review_state=state, review_reason=reason))
+
+
+def _update(r: redis.Redis, card_id: str, change: Any) -> CardProfile:
+    """Read, change and write one profile under WATCH: an operator's PUT and a review event
+    (or two PUTs of different fields) at once must not drop each other's change."""
+    key = keys.profile(card_id)
+
+    def txn(pipe: Any) -> CardProfile:
+        profile = change(_parse(card_id, pipe.get(key)))
+        validate_profile(profile)
+        pipe.multi()
+        pipe.set(key, json.dumps(profile.as_dict(), sort_keys=True))
+        return profile
+
+    profile = r.transaction(txn, key, value_from_callable=True)
+    _local(r).pop(card_id, None)
+    return profile
 
 
 # -- the code pool ---------------------------------------------------------------------------
