@@ -99,22 +99,28 @@ def store_member(
     the whole set is sealed again.
     """
     now = int(time.time())
-    existing = get_member(r, settings, card_id=card_id, code=code)
-    merged = {**(existing.fields if existing else {}), **(fields or {})}
-    values: dict[str, Any] = {
-        "card_id": card_id, "code": code, "source": source, "updated_at": now,
-        "fields": seal(settings, merged, _context(card_id, code)),
-    }
-    if oa_openid:
-        values["oa_openid"] = oa_openid
-    if mp_openid:
-        values["mp_openid"] = mp_openid
-    if membership_number:
-        values["membership_number"] = membership_number
-    if not existing or not existing.activated_at:
-        values["activated_at"] = now
+    key = keys.member(card_id, code)
+
+    def merge(pipe: Any) -> None:  # under WATCH: the activation and the event may race
+        existing = get_member(pipe, settings, card_id=card_id, code=code)
+        merged = {**(existing.fields if existing else {}), **(fields or {})}
+        values: dict[str, Any] = {
+            "card_id": card_id, "code": code, "source": source, "updated_at": now,
+            "fields": seal(settings, merged, _context(card_id, code)),
+        }
+        if oa_openid:
+            values["oa_openid"] = oa_openid
+        if mp_openid:
+            values["mp_openid"] = mp_openid
+        if membership_number:
+            values["membership_number"] = membership_number
+        if not existing or not existing.activated_at:
+            values["activated_at"] = now
+        pipe.multi()
+        pipe.hset(key, mapping=values)
+
+    r.transaction(merge, key)
     pipe = r.pipeline(transaction=False)  # the indexes can be rebuilt from the record
-    pipe.hset(keys.member(card_id, code), mapping=values)
     if oa_openid:
         pipe.hset(keys.members_of("oa", oa_openid), card_id, code)
     if mp_openid:

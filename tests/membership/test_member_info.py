@@ -82,3 +82,23 @@ def test_concurrent_activations_share_one_failure_then_retry(app, story) -> None
     retried = story.activate(m["token"], m["returned"])
     assert retried.status_code == 200
     assert all(body == retried.get_json() for body in ok)
+
+
+def test_concurrent_store_member_keeps_every_field(app, redis_client) -> None:
+    """The activation and the submit_membercard_user_info event merge into one sealed blob."""
+    settings = app.extensions["bff"].settings
+    names = [f"field{i}" for i in range(8)]
+    start = threading.Barrier(len(names))
+
+    def store(name: str) -> None:
+        start.wait()
+        store_member(redis_client, settings, card_id="c1", code="123", oa_openid="oa1",
+                     membership_number=None, fields={name: "v"}, source="event")
+
+    threads = [threading.Thread(target=store, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    member = get_member(redis_client, settings, card_id="c1", code="123")
+    assert member is not None and member.fields == dict.fromkeys(names, "v")
