@@ -85,6 +85,12 @@ def activate_member_card(
         if owner is None:
             token = secrets.token_hex(16)
             if r.set(claim_key, token, nx=True, ex=CLAIM_SECONDS):
+                # Second look: the previous owner may have stored its answer and released
+                # the claim between our read of the result and our claim.
+                blob = r.get(result_key)
+                if blob:
+                    _release(r, claim_key, token)
+                    return _replay(settings, digest, blob, card_id=card_id, code=real_code)
                 return _as_owner(r, settings, wechat, caller, digest, token, activate_ticket,
                                  card_id=card_id, code=real_code,
                                  oa_openid=holding.oa_openid or caller.oa_openid)
