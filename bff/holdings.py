@@ -58,7 +58,9 @@ def record_holding(r: redis.Redis, holding: Holding) -> Holding:
     values = {k: v for k, v in holding.as_dict().items() if v not in ("", None)}
     if existing and existing.received_at and existing.oa_openid == holding.oa_openid:
         values.pop("received_at", None)  # keep the first time it was received
-    pipe = r.pipeline(transaction=True)
+    # Not MULTI: the holding and the per-openid indexes are in different hash slots (CROSSSLOT on
+    # a cluster). The indexes are derived: holdings_of re-checks each holding's owner.
+    pipe = r.pipeline(transaction=False)
     pipe.hset(keys.holding(holding.code), mapping=values)
     if existing and existing.oa_openid and existing.oa_openid != holding.oa_openid \
             and holding.oa_openid:
