@@ -47,9 +47,6 @@ def procfile_web(port: int, module: str) -> list[str]:
     argv = [a.replace("0.0.0.0", "127.0.0.1") for a in argv]
     argv = [module if a == "wsgi:app" else a for a in argv]
     argv[0] = os.path.join(VENV_BIN, argv[0]) if argv[0] == "gunicorn" else argv[0]
-    if os.environ.get("BFF_THREADS") and "--threads" not in argv:
-        # A Procfile without --threads: what a gthread line would pass (gevent ignores it).
-        argv += ["--threads", os.environ["BFF_THREADS"]]
     return argv
 
 
