@@ -25,3 +25,17 @@ def test_shared_code_links_without_unionid(redis_client):
     assert ident.unionid is None
     assert ident.linked_by == "shared_code"
     assert find_identity(redis_client, oa_openid="O9").miniprogram_openid == "M9"
+
+
+def test_a_refused_link_is_logged_and_counted_without_the_ids(redis_client, caplog):
+    from bff.metrics import IDENTITY_CONFLICTS
+
+    link_openids(redis_client, source="jscode2session", unionid="U7", mp_openid="M7")
+    before = IDENTITY_CONFLICTS.labels("shared_code")._value.get()
+    with caplog.at_level("WARNING", logger="bff.identity"), pytest.raises(IdentityConflict):
+        link_openids(redis_client, source="shared_code", unionid="U8", mp_openid="M7")
+    assert IDENTITY_CONFLICTS.labels("shared_code")._value.get() == before + 1
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refused and "shared_code" in refused[0]
+    assert not any(s in caplog.text for s in ("U7", "U8", "M7"))
+    assert find_identity(redis_client, mp_openid="M7").unionid == "U7"
