@@ -19,7 +19,7 @@ from bff.admin.schemas import (
     RedeemRequestSchema,
     RedemptionSchema,
 )
-from bff.admin_auth import require_admin
+from bff.admin_auth import check_admin, require_admin
 from bff.errors import Conflict
 from bff.extensions import services
 from bff.wechat.errors import ErrCode
@@ -27,6 +27,8 @@ from bff.wechat.errors import ErrCode
 blp = Blueprint("admin-codes", __name__, url_prefix="/v1/admin",
                 description="Operators: custom codes and redemption at the counter")
 SECURITY = [{"bearerAuth": []}]
+# Token first: before argument parsing, so no 400/422 reaches a caller without it.
+blp.before_request(check_admin)
 
 
 @blp.route("/cards/<string:card_id>/codes")
@@ -34,6 +36,7 @@ class Codes(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, DepositResultSchema)
+    @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
     @require_admin
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
@@ -45,6 +48,7 @@ class Codes(MethodView):
 class CodesCount(MethodView):
     @blp.doc(security=SECURITY)
     @blp.response(200, CountSchema)
+    @blp.alt_response(404, description="unknown card_id (40073)")
     @require_admin
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
@@ -56,6 +60,7 @@ class CodesCheck(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, CheckResultSchema)
+    @blp.alt_response(404, description="unknown card_id (40073)")
     @require_admin
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""

@@ -19,12 +19,14 @@ from bff.admin.schemas import (
     QrImageQuerySchema,
     WhitelistSchema,
 )
-from bff.admin_auth import require_admin
+from bff.admin_auth import check_admin, require_admin
 from bff.extensions import services
 
 blp = Blueprint("admin-issuing", __name__, url_prefix="/v1/admin",
                 description="Operators: issuing cards (QR codes, landing pages, articles, testers)")
 SECURITY = [{"bearerAuth": []}]
+# Token first: before argument parsing, so no 400/422 reaches a caller without it.
+blp.before_request(check_admin)
 
 
 @blp.route("/qrcodes")
@@ -32,6 +34,7 @@ class QrCodes(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(QrCodeRequestSchema)
     @blp.response(201, QrCodeSchema)
+    @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="invalid cards, fields or expire_seconds")
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +71,7 @@ class LandingPages(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(LandingPageRequestSchema)
     @blp.response(201, LandingPageSchema)
+    @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="missing field, unknown scene or empty card_list")
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +83,7 @@ class LandingPages(MethodView):
 class ArticleHtml(MethodView):
     @blp.doc(security=SECURITY)
     @blp.response(200, ArticleHtmlSchema)
+    @blp.alt_response(404, description="unknown card_id (40073)")
     @require_admin
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""
@@ -90,7 +95,7 @@ class TestWhitelist(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(WhitelistSchema)
     @blp.response(200, WhitelistSchema)
-    @blp.alt_response(422, description="more than 10 testers in all")
+    @blp.alt_response(422, description="more than 10 testers in all, or an invalid openid")
     @require_admin
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the test whitelist (openids and usernames, at most 10 in all)"""

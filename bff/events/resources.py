@@ -7,7 +7,7 @@ import datetime as dt
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from bff.admin_auth import require_admin
+from bff.admin_auth import check_admin, require_admin
 from bff.errors import NotFound, Unprocessable
 from bff.events import stats
 from bff.events.schemas import (
@@ -25,6 +25,8 @@ from bff.identity import find_identity
 blp = Blueprint("events_admin", __name__, url_prefix="/v1/admin",
                 description="Card events, channel statistics and identity links (operators)")
 _SECURITY = [{"bearerAuth": []}]
+# Token first: before argument parsing, so no 400/422 reaches a caller without it.
+blp.before_request(check_admin)
 
 
 @blp.route("/events")

@@ -16,7 +16,7 @@ def qr(client, body: dict):
 
 
 def test_operator_token_required(client):
-    assert qr(client, {"cards": []}).status_code in (401, 422)
+    assert client.post("/v1/admin/qrcodes", json={"cards": []}).status_code == 401
     res = client.post("/v1/admin/qrcodes", json={"cards": [{"card_id": "x"}]})
     assert res.status_code == 401
     assert res.json["code"] == 401
