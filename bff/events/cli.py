@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import threading
 import time
 
 import click
+import redis
 from flask import current_app
 from flask.cli import with_appcontext
 
 from bff.events.stream import read_events
 from bff.events.worker import default_consumer, process_pending, run_worker
+
+STREAM_ID = re.compile(r"[0-9]{1,19}(-[0-9]{1,19})?")
 
 
 @click.command("worker")
@@ -41,15 +45,25 @@ def events() -> None:
     """The recorded WeChat event stream."""
 
 
+def _stream_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not STREAM_ID.fullmatch(value):
+        raise click.BadParameter("not a stream id like 1700000000000-0")
+    return value
+
+
 @events.command("tail")
-@click.option("--after", default=None, help="Start after this stream id (default: the start).")
+@click.option("--after", default=None, callback=_stream_id,
+              help="Start after this stream id (default: the start).")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events.")
 @with_appcontext
 def tail(after: str | None, follow: bool) -> None:
     """Print events as JSON lines, in order."""
     r = current_app.extensions["bff"].redis
     while True:
-        page, after = read_events(r, after=after, limit=500)
+        try:
+            page, after = read_events(r, after=after, limit=500)
+        except redis.RedisError as e:
+            raise click.ClickException(f"Redis is unavailable ({type(e).__name__})") from None
         for event in page:
             click.echo(json.dumps(event, ensure_ascii=False))
         if not follow:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bff import holdings
 from bff.events import stats
+from bff.events.parse import as_int
 from bff.extensions import Services
 from bff.identity import IdentityConflict, find_identity, link_openids
 from bff.store import keys
@@ -27,8 +28,7 @@ Handler = Callable[[Services, str, dict[str, str]], None]
 
 
 def _create_time(ev: dict[str, str]) -> int:
-    value = ev.get("CreateTime", "")
-    return int(value) if value.isdigit() else 0
+    return as_int(ev.get("CreateTime")) or 0
 
 
 def _set_status(svc: Services, ev: dict[str, str], code: str, status: str,

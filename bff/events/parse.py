@@ -32,7 +32,9 @@ def parse_xml(body: bytes) -> dict[str, str]:
         root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise BadXml("DTDs, entities and external references are not accepted") from None
-    except (ParseError, ValueError, UnicodeDecodeError):
+    except (ParseError, ValueError, LookupError):
+        # LookupError: an unknown encoding in the XML declaration; ValueError covers
+        # UnicodeError and expat's "multi-byte encodings are not supported".
         raise BadXml("the body is not well-formed XML") from None
     if root.tag != "xml":
         raise BadXml("the document element must be <xml>")
@@ -44,6 +46,18 @@ def parse_xml(body: bytes) -> dict[str, str]:
             continue
         fields[child.tag] = (child.text or "").strip()[:MAX_VALUE_CHARS]
     return fields
+
+
+def as_int(value: str | None, max_digits: int = 11) -> int | None:
+    """An event's numeric field (CreateTime...) as int, or None unless it is 1–11 ASCII digits.
+
+    Pushed values are text: "²".isdigit() is True yet int("²") raises, and a CreateTime past
+    year 9999 makes datetime raise, so every reader goes through this.
+    """
+    value = value or ""
+    if not value.isascii() or not value.isdigit() or len(value) > max_digits:
+        return None
+    return int(value)
 
 
 def dedup_digest(fields: dict[str, str]) -> str:

@@ -51,7 +51,9 @@ def _text(body: str) -> Response:
 def _fresh_timestamp() -> tuple[str, str]:
     timestamp = request.args.get("timestamp", "")
     nonce = request.args.get("nonce", "")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    # ASCII digits only: str.isdigit() also accepts "²" or Arabic-Indic digits, and int("²")
+    # raises (a 500 for anyone who can send a query string).
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Forbidden("the push is not signed")
     if abs(time.time() - int(timestamp)) > services().settings.push_max_skew:
         raise Forbidden("the push timestamp is too far from now")

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from bff.events.parse import audit_fields, dedup_digest
+from bff.events.parse import as_int, audit_fields, dedup_digest
 from bff.store import keys
 
 GROUP = "handlers"
@@ -117,15 +117,14 @@ def decode_entry(entry_id: str, values: dict[str, str]) -> dict[str, Any]:
         raw = json.loads(values.get("raw") or "{}")
     except ValueError:
         raw = {}
-    create_time = values.get("create_time", "")
     return {
         "id": entry_id,
         "event": values.get("event", ""),
         "card_id": values.get("card_id") or None,
         "code": values.get("code") or None,
         "openid": values.get("openid") or None,
-        "create_time": int(create_time) if create_time.isdigit() else None,
-        "received_at": int(values.get("received_at") or 0),
+        "create_time": as_int(values.get("create_time")),
+        "received_at": as_int(values.get("received_at"), 20) or 0,
         "mode": values.get("mode", ""),
         "fields": raw,
     }
