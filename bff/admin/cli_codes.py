@@ -37,6 +37,8 @@ def import_codes(card_id: str, file: Path, csv_column: int | None, skip_header: 
     Interrupted? Run the same command again: finished batches are skipped (checkpoint in Redis
     per card and file content). Exit status 1 when a code failed or is missing.
     """
+    if report is not None and not report.parent.is_dir():  # not after an hour of importing
+        raise click.ClickException(f"the report's directory does not exist: {report.parent}")
     codefile = codes_domain.read_code_file(file, csv_column=csv_column, skip_header=skip_header)
     invalid = [r for r in codefile.rejected if r.status == "invalid"]
     if strict and invalid:

@@ -61,6 +61,9 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(f"WeChat could not be reached: {e.errmsg}") from None
         except (redis.RedisError, CredentialStoreUnavailable) as e:
             raise click.ClickException(f"Redis is unavailable ({type(e).__name__})") from None
+        except OSError as e:  # e.g. --png/--report in a directory that does not exist
+            where = f": {e.filename}" if e.filename else ""
+            raise click.ClickException(f"{e.strerror or type(e).__name__}{where}") from None
 
     return wrapper
 

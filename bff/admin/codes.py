@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bff.admin.issuing import operator_refusals
 from bff.admin.schemas import MAX_BATCH, MAX_CODE_LENGTH
 from bff.errors import Unprocessable
 from bff.wechat.api import WeChatApi
@@ -32,12 +33,23 @@ class CodeFile:
     codes: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # line number of each code
     rejected: list[Rejected] = field(default_factory=list)
+    options: str = ""  # how the file was read (CSV column, header); part of the checkpoint
+
+    @property
+    def checkpoint_id(self) -> str:
+        """The file's content and how it was read: the same file read with another CSV column
+        is another list of codes, and must not skip batches the first reading finished."""
+        if not self.options:
+            return self.digest
+        return hashlib.sha256(f"{self.digest}|{self.options}".encode()).hexdigest()
 
 
 def read_code_file(path: str | Path, *, csv_column: int | None = None,
                    skip_header: bool = False) -> CodeFile:
     data = Path(path).read_bytes()
-    out = CodeFile(digest=hashlib.sha256(data).hexdigest())
+    options = ",".join(f"{k}={v}" for k, v in (("csv_column", csv_column),
+                                                ("skip_header", skip_header)) if v)
+    out = CodeFile(digest=hashlib.sha256(data).hexdigest(), options=options)
     seen: dict[str, int] = {}
     raw_lines = data.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
@@ -86,18 +98,21 @@ def _code_of(text: str, csv_column: int | None) -> tuple[str, str | None]:
 def deposit(wechat: WeChatApi, card_id: str, codes: list[str]) -> dict[str, Any]:
     """One ``card/code/deposit`` of ≤100 codes: ``{succ_code, duplicate_code, fail_code}``."""
     _check_size(codes)
-    answer = wechat.code_deposit(card_id, codes)
+    with operator_refusals():
+        answer = wechat.code_deposit(card_id, codes)
     return {k: answer.get(k, []) for k in ("succ_code", "duplicate_code", "fail_code")}
 
 
 def deposit_count(wechat: WeChatApi, card_id: str) -> int:
-    return int(wechat.code_deposit_count(card_id).get("count", 0))
+    with operator_refusals():
+        return int(wechat.code_deposit_count(card_id).get("count", 0))
 
 
 def check(wechat: WeChatApi, card_id: str, codes: list[str]) -> dict[str, list[str]]:
     """One ``card/code/checkcode`` of at most 100 codes."""
     _check_size(codes)
-    answer = wechat.code_check(card_id, codes)
+    with operator_refusals():
+        answer = wechat.code_check(card_id, codes)
     return {"exist_code": list(answer.get("exist_code") or []),
             "not_exist_code": list(answer.get("not_exist_code") or [])}
 

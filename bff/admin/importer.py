@@ -61,7 +61,7 @@ class CodeImporter:
         self._stop = threading.Event()
 
     def key(self, part: str) -> str:
-        return keys.import_checkpoint(self.card_id, self.file.digest, part)
+        return keys.import_checkpoint(self.card_id, self.file.checkpoint_id, part)
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -172,11 +172,17 @@ class CodeImporter:
         added = int(self.r.get(self.key("stock")) or 0)
         delta = imported - added
         if delta > 0:
-            self.wechat.modify_stock(self.card_id, increase=delta)
+            # Counted before the call, given back if WeChat refuses: a crash in between leaves
+            # the stock short (visible, fixable) rather than added twice by the rerun.
             pipe = self.r.pipeline(transaction=True)
             pipe.incrby(self.key("stock"), delta)
             pipe.expire(self.key("stock"), CHECKPOINT_TTL)
             pipe.execute()
+            try:
+                self.wechat.modify_stock(self.card_id, increase=delta)
+            except Exception:
+                self.r.decrby(self.key("stock"), delta)
+                raise
         return max(delta, 0)
 
 

@@ -5,13 +5,38 @@ Input arrives validated by ``bff.admin.schemas``; this module builds WeChat's bo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
+from bff.errors import NotFound, Unprocessable
 from bff.wechat.api import WeChatApi
+from bff.wechat.errors import ErrCode, WeChatApiError
+
+INVALID_CARD_ID = 40073  # WeChat's "invalid card id" (not in ErrCode)
 
 QR_CARD_FIELDS = ("card_id", "code", "openid", "is_unique_code", "outer_str")
 QR_MULTIPLE_FIELDS = ("card_id", "code", "outer_str")
+
+
+@contextmanager
+def operator_refusals() -> Iterator[None]:
+    """WeChat refusals caused by the operator's input say so: 40073 → 404, 40003 → 422.
+
+    Otherwise they would surface as 502 "WeChat refused the request", which reads as an
+    outage and pages whoever watches 5xx.
+    """
+    try:
+        yield
+    except WeChatApiError as e:
+        if e.errcode == INVALID_CARD_ID:
+            raise NotFound("unknown card_id: the Official Account has no such card",
+                           errcode=e.errcode) from None
+        if e.errcode == ErrCode.INVALID_OPENID:
+            raise Unprocessable("an openid is not an openid of this Official Account",
+                                errcode=e.errcode) from None
+        raise
 
 
 def qrcode_body(cards: list[dict[str, Any]], expire_seconds: int | None = None) -> dict[str, Any]:
@@ -31,7 +56,8 @@ def qrcode_body(cards: list[dict[str, Any]], expire_seconds: int | None = None) 
 def create_qrcode(wechat: WeChatApi, cards: list[dict[str, Any]],
                   expire_seconds: int | None = None) -> dict[str, Any]:
     """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``."""
-    answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
+    with operator_refusals():
+        answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
     url = str(answer.get("url", "")).strip()
     return {
         "ticket": answer.get("ticket"),
@@ -52,17 +78,20 @@ def create_landing_page(wechat: WeChatApi, data: dict[str, Any]) -> dict[str, An
         "card_list": [{"card_id": c["card_id"], "thumb_url": c["thumb_url"]}
                       for c in data["card_list"]],
     }
-    answer = wechat.landingpage_create(body)
+    with operator_refusals():
+        answer = wechat.landingpage_create(body)
     return {"url": answer.get("url"), "page_id": answer.get("page_id")}
 
 
 def article_html(wechat: WeChatApi, card_id: str) -> dict[str, Any]:
-    return {"content": wechat.mpnews_gethtml(card_id).get("content", "")}
+    with operator_refusals():
+        return {"content": wechat.mpnews_gethtml(card_id).get("content", "")}
 
 
 def set_whitelist(wechat: WeChatApi, openids: list[str], usernames: list[str]) -> dict[str, Any]:
     """Replace the whole test whitelist (the schema has checked the 10-user limit)."""
     openids = list(dict.fromkeys(openids))
     usernames = list(dict.fromkeys(usernames))
-    wechat.testwhitelist_set(openids, usernames)
+    with operator_refusals():
+        wechat.testwhitelist_set(openids, usernames)
     return {"openid": openids, "username": usernames}

@@ -27,7 +27,11 @@ def check_url(url: str) -> str:
         raise Unprocessable(f"url is longer than {MAX_IMAGE_URL} characters")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise Unprocessable("url must not contain whitespace or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not 0-65535
+    except ValueError:  # e.g. "http://[::1" (unbalanced IPv6 brackets)
+        raise Unprocessable("url is not a valid URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise Unprocessable("url must be an absolute http(s) URL")
     return url
