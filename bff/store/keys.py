@@ -112,13 +112,15 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 # - ``bff:{redeem:<code>}:uncertain`` string, JSON of a consume whose answer was lost (timeout
 #   after sending): if WeChat later reports the code consumed, this becomes the ledger entry;
 #   TTL 1 day.
-# Import checkpoint, one hash tag per (card_id, sha256 of the file):
-# - ``bff:{import:<card_id>:<digest>}:done`` hash batch index -> JSON {succ, dup, fail,
-#   attempts} (succ a count; dup and fail the codes) of every finished deposit batch; TTL 30 days.
+# Import checkpoint, one hash tag per (card_id, digest); digest = sha256 of the file, or of the
+# file's sha256 and the reading options (CSV column, header) when given:
+# - ``bff:{import:<card_id>:<digest>}:done`` hash batch index -> JSON {succ, dup, fail, dup_n,
+#   fail_n, size} (succ/dup_n/fail_n counts; dup and fail the codes) of every finished deposit
+#   batch; TTL 30 days.
 # - ``bff:{import:<card_id>:<digest>}:sent`` hash batch index -> deposit attempts made (a batch
 #   with attempts but no ``done`` entry was in flight when the run stopped); TTL 30 days.
-# - ``bff:{import:<card_id>:<digest>}:stock`` string, stock added after this import (SET NX, so
-#   a rerun never adds it twice); TTL 30 days.
+# - ``bff:{import:<card_id>:<digest>}:stock`` string, stock added after this import (INCRBY
+#   before card/modifystock, DECRBY if it fails, so a rerun only adds the difference); TTL 30 days.
 def redeem_ledger(code: str) -> str:
     return f"{PREFIX}{{redeem:{code}}}:ledger"
 
