@@ -82,7 +82,8 @@ def _member_card_with_form(client, user: dict) -> tuple[str, str]:
     return card_id, res.json["code"]
 
 
-def test_submit_membercard_user_info_stores_member_sealed(app, client, redis_client):
+def test_submit_membercard_user_info_stores_member_sealed(app, client, redis_client, caplog):
+    caplog.set_level("DEBUG")
     user = new_user(client)
     card_id, code = _member_card_with_form(client, user)
     res = client.post("/sandbox/_sim/events", json={
@@ -96,6 +97,7 @@ def test_submit_membercard_user_info_stores_member_sealed(app, client, redis_cli
                    if redis_client.type(k) == "hash")
     dump += str(redis_client.xrange(keys.event_stream()))
     assert "13800000000" not in dump and "Li Lei" not in dump
+    assert "13800000000" not in caplog.text and "Li Lei" not in caplog.text
 
 
 def test_failing_entry_retried_then_dead_lettered(app, client, redis_client):
