@@ -6,13 +6,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bff import profiles
-from bff.admin_auth import require_admin
+from bff.admin_auth import check_admin, require_admin
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
 from bff.errors import Unprocessable
 from bff.extensions import services
 
 blp = Blueprint("card_profiles", __name__, url_prefix="/v1/admin",
                 description="Operators: how the BFF treats each card")
+blp.before_request(check_admin)  # 401 before the body is read or validated
 AUTH = [{"bearerAuth": []}]
 NO_ADMIN = "no valid operator token"
 

@@ -8,6 +8,7 @@ import redis
 import requests
 from flask import Flask, jsonify, request
 from flask.wrappers import Response
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from bff.sandbox import api_auth, api_cards, api_member, sim, sim_actions, sim_control
@@ -38,6 +39,7 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     app.register_error_handler(WeChatError, _wechat_error)
     app.register_error_handler(SimError, _sim_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(RedisError, _store_error)
     return app
 
 
@@ -82,6 +84,13 @@ def _before_wechat_call() -> Response | None:
 
 def _wechat_error(e: WeChatError) -> Response:
     return jsonify(errcode=e.errcode, errmsg=e.errmsg)
+
+
+def _store_error(e: RedisError) -> Response:
+    """WeChat's own answer when its back end fails: HTTP 503, errcode -1 (system busy)."""
+    response = jsonify(errcode=-1, errmsg="system error")
+    response.status_code = 503
+    return response
 
 
 def _sim_error(e: SimError) -> Response:
