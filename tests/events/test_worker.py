@@ -127,9 +127,10 @@ def test_real_worker_killed_mid_stream_and_restarted(app, client, redis_client, 
     env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
            "BFF_WORKER_CLAIM_IDLE": "1", "BFF_WORKER_BATCH_SIZE": "5", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--consumer", "w1"]
-    # slow the worker down: each user/info lookup takes 50 ms
+    # slow the worker down (each user/info lookup takes 200 ms) so the kill lands mid-stream
+    # even on a loaded machine
     client.post("/sandbox/_sim/faults", json={"path": "/cgi-bin/user/info",
-                                              "latency_ms": 50, "count": 1000})
+                                              "latency_ms": 200, "count": 1000})
     for i in range(n):  # make every event need a lookup
         redis_client.delete(keys.identity("oa", f"o{i}"))
     first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
