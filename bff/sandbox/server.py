@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 import redis
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bff.sandbox.app import create_sandbox_app
 from bff.sandbox.core import SandboxConfig
@@ -43,11 +43,19 @@ def redis_from_url(url: str | None) -> redis.Redis:
     return fakeredis.FakeRedis(decode_responses=True)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No request log: WeChat-style query strings carry access tokens and secrets."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 def serve_in_thread(redis_url: str | None, config: SandboxConfig,
                     host: str = "127.0.0.1") -> tuple[str, Callable[[], None]]:
     """Serve the sandbox on a free port in a daemon thread; returns (base_url, shutdown)."""
     client = redis_from_url(redis_url)
-    server = make_server(host, 0, create_sandbox_app(client, config), threaded=True)
+    server = make_server(host, 0, create_sandbox_app(client, config), threaded=True,
+                         request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="wx-sandbox", daemon=True)
     thread.start()
 
