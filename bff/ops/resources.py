@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import redis
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from bff.errors import ServiceUnavailable
 from bff.extensions import services
@@ -53,4 +56,9 @@ class Metrics(MethodView):
     @blp.response(200, content_type="text/plain")
     def get(self) -> Response:
         """Prometheus metrics (text exposition format)"""
-        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+        registry = REGISTRY
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Several gunicorn workers: add up every worker's values, not just this one's.
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
