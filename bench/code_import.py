@@ -23,13 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import redis  # noqa: E402
 import requests  # noqa: E402
 
+from bench.common import throwaway_redis  # noqa: E402
 from bff.admin.codes import read_code_file  # noqa: E402
 from bff.admin.importer import CodeImporter  # noqa: E402
 from bff.admin.reconcile import Progress  # noqa: E402
 from bff.config import load_settings  # noqa: E402
 from bff.sandbox.server import config_from_env, serve_in_thread  # noqa: E402
 from bff.wechat import build_wechat  # noqa: E402
-from tests.redis_server import RedisServer  # noqa: E402
 
 
 class Stopwatch(Progress):
@@ -79,30 +79,30 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     for name in ("werkzeug", "bff"):  # request lines carry access_tokens; keep output to figures
         logging.getLogger(name).setLevel(logging.WARNING)
-    server = RedisServer().start()
-    base, shutdown = serve_in_thread(server.url, config_from_env({}))
-    try:
-        requests.put(f"{base}/_sim/config", json={"latency_ms": args.latency_ms}, timeout=10)
-        settings = load_settings(environ={}, overrides={
-            "sandbox": True, "redis_url": server.url, "wechat_api_base": base})
-        r = redis.Redis.from_url(server.url, decode_responses=True)
-        wechat = build_wechat(settings, r)
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-            f.write("".join(f"B{n:010d}\n" for n in range(args.codes)))
+    with throwaway_redis() as redis_url:
+        base, shutdown = serve_in_thread(redis_url, config_from_env({}))
         try:
-            parallel = one_run(r, wechat, base, f.name, args.parallel)
-            serial = one_run(r, wechat, base, f.name, 1)
+            requests.put(f"{base}/_sim/config", json={"latency_ms": args.latency_ms}, timeout=10)
+            settings = load_settings(environ={}, overrides={
+                "sandbox": True, "redis_url": redis_url, "wechat_api_base": base})
+            r = redis.Redis.from_url(redis_url, decode_responses=True)
+            wechat = build_wechat(settings, r)
+            with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+                f.write("".join(f"B{n:010d}\n" for n in range(args.codes)))
+            try:
+                parallel = one_run(r, wechat, base, f.name, args.parallel)
+                serial = one_run(r, wechat, base, f.name, 1)
+            finally:
+                os.unlink(f.name)
+            print(json.dumps({
+                "latency_ms": args.latency_ms, "parallel": parallel, "one_at_a_time": serial,
+                "ratio_deposit": round(parallel["deposit_codes_per_s"]
+                                       / serial["deposit_codes_per_s"], 2),
+                "ratio_total": round(parallel["total_codes_per_s"]
+                                     / serial["total_codes_per_s"], 2),
+            }, indent=1))
         finally:
-            os.unlink(f.name)
-        print(json.dumps({
-            "latency_ms": args.latency_ms, "parallel": parallel, "one_at_a_time": serial,
-            "ratio_deposit": round(parallel["deposit_codes_per_s"]
-                                   / serial["deposit_codes_per_s"], 2),
-            "ratio_total": round(parallel["total_codes_per_s"] / serial["total_codes_per_s"], 2),
-        }, indent=1))
-    finally:
-        shutdown()
-        server.stop()
+            shutdown()
 
 
 if __name__ == "__main__":

@@ -13,14 +13,11 @@ import argparse
 import json
 import multiprocessing
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import redis  # noqa: E402
 import requests  # noqa: E402
 
+from bench.common import throwaway_redis  # noqa: E402
 from bff import config  # noqa: E402
 from bff.store import keys  # noqa: E402
 from bff.wechat.client import WeChatClient  # noqa: E402
@@ -83,30 +81,6 @@ def storm_worker(redis_url: str, base_url: str, threads: int, rounds: int,
         barrier.wait()  # the parent counts calls and expires credentials in between
 
 
-def start_redis() -> tuple[str, subprocess.Popen[bytes]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = shutil.which("redis-server")
-    if exe is None:
-        sys.exit("redis-server not found; pass --redis-url")
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", tempfile.mkdtemp(prefix="bench-redis-")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(500):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.02)
-    client.close()
-    return url, proc
-
-
 def sandbox_calls(base_url: str) -> dict[str, int]:
     return requests.get(f"{base_url}/_sim/calls", timeout=5).json()
 
@@ -130,12 +104,15 @@ def hot_path_round_trips(redis_url: str, base_url: str, n: int = 10_000) -> floa
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    with ExitStack() as stack:
+        redis_url = args.redis_url or stack.enter_context(throwaway_redis())
+        return storm_report(args, redis_url)
+
+
+def storm_report(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
+    """The storms and the hot-path figure against the Redis at ``redis_url``."""
     from bff.sandbox import SandboxConfig, serve_in_thread
 
-    redis_proc = None
-    redis_url = args.redis_url
-    if not redis_url:
-        redis_url, redis_proc = start_redis()
     sandbox_config = SandboxConfig(
         oa_appid=config.SANDBOX_APPID, oa_secret=config.SANDBOX_SECRET,
         mp_appid=config.SANDBOX_MP_APPID, mp_secret=config.SANDBOX_MP_SECRET,
@@ -178,9 +155,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 p.terminate()
         r.close()
         shutdown()
-        if redis_proc is not None:
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
     return report
 
 

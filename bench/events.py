@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from urllib.parse import urlencode
@@ -28,7 +25,17 @@ import redis
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.signing import ROOT, free_port, procfile_web, wait_http  # noqa: E402
+from bench.common import (  # noqa: E402
+    free_port,
+    in_threads,
+    latency_figures,
+    mean_over_rounds,
+    procfile_web,
+    start_web,
+    stop_processes,
+    throwaway_redis,
+    wait_http,
+)
 from bff.store import keys  # noqa: E402
 
 
@@ -77,10 +84,10 @@ def load(args: tuple) -> list[float]:
     lock = threading.Lock()
     stop = time.perf_counter() + max_seconds
 
-    def run(share: list[tuple[str, bytes]]) -> None:
+    def run(k: int) -> None:
         s = requests.Session()
         mine = []
-        for path, body in share:
+        for path, body in pushes[k::threads]:
             if time.perf_counter() > stop:
                 break
             t0 = time.perf_counter()
@@ -92,12 +99,8 @@ def load(args: tuple) -> list[float]:
         with lock:
             out.extend(mine)
 
-    ts = [threading.Thread(target=run, args=(pushes[k::threads],)) for k in range(threads)]
     started = time.perf_counter()
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    in_threads(threads, run)
     out.append(-(time.perf_counter() - started))  # wall time, marked negative
     return out
 
@@ -108,9 +111,8 @@ def measure(pool, base: str, mode: str, run: int, a: argparse.Namespace) -> dict
             for k in range(a.processes)]
     results = pool.map(load, jobs)
     wall = max(-r[-1] for r in results)
-    lat = sorted(x for r in results for x in r[:-1])
-    return {"eps": len(lat) / wall, "p50": lat[len(lat) // 2] * 1000,
-            "p99": lat[int(len(lat) * 0.99)] * 1000, "n": len(lat)}
+    figures = latency_figures(x for r in results for x in r[:-1])
+    return {"eps": figures["n"] / wall, **figures}
 
 
 def main() -> None:
@@ -121,36 +123,30 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=16)
     p.add_argument("--max-seconds", type=float, default=30.0, help="cap per load process")
     a = p.parse_args()
-    tmp = tempfile.mkdtemp(prefix="bench-events-")
     procs: list[subprocess.Popen] = []
-    try:
-        rport, port = free_port(), free_port()
-        procs.append(subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(rport),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
-            stdout=subprocess.DEVNULL))
-        redis_url = f"redis://127.0.0.1:{rport}/0"
-        env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
-               "BFF_LOG_LEVEL": "WARNING"}
-        argv = procfile_web(port, "wsgi:app")
-        procs.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
-        print("server:", " ".join(argv[1:]))
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz")
-        runs: dict[str, list[dict]] = {"safe": [], "plain": []}
-        with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
-            warm = argparse.Namespace(**{**vars(a), "events": min(a.events, 400)})
-            acked = sum(measure(pool, base, m, 99, warm)["n"] for m in runs)
-            for run in range(a.rounds):
-                for mode in runs:
-                    result = measure(pool, base, mode, run, a)
-                    runs[mode].append(result)
-                    acked += result["n"]
+    with throwaway_redis() as redis_url:
+        try:
+            port = free_port()
+            env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
+                   "BFF_LOG_LEVEL": "WARNING"}
+            procs.append(start_web(port, "wsgi:app", env))
+            print("server:", " ".join(procfile_web(port, "wsgi:app")[1:]))
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/healthz")
+            runs: dict[str, list[dict]] = {"safe": [], "plain": []}
+            with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
+                warm = argparse.Namespace(**{**vars(a), "events": min(a.events, 400)})
+                acked = sum(measure(pool, base, m, 99, warm)["n"] for m in runs)
+                for run in range(a.rounds):
+                    for mode in runs:
+                        result = measure(pool, base, mode, run, a)
+                        runs[mode].append(result)
+                        acked += result["n"]
+        finally:
+            stop_processes(procs)
         summary = {}
         for mode, rs in runs.items():
-            summary[mode] = {k: statistics.mean(r[k] for r in rs) for k in ("eps", "p50", "p99")}
-            s = summary[mode]
+            summary[mode] = s = mean_over_rounds(rs, ("eps", "p50", "p99"))
             print(f"{mode:6s} {s['eps']:8.0f} events/s acknowledged  p50 {s['p50']:6.2f} ms  "
                   f"p99 {s['p99']:6.2f} ms  ({sum(r['n'] for r in rs)} events)")
         ratio = summary["safe"]["eps"] / summary["plain"]["eps"]
@@ -159,16 +155,6 @@ def main() -> None:
         recorded = redis.Redis.from_url(redis_url).xlen(keys.event_stream())
         print(f"stream entries {recorded} for {acked} acknowledged events "
               f"({'exactly once' if recorded == acked else 'MISMATCH'})")
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

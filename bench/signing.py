@@ -14,63 +14,36 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import re
-import shlex
-import shutil
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 
-import requests
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV_BIN = os.path.dirname(sys.executable)
+import requests  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def procfile_web(port: int, module: str) -> list[str]:
-    """The Procfile's web command with ${VAR:-default} expanded, on loopback, for ``module``."""
-    line = next(ln for ln in open(os.path.join(ROOT, "Procfile")) if ln.startswith("web:"))
-    line = line.split(":", 1)[1].strip()
-    env = {**os.environ, "PORT": str(port)}
-    line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), line)
-    line = re.sub(r"\$(\w+)", lambda m: env.get(m.group(1), ""), line)
-    argv = shlex.split(line)
-    argv = [a.replace("0.0.0.0", "127.0.0.1") for a in argv]
-    argv = [module if a == "wsgi:app" else a for a in argv]
-    argv[0] = os.path.join(VENV_BIN, argv[0]) if argv[0] == "gunicorn" else argv[0]
-    return argv
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
+from bench.common import (  # noqa: E402
+    free_port,
+    in_threads,
+    latency_figures,
+    mean_over_rounds,
+    procfile_web,
+    start_web,
+    stop_processes,
+    throwaway_redis,
+    wait_http,
+)
 
 
 def load(args: tuple) -> list[float]:
     """One load process: ``threads`` sessions posting for ``seconds``; returns latencies."""
-    import threading
-
     url, headers, body, threads, seconds = args
     out: list[float] = []
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
 
-    def run() -> None:
+    def run(_: int) -> None:
         s = requests.Session()
         mine = []
         while (t0 := time.perf_counter()) < stop:
@@ -81,19 +54,14 @@ def load(args: tuple) -> list[float]:
         with lock:
             out.extend(mine)
 
-    ts = [threading.Thread(target=run) for _ in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    in_threads(threads, run)
     return out
 
 
 def measure(pool, url: str, headers: dict, body: dict, a: argparse.Namespace) -> dict:
     results = pool.map(load, [(url, headers, body, a.threads, a.seconds)] * a.processes)
-    lat = sorted(x for r in results for x in r)
-    return {"rps": len(lat) / a.seconds, "p50": lat[len(lat) // 2] * 1000,
-            "p99": lat[int(len(lat) * 0.99)] * 1000, "n": len(lat)}
+    figures = latency_figures(x for r in results for x in r)
+    return {"rps": figures["n"] / a.seconds, **figures}
 
 
 def setup_user(base: str) -> tuple[dict, dict]:
@@ -120,54 +88,39 @@ def main() -> None:
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--threads", type=int, default=16)
     a = p.parse_args()
-    tmp = tempfile.mkdtemp(prefix="bench-signing-")
     procs: list[subprocess.Popen] = []
-    try:
-        rport, bff_port, bare_port = free_port(), free_port(), free_port()
-        procs.append(subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(rport),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
-            stdout=subprocess.DEVNULL))
-        env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": f"redis://127.0.0.1:{rport}/0",
-               "BFF_LOG_LEVEL": "WARNING"}
-        for port, module in ((bff_port, "wsgi:app"), (bare_port, "bench.bare_app:app")):
-            argv = procfile_web(port, module)
-            procs.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
-        print("server:", " ".join(procfile_web(0, "<module>")[1:]))
-        bff, bare = f"http://127.0.0.1:{bff_port}", f"http://127.0.0.1:{bare_port}"
-        wait_http(f"{bff}/healthz")
-        wait_http(bare)
-        headers, body = setup_user(bff)
-        targets = {"bare": (f"{bare}/v1/cards/add-card", {}, body),
-                   "add-card": (f"{bff}/v1/cards/add-card", headers, body)}
-        runs: dict[str, list[dict]] = {k: [] for k in targets}
-        with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
-            warm = argparse.Namespace(**{**vars(a), "seconds": 1.0})
-            for url, h, b in targets.values():
-                measure(pool, url, h, b, warm)
-            for _ in range(a.rounds):
-                for name, (url, h, b) in targets.items():
-                    runs[name].append(measure(pool, url, h, b, a))
-        summary = {}
-        for name, rs in runs.items():
-            summary[name] = {k: statistics.mean(r[k] for r in rs) for k in ("rps", "p50", "p99")}
-            s = summary[name]
-            print(f"{name:9s} {s['rps']:8.0f} req/s  p50 {s['p50']:6.2f} ms  "
-                  f"p99 {s['p99']:6.2f} ms  ({sum(r['n'] for r in rs)} requests)")
-        ratio = summary["add-card"]["rps"] / summary["bare"]["rps"]
-        print(f"ratio add-card / bare = {ratio:.2f} (target >= 0.70) "
-              f"[{a.processes} procs x {a.threads} threads, {a.rounds} x {a.seconds:.0f} s each]")
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-
+    with throwaway_redis() as redis_url:
+        try:
+            bff_port, bare_port = free_port(), free_port()
+            env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
+                   "BFF_LOG_LEVEL": "WARNING"}
+            for port, module in ((bff_port, "wsgi:app"), (bare_port, "bench.bare_app:app")):
+                procs.append(start_web(port, module, env))
+            print("server:", " ".join(procfile_web(0, "<module>")[1:]))
+            bff, bare = f"http://127.0.0.1:{bff_port}", f"http://127.0.0.1:{bare_port}"
+            wait_http(f"{bff}/healthz")
+            wait_http(bare)
+            headers, body = setup_user(bff)
+            targets = {"bare": (f"{bare}/v1/cards/add-card", {}, body),
+                       "add-card": (f"{bff}/v1/cards/add-card", headers, body)}
+            runs: dict[str, list[dict]] = {k: [] for k in targets}
+            with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
+                warm = argparse.Namespace(**{**vars(a), "seconds": 1.0})
+                for url, h, b in targets.values():
+                    measure(pool, url, h, b, warm)
+                for _ in range(a.rounds):
+                    for name, (url, h, b) in targets.items():
+                        runs[name].append(measure(pool, url, h, b, a))
+        finally:
+            stop_processes(procs)
+    summary = {}
+    for name, rs in runs.items():
+        summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99"))
+        print(f"{name:9s} {s['rps']:8.0f} req/s  p50 {s['p50']:6.2f} ms  "
+              f"p99 {s['p99']:6.2f} ms  ({sum(r['n'] for r in rs)} requests)")
+    ratio = summary["add-card"]["rps"] / summary["bare"]["rps"]
+    print(f"ratio add-card / bare = {ratio:.2f} (target >= 0.70) "
+          f"[{a.processes} procs x {a.threads} threads, {a.rounds} x {a.seconds:.0f} s each]")
 
 if __name__ == "__main__":
     main()

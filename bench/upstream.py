@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
 import threading
@@ -30,8 +29,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
 
-from bench.signing import ROOT, free_port, procfile_web, wait_http  # noqa: E402
-from tests.redis_server import RedisServer  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT,
+    free_port,
+    in_threads,
+    latency_figures,
+    mean_over_rounds,
+    procfile_web,
+    start_web,
+    stop_processes,
+    throwaway_redis,
+    wait_http,
+)
 
 MAX_REQUESTS_PER_THREAD = 100_000  # a second bound on each load loop, besides time
 
@@ -69,11 +78,7 @@ def load(args: tuple) -> dict:
         with lock:
             lat.extend(mine)
 
-    ts = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    in_threads(threads, run)
     return {"lat": lat, "errors": errors}
 
 
@@ -118,12 +123,11 @@ def measure(pool, sandbox: str, url: str, users: list, latency_ms: int,
     errors = [e for r in results for e in r["errors"]]
     if errors:
         raise SystemExit(f"decrypt failed at {latency_ms} ms: {errors[:3]}")
-    lat = sorted(x for r in results for x in r["lat"])
-    upstream = sum(calls.values())
-    return {"rps": len(lat) / seconds, "p50": lat[len(lat) // 2] * 1000,
-            "p99": lat[int(len(lat) * 0.99)] * 1000, "n": len(lat),
-            "calls": upstream / max(1, len(lat)), "elapsed": elapsed,
-            "paths": {p: round(n / max(1, len(lat)), 2) for p, n in calls.items()}}
+    figures = latency_figures(x for r in results for x in r["lat"])
+    n = figures["n"]
+    return {"rps": n / seconds, **figures,
+            "calls": sum(calls.values()) / max(1, n), "elapsed": elapsed,
+            "paths": {p: round(c / max(1, n), 2) for p, c in calls.items()}}
 
 
 def start_services(a: argparse.Namespace, redis_url: str, devnull) -> tuple[list, str, str]:
@@ -137,8 +141,7 @@ def start_services(a: argparse.Namespace, redis_url: str, devnull) -> tuple[list
         cwd=ROOT, env=sb_env, stdout=devnull, stderr=devnull)]
     bff_env = {**base_env, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
                "BFF_WECHAT_API_BASE": sandbox}
-    procs.append(subprocess.Popen(procfile_web(bff_port, "wsgi:app"), cwd=ROOT, env=bff_env,
-                                  stdout=devnull, stderr=devnull))
+    procs.append(start_web(bff_port, "wsgi:app", bff_env, devnull))
     wait_http(f"{sandbox}/_sim/config")
     wait_http(f"{bff}/healthz")
     return procs, bff, sandbox
@@ -153,50 +156,39 @@ def main() -> None:
     p.add_argument("--users", type=int, default=256)
     p.add_argument("--latency-ms", type=int, default=100)
     a = p.parse_args()
-    redis_server = RedisServer().start()
     procs: list[subprocess.Popen] = []
-    devnull = open(os.devnull, "wb")
-    try:
-        procs, bff, sandbox = start_services(a, redis_server.url, devnull)
-        print("server:", " ".join(procfile_web(0, "<module>")[1:]))
-        card_id = requests.post(f"{sandbox}/_sim/cards", json={"card_type": "GENERAL_COUPON",
-                                "quantity": a.users * 2}, timeout=10).json()["card_id"]
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(16) as ex:
-            users = list(ex.map(lambda _: prepare_user(bff, sandbox, card_id), range(a.users)))
-        print(f"prepared {len(users)} users with sessions and codes "
-              f"in {time.perf_counter() - t0:.1f} s")
-        url = f"{bff}/v1/cards/codes/decrypt"
-        levels = {"0 ms": 0, f"{a.latency_ms} ms": a.latency_ms}
-        runs: dict[str, list[dict]] = {k: [] for k in levels}
-        with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
-            for ms in levels.values():
-                measure(pool, sandbox, url, users, ms, a, 1.0)  # warm-up
-            for _ in range(a.rounds):
-                for name, ms in levels.items():
-                    runs[name].append(measure(pool, sandbox, url, users, ms, a, a.seconds))
-        summary = {}
-        for name, rs in runs.items():
-            summary[name] = {k: statistics.mean(r[k] for r in rs)
-                             for k in ("rps", "p50", "p99", "calls")}
-            s = summary[name]
-            print(f"latency {name:7s} {s['rps']:7.0f} req/s  p50 {s['p50']:7.2f} ms  "
-                  f"p99 {s['p99']:7.2f} ms  upstream calls/request {s['calls']:.2f} "
-                  f"{rs[-1]['paths']}  ({sum(r['n'] for r in rs)} requests, all 200)")
-        slow, fast = summary[f"{a.latency_ms} ms"]["rps"], summary["0 ms"]["rps"]
-        print(f"ratio {a.latency_ms} ms / 0 ms = {slow / fast:.2f} (target >= 0.70) "
-              f"[{a.processes} procs x {a.threads} threads in flight, {a.users} users, "
-              f"{a.rounds} x {a.seconds:.0f} s each]")
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        redis_server.stop()
-        devnull.close()
+    with throwaway_redis() as redis_url, open(os.devnull, "wb") as devnull:
+        try:
+            procs, bff, sandbox = start_services(a, redis_url, devnull)
+            print("server:", " ".join(procfile_web(0, "<module>")[1:]))
+            card_id = requests.post(f"{sandbox}/_sim/cards", timeout=10, json={
+                "card_type": "GENERAL_COUPON", "quantity": a.users * 2}).json()["card_id"]
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(16) as ex:
+                users = list(ex.map(lambda _: prepare_user(bff, sandbox, card_id), range(a.users)))
+            print(f"prepared {len(users)} users with sessions and codes "
+                  f"in {time.perf_counter() - t0:.1f} s")
+            url = f"{bff}/v1/cards/codes/decrypt"
+            levels = {"0 ms": 0, f"{a.latency_ms} ms": a.latency_ms}
+            runs: dict[str, list[dict]] = {k: [] for k in levels}
+            with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
+                for ms in levels.values():
+                    measure(pool, sandbox, url, users, ms, a, 1.0)  # warm-up
+                for _ in range(a.rounds):
+                    for name, ms in levels.items():
+                        runs[name].append(measure(pool, sandbox, url, users, ms, a, a.seconds))
+            summary = {}
+            for name, rs in runs.items():
+                summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99", "calls"))
+                print(f"latency {name:7s} {s['rps']:7.0f} req/s  p50 {s['p50']:7.2f} ms  "
+                      f"p99 {s['p99']:7.2f} ms  upstream calls/request {s['calls']:.2f} "
+                      f"{rs[-1]['paths']}  ({sum(r['n'] for r in rs)} requests, all 200)")
+            slow, fast = summary[f"{a.latency_ms} ms"]["rps"], summary["0 ms"]["rps"]
+            print(f"ratio {a.latency_ms} ms / 0 ms = {slow / fast:.2f} (target >= 0.70) "
+                  f"[{a.processes} procs x {a.threads} threads in flight, {a.users} users, "
+                  f"{a.rounds} x {a.seconds:.0f} s each]")
+        finally:
+            stop_processes(procs)
 
 
 if __name__ == "__main__":
