@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from bff.admin import codes, ledger
 from bff.admin.redemption import query_code, resolve_code
@@ -19,21 +18,18 @@ from bff.admin.schemas import (
     RedeemRequestSchema,
     RedemptionSchema,
 )
-from bff.admin_auth import check_admin, require_admin
+from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.errors import Conflict
 from bff.extensions import services
 from bff.wechat.errors import ErrCode
 
-blp = Blueprint("admin-codes", __name__, url_prefix="/v1/admin",
-                description="Operators: custom codes and redemption at the counter")
-SECURITY = [{"bearerAuth": []}]
-# Token first: before argument parsing, so no 400/422 reaches a caller without it.
-blp.before_request(check_admin)
+blp = admin_blueprint("admin-codes", __name__,
+                      "Operators: custom codes and redemption at the counter")
 
 
 @blp.route("/cards/<string:card_id>/codes")
 class Codes(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, DepositResultSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
@@ -46,7 +42,7 @@ class Codes(MethodView):
 
 @blp.route("/cards/<string:card_id>/codes/count")
 class CodesCount(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, CountSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
     @require_admin
@@ -57,7 +53,7 @@ class CodesCount(MethodView):
 
 @blp.route("/cards/<string:card_id>/codes/check")
 class CodesCheck(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, CheckResultSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
@@ -69,7 +65,7 @@ class CodesCheck(MethodView):
 
 @blp.route("/codes/query")
 class CodeQuery(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodeRefSchema)
     @blp.response(200, CodeInfoSchema)
     @blp.alt_response(404, description="unknown code (40056)")
@@ -90,7 +86,7 @@ class CodeQuery(MethodView):
 
 @blp.route("/codes/redeem")
 class CodeRedeem(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(RedeemRequestSchema)
     @blp.response(200, RedemptionSchema)
     @blp.alt_response(404, description="unknown code (40056)")

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from bff.admin import issuing, qrimage
 from bff.admin.schemas import (
@@ -19,19 +18,16 @@ from bff.admin.schemas import (
     QrImageQuerySchema,
     WhitelistSchema,
 )
-from bff.admin_auth import check_admin, require_admin
+from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.extensions import services
 
-blp = Blueprint("admin-issuing", __name__, url_prefix="/v1/admin",
-                description="Operators: issuing cards (QR codes, landing pages, articles, testers)")
-SECURITY = [{"bearerAuth": []}]
-# Token first: before argument parsing, so no 400/422 reaches a caller without it.
-blp.before_request(check_admin)
+blp = admin_blueprint("admin-issuing", __name__,
+                      "Operators: issuing cards (QR codes, landing pages, articles, testers)")
 
 
 @blp.route("/qrcodes")
 class QrCodes(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(QrCodeRequestSchema)
     @blp.response(201, QrCodeSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
@@ -48,7 +44,7 @@ class QrCodes(MethodView):
 
 @blp.route("/qrcodes/image")
 class QrImage(MethodView):
-    @blp.doc(security=SECURITY, responses={"200": {
+    @blp.doc(security=ADMIN_SECURITY, responses={"200": {
         "description": "the QR image",
         "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
                     "image/svg+xml": {"schema": {"type": "string"}}},
@@ -68,7 +64,7 @@ class QrImage(MethodView):
 
 @blp.route("/landing-pages")
 class LandingPages(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(LandingPageRequestSchema)
     @blp.response(201, LandingPageSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
@@ -81,7 +77,7 @@ class LandingPages(MethodView):
 
 @blp.route("/cards/<string:card_id>/article-html")
 class ArticleHtml(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ArticleHtmlSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
     @require_admin
@@ -92,7 +88,7 @@ class ArticleHtml(MethodView):
 
 @blp.route("/test-whitelist")
 class TestWhitelist(MethodView):
-    @blp.doc(security=SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(WhitelistSchema)
     @blp.response(200, WhitelistSchema)
     @blp.alt_response(422, description="more than 10 testers in all, or an invalid openid")

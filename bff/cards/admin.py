@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from bff import profiles
-from bff.admin_auth import check_admin, require_admin
+from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
 from bff.errors import Unprocessable
 from bff.extensions import services
 
-blp = Blueprint("card_profiles", __name__, url_prefix="/v1/admin",
-                description="Operators: how the BFF treats each card")
-blp.before_request(check_admin)  # 401 before the body is read or validated
-AUTH = [{"bearerAuth": []}]
+blp = admin_blueprint("card_profiles", __name__, "Operators: how the BFF treats each card")
 NO_ADMIN = "no valid operator token"
 
 
@@ -28,7 +24,7 @@ def _card_id(card_id: str) -> str:
 
 @blp.route("/cards/<card_id>/profile")
 class Profile(MethodView):
-    @blp.doc(security=AUTH)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
     @require_admin
@@ -36,7 +32,7 @@ class Profile(MethodView):
         """The card's profile (defaults when never set)"""
         return profiles.get_profile(services().redis, _card_id(card_id), fresh=True).as_dict()
 
-    @blp.doc(security=AUTH)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
@@ -54,7 +50,7 @@ class Profile(MethodView):
 
 @blp.route("/cards/<card_id>/pool")
 class Pool(MethodView):
-    @blp.doc(security=AUTH)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
     @blp.alt_response(401, description=NO_ADMIN)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from bff.admin_auth import check_admin, require_admin
+from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.errors import NotFound, Unprocessable
 from bff.events import stats
 from bff.events.schemas import (
@@ -22,16 +21,13 @@ from bff.events.stream import read_events
 from bff.extensions import services
 from bff.identity import find_identity
 
-blp = Blueprint("events_admin", __name__, url_prefix="/v1/admin",
-                description="Card events, channel statistics and identity links (operators)")
-_SECURITY = [{"bearerAuth": []}]
-# Token first: before argument parsing, so no 400/422 reaches a caller without it.
-blp.before_request(check_admin)
+blp = admin_blueprint("events_admin", __name__,
+                      "Card events, channel statistics and identity links (operators)")
 
 
 @blp.route("/events")
 class Events(MethodView):
-    @blp.doc(security=_SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(EventsQuery, location="query", as_kwargs=True)
     @blp.response(200, EventsPage)
     @blp.alt_response(401, description="Operator token missing or wrong")
@@ -48,7 +44,7 @@ class Events(MethodView):
 
 @blp.route("/stats/channels")
 class Channels(MethodView):
-    @blp.doc(security=_SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(ChannelQuery, location="query", as_kwargs=True)
     @blp.response(200, ChannelStats)
     @blp.alt_response(401, description="Operator token missing or wrong")
@@ -75,7 +71,7 @@ class Channels(MethodView):
 
 @blp.route("/identities")
 class Identities(MethodView):
-    @blp.doc(security=_SECURITY)
+    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(IdentityQuery, location="query", as_kwargs=True)
     @blp.response(200, IdentitySchema)
     @blp.alt_response(401, description="Operator token missing or wrong")
