@@ -5,14 +5,9 @@ from __future__ import annotations
 import time
 
 from bff.wechat import signing
-
-ADMIN = {"Authorization": "Bearer sandbox-admin-token"}
-
-
-def sim(client, path: str, body: dict | None = None) -> dict:
-    res = client.post(f"/sandbox/_sim/{path}", json=body or {})
-    assert res.status_code == 200, res.get_data(as_text=True)
-    return res.json
+from tests.story import ADMIN as ADMIN
+from tests.story import calls as calls
+from tests.story import sim
 
 
 def new_card(client, **options) -> str:
@@ -41,10 +36,6 @@ def take(app, client, card_id: str) -> tuple[dict, str]:
 def decrypt(app, encrypt_code: str) -> str:
     with app.app_context():
         return app.extensions["bff"].wechat.code_decrypt(encrypt_code)["code"]
-
-
-def calls(client) -> dict:
-    return {k.strip("/"): v for k, v in client.get("/sandbox/_sim/calls").json.items()}
 
 
 def fault(client, path: str, **spec) -> None:

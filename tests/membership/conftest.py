@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+
+from tests.story import bearer as auth
+from tests.story import sim
 
 MOBILE = "13912345678"
 NAME = "李小龙"
@@ -29,9 +33,7 @@ class Story:
         self.c = client
 
     def sim(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        answer = self.c.post(f"/sandbox/_sim/{path}", json=body or {})
-        assert answer.status_code == 200, answer.get_json()
-        return answer.get_json()
+        return sim(self.c, path, body)
 
     def user(self, unionid: bool = True) -> dict[str, Any]:
         return self.sim("users", {"unionid": unionid})
@@ -62,6 +64,26 @@ class Story:
         body = {k: v for k, v in body.items() if v is not None}
         return self.c.post("/v1/membership/activate", headers=auth(token), json=body)
 
+    def activate_at_once(self, app, member: dict[str, Any], n: int) -> list[tuple[int, Any]]:
+        """``n`` clients post the member's activation together; (status, body) of each."""
+        answers: list[tuple[int, Any]] = []
+        start = threading.Barrier(n)
+
+        def activate() -> None:
+            client = app.test_client()
+            start.wait()
+            answer = client.post("/v1/membership/activate", headers=auth(member["token"]), json={
+                "activate_ticket": member["returned"]["activate_ticket"],
+                "card_id": member["card_id"], "code": member["returned"]["code"]})
+            answers.append((answer.status_code, answer.get_json()))
+
+        threads = [threading.Thread(target=activate) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return answers
+
     def calls(self, path: str) -> int:
         calls = self.c.get("/sandbox/_sim/calls").get_json()
         return int(calls.get(path.strip("/"), 0)) + int(calls.get("/" + path.strip("/"), 0))
@@ -78,10 +100,6 @@ class Story:
         extra = self.plugin(token, card_id).get_json()["extraData"]
         returned = self.fill_form(user, extra)
         return {"user": user, "token": token, "card_id": card_id, "returned": returned}
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from tests.membership.conftest import FORM, MOBILE, NAME, auth
 
@@ -45,22 +44,7 @@ def test_encrypt_code_and_a_retry_make_one_activation(story) -> None:
 
 def test_ten_concurrent_activations_with_one_ticket(app, story) -> None:
     m = story.new_member()
-    answers: list = []
-    start = threading.Barrier(10)
-
-    def activate() -> None:
-        client = app.test_client()
-        start.wait()
-        answer = client.post("/v1/membership/activate", headers=auth(m["token"]), json={
-            "activate_ticket": m["returned"]["activate_ticket"],
-            "card_id": m["card_id"], "code": m["returned"]["code"]})
-        answers.append((answer.status_code, answer.get_json()))
-
-    threads = [threading.Thread(target=activate) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    answers = story.activate_at_once(app, m, 10)
     assert len(answers) == 10
     assert {status for status, _ in answers} == {200}, answers
     assert all(body == answers[0][1] for _, body in answers)

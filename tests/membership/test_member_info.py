@@ -58,22 +58,7 @@ def test_store_member_seals_and_merges(app, redis_client) -> None:
 def test_concurrent_activations_share_one_failure_then_retry(app, story) -> None:
     m = story.new_member()
     story.fault(ACTIVATE, errcode=40127, count=1)
-    answers: list = []
-    start = threading.Barrier(6)
-
-    def activate() -> None:
-        client = app.test_client()
-        start.wait()
-        answer = client.post("/v1/membership/activate", headers=auth(m["token"]), json={
-            "activate_ticket": m["returned"]["activate_ticket"],
-            "card_id": m["card_id"], "code": m["returned"]["code"]})
-        answers.append((answer.status_code, answer.get_json()))
-
-    threads = [threading.Thread(target=activate) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    answers = story.activate_at_once(app, m, 6)
     statuses = [status for status, _ in answers]
     assert len(answers) == 6 and set(statuses) <= {200, 409}, answers
     assert 409 in statuses

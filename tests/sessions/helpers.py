@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-ADMIN = {"Authorization": "Bearer sandbox-admin-token"}
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+from tests.story import ADMIN, bearer
+from tests.story import calls as calls
 
 
 def new_user(client, *, unionid: bool = True) -> dict:
@@ -49,7 +46,3 @@ def sim_add_card(client, user: dict, card_list: list[dict], **extra) -> list[dic
                       json={"user": user["oa_openid"], "card_list": card_list, **extra})
     assert res.status_code == 200, res.json
     return res.json["card_list"]
-
-
-def calls(client) -> dict:
-    return {k.strip("/"): v for k, v in client.get("/sandbox/_sim/calls").json.items()}
