@@ -1,0 +1,62 @@
+"""Production mode: no sandbox mounted, WeChat reached over real HTTP at BFF_WECHAT_API_BASE.
+
+The WeChat here is a standalone sandbox on its own port, the way a deployment would see
+api.weixin.qq.com; the app is built from BFF_* variables alone.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from bff import config as c
+from bff import create_app
+from bff.sandbox import SandboxConfig
+from bff.sandbox.server import serve_in_thread
+from tests.story import bearer
+
+
+def test_the_story_over_real_http_without_a_mounted_sandbox(redis_client, redis_url, monkeypatch):
+    wechat, shutdown = serve_in_thread(redis_url, SandboxConfig(
+        oa_appid=c.SANDBOX_APPID, oa_secret=c.SANDBOX_SECRET, mp_appid=c.SANDBOX_MP_APPID,
+        mp_secret=c.SANDBOX_MP_SECRET, push_token=c.SANDBOX_PUSH_TOKEN,
+        push_aes_key=c.SANDBOX_PUSH_AES_KEY))
+    try:
+        env = {
+            "BFF_APPID": c.SANDBOX_APPID, "BFF_SECRET": c.SANDBOX_SECRET,
+            "BFF_MINIPROGRAM_APPID": c.SANDBOX_MP_APPID,
+            "BFF_MINIPROGRAM_SECRET": c.SANDBOX_MP_SECRET,
+            "BFF_PUSH_TOKEN": c.SANDBOX_PUSH_TOKEN, "BFF_PUSH_AES_KEY": c.SANDBOX_PUSH_AES_KEY,
+            "BFF_REDIS_URL": redis_url, "BFF_ADMIN_TOKEN": "prod-admin-token",
+            "BFF_DATA_KEY": c.SANDBOX_DATA_KEY, "BFF_WECHAT_API_BASE": wechat,
+            "BFF_SANDBOX": "0",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        client = create_app().test_client()
+        assert client.get("/readyz").get_json()["sandbox"] is False
+        assert client.post("/sandbox/_sim/users", json={}).status_code == 404  # not mounted
+
+        sim = requests.Session()
+        user = sim.post(f"{wechat}/_sim/users", json={}).json()
+        code = sim.post(f"{wechat}/_sim/login-codes",
+                        json={"user": user["mp_openid"], "app": "miniprogram"}).json()["code"]
+        login = client.post("/v1/sessions/miniprogram", json={"code": code})
+        assert login.status_code == 201, login.get_data(as_text=True)
+        auth = bearer(login.get_json()["token"])
+        card = sim.post(f"{wechat}/_sim/cards", json={"card_type": "GROUPON"}).json()["card_id"]
+        signed = client.post("/v1/cards/add-card", json={"cards": [{"card_id": card}]},
+                             headers=auth)
+        assert signed.status_code == 200, signed.get_data(as_text=True)
+        taken = sim.post(f"{wechat}/_sim/add-card", json={
+            "user": user["mp_openid"], "card_list": signed.get_json()["card_list"]}).json()
+        entry = taken["card_list"][0]
+        assert entry["isSuccess"], entry
+        decrypted = client.post("/v1/cards/codes/decrypt",
+                                json={"encrypt_code": entry["code"]}, headers=auth)
+        assert decrypted.status_code == 200, decrypted.get_data(as_text=True)
+        assert decrypted.get_json()["card_id"] == card
+        assert client.get("/v1/admin/events", headers=bearer("prod-admin-token")).status_code == 200
+        calls = sim.get(f"{wechat}/_sim/calls").json()
+        assert calls.get("cgi-bin/stable_token") == 1  # production default: stable_token
+    finally:
+        shutdown()
