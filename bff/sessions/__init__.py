@@ -6,6 +6,8 @@ from typing import Any
 
 
 def register(app: Any, api: Any) -> None:
+    from bff.sessions.auth import authenticate_early
     from bff.sessions.resources import blp
 
     api.register_blueprint(blp)
+    app.before_request(authenticate_early)

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 
 from bff.errors import Unauthorized
 from bff.extensions import services
@@ -115,7 +115,19 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.bff_user = authenticate()
+        if g.get("bff_user") is None:  # not already done by authenticate_early
+            g.bff_user = authenticate()
         return view(*args, **kwargs)
 
+    wrapper.requires_user = True  # type: ignore[attr-defined]  # read by authenticate_early
     return wrapper
+
+
+def authenticate_early() -> None:
+    """``before_request``: a view marked by ``@require_user`` answers 401 before its body is
+    parsed, so a caller without a session never learns the endpoint's schema from a 422."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None) if view_class else view
+    if getattr(method, "requires_user", False):
+        g.bff_user = authenticate()
