@@ -106,9 +106,6 @@ class Credentials:
     def expire_access_token(self, failed: str) -> None:
         self._expire(ACCESS_TOKEN, failed)
 
-    def expire_ticket(self, kind: str, failed: str) -> None:
-        self._expire(f"ticket:{kind}", failed)
-
     # -- reading --------------------------------------------------------------------------
 
     def _get(self, kind: str) -> str:
