@@ -8,16 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import string
-
-_NONCE_ALPHABET = string.ascii_letters + string.digits
 
 
 def nonce_str(length: int = 16) -> str:
-    """A random nonce; WeChat accepts at most 32 characters."""
+    """A random alphanumeric nonce (hex); WeChat accepts at most 32 characters.
+
+    One ``token_hex`` (~1 us), not a ``secrets.choice`` per character (~25 us for 16): it is
+    drawn on every signing request.
+    """
     if not 1 <= length <= 32:
         raise ValueError("nonce length must be 1..32")
-    return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(length))
+    return secrets.token_hex((length + 1) // 2)[:length]
 
 
 def sha1_sorted_values(*values: object) -> str:
