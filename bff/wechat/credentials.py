@@ -3,55 +3,33 @@
 Reads cost nothing on the hot path (a dict lookup). Past the short local TTL a process reads
 Redis; when the value is missing or expired, exactly one process (a Redis lock) asks WeChat and
 the others poll Redis for its answer. Compare-and-expire drops a token only if it is the one that
-failed, so a late 40001 never throws away a token another process has just fetched.
+failed, so a late 40001 never throws away a token another process has just fetched. The Redis
+side (entries, lock, failure records) is ``bff.wechat.credential_store``; this module decides
+when to read, refresh, wait or do without Redis.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import redis as redislib
 
 from bff.metrics import CREDENTIAL_REFRESHES, LOCK_WAITS
-from bff.store import keys
 from bff.wechat.credential_source import CredentialSource
-from bff.wechat.errors import TokenInvalid, WeChatError, WeChatUnavailable, error_for
+from bff.wechat.credential_store import REDIS_DOWN, CredentialStore, Entry
+from bff.wechat.errors import TokenInvalid, WeChatError, WeChatUnavailable
 
 log = logging.getLogger("bff.wechat.credentials")
 
 ACCESS_TOKEN = "access_token"
 TICKET_KINDS = ("wx_card", "jsapi")
-_REDIS_DOWN = (redislib.ConnectionError, redislib.TimeoutError)
-
-# KEYS[1] = credential hash, ARGV[1] = the value that failed. Deletes only that value.
-_EXPIRE_IF_SAME = """
-if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-# KEYS[1] = lock key, ARGV[1] = our owner token. Releases only a lock we still hold.
-_RELEASE_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class CredentialStoreUnavailable(Exception):
     """Redis is unreachable and no usable credential is at hand; the app answers 503."""
-
-
-@dataclass(frozen=True)
-class _Entry:
-    value: str
-    expires_at: float  # epoch seconds; never serve after this
-    refresh_at: float  # epoch seconds; one process refreshes from here on
-    local_until: float = 0.0  # epoch seconds; re-read Redis after this
 
 
 class Credentials:
@@ -71,26 +49,21 @@ class Credentials:
         direct_fetch_interval: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.redis = redis
+        self.store = CredentialStore(redis, source.appid, lock_ttl_ms=lock_ttl_ms,
+                                     failure_ttl_ms=failure_ttl_ms)
         self.source = source
-        self.appid = source.appid
         # Short, so a token another instance replaced (classic mode: 5-minute overlap) or
         # expired after a 40001 stops being used here soon.
         self.local_ttl = local_ttl
         self.refresh_margin = refresh_margin
-        self.lock_ttl_ms = lock_ttl_ms
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval
-        self.failure_ttl_ms = failure_ttl_ms
         self.direct_fetch_interval = direct_fetch_interval
         self.clock = clock
-        self._local: dict[str, _Entry] = {}
+        self._local: dict[str, Entry] = {}
         self._kind_locks = {k: threading.Lock() for k in _kinds()}
         self._direct_fetch_at: dict[str, float] = {}
         self._redis_down_until = 0.0
-        self._lua = True
-        self._expire_script = redis.register_script(_EXPIRE_IF_SAME)
-        self._release_script = redis.register_script(_RELEASE_LOCK)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -125,7 +98,7 @@ class Credentials:
                 return self._without_redis(kind, entry)
             try:
                 return self._load(kind, now)
-            except _REDIS_DOWN:
+            except REDIS_DOWN:
                 # Skip Redis for a second so an outage costs one failed connect, not one each.
                 self._redis_down_until = time.monotonic() + 1.0
                 log.warning("credential store unreachable kind=%s", kind)
@@ -134,7 +107,7 @@ class Credentials:
             lock.release()
 
     def _load(self, kind: str, now: float) -> str:
-        entry = self._read(kind)
+        entry = self.store.read(kind)
         if entry is None or now >= entry.expires_at:
             entry = self._refresh_or_wait(kind)
         elif now >= entry.refresh_at:
@@ -142,14 +115,13 @@ class Credentials:
         self._remember(kind, entry)
         return entry.value
 
-    def _refresh_ahead(self, kind: str, current: _Entry) -> _Entry:
+    def _refresh_ahead(self, kind: str, current: Entry) -> Entry:
         """Refresh a still-valid value if no one else is; otherwise keep using it."""
-        owner = secrets.token_hex(16)
-        if not self.redis.set(keys.credential_lock(self.appid, kind), owner, nx=True,
-                              px=self.lock_ttl_ms):
+        owner = self.store.lock(kind)
+        if owner is None:
             return current
         try:
-            fresh, failure = self._read_with_failure(kind)
+            fresh, failure = self.store.read_with_failure(kind)
             if fresh is not None and fresh.refresh_at > current.refresh_at:
                 return fresh  # someone refreshed between our two reads
             if failure is not None:
@@ -159,30 +131,29 @@ class Credentials:
             log.warning("early refresh failed kind=%s errcode=%s", kind, e.errcode)
             return current
         finally:
-            self._release(kind, owner)
+            self.store.release(kind, owner)
 
-    def _refresh_or_wait(self, kind: str) -> _Entry:
+    def _refresh_or_wait(self, kind: str) -> Entry:
         """Nothing valid in Redis: take the lock and fetch, or wait for whoever holds it."""
-        owner = secrets.token_hex(16)
-        lock_key = keys.credential_lock(self.appid, kind)
         deadline = time.monotonic() + self.wait_timeout
         waited = False
         while True:
-            if self.redis.set(lock_key, owner, nx=True, px=self.lock_ttl_ms):
+            owner = self.store.lock(kind)
+            if owner is not None:
                 try:
-                    entry, failure = self._read_with_failure(kind)
+                    entry, failure = self.store.read_with_failure(kind)
                     if entry is not None and self.clock() < entry.expires_at:
                         return entry  # second look: the previous holder stored it
                     if failure is not None:
                         raise failure  # it failed moments ago: don't ask WeChat again yet
                     return self._fetch_and_store(kind)
                 finally:
-                    self._release(kind, owner)
+                    self.store.release(kind, owner)
             if not waited:
                 LOCK_WAITS.labels(_metric_kind(kind)).inc()
                 waited = True
             time.sleep(self.poll_interval)
-            entry, failure = self._read_with_failure(kind)
+            entry, failure = self.store.read_with_failure(kind)
             if entry is not None and self.clock() < entry.expires_at:
                 return entry
             if failure is not None:
@@ -190,24 +161,18 @@ class Credentials:
             if time.monotonic() >= deadline:
                 raise WeChatUnavailable("timeout", self.source.path_for(kind))
 
-    def _fetch_and_store(self, kind: str) -> _Entry:
+    def _fetch_and_store(self, kind: str) -> Entry:
         try:
             value, expires_in = self._fetch(kind)
         except WeChatError as e:
-            self._record_failure(kind, e)
+            self.store.record_failure(kind, e)
             raise
         CREDENTIAL_REFRESHES.labels(_metric_kind(kind)).inc()
         entry = self._entry(value, expires_in)
         ttl = max(1, int(entry.expires_at - self.clock()))
         try:
-            pipe = self.redis.pipeline(transaction=True)
-            key = keys.credential(self.appid, kind)
-            pipe.delete(key)
-            pipe.hset(key, mapping={"value": value, "expires_at": entry.expires_at,
-                                    "refresh_at": entry.refresh_at})
-            pipe.expire(key, ttl)
-            pipe.execute()
-        except _REDIS_DOWN:
+            self.store.write(kind, entry, ttl)
+        except REDIS_DOWN:
             log.warning("credential fetched but not stored kind=%s", kind)
             self._remember(kind, entry)
         return entry
@@ -227,7 +192,7 @@ class Credentials:
                 self.expire_access_token(token)
         raise AssertionError("unreachable")
 
-    def _without_redis(self, kind: str, entry: _Entry | None) -> str:
+    def _without_redis(self, kind: str, entry: Entry | None) -> str:
         """Redis is down: serve what we hold, else fetch directly, rarely."""
         now = self.clock()
         if entry is not None and now < entry.expires_at:
@@ -245,72 +210,27 @@ class Credentials:
         self._remember(kind, entry)
         return entry.value
 
-    # -- Redis and local helpers ----------------------------------------------------------
+    # -- local helpers --------------------------------------------------------------------
 
-    def _entry(self, value: str, expires_in: int) -> _Entry:
+    def _entry(self, value: str, expires_in: int) -> Entry:
         now = self.clock()
         lifetime = max(60, int(expires_in) - 300)
-        return _Entry(value, now + lifetime, now + max(30.0, lifetime - self.refresh_margin))
+        return Entry(value, now + lifetime, now + max(30.0, lifetime - self.refresh_margin))
 
-    def _remember(self, kind: str, entry: _Entry) -> None:
+    def _remember(self, kind: str, entry: Entry) -> None:
         now = self.clock()
         # Past refresh_at, look at Redis again at most once a second for the refreshed value.
         local_until = min(entry.expires_at, max(entry.refresh_at, now + 1.0), now + self.local_ttl)
-        self._local[kind] = _Entry(entry.value, entry.expires_at, entry.refresh_at, local_until)
-
-    def _read(self, kind: str) -> _Entry | None:
-        return _parse_entry(self.redis.hgetall(keys.credential(self.appid, kind)))
-
-    def _read_with_failure(self, kind: str) -> tuple[_Entry | None, WeChatError | None]:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hgetall(keys.credential(self.appid, kind))
-        pipe.get(keys.credential_failure(self.appid, kind))
-        raw, failure = pipe.execute()
-        return _parse_entry(raw), _parse_failure(failure)
-
-    def _record_failure(self, kind: str, e: WeChatError) -> None:
-        doc = {"errcode": e.errcode, "errmsg": e.errmsg, "path": e.path,
-               "reason": getattr(e, "reason", None)}
-        try:
-            self.redis.set(keys.credential_failure(self.appid, kind), json.dumps(doc),
-                           px=self.failure_ttl_ms)
-        except _REDIS_DOWN:
-            pass
-
-    def _release(self, kind: str, owner: str) -> None:
-        key = keys.credential_lock(self.appid, kind)
-        try:
-            self._compare_and_delete(self._release_script, key, owner,
-                                     lambda pipe: pipe.get(key))
-        except _REDIS_DOWN:
-            pass  # the lock expires by itself
+        self._local[kind] = Entry(entry.value, entry.expires_at, entry.refresh_at, local_until)
 
     def _expire(self, kind: str, failed: str) -> None:
         entry = self._local.get(kind)
         if entry is not None and entry.value == failed:
             self._local.pop(kind, None)
-        key = keys.credential(self.appid, kind)
         try:
-            self._compare_and_delete(self._expire_script, key, failed,
-                                     lambda pipe: pipe.hget(key, "value"))
-        except _REDIS_DOWN:
+            self.store.expire(kind, failed)
+        except REDIS_DOWN:
             log.warning("credential store unreachable on expire kind=%s", kind)
-
-    def _compare_and_delete(self, script: Any, key: str, expected: str, read: Any) -> None:
-        if self._lua:
-            try:
-                script(keys=[key], args=[expected])
-                return
-            except redislib.ResponseError:
-                # The embedded store of sandbox mode (fakeredis without lupa) has no Lua.
-                self._lua = False
-
-        def swap(pipe: Any) -> None:
-            if _text(read(pipe) or "") == expected:
-                pipe.multi()
-                pipe.delete(key)
-
-        self.redis.transaction(swap, key)
 
 
 def _kinds() -> list[str]:
@@ -320,28 +240,3 @@ def _kinds() -> list[str]:
 def _metric_kind(kind: str) -> str:
     return kind.replace(":", "_")
 
-
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def _parse_entry(raw: dict) -> _Entry | None:
-    if not raw:
-        return None
-    d = {_text(k): _text(v) for k, v in raw.items()}
-    try:
-        return _Entry(d["value"], float(d["expires_at"]), float(d["refresh_at"]))
-    except (KeyError, ValueError):
-        return None
-
-
-def _parse_failure(raw: Any) -> WeChatError | None:
-    if not raw:
-        return None
-    try:
-        d = json.loads(_text(raw))
-        if d.get("reason"):
-            return WeChatUnavailable(d["reason"], d["path"])
-        return error_for(int(d["errcode"]), d["errmsg"], d["path"])
-    except (ValueError, KeyError, TypeError):
-        return None

@@ -1,0 +1,147 @@
+"""The Redis side of credentials: the shared value, its refresh lock, and a recent failure.
+
+Per appid and kind (``keys.credential*``): a hash ``{value, expires_at, refresh_at}``, a lock
+string held by the one process that asks WeChat, and a short-lived failure record so the other
+processes do not ask again at once. Deletes compare first (a small Lua script; a WATCH
+transaction on the embedded store of sandbox mode, which has no Lua).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import redis as redislib
+
+from bff.store import keys
+from bff.wechat.errors import WeChatError, WeChatUnavailable, error_for
+
+REDIS_DOWN = (redislib.ConnectionError, redislib.TimeoutError)
+
+# KEYS[1] = credential hash, ARGV[1] = the value that failed. Deletes only that value.
+_EXPIRE_IF_SAME = """
+if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS[1] = lock key, ARGV[1] = our owner token. Releases only a lock we still hold.
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    value: str
+    expires_at: float  # epoch seconds; never serve after this
+    refresh_at: float  # epoch seconds; one process refreshes from here on
+    local_until: float = 0.0  # epoch seconds; re-read Redis after this
+
+
+class CredentialStore:
+    """One appid's credential entries, locks and failure records in Redis."""
+
+    def __init__(
+        self, redis: redislib.Redis, appid: str, *, lock_ttl_ms: int, failure_ttl_ms: int
+    ) -> None:
+        self.redis = redis
+        self.appid = appid
+        self.lock_ttl_ms = lock_ttl_ms
+        self.failure_ttl_ms = failure_ttl_ms
+        self._lua = True
+        self._expire_script = redis.register_script(_EXPIRE_IF_SAME)
+        self._release_script = redis.register_script(_RELEASE_LOCK)
+
+    def read(self, kind: str) -> Entry | None:
+        return _parse_entry(self.redis.hgetall(keys.credential(self.appid, kind)))
+
+    def read_with_failure(self, kind: str) -> tuple[Entry | None, WeChatError | None]:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.credential(self.appid, kind))
+        pipe.get(keys.credential_failure(self.appid, kind))
+        raw, failure = pipe.execute()
+        return _parse_entry(raw), _parse_failure(failure)
+
+    def write(self, kind: str, entry: Entry, ttl: int) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        key = keys.credential(self.appid, kind)
+        pipe.delete(key)
+        pipe.hset(key, mapping={"value": entry.value, "expires_at": entry.expires_at,
+                                "refresh_at": entry.refresh_at})
+        pipe.expire(key, ttl)
+        pipe.execute()
+
+    def record_failure(self, kind: str, e: WeChatError) -> None:
+        doc = {"errcode": e.errcode, "errmsg": e.errmsg, "path": e.path,
+               "reason": getattr(e, "reason", None)}
+        try:
+            self.redis.set(keys.credential_failure(self.appid, kind), json.dumps(doc),
+                           px=self.failure_ttl_ms)
+        except REDIS_DOWN:
+            pass
+
+    def lock(self, kind: str) -> str | None:
+        """Take the refresh lock: our owner token, or None when another process holds it."""
+        owner = secrets.token_hex(16)
+        if self.redis.set(keys.credential_lock(self.appid, kind), owner, nx=True,
+                          px=self.lock_ttl_ms):
+            return owner
+        return None
+
+    def release(self, kind: str, owner: str) -> None:
+        key = keys.credential_lock(self.appid, kind)
+        try:
+            self._compare_and_delete(self._release_script, key, owner,
+                                     lambda pipe: pipe.get(key))
+        except REDIS_DOWN:
+            pass  # the lock expires by itself
+
+    def expire(self, kind: str, failed: str) -> None:
+        """Delete the stored value only if it is still ``failed``."""
+        key = keys.credential(self.appid, kind)
+        self._compare_and_delete(self._expire_script, key, failed,
+                                 lambda pipe: pipe.hget(key, "value"))
+
+    def _compare_and_delete(self, script: Any, key: str, expected: str, read: Any) -> None:
+        if self._lua:
+            try:
+                script(keys=[key], args=[expected])
+                return
+            except redislib.ResponseError:
+                # The embedded store of sandbox mode (fakeredis without lupa) has no Lua.
+                self._lua = False
+
+        def swap(pipe: Any) -> None:
+            if _text(read(pipe) or "") == expected:
+                pipe.multi()
+                pipe.delete(key)
+
+        self.redis.transaction(swap, key)
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _parse_entry(raw: dict) -> Entry | None:
+    if not raw:
+        return None
+    d = {_text(k): _text(v) for k, v in raw.items()}
+    try:
+        return Entry(d["value"], float(d["expires_at"]), float(d["refresh_at"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _parse_failure(raw: Any) -> WeChatError | None:
+    if not raw:
+        return None
+    try:
+        d = json.loads(_text(raw))
+        if d.get("reason"):
+            return WeChatUnavailable(d["reason"], d["path"])
+        return error_for(int(d["errcode"]), d["errmsg"], d["path"])
+    except (ValueError, KeyError, TypeError):
+        return None
