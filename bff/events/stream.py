@@ -53,7 +53,6 @@ local id = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 return id
 """
-_NO_SCRIPTING: set[int] = set()  # ids of clients (the embedded store) without Lua
 
 
 def record_event(
@@ -61,37 +60,16 @@ def record_event(
 ) -> Recorded:
     """Claim the event's dedup identity and append it to the stream, atomically.
 
-    One Lua script (one round trip); where Lua is missing (the embedded store), WATCH the
-    claim then MULTI {XADD, SET claim}. Either way a crash leaves both or neither, so an
-    acknowledged event is in the stream exactly once across all instances.
+    One Lua script (one round trip; the embedded store runs Lua too): a crash leaves both or
+    neither, so an acknowledged event is in the stream exactly once across all instances.
     """
     claim = keys.event_dedup(dedup_digest(fields))
     stream = keys.event_stream()
     values = entry_fields(fields, mode)
     minid = retention_min_id(retention_days)
-    if id(r) not in _NO_SCRIPTING:
-        args = [dedup_ttl, minid, *(x for kv in values.items() for x in kv)]
-        try:
-            entry_id = _script(r)(keys=[claim, stream], args=args)
-        except redis.ResponseError as e:
-            if "unknown command" not in str(e).lower():
-                raise
-            _NO_SCRIPTING.add(id(r))
-        else:
-            return Recorded(entry_id=entry_id or "", duplicate=not entry_id)
-    with r.pipeline(transaction=True) as pipe:
-        while True:
-            try:
-                pipe.watch(claim)
-                if pipe.exists(claim):
-                    return Recorded(entry_id="", duplicate=True)
-                pipe.multi()
-                pipe.xadd(stream, values, minid=minid, approximate=True)
-                pipe.set(claim, "1", ex=dedup_ttl)
-                entry_id, _ = pipe.execute()
-                return Recorded(entry_id=entry_id, duplicate=False)
-            except redis.WatchError:
-                continue  # another instance claimed it meanwhile: look again
+    args = [dedup_ttl, minid, *(x for kv in values.items() for x in kv)]
+    entry_id = _script(r)(keys=[claim, stream], args=args)
+    return Recorded(entry_id=entry_id or "", duplicate=not entry_id)
 
 
 def _script(r: redis.Redis) -> Any:

@@ -173,14 +173,6 @@ def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> No
 
 def _release(r: redis.Redis, key: str, token: str) -> None:
     try:
-        try:
-            r.eval(_RELEASE, 1, key, token)
-        except redis.ResponseError:  # no Lua (embedded store): WATCH/MULTI instead
-            with r.pipeline() as pipe:
-                pipe.watch(key)
-                if pipe.get(key) == token:
-                    pipe.multi()
-                    pipe.delete(key)
-                    pipe.execute()
+        r.eval(_RELEASE, 1, key, token)
     except redis.RedisError:
         pass  # the claim expires after CLAIM_SECONDS

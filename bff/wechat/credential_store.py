@@ -2,8 +2,7 @@
 
 Per appid and kind (``keys.credential*``): a hash ``{value, expires_at, refresh_at}``, a lock
 string held by the one process that asks WeChat, and a short-lived failure record so the other
-processes do not ask again at once. Deletes compare first (a small Lua script; a WATCH
-transaction on the embedded store of sandbox mode, which has no Lua).
+processes do not ask again at once. Deletes compare first, in a small Lua script.
 """
 
 from __future__ import annotations
@@ -50,7 +49,6 @@ class CredentialStore:
         self.appid = appid
         self.lock_ttl_ms = lock_ttl_ms
         self.failure_ttl_ms = failure_ttl_ms
-        self._lua = True
         self._expire_script = redis.register_script(_EXPIRE_IF_SAME)
         self._release_script = redis.register_script(_RELEASE_LOCK)
 
@@ -93,32 +91,13 @@ class CredentialStore:
     def release(self, kind: str, owner: str) -> None:
         key = keys.credential_lock(self.appid, kind)
         try:
-            self._compare_and_delete(self._release_script, key, owner,
-                                     lambda pipe: pipe.get(key))
+            self._release_script(keys=[key], args=[owner])
         except REDIS_DOWN:
             pass  # the lock expires by itself
 
     def expire(self, kind: str, failed: str) -> None:
         """Delete the stored value only if it is still ``failed``."""
-        key = keys.credential(self.appid, kind)
-        self._compare_and_delete(self._expire_script, key, failed,
-                                 lambda pipe: pipe.hget(key, "value"))
-
-    def _compare_and_delete(self, script: Any, key: str, expected: str, read: Any) -> None:
-        if self._lua:
-            try:
-                script(keys=[key], args=[expected])
-                return
-            except redislib.ResponseError:
-                # The embedded store of sandbox mode (fakeredis without lupa) has no Lua.
-                self._lua = False
-
-        def swap(pipe: Any) -> None:
-            if _text(read(pipe) or "") == expected:
-                pipe.multi()
-                pipe.delete(key)
-
-        self.redis.transaction(swap, key)
+        self._expire_script(keys=[keys.credential(self.appid, kind)], args=[failed])
 
 
 def _text(v: Any) -> str:

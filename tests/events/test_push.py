@@ -147,7 +147,7 @@ def test_user_messages_are_acknowledged_not_recorded(client, redis_client):
     assert stream_len(redis_client) == 0
 
 
-def test_record_once_without_lua_on_the_embedded_store():
+def test_record_once_on_the_embedded_store():
     import fakeredis
 
     from bff.events.stream import record_event

@@ -184,7 +184,7 @@ def test_redis_outage_without_a_value_is_rate_limited() -> None:
         server.stop()
 
 
-def test_embedded_store_without_lua_still_compares_and_expires() -> None:
+def test_embedded_store_compares_and_expires() -> None:
     import fakeredis
 
     store = fakeredis.FakeRedis(decode_responses=True)
