@@ -70,7 +70,8 @@ def record_holding(r: redis.Redis, holding: Holding) -> Holding:
     if holding.mp_openid:
         pipe.sadd(keys.holdings_of("mp", holding.mp_openid), holding.code)
     pipe.execute()
-    return get_holding(r, holding.code) or holding
+    # What the HSET left in the hash: the stored fields overlaid with ours (no second read).
+    return Holding(**{**(existing.as_dict() if existing else {}), **values})
 
 
 def set_status(r: redis.Redis, code: str, status: str) -> None:
