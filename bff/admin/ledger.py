@@ -25,7 +25,7 @@ import redis
 from bff.admin.redemption import ALREADY_REDEEMED, query_code, translate
 from bff.errors import Conflict, ServiceUnavailable
 from bff.metrics import REDEMPTIONS
-from bff.store import keys
+from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
@@ -35,12 +35,6 @@ CLAIM_TTL = 60  # seconds; longer than one query + consume, retries included
 UNCERTAIN_TTL = 86400
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.02
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
 
 def lookup(r: redis.Redis, code: str, card_id: str | None = None) -> dict[str, Any] | None:
     """The ledger entry of a consumed code (``card_id`` optional when one card has the code)."""
@@ -83,7 +77,7 @@ def redeem_once(
                 return _redeem_as_owner(r, wechat, card_id=card_id, code=code,
                                         staff_id=staff_id, location=location, channel=channel)
             finally:
-                r.eval(_RELEASE, 1, keys.redeem_claim(code), token)
+                release_claim(r, keys.redeem_claim(code), token)
         if time.monotonic() >= deadline:
             raise ServiceUnavailable(
                 "this code is being redeemed by another request; try again", retry_after=2

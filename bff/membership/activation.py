@@ -25,7 +25,7 @@ from bff.membership.members import readable_fields, store_member
 from bff.membership.numbers import membership_number_for
 from bff.personal import PersonalDataError, seal, unseal
 from bff.profiles import get_profile
-from bff.store import keys
+from bff.store import keys, release_claim
 from bff.wechat.errors import ErrCode, WeChatApiError, WeChatError
 
 if TYPE_CHECKING:
@@ -38,13 +38,6 @@ FAILURE_SECONDS = 15
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 TICKET_RETRY_AFTER = 3
-
-# Compare-and-delete: release the claim only if this request still holds it.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 class _Relayed(DomainError):
     """The failure of the attempt a waiting request was waiting on."""
@@ -173,6 +166,6 @@ def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> No
 
 def _release(r: redis.Redis, key: str, token: str) -> None:
     try:
-        r.eval(_RELEASE, 1, key, token)
+        release_claim(r, key, token)
     except redis.RedisError:
         pass  # the claim expires after CLAIM_SECONDS

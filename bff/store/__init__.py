@@ -29,3 +29,15 @@ def connect(url: str | None, *, allow_embedded: bool) -> redis.Redis:
         "state is lost on exit and not shared between processes"
     )
     return fakeredis.FakeRedis(decode_responses=True, server=fakeredis.FakeServer())
+
+
+# KEYS[1] = a claim or lock; ARGV[1] = the owner token its holder set with SET NX.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def release_claim(r: redis.Redis, key: str, owner: str) -> bool:
+    """Delete a ``SET NX`` claim only if ``owner`` still holds it (never another's)."""
+    return bool(r.eval(_RELEASE, 1, key, owner))

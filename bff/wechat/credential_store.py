@@ -14,7 +14,7 @@ from typing import Any
 
 import redis as redislib
 
-from bff.store import keys
+from bff.store import keys, release_claim
 from bff.wechat.errors import WeChatError, WeChatUnavailable, error_for
 
 REDIS_DOWN = (redislib.ConnectionError, redislib.TimeoutError)
@@ -25,10 +25,6 @@ if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then return redis.call('DEL',
 return 0
 """
 # KEYS[1] = lock key, ARGV[1] = our owner token. Releases only a lock we still hold.
-_RELEASE_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,6 @@ class CredentialStore:
         self.lock_ttl_ms = lock_ttl_ms
         self.failure_ttl_ms = failure_ttl_ms
         self._expire_script = redis.register_script(_EXPIRE_IF_SAME)
-        self._release_script = redis.register_script(_RELEASE_LOCK)
 
     def read(self, kind: str) -> Entry | None:
         return _parse_entry(self.redis.hgetall(keys.credential(self.appid, kind)))
@@ -91,7 +86,7 @@ class CredentialStore:
     def release(self, kind: str, owner: str) -> None:
         key = keys.credential_lock(self.appid, kind)
         try:
-            self._release_script(keys=[key], args=[owner])
+            release_claim(self.redis, key, owner)
         except REDIS_DOWN:
             pass  # the lock expires by itself
 
