@@ -1,7 +1,8 @@
 """Cards and codes: creation, lookup, issuing (stock, get_limit, code pools) and status changes.
 
-Read-modify-write steps are atomic without Lua (the embedded fakeredis has none): counters use
-HINCRBY with compensation, code reservations HSETNX / LPOP / LREM, status changes WATCH/MULTI.
+Read-modify-write steps are atomic with plain commands (no scripts, so the sandbox runs on any
+Redis-compatible store): counters use HINCRBY with compensation, code reservations HSETNX /
+LPOP / LREM, status changes WATCH/MULTI.
 """
 
 from __future__ import annotations
