@@ -35,8 +35,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
 
-    from flask_smorest import Api
-
     from bff import errors, store
     from bff.extensions import Services
     from bff.wechat import build_wechat
@@ -46,11 +44,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     wechat = build_wechat(settings, redis_client, session=wechat_session, base_url=wechat_base)
     app.extensions["bff"] = Services(settings=settings, redis=redis_client, wechat=wechat)
 
-    api = Api(app)  # one per app: several apps (instances) can live in one process
+    from bff.openapi import build_api
+
+    api = build_api(app)  # one per app: several apps (instances) can live in one process
     app.extensions["bff_api"] = api
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer"}
-    )
     errors.init_app(app)
 
     from bff.ops.resources import blp as ops_blp
@@ -58,6 +55,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(ops_blp)
     for register in _area_registrars():
         register(app, api)
+    # after the areas' authentication hooks: a caller without credentials gets 401 first
+    app.before_request(errors.refuse_missing_json_body_outside_checking_blueprints)
     return app
 
 

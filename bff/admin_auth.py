@@ -10,11 +10,13 @@ from typing import Any
 from flask import request
 from flask_smorest import Blueprint
 
-from bff.errors import Unauthorized
+from bff.errors import Unauthorized, refuse_missing_json_body
 from bff.extensions import services
+from bff.openapi import ADMIN_SCHEME, documents
 
 # OpenAPI security requirement of every operator endpoint (the scheme is declared by the Api).
-ADMIN_SECURITY = [{"bearerAuth": []}]
+ADMIN_SECURITY: list[dict[str, list]] = [{ADMIN_SCHEME: []}]
+NO_ADMIN_TOKEN = "no valid operator token"
 
 
 def check_admin() -> None:
@@ -34,22 +36,27 @@ def check_admin() -> None:
 
 
 def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse the request with 401 unless it carries the admin token (constant-time check)."""
+    """Refuse the request with 401 unless it carries the admin token (constant-time check).
+
+    The spec follows from it: the operation requires ``adminAuth`` and documents 401.
+    """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         check_admin()
         return view(*args, **kwargs)
 
-    return wrapper
+    return documents({401: NO_ADMIN_TOKEN}, security=ADMIN_SECURITY)(wrapper)
 
 
 def admin_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     """A blueprint under ``/v1/admin`` that checks the admin token before anything else.
 
     The check runs before flask-smorest parses the arguments, so no 400/422 reaches a caller
-    without the token. Views still carry ``@require_admin`` and document ``ADMIN_SECURITY``.
+    without the token. Views still carry ``@require_admin``, which documents the security.
     """
     blp = Blueprint(name, import_name, url_prefix="/v1/admin", description=description)
     blp.before_request(check_admin)
+    blp.before_request(refuse_missing_json_body)  # after the token check: 401 comes first
+    blp.checks_json_body = True  # type: ignore[attr-defined]
     return blp

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.sessions.helpers import ADMIN, bearer, login, new_user, sim_card
@@ -59,3 +61,41 @@ def test_ordinary_escapes_still_pass(client, headers):
                       headers={"Content-Type": "application/json"})
     assert res.status_code != 400 or "surrogate" not in res.get_json()["message"]
     assert res.status_code < 500
+
+
+HUGE_INT = "9" * 4301  # one digit more than Python converts (sys.get_int_max_str_digits)
+
+
+def json_operations(client) -> list[tuple[str, str]]:
+    """Every operation of the spec that takes a JSON body, path parameters filled in."""
+    spec = client.get("/openapi.json").get_json()
+    return [
+        (method.upper(), re.sub(r"\{[^}]+\}", "pcard_x", path))
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items() if isinstance(op, dict)
+        if "application/json" in op.get("requestBody", {}).get("content", {})
+    ]
+
+
+def test_huge_integers_anywhere_in_any_json_body_are_400(client, headers):
+    bodies = (
+        f'{{"code": {HUGE_INT}}}',
+        f'{{"cards": [{{"card_id": "pcard_x", "fixed_begintimestamp": -{HUGE_INT}}}]}}',
+        HUGE_INT,
+    )
+    operations = json_operations(client)
+    assert len(operations) >= 15
+    for method, path in operations:
+        auth = ADMIN if path.startswith("/v1/admin/") else headers
+        for body in bodies:
+            res = client.open(path, method=method, data=body,
+                              headers={**auth, "Content-Type": "application/json"})
+            assert_error(res, 400)
+            assert "4300 digits" in res.get_json()["message"], (method, path)
+
+
+def test_integers_as_long_as_python_converts_reach_validation(client, headers):
+    body = '{"code": ' + "9" * 4300 + "}"
+    res = client.post("/v1/sessions/miniprogram", data=body,
+                      headers={"Content-Type": "application/json"})
+    assert_error(res, 422)

@@ -21,42 +21,46 @@ from bff.admin.schemas import (
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.errors import Conflict
 from bff.extensions import services
+from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.wechat.errors import ErrCode
 
 blp = admin_blueprint("admin-codes", __name__,
                       "Operators: custom codes and redemption at the counter")
 
 
-@blp.route("/cards/<string:card_id>/codes")
+@blp.route("/cards/<card_id:card_id>/codes")
 class Codes(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, DepositResultSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
         return codes.deposit(services().wechat, card_id, data["codes"])
 
 
-@blp.route("/cards/<string:card_id>/codes/count")
+@blp.route("/cards/<card_id:card_id>/codes/count")
 class CodesCount(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, CountSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
         return {"count": codes.deposit_count(services().wechat, card_id)}
 
 
-@blp.route("/cards/<string:card_id>/codes/check")
+@blp.route("/cards/<card_id:card_id>/codes/check")
 class CodesCheck(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, CheckResultSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""
@@ -70,6 +74,7 @@ class CodeQuery(MethodView):
     @blp.response(200, CodeInfoSchema)
     @blp.alt_response(404, description="unknown code (40056)")
     @blp.alt_response(409, description="already redeemed (40099), deleted or being gifted (40127)")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Query a code before redemption (check_consume): who holds it, can it be used"""
@@ -92,6 +97,7 @@ class CodeRedeem(MethodView):
     @blp.alt_response(404, description="unknown code (40056)")
     @blp.alt_response(409, description="already redeemed elsewhere, deleted or being gifted")
     @blp.alt_response(503, description="another request is redeeming this code; retry")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Redeem a code at the counter: query, then consume once (idempotent, ledgered)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
-from bff.errors import NotFound, Unprocessable
+from bff.errors import NotFound
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError
 
@@ -22,7 +22,7 @@ QR_MULTIPLE_FIELDS = ("card_id", "code", "outer_str")
 
 @contextmanager
 def operator_refusals() -> Iterator[None]:
-    """WeChat refusals caused by the operator's input say so: 40073 → 404, 40003 → 422.
+    """WeChat refusals caused by the operator's input say so: 40073 and 40003 → 404.
 
     Otherwise they would surface as 502 "WeChat refused the request", which reads as an
     outage and pages whoever watches 5xx.
@@ -34,7 +34,7 @@ def operator_refusals() -> Iterator[None]:
             raise NotFound("unknown card_id: the Official Account has no such card",
                            errcode=e.errcode) from None
         if e.errcode == ErrCode.INVALID_OPENID:
-            raise Unprocessable("an openid is not an openid of this Official Account",
+            raise NotFound("no such user: an openid is not an openid of this Official Account",
                                 errcode=e.errcode) from None
         raise
 

@@ -20,6 +20,7 @@ from bff.admin.schemas import (
 )
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.extensions import services
+from bff.openapi import UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-issuing", __name__,
                       "Operators: issuing cards (QR codes, landing pages, articles, testers)")
@@ -32,6 +33,7 @@ class QrCodes(MethodView):
     @blp.response(201, QrCodeSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="invalid cards, fields or expire_seconds")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
@@ -51,6 +53,7 @@ class QrImage(MethodView):
     }})
     @blp.arguments(QrImageQuerySchema, location="query")
     @blp.alt_response(422, description="url is not an absolute http(s) URL of ≤1024 characters")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, args: dict[str, Any]) -> Response:
         """Render a QR code's url as PNG or SVG (locally; nothing is fetched)"""
@@ -69,17 +72,19 @@ class LandingPages(MethodView):
     @blp.response(201, LandingPageSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="missing field, unknown scene or empty card_list")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
         return issuing.create_landing_page(services().wechat, data)
 
 
-@blp.route("/cards/<string:card_id>/article-html")
+@blp.route("/cards/<card_id:card_id>/article-html")
 class ArticleHtml(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ArticleHtmlSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""
@@ -92,6 +97,7 @@ class TestWhitelist(MethodView):
     @blp.arguments(WhitelistSchema)
     @blp.response(200, WhitelistSchema)
     @blp.alt_response(422, description="more than 10 testers in all, or an invalid openid")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the test whitelist (openids and usernames, at most 10 in all)"""

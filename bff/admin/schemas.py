@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bff.openapi import CARD_ID_PATTERN, HTTP_URL_PATTERN, Pattern, one_of_required
+
 SCENES = (
     "SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5", "SCENE_IVR",
     "SCENE_CARD_CUSTOM_CELL",
@@ -14,10 +16,14 @@ MAX_CODE_LENGTH = 128
 MAX_BATCH = 100
 MAX_WHITELIST = 10
 MAX_IMAGE_URL = 1024
+MAX_LANDING_CARDS = 50  # a landing page is a list to scroll, not a catalogue dump
+CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
+HTTP_URL = Pattern(HTTP_URL_PATTERN, error="must be an absolute http(s) URL")
+NOT_BLANK = Pattern(r"^.*\S.*$", error="must not be blank")
 
 
 class QrCardSchema(Schema):
-    card_id = fields.Str(required=True, validate=validate.Length(1, 32))
+    card_id = fields.Str(required=True, validate=CARD_ID)
     code = fields.Str(validate=validate.Length(1, 20))
     openid = fields.Str(validate=validate.Length(1, 32))
     is_unique_code = fields.Bool()
@@ -26,6 +32,15 @@ class QrCardSchema(Schema):
 
 class QrCodeRequestSchema(Schema):
     """One card → QR_CARD; 2–5 cards → QR_MULTIPLE_CARD (card_id, code, outer_str only)."""
+
+    class Meta:
+        openapi = {"anyOf": [
+            {"properties": {"cards": {"maxItems": 1, "items": {"not": {
+                "required": ["code", "is_unique_code"],
+                "properties": {"is_unique_code": {"enum": [True]}}}}}}},
+            {"properties": {"cards": {"minItems": 2, "items": {"not": {"anyOf": [
+                {"required": ["openid"]}, {"required": ["is_unique_code"]}]}}}}},
+        ]}
 
     cards = fields.List(fields.Nested(QrCardSchema), required=True,
                         validate=validate.Length(1, 5))
@@ -57,14 +72,14 @@ class QrCodeSchema(Schema):
 
 
 class QrImageQuerySchema(Schema):
-    url = fields.Str(required=True, validate=validate.Length(1, MAX_IMAGE_URL))
+    url = fields.Str(required=True, validate=[validate.Length(1, MAX_IMAGE_URL), HTTP_URL])
     format = fields.Str(load_default="png", validate=validate.OneOf(("png", "svg")))
     scale = fields.Int(load_default=8, validate=validate.Range(1, 40))
     border = fields.Int(load_default=4, validate=validate.Range(0, 20))
 
 
 class LandingCardSchema(Schema):
-    card_id = fields.Str(required=True, validate=validate.Length(1, 32))
+    card_id = fields.Str(required=True, validate=CARD_ID)
     thumb_url = fields.Str(required=True, validate=validate.Length(1, 1024))
 
 
@@ -74,13 +89,14 @@ class LandingPageRequestSchema(Schema):
     can_share = fields.Bool(required=True)
     scene = fields.Str(required=True, validate=validate.OneOf(SCENES))
     card_list = fields.List(fields.Nested(LandingCardSchema), required=True,
-                            validate=validate.Length(min=1))
+                            validate=validate.Length(min=1, max=MAX_LANDING_CARDS),
+                            metadata={"uniqueItems": True})
 
     @validates_schema
-    def _unique_cards(self, data: dict[str, Any], **_: Any) -> None:
-        ids = [c["card_id"] for c in data.get("card_list") or []]
-        if len(ids) != len(set(ids)):
-            raise ValidationError({"card_list": ["each card_id at most once"]})
+    def _unique_entries(self, data: dict[str, Any], **_: Any) -> None:
+        entries = [(c["card_id"], c["thumb_url"]) for c in data.get("card_list") or []]
+        if len(entries) != len(set(entries)):
+            raise ValidationError({"card_list": ["each entry at most once"]})
 
 
 class LandingPageSchema(Schema):
@@ -93,13 +109,31 @@ class ArticleHtmlSchema(Schema):
 
 
 class WhitelistSchema(Schema):
-    """Replaces the whole test whitelist: at most 10 users, openids and usernames together."""
+    """Replaces the whole test whitelist: at most 10 users, openids and usernames together.
 
-    openid = fields.List(fields.Str(validate=validate.Length(1, 64)), load_default=list)
-    username = fields.List(fields.Str(validate=validate.Length(1, 32)), load_default=list)
+    At least one of the two lists must be given (``{"openid": []}`` empties the whitelist).
+    """
 
-    @validates_schema
-    def _limit(self, data: dict[str, Any], **_: Any) -> None:
+    class Meta:
+        # "at most 10 in all", as JSON Schema says it: one alternative per split of the 10
+        openapi = {"minProperties": 1, "anyOf": [
+            {"properties": {"openid": {"maxItems": k}, "username": {"maxItems": MAX_WHITELIST - k}}}
+            for k in range(MAX_WHITELIST + 1)
+        ]}
+
+    openid = fields.List(fields.Str(validate=validate.Length(1, 64)), load_default=list,
+                         metadata={"uniqueItems": True})
+    username = fields.List(fields.Str(validate=validate.Length(1, 32)), load_default=list,
+                           metadata={"uniqueItems": True})
+
+    @validates_schema(pass_original=True)
+    def _limit(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        if isinstance(original, dict) and not original:
+            raise ValidationError("give openid, username or both (an empty list empties it)",
+                                  "_schema")
+        for name in ("openid", "username"):
+            if len(set(data[name])) != len(data[name]):
+                raise ValidationError(f"each {name} at most once", name)
         total = len(set(data.get("openid") or ())) + len(set(data.get("username") or ()))
         if total > MAX_WHITELIST:
             raise ValidationError(
@@ -109,8 +143,9 @@ class WhitelistSchema(Schema):
 
 
 def _code_list(max_len: int) -> fields.List:
-    return fields.List(fields.Str(validate=validate.Length(1, MAX_CODE_LENGTH)), required=True,
-                       validate=validate.Length(1, max_len))
+    return fields.List(fields.Str(validate=[validate.Length(1, MAX_CODE_LENGTH), NOT_BLANK]),
+                       required=True, validate=validate.Length(1, max_len),
+                       metadata={"uniqueItems": True})
 
 
 class CodesSchema(Schema):
@@ -141,7 +176,10 @@ class CheckResultSchema(Schema):
 
 
 class CodeRefSchema(Schema):
-    card_id = fields.Str(validate=validate.Length(1, 32))
+    class Meta:
+        openapi = one_of_required("code", "encrypt_code")
+
+    card_id = fields.Str(validate=CARD_ID)
     code = fields.Str(validate=validate.Length(1, MAX_CODE_LENGTH))
     encrypt_code = fields.Str(validate=validate.Length(1, 512))
 

@@ -9,6 +9,7 @@ from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
 from bff.errors import Unprocessable
 from bff.extensions import services
+from bff.openapi import STORAGE_FAILURE, documents
 
 blp = admin_blueprint("card_profiles", __name__, "Operators: how the BFF treats each card")
 NO_ADMIN = "no valid operator token"
@@ -22,11 +23,12 @@ def _card_id(card_id: str) -> str:
     return card_id
 
 
-@blp.route("/cards/<card_id>/profile")
+@blp.route("/cards/<card_id:card_id>/profile")
 class Profile(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @documents(STORAGE_FAILURE)
     @require_admin
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
@@ -36,6 +38,7 @@ class Profile(MethodView):
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @documents(STORAGE_FAILURE)
     @require_admin
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
@@ -48,12 +51,13 @@ class Profile(MethodView):
         return profiles.put_profile(services().redis, _card_id(card_id), data).as_dict()
 
 
-@blp.route("/cards/<card_id>/pool")
+@blp.route("/cards/<card_id:card_id>/pool")
 class Pool(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @documents(STORAGE_FAILURE)
     @require_admin
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""

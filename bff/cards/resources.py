@@ -21,6 +21,7 @@ from bff.cards.schemas import (
     RedeemSchema,
 )
 from bff.extensions import services
+from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.sessions.auth import current_user, require_user
 
 blp = Blueprint("cards", __name__, url_prefix="/v1", description="Cards for their holders")
@@ -36,6 +37,7 @@ class AddCard(MethodView):
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(409, description="bind_openid card and the caller's OA openid is unknown, "
                                        "or the card's code pool is empty")
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """Sign a wx.addCard cardList (1..10 cards)"""
@@ -56,6 +58,7 @@ class ChooseCard(MethodView):
     @blp.arguments(ChooseCardSchema())
     @blp.response(200, ChooseCardOutSchema)
     @blp.alt_response(401, description=NO_SESSION)
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """Parameters and cardSign for wx.chooseCard (JS-SDK)"""
@@ -70,6 +73,7 @@ class JssdkConfig(MethodView):
     @blp.response(200, JssdkConfigOutSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the page's host is not in BFF_JSSDK_HOSTS")
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """wx.config signature for a page URL (jsapi ticket; fragment dropped)"""
@@ -86,6 +90,7 @@ class Decrypt(MethodView):
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the code belongs to another user")
     @blp.alt_response(404, description="unknown code, or not a code of card_id")
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
@@ -115,6 +120,7 @@ class Redeem(MethodView):
                                        "is another user's")
     @blp.alt_response(404, description="unknown code")
     @blp.alt_response(409, description="already redeemed, deleted or being given away")
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """Redeem the caller's own code (where the card allows it); idempotent"""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bff.openapi import CARD_ID_PATTERN, HTTP_URL_PATTERN, Pattern, one_of_required
+
 MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
 
-CARD_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="not a card_id")
+CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
 ENCRYPT_CODE = validate.Length(min=1, max=512)
 
 
@@ -36,8 +38,8 @@ class CardListSchema(Schema):
 
 class ChooseCardSchema(Schema):
     card_id = fields.Str(validate=CARD_ID)
-    card_type = fields.Str(validate=validate.Regexp(r"^[A-Z_]{1,32}$"))
-    shop_id = fields.Str(validate=validate.Regexp(r"^[0-9]{1,20}$"))
+    card_type = fields.Str(validate=Pattern(r"^[A-Z_]{1,32}$"))
+    shop_id = fields.Str(validate=Pattern(r"^[0-9]{1,20}$"))
 
 
 class ChooseCardOutSchema(Schema):
@@ -51,7 +53,9 @@ class ChooseCardOutSchema(Schema):
 
 
 class JssdkConfigSchema(Schema):
-    url = fields.Str(required=True, validate=validate.Length(min=1, max=2048))
+    url = fields.Str(required=True, validate=[
+        validate.Length(min=1, max=2048),
+        Pattern(HTTP_URL_PATTERN, error="url must be an absolute http(s) URL")])
 
 
 class JssdkConfigOutSchema(Schema):
@@ -85,6 +89,9 @@ class MineSchema(Schema):
 
 
 class RedeemSchema(Schema):
+    class Meta:
+        openapi = one_of_required("code", "encrypt_code")
+
     card_id = fields.Str(required=True, validate=CARD_ID)
     code = fields.Str(validate=validate.Length(min=1, max=64))
     encrypt_code = fields.Str(validate=ENCRYPT_CODE)
@@ -123,8 +130,10 @@ class ProfileSchema(Schema):
 
 
 class PoolLoadSchema(Schema):
-    codes = fields.List(fields.Str(validate=validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$")),
-                        required=True, validate=validate.Length(min=1, max=10000))
+    codes = fields.List(fields.Str(validate=Pattern(r"^[A-Za-z0-9_\-]{1,64}$")),
+                        required=True, validate=validate.Length(min=1, max=10000),
+                        metadata={"description": "a code repeated or already loaded is "
+                                                 "counted in duplicates"})
 
 
 class PoolLoadOutSchema(Schema):

@@ -7,7 +7,7 @@ import datetime as dt
 from flask.views import MethodView
 
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
-from bff.errors import NotFound, Unprocessable
+from bff.errors import NotFound
 from bff.events import stats
 from bff.events.schemas import (
     ChannelQuery,
@@ -20,6 +20,7 @@ from bff.events.schemas import (
 from bff.events.stream import read_events
 from bff.extensions import services
 from bff.identity import find_identity
+from bff.openapi import STORAGE_FAILURE, documents
 
 blp = admin_blueprint("events_admin", __name__,
                       "Card events, channel statistics and identity links (operators)")
@@ -31,6 +32,7 @@ class Events(MethodView):
     @blp.arguments(EventsQuery, location="query", as_kwargs=True)
     @blp.response(200, EventsPage)
     @blp.alt_response(401, description="Operator token missing or wrong")
+    @documents(STORAGE_FAILURE)
     @require_admin
     def get(self, after: str | None, limit: int) -> dict:
         """Read the event stream in order, after a cursor.
@@ -48,25 +50,19 @@ class Channels(MethodView):
     @blp.arguments(ChannelQuery, location="query", as_kwargs=True)
     @blp.response(200, ChannelStats)
     @blp.alt_response(401, description="Operator token missing or wrong")
-    @blp.alt_response(422, description="Bad dates or a range over 366 days")
+    @blp.alt_response(422, description="not a date YYYY-MM-DD, or not a card_id")
+    @documents(STORAGE_FAILURE)
     @require_admin
-    def get(self, card_id: str | None, from_: str | None, to: str | None) -> dict:
+    def get(self, card_id: str | None, from_: dt.date | None, to: dt.date | None) -> dict:
         """Cards received, consumed, deleted and gifted per day and channel (outer_str).
 
         Days are Asia/Shanghai calendar days of the event's CreateTime; ``from`` and ``to``
-        are inclusive (default: the last 30 days).
+        are inclusive (default: the last 30 days). ``from`` after ``to`` is an empty range.
+        At most 366 days are answered at a time: ``next_from`` then says where the rest starts.
         """
-        try:
-            end = dt.date.fromisoformat(to) if to else stats.today()
-            start = dt.date.fromisoformat(from_) if from_ else end - dt.timedelta(days=29)
-        except ValueError:
-            raise Unprocessable("from and to must be dates YYYY-MM-DD") from None
-        if start > end:
-            raise Unprocessable("from is after to")
-        if (end - start).days >= stats.MAX_DAYS:
-            raise Unprocessable(f"at most {stats.MAX_DAYS} days at a time")
-        return {"rows": stats.channel_rows(services().redis, card_id=card_id, start=start,
-                                           end=end)}
+        start, end, next_from = stats.day_range(from_, to)
+        rows = stats.channel_rows(services().redis, card_id=card_id, start=start, end=end)
+        return {"rows": rows, "next_from": next_from}
 
 
 @blp.route("/identities")
@@ -75,16 +71,25 @@ class Identities(MethodView):
     @blp.arguments(IdentityQuery, location="query", as_kwargs=True)
     @blp.response(200, IdentitySchema)
     @blp.alt_response(401, description="Operator token missing or wrong")
-    @blp.alt_response(404, description="No identity is known for that id")
-    @blp.alt_response(422, description="None or several of unionid, mp_openid, oa_openid")
+    @blp.alt_response(404, description="no identity has every id given (or no id was given)")
+    @blp.alt_response(422, description="an id that is no openid or unionid")
+    @documents(STORAGE_FAILURE)
     @require_admin
     def get(self, unionid: str | None, mp_openid: str | None, oa_openid: str | None) -> dict:
-        """The links between a unionid, Mini Program openid and Official Account openid."""
-        given = {k: v for k, v in (("unionid", unionid), ("mp_openid", mp_openid),
-                                   ("oa_openid", oa_openid)) if v}
-        if len(given) != 1:
-            raise Unprocessable("give exactly one of unionid, mp_openid, oa_openid")
-        identity = find_identity(services().redis, **given)
-        if identity is None:
-            raise NotFound("no identity is known for that id")
-        return identity.as_dict()
+        """The links between a unionid, Mini Program openid and Official Account openid.
+
+        Give unionid, mp_openid or oa_openid; several must all belong to the one identity.
+        """
+        given = {"unionid": unionid, "mp_openid": mp_openid, "oa_openid": oa_openid}
+        wanted = {"unionid": unionid, "miniprogram_openid": mp_openid,
+                  "official_account_openid": oa_openid}
+        r = services().redis
+        for name, value in given.items():
+            if value:
+                identity = find_identity(r, **{name: value})
+                found = identity.as_dict() if identity else {}
+                if any(v and found.get(k) != v for k, v in wanted.items()):
+                    break
+                return found
+        raise NotFound("no identity is known with every id given "
+                       "(give unionid, mp_openid or oa_openid)")

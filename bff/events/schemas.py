@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from bff.openapi import CARD_ID_PATTERN, Pattern
+
+CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
+_OPENID = Pattern(r"^[A-Za-z0-9_\-]{1,64}$", error="not an openid or unionid")
+
 # "$" (kept for the OpenAPI pattern, which is ECMA syntax) also matches before a final "\n";
 # _one_line refuses that, so Redis never sees a stream id it rejects (a 503 otherwise).
 
@@ -16,7 +21,6 @@ def _one_line(value: str) -> bool:
 
 _STREAM_ID = [validate.Regexp(r"^[0-9]{1,19}(-[0-9]{1,19})?$",
                               error="not a stream id like 1700000000000-0"), _one_line]
-_DATE = [validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", error="a date YYYY-MM-DD"), _one_line]
 
 
 class EventsQuery(Schema):
@@ -44,11 +48,11 @@ class EventsPage(Schema):
 
 
 class ChannelQuery(Schema):
-    card_id = fields.Str(load_default=None)
-    from_ = fields.Str(data_key="from", load_default=None, validate=_DATE,
-                       metadata={"description": "First day (Asia/Shanghai); default to - 29 days"})
-    to = fields.Str(load_default=None, validate=_DATE,
-                    metadata={"description": "Last day (Asia/Shanghai), inclusive; default today"})
+    card_id = fields.Str(load_default=None, validate=CARD_ID)
+    from_ = fields.Date(data_key="from", load_default=None,
+                        metadata={"description": "First day (Asia/Shanghai); default to - 29 days"})
+    to = fields.Date(load_default=None,
+                     metadata={"description": "Last day (Asia/Shanghai), inclusive; default today"})
 
 
 class ChannelRow(Schema):
@@ -63,12 +67,16 @@ class ChannelRow(Schema):
 
 class ChannelStats(Schema):
     rows = fields.List(fields.Nested(ChannelRow), required=True)
+    next_from = fields.Date(allow_none=True, metadata={
+        "description": "the range was longer than 366 days: pass this as from for the rest"})
 
 
 class IdentityQuery(Schema):
-    unionid = fields.Str(load_default=None)
-    mp_openid = fields.Str(load_default=None)
-    oa_openid = fields.Str(load_default=None)
+    """The ids to look for; an identity matches when it has every id given."""
+
+    unionid = fields.Str(load_default=None, validate=_OPENID)
+    mp_openid = fields.Str(load_default=None, validate=_OPENID)
+    oa_openid = fields.Str(load_default=None, validate=_OPENID)
 
 
 class IdentitySchema(Schema):

@@ -53,6 +53,22 @@ def count_once(svc: Services, entry_id: str, card_id: str, create_time: int, out
                 continue
 
 
+def day_range(start: dt.date | None, end: dt.date | None
+              ) -> tuple[dt.date, dt.date, dt.date | None]:
+    """``(start, end, next_start)``: defaults filled in, at most ``MAX_DAYS`` days.
+
+    No ``end``: today; no ``start``: 30 days up to ``end``. A longer range is cut after
+    ``MAX_DAYS`` days, and ``next_start`` is where the rest begins (else None).
+    """
+    end = end or today()
+    if start is None:
+        start = end - dt.timedelta(days=min(29, (end - dt.date.min).days))
+    if (end - start).days < MAX_DAYS:
+        return start, end, None
+    cut = start + dt.timedelta(days=MAX_DAYS - 1)
+    return start, cut, cut + dt.timedelta(days=1)
+
+
 def channel_rows(r: redis.Redis, *, card_id: str | None, start: dt.date,
                  end: dt.date) -> list[dict]:
     """Rows ``{date, card_id, outer_str, received, consumed, deleted, gifted}``, by date."""

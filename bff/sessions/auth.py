@@ -24,6 +24,7 @@ from flask import current_app, g, request
 from bff.errors import Unauthorized
 from bff.extensions import services
 from bff.identity import find_identity
+from bff.openapi import SESSION_SCHEME, STORAGE_FAILURE, documents
 from bff.sessions.store import SessionRecord, load_session, remember_oa_openid
 
 _UNSET = object()
@@ -110,8 +111,15 @@ def current_user() -> SessionUser:
     return user
 
 
+USER_SECURITY: list[dict[str, list]] = [{SESSION_SCHEME: []}]
+
+
 def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse with 401 unless the request carries a live session token."""
+    """Refuse with 401 unless the request carries a live session token.
+
+    The spec follows from it: the operation requires ``bearerAuth`` and documents 401 (and the
+    503 of a session store that cannot be read).
+    """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -120,7 +128,8 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     wrapper.requires_user = True  # type: ignore[attr-defined]  # read by authenticate_early
-    return wrapper
+    return documents({401: "no valid session token", **STORAGE_FAILURE},
+                     security=USER_SECURITY)(wrapper)
 
 
 def authenticate_early() -> None:

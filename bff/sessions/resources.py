@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bff.extensions import services
+from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.sessions import service
 from bff.sessions.auth import current_user, require_user
 from bff.sessions.schemas import LoginSchema, MeSchema, SessionSchema
@@ -14,7 +15,7 @@ from bff.sessions.store import revoke_session
 blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Sessions and identity")
 
 _LOGIN_ERRORS = (
-    (400, "40029: the code is invalid"),
+    (401, "40029: the code is invalid or expired"),
     (409, "40163: the code was already used"),
     (403, "40226: WeChat blocked the code"),
     (429, "45011: WeChat's per-minute quota; see Retry-After"),
@@ -32,6 +33,7 @@ class MiniProgramSession(MethodView):
     @blp.arguments(LoginSchema())
     @blp.response(201, SessionSchema)
     @_document_login_errors
+    @documents(UPSTREAM_FAILURES)
     def post(self, data: dict) -> dict:
         """Log in with a wx.login code (jscode2session)"""
         svc = services()
@@ -44,6 +46,7 @@ class H5Session(MethodView):
     @blp.arguments(LoginSchema())
     @blp.response(201, SessionSchema)
     @_document_login_errors
+    @documents(UPSTREAM_FAILURES)
     def post(self, data: dict) -> dict:
         """Log in with a web authorization code (Official Account openid)"""
         svc = services()

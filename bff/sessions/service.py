@@ -7,7 +7,7 @@ import logging
 import redis
 
 from bff.config import Settings
-from bff.errors import BadRequest, Conflict, Forbidden, TooManyRequests
+from bff.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
 from bff.identity import IdentityConflict, find_identity, link_openids
 from bff.sessions.auth import SessionUser
 from bff.sessions.store import create_session, seal_session_key
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 def _translate_login_error(e: WeChatApiError) -> Exception:
     if e.errcode == ErrCode.INVALID_CODE:
-        return BadRequest("the login code is invalid or expired; call wx.login again",
-                          errcode=e.errcode)
+        return Unauthorized("the login code is invalid or expired; call wx.login again",
+                            errcode=e.errcode)
     if e.errcode == ErrCode.CODE_BEEN_USED:
         return Conflict("the login code was already used; call wx.login again",
                         errcode=e.errcode)

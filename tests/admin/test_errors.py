@@ -73,9 +73,9 @@ def test_unknown_card_is_404_not_an_upstream_failure(client, method, path, body)
     assert err["errcode"] == 40073 and "card_id" in err["message"]
 
 
-def test_whitelist_with_an_openid_wechat_does_not_know_is_422(client):
+def test_whitelist_with_an_openid_wechat_does_not_know_is_404(client):
     res = client.put("/v1/admin/test-whitelist", json={"openid": ["o-nobody"]}, headers=ADMIN)
-    err = assert_error(res, 422)
+    err = assert_error(res, 404)
     assert err["errcode"] == 40003
 
 

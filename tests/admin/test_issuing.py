@@ -88,7 +88,7 @@ def test_landing_page(client):
 @pytest.mark.parametrize("change", [
     {"scene": "SCENE_BILLBOARD"}, {"card_list": []}, {"banner": None},
     {"card_list": [{"card_id": "c1"}]},
-    {"card_list": [{"card_id": "c1", "thumb_url": "a"}, {"card_id": "c1", "thumb_url": "b"}]},
+    {"card_list": [{"card_id": "c1", "thumb_url": "a"}, {"card_id": "c1", "thumb_url": "a"}]},
 ])
 def test_landing_page_validation(client, change):
     body = {"banner": "http://b/1.jpg", "page_title": "t", "can_share": False,
@@ -117,5 +117,9 @@ def test_whitelist_replaces_and_is_limited_to_ten(client):
     assert res.status_code == 422
     assert "at most 10" in str(res.json["errors"])
     assert calls(client)["card/testwhitelist/set"] == 1
-    cleared = client.put("/v1/admin/test-whitelist", json={}, headers=ADMIN)
+    for empty in ({}, None):  # no list at all: refused, never read as "empty the whitelist"
+        assert client.put("/v1/admin/test-whitelist", json=empty, headers=ADMIN).status_code in (
+            415, 422)
+    assert calls(client)["card/testwhitelist/set"] == 1
+    cleared = client.put("/v1/admin/test-whitelist", json={"openid": []}, headers=ADMIN)
     assert cleared.status_code == 200 and cleared.json == {"openid": [], "username": []}

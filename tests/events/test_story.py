@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bff import holdings
 from bff.events import process_pending
-from bff.identity import find_identity
+from bff.identity import find_identity, link_openids
 from bff.store import keys
 from tests.events.helpers import ADMIN, card_event, push
 from tests.sessions.helpers import login, new_user, sign, sim_add_card, sim_card
@@ -138,25 +138,32 @@ def test_review_unknown_and_other_events(app, client, redis_client):
     assert events[-1]["fields"]["Whatever"] == "1"
 
 
-def test_identity_endpoint_validation(client):
-    assert client.get("/v1/admin/identities", headers=ADMIN).status_code == 422
-    assert client.get("/v1/admin/identities", query_string={"unionid": "u", "oa_openid": "o"},
-                      headers=ADMIN).status_code == 422
-    res = client.get("/v1/admin/identities", query_string={"unionid": "nobody"}, headers=ADMIN)
-    assert res.status_code == 404 and res.json["code"] == 404
+def test_identity_lookup_wants_ids_that_all_belong_to_one_identity(client, redis_client):
+    link_openids(redis_client, source="jscode2session", unionid="u1", mp_openid="m1", oa_openid="o1")
+    both = client.get("/v1/admin/identities", query_string={"unionid": "u1", "oa_openid": "o1"},
+                      headers=ADMIN)
+    assert both.status_code == 200 and both.json["miniprogram_openid"] == "m1"
+    for q in ({}, {"unionid": "u1", "oa_openid": "o2"}, {"unionid": "nobody"}):
+        res = client.get("/v1/admin/identities", query_string=q, headers=ADMIN)
+        assert res.status_code == 404 and res.json["code"] == 404
+    res = client.get("/v1/admin/identities", query_string={"unionid": "a b"}, headers=ADMIN)
+    assert res.status_code == 422
 
 
 def test_stats_dates(client):
-    q = {"from": "2024-02-01", "to": "2024-01-01"}
+    q = {"from": "2024-02-01", "to": "2024-01-01"}  # an empty range
     assert client.get("/v1/admin/stats/channels", query_string=q,
-                      headers=ADMIN).status_code == 422
-    q = {"from": "2020-01-01", "to": "2024-01-01"}
-    assert client.get("/v1/admin/stats/channels", query_string=q,
-                      headers=ADMIN).status_code == 422
-    q = {"from": "2024-13-01"}
-    assert client.get("/v1/admin/stats/channels", query_string=q,
-                      headers=ADMIN).status_code == 422
-    assert client.get("/v1/admin/stats/channels", headers=ADMIN).json == {"rows": []}
+                      headers=ADMIN).json == {"rows": [], "next_from": None}
+    q = {"from": "2020-01-01", "to": "2024-01-01"}  # 366 days, then where the rest starts
+    res = client.get("/v1/admin/stats/channels", query_string=q, headers=ADMIN)
+    assert res.status_code == 200 and res.json["next_from"] == "2021-01-01"
+    for q in ({"from": "2024-13-01"}, {"to": "0000-00-00"}, {"from": "2024-01-01\n"}):
+        assert client.get("/v1/admin/stats/channels", query_string=q,
+                          headers=ADMIN).status_code == 422
+    q = {"to": "0001-01-02"}  # the default start does not fall off the calendar
+    assert client.get("/v1/admin/stats/channels", query_string=q, headers=ADMIN).status_code == 200
+    assert client.get("/v1/admin/stats/channels", headers=ADMIN).json == {
+        "rows": [], "next_from": None}
 
 
 def test_create_time_day_is_shanghai(app, client, redis_client):

@@ -1,0 +1,168 @@
+"""The generated OpenAPI spec says every answer and every constraint the code enforces.
+
+flask-smorest still generates the spec; this module adds what marshmallow cannot say:
+
+- ``ErrorSchema``: the one error shape, used by every documented error response;
+- ``SpecTruthPlugin`` (an apispec plugin):
+  * an operation with a security requirement documents 401;
+  * an operation with a JSON body documents 415 (no JSON body) and 422 (invalid body);
+  * every documented 4xx/5xx answer carries the error schema;
+  * a marshmallow schema's ``Meta.openapi`` (e.g. ``one_of_required("code", "encrypt_code")``)
+    is merged into its component, for rules across fields (exactly one of, at least one of);
+- ``documents(...)``: a view decorator adding documented answers without a body of their own,
+  used by the authentication decorators and for upstream failures (``UPSTREAM_FAILURES``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from typing import Any
+
+from apispec import APISpec, BasePlugin
+from marshmallow import Schema, ValidationError, fields, validate
+from werkzeug.routing import BaseConverter
+
+# Security scheme names in components.securitySchemes (declared in create_app).
+SESSION_SCHEME = "bearerAuth"  # a session token from POST /v1/sessions/*
+ADMIN_SCHEME = "adminAuth"  # BFF_ADMIN_TOKEN
+
+# What the error handlers in bff.errors answer when WeChat or Redis fail.
+UPSTREAM_FAILURES = {
+    429: "WeChat's per-minute call quota is used up (Retry-After)",
+    502: "WeChat refused the service's request or could not be reached",
+    503: "WeChat is busy, its daily quota is used up, or storage is unavailable (Retry-After)",
+    504: "WeChat did not answer in time (Retry-After)",
+}
+STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
+
+
+class ErrorSchema(Schema):
+    """Every error answer: ``{code, status, message, errors?, errcode?}``."""
+
+    code = fields.Int(required=True, metadata={"description": "the HTTP status"})
+    status = fields.Str(required=True, metadata={"description": "the HTTP reason phrase"})
+    message = fields.Str(required=True, metadata={"description": "for a human"})
+    errors = fields.Dict(metadata={"description": "invalid fields, by location and field"})
+    errcode = fields.Int(metadata={"description": "WeChat's errcode, when WeChat refused"})
+    request_id = fields.Str(metadata={"description": "the request's X-Request-Id"})
+
+
+def one_of_required(*names: str) -> dict[str, Any]:
+    """``Meta.openapi`` for "exactly one of these fields"."""
+    return {"oneOf": [{"required": [name]} for name in names]}
+
+
+def documents(responses: dict[int, str], security: list[dict[str, list]] | None = None
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document answers (and a security requirement) on a view, like ``blp.alt_response``.
+
+    Apply it below ``@blp.response``/``@blp.arguments``; flask-smorest reads ``_apidoc``.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, **kwargs)
+
+        doc = deepcopy(getattr(view, "_apidoc", {}))
+        answers = doc.setdefault("response", {}).setdefault("responses", {})
+        for status, description in responses.items():
+            answers.setdefault(status, []).append(
+                {"description": description, "content_type": None})
+        if security is not None:
+            doc.setdefault("manual_doc", {})["security"] = security
+        wrapper._apidoc = doc  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+class SpecTruthPlugin(BasePlugin):
+    """Completes each operation's answers and merges ``Meta.openapi`` into schema components."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        self.spec = spec
+
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        extra = getattr(getattr(cls, "Meta", None), "openapi", None)
+        if extra:
+            definition.update(deepcopy(extra))
+        return None
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None,
+                         **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            if isinstance(operation, dict):
+                _complete_answers(operation)
+
+
+def _has(responses: dict, status: int) -> bool:
+    return status in responses or str(status) in responses
+
+
+def _complete_answers(operation: dict) -> None:
+    responses = operation.setdefault("responses", {})
+    if operation.get("security") and not _has(responses, 401):
+        responses["401"] = {"description": "no valid credentials (Authorization: Bearer ...)"}
+    body = operation.get("requestBody") or {}
+    if "application/json" in body.get("content", {}):
+        if not _has(responses, 415):
+            responses["415"] = {"description": "no JSON body (Content-Type: application/json)"}
+        if not _has(responses, 422):
+            responses["422"] = "UNPROCESSABLE_ENTITY"
+    for status, answer in responses.items():
+        if str(status) == "default" or int(status) < 400 or not isinstance(answer, dict):
+            continue
+        if "content" not in answer and "$ref" not in answer:
+            answer["content"] = {"application/json": {"schema": "Error"}}
+
+
+def security_schemes() -> Iterable[tuple[str, dict[str, str]]]:
+    """The two bearer schemes: sessions of users, and the operators' token."""
+    yield SESSION_SCHEME, {"type": "http", "scheme": "bearer",
+                           "description": "a session token from POST /v1/sessions/*"}
+    yield ADMIN_SCHEME, {"type": "http", "scheme": "bearer",
+                         "description": "the operators' token (BFF_ADMIN_TOKEN)"}
+
+
+def build_api(app: Any) -> Any:
+    """flask-smorest's Api with the one error schema, both security schemes and the plugin."""
+    from flask_smorest import Api
+
+    class BffApi(Api):
+        ERROR_SCHEMA = ErrorSchema
+
+    app.url_map.converters["card_id"] = CardIdConverter
+    api = BffApi(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()]})
+    api.register_converter(CardIdConverter, lambda _converter: {
+        "type": "string", "pattern": CARD_ID_PATTERN, "minLength": 1, "maxLength": 64})
+    for name, scheme in security_schemes():
+        api.spec.components.security_scheme(name, scheme)
+    return api
+
+
+class Pattern(validate.Regexp):
+    """``validate.Regexp`` that must match the whole value, as the spec's ``pattern`` says.
+
+    ``re.match`` with ``$`` also accepts a value with one trailing newline, which the spec's
+    (ECMA) pattern refuses: a request the spec calls invalid would be accepted.
+    """
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(:[0-9]{1,4})?([/?#][^\s]*)?$"
+
+
+class CardIdConverter(BaseConverter):
+    """``<card_id:card_id>`` in a route: a path that is no card_id is a 404 (no such resource)."""
+
+    regex = CARD_ID_PATTERN.strip("^$")
