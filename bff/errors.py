@@ -193,7 +193,7 @@ def _takes_json_body() -> bool:
     view_class = getattr(view, "view_class", None)
     method = getattr(view_class, request.method.lower(), None) if view_class else view
     params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return any(p.get("location") == "json" for p in params)
+    return any(p.get("in") == "json" for p in params)
 
 
 def refuse_missing_json_body() -> Response | None:

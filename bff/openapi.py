@@ -159,10 +159,21 @@ class Pattern(validate.Regexp):
 
 
 CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
-HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(:[0-9]{1,4})?([/?#][^\s]*)?$"
+# visible ASCII after the host (a page's location.href is percent-encoded); no "\s": Python's
+# and ECMA's whitespace classes differ (e.g. U+001C), and the two must agree
+HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(:[0-9]{1,4})?([/?#][!-~]*)?$"
 
 
 class CardIdConverter(BaseConverter):
     """``<card_id:card_id>`` in a route: a path that is no card_id is a 404 (no such resource)."""
 
     regex = CARD_ID_PATTERN.strip("^$")
+
+
+class StrictBool(fields.Boolean):
+    """A JSON boolean only (``fields.Bool`` also takes 1, "yes" or "true": the spec does not)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

@@ -44,9 +44,11 @@ def resolve_code(wechat: WeChatApi, *, code: str | None = None,
     except (TokenInvalid, QuotaExceeded, Busy):
         raise
     except WeChatApiError as e:
-        raise BadRequest(
-            "the encrypt_code could not be decrypted (it must come from this Official "
-            "Account's cards, passed once URL-decoded)", errcode=e.errcode,
+        # no code answers to it: a 404 like an unknown code (a 400 would call it malformed,
+        # yet any string may be an encrypt_code; only WeChat can tell)
+        raise NotFound(
+            "no code matches this encrypt_code (it must come from this Official Account's "
+            "cards, passed once URL-decoded)", errcode=e.errcode,
         ) from None
     return str(answer["code"])
 

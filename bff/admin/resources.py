@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
+from marshmallow import RAISE
 
 from bff.admin import issuing, qrimage
 from bff.admin.schemas import (
@@ -51,7 +52,7 @@ class QrImage(MethodView):
         "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
                     "image/svg+xml": {"schema": {"type": "string"}}},
     }})
-    @blp.arguments(QrImageQuerySchema, location="query")
+    @blp.arguments(QrImageQuerySchema, location="query", unknown=RAISE)
     @blp.alt_response(422, description="url is not an absolute http(s) URL of ≤1024 characters")
     @documents(UPSTREAM_FAILURES)
     @require_admin

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.openapi import CARD_ID_PATTERN, HTTP_URL_PATTERN, Pattern, one_of_required
+from bff.openapi import CARD_ID_PATTERN, HTTP_URL_PATTERN, Pattern, StrictBool, one_of_required
 
 SCENES = (
     "SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5", "SCENE_IVR",
@@ -19,14 +19,16 @@ MAX_IMAGE_URL = 1024
 MAX_LANDING_CARDS = 50  # a landing page is a list to scroll, not a catalogue dump
 CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
 HTTP_URL = Pattern(HTTP_URL_PATTERN, error="must be an absolute http(s) URL")
-NOT_BLANK = Pattern(r"^.*\S.*$", error="must not be blank")
+# visible ASCII: WeChat's custom codes are letters, digits and punctuation, never blank
+CUSTOM_CODE = Pattern(rf"^[!-~]{{1,{MAX_CODE_LENGTH}}}$",
+                      error="a code is 1-128 visible ASCII characters (no spaces)")
 
 
 class QrCardSchema(Schema):
     card_id = fields.Str(required=True, validate=CARD_ID)
     code = fields.Str(validate=validate.Length(1, 20))
     openid = fields.Str(validate=validate.Length(1, 32))
-    is_unique_code = fields.Bool()
+    is_unique_code = StrictBool()
     outer_str = fields.Str(validate=validate.Length(1, 128))
 
 
@@ -44,7 +46,7 @@ class QrCodeRequestSchema(Schema):
 
     cards = fields.List(fields.Nested(QrCardSchema), required=True,
                         validate=validate.Length(1, 5))
-    expire_seconds = fields.Int(validate=validate.Range(60, 1800), allow_none=True)
+    expire_seconds = fields.Int(strict=True, validate=validate.Range(60, 1800), allow_none=True)
 
     @validates_schema
     def _rules(self, data: dict[str, Any], **_: Any) -> None:
@@ -86,7 +88,7 @@ class LandingCardSchema(Schema):
 class LandingPageRequestSchema(Schema):
     banner = fields.Str(required=True, validate=validate.Length(1, 1024))
     page_title = fields.Str(required=True, validate=validate.Length(1, 64))
-    can_share = fields.Bool(required=True)
+    can_share = StrictBool(required=True)
     scene = fields.Str(required=True, validate=validate.OneOf(SCENES))
     card_list = fields.List(fields.Nested(LandingCardSchema), required=True,
                             validate=validate.Length(min=1, max=MAX_LANDING_CARDS),
@@ -143,7 +145,7 @@ class WhitelistSchema(Schema):
 
 
 def _code_list(max_len: int) -> fields.List:
-    return fields.List(fields.Str(validate=[validate.Length(1, MAX_CODE_LENGTH), NOT_BLANK]),
+    return fields.List(fields.Str(validate=CUSTOM_CODE),
                        required=True, validate=validate.Length(1, max_len),
                        metadata={"uniqueItems": True})
 
@@ -156,8 +158,6 @@ class CodesSchema(Schema):
         codes = data.get("codes") or []
         if len(codes) != len(set(codes)):
             raise ValidationError({"codes": ["each code at most once"]})
-        if any(not c.strip() for c in codes):
-            raise ValidationError({"codes": ["codes must not be blank"]})
 
 
 class DepositResultSchema(Schema):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.openapi import CARD_ID_PATTERN, HTTP_URL_PATTERN, Pattern, one_of_required
+from bff.openapi import (
+    CARD_ID_PATTERN,
+    HTTP_URL_PATTERN,
+    Pattern,
+    StrictBool,
+    one_of_required,
+)
 
+INT32_MAX = 2**31 - 1  # WeChat keeps bonus and balance as 32-bit integers
 MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
+# codes per pool load: 500 codes of 64 characters stay well under the 64 KiB body limit
+MAX_POOL_LOAD = 500
 
 CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
 ENCRYPT_CODE = validate.Length(min=1, max=512)
@@ -112,18 +121,18 @@ class RedeemOutSchema(Schema):
 class MembershipNumberSchema(Schema):
     mode = fields.Str(validate=validate.OneOf(("code", "sequence")))
     prefix = fields.Str(validate=validate.Length(max=16))
-    width = fields.Int(validate=validate.Range(min=0, max=20))
+    width = fields.Int(strict=True, validate=validate.Range(min=0, max=20))
 
 
 class ProfileSchema(Schema):
     card_id = fields.Str(dump_only=True)
-    bind_openid = fields.Bool()
+    bind_openid = StrictBool()
     code_mode = fields.Str(validate=validate.OneOf(("none", "deposit", "pool")))
-    self_redeem = fields.Bool()
+    self_redeem = StrictBool()
     membership_number = fields.Nested(MembershipNumberSchema)
-    init_bonus = fields.Int(validate=validate.Range(min=0))
+    init_bonus = fields.Int(strict=True, validate=validate.Range(min=0, max=INT32_MAX))
     init_bonus_record = fields.Str(validate=validate.Length(max=128))
-    init_balance = fields.Int(validate=validate.Range(min=0))
+    init_balance = fields.Int(strict=True, validate=validate.Range(min=0, max=INT32_MAX))
     background_pic_url = fields.Str(validate=validate.Length(max=512))
     review_state = fields.Str(dump_only=True)
     review_reason = fields.Str(dump_only=True, allow_none=True)
@@ -131,7 +140,7 @@ class ProfileSchema(Schema):
 
 class PoolLoadSchema(Schema):
     codes = fields.List(fields.Str(validate=Pattern(r"^[A-Za-z0-9_\-]{1,64}$")),
-                        required=True, validate=validate.Length(min=1, max=10000),
+                        required=True, validate=validate.Length(min=1, max=MAX_POOL_LOAD),
                         metadata={"description": "a code repeated or already loaded is "
                                                  "counted in duplicates"})
 

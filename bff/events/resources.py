@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask.views import MethodView
+from marshmallow import RAISE
 
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.errors import NotFound
@@ -29,7 +30,7 @@ blp = admin_blueprint("events_admin", __name__,
 @blp.route("/events")
 class Events(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
-    @blp.arguments(EventsQuery, location="query", as_kwargs=True)
+    @blp.arguments(EventsQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, EventsPage)
     @blp.alt_response(401, description="Operator token missing or wrong")
     @documents(STORAGE_FAILURE)
@@ -47,7 +48,7 @@ class Events(MethodView):
 @blp.route("/stats/channels")
 class Channels(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
-    @blp.arguments(ChannelQuery, location="query", as_kwargs=True)
+    @blp.arguments(ChannelQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, ChannelStats)
     @blp.alt_response(401, description="Operator token missing or wrong")
     @blp.alt_response(422, description="not a date YYYY-MM-DD, or not a card_id")
@@ -68,7 +69,7 @@ class Channels(MethodView):
 @blp.route("/identities")
 class Identities(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
-    @blp.arguments(IdentityQuery, location="query", as_kwargs=True)
+    @blp.arguments(IdentityQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, IdentitySchema)
     @blp.alt_response(401, description="Operator token missing or wrong")
     @blp.alt_response(404, description="no identity has every id given (or no id was given)")

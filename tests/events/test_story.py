@@ -139,7 +139,8 @@ def test_review_unknown_and_other_events(app, client, redis_client):
 
 
 def test_identity_lookup_wants_ids_that_all_belong_to_one_identity(client, redis_client):
-    link_openids(redis_client, source="jscode2session", unionid="u1", mp_openid="m1", oa_openid="o1")
+    link_openids(redis_client, source="jscode2session", unionid="u1", mp_openid="m1",
+                 oa_openid="o1")
     both = client.get("/v1/admin/identities", query_string={"unionid": "u1", "oa_openid": "o1"},
                       headers=ADMIN)
     assert both.status_code == 200 and both.json["miniprogram_openid"] == "m1"
