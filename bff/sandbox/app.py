@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from http import HTTPStatus
 
 import redis
 import requests
@@ -16,6 +18,8 @@ from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
 from bff.sandbox.web import EXTENSION, sandbox
 
 __all__ = ["SandboxConfig", "create_sandbox_app"]
+
+log = logging.getLogger(__name__)
 
 ERRMSGS = {
     -1: "system error",
@@ -40,6 +44,7 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     app.register_error_handler(SimError, _sim_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(RedisError, _store_error)
+    app.register_error_handler(Exception, _unexpected)
     return app
 
 
@@ -93,16 +98,31 @@ def _store_error(e: RedisError) -> Response:
     return response
 
 
-def _sim_error(e: SimError) -> Response:
-    response = jsonify(error=e.message)
-    response.status_code = e.status
+def sim_error_response(status: int, message: str) -> Response:
+    """The simulator answers errors in the service's one shape: ``{code, status, message}``."""
+    response = jsonify(code=status, status=HTTPStatus(status).phrase, message=message)
+    response.status_code = status
     return response
 
 
+def _sim_error(e: SimError) -> Response:
+    return sim_error_response(e.status, e.message)
+
+
 def _http_error(e: HTTPException) -> Response:
+    """``/_sim`` paths answer in the service's shape; WeChat's paths in WeChat's own."""
     if _is_sim(request.path.strip("/")):
-        response = jsonify(error=e.description)
-    else:
-        response = jsonify(errcode=-1, errmsg=f"sandbox: {e.name}")
+        return sim_error_response(e.code or 500, e.description or e.name)
+    response = jsonify(errcode=-1, errmsg=f"sandbox: {e.name}")
     response.status_code = e.code or 500
+    return response
+
+
+def _unexpected(e: Exception) -> Response:
+    """A bug in the sandbox: said in the path's shape, logged, never a stack trace."""
+    log.exception("sandbox error: %s", type(e).__name__)
+    if _is_sim(request.path.strip("/")):
+        return sim_error_response(500, "sandbox internal error; it has been logged")
+    response = jsonify(errcode=-1, errmsg="system error")
+    response.status_code = 500
     return response

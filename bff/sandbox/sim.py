@@ -23,7 +23,7 @@ from bff.sandbox.cards import (
 from bff.sandbox.core import Sandbox, SimError, WeChatError
 from bff.sandbox.push import card_event, push_event, summary
 from bff.sandbox.state import DAY
-from bff.sandbox.web import as_bool, sandbox, sim_body
+from bff.sandbox.web import as_bool, sandbox, sim_body, sim_field
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
 
@@ -35,13 +35,16 @@ NONCE_MAX = 32
 def create_user() -> Response:
     sb = sandbox()
     body = sim_body()
+    with_unionid = sim_field(body, "unionid", "bool", True)
+    nickname = sim_field(body, "nickname", "str", nullable=True)
+    sex = sim_field(body, "sex", "int", 1, choices=(0, 1, 2))
     oa_openid, mp_openid = crypto.urlsafe_id("o"), crypto.urlsafe_id("o")
-    unionid = crypto.urlsafe_id("o") if as_bool(body.get("unionid", True)) else None
+    unionid = crypto.urlsafe_id("o") if with_unionid else None
     pipe = sb.r.pipeline()
     pipe.hset(sb.keys.user(oa_openid), mapping={
         "oa_openid": oa_openid, "mp_openid": mp_openid, "unionid": unionid or "",
-        "nickname": body.get("nickname") or f"沙盒用户{secrets.randbelow(10000):04d}",
-        "sex": str(body.get("sex", 1)), "created_at": repr(sb.clock.now()),
+        "nickname": (nickname or f"沙盒用户{secrets.randbelow(10000):04d}")[:64],
+        "sex": str(sex), "created_at": repr(sb.clock.now()),
     })
     for any_id in (oa_openid, mp_openid, unionid):
         if any_id:
@@ -55,9 +58,7 @@ def create_login_code() -> Response:
     sb = sandbox()
     body = sim_body()
     user = sb.user_or_fail(body.get("user"))
-    app = body.get("app", "miniprogram")
-    if app not in ("miniprogram", "h5"):
-        raise SimError("app must be 'miniprogram' or 'h5'")
+    app = sim_field(body, "app", "str", "miniprogram", choices=("miniprogram", "h5"))
     code = crypto.numeric(12)
     key = sb.keys.login(code)
     pipe = sb.r.pipeline()
@@ -71,20 +72,45 @@ def create_login_code() -> Response:
 @bp.post("/cards")
 def create_sim_card() -> Response:
     body = sim_body()
-    card_type = body.get("card_type", "GENERAL_COUPON")
-    if card_type not in CARD_TYPES:
-        raise SimError(f"card_type must be one of {', '.join(CARD_TYPES)}")
+    unknown = set(body) - set(SIM_CARD_FIELDS)
+    if unknown:
+        raise SimError(f"unknown fields: {', '.join(sorted(unknown))}", 422)
+    card_type = sim_field(body, "card_type", "str", "GENERAL_COUPON", choices=CARD_TYPES)
     base_info = {
-        "title": body.get("title", f"Sandbox {card_type.lower()}"),
-        "sku": {"quantity": body.get("quantity", 100000)},
-        "get_limit": body.get("get_limit", 0),
-        "use_custom_code": as_bool(body.get("use_custom_code", False)),
-        "get_custom_code_mode": body.get("get_custom_code_mode"),
-        "bind_openid": as_bool(body.get("bind_openid", False)),
-        "date_info": body.get("date_info") or {},
+        "title": sim_field(body, "title", "str", f"Sandbox {card_type.lower()}"),
+        "sku": {"quantity": sim_field(body, "quantity", "int", 100000, low=0, high=MAX_STOCK)},
+        "get_limit": sim_field(body, "get_limit", "int", 0, low=0, high=MAX_STOCK),
+        "use_custom_code": sim_field(body, "use_custom_code", "bool", False),
+        "get_custom_code_mode": sim_field(body, "get_custom_code_mode", "str", nullable=True,
+                                          choices=(DEPOSIT_MODE,)),
+        "bind_openid": sim_field(body, "bind_openid", "bool", False),
+        "date_info": sim_date_info(sim_field(body, "date_info", "object", {}, nullable=True)),
     }
     sb = sandbox()
     return jsonify(card_id=create_card(sb, sb.config.oa_appid, card_type, base_info))
+
+
+SIM_CARD_FIELDS = ("card_type", "title", "quantity", "get_limit", "use_custom_code",
+                   "get_custom_code_mode", "bind_openid", "date_info")
+MAX_STOCK = 100_000_000  # WeChat's sku quantity is at most 100 million
+DATE_TYPES = ("DATE_TYPE_FIX_TIME_RANGE", "DATE_TYPE_FIX_TERM", "DATE_TYPE_PERMANENT")
+
+
+def sim_date_info(date_info: dict[str, Any]) -> dict[str, Any]:
+    """``date_info`` as WeChat's card/create takes it, checked field by field."""
+    if not date_info:
+        return {}
+    unknown = set(date_info) - {"type", "begin_timestamp", "end_timestamp", "fixed_term",
+                                "fixed_begin_term"}
+    if unknown:
+        raise SimError(f"unknown date_info fields: {', '.join(sorted(unknown))}", 422)
+    checked = {"type": sim_field(date_info, "type", "str", "DATE_TYPE_PERMANENT",
+                                 choices=DATE_TYPES)}
+    for name in ("begin_timestamp", "end_timestamp"):
+        checked[name] = sim_field(date_info, name, "int", None, low=0, high=2**32 - 1)
+    for name in ("fixed_term", "fixed_begin_term"):
+        checked[name] = sim_field(date_info, name, "int", None, low=0, high=36500)
+    return {k: v for k, v in checked.items() if v is not None}
 
 
 def verify_card_ext(sb: Sandbox, card: dict[str, str], user: dict[str, str],

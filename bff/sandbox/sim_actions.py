@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -11,9 +12,10 @@ from bff.sandbox import crypto
 from bff.sandbox.cards import change_status, fresh_code, record_holding
 from bff.sandbox.core import Sandbox, SimError, WeChatError
 from bff.sandbox.push import card_event, push_event, summary
-from bff.sandbox.web import sandbox, sim_body
+from bff.sandbox.web import sandbox, sim_body, sim_field
 
 bp = Blueprint("sim_actions", __name__, url_prefix="/_sim")
+XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _held(sb: Sandbox, oa_openid: str, code: str, card_id: Any) -> dict[str, str]:
@@ -39,7 +41,7 @@ def _change(sb: Sandbox, record: dict[str, str], to: str, extra: dict[str, Any] 
 def delete_card(oa_openid: str, code: str) -> Response:
     sb = sandbox()
     body = sim_body()
-    record = _held(sb, oa_openid, code, body.get("card_id"))
+    record = _held(sb, oa_openid, code, sim_field(body, "card_id", "str"))
     if record["status"] in ("DELETE", "GIFT_SUCC"):
         raise SimError("the code is already deleted or given away", 409)
     sb.r.hset(sb.keys.code(record["card_id"], code), "status", "DELETE")
@@ -52,7 +54,7 @@ def delete_card(oa_openid: str, code: str) -> Response:
 def gift_card(oa_openid: str, code: str) -> Response:
     sb = sandbox()
     body = sim_body()
-    record = _held(sb, oa_openid, code, body.get("card_id"))
+    record = _held(sb, oa_openid, code, sim_field(body, "card_id", "str"))
     receiver = sb.user_or_fail(body.get("to"))
     if receiver["oa_openid"] == oa_openid:
         raise SimError("a user cannot give a card to themselves")
@@ -80,14 +82,16 @@ def gift_card(oa_openid: str, code: str) -> Response:
 def consume_card(oa_openid: str, code: str) -> Response:
     sb = sandbox()
     body = sim_body()
-    record = _held(sb, oa_openid, code, body.get("card_id"))
-    source = str(body.get("consume_source") or "FROM_MOBILE_HELPER")
+    record = _held(sb, oa_openid, code, sim_field(body, "card_id", "str"))
+    source = sim_field(body, "consume_source", "str", "FROM_MOBILE_HELPER")
+    location = sim_field(body, "location_name", "str", "")
+    staff = sim_field(body, "staff_openid", "str", "")
     _change(sb, record, "CONSUMED", {"consumed_at": repr(sb.clock.now()),
                                      "consume_source": source})
     fields = card_event(
         sb, "user_consume_card", oa_openid, CardId=record["card_id"], UserCardCode=code,
-        ConsumeSource=source, LocationName=str(body.get("location_name") or ""),
-        StaffOpenId=str(body.get("staff_openid") or ""), VerifyCode="", RemarkAmount="",
+        ConsumeSource=source, LocationName=location,
+        StaffOpenId=staff, VerifyCode="", RemarkAmount="",
         OuterStr=record.get("outer_str", ""),
     )
     return jsonify(status="CONSUMED", pushed=[summary(push_event(sb, fields))])
@@ -100,6 +104,11 @@ def push_any_event() -> Response:
     body = sim_body()
     if not body:
         raise SimError("give the event's fields, e.g. {\"Event\": \"user_view_card\", ...}")
+    for name, value in body.items():
+        if not XML_NAME.fullmatch(name):
+            raise SimError(f"{name!r} is not an XML element name", 422)
+        if not isinstance(value, str | int | float | bool | None):
+            raise SimError(f"{name} must be a string, number, boolean or null", 422)
     extra = {k: v for k, v in body.items() if k not in ("FromUserName", "Event")}
     fields = card_event(sb, str(body.get("Event", "")), str(body.get("FromUserName", "")),
                         **extra)

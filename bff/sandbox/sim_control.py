@@ -11,9 +11,12 @@ from bff.sandbox.api_auth import current_ticket
 from bff.sandbox.core import SimError
 from bff.sandbox.push import recent_pushes
 from bff.sandbox.state import scan_delete
-from bff.sandbox.web import sandbox, sim_body
+from bff.sandbox.web import sandbox, sim_body, sim_field
 
 bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
+MAX_LATENCY_MS = 60_000  # longer than any client timeout: a hang, not a slow WeChat
+FAULT_BOUNDS = {"errcode": (-1, 99_999_999), "http_status": (400, 599),
+                "latency_ms": (0, MAX_LATENCY_MS)}
 
 
 def normalise_path(path: str) -> str:
@@ -30,20 +33,13 @@ def add_fault() -> Response:
     if not isinstance(path, str) or not normalise_path(path):
         raise SimError("path is required, e.g. /cgi-bin/stable_token")
     fault: dict[str, Any] = {}
-    for name in ("errcode", "http_status", "latency_ms"):
-        if body.get(name) is not None:
-            try:
-                fault[name] = int(body[name])
-            except (TypeError, ValueError):
-                raise SimError(f"{name} must be an integer") from None
+    for name, (low, high) in FAULT_BOUNDS.items():
+        value = sim_field(body, name, "int", nullable=True, low=low, high=high)
+        if value is not None:
+            fault[name] = value
     if not fault:
         raise SimError("give errcode, http_status and/or latency_ms")
-    try:
-        count = int(body.get("count", 1))
-    except (TypeError, ValueError):
-        raise SimError("count must be an integer") from None
-    if count < 1:
-        raise SimError("count must be at least 1")
+    count = sim_field(body, "count", "int", 1, low=1, high=1_000_000)
     path = normalise_path(path)
     key = sb.keys.fault(path)
     pipe = sb.r.pipeline()
@@ -81,12 +77,11 @@ def get_clock() -> Response:
 def advance_clock() -> Response:
     sb = sandbox()
     body = sim_body()
-    try:
-        seconds = float(body.get("advance_seconds", 0))
-    except (TypeError, ValueError):
-        raise SimError("advance_seconds must be a number") from None
+    seconds = sim_field(body, "advance_seconds", "number", 0)
     if seconds < 0:
         raise SimError("the sandbox clock only moves forward")
+    if seconds > 100 * 365 * 86400:
+        raise SimError("advance_seconds: at most a hundred years at a time", 422)
     now = sb.clock.advance(seconds)
     return jsonify(now=now, offset=float(sb.r.get(sb.keys.clock) or 0))
 
@@ -122,6 +117,9 @@ def put_config() -> Response:
     unknown = set(body) - {"event_url", "safe_mode", "latency_ms"}
     if unknown:
         raise SimError(f"unknown settings: {', '.join(sorted(unknown))}")
+    sim_field(body, "event_url", "str", nullable=True)
+    sim_field(body, "safe_mode", "bool", nullable=True)
+    sim_field(body, "latency_ms", "int", nullable=True, low=0, high=MAX_LATENCY_MS)
     return jsonify(sandbox().update_settings(body))
 
 
@@ -136,4 +134,4 @@ def get_tickets() -> Response:
 @bp.get("/pushes")
 def get_pushes() -> Response:
     limit = request.args.get("limit", default=20, type=int) or 20
-    return jsonify(pushes=recent_pushes(sandbox(), min(limit, 200)))
+    return jsonify(pushes=recent_pushes(sandbox(), max(1, min(limit, 200))))

@@ -159,4 +159,4 @@ def test_unknown_card_and_user(h: Helpers, wx):
     user = h.user()
     refused(h.add_card(user["oa_openid"], "p" + "x" * 27, h.card_ext("p" + "x" * 27)), 40073)
     answer = wx.post("/_sim/add-card", json={"user": "nobody", "card_list": []})
-    assert answer.status_code == 404 and "error" in answer.get_json()
+    assert answer.status_code == 404 and answer.get_json()["code"] == 404
