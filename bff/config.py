@@ -161,6 +161,7 @@ def _validate(s: Settings) -> None:
     ]
     if missing:
         raise ConfigError("missing required setting(s): " + ", ".join(missing))
+    _validate_secrets(s)
     if s.token_mode not in ("stable", "classic"):
         raise ConfigError("BFF_TOKEN_MODE must be 'stable' or 'classic'")
     for name in ("push_aes_key", "push_aes_key_previous"):
@@ -177,6 +178,45 @@ def _validate(s: Settings) -> None:
         raise ConfigError("BFF_CONNECT_TIMEOUT and BFF_READ_TIMEOUT must be positive")
     if not 0 <= s.max_retries <= 5:
         raise ConfigError("BFF_MAX_RETRIES must be between 0 and 5")
+    _validate_ranges(s)
+
+
+# field -> (smallest allowed value, what it is): a 0 TTL made every push a 503 (the dedup key
+# expired at once), a 0 body limit made every request a 413
+MINIMUMS: dict[str, tuple[int, str]] = {
+    "session_ttl": (1, "seconds"),
+    "push_max_skew": (1, "seconds"),
+    "max_body_bytes": (1024, "bytes (1 KiB)"),
+    "event_retention_days": (1, "days"),
+    "event_dedup_ttl": (1, "seconds"),
+    "worker_batch_size": (1, "events"),
+    "worker_block_ms": (1, "milliseconds"),
+    "worker_claim_idle": (1, "seconds"),
+    "worker_max_attempts": (1, "attempts"),
+}
+MIN_ADMIN_TOKEN = 32  # characters, outside sandbox mode: a guessable operator token opens all
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _validate_ranges(s: Settings) -> None:
+    for name, (low, unit) in MINIMUMS.items():
+        if getattr(s, name) < low:
+            raise ConfigError(f"{_VAR_OF[name]} must be at least {low} {unit}, "
+                              f"got {getattr(s, name)}")
+    if s.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"BFF_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+
+
+def _validate_secrets(s: Settings) -> None:
+    """A secret pasted with a space or newline around it never matches; say so at start."""
+    for f in dataclasses.fields(Settings):
+        value = getattr(s, f.name)
+        if not f.repr and isinstance(value, str) and value != value.strip():
+            raise ConfigError(f"{_VAR_OF[f.name]} has whitespace around it; remove it")
+    if not s.sandbox and len(s.admin_token) < MIN_ADMIN_TOKEN:
+        raise ConfigError(f"BFF_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} characters "
+                          "outside sandbox mode (e.g. python3 -c 'import secrets; "
+                          "print(secrets.token_urlsafe(32))')")
 
 
 def _b64(value: str, var: str) -> bytes:

@@ -15,7 +15,7 @@ PRODUCTION_ENV = {
     "BFF_PUSH_TOKEN": "pushtoken",
     "BFF_PUSH_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     "BFF_REDIS_URL": "redis://127.0.0.1:6379/0",
-    "BFF_ADMIN_TOKEN": "admin-token",
+    "BFF_ADMIN_TOKEN": "admin-token-" + "a" * 21,
     "BFF_DATA_KEY": "c2FuZGJveC1kYXRhLWtleS0zMi1ieXRlcy1sb25nISE=",
 }
 
@@ -63,3 +63,41 @@ def test_embedded_store_in_sandbox_mode_without_redis(monkeypatch, caplog):
     app = create_app({"sandbox": True})
     assert "embedded" in caplog.text
     assert app.test_client().get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(("var", "value"), [
+    ("BFF_EVENT_DEDUP_TTL", "0"),  # every push was a misleading 503
+    ("BFF_MAX_BODY_BYTES", "0"),  # every request was a 413
+    ("BFF_MAX_BODY_BYTES", "1023"),
+    ("BFF_SESSION_TTL", "-5"),
+    ("BFF_PUSH_MAX_SKEW", "0"),
+    ("BFF_EVENT_RETENTION_DAYS", "0"),
+    ("BFF_WORKER_CLAIM_IDLE", "0"),
+    ("BFF_WORKER_BATCH_SIZE", "0"),
+    ("BFF_WORKER_MAX_ATTEMPTS", "0"),
+    ("BFF_LOG_LEVEL", "LOUD"),
+])
+def test_settings_out_of_range_stop_the_start_with_their_name(var, value):
+    with pytest.raises(ConfigError, match=var):
+        load_settings({**PRODUCTION_ENV, var: value})
+
+
+def test_smallest_allowed_values_load():
+    s = load_settings({**PRODUCTION_ENV, "BFF_MAX_BODY_BYTES": "1024", "BFF_EVENT_DEDUP_TTL": "1",
+                       "BFF_PUSH_MAX_SKEW": "1"})
+    assert s.max_body_bytes == 1024 and s.event_dedup_ttl == 1
+
+
+def test_short_admin_token_is_refused_outside_sandbox_mode():
+    with pytest.raises(ConfigError, match="BFF_ADMIN_TOKEN must be at least 32"):
+        load_settings({**PRODUCTION_ENV, "BFF_ADMIN_TOKEN": "x" * 31})
+    assert load_settings({"BFF_SANDBOX": "1", "BFF_ADMIN_TOKEN": "short"}).admin_token == "short"
+
+
+@pytest.mark.parametrize("var", ["BFF_SECRET", "BFF_MINIPROGRAM_SECRET", "BFF_PUSH_TOKEN",
+                                 "BFF_PUSH_AES_KEY", "BFF_ADMIN_TOKEN", "BFF_DATA_KEY",
+                                 "BFF_REDIS_URL"])
+@pytest.mark.parametrize("pad", [" {} ", "{}\n", "\t{}"])
+def test_whitespace_around_a_secret_is_refused_by_name(var, pad):
+    with pytest.raises(ConfigError, match=f"{var} has whitespace around it"):
+        load_settings({**PRODUCTION_ENV, var: pad.format(PRODUCTION_ENV[var])})

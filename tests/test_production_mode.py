@@ -14,6 +14,8 @@ from bff.sandbox import SandboxConfig
 from bff.sandbox.server import serve_in_thread
 from tests.story import bearer
 
+PROD_ADMIN_TOKEN = "prod-admin-token-" + "x" * 16  # 32 characters, as production requires
+
 
 def test_the_story_over_real_http_without_a_mounted_sandbox(redis_client, redis_url, monkeypatch):
     wechat, shutdown = serve_in_thread(redis_url, SandboxConfig(
@@ -26,7 +28,7 @@ def test_the_story_over_real_http_without_a_mounted_sandbox(redis_client, redis_
             "BFF_MINIPROGRAM_APPID": c.SANDBOX_MP_APPID,
             "BFF_MINIPROGRAM_SECRET": c.SANDBOX_MP_SECRET,
             "BFF_PUSH_TOKEN": c.SANDBOX_PUSH_TOKEN, "BFF_PUSH_AES_KEY": c.SANDBOX_PUSH_AES_KEY,
-            "BFF_REDIS_URL": redis_url, "BFF_ADMIN_TOKEN": "prod-admin-token",
+            "BFF_REDIS_URL": redis_url, "BFF_ADMIN_TOKEN": PROD_ADMIN_TOKEN,
             "BFF_DATA_KEY": c.SANDBOX_DATA_KEY, "BFF_WECHAT_API_BASE": wechat,
             "BFF_SANDBOX": "0",
         }
@@ -55,7 +57,7 @@ def test_the_story_over_real_http_without_a_mounted_sandbox(redis_client, redis_
                                 json={"encrypt_code": entry["code"]}, headers=auth)
         assert decrypted.status_code == 200, decrypted.get_data(as_text=True)
         assert decrypted.get_json()["card_id"] == card
-        assert client.get("/v1/admin/events", headers=bearer("prod-admin-token")).status_code == 200
+        assert client.get("/v1/admin/events", headers=bearer(PROD_ADMIN_TOKEN)).status_code == 200
         calls = sim.get(f"{wechat}/_sim/calls").json()
         assert calls.get("cgi-bin/stable_token") == 1  # production default: stable_token
     finally:
