@@ -219,8 +219,23 @@ def refuse_missing_json_body_outside_checking_blueprints() -> Response | None:
     return refuse_missing_json_body()
 
 
+MAX_QUERY_BYTES = 4096  # every documented query fits in far less; the Procfile lets 8190 through
+
+
+def refuse_long_query() -> Response | None:
+    """``before_request``: an over-long query string is a 414 in the one error shape.
+
+    gunicorn would answer its own HTML error for a request line over ``--limit-request-line``
+    (the Procfile raises it to 8190, gunicorn's maximum), so the app refuses first.
+    """
+    if len(request.query_string) > MAX_QUERY_BYTES:
+        return error_response(414, f"the query string is longer than {MAX_QUERY_BYTES} bytes")
+    return None
+
+
 def init_app(app: Flask) -> None:
     """Install handlers; flask-smorest's own handler covers HTTPException with the same shape."""
+    app.before_request(refuse_long_query)
     app.before_request(_hostile_json)
 
     @app.errorhandler(DomainError)

@@ -5,7 +5,8 @@ flask-smorest still generates the spec; this module adds what marshmallow cannot
 - ``ErrorSchema``: the one error shape, used by every documented error response;
 - ``SpecTruthPlugin`` (an apispec plugin):
   * an operation with a security requirement documents 401;
-  * an operation with a JSON body documents 415 (no JSON body) and 422 (invalid body);
+  * an operation with a JSON body documents 415 (no JSON body) and 422 (invalid body), one
+    with query parameters 414 (over-long query string);
   * every documented 4xx/5xx answer carries the error schema;
   * a marshmallow schema's ``Meta.openapi`` (e.g. ``one_of_required("code", "encrypt_code")``)
     is merged into its component, for rules across fields (exactly one of, at least one of);
@@ -108,6 +109,9 @@ def _complete_answers(operation: dict) -> None:
     responses = operation.setdefault("responses", {})
     if operation.get("security") and not _has(responses, 401):
         responses["401"] = {"description": "no valid credentials (Authorization: Bearer ...)"}
+    if any(p.get("in") == "query" for p in operation.get("parameters", [])
+           if isinstance(p, dict)) and not _has(responses, 414):
+        responses["414"] = {"description": "the query string is longer than 4096 bytes"}
     body = operation.get("requestBody") or {}
     if "application/json" in body.get("content", {}):
         if not _has(responses, 415):

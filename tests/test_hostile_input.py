@@ -99,3 +99,10 @@ def test_integers_as_long_as_python_converts_reach_validation(client, headers):
     res = client.post("/v1/sessions/miniprogram", data=body,
                       headers={"Content-Type": "application/json"})
     assert_error(res, 422)
+
+
+def test_over_long_query_strings_get_the_json_error_shape(client):
+    for path in ("/v1/admin/events", "/v1/capabilities", "/healthz", "/nothing-here"):
+        res = client.get(path, query_string={"ua": "x" * 5000}, headers=ADMIN)
+        assert_error(res, 414)
+    assert client.get("/v1/capabilities", query_string={"ua": "x" * 1000}).status_code == 200
