@@ -32,7 +32,8 @@ class QrCodes(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(QrCodeRequestSchema)
     @blp.response(201, QrCodeSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
+    @blp.alt_response(404, description="unknown card_id (40073), or an openid this Official "
+                                       "Account does not know (40003)")
     @blp.alt_response(422, description="invalid cards, fields or expire_seconds")
     @documents(UPSTREAM_FAILURES)
     @require_admin
@@ -97,7 +98,9 @@ class TestWhitelist(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(WhitelistSchema)
     @blp.response(200, WhitelistSchema)
-    @blp.alt_response(422, description="more than 10 testers in all, or an invalid openid")
+    @blp.alt_response(404, description="an openid this Official Account does not know (40003)")
+    @blp.alt_response(422, description="no list given, more than 10 testers in all, or one "
+                                       "repeated")
     @documents(UPSTREAM_FAILURES)
     @require_admin
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
