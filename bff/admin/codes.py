@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marshmallow import ValidationError
+
 from bff.admin.issuing import operator_refusals
-from bff.admin.schemas import MAX_BATCH, MAX_CODE_LENGTH
+from bff.admin.schemas import CUSTOM_CODE, MAX_BATCH, MAX_CODE_LENGTH
 from bff.errors import Unprocessable
 from bff.wechat.api import WeChatApi
 
@@ -90,8 +92,10 @@ def _code_of(text: str, csv_column: int | None) -> tuple[str, str | None]:
         return code, "empty"
     if len(code) > MAX_CODE_LENGTH:
         return code, f"longer than {MAX_CODE_LENGTH} characters"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in code):
-        return code, "contains control characters"
+    try:
+        CUSTOM_CODE(code)  # the API's rule: one rule for a file and for POST .../codes
+    except ValidationError:
+        return code, "not visible ASCII (letters, digits, punctuation; no spaces or controls)"
     return code, None
 
 
