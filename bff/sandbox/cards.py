@@ -25,17 +25,38 @@ def invalid_code() -> WeChatError:
     return WeChatError(40056, "invalid serial code")
 
 
+def format_error() -> WeChatError:
+    return WeChatError(47001, "data format error")
+
+
+def whole(value: Any, default: int) -> int:
+    """A non-negative 32-bit integer field of a WeChat body (a number or its digits)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise format_error()
+    try:
+        number = int(value)
+    except ValueError:
+        raise format_error() from None
+    if not 0 <= number <= 2**32 - 1:
+        raise format_error()
+    return number
+
+
 def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, Any]) -> str:
     """Store a card from its ``base_info``; returns the new card_id."""
     now = sb.clock.now()
     sku = base_info.get("sku") or {}
     date_info = base_info.get("date_info") or {}
+    if not isinstance(sku, dict) or not isinstance(date_info, dict):
+        raise format_error()
     begin, end, term = int(now), int(now + YEAR), 0
     if date_info.get("type") == "DATE_TYPE_FIX_TIME_RANGE":
-        begin = int(date_info.get("begin_timestamp") or begin)
-        end = int(date_info.get("end_timestamp") or end)
+        begin = whole(date_info.get("begin_timestamp"), begin)
+        end = whole(date_info.get("end_timestamp"), end)
     elif date_info.get("type") == "DATE_TYPE_FIX_TERM":
-        term = int(date_info.get("fixed_term") or 0)
+        term = whole(date_info.get("fixed_term"), 0)
     card_id = crypto.urlsafe_id("p")
     sb.r.hset(sb.keys.card(card_id), mapping={
         "card_id": card_id,
@@ -45,8 +66,8 @@ def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, An
         "use_custom_code": "1" if base_info.get("use_custom_code") else "0",
         "get_custom_code_mode": str(base_info.get("get_custom_code_mode") or ""),
         "bind_openid": "1" if base_info.get("bind_openid") else "0",
-        "quantity": int(sku.get("quantity") or 0),
-        "get_limit": int(base_info.get("get_limit") or 0),
+        "quantity": whole(sku.get("quantity"), 0),
+        "get_limit": whole(base_info.get("get_limit"), 0),
         "begin_time": begin,
         "end_time": end,
         "fixed_term": term,

@@ -23,7 +23,7 @@ from bff.sandbox.cards import (
 from bff.sandbox.core import Sandbox, SimError, WeChatError
 from bff.sandbox.push import card_event, push_event, summary
 from bff.sandbox.state import DAY
-from bff.sandbox.web import as_bool, sandbox, sim_body, sim_field
+from bff.sandbox.web import sandbox, sim_body, sim_field
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
 
@@ -187,7 +187,8 @@ def add_card() -> Response:
                 raise WeChatError(40073, "invalid card id")
             ext = verify_card_ext(sb, card, user, entry.get("cardExt"))
             code, push = take_card(sb, card, user, code=ext["code"], outer_str=ext["outer_str"],
-                                   unionid_in_event=as_bool(body.get("unionid_in_event", True)))
+                                   unionid_in_event=sim_field(body, "unionid_in_event", "bool",
+                                                              True))
         except WeChatError as e:
             answer.update(isSuccess=False, errcode=e.errcode, errmsg=e.errmsg)
         else:
@@ -216,7 +217,7 @@ def activation_form() -> Response:
         raise SimError("encrypt_card_id does not decrypt to a member card of this account")
     if biz != sb.biz:
         raise SimError("biz does not match the Official Account")
-    outer_str = str(body.get("outer_str") or "")
+    outer_str = sim_field(body, "outer_str", "str", "", nullable=True)
     pushed = []
     held = [r for r in holdings_of(sb, user["oa_openid"], card_id) if r["status"] == "NORMAL"]
     if held:

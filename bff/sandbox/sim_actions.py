@@ -110,6 +110,6 @@ def push_any_event() -> Response:
         if not isinstance(value, str | int | float | bool | None):
             raise SimError(f"{name} must be a string, number, boolean or null", 422)
     extra = {k: v for k, v in body.items() if k not in ("FromUserName", "Event")}
-    fields = card_event(sb, str(body.get("Event", "")), str(body.get("FromUserName", "")),
-                        **extra)
+    fields = card_event(sb, str(body.get("Event", "")), str(body.get("FromUserName", "")))
+    fields.update(extra)  # not as keywords: an element may be named like a parameter
     return jsonify(summary(push_event(sb, fields)) | {"fields": fields})
