@@ -55,7 +55,6 @@ class QrImage(MethodView):
     }})
     @blp.arguments(QrImageQuerySchema, location="query", unknown=RAISE)
     @blp.alt_response(422, description="url is not an absolute http(s) URL of ≤1024 characters")
-    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, args: dict[str, Any]) -> Response:
         """Render a QR code's url as PNG or SVG (locally; nothing is fetched)"""
