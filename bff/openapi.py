@@ -111,7 +111,7 @@ def _complete_answers(operation: dict) -> None:
         responses["401"] = {"description": "no valid credentials (Authorization: Bearer ...)"}
     if any(p.get("in") == "query" for p in operation.get("parameters", [])
            if isinstance(p, dict)) and not _has(responses, 414):
-        responses["414"] = {"description": "the query string is longer than 4096 bytes"}
+        responses["414"] = {"description": "the query string is longer than 4096 characters"}
     body = operation.get("requestBody") or {}
     if "application/json" in body.get("content", {}):
         if not _has(responses, 415):

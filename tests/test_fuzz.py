@@ -94,11 +94,8 @@ KNOWN_FINDINGS = {
     ("POST", "/v1/membership/activate", 422, "send code or encrypt_code"):
         "exactly one of code/encrypt_code is not in the spec: ActivateRequest needs "
         "Meta.openapi = one_of_required('code', 'encrypt_code') (bff/membership/schemas.py)",
-    # A query string over 4096 bytes is a 414 (gunicorn refuses request lines over 8190 bytes
-    # anyway); the spec must bound every query parameter so that a documented request fits.
-    ("GET", "/v1/capabilities", 414, "query string is longer"):
-        "ua has maxLength 1024: 1024 four-byte characters are 12 KiB percent-encoded; "
-        "256 fits (bff/membership/schemas.py)",
+    # A query string over 4096 characters is a 414: the spec must bound every query parameter
+    # so that a documented request fits.
     ("GET", "/wechat/events", 414, "query string is longer"):
         "signature, timestamp, nonce, echostr have no maxLength (bff/events/push.py)",
     ("POST", "/wechat/events", 414, "query string is longer"):
