@@ -109,3 +109,22 @@ def test_over_long_query_strings_get_the_json_error_shape(client):
     # counted decoded, as the spec's maxLength: 1000 characters of 6 bytes each pass
     assert client.get("/v1/capabilities", query_string={"ua": "é" * 1000}).status_code == 200
     assert_error(client.get("/healthz", query_string={"a": "é" * 3000}), 414)  # 18 KB sent
+
+
+@pytest.mark.parametrize("body", [
+    {"bind_openid": 1}, {"self_redeem": "true"}, {"init_bonus": 1.5}, {"init_bonus": True},
+    {"init_bonus": 2**31}, {"init_balance": -1}, {"membership_number": {"width": "3"}},
+])
+def test_profile_fields_take_their_json_type_only(client, body):
+    card = sim_card(client)
+    res = client.put(f"/v1/admin/cards/{card}/profile", json=body, headers=ADMIN)
+    assert_error(res, 422)
+
+
+def test_patterns_match_the_whole_value_as_the_spec_says(client, headers):
+    # re.match with "$" accepts one trailing newline; the spec's pattern does not
+    res = client.post("/v1/cards/add-card", json={"cards": [{"card_id": "pcard\n"}]},
+                      headers=headers)
+    assert_error(res, 422)
+    res = client.post("/v1/jssdk/config", json={"url": "http://localhost/\n"}, headers=headers)
+    assert_error(res, 422)
