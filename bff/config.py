@@ -48,6 +48,8 @@ class Settings:
     jssdk_hosts: tuple[str, ...] = ()
     session_ttl: int = 7 * 24 * 3600
     push_max_skew: int = 300
+    # "safe" (AES bodies only), "compat" (AES or plain) or "plain"; "" = safe with an AES key
+    push_mode: str = ""
     max_body_bytes: int = 64 * 1024
     event_retention_days: int = 30
     log_level: str = "INFO"
@@ -58,6 +60,10 @@ class Settings:
     worker_block_ms: int = 1000
     worker_claim_idle: int = 60
     worker_max_attempts: int = 5
+
+    @property
+    def effective_push_mode(self) -> str:
+        return self.push_mode or ("safe" if self.push_aes_key else "plain")
 
     @property
     def data_key_bytes(self) -> bytes:
@@ -98,6 +104,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_JSSDK_HOSTS": ("jssdk_hosts", _hosts),
     "BFF_SESSION_TTL": ("session_ttl", int),
     "BFF_PUSH_MAX_SKEW": ("push_max_skew", int),
+    "BFF_PUSH_MODE": ("push_mode", lambda v: v.strip().lower()),
     "BFF_MAX_BODY_BYTES": ("max_body_bytes", int),
     "BFF_EVENT_RETENTION_DAYS": ("event_retention_days", int),
     "BFF_LOG_LEVEL": ("log_level", str),
@@ -161,6 +168,10 @@ def _validate(s: Settings) -> None:
     ]
     if missing:
         raise ConfigError("missing required setting(s): " + ", ".join(missing))
+    if s.push_mode not in ("", "safe", "compat", "plain"):
+        raise ConfigError("BFF_PUSH_MODE must be 'safe', 'compat' or 'plain'")
+    if s.effective_push_mode != "plain" and not s.push_aes_key:
+        raise ConfigError("BFF_PUSH_MODE=safe or compat needs BFF_PUSH_AES_KEY")
     if s.token_mode not in ("stable", "classic"):
         raise ConfigError("BFF_TOKEN_MODE must be 'stable' or 'classic'")
     for name in ("push_aes_key", "push_aes_key_previous"):

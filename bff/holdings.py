@@ -28,6 +28,9 @@ class Holding:
     received_at: int = 0
     gift_from: str = ""  # the giver's OA openid when received from a friend
     old_code: str = ""  # the giver's code when received from a friend
+    # How WeChat said the code was received: "push" (user_get_card, not a gift), "gift"
+    # (user_get_card from a friend), "" (not confirmed by a push: decrypt, /card/code/get).
+    receipt: str = ""
     updated_at: int = 0
 
     def as_dict(self) -> dict:

@@ -149,4 +149,20 @@ def identities_show(unionid: str | None, mp_openid: str | None, oa_openid: str |
     echo_json(found.as_dict())
 
 
+@identities.command("remove")
+@click.option("--mp-openid")
+@click.option("--oa-openid")
+@cli_errors
+def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
+    """Remove a wrong link of one openid (exactly one option); prints what was removed."""
+    from bff.identity import unlink
+
+    if bool(mp_openid) == bool(oa_openid):
+        raise click.ClickException("give exactly one of --mp-openid, --oa-openid")
+    removed = unlink(svc().redis, mp_openid=mp_openid, oa_openid=oa_openid)
+    if removed is None:
+        raise click.ClickException("no link is known for that openid")
+    echo_json(removed.as_dict())
+
+
 GROUPS = (qrcode, whitelist, codes, cards, identities)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from bff import profiles
+from bff import pool, profiles
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
 from bff.errors import Unprocessable
@@ -59,6 +59,6 @@ class Pool(MethodView):
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""
         r = services().redis
         codes = data["codes"]
-        added = profiles.load_pool(r, _card_id(card_id), codes)
+        added = pool.load_pool(r, _card_id(card_id), codes)
         return {"added": added, "duplicates": len(codes) - added,
-                "available": profiles.pool_available(r, card_id)}
+                "available": pool.pool_available(r, card_id)}

@@ -40,8 +40,8 @@ class AddCard(MethodView):
     def post(self, data: dict) -> dict:
         """Sign a wx.addCard cardList (1..10 cards)"""
         svc = services()
-        card_list = signing.add_card(svc.redis, svc.wechat.credentials, current_user(),
-                                     data["cards"])
+        card_list = signing.add_card(svc.redis, svc.settings, svc.wechat.credentials,
+                                     current_user(), data["cards"])
         return {"card_list": card_list}
 
 
@@ -90,7 +90,7 @@ class Decrypt(MethodView):
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
         svc = services()
-        return codes.decrypt_for_owner(svc.redis, svc.wechat, current_user(),
+        return codes.decrypt_for_owner(svc.redis, svc.settings, svc.wechat, current_user(),
                                        data["encrypt_code"], data.get("card_id"))
 
 
@@ -119,6 +119,6 @@ class Redeem(MethodView):
     def post(self, data: dict) -> dict:
         """Redeem the caller's own code (where the card allows it); idempotent"""
         svc = services()
-        return redeem.redeem_own_code(svc.redis, svc.wechat, current_user(),
+        return redeem.redeem_own_code(svc.redis, svc.settings, svc.wechat, current_user(),
                                       card_id=data["card_id"], code=data.get("code"),
                                       encrypt_code=data.get("encrypt_code"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bff.ownership import MAX_CHANNEL_LENGTH
+
 MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
 
 CARD_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="not a card_id")
@@ -12,8 +14,12 @@ ENCRYPT_CODE = validate.Length(min=1, max=512)
 
 class AddCardItemSchema(Schema):
     card_id = fields.Str(required=True, validate=CARD_ID)
-    outer_str = fields.Str(validate=validate.Length(max=128),
-                           metadata={"description": "channel tag, passed through unsigned"})
+    outer_str = fields.Str(
+        validate=[validate.Length(max=MAX_CHANNEL_LENGTH),
+                  validate.Regexp(r"^[^~]*$", error="outer_str may not contain '~'")],
+        metadata={"description": "channel tag for the statistics (unsigned). For a Mini Program "
+                                 "caller the cardExt's outer_str is this tag, '~' and a proof "
+                                 "that the card was signed for that user"})
     fixed_begintimestamp = fields.Int(
         strict=True, validate=validate.Range(min=0, max=2**32 - 1),
         metadata={"description": "unsigned; passed through unsigned"})

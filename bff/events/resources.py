@@ -16,10 +16,11 @@ from bff.events.schemas import (
     EventsQuery,
     IdentityQuery,
     IdentitySchema,
+    UnlinkQuery,
 )
 from bff.events.stream import read_events
 from bff.extensions import services
-from bff.identity import find_identity
+from bff.identity import find_identity, unlink
 
 blp = admin_blueprint("events_admin", __name__,
                       "Card events, channel statistics and identity links (operators)")
@@ -88,3 +89,21 @@ class Identities(MethodView):
         if identity is None:
             raise NotFound("no identity is known for that id")
         return identity.as_dict()
+
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(UnlinkQuery, location="query", as_kwargs=True)
+    @blp.response(204)
+    @blp.alt_response(401, description="Operator token missing or wrong")
+    @blp.alt_response(404, description="No link is known for that openid")
+    @blp.alt_response(422, description="Not exactly one of mp_openid, oa_openid")
+    @require_admin
+    def delete(self, mp_openid: str | None, oa_openid: str | None) -> None:
+        """Remove a wrong link: that openid no longer maps to the others (logged without ids)
+
+        Every live session sees the change at once. Links are made again only from WeChat's
+        proof (login with a unionid, a pushed unionid, a card received through a cardExt
+        signed for that Mini Program user)."""
+        if bool(mp_openid) == bool(oa_openid):
+            raise Unprocessable("give exactly one of mp_openid, oa_openid")
+        if unlink(services().redis, mp_openid=mp_openid, oa_openid=oa_openid) is None:
+            raise NotFound("no link is known for that openid")

@@ -34,7 +34,7 @@ def identity(kind: str, value: str) -> str:
 
 # Card holdings (written by code decryption and by card events):
 # - ``bff:holding:<code>`` hash {card_id, code, oa_openid, mp_openid, status, outer_str,
-#   received_at, gift_from, old_code, updated_at}; no TTL.
+#   received_at, gift_from, old_code, receipt ("push" | "gift" | ""), updated_at}; no TTL.
 # - ``bff:holdings:<oa|mp>:<openid>`` set of codes held by that openid; no TTL.
 def holding(code: str) -> str:
     return f"{PREFIX}holding:{code}"
@@ -147,12 +147,14 @@ def import_checkpoint(card_id: str, digest: str, part: str) -> str:
 # - ``bff:{pool:<card_id>}:holder`` hash, code -> who it was reserved for (kept once
 #   claimed); no TTL.
 # - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
+# - ``bff:{pool:<card_id>}:held-by`` hash, holder -> the code reserved for it (one unclaimed
+#   reservation per holder); an entry goes when its reservation lapses; no TTL.
 def profile(card_id: str) -> str:
     return f"{PREFIX}profile:{card_id}"
 
 
 def pool(card_id: str, part: str) -> str:
-    """``part`` is all | available | reserved | holder | claimed."""
+    """``part`` is all | available | reserved | holder | claimed | held-by."""
     return f"{PREFIX}{{pool:{card_id}}}:{part}"
 
 
@@ -162,17 +164,10 @@ def pool_card(code: str) -> str:
 
 
 # Cards (bff/cards):
-# - ``bff:pending-claim:<mp_openid>:<card_id>`` sorted set, add-card signatures (nonce -> signed
-#   at) of a Mini Program user whose OA openid is unknown; lets that user's decrypt link the
-#   openids through the shared code (seed 002 steps 5-7); TTL cards.PENDING_CLAIM_TTL (300 s).
 # - ``bff:redeem:<code>`` string, self-redemption claim then outcome JSON {status, body|message,
 #   errcode}; TTL 60 s while pending, 30 days once decided.
 # - ``bff:userinfo-unionid:<oa_openid>`` string, unionid from /cgi-bin/user/info ("" if none);
 #   TTL 1 day.
-def pending_claim(mp_openid: str, card_id: str) -> str:
-    return f"{PREFIX}pending-claim:{mp_openid}:{card_id}"
-
-
 def redeem(code: str) -> str:
     return f"{PREFIX}redeem:{code}"
 
@@ -192,6 +187,12 @@ def userinfo_unionid(oa_openid: str) -> str:
 # - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
 # - ``bff:{ev}:dead`` stream, entries whose handling failed BFF_WORKER_MAX_ATTEMPTS times
 #   {entry, event, card_id, error, attempts, failed_at}; trimmed like the stream.
+# - ``bff:push-seen:<sha1(timestamp, nonce, signature)>`` string "1": a push with this signed
+#   triple was accepted; a second one is a replay; TTL 2 x BFF_PUSH_MAX_SKEW.
+def push_seen(digest: str) -> str:
+    return f"{PREFIX}push-seen:{digest}"
+
+
 def event_stream() -> str:
     return f"{PREFIX}{{ev}}:stream"
 

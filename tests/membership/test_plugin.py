@@ -54,7 +54,10 @@ def test_needs_a_session_and_a_member_card(story, client) -> None:
     token = story.login(story.user())
     coupon = story.sim("cards", {"card_type": "GENERAL_COUPON"})["card_id"]
     refused = story.plugin(token, coupon)
-    assert refused.status_code == 502
+    assert refused.status_code == 422
     assert refused.get_json()["errcode"] == 47001
+    unknown = story.plugin(token, "pNoSuchCard")
+    assert unknown.status_code == 404
+    assert unknown.get_json()["errcode"] == 40073
     assert client.post("/v1/membership/activation-plugin", headers=auth(token), json={}) \
         .status_code == 422
