@@ -173,11 +173,14 @@ def _mac(proof_key: bytes, mp_openid: str, card_id: str, nonce: str) -> str:
     return hmac.new(proof_key, msg, hashlib.sha256).hexdigest()[:_MAC_HEX]
 
 
-def card_ext_outer_str(proof_key: bytes, mp_openid: str, card_id: str, channel: str = "") -> str:
+def card_ext_outer_str(proof_key: bytes, mp_openid: str, card_id: str, channel: str = "",
+                       *, stable: bool = False) -> str:
     """``<channel>~<nonce><mac>``: the channel stays readable for the statistics; the rest
-    proves, when WeChat hands it back, that the card was received through a cardExt signed for
-    this Mini Program user. Stateless: nothing is written per signature."""
-    nonce = secrets.token_hex(_NONCE_HEX // 2)
+    proves, when WeChat hands it back, that the card was received through a cardExt (or the
+    activation plug-in) signed for this Mini Program user. Stateless: nothing is written.
+    ``stable``: the same value for the same user and card (a cacheable plug-in URL)."""
+    nonce = (hmac.new(proof_key, f"stable\n{mp_openid}\n{card_id}".encode(), hashlib.sha256)
+             .hexdigest()[:_NONCE_HEX] if stable else secrets.token_hex(_NONCE_HEX // 2))
     return f"{channel}{PROOF_SEPARATOR}{nonce}{_mac(proof_key, mp_openid, card_id, nonce)}"
 
 

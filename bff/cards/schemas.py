@@ -10,13 +10,15 @@ MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
 
 CARD_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="not a card_id")
 ENCRYPT_CODE = validate.Length(min=1, max=512)
+# A channel tag (outer_str as the front-end sends it): the service appends "~" and a proof.
+CHANNEL = [validate.Length(max=MAX_CHANNEL_LENGTH),
+           validate.Regexp(r"^[^~]*$", error="outer_str may not contain '~'")]
 
 
 class AddCardItemSchema(Schema):
     card_id = fields.Str(required=True, validate=CARD_ID)
     outer_str = fields.Str(
-        validate=[validate.Length(max=MAX_CHANNEL_LENGTH),
-                  validate.Regexp(r"^[^~]*$", error="outer_str may not contain '~'")],
+        validate=CHANNEL,
         metadata={"description": "channel tag for the statistics (unsigned). For a Mini Program "
                                  "caller the cardExt's outer_str is this tag, '~' and a proof "
                                  "that the card was signed for that user"})

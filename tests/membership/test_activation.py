@@ -181,3 +181,19 @@ def test_membership_number_too_long_is_refused_before_activating(story, client) 
     assert answer.status_code == 409
     assert "20 characters" in answer.get_json()["message"]
     assert story.calls(ACTIVATE) == 0
+
+
+def test_a_user_without_unionid_activates_a_card_the_plug_in_gave_them(story) -> None:
+    """The plug-in's outer_str carries the same proof as a cardExt: WeChat's receipt push
+    links the user, so a user without unionid can still activate and read their card."""
+    user = story.user(unionid=False)
+    token = story.login(user)
+    card_id = story.member_card()
+    extra = story.plugin(token, card_id, outer_str="shop").get_json()["extraData"]
+    assert extra["outer_str"].startswith("shop~")
+    returned = story.fill_form(user, extra)
+    answer = story.activate(token, returned)
+    assert answer.status_code == 200, answer.get_json()
+    info = story.c.get(f"/v1/membership/cards/{card_id}", headers={
+        "Authorization": f"Bearer {token}"})
+    assert info.status_code == 200 and info.get_json()["code"] == returned["code"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bff.membership.plugin import PLUGIN_APPID, query_values
+from bff.ownership import channel_of
 from tests.membership.conftest import auth
 
 URL = ("https://mp.weixin.qq.com/bizmall/activatemembercard?action=preshow&&encrypt_card_id="
@@ -27,7 +28,7 @@ def test_plugin_parameters_feed_the_plugin(story) -> None:
     data = answer.get_json()
     assert data["appId"] == PLUGIN_APPID == "wxeb490c6f9b154ef9"
     extra = data["extraData"]
-    assert extra["outer_str"] == "guide+1 x"
+    assert channel_of(extra["outer_str"]) == "guide+1 x"  # then "~" and the user's proof
     assert "%" not in extra["encrypt_card_id"] and "%" not in extra["biz"]
     assert data["url"].endswith("#wechat_redirect")
     # WeChat's plug-in (the sandbox) accepts the values as they are.
