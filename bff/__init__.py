@@ -37,7 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from flask_smorest import Api
 
-    from bff import errors, store
+    from bff import cors, errors, store
     from bff.extensions import Services
     from bff.wechat import build_wechat
 
@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         "bearerAuth", {"type": "http", "scheme": "bearer"}
     )
     errors.init_app(app)
+    cors.allow_origins(app, settings.cors_origins)
 
     from bff.ops.resources import blp as ops_blp
 
@@ -105,6 +106,9 @@ def _wechat_transport(
         ),
         push_session=push_session,
     )
+    from bff.cors import allow_origins
+
+    allow_origins(sandbox_app, settings.cors_origins)  # the JS-SDK bridge calls it from H5 pages
     app.wsgi_app = DispatcherMiddleware(bff_wsgi, {"/sandbox": sandbox_app})  # type: ignore[method-assign]
     app.extensions["bff_sandbox"] = sandbox_app
     if settings.wechat_api_base.rstrip("/") != DEFAULT_WECHAT_BASE:

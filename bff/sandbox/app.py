@@ -50,7 +50,7 @@ def _is_sim(path: str) -> bool:
 def _before_wechat_call() -> Response | None:
     """Count the call, then apply the global latency and any injected fault for its path."""
     path = request.path.strip("/")
-    if _is_sim(path):
+    if _is_sim(path) or request.method == "OPTIONS":  # a CORS preflight is no call to WeChat
         return None
     sb = sandbox()
     fault_key = sb.keys.fault(path)
