@@ -29,8 +29,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -57,6 +55,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from bff.ops.resources import blp as ops_blp
 
     api.register_blueprint(ops_blp)
+    from bff.ops.docs import register_docs
+
+    register_docs(app, title=app.config["API_TITLE"], sandbox=settings.sandbox)
     for register in _area_registrars():
         register(app, api)
     return app

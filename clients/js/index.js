@@ -175,12 +175,13 @@ export class BffClient {
     return Promise.all(chosenCards(res).map((c) => this.decrypt(c.encrypt_code, c.card_id)))
   }
 
-  /** Self-redemption of the user's own code (cards whose profile allows it). Never retried blindly. */
+  /** Self-redemption of the user's own code (cards whose profile allows it). */
   redeem ({ cardId, code, encryptCode }) {
     const body = { card_id: cardId }
     if (code) body.code = code
     if (encryptCode) body.encrypt_code = encryptCode
-    return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: false })
+    // idempotent by the service's contract: a code is consumed once, a repeat gets that redemption
+    return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: true })
   }
 
   // ---- JS-SDK ----------------------------------------------------------------------------

@@ -138,23 +138,32 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
   })
 
   test('a non-idempotent call is not retried after 503: the error says when to try again', async () => {
-    const { client, waits } = await miniProgramUser()
-    const cardId = await sandbox.card({ card_type: 'GROUPON' })
-    await sandbox.profile(cardId, { self_redeem: true })
-    const [added] = await client.addCards([cardId])
-    await sandbox.fault('card/code/consume', { errcode: -1, count: 100 })
-    const before = (await sandbox.calls())['card/code/consume'] || 0
-    const err = await client.redeem({ cardId, code: added.code }).catch((e) => e)
+    const { client, waits, wx } = await miniProgramUser()
+    // login spends a single-use wx.login code: WeChat is busy for every attempt the BFF makes
+    await sandbox.fault('sns/jscode2session', { errcode: -1, count: 100 })
+    const before = (await sandbox.calls())['sns/jscode2session'] || 0
+    const err = await client.login().catch((e) => e)
     await sandbox.clearFaults()
     assert.ok(err instanceof BffError, String(err))
     assert.equal(err.code, 503)
     assert.equal(err.retryAfter, 2)
     assert.deepEqual(waits, [])
-    const sent = ((await sandbox.calls())['card/code/consume'] || 0) - before
+    assert.equal(wx.log.login, 1)
+    const sent = ((await sandbox.calls())['sns/jscode2session'] || 0) - before
     assert.ok(sent >= 1 && sent <= 3, `one BFF request makes at most 3 upstream attempts, saw ${sent}`)
-    // the caller decides: once WeChat is back, the same redemption goes through, and only once
+    // the caller decides: a new login (a new wx.login code) goes through
+    assert.ok((await client.login()).token)
+  })
+
+  test('self-redemption after 503 is retried (the service redeems a code once) and stays one', async () => {
+    const { client, waits } = await miniProgramUser()
+    const cardId = await sandbox.card({ card_type: 'GROUPON' })
+    await sandbox.profile(cardId, { self_redeem: true })
+    const [added] = await client.addCards([cardId])
+    await sandbox.fault('card/code/consume', { errcode: -1, count: 3 })
     const done = await client.redeem({ cardId, code: added.code })
     assert.equal(done.user_card_status, 'CONSUMED')
+    assert.deepEqual(waits, [2000])
     const twice = await client.redeem({ cardId, code: added.code })
     assert.equal(twice.redeemed_at, done.redeemed_at) // the one redemption, answered again
   })
