@@ -19,6 +19,10 @@ const memoryStorage = () => {
   return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k) }
 }
 
+// A Mini Program injects `wx` into each module's scope, not always onto globalThis
+/* global wx */
+const ambientWx = () => (typeof wx !== 'undefined' ? wx : (typeof globalThis !== 'undefined' ? globalThis.wx : undefined))
+
 function detectPlatform (wx) {
   return wx && typeof wx.request === 'function' && typeof wx.login === 'function' ? 'miniprogram' : 'h5'
 }
@@ -34,7 +38,7 @@ export class BffClient {
     if (!options.baseUrl) throw new TypeError('baseUrl is required, e.g. https://api.example.com')
     this.options = { ...DEFAULTS, ...options }
     this.baseUrl = options.baseUrl.replace(/\/+$/, '')
-    this.wx = options.wx ?? globalThis.wx
+    this.wx = options.wx ?? ambientWx()
     this.platform = options.platform ?? detectPlatform(this.wx)
     this.transport = options.transport ??
       (this.platform === 'miniprogram' && !options.fetch ? wxRequestTransport(this.wx) : fetchTransport(options.fetch))
