@@ -3,9 +3,9 @@
 import type {
   Activation, Capabilities, ChooseCardOut, Code, Error as ErrorBody, JssdkConfigOut, Me, MemberInfo,
   MineItem, PluginExtraData, RedeemOut, Session
-} from './openapi'
+} from './openapi.js'
 
-export type * from './openapi'
+export type * from './openapi.js'
 
 export interface Storage {
   getItem(key: string): string | null
