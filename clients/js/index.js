@@ -23,6 +23,19 @@ const memoryStorage = () => {
 /* global wx */
 const ambientWx = () => (typeof wx !== 'undefined' ? wx : (typeof globalThis !== 'undefined' ? globalThis.wx : undefined))
 
+/** A URL's query, each value percent-decoded exactly once ('+' is data, as in an encrypt_code). */
+function queryOf (url) {
+  const query = url.split('#')[0].split('?')[1] || ''
+  const out = {}
+  for (const pair of query.split('&')) {
+    if (!pair) continue
+    const at = pair.indexOf('=')
+    const [k, v] = at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)]
+    try { out[decodeURIComponent(k)] = decodeURIComponent(v) } catch { out[k] = v }
+  }
+  return out
+}
+
 function detectPlatform (wx) {
   return wx && typeof wx.request === 'function' && typeof wx.login === 'function' ? 'miniprogram' : 'h5'
 }
@@ -72,8 +85,12 @@ export class BffClient {
     } else {
       code = this._h5Code()
       if (!code) {
-        this._redirectToAuthorize()
-        throw new WxError('login', { errMsg: 'login:fail redirecting to web authorization' })
+        const redirecting = this._redirectToAuthorize()
+        throw new WxError('login', {
+          errMsg: redirecting
+            ? 'login:fail redirecting to web authorization'
+            : 'login:fail no unused web-authorization code (give appId to redirect for one)'
+        })
       }
       this.usedCodes.add(code) // a code is good for one exchange; never send it twice
       path = '/v1/sessions/h5'
@@ -120,7 +137,9 @@ export class BffClient {
 
   _redirectToAuthorize () {
     const loc = this.options.location ?? globalThis.location
-    if (this.options.appId && loc && typeof loc.assign === 'function') loc.assign(this.authorizeUrl())
+    if (!this.options.appId || !loc || typeof loc.assign !== 'function') return false
+    loc.assign(this.authorizeUrl())
+    return true
   }
 
   /** Revoke the session token. */
@@ -218,6 +237,20 @@ export class BffClient {
     const loc = this.options.location ?? globalThis.location
     loc.assign(plugin.url)
     return plugin
+  }
+
+  /**
+   * What the activation plug-in handed back, as activate() takes it: from App.onShow's options
+   * (referrerInfo.extraData), the extraData itself, or (H5) the URL WeChat returned to. null if none.
+   */
+  activationReturn (source) {
+    let data = source && source.referrerInfo ? source.referrerInfo.extraData : source
+    if (typeof data === 'string') data = queryOf(data)
+    if (!data || !data.activate_ticket) return null
+    const out = { activateTicket: data.activate_ticket, cardId: data.card_id }
+    if (data.encrypt_code) out.encryptCode = data.encrypt_code
+    else if (data.code) out.code = data.code
+    return out
   }
 
   /** Activate the member card with what the plug-in returned (idempotent per activate_ticket). */

@@ -13,6 +13,8 @@ export async function page (): Promise<void> {
   await bff.openCards(mine)
   const plugin = await bff.activationPlugin('pcard')
   const biz: string = plugin.extraData.biz
+  const returned = bff.activationReturn({ referrerInfo: { extraData: { activate_ticket: 't', card_id: 'c' } } })
+  if (returned) await bff.activate(returned)
   const member = await bff.activate({ activateTicket: 't', cardId: 'pcard', encryptCode: 'e' })
   const info = await bff.memberCard(member.card_id)
   const total: number = info.bonus + info.balance
