@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import redis
@@ -118,6 +119,17 @@ class RedisProcess:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _without_password(url: str) -> str:
+    """The URL to print: a password in it becomes ``***`` (the terminal may be shared)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -188,7 +200,8 @@ def dev(host: str, port: int) -> None:
     if redis_url:
         where = (f"redis-server on 127.0.0.1:{redis_server.port}, started for this run "
                  "(no persistence, stopped with bff dev)") if redis_server else "BFF_REDIS_URL"
-        store = SHARED_STORE.format(where=where, redis_url=redis_url, base=base)
+        store = SHARED_STORE.format(where=where, redis_url=_without_password(redis_url),
+                                    base=base)
     else:
         store = EMBEDDED_STORE
     admin_token = app.extensions["bff"].settings.admin_token

@@ -171,3 +171,14 @@ def test_without_redis_server_dev_says_the_cli_cannot_share_its_store(tmp_path: 
         assert requests.get(f"{server.base}/readyz", timeout=5).ok
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("url", "printed"), [
+    ("redis://:s3cret@db.example:6380/2", "redis://:***@db.example:6380/2"),
+    ("rediss://app:pw@db.example/0", "rediss://app:***@db.example/0"),
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+])
+def test_the_printed_redis_url_hides_its_password(url: str, printed: str) -> None:
+    from bff.dev import _without_password
+
+    assert _without_password(url) == printed
