@@ -1,7 +1,9 @@
 // The bff client for Mini Programs (wx.request + wx APIs) and H5 pages (fetch + the JS-SDK).
 // No runtime dependencies. Errors carry the service's JSON error shape (BffError).
-import { BffError, NetworkError, WxError } from './errors.js'
-import { fetchTransport, retryAfterMs, wxRequestTransport } from './transport.js'
+import { WxError } from './errors.js'
+import { authorizeUrlFor, codeFromPage, queryOf } from './h5.js'
+import { send } from './request.js'
+import { fetchTransport, wxRequestTransport } from './transport.js'
 import { callWx, chosenCards, configWx } from './wx.js'
 
 export { BffError, NetworkError, WxError } from './errors.js'
@@ -22,19 +24,6 @@ const memoryStorage = () => {
 // A Mini Program injects `wx` into each module's scope, not always onto globalThis
 /* global wx */
 const ambientWx = () => (typeof wx !== 'undefined' ? wx : (typeof globalThis !== 'undefined' ? globalThis.wx : undefined))
-
-/** A URL's query, each value percent-decoded exactly once ('+' is data, as in an encrypt_code). */
-function queryOf (url) {
-  const query = url.split('#')[0].split('?')[1] || ''
-  const out = {}
-  for (const pair of query.split('&')) {
-    if (!pair) continue
-    const at = pair.indexOf('=')
-    const [k, v] = at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)]
-    try { out[decodeURIComponent(k)] = decodeURIComponent(v) } catch { out[k] = v }
-  }
-  return out
-}
 
 function detectPlatform (wx) {
   return wx && typeof wx.request === 'function' && typeof wx.login === 'function' ? 'miniprogram' : 'h5'
@@ -101,38 +90,16 @@ export class BffClient {
   }
 
   _h5Code () {
-    const code = this.options.h5Code ? this.options.h5Code() : this._codeFromLocation()
+    const code = this.options.h5Code
+      ? this.options.h5Code()
+      : codeFromPage(this.options.location ?? globalThis.location, globalThis.history)
     return code && !this.usedCodes.has(code) ? code : null
-  }
-
-  _codeFromLocation () {
-    const loc = this.options.location ?? globalThis.location
-    if (!loc || !loc.href) return null
-    const url = new URL(loc.href)
-    const code = url.searchParams.get('code')
-    if (code && globalThis.history && typeof globalThis.history.replaceState === 'function') {
-      url.searchParams.delete('code')
-      url.searchParams.delete('state')
-      globalThis.history.replaceState(globalThis.history.state, '', url.toString())
-    }
-    return code
   }
 
   /** The web-authorization URL that comes back to `redirectUri` (default: this page) with ?code=. */
   authorizeUrl (redirectUri, state = 'bff') {
     const loc = this.options.location ?? globalThis.location
-    const back = new URL(redirectUri ?? loc.href)
-    back.searchParams.delete('code')
-    back.searchParams.delete('state')
-    back.hash = ''
-    const q = new URLSearchParams({
-      appid: this.options.appId ?? '',
-      redirect_uri: back.toString(),
-      response_type: 'code',
-      scope: this.options.scope,
-      state
-    })
-    return `${this.options.authorizeUrl}?${q}#wechat_redirect`
+    return authorizeUrlFor(this.options, redirectUri ?? loc.href, state)
   }
 
   _redirectToAuthorize () {
@@ -275,59 +242,9 @@ export class BffClient {
 
   // ---- the one request path --------------------------------------------------------------
 
-  /**
-   * One call to the service. Idempotent calls (GET/PUT/DELETE, or `idempotent: true`) are retried
-   * after 429/503 as Retry-After asks (at most maxRetries times, each wait <= maxRetryWait) and
-   * after no answer; other calls never are. A 401 logs in again once and repeats the call: the
-   * service refused it before doing anything.
-   */
-  async request (method, path, { body, auth = true, idempotent, relogin = true } = {}) {
-    const safe = idempotent ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)
-    let attempt = 0
-    let reloggedIn = !relogin
-    for (;;) {
-      if (auth && !this.token) await this.login()
-      const headers = { accept: 'application/json' }
-      if (body !== undefined) headers['content-type'] = 'application/json'
-      if (auth) headers.authorization = `Bearer ${this.token}`
-      let res
-      try {
-        res = await this.transport({ method, url: this.baseUrl + path, headers, body })
-      } catch (e) {
-        if (safe && attempt < this.options.maxRetries) {
-          await this.sleep(this._backoff(attempt++))
-          continue
-        }
-        throw new NetworkError(e, { method, path })
-      }
-      if (res.status >= 200 && res.status < 300) return res.data
-      if (res.status === 401 && auth && !reloggedIn) {
-        reloggedIn = true
-        this.token = null
-        continue
-      }
-      const wait = retryAfterMs(res.header('retry-after'))
-      if ((res.status === 429 || res.status === 503) && safe && attempt < this.options.maxRetries) {
-        const ms = wait ?? this._backoff(attempt)
-        if (ms <= this.options.maxRetryWait) {
-          attempt++
-          await this.sleep(ms)
-          continue
-        }
-      }
-      if (res.status === 401 && auth) this.token = null
-      throw new BffError(res.data, {
-        httpStatus: res.status,
-        retryAfter: wait === null ? null : Math.ceil(wait / 1000),
-        requestId: res.header('x-request-id'),
-        method,
-        path
-      })
-    }
-  }
-
-  _backoff (attempt) {
-    return Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2)
+  /** One call to the service; see request.js for what is retried. */
+  request (method, path, options) {
+    return send(this, method, path, options)
   }
 }
 
