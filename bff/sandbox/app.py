@@ -11,7 +11,7 @@ from flask.wrappers import Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from bff.sandbox import api_auth, api_cards, api_member, sim, sim_actions, sim_control
+from bff.sandbox import api_auth, api_cards, api_member, sim, sim_actions, sim_control, sim_spec
 from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
 from bff.sandbox.web import EXTENSION, sandbox
 
@@ -33,7 +33,7 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control):
+    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control, sim_spec):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.register_error_handler(WeChatError, _wechat_error)
@@ -44,13 +44,14 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
 
 
 def _is_sim(path: str) -> bool:
-    return path == "_sim" or path.startswith("_sim/")
+    """The simulator's own paths (and its spec): not calls to WeChat."""
+    return path in ("_sim", "openapi.json") or path.startswith("_sim/")
 
 
 def _before_wechat_call() -> Response | None:
     """Count the call, then apply the global latency and any injected fault for its path."""
     path = request.path.strip("/")
-    if _is_sim(path):
+    if _is_sim(path) or request.method == "OPTIONS":  # a CORS preflight is no call to WeChat
         return None
     sb = sandbox()
     fault_key = sb.keys.fault(path)
