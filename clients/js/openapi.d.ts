@@ -65,7 +65,7 @@ export interface Me {
 
 export interface AddCardItem {
   card_id: string;
-  /** channel tag, passed through unsigned */
+  /** channel tag for the statistics (unsigned). For a Mini Program caller the cardExt's outer_str is this tag, '~' and a proof that the card was signed for that user */
   outer_str?: string;
   /** unsigned; passed through unsigned */
   fixed_begintimestamp?: number;
@@ -629,6 +629,17 @@ export interface Operations {
     body: never;
     response: Identity;
     status: 200;
+  };
+  /** Remove a wrong link: that openid no longer maps to the others (logged without ids) */
+  "DELETE /v1/admin/identities": {
+    path: never;
+    query: {
+      mp_openid?: string | null;
+      oa_openid?: string | null;
+    };
+    body: never;
+    response: void;
+    status: 204;
   };
   /** Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD) */
   "POST /v1/admin/qrcodes": {
