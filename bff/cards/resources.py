@@ -21,6 +21,7 @@ from bff.cards.schemas import (
     RedeemSchema,
 )
 from bff.extensions import services
+from bff.idempotency import IdempotencyKeySchema
 from bff.sessions.auth import current_user, require_user
 
 blp = Blueprint("cards", __name__, url_prefix="/v1", description="Cards for their holders")
@@ -108,17 +109,27 @@ class Mine(MethodView):
 @blp.route("/cards/codes/redeem")
 class Redeem(MethodView):
     @blp.doc(security=AUTH)
+    @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(RedeemSchema())
     @blp.response(200, RedeemOutSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the card does not allow self-redemption, or the code "
                                        "is another user's")
     @blp.alt_response(404, description="unknown code")
-    @blp.alt_response(409, description="already redeemed, deleted or being given away")
+    @blp.alt_response(409, description="already redeemed (when, where, through which channel), "
+                                       "deleted or being given away")
+    @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
+                                       "another code")
+    @blp.alt_response(503, description="another request is redeeming this code; retry")
     @require_user
-    def post(self, data: dict) -> dict:
-        """Redeem the caller's own code (where the card allows it); idempotent"""
+    def post(self, headers: dict, data: dict) -> dict:
+        """Redeem the caller's own code (where the card allows it), once
+
+        Send an ``Idempotency-Key``: a retry with the same key gets the first answer; any other
+        attempt on a redeemed code is 409 saying when and through which channel.
+        """
         svc = services()
         return redeem.redeem_own_code(svc.redis, svc.wechat, current_user(),
                                       card_id=data["card_id"], code=data.get("code"),
-                                      encrypt_code=data.get("encrypt_code"))
+                                      encrypt_code=data.get("encrypt_code"),
+                                      idempotency_key=headers.get("key"))

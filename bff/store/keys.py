@@ -105,13 +105,17 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 # Operators (bff/admin): redemption ledger and the custom-code import checkpoint.
 # Redemption, one hash tag per code so the claim, ledger and uncertainty marker live together:
 # - ``bff:{redeem:<code>}:ledger`` hash card_id -> JSON {card_id, code, openid, redeemed_at,
-#   staff_id, location, channel}; the record of a consumed code; no TTL (it is the audit trail).
+#   staff_id, location, channel, key (Idempotency-Key digest or null)}; the record of a
+#   consumed code; no TTL (it is the audit trail).
 # - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
-#   consume the code now; TTL 60 s (released as soon as the ledger entry is written or the
-#   consume failed).
-# - ``bff:{redeem:<code>}:uncertain`` string, JSON of a consume whose answer was lost (timeout
-#   after sending): if WeChat later reports the code consumed, this becomes the ledger entry;
-#   TTL 1 day.
+#   consume the code now; TTL 60 s, ``bff.admin.ledger.CLAIM_TTL_MS`` (released as soon as the
+#   ledger entry is written or the consume failed).
+# - ``bff:{redeem:<code>}:inflight`` hash claim owner -> JSON ledger entry of a consume sent or
+#   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was
+#   lost or the consume outlived its claim: when WeChat reports the code consumed, the earliest
+#   one becomes the ledger entry; TTL 1 day.
+# - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed (digest: sha256 of
+#   channel, caller scope and key); TTL 30 days.
 # Import checkpoint, one hash tag per (card_id, digest); digest = sha256 of the file, or of the
 # file's sha256 and the reading options (CSV column, header) when given:
 # - ``bff:{import:<card_id>:<digest>}:done`` hash batch index -> JSON {succ, dup, fail, dup_n,
@@ -129,8 +133,12 @@ def redeem_claim(code: str) -> str:
     return f"{PREFIX}{{redeem:{code}}}:claim"
 
 
-def redeem_uncertain(code: str) -> str:
-    return f"{PREFIX}{{redeem:{code}}}:uncertain"
+def redeem_inflight(code: str) -> str:
+    return f"{PREFIX}{{redeem:{code}}}:inflight"
+
+
+def redeem_key(digest: str) -> str:
+    return f"{PREFIX}redeem-key:{digest}"
 
 
 def import_checkpoint(card_id: str, digest: str, part: str) -> str:
