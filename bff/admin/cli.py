@@ -149,4 +149,6 @@ def identities_show(unionid: str | None, mp_openid: str | None, oa_openid: str |
     echo_json(found.as_dict())
 
 
-GROUPS = (qrcode, whitelist, codes, cards, identities)
+from bff.admin.cli_members import members, users  # noqa: E402  (adds to the codes group)
+
+GROUPS = (qrcode, whitelist, codes, cards, identities, members, users)

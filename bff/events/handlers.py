@@ -152,6 +152,25 @@ def submit_membercard_user_info(svc: Services, entry_id: str, ev: dict[str, str]
     )
 
 
+def _signed(value: str | None) -> int:
+    """ModifyBonus / ModifyBalance: an optional minus sign, then 1-11 ASCII digits; else 0."""
+    value = (value or "").strip()
+    number = as_int(value[1:] if value.startswith("-") else value)
+    return 0 if number is None else (-number if value.startswith("-") else number)
+
+
+def update_member_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """Reconcile with the member's change ledger; a change made elsewhere is recorded as such."""
+    from bff.membership.changes import reconcile
+
+    card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
+    if not card_id or not code:
+        return
+    reconcile(svc.redis, card_id=card_id, code=code, event_id=entry_id,
+              create_time=_create_time(ev), modify_bonus=_signed(ev.get("ModifyBonus")),
+              modify_balance=_signed(ev.get("ModifyBalance")), wechat=svc.wechat)
+
+
 def _review(state: str) -> Handler:
     def handle(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
         from bff.profiles import set_review_state
@@ -169,6 +188,7 @@ HANDLERS: dict[str, Handler] = {
     "user_del_card": _final("DELETE", "deleted"),
     "user_consume_card": _final("CONSUMED", "consumed"),
     "submit_membercard_user_info": submit_membercard_user_info,
+    "update_member_card": update_member_card,
     "card_pass_check": _review("approved"),
     "card_not_pass_check": _review("rejected"),
 }

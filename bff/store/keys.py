@@ -232,3 +232,58 @@ def channel_counted(entry_id: str) -> str:
 
 def channel_cards() -> str:
     return f"{PREFIX}{{evstats}}:cards"
+
+
+# Member changes (bff.membership.changes), one hash tag per member ``{mbr:<card_id>:<code>}``
+# so the lock, the ledger and its indexes live together:
+# - ``bff:{mbr:<card_id>:<code>}:lock`` string, owner token of the one change running now;
+#   TTL 30 s (``bff.membership.changes.LOCK_TTL_MS``).
+# - ``bff:{mbr:<card_id>:<code>}:changes`` hash change_id -> JSON {change_id, card_id, code, key,
+#   at, by, source, state, add_bonus, bonus, record_bonus, add_balance, balance,
+#   record_balance, before_bonus, before_balance, result_bonus, result_balance, event_id}; the
+#   ledger; no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:order`` list of change_ids, oldest first; no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:unmatched`` list of API change_ids still waiting for their
+#   update_member_card event (trimmed after 1 day); no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:events`` hash event stream id -> change_id it was matched to or
+#   recorded as; no TTL.
+# - ``bff:member-change-key:<sha256(key)[:32]>`` string JSON {card_id, code, fingerprint,
+#   change_id, state}: what an Idempotency-Key did; TTL 30 days.
+# - ``bff:member-number-index:<membership_number>`` set of ``<card_id> <code>`` with that number
+#   (written at activation); no TTL.
+def _member_tag(card_id: str, code: str) -> str:
+    return f"{PREFIX}{{mbr:{card_id}:{code}}}"
+
+
+def member_change_lock(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:lock"
+
+
+def member_changes(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:changes"
+
+
+def member_change_order(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:order"
+
+
+def member_change_unmatched(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:unmatched"
+
+
+def member_change_events(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:events"
+
+
+def member_change_key(digest: str) -> str:
+    return f"{PREFIX}member-change-key:{digest}"
+
+
+def members_by_number(number: str) -> str:
+    return f"{PREFIX}member-number-index:{number}"
+
+
+# - ``bff:member-code-index:<code>`` set of card_ids with a member record for that code (written
+#   at activation); no TTL.
+def members_by_code(code: str) -> str:
+    return f"{PREFIX}member-code-index:{code}"

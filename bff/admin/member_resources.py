@@ -1,0 +1,154 @@
+"""Operator endpoints: member bonus/balance changes (once per Idempotency-Key), their ledger,
+member lookup, and code administration (unavailable, update, a user's cards per WeChat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from marshmallow import ValidationError
+
+from bff.admin import code_admin
+from bff.admin.member_schemas import (
+    CARD_ID,
+    CODE,
+    ChangesSchema,
+    CodeUpdateRequestSchema,
+    CodeUpdateSchema,
+    MemberChangeResultSchema,
+    MemberChangeSchema,
+    MembersQuerySchema,
+    MembersSchema,
+    UnavailableRequestSchema,
+    UnavailableSchema,
+    UserCardsQuerySchema,
+    UserCardsSchema,
+)
+from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
+from bff.errors import Unprocessable
+from bff.extensions import services
+from bff.idempotency import RequiredIdempotencyKeySchema
+from bff.membership import changes
+from bff.membership.members import find_members
+
+blp = admin_blueprint("admin-members", __name__,
+                      "Operators: member bonus and balance, member lookup, code administration")
+
+
+def _member_ref(card_id: str, code: str) -> None:
+    errors = {}
+    try:
+        CARD_ID(card_id)
+    except ValidationError:
+        errors["card_id"] = ["not a card_id"]
+    try:
+        CODE(code)
+    except ValidationError:
+        errors["code"] = ["1-128 visible ASCII characters"]
+    if errors:
+        raise Unprocessable(f"invalid path: {', '.join(sorted(errors))}")
+
+
+@blp.route("/members/<string:card_id>/<string:code>/changes")
+class MemberChanges(MethodView):
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(RequiredIdempotencyKeySchema, location="headers")
+    @blp.arguments(MemberChangeSchema)
+    @blp.response(201, MemberChangeResultSchema)
+    @blp.alt_response(200, schema=MemberChangeResultSchema,
+                      description="a retry (same Idempotency-Key, same body): the first answer, "
+                                  "no second change")
+    @blp.alt_response(404, description="no such member card code (40056)")
+    @blp.alt_response(409, description="the card was deleted, given away or made unavailable")
+    @blp.alt_response(422, description="invalid body, missing Idempotency-Key, the key used for "
+                                       "another change, or WeChat refused the amounts")
+    @blp.alt_response(503, description="another change to this member is running, or the first "
+                                       "attempt's outcome is awaited; retry")
+    @require_admin
+    def post(self, headers: dict[str, Any], data: dict[str, Any], card_id: str,
+             code: str) -> Any:
+        """Change a member's bonus and balance once (card/membercard/updateuser)
+
+        ``Idempotency-Key`` is required: the same key with the same body is a retry and gets
+        the first answer (200) without a second upstream call, however many arrive at once;
+        the same key with another body is 422. Changes to one member run one at a time.
+        """
+        _member_ref(card_id, code)
+        svc = services()
+        by = data.pop("by")
+        answer, created = changes.change_member(svc.redis, svc.wechat, card_id=card_id,
+                                                code=code, key=headers["key"], body=data, by=by)
+        # Two success statuses by contract: 201 made the change, 200 repeats its answer.
+        return answer if created else (answer, 200)
+
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.response(200, ChangesSchema)
+    @blp.alt_response(422, description="malformed card_id or code")
+    @require_admin
+    def get(self, card_id: str, code: str) -> dict[str, Any]:
+        """The member's ledger: every change, who, why, when, before and after, and its source"""
+        _member_ref(card_id, code)
+        return {"changes": changes.ledger(services().redis, card_id, code)}
+
+
+@blp.route("/members")
+class Members(MethodView):
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(MembersQuerySchema, location="query")
+    @blp.response(200, MembersSchema)
+    @blp.alt_response(422, description="not exactly one of code, membership_number, oa_openid")
+    @require_admin
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Find members by code, membership number or Official Account openid"""
+        svc = services()
+        return {"members": find_members(svc.redis, svc.settings, **args)}
+
+
+@blp.route("/codes/unavailable")
+class CodeUnavailable(MethodView):
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(UnavailableRequestSchema)
+    @blp.response(200, UnavailableSchema)
+    @blp.alt_response(404, description="unknown code or card (40056, 40073)")
+    @blp.alt_response(409, description="already redeemed, deleted, given away or unavailable")
+    @blp.alt_response(422, description="invalid body")
+    @require_admin
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Make a code unavailable, with a reason (card/code/unavailable); irreversible"""
+        svc = services()
+        return code_admin.make_unavailable(svc.redis, svc.wechat, card_id=data["card_id"],
+                                           code=data["code"], reason=data.get("reason"))
+
+
+@blp.route("/codes/update")
+class CodeUpdate(MethodView):
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(CodeUpdateRequestSchema)
+    @blp.response(200, CodeUpdateSchema)
+    @blp.alt_response(404, description="unknown code or card, a WeChat-generated code, or "
+                                       "new_code already taken (40056, 40073)")
+    @blp.alt_response(409, description="the code is no longer usable")
+    @blp.alt_response(422, description="invalid body")
+    @require_admin
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Change a custom code (card/code/update); the holdings index follows"""
+        svc = services()
+        return code_admin.change_code(svc.redis, svc.settings, svc.wechat,
+                                      card_id=data["card_id"], code=data["code"],
+                                      new_code=data["new_code"])
+
+
+@blp.route("/users/<string:oa_openid>/cards")
+class UserCards(MethodView):
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(UserCardsQuerySchema, location="query")
+    @blp.response(200, UserCardsSchema)
+    @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
+    @blp.alt_response(422, description="invalid card_id")
+    @require_admin
+    def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
+        """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
+        if not 1 <= len(oa_openid) <= 64:
+            raise Unprocessable("oa_openid must be 1-64 characters")
+        svc = services()
+        return code_admin.user_cards(svc.redis, svc.wechat, oa_openid, args.get("card_id"))
