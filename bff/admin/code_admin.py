@@ -1,5 +1,5 @@
 """Code administration: make a code unavailable, change a code, and a user's cards as WeChat
-sees them (``card/user/getcardlist``), reconciled into the holdings index."""
+sees them (``bff.card_package``), reconciled into the holdings index."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from bff.admin.redemption import translate
+from bff.card_package import reconcile_user_cards
 from bff.errors import NotFound, Unprocessable
-from bff.holdings import Holding, get_holding, holdings_of, record_holding, rename_code, set_status
+from bff.holdings import get_holding, rename_code, set_status
 from bff.membership.members import get_member, store_member
 from bff.store import keys
 from bff.wechat.api import WeChatApi
@@ -70,22 +71,8 @@ def change_code(r: redis.Redis, settings: Settings, wechat: WeChatApi, *, card_i
 
 def user_cards(r: redis.Redis, wechat: WeChatApi, oa_openid: str,
                card_id: str | None = None) -> dict[str, Any]:
-    """The user's cards as WeChat sees them; missing holdings are recorded, wrong owners fixed."""
+    """The user's cards as WeChat sees them, reconciled into the holdings index."""
     try:
-        answer = wechat.user_card_list(oa_openid, card_id=card_id)
+        return reconcile_user_cards(r, wechat, oa_openid, card_id)
     except WeChatApiError as e:
         raise _refused(e) from None
-    cards = [{"card_id": str(c.get("card_id") or ""), "code": str(c.get("code") or "")}
-             for c in answer.get("card_list") or [] if c.get("code")]
-    added = 0
-    for card in cards:
-        held = get_holding(r, card["code"])
-        if held is None or held.oa_openid != oa_openid or held.card_id != card["card_id"]:
-            record_holding(r, Holding(card_id=card["card_id"], code=card["code"],
-                                      oa_openid=oa_openid, status="NORMAL"))
-            added += 1
-    listed = {c["code"] for c in cards}
-    missing = [h.code for h in holdings_of(r, oa_openid=oa_openid)
-               if h.status == "NORMAL" and h.code not in listed
-               and (not card_id or h.card_id == card_id)]
-    return {"cards": cards, "recorded": added, "not_in_wechat": missing}

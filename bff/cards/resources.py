@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from bff.card_package import refresh_when_missing
 from bff.cards import codes, redeem, signing
 from bff.cards.schemas import (
     MAX_ADD_CARDS,
@@ -102,8 +103,16 @@ class Mine(MethodView):
     @blp.alt_response(401, description=NO_SESSION)
     @require_user
     def get(self) -> dict:
-        """The caller's cards with real codes, ready for wx.openCard"""
-        return {"cards": codes.my_cards(services().redis, current_user())}
+        """The caller's cards with real codes, ready for wx.openCard
+
+        When none is recorded yet, WeChat's view of the caller's card package (getcardlist,
+        at most once a minute) fills the index first.
+        """
+        svc, user = services(), current_user()
+        cards = codes.my_cards(svc.redis, user)
+        if not cards and refresh_when_missing(svc.redis, svc.wechat, user.oa_openid):
+            cards = codes.my_cards(svc.redis, user)
+        return {"cards": cards}
 
 
 @blp.route("/cards/codes/redeem")

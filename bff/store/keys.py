@@ -287,3 +287,9 @@ def members_by_number(number: str) -> str:
 #   at activation); no TTL.
 def members_by_code(code: str) -> str:
     return f"{PREFIX}member-code-index:{code}"
+
+
+# - ``bff:package-checked:<oa_openid>:<card_id or *>`` string "1": the user's card package was
+#   read from WeChat because a holding was missing (bff.card_package); TTL 60 s.
+def card_package_checked(oa_openid: str, card_id: str) -> str:
+    return f"{PREFIX}package-checked:{oa_openid}:{card_id}"

@@ -140,3 +140,16 @@ def test_cli_codes_unavailable_update_redeem_and_users_cards(app, client, runner
     assert res.exit_code == 0 and "UNAVAILABLE" in res.output
     res = runner.invoke(args=["codes", "update", card, second, "X-1"])
     assert res.exit_code == 1 and "errcode" in res.output
+
+
+def test_a_missing_holding_is_filled_from_wechat_when_the_user_asks(app, client):
+    client.put("/sandbox/_sim/config", json={"event_url": ""})  # the service misses the push
+    card = new_card(client)
+    user, encrypted = take(app, client, card)
+    code = decrypt(app, encrypted)
+    token = login(client, user, "h5")  # an H5 session: the OA openid is known
+    mine = client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]
+    assert [(c["card_id"], c["code"]) for c in mine] == [(card, code)]
+    assert calls(client)["card/user/getcardlist"] == 1
+    client.get("/v1/cards/mine", headers=bearer(token))
+    assert calls(client)["card/user/getcardlist"] == 1  # not again within the minute
