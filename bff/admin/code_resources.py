@@ -97,6 +97,7 @@ class CodeRedeem(MethodView):
     @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
                                        "another code")
     @blp.alt_response(503, description="another request is redeeming this code; retry")
+    @blp.alt_response(401, description="no valid operator token")
     @require_admin
     def post(self, headers: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Redeem a code at the counter: query, then consume once (ledgered)

@@ -31,6 +31,8 @@ from bff.idempotency import RequiredIdempotencyKeySchema
 from bff.membership import changes
 from bff.membership.members import find_members
 
+NO_TOKEN = "no valid operator token"
+
 blp = admin_blueprint("admin-members", __name__,
                       "Operators: member bonus and balance, member lookup, code administration")
 
@@ -52,6 +54,7 @@ def _member_ref(card_id: str, code: str) -> None:
 @blp.route("/members/<string:card_id>/<string:code>/changes")
 class MemberChanges(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
+    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(RequiredIdempotencyKeySchema, location="headers")
     @blp.arguments(MemberChangeSchema)
     @blp.response(201, MemberChangeResultSchema)
@@ -64,6 +67,8 @@ class MemberChanges(MethodView):
                                        "another change, or WeChat refused the amounts")
     @blp.alt_response(503, description="another change to this member is running, or the first "
                                        "attempt's outcome is awaited; retry")
+    @blp.alt_response(504, description="WeChat's answer was lost: retry with the same key (it "
+                                       "is answered once WeChat confirms or the change is made)")
     @require_admin
     def post(self, headers: dict[str, Any], data: dict[str, Any], card_id: str,
              code: str) -> Any:
@@ -82,6 +87,7 @@ class MemberChanges(MethodView):
         return answer if created else (answer, 200)
 
     @blp.doc(security=ADMIN_SECURITY)
+    @blp.alt_response(401, description=NO_TOKEN)
     @blp.response(200, ChangesSchema)
     @blp.alt_response(422, description="malformed card_id or code")
     @require_admin
@@ -94,6 +100,7 @@ class MemberChanges(MethodView):
 @blp.route("/members")
 class Members(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
+    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(MembersQuerySchema, location="query")
     @blp.response(200, MembersSchema)
     @blp.alt_response(422, description="not exactly one of code, membership_number, oa_openid")
@@ -107,6 +114,7 @@ class Members(MethodView):
 @blp.route("/codes/unavailable")
 class CodeUnavailable(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
+    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(UnavailableRequestSchema)
     @blp.response(200, UnavailableSchema)
     @blp.alt_response(404, description="unknown code or card (40056, 40073)")
@@ -123,6 +131,7 @@ class CodeUnavailable(MethodView):
 @blp.route("/codes/update")
 class CodeUpdate(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
+    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(CodeUpdateRequestSchema)
     @blp.response(200, CodeUpdateSchema)
     @blp.alt_response(404, description="unknown code or card, a WeChat-generated code, or "
@@ -141,6 +150,7 @@ class CodeUpdate(MethodView):
 @blp.route("/users/<string:oa_openid>/cards")
 class UserCards(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
+    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(UserCardsQuerySchema, location="query")
     @blp.response(200, UserCardsSchema)
     @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
