@@ -46,8 +46,6 @@ def make_unavailable(r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: s
 def change_code(r: redis.Redis, settings: Settings, wechat: WeChatApi, *, card_id: str,
                 code: str, new_code: str) -> dict[str, Any]:
     """``card/code/update``; the holding and the member record move to the new code."""
-    if new_code == code:
-        raise Unprocessable("new_code is the code itself")
     try:
         wechat.code_update(card_id, code, new_code)
     except WeChatApiError as e:

@@ -3,15 +3,13 @@ member lookup, and code administration (unavailable, update, a user's cards per 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import ValidationError
 
 from bff.admin import code_admin
 from bff.admin.member_schemas import (
-    CARD_ID,
-    CODE,
     ChangesSchema,
     CodeUpdateRequestSchema,
     CodeUpdateSchema,
@@ -37,21 +35,27 @@ blp = admin_blueprint("admin-members", __name__,
                       "Operators: member bonus and balance, member lookup, code administration")
 
 
-def _member_ref(card_id: str, code: str) -> None:
-    errors = {}
-    try:
-        CARD_ID(card_id)
-    except ValidationError:
-        errors["card_id"] = ["not a card_id"]
-    try:
-        CODE(code)
-    except ValidationError:
-        errors["code"] = ["1-128 visible ASCII characters"]
-    if errors:
-        raise Unprocessable(f"invalid path: {', '.join(sorted(errors))}")
+CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+CODE_PATTERN = r"^[\x21-\x2e\x30-\x7e]{1,128}$"  # visible ASCII but "/" (a path segment)
+OPENID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+MEMBER_PATH = [
+    {"in": "path", "name": "card_id", "schema": {"type": "string", "pattern": CARD_ID_PATTERN}},
+    {"in": "path", "name": "code", "schema": {"type": "string", "pattern": CODE_PATTERN}},
+]
+USER_PATH = [{"in": "path", "name": "oa_openid",
+              "schema": {"type": "string", "pattern": OPENID_PATTERN}}]
 
 
-@blp.route("/members/<string:card_id>/<string:code>/changes")
+def _check_path(**values: str) -> None:
+    """Path values as their documented patterns say, else 422 naming them."""
+    patterns = {"card_id": CARD_ID_PATTERN, "code": CODE_PATTERN, "oa_openid": OPENID_PATTERN}
+    bad = sorted(name for name, value in values.items()
+                 if not re.fullmatch(patterns[name], value))
+    if bad:
+        raise Unprocessable(f"invalid path: {', '.join(bad)}")
+
+
+@blp.route("/members/<string:card_id>/<string:code>/changes", parameters=MEMBER_PATH)
 class MemberChanges(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.alt_response(401, description=NO_TOKEN)
@@ -78,7 +82,7 @@ class MemberChanges(MethodView):
         the first answer (200) without a second upstream call, however many arrive at once;
         the same key with another body is 422. Changes to one member run one at a time.
         """
-        _member_ref(card_id, code)
+        _check_path(card_id=card_id, code=code)
         svc = services()
         by = data.pop("by")
         answer, created = changes.change_member(svc.redis, svc.wechat, card_id=card_id,
@@ -93,7 +97,7 @@ class MemberChanges(MethodView):
     @require_admin
     def get(self, card_id: str, code: str) -> dict[str, Any]:
         """The member's ledger: every change, who, why, when, before and after, and its source"""
-        _member_ref(card_id, code)
+        _check_path(card_id=card_id, code=code)
         return {"changes": changes.ledger(services().redis, card_id, code)}
 
 
@@ -147,18 +151,17 @@ class CodeUpdate(MethodView):
                                       new_code=data["new_code"])
 
 
-@blp.route("/users/<string:oa_openid>/cards")
+@blp.route("/users/<string:oa_openid>/cards", parameters=USER_PATH)
 class UserCards(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(UserCardsQuerySchema, location="query")
     @blp.response(200, UserCardsSchema)
     @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
-    @blp.alt_response(422, description="invalid card_id")
+    @blp.alt_response(422, description="malformed oa_openid or card_id")
     @require_admin
     def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
         """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
-        if not 1 <= len(oa_openid) <= 64:
-            raise Unprocessable("oa_openid must be 1-64 characters")
+        _check_path(oa_openid=oa_openid)
         svc = services()
         return code_admin.user_cards(svc.redis, svc.wechat, oa_openid, args.get("card_id"))

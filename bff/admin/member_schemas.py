@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 CARD_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="not a card_id")
 CODE = validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="1-128 visible ASCII characters")
@@ -24,6 +32,25 @@ class NotifySchema(Schema):
     balance = fields.Bool(metadata={"description": "send the balance-change message"})
 
 
+def _slot() -> fields.Str:
+    return fields.Str(validate=[validate.Length(max=CUSTOM_FIELD_BYTES), _custom_value])
+
+
+class CustomFieldValuesSchema(Schema):
+    """``{"1": ..., "2": ..., "3": ...}``: the card's custom fields 1-3."""
+
+    slot1 = _slot()
+    slot2 = _slot()
+    slot3 = _slot()
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.data_key = field_name.removeprefix("slot")
+
+    @post_load
+    def _by_slot(self, data: dict[str, Any], **_: Any) -> dict[str, str]:
+        return {name.removeprefix("slot"): value for name, value in data.items()}
+
+
 class MemberChangeSchema(Schema):
     """What card/membercard/updateuser changes; bonus in points, balance in fen."""
 
@@ -37,12 +64,12 @@ class MemberChangeSchema(Schema):
                              metadata={"description": "fen to add (negative: spend)"})
     balance = fields.Int(strict=True, validate=TOTAL, metadata={"description": "the new total"})
     record_balance = fields.Str(validate=RECORD)
-    custom_field_values = fields.Dict(
-        keys=fields.Str(validate=validate.OneOf(("1", "2", "3"))),
-        values=fields.Str(validate=[validate.Length(max=CUSTOM_FIELD_BYTES), _custom_value]),
-        metadata={"description": "custom_field_value1..3 by slot, ≤12 bytes each"})
-    background_pic_url = fields.Str(validate=[validate.Length(1, 512),
-                                              validate.URL(schemes={"http", "https"})])
+    custom_field_values = fields.Nested(
+        CustomFieldValuesSchema,
+        metadata={"description": "custom_field_value1..3 by slot, ≤12 bytes (UTF-8) each"})
+    background_pic_url = fields.Str(validate=[
+        validate.Length(1, 512),
+        validate.Regexp(r"^https?://[\x21-\x7e]+$", error="an http(s) URL")])
     notify = fields.Nested(NotifySchema)
     by = fields.Str(validate=validate.Length(1, 64), load_default="operator",
                     metadata={"description": "who makes the change (kept in the ledger)"})
