@@ -47,6 +47,8 @@ INFLIGHT_TTL = 86400
 KEY_TTL = 30 * 86400  # how long an Idempotency-Key stays bound to its code
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.02
+OUTSIDE = (f"{ALREADY_REDEEMED} outside this service (WeChat reports it consumed; its "
+           "user_consume_card push, once handled, tells when and where)")
 
 
 def key_digest(channel: str, scope: str, key: str | None) -> str | None:
@@ -155,6 +157,7 @@ def _redeem_as_owner(
             settled = _settle(r, code, card_id, exclude=token)
             if settled is not None:
                 return settled, False
+            e.message = OUTSIDE
         REDEMPTIONS.labels(channel, "refused").inc()
         raise
     if not info["can_consume"]:
@@ -247,5 +250,26 @@ def already_redeemed_message(r: redis.Redis, code: str, card_id: str | None) -> 
     """``ALREADY_REDEEMED``, with when/where/who when this service did it."""
     entry = lookup(r, code, card_id)
     if entry is None:
-        return f"{ALREADY_REDEEMED} (outside this service)"
+        return OUTSIDE
     return describe(entry)
+
+
+# KEYS[1] = ledger hash, KEYS[2] = in-flight hash (one hash tag); ARGV = card_id, entry JSON.
+# Only when no ledger entry exists and no consume of ours is in flight (that one writes its own).
+_FROM_EVENT = """
+if redis.call('HLEN', KEYS[2]) > 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+"""
+
+
+def record_from_event(r: redis.Redis, *, card_id: str, code: str, openid: str, at: int,
+                      location: str, staff: str, consume_source: str) -> bool:
+    """A ``user_consume_card`` push for a code the ledger lacks (redeemed outside the service):
+    record it, so a later attempt hears when, where and how. True when recorded."""
+    if not card_id or not code:
+        return False
+    entry = {"card_id": card_id, "code": code, "openid": openid or None, "redeemed_at": at,
+             "staff_id": staff or None, "location": location or None,
+             "channel": f"wechat ({consume_source or 'unknown'})", "key": None}
+    return bool(r.eval(_FROM_EVENT, 2, keys.redeem_ledger(code), keys.redeem_inflight(code),
+                       card_id, json.dumps(entry)))

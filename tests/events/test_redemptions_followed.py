@@ -28,6 +28,9 @@ def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(app, c
     res = client.post(f"/sandbox/_sim/users/{user['oa_openid']}/cards/{outside}/consume",
                       json={"location_name": "Store 5"})
     assert res.status_code == 200, res.json
+    early = client.post("/v1/admin/codes/redeem", json={"card_id": card, "code": outside},
+                        headers=ADMIN)
+    assert early.status_code == 409 and "outside this service" in early.json["message"]
 
     counts = process_pending(app)
     assert counts == {"done": 3}, counts
@@ -42,6 +45,14 @@ def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(app, c
                if e["event"] == "user_consume_card"}
     assert sources == {counter: "FROM_API", mine_code: "FROM_API",
                        outside: "FROM_MOBILE_HELPER"}
+    # Once WeChat's push is handled, a clerk hears when, where and how it was redeemed.
+    late = client.post("/v1/admin/codes/redeem", json={"card_id": card, "code": outside},
+                       headers={**ADMIN, "Idempotency-Key": "till-2"})
+    assert late.status_code == 409 and late.json["message"].endswith(
+        "in Store 5, channel wechat (FROM_MOBILE_HELPER))"), late.json
+    again = client.post("/v1/admin/codes/redeem", json={"card_id": card, "code": counter},
+                        headers={**ADMIN, "Idempotency-Key": "till-1"})
+    assert again.status_code == 200 and again.json["channel"] == "counter"
     # Replays of the pushes change nothing; the statistics count each redemption once.
     assert process_pending(app) == {}
     assert stats(client, card)["poster"]["consumed"] == 3
