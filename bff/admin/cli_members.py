@@ -19,6 +19,7 @@ from bff.admin.member_schemas import (
 )
 from bff.admin.schemas import RedeemRequestSchema
 from bff.idempotency import RequiredIdempotencyKeySchema
+from bff.membership import change_ledger
 from bff.membership import changes as changes_domain
 from bff.membership.members import find_members
 
@@ -92,7 +93,7 @@ def member_change(card_id: str, code: str, key: str, add_bonus: int | None, bonu
 @cli_errors
 def member_changes(card_id: str, code: str) -> None:
     """Print the member's ledger (who, why, when, before and after, source)."""
-    echo_json({"changes": changes_domain.ledger(svc().redis, card_id, code)})
+    echo_json({"changes": change_ledger.ledger(svc().redis, card_id, code)})
 
 
 @members.command("find")

@@ -26,7 +26,7 @@ from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.errors import Unprocessable
 from bff.extensions import services
 from bff.idempotency import RequiredIdempotencyKeySchema
-from bff.membership import changes
+from bff.membership import change_ledger, changes
 from bff.membership.members import find_members
 
 NO_TOKEN = "no valid operator token"
@@ -98,7 +98,7 @@ class MemberChanges(MethodView):
     def get(self, card_id: str, code: str) -> dict[str, Any]:
         """The member's ledger: every change, who, why, when, before and after, and its source"""
         _check_path(card_id=card_id, code=code)
-        return {"changes": changes.ledger(services().redis, card_id, code)}
+        return {"changes": change_ledger.ledger(services().redis, card_id, code)}
 
 
 @blp.route("/members")

@@ -176,7 +176,7 @@ def _signed(value: str | None) -> int:
 
 def update_member_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """Reconcile with the member's change ledger; a change made elsewhere is recorded as such."""
-    from bff.membership.changes import reconcile
+    from bff.membership.change_events import reconcile
 
     card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
     if not card_id or not code:
