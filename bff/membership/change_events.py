@@ -93,14 +93,18 @@ def _match(r: redis.Redis, card_id: str, code: str,
     return None
 
 
-def _previous_results(r: redis.Redis, card_id: str, code: str,
-                      before: str | None = None) -> dict[str, int | None]:
-    """The results of the member's latest change that has them (before change ``before``)."""
+def _previous_results(r: redis.Redis, card_id: str, code: str, before: str | None = None,
+                      until: float | None = None) -> dict[str, int | None]:
+    """The results of the member's latest change that has them: before change ``before``, or
+    made before second ``until`` ended (an event handled late must not count changes made
+    after it; within one second the order is unknown, and the ledger's counts as earlier)."""
     found: dict[str, int | None] = {"bonus": None, "balance": None}
     entries = ledger(r, card_id, code)
     ids = [e["change_id"] for e in entries]
     if before in ids:
         entries = entries[:ids.index(before)]
+    if until is not None:
+        entries = [e for e in entries if e["at"] < until + 1]
     for entry in reversed(entries):
         for kind in KINDS:
             if found[kind] is None and entry.get(f"result_{kind}") is not None:
@@ -123,7 +127,7 @@ def _fill_from_previous(r: redis.Redis, card_id: str, code: str, entry: dict[str
 
 def _outside_change(r: redis.Redis, card_id: str, code: str, create_time: int,
                     modify: dict[str, int], event_id: str) -> dict[str, Any]:
-    previous = _previous_results(r, card_id, code)
+    previous = _previous_results(r, card_id, code, until=create_time or None)
     entry: dict[str, Any] = {
         "change_id": "chg_" + secrets.token_hex(8), "card_id": card_id, "code": code,
         "key": None, "at": float(create_time or time.time()), "by": "wechat",
