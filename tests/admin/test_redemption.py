@@ -149,6 +149,40 @@ def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client,
     assert f"by staff {answers['first'][1]['staff_id']}" in other.json["message"]
 
 
+def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
+        app, client, monkeypatch):
+    """WeChat applies the first consume at once but answers after the claim expired; the retry
+    (same key) hears "consumed" from WeChat and answers from the first attempt's in-flight
+    record: the same answer for both, one consume."""
+    monkeypatch.setattr(ledger, "CLAIM_TTL_MS", 200)
+    card = new_card(client)
+    _, encrypted = take(app, client, card)
+    code = decrypt(app, encrypted)
+    fault(client, "card/code/consume", latency_after_ms=1500)
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def attempt(name: str, delay: float) -> None:
+        time.sleep(delay)
+        res = app.test_client().post(
+            "/v1/admin/codes/redeem", json={"card_id": card, "code": code, "staff_id": name,
+                                            "location": "store 2"},
+            headers={**ADMIN, "Idempotency-Key": "sale-90"})
+        answers[name] = (res.status_code, res.json)
+
+    threads = [threading.Thread(target=attempt, args=("first", 0)),
+               threading.Thread(target=attempt, args=("retry", 0.6))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers["first"][0] == 200 and answers["retry"][0] == 200, answers
+    assert answers["first"][1] == answers["retry"][1]
+    assert answers["first"][1]["staff_id"] == "first"
+    assert calls(client)["card/code/consume"] == 1
+    other = redeem(client, card_id=card, code=code)
+    assert other.status_code == 409 and "by staff first, channel counter" in other.json["message"]
+
+
 def test_redeem_with_encrypt_code(app, client):
     card = new_card(client)
     _, encrypted = take(app, client, card)
