@@ -170,12 +170,12 @@ def _change_locked(
 def _forget(r: redis.Redis, digest: str, entry: dict[str, Any]) -> None:
     """WeChat refused or never saw the change: no ledger entry, and the key is free again."""
     card_id, code, change_id = entry["card_id"], entry["code"], entry["change_id"]
-    pipe = r.pipeline(transaction=True)
+    pipe = r.pipeline(transaction=True)  # one hash tag: the member's
     pipe.hdel(keys.member_changes(card_id, code), change_id)
     pipe.lrem(keys.member_change_order(card_id, code), 0, change_id)
     pipe.lrem(keys.member_change_unmatched(card_id, code), 0, change_id)
-    pipe.delete(keys.member_change_key(digest))
     pipe.execute()
+    r.delete(keys.member_change_key(digest))  # another slot: never in the same MULTI
 
 
 def _refusal(e: WeChatApiError) -> Exception:
