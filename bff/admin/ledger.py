@@ -100,7 +100,7 @@ def redeem_once(
     """
     digest = key_digest(channel, key_scope, idempotency_key)
     if digest:
-        _bind_key(r, digest, code, card_id)
+        _bind_key(r, digest, code)
     deadline = time.monotonic() + wait_seconds
     while True:
         entry = lookup(r, code, card_id)
@@ -123,7 +123,7 @@ def redeem_once(
         time.sleep(POLL_SECONDS)
 
 
-def _bind_key(r: redis.Redis, digest: str, code: str, card_id: str | None) -> None:
+def _bind_key(r: redis.Redis, digest: str, code: str) -> None:
     """One key, one code: reusing a key for another code is a client bug, refused."""
     key = keys.redeem_key(digest)
     r.set(key, code, nx=True, ex=KEY_TTL)
