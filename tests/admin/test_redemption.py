@@ -116,7 +116,16 @@ def test_a_key_redeems_one_code_only(app, client):
     assert calls(client)["card/code/consume"] == 1
 
 
-def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client, monkeypatch):
+def consume_in_flight_past_its_claim(r, code: str) -> None:
+    """Wait until the first attempt's consume is in flight and its claim has expired."""
+    deadline = time.monotonic() + 10
+    while not (r.exists(keys.redeem_inflight(code)) and not r.exists(keys.redeem_claim(code))):
+        assert time.monotonic() < deadline, "the first attempt never got its consume going"
+        time.sleep(0.01)
+
+
+def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client, monkeypatch,
+                                                                    redis_client):
     """The first request's consume stalls past its claim; its retry (same key) takes the claim
     meanwhile. Both get the one redemption's answer; another key is told who redeemed it."""
     monkeypatch.setattr(ledger, "CLAIM_TTL_MS", 200)
@@ -126,15 +135,16 @@ def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client,
     fault(client, "card/code/consume", latency_ms=1500)  # the first consume only
     answers: dict[str, tuple[int, dict]] = {}
 
-    def attempt(name: str, delay: float) -> None:
-        time.sleep(delay)
+    def attempt(name: str, wait: bool) -> None:
+        if wait:
+            consume_in_flight_past_its_claim(redis_client, code)
         res = app.test_client().post(
             "/v1/admin/codes/redeem", json={"card_id": card, "code": code, "staff_id": name},
             headers={**ADMIN, "Idempotency-Key": "sale-77"})
         answers[name] = (res.status_code, res.json)
 
-    threads = [threading.Thread(target=attempt, args=("first", 0)),
-               threading.Thread(target=attempt, args=("retry", 0.6))]
+    threads = [threading.Thread(target=attempt, args=("first", False)),
+               threading.Thread(target=attempt, args=("retry", True))]
     for t in threads:
         t.start()
     for t in threads:
@@ -150,7 +160,7 @@ def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client,
 
 
 def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
-        app, client, monkeypatch):
+        app, client, monkeypatch, redis_client):
     """WeChat applies the first consume at once but answers after the claim expired; the retry
     (same key) hears "consumed" from WeChat and answers from the first attempt's in-flight
     record: the same answer for both, one consume."""
@@ -161,16 +171,17 @@ def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
     fault(client, "card/code/consume", latency_after_ms=1500)
     answers: dict[str, tuple[int, dict]] = {}
 
-    def attempt(name: str, delay: float) -> None:
-        time.sleep(delay)
+    def attempt(name: str, wait: bool) -> None:
+        if wait:
+            consume_in_flight_past_its_claim(redis_client, code)
         res = app.test_client().post(
             "/v1/admin/codes/redeem", json={"card_id": card, "code": code, "staff_id": name,
                                             "location": "store 2"},
             headers={**ADMIN, "Idempotency-Key": "sale-90"})
         answers[name] = (res.status_code, res.json)
 
-    threads = [threading.Thread(target=attempt, args=("first", 0)),
-               threading.Thread(target=attempt, args=("retry", 0.6))]
+    threads = [threading.Thread(target=attempt, args=("first", False)),
+               threading.Thread(target=attempt, args=("retry", True))]
     for t in threads:
         t.start()
     for t in threads:
