@@ -165,4 +165,6 @@ def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
     echo_json(removed.as_dict())
 
 
-GROUPS = (qrcode, whitelist, codes, cards, identities)
+from bff.admin.cli_members import members, users  # noqa: E402  (adds to the codes group)
+
+GROUPS = (qrcode, whitelist, codes, cards, identities, members, users)

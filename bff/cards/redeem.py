@@ -2,7 +2,8 @@
 
 The consume itself goes through the operators' ledger (``bff.admin.ledger.redeem_once``,
 channel ``self``): one claim per code shared with counter redemption, ``check_consume`` query
-first, one upstream consume however many requests arrive, and every repeat gets the first answer.
+first, one upstream consume however many requests arrive; a retry with the same
+``Idempotency-Key`` gets the first answer, any other attempt a 409.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import redis
 
 from bff.config import Settings
 from bff.errors import Forbidden
-from bff.holdings import get_holding, set_status
 from bff.ownership import CodeFacts, check_owner, code_facts, proof_keys, resolve_code
 from bff.profiles import get_profile
 from bff.sessions.auth import SessionUser
@@ -21,7 +21,10 @@ from bff.wechat.api import WeChatApi
 def redeem_own_code(
     r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser, *, card_id: str,
     code: str | None = None, encrypt_code: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict:
+    """Redeem the caller's code once; a retry with the same key gets the first answer, any other
+    attempt on a redeemed code a 409 saying when and through which channel."""
     from bff.admin.ledger import lookup, redeem_once
 
     if not get_profile(r, card_id).self_redeem:
@@ -35,8 +38,8 @@ def redeem_own_code(
     else:
         facts = code_facts(r, wechat, code, card_id)
     check_owner(r, wechat, user, facts, proof_keys=proof_keys(settings))
-    entry = redeem_once(r, wechat, card_id=card_id, code=code, channel="self")
-    if get_holding(r, code) is not None:
-        set_status(r, code, "CONSUMED")
+    entry = redeem_once(r, wechat, card_id=card_id, code=code, channel="self",
+                        idempotency_key=idempotency_key, key_scope=facts.oa_openid,
+                        show_staff=False)
     return {"card_id": entry["card_id"], "code": code, "user_card_status": "CONSUMED",
             "redeemed_at": entry["redeemed_at"]}

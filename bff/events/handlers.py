@@ -131,6 +131,21 @@ def _final(status: str, metric: str) -> Handler:
     return handle
 
 
+_consumed = _final("CONSUMED", "consumed")
+
+
+def user_consume_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """The holding is CONSUMED and counted; a redemption made outside the service enters the
+    redemption ledger, so a later attempt is told when, where and how it was redeemed."""
+    from bff.admin.ledger import record_from_event
+
+    _consumed(svc, entry_id, ev)
+    record_from_event(svc.redis, card_id=ev.get("CardId", ""), code=ev.get("UserCardCode", ""),
+                      openid=ev.get("FromUserName", ""), at=_create_time(ev),
+                      location=ev.get("LocationName", ""), staff=ev.get("StaffOpenId", ""),
+                      consume_source=ev.get("ConsumeSource", ""))
+
+
 def submit_membercard_user_info(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """Fetch the member's form (userinfo/get) and store it sealed, like the activation does."""
     from bff.membership.members import readable_fields, store_member
@@ -147,6 +162,25 @@ def submit_membercard_user_info(svc: Services, entry_id: str, ev: dict[str, str]
     )
 
 
+def _signed(value: str | None) -> int:
+    """ModifyBonus / ModifyBalance: an optional minus sign, then 1-11 ASCII digits; else 0."""
+    value = (value or "").strip()
+    number = as_int(value[1:] if value.startswith("-") else value)
+    return 0 if number is None else (-number if value.startswith("-") else number)
+
+
+def update_member_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """Reconcile with the member's change ledger; a change made elsewhere is recorded as such."""
+    from bff.membership.change_events import reconcile
+
+    card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
+    if not card_id or not code:
+        return
+    reconcile(svc.redis, card_id=card_id, code=code, event_id=entry_id,
+              create_time=_create_time(ev), modify_bonus=_signed(ev.get("ModifyBonus")),
+              modify_balance=_signed(ev.get("ModifyBalance")), wechat=svc.wechat)
+
+
 def _review(state: str) -> Handler:
     def handle(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
         if ev.get("CardId"):
@@ -160,8 +194,9 @@ HANDLERS: dict[str, Handler] = {
     "user_get_card": user_get_card,
     "user_gifting_card": user_gifting_card,
     "user_del_card": _final("DELETE", "deleted"),
-    "user_consume_card": _final("CONSUMED", "consumed"),
+    "user_consume_card": user_consume_card,
     "submit_membercard_user_info": submit_membercard_user_info,
+    "update_member_card": update_member_card,
     "card_pass_check": _review("approved"),
     "card_not_pass_check": _review("rejected"),
 }

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from bff.card_package import refresh_when_missing
 from bff.errors import Forbidden, NotFound
 from bff.holdings import get_holding
 from bff.membership.members import get_member, member_code_of, readable_fields
@@ -40,6 +41,8 @@ def member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: C
                 card_id: str) -> dict[str, Any]:
     """The member info of the caller's code of ``card_id`` (owner only)."""
     code = caller_code(r, caller, card_id)
+    if not code and refresh_when_missing(r, wechat, caller.oa_openid, card_id):
+        code = caller_code(r, caller, card_id)  # WeChat knew a card the index had missed
     if not code:
         raise NotFound("You hold no member card of this kind")
     try:

@@ -1,5 +1,5 @@
 """card/create, stock, code decrypt/get/consume/deposit/check, QR codes, landing pages, HTML,
-test whitelist.
+test whitelist. A consume pushes ``user_consume_card`` (ConsumeSource ``FROM_API``), as WeChat does.
 
 Errcodes chosen where WeChat's own is undocumented: 47001 for malformed bodies (bad card_type,
 bad scene, bad action_name), 40073 for unknown card ids, 40109 for too many codes / QR cards /
@@ -29,6 +29,7 @@ from bff.sandbox.cards import (
     validity,
 )
 from bff.sandbox.core import WeChatError
+from bff.sandbox.push import card_event, push_event
 from bff.sandbox.web import as_bool, as_int, ok, require_token, sandbox, wechat_body
 
 bp = Blueprint("wx_cards", __name__)
@@ -108,7 +109,8 @@ def code_get() -> Response:
     sb = sandbox()
     card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
     status = status_of(card, record, sb.clock.now())
-    if as_bool(body.get("check_consume", False)):
+    # WeChat's clients (wechatpy, WxJava) send check_consume only when false: absent means true.
+    if as_bool(body.get("check_consume", True)):
         if status == "CONSUMED":
             raise WeChatError(40099, "invalid code, this code has consumed.")
         if status in BAD_STATUS:
@@ -135,6 +137,10 @@ def code_consume() -> Response:
         raise WeChatError(40127, "invalid user-card status")
     change_status(sb, card["card_id"], record["code"], "CONSUMED",
                   {"consumed_at": repr(now), "consume_source": "FROM_API"})
+    push_event(sb, card_event(
+        sb, "user_consume_card", record["openid"], CardId=card["card_id"],
+        UserCardCode=record["code"], ConsumeSource="FROM_API", LocationName="", StaffOpenId="",
+        VerifyCode="", RemarkAmount="", OuterStr=record.get("outer_str", "")))
     return ok(card={"card_id": card["card_id"]}, openid=record["openid"])
 
 

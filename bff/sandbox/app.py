@@ -6,12 +6,21 @@ import time
 
 import redis
 import requests
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask.wrappers import Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from bff.sandbox import api_auth, api_cards, api_member, sim, sim_actions, sim_control, sim_spec
+from bff.sandbox import (
+    api_auth,
+    api_cards,
+    api_manage,
+    api_member,
+    sim,
+    sim_actions,
+    sim_control,
+    sim_spec,
+)
 from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
 from bff.sandbox.web import EXTENSION, sandbox
 
@@ -33,9 +42,11 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control, sim_spec):
+    for module in (api_auth, api_cards, api_member, api_manage, sim, sim_actions, sim_control,
+                   sim_spec):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
+    app.after_request(_delay_answer)
     app.register_error_handler(WeChatError, _wechat_error)
     app.register_error_handler(SimError, _sim_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -74,6 +85,8 @@ def _before_wechat_call() -> Response | None:
     delay_ms += int(fault.get("latency_ms", 0))
     if delay_ms > 0:
         time.sleep(delay_ms / 1000)
+    if fault.get("latency_after_ms"):  # the call takes effect, then its answer is slow
+        g.sandbox_answer_delay = int(fault["latency_after_ms"]) / 1000
     if "http_status" in fault:
         status = int(fault["http_status"])
         return Response(f"sandbox fault: HTTP {status}\n", status=status, mimetype="text/plain")
@@ -81,6 +94,13 @@ def _before_wechat_call() -> Response | None:
         errcode = int(fault["errcode"])
         return jsonify(errcode=errcode, errmsg=ERRMSGS.get(errcode, "sandbox fault"))
     return None
+
+
+def _delay_answer(response: Response) -> Response:
+    delay = g.pop("sandbox_answer_delay", 0)
+    if delay:
+        time.sleep(delay)
+    return response
 
 
 def _wechat_error(e: WeChatError) -> Response:

@@ -30,14 +30,14 @@ def add_fault() -> Response:
     if not isinstance(path, str) or not normalise_path(path):
         raise SimError("path is required, e.g. /cgi-bin/stable_token")
     fault: dict[str, Any] = {}
-    for name in ("errcode", "http_status", "latency_ms"):
+    for name in ("errcode", "http_status", "latency_ms", "latency_after_ms"):
         if body.get(name) is not None:
             try:
                 fault[name] = int(body[name])
             except (TypeError, ValueError):
                 raise SimError(f"{name} must be an integer") from None
     if not fault:
-        raise SimError("give errcode, http_status and/or latency_ms")
+        raise SimError("give errcode, http_status, latency_ms and/or latency_after_ms")
     try:
         count = int(body.get("count", 1))
     except (TypeError, ValueError):

@@ -105,13 +105,17 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 # Operators (bff/admin): redemption ledger and the custom-code import checkpoint.
 # Redemption, one hash tag per code so the claim, ledger and uncertainty marker live together:
 # - ``bff:{redeem:<code>}:ledger`` hash card_id -> JSON {card_id, code, openid, redeemed_at,
-#   staff_id, location, channel}; the record of a consumed code; no TTL (it is the audit trail).
+#   staff_id, location, channel, key (Idempotency-Key digest or null)}; the record of a
+#   consumed code; no TTL (it is the audit trail).
 # - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
-#   consume the code now; TTL 60 s (released as soon as the ledger entry is written or the
-#   consume failed).
-# - ``bff:{redeem:<code>}:uncertain`` string, JSON of a consume whose answer was lost (timeout
-#   after sending): if WeChat later reports the code consumed, this becomes the ledger entry;
-#   TTL 1 day.
+#   consume the code now; TTL 60 s, ``bff.admin.ledger.CLAIM_TTL_MS`` (released as soon as the
+#   ledger entry is written or the consume failed).
+# - ``bff:{redeem:<code>}:inflight`` hash claim owner -> JSON ledger entry of a consume sent or
+#   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was
+#   lost or the consume outlived its claim: when WeChat reports the code consumed, the earliest
+#   one becomes the ledger entry; TTL 1 day.
+# - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed (digest: sha256 of
+#   channel, caller scope and key); TTL 30 days.
 # Import checkpoint, one hash tag per (card_id, digest); digest = sha256 of the file, or of the
 # file's sha256 and the reading options (CSV column, header) when given:
 # - ``bff:{import:<card_id>:<digest>}:done`` hash batch index -> JSON {succ, dup, fail, dup_n,
@@ -129,8 +133,12 @@ def redeem_claim(code: str) -> str:
     return f"{PREFIX}{{redeem:{code}}}:claim"
 
 
-def redeem_uncertain(code: str) -> str:
-    return f"{PREFIX}{{redeem:{code}}}:uncertain"
+def redeem_inflight(code: str) -> str:
+    return f"{PREFIX}{{redeem:{code}}}:inflight"
+
+
+def redeem_key(digest: str) -> str:
+    return f"{PREFIX}redeem-key:{digest}"
 
 
 def import_checkpoint(card_id: str, digest: str, part: str) -> str:
@@ -225,3 +233,64 @@ def channel_counted(entry_id: str) -> str:
 
 def channel_cards() -> str:
     return f"{PREFIX}{{evstats}}:cards"
+
+
+# Member changes (bff.membership.changes), one hash tag per member ``{mbr:<card_id>:<code>}``
+# so the lock, the ledger and its indexes live together:
+# - ``bff:{mbr:<card_id>:<code>}:lock`` string, owner token of the one change running now;
+#   TTL 30 s (``bff.membership.changes.LOCK_TTL_MS``).
+# - ``bff:{mbr:<card_id>:<code>}:changes`` hash change_id -> JSON {change_id, card_id, code, key,
+#   at, by, source, state, add_bonus, bonus, record_bonus, add_balance, balance,
+#   record_balance, before_bonus, before_balance, result_bonus, result_balance, event_id}; the
+#   ledger; no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:order`` list of change_ids, oldest first; no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:unmatched`` list of API change_ids still waiting for their
+#   update_member_card event (trimmed after 1 day); no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:events`` hash event stream id -> change_id it was matched to or
+#   recorded as; no TTL.
+# - ``bff:member-change-key:<sha256(key)[:32]>`` string JSON {card_id, code, fingerprint,
+#   change_id, state}: what an Idempotency-Key did; TTL 30 days.
+# - ``bff:member-number-index:<membership_number>`` set of ``<card_id> <code>`` with that number
+#   (written at activation); no TTL.
+def _member_tag(card_id: str, code: str) -> str:
+    return f"{PREFIX}{{mbr:{card_id}:{code}}}"
+
+
+def member_change_lock(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:lock"
+
+
+def member_changes(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:changes"
+
+
+def member_change_order(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:order"
+
+
+def member_change_unmatched(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:unmatched"
+
+
+def member_change_events(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:events"
+
+
+def member_change_key(digest: str) -> str:
+    return f"{PREFIX}member-change-key:{digest}"
+
+
+def members_by_number(number: str) -> str:
+    return f"{PREFIX}member-number-index:{number}"
+
+
+# - ``bff:member-code-index:<code>`` set of card_ids with a member record for that code (written
+#   at activation); no TTL.
+def members_by_code(code: str) -> str:
+    return f"{PREFIX}member-code-index:{code}"
+
+
+# - ``bff:package-checked:<oa_openid>:<card_id or *>`` string "1": the user's card package was
+#   read from WeChat because a holding was missing (bff.card_package); TTL 60 s.
+def card_package_checked(oa_openid: str, card_id: str) -> str:
+    return f"{PREFIX}package-checked:{oa_openid}:{card_id}"

@@ -93,14 +93,12 @@ class WeChatApi:
         body = {"encrypt_code": normalise_encrypt_code(encrypt_code)}
         return self.client.post("/card/code/decrypt", body)
 
-    def code_get(
-        self, code: str, card_id: str | None = None, check_consume: bool | None = None
-    ) -> dict:
-        body: dict = {"code": code}
+    def code_get(self, code: str, card_id: str | None = None, check_consume: bool = False) -> dict:
+        """``check_consume`` is always sent: WeChat treats an absent one as true, which turns a
+        consumed or deleted code into an errcode instead of its status."""
+        body: dict = {"code": code, "check_consume": check_consume}
         if card_id is not None:
             body["card_id"] = card_id
-        if check_consume is not None:
-            body["check_consume"] = check_consume
         return self.client.post("/card/code/get", body)
 
     def code_consume(self, code: str, card_id: str | None = None) -> dict:
@@ -109,6 +107,28 @@ class WeChatApi:
         if card_id is not None:
             body["card_id"] = card_id
         return self.client.post("/card/code/consume", body, idempotent=False)
+
+    def code_unavailable(self, code: str, card_id: str | None = None,
+                         reason: str | None = None) -> dict:
+        """Irreversible for the holder: the code can no longer be used."""
+        body: dict = {"code": code}
+        if card_id is not None:
+            body["card_id"] = card_id
+        if reason:
+            body["reason"] = reason
+        return self.client.post("/card/code/unavailable", body, idempotent=False)
+
+    def code_update(self, card_id: str, code: str, new_code: str) -> dict:
+        return self.client.post("/card/code/update",
+                                {"card_id": card_id, "code": code, "new_code": new_code},
+                                idempotent=False)
+
+    def user_card_list(self, openid: str, card_id: str | None = None) -> dict:
+        """The cards in a user's card package (OA openid): ``{card_list: [{code, card_id}]}``."""
+        body: dict = {"openid": openid}
+        if card_id:
+            body["card_id"] = card_id
+        return self.client.post("/card/user/getcardlist", body)
 
     def code_deposit(self, card_id: str, codes: Sequence[str]) -> dict:
         # Depositing the same codes twice only reports them as duplicates: safe to retry.
@@ -155,3 +175,7 @@ class WeChatApi:
     def membercard_userinfo_get(self, card_id: str, code: str) -> dict:
         return self.client.post("/card/membercard/userinfo/get",
                                 {"card_id": card_id, "code": code})
+
+    def membercard_updateuser(self, body: dict) -> dict:
+        """Change bonus/balance: never retried once sent (an ``add_*`` would apply twice)."""
+        return self.client.post("/card/membercard/updateuser", body, idempotent=False)

@@ -44,10 +44,12 @@ def test_code_get_and_consume_once(h: Helpers):
     assert consumed == {"errcode": 0, "errmsg": "ok", "card": {"card_id": card_id},
                         "openid": user["oa_openid"]}
     assert h.call("/card/code/consume", token, {"code": code})["errcode"] == 40099
-    again = h.call("/card/code/get", token, {"code": code})
+    again = h.call("/card/code/get", token, {"code": code, "check_consume": False})
     assert again["user_card_status"] == "CONSUMED" and again["can_consume"] is False
     assert h.call("/card/code/get", token,
                   {"code": code, "check_consume": True})["errcode"] == 40099
+    # Absent check_consume means true, as WeChat's clients assume (they send it only when false).
+    assert h.call("/card/code/get", token, {"code": code})["errcode"] == 40099
     assert h.call("/card/code/get", token, {"code": "999999999999"})["errcode"] == 40056
 
 
