@@ -120,7 +120,7 @@ export class BffClient {
   myCards(): Promise<MineItem[]>
   openCards(cards?: CardRef[]): Promise<Array<{ cardId: string, code: string }>>
   chooseCard(options?: { cardId?: string, cardType?: string, shopId?: string }): Promise<Code[]>
-  redeem(options: { cardId: string, code?: string, encryptCode?: string }): Promise<RedeemOut>
+  redeem(options: { cardId: string, code?: string, encryptCode?: string, idempotencyKey?: string }): Promise<RedeemOut>
   jssdkConfig(url?: string, jsApiList?: string[]): Promise<JssdkConfig>
   activationPlugin(cardId: string, options?: { outerStr?: string }): Promise<ActivationPluginParams>
   openActivationPlugin(cardId: string, options?: { outerStr?: string }): Promise<unknown>

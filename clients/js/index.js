@@ -2,7 +2,7 @@
 // No runtime dependencies. Errors carry the service's JSON error shape (BffError).
 import { WxError } from './errors.js'
 import { authorizeUrlFor, codeFromPage, queryOf } from './h5.js'
-import { send } from './request.js'
+import { newIdempotencyKey, send } from './request.js'
 import { fetchTransport, wxRequestTransport } from './transport.js'
 import { callWx, chosenCards, configWx } from './wx.js'
 
@@ -166,12 +166,13 @@ export class BffClient {
   }
 
   /** Self-redemption of the user's own code (cards whose profile allows it). */
-  redeem ({ cardId, code, encryptCode }) {
+  redeem ({ cardId, code, encryptCode, idempotencyKey = newIdempotencyKey() }) {
     const body = { card_id: cardId }
     if (code) body.code = code
     if (encryptCode) body.encrypt_code = encryptCode
-    // idempotent by the service's contract: a code is consumed once, a repeat gets that redemption
-    return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: true })
+    // One Idempotency-Key per call, the same on each retry: a retry gets the first answer, and
+    // WeChat sees one consume. Another call on a redeemed code is a 409 saying when and how.
+    return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: true, idempotencyKey })
   }
 
   // ---- JS-SDK ----------------------------------------------------------------------------

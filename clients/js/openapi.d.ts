@@ -392,6 +392,130 @@ export interface Redemption {
   channel?: string;
 }
 
+export interface Change {
+  change_id?: string;
+  /** the Idempotency-Key (API only) */
+  key?: string | null;
+  /** epoch seconds */
+  at?: number;
+  by?: string;
+  /** api (this service) or wechat (made elsewhere, seen in an update_member_card push) */
+  source?: string;
+  /** done, pending (running) or uncertain (the answer was lost; awaiting WeChat's push) */
+  state?: string;
+  add_bonus?: number | null;
+  bonus?: number | null;
+  record_bonus?: string | null;
+  add_balance?: number | null;
+  balance?: number | null;
+  record_balance?: string | null;
+  before_bonus?: number | null;
+  before_balance?: number | null;
+  result_bonus?: number | null;
+  result_balance?: number | null;
+  /** the update_member_card event that confirmed it */
+  event_id?: string | null;
+}
+
+export interface Changes {
+  changes: Array<Change>;
+}
+
+export interface CustomFieldValues {
+  "1"?: string;
+  "2"?: string;
+  "3"?: string;
+}
+
+export interface Notify {
+  /** send the bonus-change message (default yes) */
+  bonus?: boolean;
+  /** send the balance-change message */
+  balance?: boolean;
+}
+
+export interface MemberChange {
+  /** points to add (negative: spend) */
+  add_bonus?: number;
+  /** the new total; with add_bonus, add_bonus is what the message reports */
+  bonus?: number;
+  /** why, shown to the user */
+  record_bonus?: string;
+  /** fen to add (negative: spend) */
+  add_balance?: number;
+  /** the new total */
+  balance?: number;
+  record_balance?: string;
+  /** custom_field_value1..3 by slot, ≤12 bytes (UTF-8) each */
+  custom_field_values?: CustomFieldValues;
+  background_pic_url?: string;
+  notify?: Notify;
+  /** who makes the change (kept in the ledger) */
+  by?: string;
+}
+
+export interface MemberChangeResult {
+  change_id: string;
+  result_bonus: number;
+  result_balance: number;
+}
+
+export interface Member {
+  card_id?: string;
+  code?: string;
+  oa_openid?: string;
+  mp_openid?: string;
+  membership_number?: string;
+  source?: string;
+  activated_at?: number;
+  updated_at?: number;
+}
+
+export interface Members {
+  members: Array<Member>;
+}
+
+export interface UnavailableRequest {
+  card_id: string;
+  code: string;
+  reason?: string;
+}
+
+export interface Unavailable {
+  card_id?: string;
+  code?: string;
+  user_card_status?: string;
+}
+
+export interface CodeUpdateRequest {
+  card_id: string;
+  code: string;
+  new_code: string;
+}
+
+export interface CodeUpdate {
+  card_id?: string;
+  /** the new code */
+  code?: string;
+  old_code?: string;
+  /** a recorded holding moved with it */
+  holding_moved?: boolean;
+}
+
+export interface UserCard {
+  card_id?: string;
+  code?: string;
+}
+
+export interface UserCards {
+  /** WeChat's card_list */
+  cards: Array<UserCard>;
+  /** holdings recorded or corrected from it */
+  recorded?: number;
+  /** codes the index holds as NORMAL for this user that WeChat no longer lists (used, deleted or expired outside the service) */
+  not_in_wechat?: Array<string>;
+}
+
 /** Every operation: "METHOD /path" -> its path parameters, query, JSON body and success answer. */
 export interface Operations {
   /** Process is up */
@@ -490,7 +614,7 @@ export interface Operations {
     response: Mine;
     status: 200;
   };
-  /** Redeem the caller's own code (where the card allows it); idempotent */
+  /** Redeem the caller's own code (where the card allows it), once */
   "POST /v1/cards/codes/redeem": {
     path: never;
     query: never;
@@ -726,12 +850,74 @@ export interface Operations {
     response: CodeInfo;
     status: 200;
   };
-  /** Redeem a code at the counter: query, then consume once (idempotent, ledgered) */
+  /** Redeem a code at the counter: query, then consume once (ledgered) */
   "POST /v1/admin/codes/redeem": {
     path: never;
     query: never;
     body: RedeemRequest;
     response: Redemption;
+    status: 200;
+  };
+  /** The member's ledger: every change, who, why, when, before and after, and its source */
+  "GET /v1/admin/members/{card_id}/{code}/changes": {
+    path: {
+      card_id: string;
+      code: string;
+    };
+    query: never;
+    body: never;
+    response: Changes;
+    status: 200;
+  };
+  /** Change a member's bonus and balance once (card/membercard/updateuser) */
+  "POST /v1/admin/members/{card_id}/{code}/changes": {
+    path: {
+      card_id: string;
+      code: string;
+    };
+    query: never;
+    body: MemberChange;
+    response: MemberChangeResult;
+    status: 200;
+  };
+  /** Find members by code, membership number or Official Account openid */
+  "GET /v1/admin/members": {
+    path: never;
+    query: {
+      code?: string;
+      membership_number?: string;
+      oa_openid?: string;
+    };
+    body: never;
+    response: Members;
+    status: 200;
+  };
+  /** Make a code unavailable, with a reason (card/code/unavailable); irreversible */
+  "POST /v1/admin/codes/unavailable": {
+    path: never;
+    query: never;
+    body: UnavailableRequest;
+    response: Unavailable;
+    status: 200;
+  };
+  /** Change a custom code (card/code/update); the holdings index follows */
+  "POST /v1/admin/codes/update": {
+    path: never;
+    query: never;
+    body: CodeUpdateRequest;
+    response: CodeUpdate;
+    status: 200;
+  };
+  /** A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings */
+  "GET /v1/admin/users/{oa_openid}/cards": {
+    path: {
+      oa_openid: string;
+    };
+    query: {
+      card_id?: string;
+    };
+    body: never;
+    response: UserCards;
     status: 200;
   };
 }

@@ -8,9 +8,11 @@ const backoff = (attempt) => Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.ra
  * One call to the service for `client`. Idempotent calls (GET/PUT/DELETE, or `idempotent: true`)
  * are retried after 429/503 as Retry-After asks (at most maxRetries times, each wait <=
  * maxRetryWait) and after no answer; other calls never are. A 401 logs in again once and repeats
- * the call: the service refused it before doing anything.
+ * the call: the service refused it before doing anything. An `idempotencyKey` goes out as the
+ * `Idempotency-Key` header, the same on every retry: the service answers a retry with the first
+ * answer instead of doing it again.
  */
-export async function send (client, method, path, { body, auth = true, idempotent, relogin = true } = {}) {
+export async function send (client, method, path, { body, auth = true, idempotent, relogin = true, idempotencyKey } = {}) {
   const { maxRetries, maxRetryWait } = client.options
   const safe = idempotent ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)
   let attempt = 0
@@ -20,6 +22,7 @@ export async function send (client, method, path, { body, auth = true, idempoten
     const headers = { accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (auth) headers.authorization = `Bearer ${client.token}`
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey
     let res
     try {
       res = await client.transport({ method, url: client.baseUrl + path, headers, body })
@@ -54,4 +57,11 @@ export async function send (client, method, path, { body, auth = true, idempoten
       path
     })
   }
+}
+
+/** A fresh Idempotency-Key for one logical call (retries of that call reuse it). */
+export function newIdempotencyKey () {
+  const bytes = new Uint8Array(16)
+  globalThis.crypto.getRandomValues(bytes)
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }

@@ -11,7 +11,7 @@ export interface CodeQuery { cardId?: string, code?: string, encryptCode?: strin
 export class StaffClient extends BffClient {
   constructor(options: StaffOptions)
   queryCode(options: CodeQuery): Promise<CodeInfo>
-  redeemCode(options: CodeQuery & { staffId?: string, location?: string }): Promise<Redemption>
+  redeemCode(options: CodeQuery & { staffId?: string, location?: string, idempotencyKey?: string }): Promise<Redemption>
 }
 
 export function createStaffClient(options: StaffOptions): StaffClient

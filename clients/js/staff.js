@@ -2,6 +2,7 @@
 // For staff devices only: never ship the operator token in a page customers load.
 import { BffClient } from './index.js'
 import { BffError } from './errors.js'
+import { newIdempotencyKey } from './request.js'
 
 export class StaffClient extends BffClient {
   /** @param {object} options  baseUrl, adminToken, and BffClient's transport options. */
@@ -23,12 +24,13 @@ export class StaffClient extends BffClient {
     return this.request('POST', '/v1/admin/codes/query', { body: codeRef(cardId, code, encryptCode), idempotent: true, relogin: false })
   }
 
-  /** Redeem a code at the counter, once; never retried blindly. */
-  redeemCode ({ cardId, code, encryptCode, staffId, location }) {
+  /** Redeem a code at the counter, once: retried under one Idempotency-Key (pass the same key
+   * to repeat a call whose answer was lost; another redemption of the code is a 409). */
+  redeemCode ({ cardId, code, encryptCode, staffId, location, idempotencyKey = newIdempotencyKey() }) {
     const body = codeRef(cardId, code, encryptCode)
     if (staffId) body.staff_id = staffId
     if (location) body.location = location
-    return this.request('POST', '/v1/admin/codes/redeem', { body, idempotent: false, relogin: false })
+    return this.request('POST', '/v1/admin/codes/redeem', { body, idempotent: true, relogin: false, idempotencyKey })
   }
 }
 

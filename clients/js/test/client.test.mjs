@@ -165,8 +165,9 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
     const done = await client.redeem({ cardId, code: added.code })
     assert.equal(done.user_card_status, 'CONSUMED')
     assert.deepEqual(waits, [2000])
-    const twice = await client.redeem({ cardId, code: added.code })
-    assert.equal(twice.redeemed_at, done.redeemed_at) // the one redemption, answered again
+    const again = await client.redeem({ cardId, code: added.code }).catch((e) => e)
+    assert.equal(again.code, 409) // another redemption of a redeemed code: when and how
+    assert.match(again.message, /channel self/)
   })
 
   test('a Retry-After longer than maxRetryWait is not waited out', async () => {
@@ -279,17 +280,20 @@ describe('capabilities and the counter', () => {
     assert.equal(old.activation_plugin, false)
   })
 
-  test('staff query a code, redeem it once; the second time is a 409', async () => {
+  test('staff query a code, redeem it once; a retry gets the first answer, a second redemption a 409', async () => {
     const { client } = await miniProgramUser()
     const cardId = await sandbox.card({ card_type: 'GROUPON' })
     const [added] = await client.addCards([cardId])
     const staff = createStaffClient({ baseUrl: bff.base, adminToken: ADMIN_TOKEN, fetch: globalThis.fetch })
     const info = await staff.queryCode({ cardId, code: added.code })
     assert.equal(info.can_consume, true)
-    const done = await staff.redeemCode({ cardId, code: added.code, staffId: 'till-1' })
+    const done = await staff.redeemCode({ cardId, code: added.code, staffId: 'till-1', idempotencyKey: 'till-1-0001' })
     assert.equal(done.code, added.code)
-    const twice = await staff.redeemCode({ cardId, code: added.code })
-    assert.equal(twice.redeemed_at, done.redeemed_at) // the one redemption, answered again
+    const retried = await staff.redeemCode({ cardId, code: added.code, idempotencyKey: 'till-1-0001' })
+    assert.equal(retried.redeemed_at, done.redeemed_at) // the same call repeated: its first answer
+    const twice = await staff.redeemCode({ cardId, code: added.code }).catch((e) => e)
+    assert.equal(twice.code, 409) // a second redemption says when, where and how
+    assert.match(twice.message, /till-1/)
     const refused = await createStaffClient({ baseUrl: bff.base, adminToken: 'wrong' })
       .queryCode({ cardId, code: added.code }).catch((e) => e)
     assert.equal(refused.code, 401)
