@@ -11,7 +11,15 @@ from flask.wrappers import Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from bff.sandbox import api_auth, api_cards, api_member, sim, sim_actions, sim_control
+from bff.sandbox import (
+    api_auth,
+    api_cards,
+    api_catalogue,
+    api_member,
+    sim,
+    sim_actions,
+    sim_control,
+)
 from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
 from bff.sandbox.web import EXTENSION, sandbox
 
@@ -33,7 +41,8 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control):
+    for module in (api_auth, api_cards, api_catalogue, api_member, sim, sim_actions,
+                   sim_control):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.register_error_handler(WeChatError, _wechat_error)
