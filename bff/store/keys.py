@@ -224,3 +224,15 @@ def channel_counted(entry_id: str) -> str:
 
 def channel_cards() -> str:
     return f"{PREFIX}{{evstats}}:cards"
+
+
+# Catalogue (bff/catalogue.py):
+# - ``bff:activation-form:<card_id>`` string, JSON of the member card's activation form as last
+#   set through the service (WeChat has no call to read it back); no TTL.
+# - ``bff:stock-alert:<card_id>`` hash {detail, at}, WeChat's last card_sku_remind; no TTL.
+def activation_form(card_id: str) -> str:
+    return f"{PREFIX}activation-form:{card_id}"
+
+
+def stock_alert(card_id: str) -> str:
+    return f"{PREFIX}stock-alert:{card_id}"

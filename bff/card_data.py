@@ -1,0 +1,72 @@
+"""WeChat's own card data (datacube): the account summary, per card, and member cards.
+
+WeChat serves at most 62 days per call, and only days it has finished computing: the latest
+is yesterday (Asia/Shanghai), and yesterday itself may not be ready early in the day. A longer
+range is asked for in pieces of 62 days; a day WeChat has not finished comes back as a row
+``{ref_date, computed: false}`` with no counts, never as zeros. Rows carry WeChat's field
+names, plus ``computed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bff.events.stats import today as shanghai_today
+from bff.wechat.api import WeChatApi
+
+CALLS = {"summary": "getcardbizuininfo", "card": "getcardcardinfo",
+         "member": "getcardmembercardinfo"}
+WECHAT_MAX_DAYS = 62
+MAX_DAYS = 366
+FIELDS = {
+    "summary": ("ref_date", "view_cnt", "view_user", "receive_cnt", "receive_user",
+                "verify_cnt", "verify_user", "given_cnt", "given_user", "expire_cnt",
+                "expire_user"),
+    "card": ("ref_date", "card_id", "card_type", "view_cnt", "view_user", "receive_cnt",
+             "receive_user", "verify_cnt", "verify_user", "given_cnt", "given_user",
+             "expire_cnt", "expire_user"),
+    "member": ("ref_date", "view_cnt", "view_user", "receive_cnt", "receive_user",
+               "active_user", "verify_cnt", "verify_user", "total_user",
+               "total_receive_user"),
+}
+
+
+def pieces(start: dt.date, end: dt.date, size: int = WECHAT_MAX_DAYS
+           ) -> list[tuple[dt.date, dt.date]]:
+    """``start``..``end`` (inclusive) cut into ranges of at most ``size`` days."""
+    out = []
+    while start <= end:
+        last = min(end, start + dt.timedelta(days=size - 1))
+        out.append((start, last))
+        start = last + dt.timedelta(days=1)
+    return out
+
+
+def wechat_card_rows(wechat: WeChatApi, kind: str, start: dt.date, end: dt.date, *,
+                     card_id: str | None = None, cond_source: int = 1,
+                     today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Rows by day (and card), WeChat's counts where WeChat has computed the day."""
+    today = today or shanghai_today()
+    last_ready = min(end, today - dt.timedelta(days=1))
+    rows: list[dict[str, Any]] = []
+    for first, last in pieces(start, last_ready):
+        body: dict[str, Any] = {"begin_date": first.isoformat(), "end_date": last.isoformat(),
+                                "cond_source": cond_source}
+        if kind == "card" and card_id:
+            body["card_id"] = card_id
+        answer = wechat.datacube(CALLS[kind], body)
+        for row in answer.get("list") or []:
+            if isinstance(row, dict) and row.get("ref_date"):
+                rows.append({**row, "computed": True})
+    seen = {str(row["ref_date"]) for row in rows}
+    day = start
+    while day <= end:
+        if day.isoformat() not in seen and day >= today - dt.timedelta(days=1):
+            placeholder: dict[str, Any] = {"ref_date": day.isoformat(), "computed": False}
+            if kind == "card" and card_id:
+                placeholder["card_id"] = card_id
+            rows.append(placeholder)
+        day += dt.timedelta(days=1)
+    rows.sort(key=lambda r: (str(r["ref_date"]), str(r.get("card_id", ""))))
+    return rows
