@@ -8,10 +8,10 @@ from flask import Flask
 
 
 def register(app: Flask, api: Any) -> None:
-    from bff.admin import catalogue_resources, cli, code_resources, resources
+    from bff.admin import catalogue_resources, cli, cli_catalogue, code_resources, resources
 
     api.register_blueprint(resources.blp)
     api.register_blueprint(code_resources.blp)
     api.register_blueprint(catalogue_resources.blp)
-    for group in cli.GROUPS:
+    for group in (*cli.GROUPS, cli_catalogue.stats):
         app.cli.add_command(group)

@@ -10,6 +10,9 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
+import redis
+
+from bff.catalogue import ensure_issuable_id
 from bff.errors import NotFound, Unprocessable
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError
@@ -53,9 +56,12 @@ def qrcode_body(cards: list[dict[str, Any]], expire_seconds: int | None = None) 
     return body
 
 
-def create_qrcode(wechat: WeChatApi, cards: list[dict[str, Any]],
+def create_qrcode(r: redis.Redis, wechat: WeChatApi, cards: list[dict[str, Any]],
                   expire_seconds: int | None = None) -> dict[str, Any]:
-    """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``."""
+    """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``; 409 for a card that
+    cannot be issued (not yet reviewed, refused, deleted)."""
+    for card in cards:
+        ensure_issuable_id(r, card["card_id"])
     with operator_refusals():
         answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
     url = str(answer.get("url", "")).strip()
@@ -68,8 +74,11 @@ def create_qrcode(wechat: WeChatApi, cards: list[dict[str, Any]],
     }
 
 
-def create_landing_page(wechat: WeChatApi, data: dict[str, Any]) -> dict[str, Any]:
-    """``{url, page_id}`` of a new gallery page."""
+def create_landing_page(r: redis.Redis, wechat: WeChatApi, data: dict[str, Any]
+                        ) -> dict[str, Any]:
+    """``{url, page_id}`` of a new gallery page; 409 for a card that cannot be issued."""
+    for card in data["card_list"]:
+        ensure_issuable_id(r, card["card_id"])
     body = {
         "banner": data["banner"],
         "page_title": data["page_title"],

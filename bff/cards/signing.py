@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from bff.catalogue import ensure_issuable
 from bff.config import Settings
 from bff.errors import Conflict, Forbidden, Unprocessable
 from bff.profiles import get_profile, reserve_pool_code
@@ -34,6 +35,7 @@ def add_card(
     for item in cards:
         card_id = item["card_id"]
         profile = get_profile(r, card_id)
+        ensure_issuable(profile)
         openid = ""
         if profile.bind_openid:
             openid = user.oa_openid or ""
