@@ -65,6 +65,11 @@ def text(limit: int, **kwargs: Any) -> fields.Str:
     return fields.Str(validate=[validate.Length(min=1), Bytes(limit)], **kwargs)
 
 
+def flag(**kwargs: Any) -> fields.Bool:
+    """true or false as JSON booleans (WeChat reads "yes" as nothing)."""
+    return fields.Bool(truthy={True}, falsy={False}, **kwargs)
+
+
 def app_brand_user(**kwargs: Any) -> fields.Str:
     return fields.Str(validate=validate.Regexp(
         APP_BRAND_USER, error="the Mini Program's original id with @app, e.g. gh_86a091e50ad4@app"),
@@ -116,13 +121,13 @@ def _base_info_fields(creating: bool) -> dict[str, fields.Field]:
         "title": text(27), "color": fields.Str(validate=validate.OneOf(COLORS)),
         "notice": text(48), "description": text(MAX_TEXT),
         "sku": fields.Nested(SkuSchema), "date_info": fields.Nested(DateInfoSchema),
-        "use_custom_code": fields.Bool(),
+        "use_custom_code": flag(),
         "get_custom_code_mode": fields.Str(validate=validate.OneOf(
             ["GET_CUSTOM_CODE_MODE_DEPOSIT"])),
-        "bind_openid": fields.Bool(), "service_phone": text(24),
+        "bind_openid": flag(), "service_phone": text(24),
         "get_limit": fields.Int(strict=True, validate=validate.Range(min=0)),
         "use_limit": fields.Int(strict=True, validate=validate.Range(min=0)),
-        "can_share": fields.Bool(), "can_give_friend": fields.Bool(),
+        "can_share": flag(), "can_give_friend": flag(),
         "center_title": text(18), "center_sub_title": text(24), "center_url": text(128),
         "custom_url_name": text(15), "custom_url": text(128), "custom_url_sub_title": text(18),
         "promotion_url_name": text(15), "promotion_url": text(128),
@@ -131,7 +136,7 @@ def _base_info_fields(creating: bool) -> dict[str, fields.Field]:
         "custom_app_brand_user_name": app_brand_user(), "custom_app_brand_pass": text(128),
         "promotion_app_brand_user_name": app_brand_user(),
         "promotion_app_brand_pass": text(128),
-        "location_id_list": fields.List(fields.Int()), "use_all_locations": fields.Bool(),
+        "location_id_list": fields.List(fields.Int()), "use_all_locations": flag(),
     }
     if not creating:
         return {k: v for k, v in declared.items() if k in UPDATABLE_BASE}
@@ -213,15 +218,15 @@ class MemberCardSchema(CouponSchema):
 
     background_pic_url = text(128)
     prerogative = text(MAX_TEXT, required=True)
-    auto_activate = fields.Bool()
-    wx_activate = fields.Bool()
-    wx_activate_after_submit = fields.Bool()
+    auto_activate = flag()
+    wx_activate = flag()
+    wx_activate_after_submit = flag()
     wx_activate_after_submit_url = text(128)
     activate_url = text(128)
     activate_app_brand_user_name = app_brand_user()
     activate_app_brand_pass = text(128)
-    supply_bonus = fields.Bool(required=True)
-    supply_balance = fields.Bool(required=True)
+    supply_bonus = flag(required=True)
+    supply_balance = flag(required=True)
     bonus_url = text(128)
     balance_url = text(128)
     bonus_cleared = text(MAX_TEXT)
@@ -302,15 +307,15 @@ class CardChangeSchema(Schema):
     default_detail = text(MAX_TEXT)
     background_pic_url = text(128)
     prerogative = text(MAX_TEXT)
-    supply_bonus = fields.Bool()
-    supply_balance = fields.Bool()
+    supply_bonus = flag()
+    supply_balance = flag()
     bonus_url = text(128)
     balance_url = text(128)
     bonus_rule = fields.Dict()
     discount = fields.Int(strict=True, validate=validate.Range(0, 99))
-    auto_activate = fields.Bool()
-    wx_activate = fields.Bool()
-    wx_activate_after_submit = fields.Bool()
+    auto_activate = flag()
+    wx_activate = flag()
+    wx_activate_after_submit = flag()
     wx_activate_after_submit_url = text(128)
     activate_url = text(128)
     activate_app_brand_user_name = app_brand_user()
@@ -383,7 +388,7 @@ class RichFieldSchema(Schema):
 
 
 class FormPartSchema(Schema):
-    can_modify = fields.Bool(load_default=False)
+    can_modify = flag(load_default=False)
     common_field_id_list = fields.List(
         fields.Str(validate=validate.OneOf(COMMON_FORM_FIELDS)), load_default=list)
     custom_field_list = fields.List(text(45), load_default=list)

@@ -159,7 +159,7 @@ def stock_running_low(sb: Sandbox, card_id: str) -> str | None:
 
     WeChat's rule: a card whose initial stock was over 200 and now has at most 100 left.
     """
-    quantity, total = sb.r.hmget(sb.keys.card(card_id), "quantity", "total_quantity")
+    quantity, total = sb.r.hmget(sb.keys.card(card_id), "quantity", "initial_quantity")
     left, total_n = int(quantity or 0), int(total or 0)
     if total_n <= SKU_REMIND_TOTAL or left > SKU_REMIND_LEFT:
         return None

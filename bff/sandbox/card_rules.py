@@ -45,7 +45,8 @@ UPDATABLE_MEMBER = ("background_pic_url", "prerogative", "supply_bonus", "supply
                     "wx_activate", "wx_activate_after_submit", "wx_activate_after_submit_url",
                     "activate_url", "activate_app_brand_user_name", "activate_app_brand_pass",
                     "custom_field1", "custom_field2", "custom_field3", "custom_cell1")
-REVIEWED = ("logo_url", "title", "color", "notice", "description", "prerogative")
+REVIEWED = ("logo_url", "title", "color", "notice", "description", "prerogative", "deal_detail",
+            "gift", "default_detail")
 
 
 def _missing(name: str) -> WeChatError:

@@ -60,6 +60,7 @@ def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, An
         "bind_openid": "1" if base_info.get("bind_openid") else "0",
         "quantity": quantity,
         "total_quantity": quantity,
+        "initial_quantity": quantity,
         "get_limit": int(base_info.get("get_limit") or 0),
         "begin_time": begin,
         "end_time": end,

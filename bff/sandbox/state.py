@@ -22,6 +22,7 @@ Keys (``P`` = prefix):
 - ``P login:<code>`` hash ``oa_openid``, ``app``, ``expires_at``, ``used``; TTL 1 day.
 - ``P card:<card_id>`` hash: ``appid``, ``card_type``, ``use_custom_code``,
   ``get_custom_code_mode``, ``bind_openid``, ``quantity`` (stock left), ``total_quantity``,
+  ``initial_quantity``,
   ``get_limit``, ``title``, ``begin_time``, ``end_time``, ``fixed_term``, ``status``
   (CARD_STATUS_*), ``approved`` (passed review once), ``refuse_reason``, ``cond_source``,
   ``created_at``, ``definition`` (JSON of the card as created and updated); no TTL.
