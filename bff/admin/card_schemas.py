@@ -44,6 +44,7 @@ COMMON_FORM_FIELDS = ("USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_SEX",
                       "USER_FORM_INFO_FLAG_HABIT")
 RICH_FIELD_TYPES = ("FORM_FIELD_RADIO", "FORM_FIELD_SELECT", "FORM_FIELD_CHECK_BOX")
 MAX_QUANTITY = 100_000_000
+LAST_TIMESTAMP = 4_102_444_800  # 2100-01-01: WeChat's timestamps are 32-bit seconds
 APP_BRAND_USER = r"^gh_[0-9A-Za-z]{1,32}@app$"
 MAX_TEXT = 3072
 
@@ -82,8 +83,8 @@ class SkuSchema(Schema):
 
 class DateInfoSchema(Schema):
     type = fields.Str(required=True, validate=validate.OneOf(DATE_TYPES))
-    begin_timestamp = fields.Int(strict=True, validate=validate.Range(min=0))
-    end_timestamp = fields.Int(strict=True, validate=validate.Range(min=0))
+    begin_timestamp = fields.Int(strict=True, validate=validate.Range(0, LAST_TIMESTAMP))
+    end_timestamp = fields.Int(strict=True, validate=validate.Range(0, LAST_TIMESTAMP))
     fixed_term = fields.Int(strict=True, validate=validate.Range(1, 36500))
     fixed_begin_term = fields.Int(strict=True, validate=validate.Range(0, 36500))
 
@@ -136,7 +137,8 @@ def _base_info_fields(creating: bool) -> dict[str, fields.Field]:
         "custom_app_brand_user_name": app_brand_user(), "custom_app_brand_pass": text(128),
         "promotion_app_brand_user_name": app_brand_user(),
         "promotion_app_brand_pass": text(128),
-        "location_id_list": fields.List(fields.Int()), "use_all_locations": flag(),
+        "location_id_list": fields.List(fields.Int(strict=True, validate=validate.Range(
+            0, 2**63 - 1))), "use_all_locations": flag(),
     }
     if not creating:
         return {k: v for k, v in declared.items() if k in UPDATABLE_BASE}
