@@ -176,3 +176,12 @@ def test_stock_running_low_shows_on_the_card(op):
     op.handle_events()
     alert = op.card(card_id)["stock_alert"]
     assert alert is not None and "100" in alert["detail"]
+
+
+def test_the_activation_plug_in_of_a_member_card_under_review_is_refused(op):
+    card_id = op.create(member_card_for_mini_program())
+    token = op.login(op.user())
+    refused = op.plugin(token, card_id)
+    assert refused.status_code == 409 and "review" in refused.get_json()["message"]
+    op.review(card_id)
+    assert op.plugin(token, card_id).status_code == 200
