@@ -10,9 +10,11 @@ elsewhere, which WeChat alone judges.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,9 +23,9 @@ import redis
 from bff.catalogue_rules import UPDATABLE_TYPE_FIELDS, activation_mode_problems
 from bff.errors import Conflict, NotFound, Unprocessable
 from bff.profiles import CardProfile, get_profile, set_review_state
-from bff.store import keys
+from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
-from bff.wechat.errors import ErrCode, WeChatApiError
+from bff.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
 INVALID_CARD_ID = 40073
 INVALID_CARD_STATUS = 40078
@@ -34,6 +36,8 @@ REVIEW_OF_STATUS = {
     "CARD_STATUS_VERIFY_OK": "approved", "CARD_STATUS_DISPATCH": "approved",
     "CARD_STATUS_DELETE": "deleted",
 }
+ONCE_SECONDS = 86400  # how long an Idempotency-Key's answer is kept
+ONCE_CLAIM_SECONDS = 60  # longer than one upstream call with its retries
 NOT_ISSUABLE = {
     "pending": "has not passed WeChat's review yet",
     "rejected": "was refused by WeChat's review",
@@ -62,6 +66,50 @@ def catalogue_refusals(card_id: str | None = None) -> Iterator[None]:
         raise
 
 
+def once(r: redis.Redis, scope: str, key: str | None, request: dict[str, Any],
+         action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``action`` once per caller-supplied Idempotency-Key (none: every time).
+
+    The same key again gets the first answer without a second upstream call; with a different
+    request it is a 422. While the first is running, the same key is a 409 (retry shortly). When
+    the first reached WeChat and its answer was lost (a timeout after sending), the key is
+    spent: a 409 says to check the card, since WeChat may have acted.
+    """
+    if key is None:
+        return action()
+    digest = hashlib.sha256(f"{scope}\x1f{key}".encode()).hexdigest()[:32]
+    result_key, claim_key = keys.catalogue_once(digest, "result"), keys.catalogue_once(
+        digest, "claim")
+    fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    stored = r.get(result_key)
+    if stored is None:
+        owner = secrets.token_hex(16)
+        if not r.set(claim_key, owner, nx=True, ex=ONCE_CLAIM_SECONDS):
+            raise Conflict("a request with this Idempotency-Key is in progress; retry shortly",
+                           retry_after=1)
+        try:
+            stored = r.get(result_key)  # finished between our read and our claim
+            if stored is None:
+                answer = action()
+                r.set(result_key, json.dumps({"fp": fingerprint, "answer": answer}),
+                      ex=ONCE_SECONDS)
+                return answer
+        except WeChatUnavailable as e:
+            if e.request_sent:
+                r.set(result_key, json.dumps({"fp": fingerprint, "uncertain": True}),
+                      ex=ONCE_SECONDS)
+            raise
+        finally:
+            release_claim(r, claim_key, owner)
+    record = json.loads(stored)
+    if record["fp"] != fingerprint:
+        raise Unprocessable("this Idempotency-Key was used for a different request")
+    if record.get("uncertain"):
+        raise Conflict("the first request with this Idempotency-Key reached WeChat but its "
+                       "answer was lost: check the card before trying again with a new key")
+    return record["answer"]
+
+
 def ensure_issuable(profile: CardProfile) -> None:
     """409 for a card that cannot be issued: not yet reviewed, refused, or deleted."""
     why = NOT_ISSUABLE.get(profile.review_state)
@@ -75,12 +123,17 @@ def ensure_issuable_id(r: redis.Redis, card_id: str) -> None:
     ensure_issuable(get_profile(r, card_id))
 
 
-def create_card(r: redis.Redis, wechat: WeChatApi, card: dict[str, Any]) -> str:
-    """card/create; the new card waits for WeChat's review."""
-    with catalogue_refusals():
-        card_id = str(wechat.card_create(card)["card_id"])
-    set_review_state(r, card_id, "pending")
-    return card_id
+def create_card(r: redis.Redis, wechat: WeChatApi, card: dict[str, Any],
+                idempotency_key: str | None = None) -> str:
+    """card/create; the new card waits for WeChat's review. One card per Idempotency-Key."""
+
+    def create() -> dict[str, Any]:
+        with catalogue_refusals():
+            card_id = str(wechat.card_create(card)["card_id"])
+        set_review_state(r, card_id, "pending")
+        return {"card_id": card_id}
+
+    return once(r, "create", idempotency_key, card, create)["card_id"]
 
 
 def list_cards(wechat: WeChatApi, offset: int, count: int,
@@ -145,14 +198,19 @@ def delete_card(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
     set_review_state(r, card_id, "deleted")
 
 
-def change_stock(wechat: WeChatApi, card_id: str, delta: int) -> dict[str, int]:
-    """card/modifystock by ``delta`` (positive adds, negative takes away)."""
-    with catalogue_refusals(card_id):
-        if delta > 0:
-            wechat.modify_stock(card_id, increase=delta)
-        else:
-            wechat.modify_stock(card_id, reduce=-delta)
-    return {"delta": delta}
+def change_stock(r: redis.Redis, wechat: WeChatApi, card_id: str, delta: int,
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    """card/modifystock by ``delta`` (positive adds, negative takes away); once per key."""
+
+    def modify() -> dict[str, Any]:
+        with catalogue_refusals(card_id):
+            if delta > 0:
+                wechat.modify_stock(card_id, increase=delta)
+            else:
+                wechat.modify_stock(card_id, reduce=-delta)
+        return {"delta": delta}
+
+    return once(r, f"stock:{card_id}", idempotency_key, {"delta": delta}, modify)
 
 
 def record_stock_alert(r: redis.Redis, card_id: str, detail: str, at: int) -> None:

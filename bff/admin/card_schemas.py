@@ -291,6 +291,13 @@ class CardCreateSchema(Schema):
     card = fields.Nested(CardSchema, required=True)
 
 
+class IdempotencyHeaderSchema(Schema):
+    idempotency_key = fields.Str(
+        data_key="Idempotency-Key", load_default=None, validate=validate.Length(1, 64),
+        metadata={"description": "optional: a retry with the same key gets the first answer "
+                                 "and makes no second call to WeChat"})
+
+
 class CardCreatedSchema(Schema):
     card_id = fields.Str()
 

@@ -17,6 +17,7 @@ from bff.admin.card_schemas import (
     CardIdsQuerySchema,
     CardIdsSchema,
     CardViewSchema,
+    IdempotencyHeaderSchema,
     SendCheckSchema,
     StockSchema,
     WeChatStatsQuerySchema,
@@ -32,6 +33,8 @@ blp = admin_blueprint("admin-catalogue", __name__,
                       "Operators: the card catalogue, activation forms and WeChat's card data")
 NO_ADMIN = "no valid operator token"
 UNKNOWN_CARD = "unknown card_id (40073)"
+ONCE_CONFLICT = ("a request with this Idempotency-Key is in progress, or its first attempt "
+                 "reached WeChat and the answer was lost")
 EARLIEST, LATEST = dt.date(2014, 1, 1), dt.date(2099, 12, 31)  # WeChat cards began in 2014
 
 
@@ -47,12 +50,15 @@ def _card_id(card_id: str) -> str:
 class Cards(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CardCreateSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, CardCreatedSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @blp.alt_response(409, description=ONCE_CONFLICT)
     @blp.alt_response(422, description="the card breaks one of WeChat's rules (errors names "
-                                       "the field)")
+                                       "the field), or the Idempotency-Key was used for "
+                                       "another card")
     @require_admin
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+    def post(self, data: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
         """Create a card (WeChat's card/create body); it waits for WeChat's review
 
         Coupons (GROUPON, CASH, DISCOUNT, GIFT, GENERAL_COUPON) and MEMBER_CARD, including the
@@ -60,7 +66,8 @@ class Cards(MethodView):
         activate_app_brand_user_name / _pass). Checked against WeChat's rules first.
         """
         svc = services()
-        return {"card_id": catalogue.create_card(svc.redis, svc.wechat, data["card"])}
+        return {"card_id": catalogue.create_card(svc.redis, svc.wechat, data["card"],
+                                                 headers["idempotency_key"])}
 
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CardIdsQuerySchema, location="query")
@@ -120,15 +127,24 @@ class Card(MethodView):
 class Stock(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(StockSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(200, StockSchema)
     @blp.alt_response(401, description=NO_ADMIN)
     @blp.alt_response(404, description=UNKNOWN_CARD)
-    @blp.alt_response(409, description="less stock left than delta takes away (45031)")
-    @blp.alt_response(422, description="delta is 0 or not an integer")
+    @blp.alt_response(409, description="less stock left than delta takes away (45031); "
+                                       + ONCE_CONFLICT)
+    @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
+                                       "was used for another change")
     @require_admin
-    def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
-        """Add (delta > 0) or take away (delta < 0) stock (card/modifystock)"""
-        return catalogue.change_stock(services().wechat, _card_id(card_id), data["delta"])
+    def post(self, data: dict[str, Any], headers: dict[str, Any],
+             card_id: str) -> dict[str, Any]:
+        """Add (delta > 0) or take away (delta < 0) stock (card/modifystock)
+
+        Send an Idempotency-Key to make a retry safe: a stock change is not idempotent.
+        """
+        svc = services()
+        return catalogue.change_stock(svc.redis, svc.wechat, _card_id(card_id), data["delta"],
+                                      headers["idempotency_key"])
 
 
 @blp.route("/cards/<string:card_id>/activation-form")

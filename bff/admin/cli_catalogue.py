@@ -101,7 +101,7 @@ def cards_stock(card_id: str, delta: str) -> None:
         raise click.ClickException(f"DELTA must be a whole number like +100 or -20, "
                                    f"not {delta!r}") from None
     data = StockSchema().load({"delta": value})
-    echo_json(catalogue.change_stock(svc().wechat, card_id, data["delta"]))
+    echo_json(catalogue.change_stock(svc().redis, svc().wechat, card_id, data["delta"]))
 
 
 @activation_form.command("set")

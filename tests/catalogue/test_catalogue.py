@@ -4,7 +4,10 @@ issuing them."""
 from __future__ import annotations
 
 import pytest
+import requests
+from requests.adapters import BaseAdapter
 
+from bff import SANDBOX_INTERNAL_BASE
 from tests.catalogue.samples import coupon, member_card_for_mini_program, time_range
 from tests.story import ADMIN, bearer, calls
 
@@ -185,3 +188,57 @@ def test_the_activation_plug_in_of_a_member_card_under_review_is_refused(op):
     assert refused.status_code == 409 and "review" in refused.get_json()["message"]
     op.review(card_id)
     assert op.plugin(token, card_id).status_code == 200
+
+
+def test_an_idempotency_key_makes_retries_of_create_and_stock_safe(op):
+    key = {**ADMIN, "Idempotency-Key": "create-lunch-1"}
+    first = op.c.post("/v1/admin/cards", json=coupon("GIFT"), headers=key)
+    again = op.c.post("/v1/admin/cards", json=coupon("GIFT"), headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json() == again.get_json()
+    assert calls(op.c)["card/create"] == 1
+    other = op.c.post("/v1/admin/cards", json=coupon("CASH"), headers=key)
+    assert other.status_code == 422 and "different request" in other.get_json()["message"]
+
+    card_id = first.get_json()["card_id"]
+    stock_key = {**ADMIN, "Idempotency-Key": "restock-monday"}
+    for _ in range(3):
+        answer = op.c.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 100},
+                           headers=stock_key)
+        assert answer.status_code == 200 and answer.get_json() == {"delta": 100}
+    assert op.card(card_id)["card"]["gift"]["base_info"]["sku"]["quantity"] == 600
+    assert calls(op.c)["card/modifystock"] == 1
+    too_long = op.c.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 1},
+                         headers={**ADMIN, "Idempotency-Key": "k" * 65})
+    assert too_long.status_code == 422
+
+
+class LoseStockAnswers(BaseAdapter):
+    """WeChat changes the stock, then the answer is lost on the way back (a read timeout)."""
+
+    def __init__(self, inner: BaseAdapter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def send(self, request: requests.PreparedRequest, **kwargs):
+        response = self.inner.send(request, **kwargs)
+        if "/card/modifystock" in (request.url or ""):
+            raise requests.ReadTimeout("answer lost", request=request)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_lost_answer_spends_the_key(op, app):
+    card_id = op.create(coupon("GIFT"))
+    session = app.extensions["bff"].wechat.client.session
+    session.mount(SANDBOX_INTERNAL_BASE,
+                  LoseStockAnswers(session.get_adapter(SANDBOX_INTERNAL_BASE + "/")))
+    key = {**ADMIN, "Idempotency-Key": "slow-1"}
+    lost = op.c.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 5}, headers=key)
+    assert lost.status_code == 504
+    retry = op.c.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 5}, headers=key)
+    assert retry.status_code == 409 and "answer was lost" in retry.get_json()["message"]
+    assert calls(op.c)["card/modifystock"] == 1
+    assert op.card(card_id)["card"]["gift"]["base_info"]["sku"]["quantity"] == 505
