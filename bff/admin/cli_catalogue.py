@@ -24,7 +24,7 @@ from bff.admin.card_schemas import (
 from bff.admin.catalogue_resources import stats_range
 from bff.admin.cli import cards
 from bff.admin.cli_support import cli_errors, echo_json, svc
-from bff.events.stats import METRICS, channel_rows
+from bff.events.stats import METRICS, channel_rows, today
 
 activation_form = AppGroup("activation-form", help="A member card's activation form.")
 cards.add_command(activation_form)
@@ -138,15 +138,15 @@ def write_csv(rows: list[dict[str, Any]], columns: list[str], output: Path | Non
 
 @stats.command("channels")
 @click.option("--card-id")
-@click.option("--from", "from_", help="First day YYYY-MM-DD (Asia/Shanghai).")
-@click.option("--to", help="Last day, inclusive (default yesterday).")
+@click.option("--from", "from_", help="First day YYYY-MM-DD (Asia/Shanghai; default to - 6).")
+@click.option("--to", help="Last day, inclusive (default today).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the CSV here instead of stdout.")
 @cli_errors
 def stats_channels(card_id: str | None, from_: str | None, to: str | None,
                    output: Path | None) -> None:
     """The service's own counts per day and channel (outer_str), from card events."""
-    start, end = stats_range(from_, to)
+    start, end = stats_range(from_, to or today().isoformat())
     rows = channel_rows(svc().redis, card_id=card_id, start=start, end=end)
     write_csv(rows, ["date", "card_id", "outer_str", *METRICS], output)
 
@@ -154,7 +154,7 @@ def stats_channels(card_id: str | None, from_: str | None, to: str | None,
 @stats.command("wechat")
 @click.option("--kind", required=True, type=click.Choice(["summary", "card", "member"]))
 @click.option("--card-id", help="With --kind card: one card.")
-@click.option("--from", "from_", help="First day YYYY-MM-DD (Asia/Shanghai).")
+@click.option("--from", "from_", help="First day YYYY-MM-DD (Asia/Shanghai; default to - 6).")
 @click.option("--to", help="Last day, inclusive (default yesterday).")
 @click.option("--cond-source", type=click.Choice(["0", "1"]), default="1", show_default=True,
               help="1: cards created through the API, 0: in the MP console.")
