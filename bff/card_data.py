@@ -14,10 +14,12 @@ from typing import Any
 
 from bff.events.stats import today as shanghai_today
 from bff.wechat.api import WeChatApi
+from bff.wechat.errors import WeChatApiError
 
 CALLS = {"summary": "getcardbizuininfo", "card": "getcardcardinfo",
          "member": "getcardmembercardinfo"}
 WECHAT_MAX_DAYS = 62
+DATE_RANGE_ERROR = 61501
 MAX_DAYS = 366
 FIELDS = {
     "summary": ("ref_date", "view_cnt", "view_user", "receive_cnt", "receive_user",
@@ -51,12 +53,7 @@ def wechat_card_rows(wechat: WeChatApi, kind: str, start: dt.date, end: dt.date,
     last_ready = min(end, today - dt.timedelta(days=1))
     rows: list[dict[str, Any]] = []
     for first, last in pieces(start, last_ready):
-        body: dict[str, Any] = {"begin_date": first.isoformat(), "end_date": last.isoformat(),
-                                "cond_source": cond_source}
-        if kind == "card" and card_id:
-            body["card_id"] = card_id
-        answer = wechat.datacube(CALLS[kind], body)
-        for row in answer.get("list") or []:
+        for row in _ask(wechat, kind, first, last, card_id, cond_source, today):
             if isinstance(row, dict) and row.get("ref_date"):
                 rows.append({**row, "computed": True})
     seen = {str(row["ref_date"]) for row in rows}
@@ -70,3 +67,23 @@ def wechat_card_rows(wechat: WeChatApi, kind: str, start: dt.date, end: dt.date,
         day += dt.timedelta(days=1)
     rows.sort(key=lambda r: (str(r["ref_date"]), str(r.get("card_id", ""))))
     return rows
+
+
+def _ask(wechat: WeChatApi, kind: str, first: dt.date, last: dt.date, card_id: str | None,
+         cond_source: int, today: dt.date) -> list[Any]:
+    """One datacube call; a range ending yesterday that WeChat refuses (61501: yesterday is
+    not computed yet, or WeChat's day has not turned) is asked again without yesterday."""
+    body: dict[str, Any] = {"begin_date": first.isoformat(), "end_date": last.isoformat(),
+                            "cond_source": cond_source}
+    if kind == "card" and card_id:
+        body["card_id"] = card_id
+    try:
+        return list(wechat.datacube(CALLS[kind], body).get("list") or [])
+    except WeChatApiError as e:
+        yesterday = today - dt.timedelta(days=1)
+        if e.errcode != DATE_RANGE_ERROR or last != yesterday:
+            raise
+        if first == last:
+            return []
+        return _ask(wechat, kind, first, last - dt.timedelta(days=1), card_id, cond_source,
+                    today)  # once: a refusal of the shorter range is raised

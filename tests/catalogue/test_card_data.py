@@ -71,6 +71,19 @@ def test_counts_follow_what_users_did(op, app):
     assert members[0]["active_user"] == 1 and members[0]["receive_cnt"] == 1
 
 
+def test_yesterday_wechat_has_not_computed_is_marked_not_zeroed(op, app):
+    # The service's day has turned, WeChat's has not: WeChat refuses a range ending
+    # "yesterday" (61501); the service asks again without it and marks it not computed.
+    ahead = shanghai_today() + dt.timedelta(days=1)
+    start = ahead - dt.timedelta(days=3)
+    with app.app_context():
+        rows = wechat_card_rows(app.extensions["bff"].wechat, "summary", start, ahead,
+                                today=ahead)
+    assert [(r["ref_date"], r["computed"]) for r in rows] == [
+        ((start + dt.timedelta(days=i)).isoformat(), i < 2) for i in range(4)]
+    assert calls(op.c)["datacube/getcardbizuininfo"] == 2
+
+
 def test_bad_ranges_and_card_id_with_the_wrong_kind(op):
     for query in ({"kind": "summary", "from": "2026-02-30"},
                   {"kind": "summary", "from": "2020-01-01", "to": "2026-01-01"},
