@@ -36,13 +36,6 @@ FIELD_NAME_TYPES = ("FIELD_NAME_TYPE_LEVEL", "FIELD_NAME_TYPE_COUPON", "FIELD_NA
                     "FIELD_NAME_TYPE_DISCOUNT", "FIELD_NAME_TYPE_ACHIEVEMEN",
                     "FIELD_NAME_TYPE_MILEAGE", "FIELD_NAME_TYPE_SET_POINTS",
                     "FIELD_NAME_TYPE_TIMS")
-COMMON_FORM_FIELDS = ("USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_SEX",
-                      "USER_FORM_INFO_FLAG_NAME", "USER_FORM_INFO_FLAG_BIRTHDAY",
-                      "USER_FORM_INFO_FLAG_IDCARD", "USER_FORM_INFO_FLAG_EMAIL",
-                      "USER_FORM_INFO_FLAG_LOCATION", "USER_FORM_INFO_FLAG_EDUCATION_BACKGRO",
-                      "USER_FORM_INFO_FLAG_INDUSTRY", "USER_FORM_INFO_FLAG_INCOME",
-                      "USER_FORM_INFO_FLAG_HABIT")
-RICH_FIELD_TYPES = ("FORM_FIELD_RADIO", "FORM_FIELD_SELECT", "FORM_FIELD_CHECK_BOX")
 MAX_QUANTITY = 100_000_000
 LAST_TIMESTAMP = 4_102_444_800  # 2100-01-01: WeChat's timestamps are 32-bit seconds
 APP_BRAND_USER = r"^gh_[0-9A-Za-z]{1,32}@app$"
@@ -291,17 +284,6 @@ class CardCreateSchema(Schema):
     card = fields.Nested(CardSchema, required=True)
 
 
-class IdempotencyHeaderSchema(Schema):
-    idempotency_key = fields.Str(
-        data_key="Idempotency-Key", load_default=None, validate=validate.Length(1, 64),
-        metadata={"description": "optional: a retry with the same key gets the first answer "
-                                 "and makes no second call to WeChat"})
-
-
-class CardCreatedSchema(Schema):
-    card_id = fields.Str()
-
-
 # -- changes (card/update) ------------------------------------------------------------------
 
 class CardChangeSchema(Schema):
@@ -341,118 +323,3 @@ class CardChangeSchema(Schema):
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not data or data == {"base_info": {}}:
             raise ValidationError("give at least one field to change", "_schema")
-
-
-class SendCheckSchema(Schema):
-    send_check = fields.Bool(metadata={"description": "true: the change goes back to review"})
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-class CardIdsQuerySchema(Schema):
-    offset = fields.Int(load_default=0, validate=validate.Range(0, 100_000))
-    count = fields.Int(load_default=50, validate=validate.Range(1, 50))
-    status = fields.List(fields.Str(validate=validate.OneOf(CARD_STATUSES)),
-                         metadata={"description": "repeat to ask for several statuses"})
-
-
-class CardIdsSchema(Schema):
-    card_ids = fields.List(fields.Str())
-    total = fields.Int()
-
-
-class StockAlertSchema(Schema):
-    detail = fields.Str()
-    at = fields.Int()
-
-
-class CardViewSchema(Schema):
-    card = fields.Dict(metadata={"description": "WeChat's card/get answer: card_type and the "
-                                                "object named after it"})
-    review_state = fields.Str(metadata={"description": "pending, approved, rejected, deleted"})
-    review_reason = fields.Str(allow_none=True,
-                               metadata={"description": "WeChat's RefuseReason"})
-    stock_alert = fields.Nested(StockAlertSchema, allow_none=True,
-                                metadata={"description": "WeChat's last card_sku_remind"})
-
-
-class StockSchema(Schema):
-    delta = fields.Int(required=True, strict=True,
-                       validate=[validate.Range(-MAX_QUANTITY, MAX_QUANTITY),
-                                 validate.NoneOf([0], error="must not be 0")],
-                       metadata={"description": "positive adds stock, negative takes it away"})
-
-
-# -- the activation form (activateuserform/set) ------------------------------------------------
-
-class LinkSchema(Schema):
-    name = text(45, required=True)
-    url = text(128, required=True)
-
-
-class RichFieldSchema(Schema):
-    type = fields.Str(required=True, validate=validate.OneOf(RICH_FIELD_TYPES))
-    name = text(45, required=True)
-    values = fields.List(text(45), required=True, validate=validate.Length(1, 50))
-
-
-class FormPartSchema(Schema):
-    can_modify = flag(load_default=False)
-    common_field_id_list = fields.List(
-        fields.Str(validate=validate.OneOf(COMMON_FORM_FIELDS)), load_default=list)
-    custom_field_list = fields.List(text(45), load_default=list)
-    rich_field_list = fields.List(fields.Nested(RichFieldSchema), load_default=list)
-
-
-class ActivationFormSchema(Schema):
-    """WeChat's activateuserform/set body without card_id."""
-
-    class Meta:
-        unknown = RAISE
-
-    service_statement = fields.Nested(LinkSchema)
-    bind_old_card = fields.Nested(LinkSchema)
-    required_form = fields.Nested(FormPartSchema)
-    optional_form = fields.Nested(FormPartSchema)
-
-    @validates_schema
-    def _once(self, data: dict[str, Any], **_: Any) -> None:
-        seen: set[str] = set()
-        for part in ("required_form", "optional_form"):
-            section = data.get(part) or {}
-            names = [*section.get("common_field_id_list", []),
-                     *section.get("custom_field_list", []),
-                     *(f["name"] for f in section.get("rich_field_list", []))]
-            twice = sorted({n for n in names if n in seen or names.count(n) > 1})
-            if twice:
-                raise ValidationError({part: [f"each field once in the form: {', '.join(twice)}"]})
-            seen.update(names)
-        if not seen:
-            raise ValidationError("ask for at least one field (required_form or optional_form)",
-                                  "_schema")
-
-
-# -- WeChat's card data (datacube) -------------------------------------------------------------
-
-_DATE = validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="a date YYYY-MM-DD")
-
-
-class WeChatStatsQuerySchema(Schema):
-    kind = fields.Str(required=True, validate=validate.OneOf(("summary", "card", "member")),
-                      metadata={"description": "summary: getcardbizuininfo, card: "
-                                               "getcardcardinfo, member: getcardmembercardinfo"})
-    from_ = fields.Str(data_key="from", load_default=None, validate=_DATE,
-                       metadata={"description": "first day (Asia/Shanghai); default to - 6"})
-    to = fields.Str(load_default=None, validate=_DATE,
-                    metadata={"description": "last day, inclusive; default yesterday"})
-    card_id = fields.Str(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$"),
-                         metadata={"description": "kind=card only: one card"})
-    cond_source = fields.Int(load_default=1, validate=validate.OneOf((0, 1)),
-                             metadata={"description": "1: cards created through the API, "
-                                                      "0: in the MP console"})
-
-
-class WeChatStatsSchema(Schema):
-    rows = fields.List(fields.Dict(), metadata={"description": (
-        "WeChat's rows (its field names) by ref_date, plus computed: false for a day WeChat "
-        "has not finished computing (no counts then)")})

@@ -9,11 +9,10 @@ from typing import Any
 from flask.views import MethodView
 
 from bff import card_data, catalogue
-from bff.admin.card_schemas import (
+from bff.admin.card_schemas import CardChangeSchema, CardCreateSchema
+from bff.admin.catalogue_schemas import (
     ActivationFormSchema,
-    CardChangeSchema,
     CardCreatedSchema,
-    CardCreateSchema,
     CardIdsQuerySchema,
     CardIdsSchema,
     CardViewSchema,

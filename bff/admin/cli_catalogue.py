@@ -13,15 +13,14 @@ import click
 from flask.cli import AppGroup
 
 from bff import card_data, catalogue
-from bff.admin.card_schemas import (
+from bff.admin.card_schemas import CardChangeSchema, CardCreateSchema
+from bff.admin.catalogue_resources import stats_range
+from bff.admin.catalogue_schemas import (
     ActivationFormSchema,
-    CardChangeSchema,
-    CardCreateSchema,
     CardIdsQuerySchema,
     StockSchema,
     WeChatStatsQuerySchema,
 )
-from bff.admin.catalogue_resources import stats_range
 from bff.admin.cli import cards
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.events.stats import METRICS, channel_rows, today

@@ -17,6 +17,7 @@ from flask.wrappers import Response
 from bff.sandbox import card_rules, cube
 from bff.sandbox.cards import card_or_fail, create_card
 from bff.sandbox.core import Sandbox, WeChatError
+from bff.sandbox.forms import form_part
 from bff.sandbox.state import load_json
 from bff.sandbox.web import as_int, ok, require_token, sandbox, wechat_body
 
@@ -25,13 +26,6 @@ bp = Blueprint("wx_catalogue", __name__)
 MAX_BATCH = 50
 CARD_STATUSES = ("CARD_STATUS_NOT_VERIFY", "CARD_STATUS_VERIFY_FAIL", "CARD_STATUS_VERIFY_OK",
                  "CARD_STATUS_DELETE", "CARD_STATUS_DISPATCH")
-COMMON_FIELDS = ("USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_SEX",
-                 "USER_FORM_INFO_FLAG_NAME", "USER_FORM_INFO_FLAG_BIRTHDAY",
-                 "USER_FORM_INFO_FLAG_IDCARD", "USER_FORM_INFO_FLAG_EMAIL",
-                 "USER_FORM_INFO_FLAG_LOCATION", "USER_FORM_INFO_FLAG_EDUCATION_BACKGRO",
-                 "USER_FORM_INFO_FLAG_INDUSTRY", "USER_FORM_INFO_FLAG_INCOME",
-                 "USER_FORM_INFO_FLAG_HABIT")
-RICH_TYPES = ("FORM_FIELD_RADIO", "FORM_FIELD_SELECT", "FORM_FIELD_CHECK_BOX")
 SKU_REMIND_SECONDS = 12 * 3600
 SKU_REMIND_TOTAL, SKU_REMIND_LEFT = 200, 100  # initial stock over 200, now at most 100
 
@@ -187,36 +181,9 @@ def activation_form_set() -> Response:
         form[name] = {"name": str(link["name"]), "url": str(link["url"])}
     for part in ("required_form", "optional_form"):
         if body.get(part) is not None:
-            form[part] = _form_part(body[part], part)
+            form[part] = form_part(body[part], part)
     sb.r.set(sb.keys.activation_form(card["card_id"]), json.dumps(form, ensure_ascii=False))
     return ok()
-
-
-def _form_part(part: Any, name: str) -> dict[str, Any]:
-    if not isinstance(part, dict):
-        raise _format(f"{name} must be an object")
-    common = part.get("common_field_id_list") or []
-    custom = part.get("custom_field_list") or []
-    rich = part.get("rich_field_list") or []
-    if not isinstance(common, list) or any(f not in COMMON_FIELDS for f in common):
-        raise _format(f"{name}.common_field_id_list holds USER_FORM_INFO_FLAG_* names")
-    if not isinstance(custom, list) or any(not isinstance(f, str) or not f for f in custom):
-        raise _format(f"{name}.custom_field_list holds names")
-    if not isinstance(rich, list):
-        raise _format(f"{name}.rich_field_list must be a list")
-    for field in rich:
-        if not isinstance(field, dict) or field.get("type") not in RICH_TYPES \
-                or not field.get("name") or not isinstance(field.get("values"), list) \
-                or not field["values"]:
-            raise _format(f"{name}.rich_field_list entries need type, name and values")
-    return {"can_modify": bool(part.get("can_modify", False)),
-            "common_field_id_list": list(common), "custom_field_list": list(custom),
-            "rich_field_list": [{"type": f["type"], "name": str(f["name"]),
-                                 "values": [str(v) for v in f["values"]]} for f in rich]}
-
-
-def activation_form_of(sb: Sandbox, card_id: str) -> dict[str, Any] | None:
-    return load_json(sb.r.get(sb.keys.activation_form(card_id)))
 
 
 @bp.post("/datacube/getcardbizuininfo")

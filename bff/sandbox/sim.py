@@ -11,7 +11,7 @@ from flask.wrappers import Response
 
 from bff.sandbox import crypto
 from bff.sandbox.api_auth import LOGIN_CODE_LIFETIME, valid_tickets
-from bff.sandbox.api_catalogue import activation_form_of, stock_running_low
+from bff.sandbox.api_catalogue import stock_running_low
 from bff.sandbox.api_member import decrypt_card_id, store_activation_form
 from bff.sandbox.cards import (
     CARD_TYPES,
@@ -22,6 +22,7 @@ from bff.sandbox.cards import (
     issue_code,
 )
 from bff.sandbox.core import Sandbox, SimError, WeChatError
+from bff.sandbox.forms import activation_form_of, check_filled_form
 from bff.sandbox.push import card_event, push_event, summary
 from bff.sandbox.state import DAY
 from bff.sandbox.web import as_bool, sandbox, sim_body
@@ -251,39 +252,3 @@ def activation_form() -> Response:
     ticket = store_activation_form(sb, card_id, code, user["oa_openid"], fields, custom_fields)
     return jsonify(activate_ticket=ticket, card_id=card_id, code=code,
                    encrypt_code=crypto.seal(sb.code_key(card["appid"]), code), pushed=pushed)
-
-
-def check_filled_form(form: dict[str, Any], fields: dict[str, Any],
-                      custom: dict[str, Any]) -> None:
-    """The plug-in shows exactly the configured form: no other field, every required one
-    filled, choices among the offered values (422 otherwise)."""
-    asked_common: dict[str, bool] = {}
-    asked_custom: dict[str, tuple[bool, dict[str, Any] | None]] = {}
-    for part, required in (("optional_form", False), ("required_form", True)):
-        section = form.get(part) or {}
-        for name in section.get("common_field_id_list") or []:
-            asked_common[name] = required
-        for name in section.get("custom_field_list") or []:
-            asked_custom[name] = (required, None)
-        for rich in section.get("rich_field_list") or []:
-            asked_custom[rich["name"]] = (required, rich)
-    for name in fields:
-        if name not in asked_common:
-            raise SimError(f"the activation form does not ask for {name}", 422)
-    for name in custom:
-        if name not in asked_custom:
-            raise SimError(f"the activation form does not ask for {name!r}", 422)
-    for name, required in asked_common.items():
-        if required and fields.get(name) in (None, ""):
-            raise SimError(f"required field {name} is empty", 422)
-    for name, (required, rich) in asked_custom.items():
-        value = custom.get(name)
-        if required and value in (None, "", []):
-            raise SimError(f"required field {name!r} is empty", 422)
-        if rich is None or value in (None, "", []):
-            continue
-        chosen = value if isinstance(value, list) else [value]
-        if rich["type"] != "FORM_FIELD_CHECK_BOX" and len(chosen) != 1:
-            raise SimError(f"{name!r} takes one choice", 422)
-        if any(str(v) not in rich["values"] for v in chosen):
-            raise SimError(f"{name!r} must be one of {rich['values']}", 422)
