@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bff.errors import Unprocessable
 from bff.events.stats import today as shanghai_today
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import WeChatApiError
@@ -21,6 +22,7 @@ CALLS = {"summary": "getcardbizuininfo", "card": "getcardcardinfo",
 WECHAT_MAX_DAYS = 62
 DATE_RANGE_ERROR = 61501
 MAX_DAYS = 366
+EARLIEST, LATEST = dt.date(2014, 1, 1), dt.date(2099, 12, 31)  # WeChat cards began in 2014
 FIELDS = {
     "summary": ("ref_date", "view_cnt", "view_user", "receive_cnt", "receive_user",
                 "verify_cnt", "verify_user", "given_cnt", "given_user", "expire_cnt",
@@ -32,6 +34,23 @@ FIELDS = {
                "active_user", "verify_cnt", "verify_user", "total_user",
                "total_receive_user"),
 }
+
+
+def day_range(from_: str | None, to: str | None) -> tuple[dt.date, dt.date]:
+    """The inclusive day range of a statistics request (default: the last 7 computed days);
+    422 for dates that are not dates, out of order, or too far apart."""
+    try:
+        end = dt.date.fromisoformat(to) if to else shanghai_today() - dt.timedelta(days=1)
+        start = dt.date.fromisoformat(from_) if from_ else end - dt.timedelta(days=6)
+    except (ValueError, OverflowError):
+        raise Unprocessable("from and to must be dates YYYY-MM-DD") from None
+    if not (EARLIEST <= start and end <= LATEST):
+        raise Unprocessable(f"dates between {EARLIEST} and {LATEST}")
+    if start > end:
+        raise Unprocessable("from is after to")
+    if (end - start).days >= MAX_DAYS:
+        raise Unprocessable(f"at most {MAX_DAYS} days at a time")
+    return start, end
 
 
 def pieces(start: dt.date, end: dt.date, size: int = WECHAT_MAX_DAYS

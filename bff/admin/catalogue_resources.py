@@ -3,7 +3,6 @@ and WeChat's card data."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask.views import MethodView
@@ -25,7 +24,6 @@ from bff.admin.catalogue_schemas import (
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.cards.schemas import CARD_ID
 from bff.errors import Unprocessable
-from bff.events.stats import today as shanghai_today
 from bff.extensions import services
 
 blp = admin_blueprint("admin-catalogue", __name__,
@@ -34,7 +32,6 @@ NO_ADMIN = "no valid operator token"
 UNKNOWN_CARD = "unknown card_id (40073)"
 ONCE_CONFLICT = ("a request with this Idempotency-Key is in progress, or its first attempt "
                  "reached WeChat and the answer was lost")
-EARLIEST, LATEST = dt.date(2014, 1, 1), dt.date(2099, 12, 31)  # WeChat cards began in 2014
 
 
 def _card_id(card_id: str) -> str:
@@ -192,26 +189,10 @@ class WeChatStats(MethodView):
         Ranges longer than WeChat's 62 days are asked for in pieces. Days WeChat has not
         finished computing (today; yesterday until WeChat has it) have computed: false.
         """
-        start, end = stats_range(args.get("from_"), args.get("to"))
+        start, end = card_data.day_range(args.get("from_"), args.get("to"))
         if args.get("card_id") and args["kind"] != "card":
             raise Unprocessable("card_id goes with kind=card")
         rows = card_data.wechat_card_rows(services().wechat, args["kind"], start, end,
                                           card_id=args.get("card_id"),
                                           cond_source=args["cond_source"])
         return {"rows": rows}
-
-
-def stats_range(from_: str | None, to: str | None) -> tuple[dt.date, dt.date]:
-    """The inclusive day range of a statistics request (default: the last 7 computed days)."""
-    try:
-        end = dt.date.fromisoformat(to) if to else shanghai_today() - dt.timedelta(days=1)
-        start = dt.date.fromisoformat(from_) if from_ else end - dt.timedelta(days=6)
-    except (ValueError, OverflowError):
-        raise Unprocessable("from and to must be dates YYYY-MM-DD") from None
-    if not (EARLIEST <= start and end <= LATEST):
-        raise Unprocessable(f"dates between {EARLIEST} and {LATEST}")
-    if start > end:
-        raise Unprocessable("from is after to")
-    if (end - start).days >= card_data.MAX_DAYS:
-        raise Unprocessable(f"at most {card_data.MAX_DAYS} days at a time")
-    return start, end

@@ -14,7 +14,6 @@ from flask.cli import AppGroup
 
 from bff import card_data, catalogue
 from bff.admin.card_schemas import CardChangeSchema, CardCreateSchema
-from bff.admin.catalogue_resources import stats_range
 from bff.admin.catalogue_schemas import (
     ActivationFormSchema,
     CardIdsQuerySchema,
@@ -145,7 +144,7 @@ def write_csv(rows: list[dict[str, Any]], columns: list[str], output: Path | Non
 def stats_channels(card_id: str | None, from_: str | None, to: str | None,
                    output: Path | None) -> None:
     """The service's own counts per day and channel (outer_str), from card events."""
-    start, end = stats_range(from_, to or today().isoformat())
+    start, end = card_data.day_range(from_, to or today().isoformat())
     rows = channel_rows(svc().redis, card_id=card_id, start=start, end=end)
     write_csv(rows, ["date", "card_id", "outer_str", *METRICS], output)
 
@@ -166,7 +165,7 @@ def stats_wechat(kind: str, card_id: str | None, from_: str | None, to: str | No
     args = WeChatStatsQuerySchema().load({
         "kind": kind, "cond_source": cond_source,
         **{k: v for k, v in (("from", from_), ("to", to), ("card_id", card_id)) if v}})
-    start, end = stats_range(args.get("from_"), args.get("to"))
+    start, end = card_data.day_range(args.get("from_"), args.get("to"))
     if args.get("card_id") and kind != "card":
         raise click.ClickException("--card-id goes with --kind card")
     rows = card_data.wechat_card_rows(svc().wechat, kind, start, end,
