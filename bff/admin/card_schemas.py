@@ -37,6 +37,7 @@ FIELD_NAME_TYPES = ("FIELD_NAME_TYPE_LEVEL", "FIELD_NAME_TYPE_COUPON", "FIELD_NA
                     "FIELD_NAME_TYPE_MILEAGE", "FIELD_NAME_TYPE_SET_POINTS",
                     "FIELD_NAME_TYPE_TIMS")
 MAX_QUANTITY = 100_000_000
+DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
 LAST_TIMESTAMP = 4_102_444_800  # 2100-01-01: WeChat's timestamps are 32-bit seconds
 APP_BRAND_USER = r"^gh_[0-9A-Za-z]{1,32}@app$"
 MAX_TEXT = 3072
@@ -101,7 +102,8 @@ UPDATABLE_BASE = ("logo_url", "title", "color", "notice", "description", "servic
                   "code_type", "get_limit", "can_share", "can_give_friend", "date_info",
                   "center_title", "center_sub_title", "center_url", "custom_url_name",
                   "custom_url", "custom_url_sub_title", "promotion_url_name", "promotion_url",
-                  "promotion_url_sub_title", "location_id_list", "use_all_locations")
+                  "promotion_url_sub_title", "location_id_list", "use_all_locations",
+                  "get_custom_code_mode")
 REQUIRED_BASE = ("logo_url", "brand_name", "code_type", "title", "color", "notice",
                  "description", "sku", "date_info")
 
@@ -116,8 +118,7 @@ def _base_info_fields(creating: bool) -> dict[str, fields.Field]:
         "notice": text(48), "description": text(MAX_TEXT),
         "sku": fields.Nested(SkuSchema), "date_info": fields.Nested(DateInfoSchema),
         "use_custom_code": flag(),
-        "get_custom_code_mode": fields.Str(validate=validate.OneOf(
-            ["GET_CUSTOM_CODE_MODE_DEPOSIT"])),
+        "get_custom_code_mode": fields.Str(validate=validate.OneOf([DEPOSIT_MODE])),
         "bind_openid": flag(), "service_phone": text(24),
         "get_limit": fields.Int(strict=True, validate=validate.Range(min=0)),
         "use_limit": fields.Int(strict=True, validate=validate.Range(min=0)),
@@ -163,6 +164,22 @@ class CouponSchema(Schema):
 
     base_info = fields.Nested(BaseInfoSchema, required=True)
     advanced_info = fields.Dict()
+
+    @validates_schema
+    def _deposited_codes(self, data: dict[str, Any], **_: Any) -> None:
+        # Seed 000: with get_custom_code_mode the stock may not exceed the codes imported, and
+        # a new card has none: create it with 0, import (deposit) the codes, then add stock.
+        base = data.get("base_info") or {}
+        if base.get("get_custom_code_mode") != DEPOSIT_MODE:
+            return
+        problems: dict[str, Any] = {}
+        if base.get("use_custom_code") is not True:
+            problems["use_custom_code"] = ["must be true with get_custom_code_mode"]
+        if (base.get("sku") or {}).get("quantity"):
+            problems["sku"] = {"quantity": ["0 with get_custom_code_mode: add stock after "
+                                            "importing the codes"]}
+        if problems:
+            raise ValidationError({"base_info": problems})
 
 
 class GrouponSchema(CouponSchema):

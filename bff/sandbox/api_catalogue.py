@@ -105,11 +105,16 @@ def card_update() -> Response:
     definition = load_json(card.get("definition"), {}) or {}
     detail = definition.setdefault(kind, {})
     base = detail.setdefault("base_info", {})
+    if "get_custom_code_mode" in (change.get("base_info") or {}):
+        card_rules.check_deposit_mode({**base, **change["base_info"]}, int(card["quantity"]),
+                                      sb.r.scard(sb.keys.deposit(card["card_id"])))
     base.update(change.get("base_info") or {})
     detail.update({k: v for k, v in change.items() if k != "base_info"})
     mapping: dict[str, Any] = {"definition": json.dumps(definition, ensure_ascii=False)}
     if "title" in base:
         mapping["title"] = str(base["title"])
+    if "get_custom_code_mode" in (change.get("base_info") or {}):
+        mapping["get_custom_code_mode"] = str(base["get_custom_code_mode"])
     if "get_limit" in (change.get("base_info") or {}):
         mapping["get_limit"] = int(base["get_limit"])
     date_info = (change.get("base_info") or {}).get("date_info")

@@ -39,7 +39,8 @@ UPDATABLE_BASE = ("logo_url", "title", "color", "notice", "description", "servic
                   "code_type", "get_limit", "can_share", "can_give_friend", "date_info",
                   "center_title", "center_sub_title", "center_url", "custom_url_name",
                   "custom_url", "custom_url_sub_title", "promotion_url_name", "promotion_url",
-                  "promotion_url_sub_title", "location_id_list", "use_all_locations")
+                  "promotion_url_sub_title", "location_id_list", "use_all_locations",
+                  "get_custom_code_mode")
 UPDATABLE_MEMBER = ("background_pic_url", "prerogative", "supply_bonus", "supply_balance",
                     "bonus_url", "balance_url", "bonus_rule", "discount", "auto_activate",
                     "wx_activate", "wx_activate_after_submit", "wx_activate_after_submit_url",
@@ -107,8 +108,21 @@ def check_card(card: Any, now: float) -> tuple[str, dict[str, Any]]:
     if isinstance(quantity, bool) or not isinstance(quantity, int) \
             or not 0 <= quantity <= MAX_QUANTITY:
         raise WeChatError(40122, "invalid quantity")
+    if base.get("get_custom_code_mode") is not None:
+        check_deposit_mode(base, quantity, deposited=0)
     _check_type_fields(card_type, detail, creating=True)
     return card_type, detail
+
+
+def check_deposit_mode(base: dict[str, Any], quantity: int, deposited: int) -> None:
+    """Seed 000: get_custom_code_mode needs use_custom_code, and the stock may not exceed the
+    codes imported (none when the card is created)."""
+    if base.get("get_custom_code_mode") != "GET_CUSTOM_CODE_MODE_DEPOSIT":
+        raise _format("get_custom_code_mode")
+    if base.get("use_custom_code") is not True:
+        raise _format("get_custom_code_mode needs use_custom_code true")
+    if quantity > deposited:
+        raise WeChatError(40122, "invalid quantity: more stock than imported codes")
 
 
 def _check_base(base: dict[str, Any], card_type: str, now: float) -> None:

@@ -242,3 +242,13 @@ def test_a_lost_answer_spends_the_key(op, app):
     assert retry.status_code == 409 and "answer was lost" in retry.get_json()["message"]
     assert calls(op.c)["card/modifystock"] == 1
     assert op.card(card_id)["card"]["gift"]["base_info"]["sku"]["quantity"] == 505
+
+
+def test_a_deposit_mode_card_is_created_without_stock(op):
+    deposit = {"use_custom_code": True, "get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"}
+    answer = op.c.post("/v1/admin/cards", json=coupon("GROUPON", **deposit), headers=ADMIN)
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["json"]["card"]["groupon"]["base_info"] == {
+        "sku": {"quantity": ["0 with get_custom_code_mode: add stock after importing the "
+                             "codes"]}}
+    op.create(coupon("GROUPON", sku={"quantity": 0}, **deposit))

@@ -139,3 +139,19 @@ def test_activation_form_is_what_activatetempinfo_reports(h: Helpers, wx):
                                           "value": "13900000000"}]
     assert info["custom_field_list"][0]["value_list"] == ["游泳", "读书"]
     assert json.dumps(info, ensure_ascii=False).count("爱好") == 1
+
+
+def test_deposit_mode_starts_with_no_stock_and_follows_the_imported_codes(h: Helpers):
+    token = h.token()
+    deposit = {"use_custom_code": True, "get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"}
+    assert h.call("/card/create", token, coupon("GIFT", **deposit))["errcode"] == 40122
+    card_id = h.call("/card/create", token,
+                     coupon("GIFT", sku={"quantity": 0}, **deposit))["card_id"]
+    h.call("/card/code/deposit", token, {"card_id": card_id, "code": ["A1", "A2"]})
+    assert h.call("/card/modifystock", token,
+                  {"card_id": card_id, "increase_stock_value": 2})["errcode"] == 0
+    # A card turned to deposit mode later (seed 000's update example) needs the codes first.
+    plain = h.call("/card/create", token, coupon("GIFT", use_custom_code=True))["card_id"]
+    change = {"card_id": plain, "gift": {"base_info": {
+        "get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"}}}
+    assert h.call("/card/update", token, change)["errcode"] == 40122
