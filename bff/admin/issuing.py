@@ -18,6 +18,9 @@ from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError
 
 INVALID_CARD_ID = 40073  # WeChat's "invalid card id" (not in ErrCode)
+# A required field missing for this card (a custom-code card's code, a bound card's openid),
+# or a card the request cannot offer (a gallery of custom codes never imported).
+FIELD_REFUSALS = (41011, 47001)
 
 QR_CARD_FIELDS = ("card_id", "code", "openid", "is_unique_code", "outer_str")
 QR_MULTIPLE_FIELDS = ("card_id", "code", "outer_str")
@@ -38,6 +41,9 @@ def operator_refusals() -> Iterator[None]:
                            errcode=e.errcode) from None
         if e.errcode == ErrCode.INVALID_OPENID:
             raise Unprocessable("an openid is not an openid of this Official Account",
+                                errcode=e.errcode) from None
+        if e.errcode in FIELD_REFUSALS:
+            raise Unprocessable(f"WeChat refused the request for this card: {e.errmsg}",
                                 errcode=e.errcode) from None
         raise
 

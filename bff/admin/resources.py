@@ -33,7 +33,8 @@ class QrCodes(MethodView):
     @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
                                        "or is deleted")
-    @blp.alt_response(422, description="invalid cards, fields or expire_seconds")
+    @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
+                                       "card needs (its code, its openid) is missing")
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
@@ -73,7 +74,8 @@ class LandingPages(MethodView):
     @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
                                        "or is deleted")
-    @blp.alt_response(422, description="missing field, unknown scene or empty card_list")
+    @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
+                                       "custom-code card whose codes were never imported")
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""

@@ -252,3 +252,14 @@ def test_a_deposit_mode_card_is_created_without_stock(op):
         "sku": {"quantity": ["0 with get_custom_code_mode: add stock after importing the "
                              "codes"]}}
     op.create(coupon("GROUPON", sku={"quantity": 0}, **deposit))
+
+
+def test_issuing_refusals_for_a_cards_required_fields_are_422s(op):
+    custom = op.sim("cards", {"use_custom_code": True})["card_id"]
+    qr = op.c.post("/v1/admin/qrcodes", headers=ADMIN, json={"cards": [{"card_id": custom}]})
+    assert qr.status_code == 422 and qr.get_json()["errcode"] == 41011
+    page = op.c.post("/v1/admin/landing-pages", headers=ADMIN, json={
+        "banner": "https://example.com/b.jpg", "page_title": "Offers", "can_share": False,
+        "scene": "SCENE_MENU", "card_list": [{"card_id": custom,
+                                              "thumb_url": "https://example.com/t.jpg"}]})
+    assert page.status_code == 422 and page.get_json()["errcode"] == 47001

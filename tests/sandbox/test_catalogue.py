@@ -114,6 +114,11 @@ def test_qr_codes_and_landing_pages_require_what_the_seed_marks_required(h: Help
                       {k: v for k, v in page.items() if k != name})["errcode"] == 41011
     no_thumb = {**page, "card_list": [{"card_id": page["card_list"][0]["card_id"]}]}
     assert h.call("/card/landingpage/create", token, no_thumb)["errcode"] == 41011
+    own_codes = {**page, "card_list": [{"card_id": custom, "thumb_url": "https://e.com/t"}]}
+    assert h.call("/card/landingpage/create", token, own_codes)["errcode"] == 47001
+    deposited = h.card(use_custom_code=True, get_custom_code_mode="GET_CUSTOM_CODE_MODE_DEPOSIT")
+    imported = {**page, "card_list": [{"card_id": deposited, "thumb_url": "https://e.com/t"}]}
+    assert h.call("/card/landingpage/create", token, imported)["errcode"] == 0
 
 
 def test_activation_form_is_what_activatetempinfo_reports(h: Helpers, wx):
