@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.catalogue.samples import coupon, member_card_for_mini_program
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run(runner, *args: str):
@@ -62,3 +65,13 @@ def test_activation_form_set_and_get(runner, op, tmp_path):
     assert stored.exit_code == 0, stored.output
     got = json.loads(run(runner, "cards", "activation-form", "get", card_id).output)
     assert got["required_form"]["common_field_id_list"] == ["USER_FORM_INFO_FLAG_MOBILE"]
+
+
+def test_the_readmes_example_files_are_accepted(runner, op):
+    created = run(runner, "cards", "create", str(EXAMPLES / "member-card-mini-program.json"))
+    assert created.exit_code == 0, created.output
+    card_id = json.loads(created.output)["card_id"]
+    form = run(runner, "cards", "activation-form", "set", card_id,
+               str(EXAMPLES / "activation-form.json"))
+    assert form.exit_code == 0, form.output
+    assert run(runner, "cards", "create", str(EXAMPLES / "cash-coupon.json")).exit_code == 0
