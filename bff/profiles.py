@@ -21,7 +21,9 @@ from bff.store import keys
 
 CACHE_SECONDS = 3.0
 CODE_MODES = ("none", "deposit", "pool")
-REVIEW_STATES = ("unknown", "approved", "rejected")
+# unknown: created elsewhere (WeChat alone judges); pending: created or changed through the
+# catalogue and waiting for WeChat's review.
+REVIEW_STATES = ("unknown", "pending", "approved", "rejected", "deleted")
 
 
 def _default_number() -> dict:

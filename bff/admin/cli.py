@@ -58,7 +58,8 @@ def qrcode_create(card_ids: tuple[str, ...], code: str | None, openid: str | Non
     if expire_seconds is not None:
         body["expire_seconds"] = expire_seconds
     data = QrCodeRequestSchema().load(body)
-    answer = issuing.create_qrcode(svc().wechat, data["cards"], data.get("expire_seconds"))
+    answer = issuing.create_qrcode(svc().redis, svc().wechat, data["cards"],
+                                   data.get("expire_seconds"))
     for path, fmt in ((png, "png"), (svg, "svg")):
         if path is not None:
             image, _ = qrimage.render(answer["url"], fmt)

@@ -31,14 +31,18 @@ class QrCodes(MethodView):
     @blp.arguments(QrCodeRequestSchema)
     @blp.response(201, QrCodeSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
-    @blp.alt_response(422, description="invalid cards, fields or expire_seconds")
+    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
+                                       "or is deleted")
+    @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
+                                       "card needs (its code, its openid) is missing")
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
 
         ``image_url`` renders ``url`` as PNG (``format=svg`` for SVG) on this service.
         """
-        return issuing.create_qrcode(services().wechat, data["cards"],
+        svc = services()
+        return issuing.create_qrcode(svc.redis, svc.wechat, data["cards"],
                                      data.get("expire_seconds"))
 
 
@@ -68,11 +72,15 @@ class LandingPages(MethodView):
     @blp.arguments(LandingPageRequestSchema)
     @blp.response(201, LandingPageSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
-    @blp.alt_response(422, description="missing field, unknown scene or empty card_list")
+    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
+                                       "or is deleted")
+    @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
+                                       "custom-code card whose codes were never imported")
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
-        return issuing.create_landing_page(services().wechat, data)
+        svc = services()
+        return issuing.create_landing_page(svc.redis, svc.wechat, data)
 
 
 @blp.route("/cards/<string:card_id>/article-html")

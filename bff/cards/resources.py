@@ -37,7 +37,8 @@ class AddCard(MethodView):
     @blp.response(200, CardListSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(409, description="bind_openid card and the caller's OA openid is unknown, "
-                                       "or the card's code pool is empty")
+                                       "the card's code pool is empty, or the card has not "
+                                       "passed WeChat's review (or was refused, or deleted)")
     @require_user
     def post(self, data: dict) -> dict:
         """Sign a wx.addCard cardList (1..10 cards)"""

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from bff.catalogue import ensure_issuable
 from bff.config import Settings
 from bff.errors import Conflict, Forbidden, Unprocessable
 from bff.ownership import card_ext_outer_str, proof_keys
@@ -38,6 +39,7 @@ def add_card(
     for item in cards:
         card_id = item["card_id"]
         profile = get_profile(r, card_id)
+        ensure_issuable(profile)
         openid = ""
         if profile.bind_openid:
             openid = user.oa_openid or ""

@@ -190,6 +190,14 @@ def _review(state: str) -> Handler:
     return handle
 
 
+def card_sku_remind(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """WeChat warns that a card's stock is running low: shown on the card for operators."""
+    from bff.catalogue import record_stock_alert
+
+    if ev.get("CardId"):
+        record_stock_alert(svc.redis, ev["CardId"], ev.get("Detail", ""), _create_time(ev))
+
+
 HANDLERS: dict[str, Handler] = {
     "user_get_card": user_get_card,
     "user_gifting_card": user_gifting_card,
@@ -199,6 +207,7 @@ HANDLERS: dict[str, Handler] = {
     "update_member_card": update_member_card,
     "card_pass_check": _review("approved"),
     "card_not_pass_check": _review("rejected"),
+    "card_sku_remind": card_sku_remind,
 }
 
 

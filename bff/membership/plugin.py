@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 import redis
 
+from bff.catalogue import ensure_issuable_id
 from bff.errors import DomainError, NotFound, Unprocessable
 from bff.store import keys
 from bff.wechat.errors import ErrCode, WeChatApiError
@@ -70,7 +71,11 @@ def _cache_key(card_id: str, outer_str: str | None) -> str:
 def activation_plugin(
     r: redis.Redis, wechat: WeChatApi, card_id: str, outer_str: str | None = None
 ) -> dict[str, Any]:
-    """The plug-in's launch parameters for ``card_id``; cached a few minutes per outer_str."""
+    """The plug-in's launch parameters for ``card_id``; cached a few minutes per outer_str.
+
+    409 for a card that cannot be issued (the plug-in gives the user the card).
+    """
+    ensure_issuable_id(r, card_id)
     key = _cache_key(card_id, outer_str)
     cached = r.get(key)
     if cached:

@@ -35,6 +35,8 @@ class ActivationPlugin(MethodView):
     @blp.arguments(PluginRequestSchema)
     @blp.response(200, PluginSchema)
     @blp.alt_response(401, description="no valid session token")
+    @blp.alt_response(409, description="the card has not passed WeChat's review, was refused, "
+                                       "or is deleted")
     @blp.alt_response(502, description="WeChat refused or answered without the parameters")
     @require_user
     def post(self, data: dict) -> dict:

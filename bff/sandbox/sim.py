@@ -11,6 +11,7 @@ from flask.wrappers import Response
 
 from bff.sandbox import crypto
 from bff.sandbox.api_auth import LOGIN_CODE_LIFETIME, valid_tickets
+from bff.sandbox.api_catalogue import stock_running_low
 from bff.sandbox.api_member import decrypt_card_id, store_activation_form
 from bff.sandbox.cards import (
     CARD_TYPES,
@@ -21,6 +22,7 @@ from bff.sandbox.cards import (
     issue_code,
 )
 from bff.sandbox.core import Sandbox, SimError, WeChatError
+from bff.sandbox.forms import activation_form_of, check_filled_form
 from bff.sandbox.push import card_event, push_event, summary
 from bff.sandbox.state import DAY
 from bff.sandbox.web import as_bool, sandbox, sim_body
@@ -84,7 +86,38 @@ def create_sim_card() -> Response:
         "date_info": body.get("date_info") or {},
     }
     sb = sandbox()
-    return jsonify(card_id=create_card(sb, sb.config.oa_appid, card_type, base_info))
+    return jsonify(card_id=create_card(sb, sb.config.oa_appid, card_type, base_info,
+                                       approved=as_bool(body.get("approved", True))))
+
+
+@bp.post("/cards/<card_id>/review")
+def review_card(card_id: str) -> Response:
+    """WeChat's reviewer decides: ``{approve: bool, reason?}`` -> the card's status and the
+    card_pass_check / card_not_pass_check push (with RefuseReason)."""
+    sb = sandbox()
+    body = sim_body()
+    card = get_card(sb, card_id, sb.config.oa_appid)
+    if card is None:
+        raise SimError("unknown card", 404)
+    if card["status"] == "CARD_STATUS_DELETE":
+        raise SimError("the card is deleted", 409)
+    if not isinstance(body.get("approve"), bool):
+        raise SimError("approve must be true or false")
+    reason = str(body.get("reason") or "")
+    if body["approve"]:
+        sb.r.hset(sb.keys.card(card_id), mapping={"status": "CARD_STATUS_VERIFY_OK",
+                                                  "approved": "1", "refuse_reason": ""})
+        fields = card_event(sb, "card_pass_check", crypto.gh_id(sb.config.oa_appid),
+                            CardId=card_id)
+    else:
+        if not reason:
+            raise SimError("a refusal gives its reason")
+        sb.r.hset(sb.keys.card(card_id), mapping={"status": "CARD_STATUS_VERIFY_FAIL",
+                                                  "refuse_reason": reason})
+        fields = card_event(sb, "card_not_pass_check", crypto.gh_id(sb.config.oa_appid),
+                            CardId=card_id, RefuseReason=reason)
+    status = sb.r.hget(sb.keys.card(card_id), "status")
+    return jsonify(status=status, pushed=[summary(push_event(sb, fields))])
 
 
 def verify_card_ext(sb: Sandbox, card: dict[str, str], user: dict[str, str],
@@ -139,7 +172,12 @@ def take_card(sb: Sandbox, card: dict[str, str], user: dict[str, str], *, code: 
         UnionId=(user.get("unionid") or None) if unionid_in_event else None,
         SourceScene="SOURCE_SCENE_MINI_PROGRAM",
     )
-    return code, summary(push_event(sb, fields))
+    pushed = summary(push_event(sb, fields))
+    detail = stock_running_low(sb, card["card_id"])
+    if detail is not None:
+        push_event(sb, card_event(sb, "card_sku_remind", crypto.gh_id(sb.config.oa_appid),
+                                  CardId=card["card_id"], Detail=detail))
+    return code, pushed
 
 
 @bp.post("/add-card")
@@ -191,6 +229,10 @@ def activation_form() -> Response:
     if biz != sb.biz:
         raise SimError("biz does not match the Official Account")
     outer_str = str(body.get("outer_str") or "")
+    filled = body.get("fields") or {}, body.get("custom_fields") or {}
+    form = activation_form_of(sb, card_id)
+    if form is not None and all(isinstance(x, dict) for x in filled):
+        check_filled_form(form, *filled)
     pushed = []
     held = [r for r in holdings_of(sb, user["oa_openid"], card_id) if r["status"] == "NORMAL"]
     if held:

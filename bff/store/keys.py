@@ -294,3 +294,25 @@ def members_by_code(code: str) -> str:
 #   read from WeChat because a holding was missing (bff.card_package); TTL 60 s.
 def card_package_checked(oa_openid: str, card_id: str) -> str:
     return f"{PREFIX}package-checked:{oa_openid}:{card_id}"
+
+
+# Catalogue (bff/catalogue.py):
+# - ``bff:activation-form:<card_id>`` string, JSON of the member card's activation form as last
+#   set through the service (WeChat has no call to read it back); no TTL.
+# - ``bff:stock-alert:<card_id>`` hash {detail, at}, WeChat's last card_sku_remind; no TTL.
+# Idempotency-Key of a card creation or stock change (``<d>`` = sha256(scope, key)[:32]; one
+# hash tag per key):
+# - ``bff:{cat:<d>}:result`` string, JSON {fp (sha256 of the request), answer | uncertain};
+#   TTL 1 day.
+# - ``bff:{cat:<d>}:claim`` string, owner token of the request doing the work; TTL 60 s.
+def activation_form(card_id: str) -> str:
+    return f"{PREFIX}activation-form:{card_id}"
+
+
+def stock_alert(card_id: str) -> str:
+    return f"{PREFIX}stock-alert:{card_id}"
+
+
+def catalogue_once(digest: str, part: str) -> str:
+    """``part`` is ``result`` or ``claim``."""
+    return f"{PREFIX}{{cat:{digest}}}:{part}"

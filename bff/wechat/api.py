@@ -80,6 +80,25 @@ class WeChatApi:
     def card_create(self, card: dict) -> dict:
         return self.client.post("/card/create", {"card": card}, idempotent=False)
 
+    def card_get(self, card_id: str) -> dict:
+        return self.client.post("/card/get", {"card_id": card_id})
+
+    def card_batchget(self, offset: int, count: int,
+                      status_list: Sequence[str] | None = None) -> dict:
+        """``{card_id_list, total_num}``; count at most 50."""
+        body: dict = {"offset": offset, "count": count}
+        if status_list:
+            body["status_list"] = list(status_list)
+        return self.client.post("/card/batchget", body)
+
+    def card_update(self, card_id: str, card_type: str, change: dict) -> dict:
+        """``{send_check}``; ``change`` is the ``<card type>`` object of changed fields."""
+        # Sending the same change twice leaves the card as one change would: safe to retry.
+        return self.client.post("/card/update", {"card_id": card_id, card_type.lower(): change})
+
+    def card_delete(self, card_id: str) -> dict:
+        return self.client.post("/card/delete", {"card_id": card_id})
+
     def modify_stock(self, card_id: str, increase: int = 0, reduce: int = 0) -> dict:
         body: dict = {"card_id": card_id}
         if increase:
@@ -171,6 +190,17 @@ class WeChatApi:
     def membercard_activate(self, body: dict) -> dict:
         # Activating again with the same data is harmless; the domain layer keys it by ticket.
         return self.client.post("/card/membercard/activate", body)
+
+    def membercard_activateuserform_set(self, card_id: str, form: dict) -> dict:
+        """The member card's activation form (replaces the previous one: safe to retry)."""
+        return self.client.post("/card/membercard/activateuserform/set",
+                                {**form, "card_id": card_id})
+
+    # -- card data --------------------------------------------------------------------------
+
+    def datacube(self, call: str, body: dict) -> dict:
+        """``/datacube/<call>`` (getcardbizuininfo, getcardcardinfo, getcardmembercardinfo)."""
+        return self.client.post(f"/datacube/{call}", body)
 
     def membercard_userinfo_get(self, card_id: str, code: str) -> dict:
         return self.client.post("/card/membercard/userinfo/get",
