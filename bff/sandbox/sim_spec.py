@@ -69,6 +69,8 @@ FAULT = _obj(
     errcode={"type": "integer", "description": "answer this errcode (e.g. -1 busy, 45011 quota)"},
     http_status={"type": "integer", "description": "answer this HTTP status instead"},
     latency_ms={"type": "integer", "description": "delay the answer"},
+    latency_after_ms={"type": "integer", "description": "do the call, then delay its answer "
+                      "(the call takes effect; its answer is slow)"},
     count={"type": "integer", "minimum": 1, "default": 1, "description": "how many calls"},
 )
 CONFIG = _obj(
@@ -108,6 +110,12 @@ def _paths() -> dict[str, Any]:
                  get_custom_code_mode=_str(f"{DEPOSIT_MODE} for deposited custom codes"),
                  bind_openid={"type": "boolean", "default": False},
                  date_info={"type": "object", "description": "WeChat's base_info.date_info"}))},
+        "/_sim/cards/{card_id}/review": {"post": _op(
+            "cards: WeChat's reviewer decides (card_pass_check / card_not_pass_check is pushed)",
+            _obj(status=_str(), pushed=PUSHED),
+            _obj(("approve",), approve={"type": "boolean"},
+                 reason=_str("RefuseReason; required when approve is false")), (400, 404),
+            [{"in": "path", "name": "card_id", "required": True, "schema": _str()}])},
         "/_sim/add-card": {"post": _op(
             "cards: the user takes cards (wx.addCard): each cardExt is verified as WeChat does",
             _obj(card_list={"type": "array", "items": added}, pushed=PUSHED),

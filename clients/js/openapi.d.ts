@@ -516,6 +516,291 @@ export interface UserCards {
   not_in_wechat?: Array<string>;
 }
 
+export interface CardIds {
+  card_ids?: Array<string>;
+  total?: number;
+}
+
+export interface Sku {
+  quantity: number;
+}
+
+export interface DateInfo {
+  type: "DATE_TYPE_FIX_TIME_RANGE" | "DATE_TYPE_FIX_TERM" | "DATE_TYPE_PERMANENT";
+  begin_timestamp?: number;
+  end_timestamp?: number;
+  fixed_term?: number;
+  fixed_begin_term?: number;
+}
+
+export interface BaseInfo {
+  logo_url: string;
+  brand_name: string;
+  code_type: "CODE_TYPE_TEXT" | "CODE_TYPE_BARCODE" | "CODE_TYPE_QRCODE" | "CODE_TYPE_ONLY_QRCODE" | "CODE_TYPE_ONLY_BARCODE" | "CODE_TYPE_NONE";
+  title: string;
+  color: "Color010" | "Color020" | "Color030" | "Color040" | "Color050" | "Color060" | "Color070" | "Color080" | "Color081" | "Color082" | "Color090" | "Color100" | "Color101" | "Color102";
+  notice: string;
+  description: string;
+  sku: Sku;
+  date_info: DateInfo;
+  use_custom_code?: boolean;
+  get_custom_code_mode?: "GET_CUSTOM_CODE_MODE_DEPOSIT";
+  bind_openid?: boolean;
+  service_phone?: string;
+  get_limit?: number;
+  use_limit?: number;
+  can_share?: boolean;
+  can_give_friend?: boolean;
+  center_title?: string;
+  center_sub_title?: string;
+  center_url?: string;
+  custom_url_name?: string;
+  custom_url?: string;
+  custom_url_sub_title?: string;
+  promotion_url_name?: string;
+  promotion_url?: string;
+  promotion_url_sub_title?: string;
+  source?: string;
+  center_app_brand_user_name?: string;
+  center_app_brand_pass?: string;
+  custom_app_brand_user_name?: string;
+  custom_app_brand_pass?: string;
+  promotion_app_brand_user_name?: string;
+  promotion_app_brand_pass?: string;
+  location_id_list?: Array<number>;
+  use_all_locations?: boolean;
+  [key: string]: unknown;
+}
+
+export interface Groupon {
+  base_info: BaseInfo;
+  advanced_info?: {
+    [key: string]: unknown;
+  };
+  deal_detail: string;
+  [key: string]: unknown;
+}
+
+export interface Cash {
+  base_info: BaseInfo;
+  advanced_info?: {
+    [key: string]: unknown;
+  };
+  /** minimum spend, in fen */
+  least_cost?: number;
+  /** amount off, in fen */
+  reduce_cost: number;
+  [key: string]: unknown;
+}
+
+export interface Discount {
+  base_info: BaseInfo;
+  advanced_info?: {
+    [key: string]: unknown;
+  };
+  /** percent off: 30 is 70% of the price */
+  discount: number;
+  [key: string]: unknown;
+}
+
+export interface Gift {
+  base_info: BaseInfo;
+  advanced_info?: {
+    [key: string]: unknown;
+  };
+  gift: string;
+  [key: string]: unknown;
+}
+
+export interface GeneralCoupon {
+  base_info: BaseInfo;
+  advanced_info?: {
+    [key: string]: unknown;
+  };
+  default_detail: string;
+  [key: string]: unknown;
+}
+
+export interface CustomField {
+  name_type?: "FIELD_NAME_TYPE_LEVEL" | "FIELD_NAME_TYPE_COUPON" | "FIELD_NAME_TYPE_STAMP" | "FIELD_NAME_TYPE_DISCOUNT" | "FIELD_NAME_TYPE_ACHIEVEMEN" | "FIELD_NAME_TYPE_MILEAGE" | "FIELD_NAME_TYPE_SET_POINTS" | "FIELD_NAME_TYPE_TIMS";
+  name?: string;
+  url?: string;
+  app_brand_user_name?: string;
+  app_brand_pass?: string;
+  [key: string]: unknown;
+}
+
+export interface MemberCard {
+  base_info: BaseInfo;
+  advanced_info?: {
+    [key: string]: unknown;
+  };
+  background_pic_url?: string;
+  prerogative: string;
+  auto_activate?: boolean;
+  wx_activate?: boolean;
+  wx_activate_after_submit?: boolean;
+  wx_activate_after_submit_url?: string;
+  activate_url?: string;
+  activate_app_brand_user_name?: string;
+  activate_app_brand_pass?: string;
+  supply_bonus: boolean;
+  supply_balance: boolean;
+  bonus_url?: string;
+  balance_url?: string;
+  bonus_cleared?: string;
+  bonus_rules?: string;
+  balance_rules?: string;
+  bonus_rule?: {
+    [key: string]: unknown;
+  };
+  discount?: number;
+  custom_field1?: CustomField;
+  custom_field2?: CustomField;
+  custom_field3?: CustomField;
+  custom_cell1?: {
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface Card {
+  card_type: "GROUPON" | "CASH" | "DISCOUNT" | "GIFT" | "GENERAL_COUPON" | "MEMBER_CARD";
+  groupon?: Groupon;
+  cash?: Cash;
+  discount?: Discount;
+  gift?: Gift;
+  general_coupon?: GeneralCoupon;
+  member_card?: MemberCard;
+}
+
+export interface CardCreate {
+  card: Card;
+}
+
+export interface CardCreated {
+  card_id?: string;
+}
+
+export interface StockAlert {
+  detail?: string;
+  at?: number;
+}
+
+export interface CardView {
+  /** WeChat's card/get answer: card_type and the object named after it */
+  card?: {
+    [key: string]: unknown;
+  };
+  /** pending, approved, rejected, deleted */
+  review_state?: string;
+  /** WeChat's RefuseReason */
+  review_reason?: string | null;
+  /** WeChat's last card_sku_remind */
+  stock_alert?: StockAlert | Record<string, never> | null;
+}
+
+export interface BaseInfoChange {
+  logo_url?: string;
+  code_type?: "CODE_TYPE_TEXT" | "CODE_TYPE_BARCODE" | "CODE_TYPE_QRCODE" | "CODE_TYPE_ONLY_QRCODE" | "CODE_TYPE_ONLY_BARCODE" | "CODE_TYPE_NONE";
+  title?: string;
+  color?: "Color010" | "Color020" | "Color030" | "Color040" | "Color050" | "Color060" | "Color070" | "Color080" | "Color081" | "Color082" | "Color090" | "Color100" | "Color101" | "Color102";
+  notice?: string;
+  description?: string;
+  date_info?: DateInfo;
+  get_custom_code_mode?: "GET_CUSTOM_CODE_MODE_DEPOSIT";
+  service_phone?: string;
+  get_limit?: number;
+  can_share?: boolean;
+  can_give_friend?: boolean;
+  center_title?: string;
+  center_sub_title?: string;
+  center_url?: string;
+  custom_url_name?: string;
+  custom_url?: string;
+  custom_url_sub_title?: string;
+  promotion_url_name?: string;
+  promotion_url?: string;
+  promotion_url_sub_title?: string;
+  location_id_list?: Array<number>;
+  use_all_locations?: boolean;
+}
+
+export interface CardChange {
+  base_info?: BaseInfoChange;
+  deal_detail?: string;
+  gift?: string;
+  default_detail?: string;
+  background_pic_url?: string;
+  prerogative?: string;
+  supply_bonus?: boolean;
+  supply_balance?: boolean;
+  bonus_url?: string;
+  balance_url?: string;
+  bonus_rule?: {
+    [key: string]: unknown;
+  };
+  discount?: number;
+  auto_activate?: boolean;
+  wx_activate?: boolean;
+  wx_activate_after_submit?: boolean;
+  wx_activate_after_submit_url?: string;
+  activate_url?: string;
+  activate_app_brand_user_name?: string;
+  activate_app_brand_pass?: string;
+  custom_field1?: CustomField;
+  custom_field2?: CustomField;
+  custom_field3?: CustomField;
+  custom_cell1?: {
+    [key: string]: unknown;
+  };
+  bonus_cleared?: string;
+  bonus_rules?: string;
+  balance_rules?: string;
+}
+
+export interface SendCheck {
+  /** true: the change goes back to review */
+  send_check?: boolean;
+}
+
+export interface Stock {
+  /** positive adds stock, negative takes it away */
+  delta: number;
+}
+
+export interface Link {
+  name: string;
+  url: string;
+}
+
+export interface RichField {
+  type: "FORM_FIELD_RADIO" | "FORM_FIELD_SELECT" | "FORM_FIELD_CHECK_BOX";
+  name: string;
+  values: Array<string>;
+}
+
+export interface FormPart {
+  can_modify?: boolean;
+  common_field_id_list?: Array<"USER_FORM_INFO_FLAG_MOBILE" | "USER_FORM_INFO_FLAG_SEX" | "USER_FORM_INFO_FLAG_NAME" | "USER_FORM_INFO_FLAG_BIRTHDAY" | "USER_FORM_INFO_FLAG_IDCARD" | "USER_FORM_INFO_FLAG_EMAIL" | "USER_FORM_INFO_FLAG_LOCATION" | "USER_FORM_INFO_FLAG_EDUCATION_BACKGRO" | "USER_FORM_INFO_FLAG_INDUSTRY" | "USER_FORM_INFO_FLAG_INCOME" | "USER_FORM_INFO_FLAG_HABIT">;
+  custom_field_list?: Array<string>;
+  rich_field_list?: Array<RichField>;
+}
+
+export interface ActivationForm {
+  service_statement?: Link;
+  bind_old_card?: Link;
+  required_form?: FormPart;
+  optional_form?: FormPart;
+}
+
+export interface WeChatStats {
+  /** WeChat's rows (its field names) by ref_date, plus computed: false for a day WeChat has not finished computing (no counts then) */
+  rows?: Array<{
+    [key: string]: unknown;
+  }>;
+}
+
 /** Every operation: "METHOD /path" -> its path parameters, query, JSON body and success answer. */
 export interface Operations {
   /** Process is up */
@@ -918,6 +1203,106 @@ export interface Operations {
     };
     body: never;
     response: UserCards;
+    status: 200;
+  };
+  /** The Official Account's card ids, a page at a time (card/batchget, ≤ 50) */
+  "GET /v1/admin/cards": {
+    path: never;
+    query: {
+      offset?: number;
+      count?: number;
+      /** repeat to ask for several statuses */
+      status?: Array<"CARD_STATUS_NOT_VERIFY" | "CARD_STATUS_VERIFY_FAIL" | "CARD_STATUS_VERIFY_OK" | "CARD_STATUS_DELETE" | "CARD_STATUS_DISPATCH">;
+    };
+    body: never;
+    response: CardIds;
+    status: 200;
+  };
+  /** Create a card (WeChat's card/create body); it waits for WeChat's review */
+  "POST /v1/admin/cards": {
+    path: never;
+    query: never;
+    body: CardCreate;
+    response: CardCreated;
+    status: 201;
+  };
+  /** The card as WeChat has it, with its review state and any low-stock alert */
+  "GET /v1/admin/cards/{card_id}": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: never;
+    response: CardView;
+    status: 200;
+  };
+  /** Change a card (card/update): base_info and type fields that WeChat lets change */
+  "PATCH /v1/admin/cards/{card_id}": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: CardChange;
+    response: SendCheck;
+    status: 200;
+  };
+  /** Delete a card (card/delete); codes already received stay in users' card packages */
+  "DELETE /v1/admin/cards/{card_id}": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: never;
+    response: void;
+    status: 204;
+  };
+  /** Add (delta > 0) or take away (delta < 0) stock (card/modifystock) */
+  "POST /v1/admin/cards/{card_id}/stock": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: Stock;
+    response: Stock;
+    status: 200;
+  };
+  /** The activation form last set through the service */
+  "GET /v1/admin/cards/{card_id}/activation-form": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: never;
+    response: ActivationForm;
+    status: 200;
+  };
+  /** Set the member card's activation form (activateuserform/set) */
+  "PUT /v1/admin/cards/{card_id}/activation-form": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: ActivationForm;
+    response: ActivationForm;
+    status: 200;
+  };
+  /** WeChat's card data (datacube) by day: account summary, per card, member cards */
+  "GET /v1/admin/stats/wechat": {
+    path: never;
+    query: {
+      /** summary: getcardbizuininfo, card: getcardcardinfo, member: getcardmembercardinfo */
+      kind: "summary" | "card" | "member";
+      /** first day (Asia/Shanghai); default to - 6 */
+      from?: string | null;
+      /** last day, inclusive; default yesterday */
+      to?: string | null;
+      /** kind=card only: one card */
+      card_id?: string | null;
+      /** 1: cards created through the API, 0: in the MP console */
+      cond_source?: 0 | 1;
+    };
+    body: never;
+    response: WeChatStats;
     status: 200;
   };
 }
