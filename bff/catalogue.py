@@ -119,8 +119,47 @@ def ensure_issuable(profile: CardProfile) -> None:
     raise Conflict(f"card {profile.card_id} {why}{reason}: it cannot be issued")
 
 
-def ensure_issuable_id(r: redis.Redis, card_id: str) -> None:
-    ensure_issuable(get_profile(r, card_id))
+KNOWN_SECONDS = 3600  # a card WeChat confirmed, in Redis
+UNKNOWN_SECONDS = 60  # a card_id WeChat did not know, in Redis (it may be created meanwhile)
+KNOWN_LOCAL_SECONDS = 300  # a confirmed card, in process memory (the add-card hot path)
+_known_here: dict[str, float] = {}
+
+
+def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
+    """404 when WeChat knows no card with this card_id (card/get, 40073); the answer is cached
+    (a known card 5 min in process and 1 h in Redis, an unknown one 60 s in Redis)."""
+    now = time.monotonic()
+    if _known_here.get(card_id, 0.0) > now:
+        return
+    known = r.get(keys.card_known(card_id))
+    if known is None:
+        try:
+            wechat.card_get(card_id)
+            known = "1"
+        except WeChatApiError as e:
+            if e.errcode != INVALID_CARD_ID:
+                raise
+            known = "0"
+        r.set(keys.card_known(card_id), known,
+              ex=KNOWN_SECONDS if known == "1" else UNKNOWN_SECONDS)
+    if known != "1":
+        raise NotFound(f"unknown card_id {card_id}: the Official Account has no such card",
+                       errcode=INVALID_CARD_ID)
+    _known_here[card_id] = now + KNOWN_LOCAL_SECONDS
+
+
+def issuable_profile(r: redis.Redis, wechat: WeChatApi, card_id: str) -> CardProfile:
+    """The profile of a card that may be issued: WeChat knows it (404 otherwise; a card whose
+    review this service has seen is known) and it is not pending, refused or deleted (409)."""
+    profile = get_profile(r, card_id)
+    if profile.review_state == "unknown":
+        ensure_known(r, wechat, card_id)
+    ensure_issuable(profile)
+    return profile
+
+
+def ensure_issuable_id(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
+    issuable_profile(r, wechat, card_id)
 
 
 def create_card(r: redis.Redis, wechat: WeChatApi, card: dict[str, Any],

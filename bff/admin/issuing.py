@@ -67,7 +67,7 @@ def create_qrcode(r: redis.Redis, wechat: WeChatApi, cards: list[dict[str, Any]]
     """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``; 409 for a card that
     cannot be issued (not yet reviewed, refused, deleted)."""
     for card in cards:
-        ensure_issuable_id(r, card["card_id"])
+        ensure_issuable_id(r, wechat, card["card_id"])
     with operator_refusals():
         answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
     url = str(answer.get("url", "")).strip()
@@ -84,7 +84,7 @@ def create_landing_page(r: redis.Redis, wechat: WeChatApi, data: dict[str, Any]
                         ) -> dict[str, Any]:
     """``{url, page_id}`` of a new gallery page; 409 for a card that cannot be issued."""
     for card in data["card_list"]:
-        ensure_issuable_id(r, card["card_id"])
+        ensure_issuable_id(r, wechat, card["card_id"])
     body = {
         "banner": data["banner"],
         "page_title": data["page_title"],

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from bff import pool, profiles
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
+from bff.catalogue import ensure_known
 from bff.errors import Unprocessable
 from bff.extensions import services
 
@@ -15,10 +16,13 @@ NO_ADMIN = "no valid operator token"
 
 
 def _card_id(card_id: str) -> str:
+    """A well-formed card_id (422) that WeChat knows (404; cached, bff.catalogue)."""
     try:
         CARD_ID(card_id)
     except Exception:
         raise Unprocessable("not a card_id") from None
+    svc = services()
+    ensure_known(svc.redis, svc.wechat, card_id)
     return card_id
 
 
@@ -27,6 +31,7 @@ class Profile(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @blp.alt_response(404, description="WeChat knows no card with this card_id")
     @require_admin
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
@@ -36,6 +41,7 @@ class Profile(MethodView):
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @blp.alt_response(404, description="WeChat knows no card with this card_id")
     @require_admin
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
@@ -54,6 +60,7 @@ class Pool(MethodView):
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @blp.alt_response(404, description="WeChat knows no card with this card_id")
     @require_admin
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""

@@ -43,8 +43,8 @@ class AddCard(MethodView):
     def post(self, data: dict) -> dict:
         """Sign a wx.addCard cardList (1..10 cards)"""
         svc = services()
-        card_list = signing.add_card(svc.redis, svc.settings, svc.wechat.credentials,
-                                     current_user(), data["cards"])
+        card_list = signing.add_card(svc.redis, svc.settings, svc.wechat, current_user(),
+                                     data["cards"])
         return {"card_list": card_list}
 
 

@@ -12,19 +12,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from bff.catalogue import ensure_issuable
+from bff.catalogue import issuable_profile
 from bff.config import Settings
 from bff.errors import Conflict, Forbidden, Unprocessable
 from bff.ownership import card_ext_outer_str, proof_keys
 from bff.pool import reserve_pool_code
-from bff.profiles import get_profile
 from bff.sessions.auth import SessionUser
 from bff.wechat import signing
+from bff.wechat.api import WeChatApi
 from bff.wechat.credentials import Credentials
 
 
 def add_card(
-    r: redis.Redis, settings: Settings, credentials: Credentials, user: SessionUser,
+    r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser,
     cards: list[dict],
 ) -> list[dict]:
     """``[{cardId, cardExt}]``, each with its own nonce and timestamp, signed with wx_card.
@@ -33,13 +33,12 @@ def add_card(
     channel it sent, then ``~`` and an HMAC of its openid and the card, which WeChat hands
     back with the received code and which alone may link the caller to that code's owner.
     """
-    ticket = credentials.ticket("wx_card")
+    ticket = wechat.credentials.ticket("wx_card")
     out = []
     reserved: dict[str, str] = {}
     for item in cards:
         card_id = item["card_id"]
-        profile = get_profile(r, card_id)
-        ensure_issuable(profile)
+        profile = issuable_profile(r, wechat, card_id)
         openid = ""
         if profile.bind_openid:
             openid = user.oa_openid or ""

@@ -75,7 +75,7 @@ def activation_plugin(
 
     409 for a card that cannot be issued (the plug-in gives the user the card).
     """
-    ensure_issuable_id(r, card_id)
+    ensure_issuable_id(r, wechat, card_id)
     key = _cache_key(card_id, outer_str)
     cached = r.get(key)
     if cached:

@@ -305,6 +305,12 @@ def card_package_checked(oa_openid: str, card_id: str) -> str:
 # - ``bff:{cat:<d>}:result`` string, JSON {fp (sha256 of the request), answer | uncertain};
 #   TTL 1 day.
 # - ``bff:{cat:<d>}:claim`` string, owner token of the request doing the work; TTL 60 s.
+# - ``bff:card-known:<card_id>`` string "1" (WeChat's card/get knows the card) or "0" (40073);
+#   TTL 1 h / 60 s (bff.catalogue.ensure_known).
+def card_known(card_id: str) -> str:
+    return f"{PREFIX}card-known:{card_id}"
+
+
 def activation_form(card_id: str) -> str:
     return f"{PREFIX}activation-form:{card_id}"
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from bff.ownership import channel_of
 from tests.sessions.helpers import (
+    ADMIN,
     bearer,
     calls,
     login,
@@ -168,3 +169,21 @@ def test_no_personal_data_in_logs(client, caplog):
             continue
         text = record.getMessage()
         assert not any(s in text for s in secrets_), text
+
+
+def test_a_card_wechat_does_not_know_gets_no_card_ext_and_no_profile(client):
+    token = login(client, new_user(client))
+    res = sign(client, token, {"card_id": "pNoSuchCardAtAll"})
+    assert res.status_code == 404 and res.json["errcode"] == 40073
+    for method in ("get", "put"):
+        got = getattr(client, method)("/v1/admin/cards/pNoSuchCardAtAll/profile",
+                                      headers=ADMIN, json={"self_redeem": True})
+        assert got.status_code == 404, got.json
+    pool = client.post("/v1/admin/cards/pNoSuchCardAtAll/pool", headers=ADMIN,
+                       json={"codes": ["A1"]})
+    assert pool.status_code == 404
+    known = sim_card(client)  # a real card: the check is cached, signing goes through
+    assert sign(client, token, {"card_id": known}).status_code == 200
+    before = calls(client).get("card/get", 0)
+    assert sign(client, token, {"card_id": known}).status_code == 200
+    assert calls(client).get("card/get", 0) == before
