@@ -102,6 +102,7 @@ def _wechat_transport(
             push_aes_key=settings.push_aes_key,
             event_url=f"{BFF_INTERNAL_BASE}/wechat/events",
             safe_mode=True,
+            web_hosts=settings.jssdk_hosts,
         ),
         push_session=push_session,
     )

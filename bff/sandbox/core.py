@@ -24,6 +24,11 @@ class SandboxConfig:
     safe_mode: bool = True
     prefix: str = "wxsandbox:"
     token_overlap_seconds: int = 300
+    # Hosts of the JS-interface safe domains and web-authorization callback domains (wx.config,
+    # /connect/oauth2/authorize); empty: any host.
+    web_hosts: tuple[str, ...] = ()
+    # Page origins (scheme://host:port) whose browsers may call the sandbox (CORS, no credentials).
+    cors_origins: tuple[str, ...] = ()
 
 
 class WeChatError(Exception):
