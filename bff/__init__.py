@@ -58,6 +58,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(ops_blp)
     for register in _area_registrars():
         register(app, api)
+    if settings.sandbox:  # the demo pages hand out the sandbox's staff token: never elsewhere
+        from bff.demo import register_demo
+
+        register_demo(app)
     return app
 
 

@@ -224,3 +224,9 @@ def channel_counted(entry_id: str) -> str:
 
 def channel_cards() -> str:
     return f"{PREFIX}{{evstats}}:cards"
+
+
+# Demo pages (bff.demo, sandbox mode only):
+# - ``bff:demo:cards`` hash {coupon, member} -> the sandbox card_ids the demo pages use; no TTL.
+def demo_cards() -> str:
+    return f"{PREFIX}demo:cards"
