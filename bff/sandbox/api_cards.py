@@ -29,6 +29,7 @@ from bff.sandbox.cards import (
     validity,
 )
 from bff.sandbox.core import WeChatError
+from bff.sandbox.push import card_event, push_event
 from bff.sandbox.web import as_bool, as_int, ok, require_token, sandbox, wechat_body
 
 bp = Blueprint("wx_cards", __name__)
@@ -135,6 +136,11 @@ def code_consume() -> Response:
         raise WeChatError(40127, "invalid user-card status")
     change_status(sb, card["card_id"], record["code"], "CONSUMED",
                   {"consumed_at": repr(now), "consume_source": "FROM_API"})
+    # WeChat pushes user_consume_card for every consumption, FROM_API included.
+    push_event(sb, card_event(
+        sb, "user_consume_card", record["openid"], CardId=card["card_id"],
+        UserCardCode=record["code"], ConsumeSource="FROM_API", LocationName="", StaffOpenId="",
+        VerifyCode="", RemarkAmount="", OuterStr=record.get("outer_str", "")))
     return ok(card={"card_id": card["card_id"]}, openid=record["openid"])
 
 
