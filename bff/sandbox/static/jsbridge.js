@@ -118,6 +118,7 @@
         label.style.cssText = "display:block;padding:10px 0;border-bottom:1px solid #eee";
         var box = document.createElement("input");
         box.type = "checkbox";
+        box.style.cssText = "display:inline;width:auto;margin:0 8px 0 0;vertical-align:middle";
         box.checked = i === 0;
         label.appendChild(box);
         label.appendChild(document.createTextNode(" " + (c.title || c.card_id)));
