@@ -20,6 +20,7 @@ from bff.sandbox import (
     sim_actions,
     sim_control,
     sim_jsapi,
+    sim_spec,
 )
 from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
 from bff.sandbox.web import EXTENSION, sandbox
@@ -42,38 +43,26 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control, sim_jsapi, h5):
+    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control, sim_jsapi,
+                   sim_spec, h5):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.register_error_handler(WeChatError, _wechat_error)
     app.register_error_handler(SimError, _sim_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(RedisError, _store_error)
-    app.after_request(_cors)
     return app
 
 
-def _cors(response: Response) -> Response:
-    """CORS for the configured page origins: the bridge script calls the sandbox from them."""
-    origin = request.headers.get("Origin")
-    response.vary.add("Origin")
-    if origin and origin in sandbox().config.cors_origins:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-            response.headers["Access-Control-Max-Age"] = "600"
-    return response
-
-
 def _is_sim(path: str) -> bool:
-    return path == "_sim" or path.startswith("_sim/")
+    """The simulator's own paths (and its spec): not calls to WeChat."""
+    return path in ("_sim", "openapi.json") or path.startswith("_sim/")
 
 
 def _before_wechat_call() -> Response | None:
     """Count the call, then apply the global latency and any injected fault for its path."""
     path = request.path.strip("/")
-    if _is_sim(path):
+    if _is_sim(path) or request.method == "OPTIONS":  # a CORS preflight is no call to WeChat
         return None
     sb = sandbox()
     fault_key = sb.keys.fault(path)

@@ -27,8 +27,6 @@ class SandboxConfig:
     # Hosts of the JS-interface safe domains and web-authorization callback domains (wx.config,
     # /connect/oauth2/authorize); empty: any host.
     web_hosts: tuple[str, ...] = ()
-    # Page origins (scheme://host:port) whose browsers may call the sandbox (CORS, no credentials).
-    cors_origins: tuple[str, ...] = ()
 
 
 class WeChatError(Exception):

@@ -29,12 +29,11 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> SandboxConfig:
         push_token=env.get("BFF_PUSH_TOKEN") or defaults.SANDBOX_PUSH_TOKEN,
         push_aes_key=env.get("BFF_PUSH_AES_KEY") or defaults.SANDBOX_PUSH_AES_KEY,
         event_url=env.get("BFF_SANDBOX_EVENT_URL") or None,
-        web_hosts=tuple(h.lower() for h in _words(env.get("BFF_JSSDK_HOSTS"))),
-        cors_origins=_words(env.get("BFF_CORS_ORIGINS")),
+        web_hosts=tuple(h.lower() for h in words(env.get("BFF_JSSDK_HOSTS"))),
     )
 
 
-def _words(value: str | None) -> tuple[str, ...]:
+def words(value: str | None) -> tuple[str, ...]:
     return tuple(w.strip() for w in (value or "").split(",") if w.strip())
 
 

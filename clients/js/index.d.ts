@@ -3,9 +3,9 @@
 import type {
   Activation, Capabilities, ChooseCardOut, Code, Error as ErrorBody, JssdkConfigOut, Me, MemberInfo,
   MineItem, PluginExtraData, RedeemOut, Session
-} from './openapi'
+} from './openapi.js'
 
-export type * from './openapi'
+export type * from './openapi.js'
 
 export interface Storage {
   getItem(key: string): string | null
@@ -95,6 +95,13 @@ export interface ActivationPluginParams {
   url: string
 }
 
+export interface ActivationReturn {
+  activateTicket: string
+  cardId: string
+  encryptCode?: string
+  code?: string
+}
+
 export interface JssdkConfig extends JssdkConfigOut {
   debug: boolean
   jsApiList: string[]
@@ -117,7 +124,8 @@ export class BffClient {
   jssdkConfig(url?: string, jsApiList?: string[]): Promise<JssdkConfig>
   activationPlugin(cardId: string, options?: { outerStr?: string }): Promise<ActivationPluginParams>
   openActivationPlugin(cardId: string, options?: { outerStr?: string }): Promise<unknown>
-  activate(options: { activateTicket: string, cardId: string, encryptCode?: string, code?: string }): Promise<Activation>
+  activationReturn(source: string | { referrerInfo?: { extraData?: object } } | object): ActivationReturn | null
+  activate(options: ActivationReturn): Promise<Activation>
   memberCard(cardId: string): Promise<MemberInfo>
   capabilities(options?: { userAgent?: string }): Promise<Capabilities>
   request<T = unknown>(method: string, path: string, options?: {

@@ -1,7 +1,9 @@
 // The bff client for Mini Programs (wx.request + wx APIs) and H5 pages (fetch + the JS-SDK).
 // No runtime dependencies. Errors carry the service's JSON error shape (BffError).
-import { BffError, NetworkError, WxError } from './errors.js'
-import { fetchTransport, retryAfterMs, wxRequestTransport } from './transport.js'
+import { WxError } from './errors.js'
+import { authorizeUrlFor, codeFromPage, queryOf } from './h5.js'
+import { send } from './request.js'
+import { fetchTransport, wxRequestTransport } from './transport.js'
 import { callWx, chosenCards, configWx } from './wx.js'
 
 export { BffError, NetworkError, WxError } from './errors.js'
@@ -19,6 +21,10 @@ const memoryStorage = () => {
   return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k) }
 }
 
+// A Mini Program injects `wx` into each module's scope, not always onto globalThis
+/* global wx */
+const ambientWx = () => (typeof wx !== 'undefined' ? wx : (typeof globalThis !== 'undefined' ? globalThis.wx : undefined))
+
 function detectPlatform (wx) {
   return wx && typeof wx.request === 'function' && typeof wx.login === 'function' ? 'miniprogram' : 'h5'
 }
@@ -34,7 +40,7 @@ export class BffClient {
     if (!options.baseUrl) throw new TypeError('baseUrl is required, e.g. https://api.example.com')
     this.options = { ...DEFAULTS, ...options }
     this.baseUrl = options.baseUrl.replace(/\/+$/, '')
-    this.wx = options.wx ?? globalThis.wx
+    this.wx = options.wx ?? ambientWx()
     this.platform = options.platform ?? detectPlatform(this.wx)
     this.transport = options.transport ??
       (this.platform === 'miniprogram' && !options.fetch ? wxRequestTransport(this.wx) : fetchTransport(options.fetch))
@@ -68,8 +74,12 @@ export class BffClient {
     } else {
       code = this._h5Code()
       if (!code) {
-        this._redirectToAuthorize()
-        throw new WxError('login', { errMsg: 'login:fail redirecting to web authorization' })
+        const redirecting = this._redirectToAuthorize()
+        throw new WxError('login', {
+          errMsg: redirecting
+            ? 'login:fail redirecting to web authorization'
+            : 'login:fail no unused web-authorization code (give appId to redirect for one)'
+        })
       }
       this.usedCodes.add(code) // a code is good for one exchange; never send it twice
       path = '/v1/sessions/h5'
@@ -80,43 +90,23 @@ export class BffClient {
   }
 
   _h5Code () {
-    const code = this.options.h5Code ? this.options.h5Code() : this._codeFromLocation()
+    const code = this.options.h5Code
+      ? this.options.h5Code()
+      : codeFromPage(this.options.location ?? globalThis.location, globalThis.history)
     return code && !this.usedCodes.has(code) ? code : null
-  }
-
-  _codeFromLocation () {
-    const loc = this.options.location ?? globalThis.location
-    if (!loc || !loc.href) return null
-    const url = new URL(loc.href)
-    const code = url.searchParams.get('code')
-    if (code && globalThis.history && typeof globalThis.history.replaceState === 'function') {
-      url.searchParams.delete('code')
-      url.searchParams.delete('state')
-      globalThis.history.replaceState(globalThis.history.state, '', url.toString())
-    }
-    return code
   }
 
   /** The web-authorization URL that comes back to `redirectUri` (default: this page) with ?code=. */
   authorizeUrl (redirectUri, state = 'bff') {
     const loc = this.options.location ?? globalThis.location
-    const back = new URL(redirectUri ?? loc.href)
-    back.searchParams.delete('code')
-    back.searchParams.delete('state')
-    back.hash = ''
-    const q = new URLSearchParams({
-      appid: this.options.appId ?? '',
-      redirect_uri: back.toString(),
-      response_type: 'code',
-      scope: this.options.scope,
-      state
-    })
-    return `${this.options.authorizeUrl}?${q}#wechat_redirect`
+    return authorizeUrlFor(this.options, redirectUri ?? loc.href, state)
   }
 
   _redirectToAuthorize () {
     const loc = this.options.location ?? globalThis.location
-    if (this.options.appId && loc && typeof loc.assign === 'function') loc.assign(this.authorizeUrl())
+    if (!this.options.appId || !loc || typeof loc.assign !== 'function') return false
+    loc.assign(this.authorizeUrl())
+    return true
   }
 
   /** Revoke the session token. */
@@ -175,12 +165,13 @@ export class BffClient {
     return Promise.all(chosenCards(res).map((c) => this.decrypt(c.encrypt_code, c.card_id)))
   }
 
-  /** Self-redemption of the user's own code (cards whose profile allows it). Never retried blindly. */
+  /** Self-redemption of the user's own code (cards whose profile allows it). */
   redeem ({ cardId, code, encryptCode }) {
     const body = { card_id: cardId }
     if (code) body.code = code
     if (encryptCode) body.encrypt_code = encryptCode
-    return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: false })
+    // idempotent by the service's contract: a code is consumed once, a repeat gets that redemption
+    return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: true })
   }
 
   // ---- JS-SDK ----------------------------------------------------------------------------
@@ -215,6 +206,20 @@ export class BffClient {
     return plugin
   }
 
+  /**
+   * What the activation plug-in handed back, as activate() takes it: from App.onShow's options
+   * (referrerInfo.extraData), the extraData itself, or (H5) the URL WeChat returned to. null if none.
+   */
+  activationReturn (source) {
+    let data = source && source.referrerInfo ? source.referrerInfo.extraData : source
+    if (typeof data === 'string') data = queryOf(data)
+    if (!data || !data.activate_ticket) return null
+    const out = { activateTicket: data.activate_ticket, cardId: data.card_id }
+    if (data.encrypt_code) out.encryptCode = data.encrypt_code
+    else if (data.code) out.code = data.code
+    return out
+  }
+
   /** Activate the member card with what the plug-in returned (idempotent per activate_ticket). */
   activate ({ activateTicket, cardId, encryptCode, code }) {
     const body = { activate_ticket: activateTicket, card_id: cardId }
@@ -237,59 +242,9 @@ export class BffClient {
 
   // ---- the one request path --------------------------------------------------------------
 
-  /**
-   * One call to the service. Idempotent calls (GET/PUT/DELETE, or `idempotent: true`) are retried
-   * after 429/503 as Retry-After asks (at most maxRetries times, each wait <= maxRetryWait) and
-   * after no answer; other calls never are. A 401 logs in again once and repeats the call: the
-   * service refused it before doing anything.
-   */
-  async request (method, path, { body, auth = true, idempotent, relogin = true } = {}) {
-    const safe = idempotent ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)
-    let attempt = 0
-    let reloggedIn = !relogin
-    for (;;) {
-      if (auth && !this.token) await this.login()
-      const headers = { accept: 'application/json' }
-      if (body !== undefined) headers['content-type'] = 'application/json'
-      if (auth) headers.authorization = `Bearer ${this.token}`
-      let res
-      try {
-        res = await this.transport({ method, url: this.baseUrl + path, headers, body })
-      } catch (e) {
-        if (safe && attempt < this.options.maxRetries) {
-          await this.sleep(this._backoff(attempt++))
-          continue
-        }
-        throw new NetworkError(e, { method, path })
-      }
-      if (res.status >= 200 && res.status < 300) return res.data
-      if (res.status === 401 && auth && !reloggedIn) {
-        reloggedIn = true
-        this.token = null
-        continue
-      }
-      const wait = retryAfterMs(res.header('retry-after'))
-      if ((res.status === 429 || res.status === 503) && safe && attempt < this.options.maxRetries) {
-        const ms = wait ?? this._backoff(attempt)
-        if (ms <= this.options.maxRetryWait) {
-          attempt++
-          await this.sleep(ms)
-          continue
-        }
-      }
-      if (res.status === 401 && auth) this.token = null
-      throw new BffError(res.data, {
-        httpStatus: res.status,
-        retryAfter: wait === null ? null : Math.ceil(wait / 1000),
-        requestId: res.header('x-request-id'),
-        method,
-        path
-      })
-    }
-  }
-
-  _backoff (attempt) {
-    return Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2)
+  /** One call to the service; see request.js for what is retried. */
+  request (method, path, options) {
+    return send(this, method, path, options)
   }
 }
 

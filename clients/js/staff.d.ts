@@ -1,5 +1,5 @@
-import type { CodeInfo, Redemption } from './openapi'
-import { BffClient, ClientOptions } from './index'
+import type { CodeInfo, Redemption } from './openapi.js'
+import { BffClient, ClientOptions } from './index.js'
 
 export interface StaffOptions extends ClientOptions {
   /** BFF_ADMIN_TOKEN: staff devices only */

@@ -47,6 +47,7 @@ export function retryAfterMs (value, now = Date.now()) {
   if (value === null || value === undefined || value === '') return null
   const s = String(value).trim()
   if (/^\d+$/.test(s)) return Number(s) * 1000
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(s)) return null // IMF-fixdate
   const at = Date.parse(s)
   return Number.isNaN(at) ? null : Math.max(0, at - now)
 }

@@ -153,20 +153,9 @@ def test_bridge_ignores_a_cookie_that_is_not_a_known_user(client):
     assert '"chosenUser": null' in text and "alert" not in text
 
 
-def test_sandbox_answers_cors_only_for_configured_origins(redis_client):
+def test_standalone_sandbox_serves_the_bridge_with_its_own_appid(redis_client):
     app = create_sandbox_app(redis_client, SandboxConfig(
         oa_appid="wxa", oa_secret="s", mp_appid="wxm", mp_secret="t", push_token="p",
-        push_aes_key="k" * 43, cors_origins=("http://localhost:5173",)))
-    client = app.test_client()
-    pre = client.options("/_sim/add-card", headers={
-        "Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
-    assert pre.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
-    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
-    assert "Access-Control-Allow-Credentials" not in pre.headers
-    res = client.post("/_sim/users", json={}, headers={"Origin": "http://localhost:5173"})
-    assert res.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
-    other = client.post("/_sim/users", json={}, headers={"Origin": "http://evil.example"})
-    assert "Access-Control-Allow-Origin" not in other.headers
-    assert json.loads(client.get("/jsbridge.js").get_data(as_text=True).split(
-        "var SETTINGS = ", 1)[1].split(";\n", 1)[0])["appId"] == "wxa"
+        push_aes_key="k" * 43))
+    text = app.test_client().get("/jsbridge.js").get_data(as_text=True)
+    assert json.loads(text.split("var SETTINGS = ", 1)[1].split(";\n", 1)[0])["appId"] == "wxa"

@@ -71,15 +71,16 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
 
     await client.openActivationPlugin(cardId)
     assert.deepEqual(wx.log.navigate[0].appId, 'wxeb490c6f9b154ef9')
-    const returned = wx.log.returned // what the plug-in hands back to the Mini Program page
-    const activation = await client.activate({
-      activateTicket: returned.activate_ticket, cardId: returned.card_id, encryptCode: returned.encrypt_code
+    // what the plug-in hands back: App.onShow(options) with options.referrerInfo.extraData
+    const { activate_ticket: ticket, card_id: returnedCard, encrypt_code: encrypted } = wx.log.returned
+    const returned = client.activationReturn({
+      referrerInfo: { appId: plugin.appId, extraData: { activate_ticket: ticket, card_id: returnedCard, encrypt_code: encrypted } }
     })
+    assert.deepEqual(returned, { activateTicket: ticket, cardId: cardId, encryptCode: encrypted })
+    const activation = await client.activate(returned)
     assert.equal(activation.card_id, cardId)
     assert.ok(activation.membership_number)
-    const again = await client.activate({
-      activateTicket: returned.activate_ticket, cardId: returned.card_id, encryptCode: returned.encrypt_code
-    })
+    const again = await client.activate(returned) // a retry of the same ticket: the same answer
     assert.deepEqual(again, activation)
 
     const info = await client.memberCard(cardId)
@@ -138,23 +139,32 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
   })
 
   test('a non-idempotent call is not retried after 503: the error says when to try again', async () => {
-    const { client, waits } = await miniProgramUser()
-    const cardId = await sandbox.card({ card_type: 'GROUPON' })
-    await sandbox.profile(cardId, { self_redeem: true })
-    const [added] = await client.addCards([cardId])
-    await sandbox.fault('card/code/consume', { errcode: -1, count: 100 })
-    const before = (await sandbox.calls())['card/code/consume'] || 0
-    const err = await client.redeem({ cardId, code: added.code }).catch((e) => e)
+    const { client, waits, wx } = await miniProgramUser()
+    // login spends a single-use wx.login code: WeChat is busy for every attempt the BFF makes
+    await sandbox.fault('sns/jscode2session', { errcode: -1, count: 100 })
+    const before = (await sandbox.calls())['sns/jscode2session'] || 0
+    const err = await client.login().catch((e) => e)
     await sandbox.clearFaults()
     assert.ok(err instanceof BffError, String(err))
     assert.equal(err.code, 503)
     assert.equal(err.retryAfter, 2)
     assert.deepEqual(waits, [])
-    const sent = ((await sandbox.calls())['card/code/consume'] || 0) - before
+    assert.equal(wx.log.login, 1)
+    const sent = ((await sandbox.calls())['sns/jscode2session'] || 0) - before
     assert.ok(sent >= 1 && sent <= 3, `one BFF request makes at most 3 upstream attempts, saw ${sent}`)
-    // the caller decides: once WeChat is back, the same redemption goes through, and only once
+    // the caller decides: a new login (a new wx.login code) goes through
+    assert.ok((await client.login()).token)
+  })
+
+  test('self-redemption after 503 is retried (the service redeems a code once) and stays one', async () => {
+    const { client, waits } = await miniProgramUser()
+    const cardId = await sandbox.card({ card_type: 'GROUPON' })
+    await sandbox.profile(cardId, { self_redeem: true })
+    const [added] = await client.addCards([cardId])
+    await sandbox.fault('card/code/consume', { errcode: -1, count: 3 })
     const done = await client.redeem({ cardId, code: added.code })
     assert.equal(done.user_card_status, 'CONSUMED')
+    assert.deepEqual(waits, [2000])
     const twice = await client.redeem({ cardId, code: added.code })
     assert.equal(twice.redeemed_at, done.redeemed_at) // the one redemption, answered again
   })
@@ -221,6 +231,31 @@ describe('in an H5 page (fetch + the JS-SDK)', () => {
     const err = await client.jssdkConfig('http://127.0.0.1/another-page').catch((e) => e)
     assert.ok(err instanceof WxError, String(err))
     assert.equal(err.errMsg, 'config:invalid signature')
+  })
+
+  test('H5: the activation return URL gives what activate() takes', async () => {
+    const client = createClient({ baseUrl: bff.base, wx: {} })
+    const back = 'https://h5.example/member?activate_ticket=fDZv9eMQ&card_id=pcard&encrypt_code=a%2Bb%3D'
+    assert.deepEqual(client.activationReturn(back), { activateTicket: 'fDZv9eMQ', cardId: 'pcard', encryptCode: 'a+b=' })
+    assert.equal(client.activationReturn('https://h5.example/member'), null)
+    const raw = client.activationReturn('https://h5.example/m?activate_ticket=t&&card_id=c&encrypt_code=a+b%2Fc==#x')
+    assert.equal(raw.encryptCode, 'a+b/c==') // decoded once; '+' is data
+  })
+
+  test('H5 login without a code or an appId says what is missing', async () => {
+    const client = createClient({ baseUrl: bff.base, wx: {}, platform: 'h5', location: { href: 'http://127.0.0.1/p' } })
+    const err = await client.login().catch((e) => e)
+    assert.ok(err instanceof WxError)
+    assert.match(err.errMsg, /appId/)
+    const assigned = []
+    const redirecting = createClient({
+      baseUrl: bff.base, wx: {}, platform: 'h5', appId: 'wxsandbox0a000001',
+      authorizeUrl: `${bff.base}/sandbox/connect/oauth2/authorize`,
+      location: { href: 'http://127.0.0.1/p?x=1', assign: (url) => assigned.push(url) }
+    })
+    await redirecting.login().catch((e) => e)
+    assert.equal(assigned.length, 1)
+    assert.ok(assigned[0].startsWith(`${bff.base}/sandbox/connect/oauth2/authorize?appid=wxsandbox0a000001&redirect_uri=`))
   })
 
   test('the authorize URL comes back to the page without its old code', async () => {
