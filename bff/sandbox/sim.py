@@ -79,6 +79,18 @@ def create_login_code() -> Response:
     return jsonify(code=new_login_code(sb, user, app))
 
 
+@bp.get("/login-codes/<code>")
+def login_code_user(code: str) -> Response:
+    """Whose login code this is (used or not): how /jsbridge.js on a page that came back from
+    web authorization with ?code= knows which simulated user it plays."""
+    sb = sandbox()
+    data = sb.r.hgetall(sb.keys.login(code)) if len(code) <= 64 else {}
+    user = sb.r.hgetall(sb.keys.user(data["oa_openid"])) if data else {}
+    if not user:
+        raise SimError("unknown login code", 404)
+    return jsonify(app=data["app"], oa_openid=user["oa_openid"], mp_openid=user["mp_openid"])
+
+
 @bp.post("/cards")
 def create_sim_card() -> Response:
     body = sim_body()

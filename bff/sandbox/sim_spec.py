@@ -98,6 +98,10 @@ def _paths() -> dict[str, Any]:
             _obj(code=_str("12 digits, valid 5 minutes, once")),
             _obj(("user",), user=USER, app=_str(enum=["miniprogram", "h5"],
                                                  default="miniprogram")), (400, 404))},
+        "/_sim/login-codes/{code}": {"get": _op(
+            "users: whose login code this is (the bridge script asks, back from authorization)",
+            _obj(app=_str(enum=["miniprogram", "h5"]), oa_openid=_str(), mp_openid=_str()),
+            None, (404,), [{"in": "path", "name": "code", "required": True, "schema": _str()}])},
         "/_sim/cards": {"post": _op(
             "cards: create a card of the Official Account",
             _obj(card_id=_str()),

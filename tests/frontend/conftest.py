@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bff.demo import JSSDK_FILE
 
@@ -52,12 +54,12 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The sandbox-mode app on a free loopback port, with the event worker ``bff dev`` runs."""
+@contextmanager
+def serving(app: Any, port: int = 0) -> Iterator[str]:
+    """``app`` on a loopback port, with the event worker ``bff dev`` runs; yields its base URL."""
     from bff.events import start_worker_thread
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     worker, stop = start_worker_thread(app)
@@ -69,6 +71,25 @@ def live_server(app) -> Iterator[str]:
         server.server_close()
         thread.join(5)
         worker.join(5)
+
+
+class Quiet(WSGIRequestHandler):
+    """No request log: query strings can carry tokens, and the log drowns test output."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    with serving(app) as base:
+        yield base
 
 
 @dataclass
@@ -83,19 +104,26 @@ class Browsing:
     def goto(self, path: str) -> None:
         self.page.goto(self.base + path)
 
-    def screenshot(self, name: str) -> Path:
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
 
 @pytest.fixture
 def browsing(browser, live_server: str) -> Iterator[Browsing]:
+    with browsing_at(browser, live_server) as seen:
+        yield seen
+
+
+@contextmanager
+def browsing_at(browser: Any, base: str) -> Iterator[Browsing]:
+    """A fresh phone-sized browser context on ``base``; only loopback hosts are reachable."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(15000)
-    seen = Browsing(page=page, base=live_server)
+    seen = Browsing(page=page, base=base)
 
     def only_loopback(route: Any) -> None:
         if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
@@ -106,5 +134,7 @@ def browsing(browser, live_server: str) -> Iterator[Browsing]:
 
     context.route("**/*", only_loopback)
     page.on("pageerror", lambda e: seen.errors.append(str(e)))
-    yield seen
-    context.close()
+    try:
+        yield seen
+    finally:
+        context.close()

@@ -13,6 +13,6 @@ def test_docs_render_offline_with_the_operations(browsing) -> None:
     b.goto("/docs")
     page.wait_for_function(SHOWN, arg=["/v1/cards/add-card", "/v1/admin/codes/redeem"],
                            timeout=20000)
-    b.screenshot("docs")
+    b.screenshot("docs", full_page=False)
     assert b.outside == [], f"/docs fetched from outside: {b.outside}"
     assert b.errors == []

@@ -24,8 +24,32 @@
   function param(url, name) {
     try { return new URL(url).searchParams.get(name); } catch (e) { return null; }
   }
-  var user = (script && param(script.src, "user")) || param(location.href, "user") ||
-    SETTINGS.chosenUser || null;
+  // Who this is: ?user= on this script or the page; else the user of the login code the page
+  // came back from web authorization with (remembered for this origin); else the authorize
+  // page's choice (a cookie of the sandbox's origin, when this page shares its site).
+  var REMEMBERED = "wxsandbox.user";
+  function remembered() {
+    try { return window.localStorage.getItem(REMEMBERED); } catch (e) { return null; }
+  }
+  function remember(id) {
+    try { window.localStorage.setItem(REMEMBERED, id); } catch (e) { /* private mode */ }
+  }
+  var user = (script && param(script.src, "user")) || param(location.href, "user") || null;
+  var loginCode = param(location.href, "code");
+  var userReady = Promise.resolve();
+  if (user) {
+    remember(user);
+  } else if (loginCode && /^\d{1,32}$/.test(loginCode)) {
+    userReady = fetch(base + "/_sim/login-codes/" + loginCode).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(function (found) {
+      if (found && found.oa_openid) remember(found.oa_openid);
+    }, function () { /* not a sandbox code */ }).then(function () {
+      user = remembered() || SETTINGS.chosenUser || null;
+    });
+  } else {
+    user = remembered() || SETTINGS.chosenUser || null;
+  }
 
   // The JS-SDK only talks to the bridge inside WeChat (it reads MicroMessenger/x.y.z from the
   // User-Agent); make this page look like WeChat 8 to it.
@@ -220,6 +244,10 @@
   };
 
   function answer(name, args) {
+    return userReady.then(function () { return answerNow(name, args); });
+  }
+
+  function answerNow(name, args) {
     if (name === "preVerifyJSAPI") return handlers.preVerifyJSAPI(args);
     if (state.config === "verifying") {
       return Promise.resolve({ err_msg: name + ":the permission value is offline verifying" });
@@ -250,9 +278,9 @@
     sandbox: {
       base: base,
       appId: SETTINGS.appId,
-      user: function () { return user; },
+      user: function () { return userReady.then(function () { return user; }); },
       activationForm: function (extraData, fields) {
-        return Promise.resolve().then(function () {
+        return userReady.then(function () {
           return post("/_sim/activation-form", { user: needUser(),
             encrypt_card_id: extraData.encrypt_card_id, biz: extraData.biz,
             outer_str: extraData.outer_str || "", fields: fields || {} });
