@@ -159,3 +159,48 @@ def test_standalone_sandbox_serves_the_bridge_with_its_own_appid(redis_client):
         push_aes_key="k" * 43))
     text = app.test_client().get("/jsbridge.js").get_data(as_text=True)
     assert json.loads(text.split("var SETTINGS = ", 1)[1].split(";\n", 1)[0])["appId"] == "wxa"
+
+
+def test_outside_sandbox_mode_there_is_no_demo_and_no_bridge(redis_url, monkeypatch):
+    from bff import config as c
+    from bff import create_app
+
+    app = create_app({
+        "sandbox": False, "appid": c.SANDBOX_APPID, "secret": c.SANDBOX_SECRET,
+        "miniprogram_appid": c.SANDBOX_MP_APPID, "miniprogram_secret": c.SANDBOX_MP_SECRET,
+        "push_token": c.SANDBOX_PUSH_TOKEN, "push_aes_key": c.SANDBOX_PUSH_AES_KEY,
+        "redis_url": redis_url, "admin_token": c.SANDBOX_ADMIN_TOKEN,
+        "data_key": c.SANDBOX_DATA_KEY})
+    client = app.test_client()
+    for path in ("/demo/", "/demo/config.json", "/demo/staff.html", "/sandbox/jsbridge.js",
+                 "/sandbox/connect/oauth2/authorize"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert c.SANDBOX_ADMIN_TOKEN not in answer.get_data(as_text=True)
+
+
+def test_a_login_code_names_its_user_and_unknown_codes_are_404(client):
+    user = new_user(client)
+    code = client.post("/sandbox/_sim/login-codes", json={"user": user["mp_openid"],
+                                                          "app": "h5"}).json["code"]
+    got = client.get(f"/sandbox/_sim/login-codes/{code}").json
+    assert got == {"app": "h5", "oa_openid": user["oa_openid"], "mp_openid": user["mp_openid"]}
+    assert client.post("/v1/sessions/h5", json={"code": code}).status_code == 201  # still good
+    for bad in ("000000000000", "x" * 100, "%00"):
+        assert client.get(f"/sandbox/_sim/login-codes/{bad}").status_code == 404
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"user": 5}, {"user": "nobody"}, {"user": None, "card_sign": "x"},
+])
+def test_choose_card_refuses_malformed_or_unknown_users(client, body):
+    assert client.post("/sandbox/_sim/choose-card", json=body).status_code in (400, 404)
+
+
+def test_choose_card_refuses_wrongly_typed_fields_with_400(client):
+    user = new_user(client)
+    for field, value in (("card_sign", 5), ("time_stamp", 1.5), ("card_id", ["x"]),
+                         ("app_id", {"a": 1}), ("nonce_str", "n" * 3000)):
+        res = client.post("/sandbox/_sim/choose-card", json={"user": user["oa_openid"],
+                                                             field: value})
+        assert res.status_code == 400, (field, res.json)
