@@ -4,8 +4,9 @@
   picks (or creates) the simulated user they are; ``POST`` then redirects to
   ``redirect_uri?code=…&state=…`` with a login code for ``/sns/oauth2/access_token``.
 - ``GET /jsbridge.js``: a stand-in for ``window.WeixinJSBridge``; load it before the official
-  JS-SDK. It acts as the user named by its own ``?user=`` (or the page's), else the one picked
-  on the authorize page (remembered in a cookie of this origin).
+  JS-SDK. It acts as the user named by its own ``?user=`` (or the page's), else the user of the
+  login code the page came back with, else the one picked on the authorize page (remembered in
+  a cookie of this origin).
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@
  *   wx.openCard    -> shows the cards, pushes user_view_card
  *   anything else  -> "<api>:permission denied", as for an API not in jsApiList
  * The simulated user: ?user=<openid> on this script's URL, else on the page's URL, else the
- * one picked on the sandbox's /connect/oauth2/authorize page.
+ * user of the web-authorization ?code= the page came back with (remembered for this origin),
+ * else the one picked on the sandbox's /connect/oauth2/authorize page. Development only.
  */
 (function () {
   "use strict";
   var SETTINGS = __WXSANDBOX_SETTINGS__;
-  if (window.WeixinJSBridge && !window.WeixinJSBridge.sandbox) return; // inside real WeChat
+  if (window.WeixinJSBridge && !window.WeixinJSBridge.sandbox) return; // WeChat's own is there
 
   var script = document.currentScript;
   var base = script && script.src ? script.src.replace(/\/jsbridge\.js(\?.*)?$/, "")
