@@ -76,7 +76,11 @@ def test_a_page_on_an_allowed_origin_takes_a_card_through_the_bridge(browser, re
         b.page.goto(page_origin + "/cards.html")
         b.page.wait_for_selector("[data-testid=new-user]")
         b.page.click("[data-testid=new-user]")
-        b.page.wait_for_function("document.getElementById('out').textContent !== 'starting'")
+        b.page.wait_for_url(page_origin + "/**")
+        b.page.wait_for_function("""() => {
+            const out = document.getElementById('out')
+            return out && out.textContent !== 'starting'
+        }""")
         text = b.page.text_content("#out")
         assert text.startswith("added "), text
         assert b.page.url.startswith(page_origin + "/cards.html")
