@@ -48,8 +48,10 @@ def browser() -> Iterator[Any]:
     if not JSSDK_FILE.is_file():
         unavailable("the npm weixin-js-sdk is not installed (npm ci at the repository root)")
     with sync_playwright() as p:
-        # --no-sandbox: CI runs as root, where chromium's own sandbox cannot start.
-        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        # --no-sandbox: CI runs as root, where chromium's own sandbox cannot start;
+        # --disable-dev-shm-usage: a small /dev/shm (containers) must not crash the renderer.
+        browser = p.chromium.launch(executable_path=executable,
+                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield browser
         browser.close()
 

@@ -26,6 +26,10 @@ export async function demoConfig () {
 /** Log in (redirects to web authorization once), then wx.config for this page. */
 export async function start ({ jsApiList = ['addCard', 'openCard', 'chooseCard'] } = {}) {
   const config = await demoConfig()
+  if (!config.jssdk) {
+    say('The official JS-SDK is not installed: run npm ci at the repository root', 'error')
+    throw new Error('weixin-js-sdk missing')
+  }
   const bff = createClient({
     baseUrl: location.origin,
     platform: 'h5',
