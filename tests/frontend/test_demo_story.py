@@ -95,6 +95,13 @@ def test_the_whole_story_on_the_demo_pages(browsing) -> None:
     assert page.is_disabled(f"[data-code='{code}'] button")
     b.screenshot("cards-used")
 
+    # Another person on the same browser: back to web authorization, where the first user is
+    # listed to pick again.
+    me = page.text_content("#who").split()[-1]
+    b.goto("/demo/")
+    page.click("#switch")
+    page.wait_for_selector(f"button[value='{me}']")
+
     assert b.outside == [] and b.errors == []
 
 
