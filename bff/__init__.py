@@ -60,6 +60,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_docs(app, title=app.config["API_TITLE"], sandbox=settings.sandbox)
     for register in _area_registrars():
         register(app, api)
+    if settings.sandbox:  # the demo pages hand out the sandbox's staff token: never elsewhere
+        from bff.demo import register_demo
+
+        register_demo(app)
     return app
 
 
@@ -104,6 +108,7 @@ def _wechat_transport(
             push_aes_key=settings.push_aes_key,
             event_url=f"{BFF_INTERNAL_BASE}/wechat/events",
             safe_mode=True,
+            web_hosts=settings.jssdk_hosts,
         ),
         push_session=push_session,
     )

@@ -33,23 +33,41 @@ CARD_EXT_MAX_SKEW = 600
 NONCE_MAX = 32
 
 
-@bp.post("/users")
-def create_user() -> Response:
-    sb = sandbox()
-    body = sim_body()
+def new_user(sb: Sandbox, *, unionid: bool = True, nickname: Any = None,
+             sex: Any = 1) -> dict[str, str | None]:
+    """A new simulated user: an OA openid, an MP openid and (by default) a unionid."""
     oa_openid, mp_openid = crypto.urlsafe_id("o"), crypto.urlsafe_id("o")
-    unionid = crypto.urlsafe_id("o") if as_bool(body.get("unionid", True)) else None
+    union = crypto.urlsafe_id("o") if unionid else None
     pipe = sb.r.pipeline()
     pipe.hset(sb.keys.user(oa_openid), mapping={
-        "oa_openid": oa_openid, "mp_openid": mp_openid, "unionid": unionid or "",
-        "nickname": body.get("nickname") or f"沙盒用户{secrets.randbelow(10000):04d}",
-        "sex": str(body.get("sex", 1)), "created_at": repr(sb.clock.now()),
+        "oa_openid": oa_openid, "mp_openid": mp_openid, "unionid": union or "",
+        "nickname": nickname or f"沙盒用户{secrets.randbelow(10000):04d}",
+        "sex": str(sex), "created_at": repr(sb.clock.now()),
     })
-    for any_id in (oa_openid, mp_openid, unionid):
+    for any_id in (oa_openid, mp_openid, union):
         if any_id:
             pipe.set(sb.keys.uidx(any_id), oa_openid)
     pipe.execute()
-    return jsonify(mp_openid=mp_openid, oa_openid=oa_openid, unionid=unionid)
+    return {"mp_openid": mp_openid, "oa_openid": oa_openid, "unionid": union}
+
+
+@bp.post("/users")
+def create_user() -> Response:
+    body = sim_body()
+    return jsonify(new_user(sandbox(), unionid=as_bool(body.get("unionid", True)),
+                            nickname=body.get("nickname"), sex=body.get("sex", 1)))
+
+
+def new_login_code(sb: Sandbox, user: dict[str, str], app: str) -> str:
+    """A single-use login code of ``app`` ("miniprogram" or "h5") for ``user``."""
+    code = crypto.numeric(12)
+    key = sb.keys.login(code)
+    pipe = sb.r.pipeline()
+    pipe.hset(key, mapping={"oa_openid": user["oa_openid"], "app": app,
+                            "expires_at": repr(sb.clock.now() + LOGIN_CODE_LIFETIME)})
+    pipe.expire(key, DAY)
+    pipe.execute()
+    return code
 
 
 @bp.post("/login-codes")
@@ -60,14 +78,19 @@ def create_login_code() -> Response:
     app = body.get("app", "miniprogram")
     if app not in ("miniprogram", "h5"):
         raise SimError("app must be 'miniprogram' or 'h5'")
-    code = crypto.numeric(12)
-    key = sb.keys.login(code)
-    pipe = sb.r.pipeline()
-    pipe.hset(key, mapping={"oa_openid": user["oa_openid"], "app": app,
-                            "expires_at": repr(sb.clock.now() + LOGIN_CODE_LIFETIME)})
-    pipe.expire(key, DAY)
-    pipe.execute()
-    return jsonify(code=code)
+    return jsonify(code=new_login_code(sb, user, app))
+
+
+@bp.get("/login-codes/<code>")
+def login_code_user(code: str) -> Response:
+    """Whose login code this is (used or not): how /jsbridge.js on a page that came back from
+    web authorization with ?code= knows which simulated user it plays."""
+    sb = sandbox()
+    data = sb.r.hgetall(sb.keys.login(code)) if len(code) <= 64 else {}
+    user = sb.r.hgetall(sb.keys.user(data["oa_openid"])) if data else {}
+    if not user:
+        raise SimError("unknown login code", 404)
+    return jsonify(app=data["app"], oa_openid=user["oa_openid"], mp_openid=user["mp_openid"])
 
 
 @bp.post("/cards")

@@ -100,6 +100,10 @@ def _paths() -> dict[str, Any]:
             _obj(code=_str("12 digits, valid 5 minutes, once")),
             _obj(("user",), user=USER, app=_str(enum=["miniprogram", "h5"],
                                                  default="miniprogram")), (400, 404))},
+        "/_sim/login-codes/{code}": {"get": _op(
+            "users: whose login code this is (the bridge script asks, back from authorization)",
+            _obj(app=_str(enum=["miniprogram", "h5"]), oa_openid=_str(), mp_openid=_str()),
+            None, (404,), [{"in": "path", "name": "code", "required": True, "schema": _str()}])},
         "/_sim/cards": {"post": _op(
             "cards: create a card of the Official Account",
             _obj(card_id=_str()),
@@ -135,6 +139,32 @@ def _paths() -> dict[str, Any]:
                  custom_fields={"type": "object", "description": "custom field name -> value "
                                 "(a list for multiple choice)",
                                 "additionalProperties": {}}), (400, 404, 409))},
+        "/_sim/jsapi/config": {"post": _op(
+            "jsapi: wx.config as WeChat checks it (the bridge /jsbridge.js calls this)",
+            _obj(("result",), result=_str("ok, or WeChat's reason: invalid signature, "
+                                          "invalid url domain, invalid appid")),
+            _obj(("url",), url=_str("the page URL; its #fragment is not signed"),
+                 appId=_str(), timestamp=_str(), nonceStr=_str(),
+                 signature=_str("sha1 of jsapi_ticket, noncestr, timestamp, url")))},
+        "/_sim/choose-card": {"post": _op(
+            "jsapi: wx.chooseCard: the user's usable cards, if cardSign is right",
+            _obj(("sign_ok", "cards"), sign_ok={"type": "boolean"}, cards={
+                "type": "array", "description": "empty when cardSign is wrong, as in WeChat",
+                "items": _obj(card_id=_str(), title=_str(), card_type=_str(),
+                              encrypt_code=_str())}),
+            _obj(("user",), user=USER, app_id=_str(), location_id=_str(), card_id=_str(),
+                 card_type=_str(), time_stamp=_str(), nonce_str=_str(), sign_type=_str(),
+                 card_sign=_str("sha1 of the wx_card ticket and the other values, sorted")),
+            (400, 404))},
+        "/_sim/open-card": {"post": _op(
+            "jsapi: wx.openCard: the user views cards they hold (user_view_card is pushed)",
+            _obj(card_list={"type": "array", "items": _obj(
+                card_id=_str(), code=_str(), opened={"type": "boolean"}, title=_str(),
+                card_type=_str(), user_card_status=_str())}, pushed=PUSHED),
+            _obj(("user", "card_list"), user=USER, card_list={
+                "type": "array", "minItems": 1, "maxItems": 50,
+                "items": _obj(("card_id", "code"), card_id=_str(), code=_str(
+                    "the real (decrypted) code"))}), (400, 404))},
         "/_sim/users/{oa_openid}/cards/{code}/delete": {"post": _op(
             "holdings: the user deletes a card (user_del_card is pushed)",
             _obj(status=_str(), pushed=PUSHED), _obj(card_id=_str()), (400, 404, 409),

@@ -322,3 +322,9 @@ def stock_alert(card_id: str) -> str:
 def catalogue_once(digest: str, part: str) -> str:
     """``part`` is ``result`` or ``claim``."""
     return f"{PREFIX}{{cat:{digest}}}:{part}"
+
+
+# Demo pages (bff.demo, sandbox mode only):
+# - ``bff:demo:cards`` hash {coupon, member} -> the sandbox card_ids the demo pages use; no TTL.
+def demo_cards() -> str:
+    return f"{PREFIX}demo:cards"
