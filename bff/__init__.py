@@ -29,13 +29,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
 
-    from bff import errors, store
+    from bff import cors, errors, store
     from bff.extensions import Services
     from bff.wechat import build_wechat
 
@@ -49,12 +47,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = build_api(app)  # one per app: several apps (instances) can live in one process
     app.extensions["bff_api"] = api
     errors.init_app(app)
+    cors.allow_origins(app, settings.cors_origins)
 
     from bff.ops.resources import blp as ops_blp
 
     api.register_blueprint(ops_blp)
+    from bff.ops.docs import register_docs
+
+    register_docs(app, title=app.config["API_TITLE"], sandbox=settings.sandbox)
     for register in _area_registrars():
         register(app, api)
+    if settings.sandbox:  # the demo pages hand out the sandbox's staff token: never elsewhere
+        from bff.demo import register_demo
+
+        register_demo(app)
     # after the areas' authentication hooks: a caller without credentials gets 401 first
     app.before_request(errors.refuse_missing_json_body_outside_checking_blueprints)
     return app
@@ -101,9 +107,13 @@ def _wechat_transport(
             push_aes_key=settings.push_aes_key,
             event_url=f"{BFF_INTERNAL_BASE}/wechat/events",
             safe_mode=True,
+            web_hosts=settings.jssdk_hosts,
         ),
         push_session=push_session,
     )
+    from bff.cors import allow_origins
+
+    allow_origins(sandbox_app, settings.cors_origins)  # the JS-SDK bridge calls it from H5 pages
     app.wsgi_app = DispatcherMiddleware(bff_wsgi, {"/sandbox": sandbox_app})  # type: ignore[method-assign]
     app.extensions["bff_sandbox"] = sandbox_app
     if settings.wechat_api_base.rstrip("/") != DEFAULT_WECHAT_BASE:

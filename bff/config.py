@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 # Defaults the sandbox accepts; never used outside sandbox mode.
 SANDBOX_APPID = "wxsandbox0a000001"
@@ -46,8 +47,11 @@ class Settings:
     max_retries: int = 2
     data_key: str = field(default="", repr=False)
     jssdk_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     session_ttl: int = 7 * 24 * 3600
     push_max_skew: int = 300
+    # "safe" (AES bodies only), "compat" (AES or plain) or "plain"; "" = safe with an AES key
+    push_mode: str = ""
     max_body_bytes: int = 64 * 1024
     event_retention_days: int = 30
     log_level: str = "INFO"
@@ -58,6 +62,10 @@ class Settings:
     worker_block_ms: int = 1000
     worker_claim_idle: int = 60
     worker_max_attempts: int = 5
+
+    @property
+    def effective_push_mode(self) -> str:
+        return self.push_mode or ("safe" if self.push_aes_key else "plain")
 
     @property
     def data_key_bytes(self) -> bytes:
@@ -78,6 +86,34 @@ def _hosts(v: str) -> tuple[str, ...]:
     return tuple(h.strip().lower() for h in v.split(",") if h.strip())
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(value: str) -> str:
+    """One exact web origin, ``scheme://host[:port]``, as a browser sends it in ``Origin``."""
+    if "*" in value:
+        raise ValueError(f"{value!r}: wildcards are not allowed, list each origin")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} is not an origin (scheme://host[:port])") from None
+    if (parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.username is not None
+            or parts.password is not None or parts.path not in ("", "/") or parts.query
+            or parts.fragment or value.endswith("?") or value.endswith("#")):
+        raise ValueError(f"{value!r} is not an origin (scheme://host[:port], no path)")
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if port is None or port == DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"  # browsers omit the default port
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def _origins(v: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_origin(o.strip()) for o in v.split(",") if o.strip()))
+
+
 FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_APPID": ("appid", str),
     "BFF_SECRET": ("secret", str),
@@ -96,8 +132,10 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_MAX_RETRIES": ("max_retries", int),
     "BFF_DATA_KEY": ("data_key", str),
     "BFF_JSSDK_HOSTS": ("jssdk_hosts", _hosts),
+    "BFF_CORS_ORIGINS": ("cors_origins", _origins),
     "BFF_SESSION_TTL": ("session_ttl", int),
     "BFF_PUSH_MAX_SKEW": ("push_max_skew", int),
+    "BFF_PUSH_MODE": ("push_mode", lambda v: v.strip().lower()),
     "BFF_MAX_BODY_BYTES": ("max_body_bytes", int),
     "BFF_EVENT_RETENTION_DAYS": ("event_retention_days", int),
     "BFF_LOG_LEVEL": ("log_level", str),
@@ -161,6 +199,10 @@ def _validate(s: Settings) -> None:
     ]
     if missing:
         raise ConfigError("missing required setting(s): " + ", ".join(missing))
+    if s.push_mode not in ("", "safe", "compat", "plain"):
+        raise ConfigError("BFF_PUSH_MODE must be 'safe', 'compat' or 'plain'")
+    if s.effective_push_mode != "plain" and not s.push_aes_key:
+        raise ConfigError("BFF_PUSH_MODE=safe or compat needs BFF_PUSH_AES_KEY")
     _validate_secrets(s)
     if s.token_mode not in ("stable", "classic"):
         raise ConfigError("BFF_TOKEN_MODE must be 'stable' or 'classic'")
@@ -176,6 +218,12 @@ def _validate(s: Settings) -> None:
         raise ConfigError("BFF_WECHAT_API_BASE must be an http(s) URL")
     if s.connect_timeout <= 0 or s.read_timeout <= 0:
         raise ConfigError("BFF_CONNECT_TIMEOUT and BFF_READ_TIMEOUT must be positive")
+    for origin in s.cors_origins:  # overrides bypass the parser: check them the same way
+        try:
+            if _origin(origin) != origin:
+                raise ValueError(f"{origin!r}: write it as {_origin(origin)!r}")
+        except ValueError as e:
+            raise ConfigError(f"BFF_CORS_ORIGINS is invalid: {e}") from None
     if not 0 <= s.max_retries <= 5:
         raise ConfigError("BFF_MAX_RETRIES must be between 0 and 5")
     _validate_ranges(s)

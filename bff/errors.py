@@ -35,11 +35,13 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, errcode: int | None = None, retry_after: int | None = None):
+    def __init__(self, message: str, *, errcode: int | None = None, retry_after: int | None = None,
+                 errors: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.errcode = errcode
         self.retry_after = retry_after
+        self.errors = errors
 
 
 class BadRequest(DomainError):
@@ -248,7 +250,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(e: DomainError) -> Response:
         return error_response(
-            e.status, e.message, errcode=e.errcode, retry_after=e.retry_after
+            e.status, e.message, errcode=e.errcode, retry_after=e.retry_after,
+            errors=getattr(e, "errors", None),
         )
 
     @app.errorhandler(WeChatError)

@@ -28,6 +28,9 @@ class Holding:
     received_at: int = 0
     gift_from: str = ""  # the giver's OA openid when received from a friend
     old_code: str = ""  # the giver's code when received from a friend
+    # How WeChat said the code was received: "push" (user_get_card, not a gift), "gift"
+    # (user_get_card from a friend), "" (not confirmed by a push: decrypt, /card/code/get).
+    receipt: str = ""
     updated_at: int = 0
 
     def as_dict(self) -> dict:
@@ -97,3 +100,19 @@ def holdings_of(r: redis.Redis, *, oa_openid: str | None = None,
     mine = [h for h in found
             if (oa_openid and h.oa_openid == oa_openid) or (mp_openid and h.mp_openid == mp_openid)]
     return sorted(mine, key=lambda h: h.received_at, reverse=True)
+
+
+def rename_code(r: redis.Redis, old: str, new: str) -> Holding | None:
+    """The holding of ``old`` moves to ``new`` (card/code/update); None when none was recorded."""
+    held = get_holding(r, old)
+    if held is None:
+        return None
+    moved = record_holding(r, Holding(**{**held.as_dict(), "code": new, "old_code": old}))
+    pipe = r.pipeline(transaction=False)
+    pipe.delete(keys.holding(old))
+    if held.oa_openid:
+        pipe.srem(keys.holdings_of("oa", held.oa_openid), old)
+    if held.mp_openid:
+        pipe.srem(keys.holdings_of("mp", held.mp_openid), old)
+    pipe.execute()
+    return moved

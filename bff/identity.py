@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import redis
 
@@ -18,7 +19,10 @@ from bff.store import keys
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("jscode2session", "h5_login", "event_unionid", "user_info", "shared_code")
+# card_ext: WeChat pushed that the user received a card through a cardExt signed for this
+# Mini Program user (bff.ownership). "shared_code" links (possession of a code) are no longer
+# made; old ones can be listed and removed by operators.
+SOURCES = ("jscode2session", "h5_login", "event_unionid", "user_info", "card_ext")
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,41 @@ def find_identity(
                 linked_by=rec.get("by") or None,
             )
     raise ValueError("one of unionid, mp_openid, oa_openid is required")
+
+
+def unlink(r: redis.Redis, *, mp_openid: str | None = None,
+           oa_openid: str | None = None) -> Identity | None:
+    """Remove the link of one openid (an operator's correction): that openid's record goes, and
+    the other ids of its identity no longer name it. Returns what was removed, None if nothing.
+
+    Logged without ids. Live sessions see it at once (a link-resolved OA openid is not cached).
+    """
+    given = [(kind, value) for kind, value in (("mp", mp_openid), ("oa", oa_openid)) if value]
+    if len(given) != 1:
+        raise ValueError("exactly one of mp_openid, oa_openid is required")
+    kind, value = given[0]
+    key = keys.identity(kind, value)
+
+    def txn(pipe: Any) -> Identity | None:
+        rec = pipe.hgetall(key)
+        if not rec:
+            return None
+        others = [keys.identity(k, rec[k]) for k in ("unionid", "mp", "oa")
+                  if rec.get(k) and k != kind]
+        pipe.multi()
+        pipe.delete(key)
+        for other in others:
+            pipe.hset(other, kind, "")
+        return Identity(unionid=rec.get("unionid") or None,
+                        miniprogram_openid=rec.get("mp") or None,
+                        official_account_openid=rec.get("oa") or None,
+                        linked_by=rec.get("by") or None)
+
+    removed = r.transaction(txn, key, value_from_callable=True)
+    if removed is not None:
+        log.warning("identity link removed by an operator: %s openid, linked_by=%s", kind,
+                    removed.linked_by)
+    return removed
 
 
 def dumps(identity: Identity) -> str:

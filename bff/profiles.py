@@ -1,13 +1,9 @@
-"""Card profiles (how the BFF treats each card) and the custom-code pool.
+"""Card profiles: how the BFF treats each card (bound openid, code mode, self-redemption,
+membership numbers, review state). The code pool is ``bff.pool``.
 
 A profile is one JSON string per card. Reads sit on the add-card hot path, so ``get_profile``
 keeps each profile in process memory for ``CACHE_SECONDS`` (3 s); a write through this module
 drops the local copy at once, other processes see it within 3 s.
-
-The pool hands each code out at most once: ``reserve_pool_code`` moves a code from ``available``
-to ``reserved`` (with an expiry) in one Lua script, which first returns expired, unclaimed
-reservations to ``available``; ``claim_pool_code`` (card received / code decrypted) keeps a code
-for good.
 """
 
 from __future__ import annotations
@@ -24,9 +20,10 @@ import redis
 from bff.store import keys
 
 CACHE_SECONDS = 3.0
-RESERVATION_SECONDS = 30 * 60
 CODE_MODES = ("none", "deposit", "pool")
-REVIEW_STATES = ("unknown", "approved", "rejected")
+# unknown: created elsewhere (WeChat alone judges); pending: created or changed through the
+# catalogue and waiting for WeChat's review.
+REVIEW_STATES = ("unknown", "pending", "approved", "rejected", "deleted")
 
 
 def _default_number() -> dict:
@@ -124,96 +121,3 @@ def _update(r: redis.Redis, card_id: str, change: Any) -> CardProfile:
     profile = r.transaction(txn, key, value_from_callable=True)
     _local(r).pop(card_id, None)
     return profile
-
-
-# -- the code pool ---------------------------------------------------------------------------
-
-_LOAD = """
-local added = 0
-for i = 1, #ARGV do
-  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
-    redis.call('SADD', KEYS[2], ARGV[i])
-    added = added + 1
-  end
-end
-return added
-"""
-
-# KEYS: available, reserved, holder, claimed; ARGV: now, expires_at, holder
-_RESERVE = """
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 100)
-for _, code in ipairs(expired) do
-  redis.call('ZREM', KEYS[2], code)
-  redis.call('HDEL', KEYS[3], code)
-  if redis.call('SISMEMBER', KEYS[4], code) == 0 then redis.call('SADD', KEYS[1], code) end
-end
-local code = redis.call('SPOP', KEYS[1])
-if not code then return false end
-redis.call('ZADD', KEYS[2], ARGV[2], code)
-redis.call('HSET', KEYS[3], code, ARGV[3])
-return code
-"""
-
-# KEYS: all, available, reserved, holder, claimed; ARGV: code
-_CLAIM = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[5], ARGV[1])
-return 1
-"""
-
-
-def load_pool(r: redis.Redis, card_id: str, codes: list[str]) -> int:
-    """Add codes to the pool; returns how many were new (a code is never loaded twice)."""
-    added = 0
-    for i in range(0, len(codes), 500):
-        batch = codes[i:i + 500]
-        added += int(r.eval(_LOAD, 2, keys.pool(card_id, "all"), keys.pool(card_id, "available"),
-                            *batch))
-        pipe = r.pipeline(transaction=False)
-        for code in batch:  # index only (custom codes need their card_id at /card/code/get)
-            pipe.set(keys.pool_card(code), card_id, nx=True)
-        pipe.execute()
-    return added
-
-
-def pool_card_of(r: redis.Redis, code: str) -> str | None:
-    """The card whose pool a code was loaded into, if any."""
-    return r.get(keys.pool_card(code))
-
-
-def pool_available(r: redis.Redis, card_id: str) -> int:
-    """Codes free to hand out, counting expired reservations that will be released."""
-    pipe = r.pipeline(transaction=False)
-    pipe.scard(keys.pool(card_id, "available"))
-    pipe.zcount(keys.pool(card_id, "reserved"), "-inf", time.time())
-    free, expired = pipe.execute()
-    return int(free) + int(expired)
-
-
-def reserve_pool_code(
-    r: redis.Redis, card_id: str, holder: str, *, ttl: int = RESERVATION_SECONDS,
-    now: float | None = None,
-) -> str | None:
-    """Reserve one code for ``holder`` until it is claimed or ``ttl`` passes; None when empty."""
-    now = time.time() if now is None else now
-    code = r.eval(_RESERVE, 4, *(keys.pool(card_id, p) for p in
-                                 ("available", "reserved", "holder", "claimed")),
-                  now, now + ttl, holder)
-    return code or None
-
-
-def claim_pool_code(r: redis.Redis, card_id: str, code: str) -> bool:
-    """Keep a pool code for good (the card was received); False if it is not a pool code.
-
-    The holder it was reserved for stays recorded (``pool_holder``).
-    """
-    return bool(r.eval(_CLAIM, 5, *(keys.pool(card_id, p) for p in
-                                    ("all", "available", "reserved", "holder", "claimed")),
-                       code))
-
-
-def pool_holder(r: redis.Redis, card_id: str, code: str) -> str | None:
-    """Who a pool code is (or was, until claimed) reserved for; None if not a reserved code."""
-    return r.hget(keys.pool(card_id, "holder"), code)

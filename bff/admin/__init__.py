@@ -8,9 +8,18 @@ from flask import Flask
 
 
 def register(app: Flask, api: Any) -> None:
-    from bff.admin import cli, code_resources, resources
+    from bff.admin import (
+        catalogue_resources,
+        cli,
+        cli_catalogue,
+        code_resources,
+        member_resources,
+        resources,
+    )
 
     api.register_blueprint(resources.blp)
     api.register_blueprint(code_resources.blp)
-    for group in cli.GROUPS:
+    api.register_blueprint(member_resources.blp)
+    api.register_blueprint(catalogue_resources.blp)
+    for group in (*cli.GROUPS, cli_catalogue.stats):
         app.cli.add_command(group)

@@ -58,7 +58,8 @@ def qrcode_create(card_ids: tuple[str, ...], code: str | None, openid: str | Non
     if expire_seconds is not None:
         body["expire_seconds"] = expire_seconds
     data = QrCodeRequestSchema().load(body)
-    answer = issuing.create_qrcode(svc().wechat, data["cards"], data.get("expire_seconds"))
+    answer = issuing.create_qrcode(svc().redis, svc().wechat, data["cards"],
+                                   data.get("expire_seconds"))
     for path, fmt in ((png, "png"), (svg, "svg")):
         if path is not None:
             image, _ = qrimage.render(answer["url"], fmt)
@@ -149,4 +150,22 @@ def identities_show(unionid: str | None, mp_openid: str | None, oa_openid: str |
     echo_json(found.as_dict())
 
 
-GROUPS = (qrcode, whitelist, codes, cards, identities)
+@identities.command("remove")
+@click.option("--mp-openid")
+@click.option("--oa-openid")
+@cli_errors
+def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
+    """Remove a wrong link of one openid (exactly one option); prints what was removed."""
+    from bff.identity import unlink
+
+    if bool(mp_openid) == bool(oa_openid):
+        raise click.ClickException("give exactly one of --mp-openid, --oa-openid")
+    removed = unlink(svc().redis, mp_openid=mp_openid, oa_openid=oa_openid)
+    if removed is None:
+        raise click.ClickException("no link is known for that openid")
+    echo_json(removed.as_dict())
+
+
+from bff.admin.cli_members import members, users  # noqa: E402  (adds to the codes group)
+
+GROUPS = (qrcode, whitelist, codes, cards, identities, members, users)

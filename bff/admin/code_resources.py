@@ -21,6 +21,7 @@ from bff.admin.schemas import (
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.errors import Conflict
 from bff.extensions import services
+from bff.idempotency import IdempotencyKeySchema
 from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.wechat.errors import ErrCode
 
@@ -92,18 +93,24 @@ class CodeQuery(MethodView):
 @blp.route("/codes/redeem")
 class CodeRedeem(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(RedeemRequestSchema)
     @blp.response(200, RedemptionSchema)
     @blp.alt_response(404, description="unknown code (40056)")
-    @blp.alt_response(409, description="already redeemed elsewhere, deleted or being gifted")
+    @blp.alt_response(409, description="already redeemed (when, where, by whom, through which "
+                                       "channel), deleted or being gifted")
+    @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
+                                       "another code")
     @blp.alt_response(503, description="another request is redeeming this code; retry")
+    @blp.alt_response(401, description="no valid operator token")
     @documents(UPSTREAM_FAILURES)
     @require_admin
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Redeem a code at the counter: query, then consume once (idempotent, ledgered)
+    def post(self, headers: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """Redeem a code at the counter: query, then consume once (ledgered)
 
-        The same code redeemed again, or by many requests at once, is consumed once and every
-        caller gets that redemption's answer (staff_id, location and time of the first).
+        Send an ``Idempotency-Key``: a retry with the same key (many at once included) gets the
+        first answer and WeChat sees one consume. Any other attempt on a redeemed code, with
+        another key or none, is 409 saying when, where and through which channel it was redeemed.
         """
         svc = services()
         code = resolve_code(svc.wechat, code=data.get("code"),
@@ -111,4 +118,5 @@ class CodeRedeem(MethodView):
         return ledger.redeem_once(
             svc.redis, svc.wechat, card_id=data.get("card_id"), code=code,
             staff_id=data.get("staff_id"), location=data.get("location"), channel="counter",
+            idempotency_key=headers.get("key"),
         )

@@ -10,11 +10,17 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
-from bff.errors import NotFound
+import redis
+
+from bff.catalogue import ensure_issuable_id
+from bff.errors import NotFound, Unprocessable
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError
 
 INVALID_CARD_ID = 40073  # WeChat's "invalid card id" (not in ErrCode)
+# A required field missing for this card (a custom-code card's code, a bound card's openid),
+# or a card the request cannot offer (a gallery of custom codes never imported).
+FIELD_REFUSALS = (41011, 47001)
 
 QR_CARD_FIELDS = ("card_id", "code", "openid", "is_unique_code", "outer_str")
 QR_MULTIPLE_FIELDS = ("card_id", "code", "outer_str")
@@ -36,6 +42,9 @@ def operator_refusals() -> Iterator[None]:
         if e.errcode == ErrCode.INVALID_OPENID:
             raise NotFound("no such user: an openid is not an openid of this Official Account",
                                 errcode=e.errcode) from None
+        if e.errcode in FIELD_REFUSALS:
+            raise Unprocessable(f"WeChat refused the request for this card: {e.errmsg}",
+                                errcode=e.errcode) from None
         raise
 
 
@@ -53,9 +62,12 @@ def qrcode_body(cards: list[dict[str, Any]], expire_seconds: int | None = None) 
     return body
 
 
-def create_qrcode(wechat: WeChatApi, cards: list[dict[str, Any]],
+def create_qrcode(r: redis.Redis, wechat: WeChatApi, cards: list[dict[str, Any]],
                   expire_seconds: int | None = None) -> dict[str, Any]:
-    """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``."""
+    """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``; 409 for a card that
+    cannot be issued (not yet reviewed, refused, deleted)."""
+    for card in cards:
+        ensure_issuable_id(r, wechat, card["card_id"])
     with operator_refusals():
         answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
     url = str(answer.get("url", "")).strip()
@@ -68,8 +80,11 @@ def create_qrcode(wechat: WeChatApi, cards: list[dict[str, Any]],
     }
 
 
-def create_landing_page(wechat: WeChatApi, data: dict[str, Any]) -> dict[str, Any]:
-    """``{url, page_id}`` of a new gallery page."""
+def create_landing_page(r: redis.Redis, wechat: WeChatApi, data: dict[str, Any]
+                        ) -> dict[str, Any]:
+    """``{url, page_id}`` of a new gallery page; 409 for a card that cannot be issued."""
+    for card in data["card_list"]:
+        ensure_issuable_id(r, wechat, card["card_id"])
     body = {
         "banner": data["banner"],
         "page_title": data["page_title"],

@@ -1,12 +1,19 @@
-"""Redeem a code once: one upstream consume per code, and every caller gets the first outcome.
+"""Redeem a code once: one upstream consume per code; a retry gets the first answer, any
+other attempt a 409 that says when, where and through which channel the code was redeemed.
 
 The ledger (``bff.store.keys.redeem_ledger``) records each consumed code with who (staff id),
-where (location), when and through which channel. Concurrent callers race for a short claim
-(SET NX); the winner queries the code, consumes it and writes the ledger entry; the others wait,
-bounded, for that entry and answer with it. A consume that fails releases the claim, so the next
-caller queries WeChat again (a query, never a second consume). A consume whose answer was lost
-after sending leaves an "uncertain" marker: if WeChat later says the code is consumed, the marker
-becomes the ledger entry instead of a confusing "already redeemed".
+where (location), when, through which channel, and the digest of the ``Idempotency-Key`` that
+redeemed it. A caller whose key is that digest is the same request retried and gets the first
+answer (200); anyone else — another key, or no key — gets ``Conflict`` naming that redemption.
+
+Concurrent callers race for a short claim (SET NX PX); the winner queries the code, records an
+*in-flight* entry, consumes and writes the ledger; the others wait, bounded, for the ledger. The
+in-flight entry outlives the claim: when a consume takes longer than the claim (a stalled worker,
+a slow WeChat), the next claimant that hears "consumed" from WeChat settles the ledger from it,
+so a retry of that request is never told "409" for its own redemption. Two consumes can then
+reach WeChat; WeChat applies one, and the one that succeeded writes the ledger (its answer is
+proof), overriding a guess. A consume whose answer was lost after sending keeps its in-flight
+entry for a day, settled the same way. A consume WeChat refuses drops it.
 
 Used by the counter endpoint (``channel="counter"``), the merchant's server
 (``channel="server"``) and the Mini Program's self-redemption (``channel="self"``).
@@ -14,6 +21,7 @@ Used by the counter endpoint (``channel="counter"``), the merchant's server
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -23,7 +31,8 @@ from typing import Any
 import redis
 
 from bff.admin.redemption import ALREADY_REDEEMED, query_code, translate
-from bff.errors import Conflict, ServiceUnavailable
+from bff.errors import Conflict, ServiceUnavailable, Unprocessable
+from bff.holdings import get_holding, set_status
 from bff.metrics import REDEMPTIONS
 from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
@@ -31,10 +40,23 @@ from bff.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
 log = logging.getLogger(__name__)
 
-CLAIM_TTL = 60  # seconds; longer than one query + consume, retries included
-UNCERTAIN_TTL = 86400
+# Milliseconds; longer than one query + consume. Read at call time, so a test can shorten it
+# (monkeypatch) to make a consume outlive its claim without waiting a minute.
+CLAIM_TTL_MS = 60_000
+INFLIGHT_TTL = 86400
+KEY_TTL = 30 * 86400  # how long an Idempotency-Key stays bound to its code
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.02
+OUTSIDE = (f"{ALREADY_REDEEMED} outside this service (WeChat reports it consumed; its "
+           "user_consume_card push, once handled, tells when and where)")
+
+
+def key_digest(channel: str, scope: str, key: str | None) -> str | None:
+    """The stored identity of an Idempotency-Key: per channel and caller, never the key itself."""
+    if not key:
+        return None
+    return hashlib.sha256(f"{channel}\x1f{scope}\x1f{key}".encode()).hexdigest()[:32]
+
 
 def lookup(r: redis.Redis, code: str, card_id: str | None = None) -> dict[str, Any] | None:
     """The ledger entry of a consumed code (``card_id`` optional when one card has the code)."""
@@ -48,6 +70,11 @@ def lookup(r: redis.Redis, code: str, card_id: str | None = None) -> dict[str, A
     return json.loads(raw) if raw else None
 
 
+def public(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ledger entry as callers see it (without the key digest)."""
+    return {k: v for k, v in entry.items() if k != "key"}
+
+
 def redeem_once(
     r: redis.Redis,
     wechat: WeChatApi,
@@ -57,27 +84,38 @@ def redeem_once(
     staff_id: str | None = None,
     location: str | None = None,
     channel: str = "counter",
+    idempotency_key: str | None = None,
+    key_scope: str = "",
     wait_seconds: float = WAIT_SECONDS,
+    show_staff: bool = True,
 ) -> dict[str, Any]:
     """Consume ``code`` at most once; answer ``{card_id, code, openid, redeemed_at, staff_id,
-    location, channel}`` — the same answer for every caller, however many come at once.
+    location, channel}``.
 
-    Raises ``Conflict`` / ``NotFound`` when WeChat says the code cannot be used, and
+    The request that redeemed the code, and its retries (same ``idempotency_key`` in the same
+    channel and ``key_scope``), get that answer; any other attempt gets ``Conflict`` describing
+    the redemption. Raises ``Unprocessable`` when the key was used for another code,
+    ``Conflict`` / ``NotFound`` when WeChat says the code cannot be used, and
     ``ServiceUnavailable`` when another caller holds the claim longer than ``wait_seconds``.
     """
+    digest = key_digest(channel, key_scope, idempotency_key)
+    if digest:
+        _bind_key(r, digest, code)
     deadline = time.monotonic() + wait_seconds
     while True:
         entry = lookup(r, code, card_id)
         if entry is not None:
-            REDEMPTIONS.labels(channel, "replayed").inc()
-            return entry
+            return _answer(entry, digest, channel, show_staff)
         token = secrets.token_hex(16)
-        if r.set(keys.redeem_claim(code), token, nx=True, ex=CLAIM_TTL):
+        if r.set(keys.redeem_claim(code), token, nx=True, px=CLAIM_TTL_MS):
             try:
-                return _redeem_as_owner(r, wechat, card_id=card_id, code=code,
-                                        staff_id=staff_id, location=location, channel=channel)
+                entry, consumed_here = _redeem_as_owner(
+                    r, wechat, card_id=card_id, code=code, token=token, staff_id=staff_id,
+                    location=location, channel=channel, digest=digest)
             finally:
                 release_claim(r, keys.redeem_claim(code), token)
+            return public(entry) if consumed_here else _answer(entry, digest, channel,
+                                                               show_staff)
         if time.monotonic() >= deadline:
             raise ServiceUnavailable(
                 "this code is being redeemed by another request; try again", retry_after=2
@@ -85,21 +123,41 @@ def redeem_once(
         time.sleep(POLL_SECONDS)
 
 
+def _bind_key(r: redis.Redis, digest: str, code: str) -> None:
+    """One key, one code: reusing a key for another code is a client bug, refused."""
+    key = keys.redeem_key(digest)
+    r.set(key, code, nx=True, ex=KEY_TTL)
+    if r.get(key) != code:
+        raise Unprocessable("this Idempotency-Key was already used to redeem another code; "
+                            "use a new key for each redemption")
+
+
+def _answer(entry: dict[str, Any], digest: str | None, channel: str,
+            show_staff: bool) -> dict[str, Any]:
+    """The first answer for the request that redeemed the code (same key); 409 for others."""
+    if digest and entry.get("key") == digest:
+        REDEMPTIONS.labels(channel, "replayed").inc()
+        return public(entry)
+    REDEMPTIONS.labels(channel, "refused").inc()
+    raise Conflict(describe(entry, show_staff=show_staff), errcode=ErrCode.CODE_CONSUMED)
+
+
 def _redeem_as_owner(
-    r: redis.Redis, wechat: WeChatApi, *, card_id: str | None, code: str,
-    staff_id: str | None, location: str | None, channel: str,
-) -> dict[str, Any]:
+    r: redis.Redis, wechat: WeChatApi, *, card_id: str | None, code: str, token: str,
+    staff_id: str | None, location: str | None, channel: str, digest: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """(the ledger entry, True when this call's consume made it)."""
     entry = lookup(r, code, card_id)  # the previous owner may have finished just before
     if entry is not None:
-        REDEMPTIONS.labels(channel, "replayed").inc()
-        return entry
+        return entry, False
     try:
         info = query_code(wechat, code, card_id)
     except Conflict as e:
         if e.errcode == ErrCode.CODE_CONSUMED:
-            settled = _settle_uncertain(r, code, card_id)
+            settled = _settle(r, code, card_id, exclude=token)
             if settled is not None:
-                return settled
+                return settled, False
+            e.message = OUTSIDE
         REDEMPTIONS.labels(channel, "refused").inc()
         raise
     if not info["can_consume"]:
@@ -109,50 +167,109 @@ def _redeem_as_owner(
     entry = {
         "card_id": resolved, "code": code, "openid": info["openid"],
         "redeemed_at": int(time.time()), "staff_id": staff_id, "location": location,
-        "channel": channel,
+        "channel": channel, "key": digest,
     }
+    inflight = keys.redeem_inflight(code)
+    pipe = r.pipeline(transaction=True)
+    pipe.hset(inflight, token, json.dumps(entry))
+    pipe.expire(inflight, INFLIGHT_TTL)
+    pipe.execute()
     try:
         answer = wechat.code_consume(code, card_id=resolved)
     except WeChatUnavailable as e:
-        if e.request_sent:
-            r.set(keys.redeem_uncertain(code), json.dumps(entry), ex=UNCERTAIN_TTL)
+        if not e.request_sent:
+            r.hdel(inflight, token)  # never reached WeChat: nothing to settle later
         REDEMPTIONS.labels(channel, "failed").inc()
         raise
     except WeChatApiError as e:
+        r.hdel(inflight, token)
+        if e.errcode == ErrCode.CODE_CONSUMED:  # an attempt whose claim expired got there first
+            settled = _settle(r, code, card_id, exclude=token)
+            if settled is not None:
+                return settled, False
         REDEMPTIONS.labels(channel, "refused").inc()
         raise translate(e) from None
     entry["openid"] = answer.get("openid") or entry["openid"]
-    _write(r, entry)
+    stored = _write(r, entry, token, proven=True)
+    if get_holding(r, code) is not None:
+        set_status(r, code, "CONSUMED")  # the user_consume_card push confirms it later
     REDEMPTIONS.labels(channel, "consumed").inc()
     log.info("code consumed card_id=%s channel=%s", resolved, channel)
-    return entry
+    return stored, True
 
 
-def _settle_uncertain(r: redis.Redis, code: str, card_id: str | None) -> dict[str, Any] | None:
-    """WeChat says consumed: if our own lost consume did it, record it now and answer with it."""
-    raw = r.get(keys.redeem_uncertain(code))
-    entry = json.loads(raw) if raw else None
-    if entry is None or (card_id and entry["card_id"] != card_id):
-        return lookup(r, code, card_id)
-    _write(r, entry)
-    return entry
+def _settle(r: redis.Redis, code: str, card_id: str | None,
+            exclude: str) -> dict[str, Any] | None:
+    """WeChat says consumed: the ledger's entry, else the earliest other in-flight attempt's
+    (its consume did it, or its answer was lost), recorded now; None when neither exists."""
+    entry = lookup(r, code, card_id)
+    if entry is not None:
+        return entry
+    candidates = []
+    for owner, raw in r.hgetall(keys.redeem_inflight(code)).items():
+        if owner == exclude:
+            continue
+        found = json.loads(raw)
+        if not card_id or found["card_id"] == card_id:
+            candidates.append((found["redeemed_at"], owner, found))
+    if not candidates:
+        return None
+    _, owner, found = min(candidates, key=lambda c: (c[0], c[1]))
+    return _write(r, found, owner, proven=False)
 
 
-def _write(r: redis.Redis, entry: dict[str, Any]) -> None:
-    pipe = r.pipeline(transaction=True)
-    pipe.hset(keys.redeem_ledger(entry["code"]), entry["card_id"], json.dumps(entry))
-    pipe.delete(keys.redeem_uncertain(entry["code"]))
-    pipe.execute()
+# KEYS[1] = ledger hash, KEYS[2] = in-flight hash (one hash tag); ARGV = card_id, entry JSON,
+# in-flight owner, "1" when the entry is proven (its consume succeeded: it overrides a guess).
+_WRITE = """
+if ARGV[4] == '1' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+else redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('HDEL', KEYS[2], ARGV[3])
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+
+
+def _write(r: redis.Redis, entry: dict[str, Any], owner: str, *, proven: bool) -> dict[str, Any]:
+    """Record the redemption; the ledger's entry after the write (a guess never overrides)."""
+    code = entry["code"]
+    raw = r.eval(_WRITE, 2, keys.redeem_ledger(code), keys.redeem_inflight(code),
+                 entry["card_id"], json.dumps(entry), owner, "1" if proven else "0")
+    return json.loads(raw)
+
+
+def describe(entry: dict[str, Any], *, show_staff: bool = True) -> str:
+    """``ALREADY_REDEEMED`` with when, where, by whom and through which channel."""
+    parts = [f"at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(entry['redeemed_at']))}"]
+    if entry.get("location"):
+        parts.append(f"in {entry['location']}")
+    if show_staff and entry.get("staff_id"):
+        parts.append(f"by staff {entry['staff_id']}")
+    return f"{ALREADY_REDEEMED} ({' '.join(parts)}, channel {entry['channel']})"
 
 
 def already_redeemed_message(r: redis.Redis, code: str, card_id: str | None) -> str:
     """``ALREADY_REDEEMED``, with when/where/who when this service did it."""
     entry = lookup(r, code, card_id)
     if entry is None:
-        return ALREADY_REDEEMED
-    parts = [f"at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(entry['redeemed_at']))}"]
-    if entry.get("location"):
-        parts.append(f"in {entry['location']}")
-    if entry.get("staff_id"):
-        parts.append(f"by staff {entry['staff_id']}")
-    return f"{ALREADY_REDEEMED} ({' '.join(parts)}, channel {entry['channel']})"
+        return OUTSIDE
+    return describe(entry)
+
+
+# KEYS[1] = ledger hash, KEYS[2] = in-flight hash (one hash tag); ARGV = card_id, entry JSON.
+# Only when no ledger entry exists and no consume of ours is in flight (that one writes its own).
+_FROM_EVENT = """
+if redis.call('HLEN', KEYS[2]) > 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+"""
+
+
+def record_from_event(r: redis.Redis, *, card_id: str, code: str, openid: str, at: int,
+                      location: str, staff: str, consume_source: str) -> bool:
+    """A ``user_consume_card`` push for a code the ledger lacks (redeemed outside the service):
+    record it, so a later attempt hears when, where and how. True when recorded."""
+    if not card_id or not code:
+        return False
+    entry = {"card_id": card_id, "code": code, "openid": openid or None, "redeemed_at": at,
+             "staff_id": staff or None, "location": location or None,
+             "channel": f"wechat ({consume_source or 'unknown'})", "key": None}
+    return bool(r.eval(_FROM_EVENT, 2, keys.redeem_ledger(code), keys.redeem_inflight(code),
+                       card_id, json.dumps(entry)))

@@ -1,56 +1,20 @@
-"""Finding and querying a code before redemption: encrypt_code normalisation and errcode meaning.
+"""Querying a code before redemption (``card/code/get`` with ``check_consume``).
 
-Shared by the counter endpoints, the ledger and (through the ledger) the Mini Program's
-self-redemption. No Flask here.
+Finding a code (``resolve_code``) and what WeChat's errcodes about a code mean live in
+``bff.ownership``. No Flask here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bff.errors import BadRequest, Conflict, NotFound
+from bff.ownership import ALREADY_REDEEMED, resolve_code, translate_code_error
 from bff.wechat.api import WeChatApi
-from bff.wechat.errors import Busy, ErrCode, QuotaExceeded, TokenInvalid, WeChatApiError
+from bff.wechat.errors import WeChatApiError
 
-ALREADY_REDEEMED = "the code has already been redeemed"
-DELETED_OR_GIFTING = (
-    "the code cannot be redeemed: its holder deleted the card or is giving it to a friend"
-)
-UNKNOWN_CODE = (
-    "unknown code: no card holds it (custom codes also need their card_id)"
-)
+__all__ = ["ALREADY_REDEEMED", "query_code", "resolve_code", "translate"]
 
-
-def translate(e: WeChatApiError) -> Exception:
-    """The domain refusal for errcodes that mean something to the operator; ``e`` otherwise."""
-    if e.errcode == ErrCode.CODE_CONSUMED:
-        return Conflict(ALREADY_REDEEMED, errcode=e.errcode)
-    if e.errcode == ErrCode.CARD_DELETED_OR_GIFTING:
-        return Conflict(DELETED_OR_GIFTING, errcode=e.errcode)
-    if e.errcode == ErrCode.INVALID_SERIAL_CODE:
-        return NotFound(UNKNOWN_CODE, errcode=e.errcode)
-    return e
-
-
-def resolve_code(wechat: WeChatApi, *, code: str | None = None,
-                 encrypt_code: str | None = None) -> str:
-    """The real code: ``code`` as given, or ``encrypt_code`` normalised once and decrypted."""
-    if code:
-        return code.strip()
-    if not encrypt_code:
-        raise BadRequest("give either code or encrypt_code")
-    try:
-        answer = wechat.code_decrypt(encrypt_code)
-    except (TokenInvalid, QuotaExceeded, Busy):
-        raise
-    except WeChatApiError as e:
-        # no code answers to it: a 404 like an unknown code (a 400 would call it malformed,
-        # yet any string may be an encrypt_code; only WeChat can tell)
-        raise NotFound(
-            "no code matches this encrypt_code (it must come from this Official Account's "
-            "cards, passed once URL-decoded)", errcode=e.errcode,
-        ) from None
-    return str(answer["code"])
+translate = translate_code_error  # the one mapping of code errcodes (bff.ownership)
 
 
 def query_code(wechat: WeChatApi, code: str, card_id: str | None = None) -> dict[str, Any]:

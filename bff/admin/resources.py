@@ -34,7 +34,10 @@ class QrCodes(MethodView):
     @blp.response(201, QrCodeSchema)
     @blp.alt_response(404, description="unknown card_id (40073), or an openid this Official "
                                        "Account does not know (40003)")
-    @blp.alt_response(422, description="invalid cards, fields or expire_seconds")
+    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
+                                       "or is deleted")
+    @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
+                                       "card needs (its code, its openid) is missing")
     @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +45,8 @@ class QrCodes(MethodView):
 
         ``image_url`` renders ``url`` as PNG (``format=svg`` for SVG) on this service.
         """
-        return issuing.create_qrcode(services().wechat, data["cards"],
+        svc = services()
+        return issuing.create_qrcode(svc.redis, svc.wechat, data["cards"],
                                      data.get("expire_seconds"))
 
 
@@ -72,12 +76,16 @@ class LandingPages(MethodView):
     @blp.arguments(LandingPageRequestSchema)
     @blp.response(201, LandingPageSchema)
     @blp.alt_response(404, description="unknown card_id (40073)")
-    @blp.alt_response(422, description="missing field, unknown scene or empty card_list")
+    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
+                                       "or is deleted")
+    @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
+                                       "custom-code card whose codes were never imported")
     @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
-        return issuing.create_landing_page(services().wechat, data)
+        svc = services()
+        return issuing.create_landing_page(svc.redis, svc.wechat, data)
 
 
 @blp.route("/cards/<card_id:card_id>/article-html")

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from bff import profiles
+from bff import pool, profiles
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
+from bff.catalogue import ensure_known
 from bff.errors import Unprocessable
 from bff.extensions import services
-from bff.openapi import STORAGE_FAILURE, documents
+from bff.openapi import UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("card_profiles", __name__, "Operators: how the BFF treats each card")
 NO_ADMIN = "no valid operator token"
 
 
 def _card_id(card_id: str) -> str:
+    """A well-formed card_id (422) that WeChat knows (404; cached, bff.catalogue)."""
     try:
         CARD_ID(card_id)
     except Exception:
         raise Unprocessable("not a card_id") from None
+    svc = services()
+    ensure_known(svc.redis, svc.wechat, card_id)
     return card_id
 
 
@@ -28,7 +32,8 @@ class Profile(MethodView):
     @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
-    @documents(STORAGE_FAILURE)
+    @blp.alt_response(404, description="WeChat knows no card with this card_id")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
@@ -38,7 +43,8 @@ class Profile(MethodView):
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
     @blp.alt_response(401, description=NO_ADMIN)
-    @documents(STORAGE_FAILURE)
+    @blp.alt_response(404, description="WeChat knows no card with this card_id")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
@@ -57,12 +63,13 @@ class Pool(MethodView):
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
     @blp.alt_response(401, description=NO_ADMIN)
-    @documents(STORAGE_FAILURE)
+    @blp.alt_response(404, description="WeChat knows no card with this card_id")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""
         r = services().redis
         codes = data["codes"]
-        added = profiles.load_pool(r, _card_id(card_id), codes)
+        added = pool.load_pool(r, _card_id(card_id), codes)
         return {"added": added, "duplicates": len(codes) - added,
-                "available": profiles.pool_available(r, card_id)}
+                "available": pool.pool_available(r, card_id)}

@@ -2,41 +2,44 @@
 
 The consume itself goes through the operators' ledger (``bff.admin.ledger.redeem_once``,
 channel ``self``): one claim per code shared with counter redemption, ``check_consume`` query
-first, one upstream consume however many requests arrive, and every repeat gets the first answer.
+first, one upstream consume however many requests arrive; a retry with the same
+``Idempotency-Key`` gets the first answer, any other attempt a 409.
 """
 
 from __future__ import annotations
 
 import redis
 
+from bff.config import Settings
 from bff.errors import Forbidden
-from bff.holdings import get_holding, set_status
+from bff.ownership import CodeFacts, check_owner, code_facts, proof_keys, resolve_code
 from bff.profiles import get_profile
 from bff.sessions.auth import SessionUser
 from bff.wechat.api import WeChatApi
 
-from .codes import code_facts, decrypt_code, ensure_owner
-
 
 def redeem_own_code(
-    r: redis.Redis, wechat: WeChatApi, user: SessionUser, *, card_id: str,
+    r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser, *, card_id: str,
     code: str | None = None, encrypt_code: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict:
+    """Redeem the caller's code once; a retry with the same key gets the first answer, any other
+    attempt on a redeemed code a 409 saying when and through which channel."""
     from bff.admin.ledger import lookup, redeem_once
 
     if not get_profile(r, card_id).self_redeem:
         raise Forbidden("this card cannot be redeemed by its holder; show it at the counter")
-    if encrypt_code:
-        code = decrypt_code(wechat, encrypt_code)
-    assert code
+    code = resolve_code(wechat, code=code, encrypt_code=encrypt_code)
     done = lookup(r, code, card_id)
-    if done is not None:
-        facts = {"card_id": done["card_id"], "oa_openid": done.get("openid") or ""}
+    if done is not None:  # already redeemed: its owner is the one the ledger recorded
+        facts = CodeFacts(card_id=done["card_id"], code=code,
+                          oa_openid=done.get("openid") or "", status="CONSUMED",
+                          can_consume=False)
     else:
         facts = code_facts(r, wechat, code, card_id)
-    ensure_owner(r, wechat, user, code_oa=facts["oa_openid"], card_id=card_id)
-    entry = redeem_once(r, wechat, card_id=card_id, code=code, channel="self")
-    if get_holding(r, code) is not None:
-        set_status(r, code, "CONSUMED")
+    check_owner(r, wechat, user, facts, proof_keys=proof_keys(settings))
+    entry = redeem_once(r, wechat, card_id=card_id, code=code, channel="self",
+                        idempotency_key=idempotency_key, key_scope=facts.oa_openid,
+                        show_staff=False)
     return {"card_id": entry["card_id"], "code": code, "user_card_status": "CONSUMED",
             "redeemed_at": entry["redeemed_at"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from bff.card_package import refresh_when_missing
 from bff.cards import codes, redeem, signing
 from bff.cards.schemas import (
     MAX_ADD_CARDS,
@@ -21,6 +22,7 @@ from bff.cards.schemas import (
     RedeemSchema,
 )
 from bff.extensions import services
+from bff.idempotency import IdempotencyKeySchema
 from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.sessions.auth import current_user, require_user
 
@@ -36,13 +38,14 @@ class AddCard(MethodView):
     @blp.response(200, CardListSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(409, description="bind_openid card and the caller's OA openid is unknown, "
-                                       "or the card's code pool is empty")
+                                       "the card's code pool is empty, or the card has not "
+                                       "passed WeChat's review (or was refused, or deleted)")
     @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """Sign a wx.addCard cardList (1..10 cards)"""
         svc = services()
-        card_list = signing.add_card(svc.redis, svc.wechat.credentials, current_user(),
+        card_list = signing.add_card(svc.redis, svc.settings, svc.wechat, current_user(),
                                      data["cards"])
         return {"card_list": card_list}
 
@@ -95,7 +98,7 @@ class Decrypt(MethodView):
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
         svc = services()
-        return codes.decrypt_for_owner(svc.redis, svc.wechat, current_user(),
+        return codes.decrypt_for_owner(svc.redis, svc.settings, svc.wechat, current_user(),
                                        data["encrypt_code"], data.get("card_id"))
 
 
@@ -106,25 +109,43 @@ class Mine(MethodView):
     @blp.alt_response(401, description=NO_SESSION)
     @require_user
     def get(self) -> dict:
-        """The caller's cards with real codes, ready for wx.openCard"""
-        return {"cards": codes.my_cards(services().redis, current_user())}
+        """The caller's cards with real codes, ready for wx.openCard
+
+        When none is recorded yet, WeChat's view of the caller's card package (getcardlist,
+        at most once a minute) fills the index first.
+        """
+        svc, user = services(), current_user()
+        cards = codes.my_cards(svc.redis, user)
+        if not cards and refresh_when_missing(svc.redis, svc.wechat, user.oa_openid):
+            cards = codes.my_cards(svc.redis, user)
+        return {"cards": cards}
 
 
 @blp.route("/cards/codes/redeem")
 class Redeem(MethodView):
     @blp.doc(security=AUTH)
+    @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(RedeemSchema())
     @blp.response(200, RedeemOutSchema)
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the card does not allow self-redemption, or the code "
                                        "is another user's")
     @blp.alt_response(404, description="unknown code")
-    @blp.alt_response(409, description="already redeemed, deleted or being given away")
+    @blp.alt_response(409, description="already redeemed (when, where, through which channel), "
+                                       "deleted or being given away")
+    @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
+                                       "another code")
+    @blp.alt_response(503, description="another request is redeeming this code; retry")
     @documents(UPSTREAM_FAILURES)
     @require_user
-    def post(self, data: dict) -> dict:
-        """Redeem the caller's own code (where the card allows it); idempotent"""
+    def post(self, headers: dict, data: dict) -> dict:
+        """Redeem the caller's own code (where the card allows it), once
+
+        Send an ``Idempotency-Key``: a retry with the same key gets the first answer; any other
+        attempt on a redeemed code is 409 saying when and through which channel.
+        """
         svc = services()
-        return redeem.redeem_own_code(svc.redis, svc.wechat, current_user(),
+        return redeem.redeem_own_code(svc.redis, svc.settings, svc.wechat, current_user(),
                                       card_id=data["card_id"], code=data.get("code"),
-                                      encrypt_code=data.get("encrypt_code"))
+                                      encrypt_code=data.get("encrypt_code"),
+                                      idempotency_key=headers.get("key"))

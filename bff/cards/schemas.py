@@ -11,6 +11,7 @@ from bff.openapi import (
     StrictBool,
     one_of_required,
 )
+from bff.ownership import MAX_CHANNEL_LENGTH
 
 INT32_MAX = 2**31 - 1  # WeChat keeps bonus and balance as 32-bit integers
 MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
@@ -19,12 +20,18 @@ MAX_POOL_LOAD = 500
 
 CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
 ENCRYPT_CODE = validate.Length(min=1, max=512)
+# A channel tag (outer_str as the front-end sends it): the service appends "~" and a proof.
+CHANNEL = [validate.Length(max=MAX_CHANNEL_LENGTH),
+           validate.Regexp(r"^[^~]*$", error="outer_str may not contain '~'")]
 
 
 class AddCardItemSchema(Schema):
     card_id = fields.Str(required=True, validate=CARD_ID)
-    outer_str = fields.Str(validate=validate.Length(max=128),
-                           metadata={"description": "channel tag, passed through unsigned"})
+    outer_str = fields.Str(
+        validate=CHANNEL,
+        metadata={"description": "channel tag for the statistics (unsigned). For a Mini Program "
+                                 "caller the cardExt's outer_str is this tag, '~' and a proof "
+                                 "that the card was signed for that user"})
     fixed_begintimestamp = fields.Int(
         strict=True, validate=validate.Range(min=0, max=2**32 - 1),
         metadata={"description": "unsigned; passed through unsigned"})

@@ -1,9 +1,8 @@
 """Signatures for the front-ends: wx.addCard cardList, wx.chooseCard cardSign, wx.config.
 
 Tickets come from ``Credentials.ticket`` (cached in process); profiles from ``get_profile``
-(cached in process), so signing costs one Redis round trip for the session and, for a Mini
-Program user with neither a known OA openid nor a unionid, one pipelined write of the pending
-claims (pool cards add one script call each).
+(cached in process); the cardExt proof is an HMAC (nothing stored). Signing costs one Redis round
+trip, the session's (pool cards add one script call each; bind_openid cards one identity read).
 """
 
 from __future__ import annotations
@@ -13,27 +12,33 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from bff.catalogue import issuable_profile
 from bff.config import Settings
 from bff.errors import Conflict, Forbidden, Unprocessable
-from bff.profiles import get_profile, reserve_pool_code
+from bff.ownership import card_ext_outer_str, proof_keys
+from bff.pool import reserve_pool_code
 from bff.sessions.auth import SessionUser
-from bff.store import keys
 from bff.wechat import signing
+from bff.wechat.api import WeChatApi
 from bff.wechat.credentials import Credentials
-
-PENDING_CLAIM_TTL = 300  # seconds an add-card signature lets its decrypt link the openids
 
 
 def add_card(
-    r: redis.Redis, credentials: Credentials, user: SessionUser, cards: list[dict]
+    r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser,
+    cards: list[dict],
 ) -> list[dict]:
-    """``[{cardId, cardExt}]``, each with its own nonce and timestamp, signed with wx_card."""
-    ticket = credentials.ticket("wx_card")
+    """``[{cardId, cardExt}]``, each with its own nonce and timestamp, signed with wx_card.
+
+    A Mini Program caller's ``outer_str`` carries the cardExt proof (``bff.ownership``): the
+    channel it sent, then ``~`` and an HMAC of its openid and the card, which WeChat hands
+    back with the received code and which alone may link the caller to that code's owner.
+    """
+    ticket = wechat.credentials.ticket("wx_card")
     out = []
-    pending: list[tuple[str, str, int]] = []
+    reserved: dict[str, str] = {}
     for item in cards:
         card_id = item["card_id"]
-        profile = get_profile(r, card_id)
+        profile = issuable_profile(r, wechat, card_id)
         openid = ""
         if profile.bind_openid:
             openid = user.oa_openid or ""
@@ -44,48 +49,32 @@ def add_card(
                     "that is not bound first")
         code = ""
         if profile.code_mode == "pool":
-            holder = user.mp_openid or user.oa_openid or user.token_id
-            code = reserve_pool_code(r, card_id, holder) or ""
-            if not code:
-                raise Conflict(f"card {card_id} has no codes left in its pool")
-        nonce = signing.nonce_str()
-        timestamp = int(time.time())
+            code = reserved.get(card_id) or _reserve(r, card_id, user)
+            reserved[card_id] = code
+        outer_str = item.get("outer_str")
+        if user.mp_openid:
+            outer_str = card_ext_outer_str(proof_keys(settings)[0], user.mp_openid, card_id,
+                                           outer_str or "")
         ext = signing.card_ext(
-            api_ticket=ticket, card_id=card_id, timestamp=timestamp, nonce_str=nonce,
-            code=code, openid=openid, outer_str=item.get("outer_str"),
+            api_ticket=ticket, card_id=card_id, timestamp=int(time.time()),
+            nonce_str=signing.nonce_str(), code=code, openid=openid, outer_str=outer_str,
             fixed_begintimestamp=item.get("fixed_begintimestamp"),
         )
         out.append({"cardId": card_id, "cardExt": ext})
-        pending.append((card_id, nonce, timestamp))
-    # Only a user with neither a known OA openid nor a unionid needs the shared code to be
-    # linked (with a unionid, /cgi-bin/user/info links them): one round trip saved otherwise.
-    if user.mp_openid and not user.unionid and not user.known_oa_openid():
-        _remember_pending(r, user.mp_openid, pending)
     return out
 
 
-def _remember_pending(r: redis.Redis, mp_openid: str, pending: list[tuple[str, str, int]]) -> None:
-    pipe = r.pipeline(transaction=False)
-    for card_id, nonce, timestamp in pending:
-        key = keys.pending_claim(mp_openid, card_id)
-        pipe.zadd(key, {nonce: timestamp})
-        pipe.expire(key, PENDING_CLAIM_TTL)
-    pipe.execute()
-
-
-_TAKE_PENDING = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local got = redis.call('ZPOPMIN', KEYS[1])
-if #got == 0 then return false end
-return got[2]
-"""
-
-
-def take_pending_claim(r: redis.Redis, mp_openid: str, card_id: str) -> int | None:
-    """Use up one recent add-card signature of this user for this card; its time, or None."""
-    oldest = int(time.time()) - PENDING_CLAIM_TTL
-    got = r.eval(_TAKE_PENDING, 1, keys.pending_claim(mp_openid, card_id), oldest)
-    return int(float(got)) if got else None
+def _reserve(r: redis.Redis, card_id: str, user: SessionUser) -> str:
+    """The caller's pool code of the card (the same one while it is unclaimed)."""
+    holder = user.mp_openid or user.oa_openid or user.token_id
+    got = reserve_pool_code(r, card_id, holder)
+    if got.code is None:
+        wait = got.retry_after()
+        if wait is None:
+            raise Conflict(f"card {card_id} has no codes left in its pool")
+        raise Conflict(f"card {card_id} has no codes left in its pool; reserved codes that are "
+                       f"not taken come back, the next in {wait} s", retry_after=wait)
+    return got.code
 
 
 def choose_card(credentials: Credentials, settings: Settings, data: dict) -> dict:

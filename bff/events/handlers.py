@@ -11,18 +11,18 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import redis
+
 from bff import holdings
 from bff.events import stats
 from bff.events.parse import as_int
 from bff.extensions import Services
-from bff.identity import IdentityConflict, find_identity, link_openids
-from bff.store import keys
-from bff.wechat.errors import Busy, QuotaExceeded, TokenInvalid, WeChatApiError
+from bff.identity import IdentityConflict, link_openids
+from bff.ownership import is_final, unionid_of
+from bff.pool import claim_pool_code
+from bff.profiles import set_review_state
 
 log = logging.getLogger(__name__)
-
-FINAL = ("CONSUMED", "GIFTED", "DELETE")
-USERINFO_CHECK_TTL = 86_400
 
 Handler = Callable[[Services, str, dict[str, str]], None]
 
@@ -40,7 +40,7 @@ def _set_status(svc: Services, ev: dict[str, str], code: str, status: str,
         return holdings.record_holding(r, holdings.Holding(
             card_id=ev.get("CardId", ""), code=code, oa_openid=owner, status=status,
             received_at=_create_time(ev)))
-    if current.status in FINAL and status not in FINAL:
+    if is_final(current.status) and not is_final(status):
         return current
     holdings.set_status(r, code, status)
     return current
@@ -59,27 +59,29 @@ def _link_unionid(svc: Services, oa_openid: str, unionid: str, source: str) -> N
 
 
 def lazy_unionid(svc: Services, oa_openid: str) -> None:
-    """Look the user's unionid up (user/info) when the OA openid has no identity yet.
-
-    Shares the 1-day cache of ``bff.cards.codes.unionid_of`` (``keys.userinfo_unionid``,
-    "" = none), so the two areas never ask WeChat twice for one user.
-    """
-    r = svc.redis
-    known = find_identity(r, oa_openid=oa_openid)
-    if known and known.unionid:
-        return
-    unionid = r.get(keys.userinfo_unionid(oa_openid))
-    if unionid is None:
-        try:
-            unionid = svc.wechat.user_info(oa_openid).get("unionid") or ""
-        except (Busy, QuotaExceeded, TokenInvalid):
-            raise  # transient: the worker retries the entry
-        except WeChatApiError as e:
-            log.info("user/info gave errcode %s; no unionid lookup for this user", e.errcode)
-            unionid = ""
-        r.set(keys.userinfo_unionid(oa_openid), unionid, ex=USERINFO_CHECK_TTL)
+    """Link the user's unionid (``bff.ownership.unionid_of``: links, else user/info, cached a
+    day) when there is one; busy/quota/token errors propagate so the worker retries."""
+    unionid = unionid_of(svc.redis, svc.wechat, oa_openid, transient_raises=True)
     if unionid:
         _link_unionid(svc, oa_openid, unionid, "user_info")
+
+
+def record_receipt(r: redis.Redis, ev: dict[str, str]) -> holdings.Holding | None:
+    """The holding a ``user_get_card`` push reports, marked as WeChat's word on how the code
+    was received (``receipt``: "push", or "gift" from a friend). Run at receipt of the push
+    (so a decrypt right after wx.addCard finds it) and again by the worker; idempotent."""
+    code, openid = ev.get("UserCardCode", ""), ev.get("FromUserName", "")
+    if not code:
+        return None
+    gift = ev.get("IsGiveByFriend") == "1"
+    existing = holdings.get_holding(r, code)
+    keep = existing is not None and existing.oa_openid == openid and is_final(existing.status)
+    return holdings.record_holding(r, holdings.Holding(
+        card_id=ev.get("CardId", ""), code=code, oa_openid=openid,
+        status="" if keep else "NORMAL", outer_str=ev.get("OuterStr", ""),
+        received_at=_create_time(ev), receipt="gift" if gift else "push",
+        gift_from=ev.get("FriendUserName", "") if gift else "",
+        old_code=ev.get("OldUserCardCode", "") if gift else ""))
 
 
 def user_get_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
@@ -94,14 +96,7 @@ def user_get_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
             outer = _outer_str_of(svc, old_code, {})
         _set_status(svc, ev, old_code, "GIFTED", owner=friend)
     if code:
-        existing = holdings.get_holding(r, code)
-        keep = existing is not None and existing.oa_openid == openid and existing.status in FINAL
-        holdings.record_holding(r, holdings.Holding(
-            card_id=card_id, code=code, oa_openid=openid, status="" if keep else "NORMAL",
-            outer_str=outer, received_at=_create_time(ev),
-            gift_from=friend if gift else "", old_code=old_code if gift else ""))
-        from bff.profiles import claim_pool_code
-
+        record_receipt(r, ev)
         claim_pool_code(r, card_id, code)
     if not gift:
         stats.count_once(svc, entry_id, card_id, _create_time(ev), outer, "received")
@@ -136,6 +131,21 @@ def _final(status: str, metric: str) -> Handler:
     return handle
 
 
+_consumed = _final("CONSUMED", "consumed")
+
+
+def user_consume_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """The holding is CONSUMED and counted; a redemption made outside the service enters the
+    redemption ledger, so a later attempt is told when, where and how it was redeemed."""
+    from bff.admin.ledger import record_from_event
+
+    _consumed(svc, entry_id, ev)
+    record_from_event(svc.redis, card_id=ev.get("CardId", ""), code=ev.get("UserCardCode", ""),
+                      openid=ev.get("FromUserName", ""), at=_create_time(ev),
+                      location=ev.get("LocationName", ""), staff=ev.get("StaffOpenId", ""),
+                      consume_source=ev.get("ConsumeSource", ""))
+
+
 def submit_membercard_user_info(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """Fetch the member's form (userinfo/get) and store it sealed, like the activation does."""
     from bff.membership.members import readable_fields, store_member
@@ -152,10 +162,27 @@ def submit_membercard_user_info(svc: Services, entry_id: str, ev: dict[str, str]
     )
 
 
+def _signed(value: str | None) -> int:
+    """ModifyBonus / ModifyBalance: an optional minus sign, then 1-11 ASCII digits; else 0."""
+    value = (value or "").strip()
+    number = as_int(value[1:] if value.startswith("-") else value)
+    return 0 if number is None else (-number if value.startswith("-") else number)
+
+
+def update_member_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """Reconcile with the member's change ledger; a change made elsewhere is recorded as such."""
+    from bff.membership.change_events import reconcile
+
+    card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
+    if not card_id or not code:
+        return
+    reconcile(svc.redis, card_id=card_id, code=code, event_id=entry_id,
+              create_time=_create_time(ev), modify_bonus=_signed(ev.get("ModifyBonus")),
+              modify_balance=_signed(ev.get("ModifyBalance")), wechat=svc.wechat)
+
+
 def _review(state: str) -> Handler:
     def handle(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
-        from bff.profiles import set_review_state
-
         if ev.get("CardId"):
             set_review_state(svc.redis, ev["CardId"], state,
                              ev.get("RefuseReason") or None if state == "rejected" else None)
@@ -163,14 +190,24 @@ def _review(state: str) -> Handler:
     return handle
 
 
+def card_sku_remind(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """WeChat warns that a card's stock is running low: shown on the card for operators."""
+    from bff.catalogue import record_stock_alert
+
+    if ev.get("CardId"):
+        record_stock_alert(svc.redis, ev["CardId"], ev.get("Detail", ""), _create_time(ev))
+
+
 HANDLERS: dict[str, Handler] = {
     "user_get_card": user_get_card,
     "user_gifting_card": user_gifting_card,
     "user_del_card": _final("DELETE", "deleted"),
-    "user_consume_card": _final("CONSUMED", "consumed"),
+    "user_consume_card": user_consume_card,
     "submit_membercard_user_info": submit_membercard_user_info,
+    "update_member_card": update_member_card,
     "card_pass_check": _review("approved"),
     "card_not_pass_check": _review("rejected"),
+    "card_sku_remind": card_sku_remind,
 }
 
 

@@ -60,9 +60,16 @@ def as_int(value: str | None, max_digits: int = 11) -> int | None:
     return int(value)
 
 
+# Events that can come twice in one second for one code with different content: a retry repeats
+# every field, so adding these keeps retries together and stops real changes being dropped.
+DEDUP_EXTRA = {"update_member_card": ("ModifyBonus", "ModifyBalance")}
+
+
 def dedup_digest(fields: dict[str, str]) -> str:
-    """SHA-1 over FromUserName, CreateTime, Event, CardId and UserCardCode (unit-separated)."""
-    joined = "\x1f".join(fields.get(name, "") for name in DEDUP_FIELDS)
+    """SHA-1 over FromUserName, CreateTime, Event, CardId and UserCardCode (unit-separated),
+    plus ``DEDUP_EXTRA``'s fields for the events listed there."""
+    names = DEDUP_FIELDS + DEDUP_EXTRA.get(fields.get("Event", ""), ())
+    joined = "\x1f".join(fields.get(name, "") for name in names)
     return hashlib.sha1(joined.encode("utf-8")).hexdigest()
 
 

@@ -1,7 +1,10 @@
 """``/wechat/events``: the Official Account's server URL (wechat.md §4).
 
 GET is WeChat's URL check. POST carries a push in plain mode (``signature``) or safe mode
-(``encrypt_type=aes``, ``msg_signature``, AES body). Every check is constant-time; the
+(``encrypt_type=aes``, ``msg_signature``, AES body). ``BFF_PUSH_MODE`` says which are accepted:
+``safe`` (the default with an EncodingAESKey) refuses plain pushes, whose signature does not
+cover the body; in safe mode ``signature`` is checked too when sent. A signed triple
+(timestamp, nonce, signature) is accepted once. Every check is constant-time; the
 timestamp must be within ``BFF_PUSH_MAX_SKEW`` seconds of now; the body is bounded by
 ``BFF_MAX_BODY_BYTES`` (413); XML is parsed without DTDs or entities (400). ``success`` is
 answered only once the event is in the Redis stream; handling happens later (the worker).
@@ -9,19 +12,26 @@ answered only once the event is in the Redis stream; handling happens later (the
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 
+import redis
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bff.errors import BadRequest, Forbidden
+from bff.events.handlers import record_receipt
 from bff.events.parse import BadXml, parse_xml
 from bff.events.stream import record_event
 from bff.extensions import services
 from bff.metrics import EVENT_ACK_LATENCY, EVENTS
+from bff.store import keys
 from bff.wechat.crypto import PushCrypto, PushCryptoError
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("wechat_push", __name__, url_prefix="/wechat",
                 description="WeChat message push (the Official Account's server URL)")
@@ -118,34 +128,87 @@ class WeChatEvents(MethodView):
         started = time.perf_counter()
         timestamp, nonce = _fresh_timestamp()
         crypto = _crypto()
+        settings = services().settings
+        mode = settings.effective_push_mode
         safe = request.args.get("encrypt_type", "raw").lower() == "aes"
+        if mode == "safe" and not safe:
+            EVENTS.labels("unknown", "rejected").inc()
+            raise Forbidden("this endpoint accepts safe-mode (encrypted) pushes only")
+        if mode == "plain" and safe:
+            EVENTS.labels("unknown", "rejected").inc()
+            raise Forbidden("this endpoint accepts plain-mode pushes only")
+        signature = request.args.get("signature")
         body = _body()
         if safe:
             outer = _parse(body)
             encrypt = outer.get("Encrypt", "")
-            if not encrypt or not crypto.check_msg_signature(
-                    request.args.get("msg_signature", ""), timestamp, nonce, encrypt):
+            msg_signature = request.args.get("msg_signature", "")
+            if not encrypt or not crypto.check_msg_signature(msg_signature, timestamp, nonce,
+                                                             encrypt):
                 EVENTS.labels("unknown", "rejected").inc()
                 raise Forbidden("bad msg_signature")
+            # WeChat sends both in safe mode; when ``signature`` is there it must hold too.
+            if signature is not None and not crypto.check_signature(signature, timestamp, nonce):
+                EVENTS.labels("unknown", "rejected").inc()
+                raise Forbidden("bad signature")
             try:
                 inner = crypto.decrypt(encrypt)
             except PushCryptoError:
                 EVENTS.labels("unknown", "rejected").inc()
                 raise Forbidden("the message could not be decrypted for this account") from None
             fields = _parse(inner.encode("utf-8"))
+            signed = msg_signature
         else:
-            if not crypto.check_signature(request.args.get("signature", ""), timestamp, nonce):
+            if not crypto.check_signature(signature or "", timestamp, nonce):
                 EVENTS.labels("unknown", "rejected").inc()
                 raise Forbidden("bad signature")
             fields = _parse(body)
-        if fields.get("MsgType", "event") != "event":
-            EVENTS.labels("message", "ignored").inc()  # user messages: not card events
-            return _text("success")
-        s = services().settings
-        recorded = record_event(services().redis, fields, mode="safe" if safe else "plain",
-                                dedup_ttl=s.event_dedup_ttl, retention_days=s.event_retention_days)
+            signed = signature or ""
+        seen = _first_sight(timestamp, nonce, signed, settings.push_max_skew)
+        try:
+            if fields.get("MsgType", "event") != "event":
+                EVENTS.labels("message", "ignored").inc()  # user messages: not card events
+                return _text("success")
+            recorded = record_event(services().redis, fields, mode="safe" if safe else "plain",
+                                    dedup_ttl=settings.event_dedup_ttl,
+                                    retention_days=settings.event_retention_days)
+        except BaseException:
+            _forget(seen)  # not recorded: WeChat's retry of this very push must get through
+            raise
         event = fields.get("Event", "") or "unknown"
         EVENTS.labels(event[:48], "duplicate" if recorded.duplicate else "recorded").inc()
+        if event == "user_get_card":
+            _record_receipt_now(fields)
         EVENT_ACK_LATENCY.labels("safe" if safe else "plain").observe(
             time.perf_counter() - started)
         return _text("success")
+
+
+def _first_sight(timestamp: str, nonce: str, signed: str, skew: int) -> str:
+    """Mark the signed (timestamp, nonce, signature) triple as used; 403 if it already was.
+
+    The timestamp check bounds a captured push URL to the skew window; this bounds it to one
+    use within it (in plain mode the signature does not cover the body)."""
+    digest = hashlib.sha1(f"{timestamp}\n{nonce}\n{signed}".encode()).hexdigest()
+    key = keys.push_seen(digest)
+    if not services().redis.set(key, "1", nx=True, ex=2 * skew):
+        EVENTS.labels("unknown", "replayed").inc()
+        raise Forbidden("this signed push was already received (replay)")
+    return key
+
+
+def _forget(key: str) -> None:
+    try:
+        services().redis.delete(key)
+    except redis.RedisError:
+        pass  # it expires after 2 x skew; WeChat's retries come within that window anyway
+
+
+def _record_receipt_now(fields: dict[str, str]) -> None:
+    """The holding of a received card, at receipt: a decrypt that follows wx.addCard at once
+    then finds WeChat's word on who received the code. The worker records it again (the
+    same function, idempotent) and does the rest; a failure here loses nothing."""
+    try:
+        record_receipt(services().redis, fields)
+    except redis.RedisError:
+        log.warning("could not record the receipt at push time; the worker will")

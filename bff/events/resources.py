@@ -8,7 +8,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
-from bff.errors import NotFound
+from bff.errors import NotFound, Unprocessable
 from bff.events import stats
 from bff.events.schemas import (
     ChannelQuery,
@@ -17,10 +17,11 @@ from bff.events.schemas import (
     EventsQuery,
     IdentityQuery,
     IdentitySchema,
+    UnlinkQuery,
 )
 from bff.events.stream import read_events
 from bff.extensions import services
-from bff.identity import find_identity
+from bff.identity import find_identity, unlink
 from bff.openapi import STORAGE_FAILURE, documents
 
 blp = admin_blueprint("events_admin", __name__,
@@ -94,3 +95,21 @@ class Identities(MethodView):
                 return found
         raise NotFound("no identity is known with every id given "
                        "(give unionid, mp_openid or oa_openid)")
+
+    @blp.doc(security=ADMIN_SECURITY)
+    @blp.arguments(UnlinkQuery, location="query", as_kwargs=True)
+    @blp.response(204)
+    @blp.alt_response(401, description="Operator token missing or wrong")
+    @blp.alt_response(404, description="No link is known for that openid")
+    @blp.alt_response(422, description="Not exactly one of mp_openid, oa_openid")
+    @require_admin
+    def delete(self, mp_openid: str | None, oa_openid: str | None) -> None:
+        """Remove a wrong link: that openid no longer maps to the others (logged without ids)
+
+        Every live session sees the change at once. Links are made again only from WeChat's
+        proof (login with a unionid, a pushed unionid, a card received through a cardExt
+        signed for that Mini Program user)."""
+        if bool(mp_openid) == bool(oa_openid):
+            raise Unprocessable("give exactly one of mp_openid, oa_openid")
+        if unlink(services().redis, mp_openid=mp_openid, oa_openid=oa_openid) is None:
+            raise NotFound("no link is known for that openid")

@@ -79,6 +79,11 @@ class IdentityQuery(Schema):
     oa_openid = fields.Str(load_default=None, validate=_OPENID)
 
 
+class UnlinkQuery(Schema):
+    mp_openid = fields.Str(load_default=None, validate=validate.Length(min=1, max=128))
+    oa_openid = fields.Str(load_default=None, validate=validate.Length(min=1, max=128))
+
+
 class IdentitySchema(Schema):
     unionid = fields.Str(allow_none=True)
     miniprogram_openid = fields.Str(allow_none=True)

@@ -13,6 +13,7 @@ import datetime as dt
 import redis
 
 from bff.extensions import Services
+from bff.ownership import channel_of
 from bff.store import keys
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -30,7 +31,8 @@ def today() -> dt.date:
 
 def count_once(svc: Services, entry_id: str, card_id: str, create_time: int, outer_str: str,
                metric: str) -> bool:
-    """Add one to ``metric`` for the entry's day and channel, unless this entry already did."""
+    """Add one to ``metric`` for the entry's day and channel (``outer_str`` less the cardExt
+    proof, ``bff.ownership.channel_of``), unless this entry already did."""
     if not card_id or metric not in METRICS:
         return False
     r = svc.redis
@@ -45,7 +47,8 @@ def count_once(svc: Services, entry_id: str, card_id: str, create_time: int, out
                     return False
                 pipe.multi()
                 pipe.set(marker, "1", ex=ttl)
-                pipe.hincrby(keys.channel_stats(card_id, day), f"{metric}|{outer_str}", 1)
+                pipe.hincrby(keys.channel_stats(card_id, day),
+                             f"{metric}|{channel_of(outer_str)}", 1)
                 pipe.sadd(keys.channel_cards(), card_id)
                 pipe.execute()
                 return True

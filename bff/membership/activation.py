@@ -1,12 +1,13 @@
-"""Member-card activation from the plug-in's ``activate_ticket``, once per ticket.
+"""Member-card activation from the plug-in's ``activate_ticket``, once per ticket and code.
 
 ``activatetempinfo/get`` -> readable form fields -> membership number per the card's profile ->
 ``/card/membercard/activate`` -> member record (fields sealed) -> answer.
 
-A retry, or ten requests at once, with the same ticket make one upstream activation: a request
-claims the ticket (``SET NX EX``), does the work and stores the sealed answer; the others wait
-(bounded) for that answer. A failure releases the claim so a retry can proceed, and tells only
-the requests that were waiting on that attempt; it is never stored as an answer.
+A retry, or ten requests at once, with the same ticket and code make one upstream activation:
+a request claims the ticket and code (``SET NX EX``), does the work and stores the sealed
+answer; the others wait (bounded) for that answer. A failure releases the claim so a retry
+can proceed, and tells only the requests that were waiting on that attempt; it is never
+stored as an answer.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from bff.errors import Conflict, DomainError, ServiceUnavailable
-from bff.membership.access import Caller, ensure_owner, resolve_code, translate_code_error
+from bff.errors import Conflict, DomainError, ServiceUnavailable, Unprocessable
 from bff.membership.members import readable_fields, store_member
 from bff.membership.numbers import membership_number_for
+from bff.ownership import Caller, owned_code, proof_keys, resolve_code, translate_code_error
 from bff.personal import PersonalDataError, seal, unseal
 from bff.profiles import get_profile
 from bff.store import keys, release_claim
@@ -37,7 +38,6 @@ RESULT_SECONDS = 86400
 FAILURE_SECONDS = 15
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
-TICKET_RETRY_AFTER = 3
 
 class _Relayed(DomainError):
     """The failure of the attempt a waiting request was waiting on."""
@@ -47,11 +47,12 @@ class _Relayed(DomainError):
         self.status = status
 
 
-def ticket_expired() -> ServiceUnavailable:
-    return ServiceUnavailable(
-        "The activation ticket is not usable (expired or not ready yet); retry shortly, "
-        "or open the activation plug-in again", errcode=int(ErrCode.ACTIVATE_TICKET_EXPIRED),
-        retry_after=TICKET_RETRY_AFTER,
+def ticket_expired() -> Unprocessable:
+    """72012: WeChat does not know the ticket (forged, expired, or of another account).
+    Retrying the same ticket can never help: the user opens the activation plug-in again."""
+    return Unprocessable(
+        "The activation ticket is expired or not valid; open the activation plug-in again",
+        errcode=int(ErrCode.ACTIVATE_TICKET_EXPIRED),
     )
 
 
@@ -61,8 +62,13 @@ def activate_member_card(
 ) -> dict[str, Any]:
     """``{card_id, code, membership_number, fields}``; the same answer for every retry."""
     real_code = resolve_code(wechat, code=code, encrypt_code=encrypt_code)
-    holding = ensure_owner(r, wechat, caller, card_id=card_id, code=real_code)
-    digest = hashlib.sha256(activate_ticket.encode()).hexdigest()[:32]
+    facts = owned_code(r, wechat, caller, code=real_code, card_id=card_id,
+                       proof_keys=proof_keys(settings))
+    # One activation per (ticket, code), not per ticket: WeChat gives no link between an
+    # activate_ticket and the user it was issued to, so a ticket someone else used first (a
+    # leaked one) must not lock its owner out of their own activation. README: "What is bound
+    # to what".
+    digest = hashlib.sha256(f"{activate_ticket}\n{real_code}".encode()).hexdigest()[:32]
     result_key, claim_key = keys.activation_result(digest), keys.activation_claim(digest)
     deadline = time.monotonic() + WAIT_SECONDS
     watched: str | None = None
@@ -86,7 +92,7 @@ def activate_member_card(
                     return _replay(settings, digest, blob, card_id=card_id, code=real_code)
                 return _as_owner(r, settings, wechat, caller, digest, token, activate_ticket,
                                  card_id=card_id, code=real_code,
-                                 oa_openid=holding.oa_openid or caller.oa_openid)
+                                 oa_openid=facts.oa_openid)
             continue
         watched = owner
         if time.monotonic() > deadline:

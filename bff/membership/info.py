@@ -6,33 +6,34 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from bff.card_package import refresh_when_missing
 from bff.errors import Forbidden, NotFound
-from bff.holdings import get_holding, holdings_of
-from bff.membership.access import Caller, translate_code_error
+from bff.holdings import get_holding
 from bff.membership.members import get_member, member_code_of, readable_fields
+from bff.ownership import Caller, holdings_of_caller, is_gone, translate_code_error
 from bff.wechat.errors import WeChatApiError
 
 if TYPE_CHECKING:
     from bff.config import Settings
     from bff.wechat.api import WeChatApi
 
-GONE = ("DELETE", "GIFTED", "GIFT_TIMEOUT")
-
 
 def caller_code(r: redis.Redis, caller: Caller, card_id: str) -> str | None:
-    """The caller's code of ``card_id``: the one they became a member with, else a held one."""
-    oa, mp = caller.oa_openid, caller.mp_openid
-    code = member_code_of(r, card_id, oa_openid=oa, mp_openid=mp)
+    """The caller's code of ``card_id``: the one they became a member with, else a held one.
+
+    Only through the caller's Official Account openid (``bff.ownership``): a Mini Program
+    openid alone proves nothing."""
+    oa = caller.oa_openid
+    if not oa:
+        return None
+    code = member_code_of(r, card_id, oa_openid=oa, mp_openid=None)
     if code:
         holding = get_holding(r, code)
         # The index may be stale (card given away): trust it only while the code is still theirs.
-        if holding is None:
+        if holding is None or (holding.oa_openid == oa and not is_gone(holding.status)):
             return code
-        same_owner = not holding.oa_openid or not oa or holding.oa_openid == oa
-        if same_owner and holding.status not in GONE:
-            return code
-    held = [h for h in holdings_of(r, oa_openid=oa, mp_openid=mp)
-            if h.card_id == card_id and h.status not in GONE]
+    held = [h for h in holdings_of_caller(r, caller)
+            if h.card_id == card_id and not is_gone(h.status)]
     return held[0].code if held else None
 
 
@@ -40,6 +41,8 @@ def member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: C
                 card_id: str) -> dict[str, Any]:
     """The member info of the caller's code of ``card_id`` (owner only)."""
     code = caller_code(r, caller, card_id)
+    if not code and refresh_when_missing(r, wechat, caller.oa_openid, card_id):
+        code = caller_code(r, caller, card_id)  # WeChat knew a card the index had missed
     if not code:
         raise NotFound("You hold no member card of this kind")
     try:
@@ -47,7 +50,7 @@ def member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: C
     except WeChatApiError as e:
         raise translate_code_error(e) from e
     owner = str(info.get("openid") or "")
-    if owner and caller.oa_openid and owner != caller.oa_openid:
+    if owner != caller.oa_openid:
         raise Forbidden("This member card belongs to another user")
     stored = get_member(r, settings, card_id=card_id, code=code)
     fields = readable_fields(info.get("user_info")) or (stored.fields if stored else {})

@@ -121,6 +121,9 @@ def store_member(
 
     r.transaction(merge, key)
     pipe = r.pipeline(transaction=False)  # the indexes can be rebuilt from the record
+    pipe.sadd(keys.members_by_code(code), card_id)
+    if membership_number:
+        pipe.sadd(keys.members_by_number(membership_number), f"{card_id} {code}")
     if oa_openid:
         pipe.hset(keys.members_of("oa", oa_openid), card_id, code)
     if mp_openid:
@@ -160,3 +163,38 @@ def member_code_of(
             if code:
                 return code
     return None
+
+
+def find_members(
+    r: redis.Redis, settings: Settings, *, code: str | None = None,
+    membership_number: str | None = None, oa_openid: str | None = None,
+) -> list[dict[str, Any]]:
+    """Members with this code, membership number or OA openid (no form fields: operators
+    looking a member up need who and which card, not the member's personal data)."""
+    from bff.holdings import get_holding
+
+    refs: set[tuple[str, str]] = set()
+    if code:
+        refs |= {(card_id, code) for card_id in r.smembers(keys.members_by_code(code))}
+        holding = get_holding(r, code)
+        if holding and holding.card_id:
+            refs.add((holding.card_id, code))
+    if membership_number:
+        for ref in r.smembers(keys.members_by_number(membership_number)):
+            card_id, _, ref_code = ref.partition(" ")
+            refs.add((card_id, ref_code))
+    if oa_openid:
+        refs |= {(card_id, c) for card_id, c in r.hgetall(keys.members_of("oa", oa_openid)).items()}
+    found = []
+    for card_id, ref_code in sorted(refs):
+        member = get_member(r, settings, card_id=card_id, code=ref_code)
+        if member is None:
+            continue
+        if membership_number and member.membership_number != membership_number:
+            continue
+        if oa_openid and member.oa_openid != oa_openid:
+            continue
+        record = member.as_dict()
+        record.pop("fields")
+        found.append(record)
+    return found

@@ -16,8 +16,10 @@ from urllib.parse import unquote
 
 import redis
 
-from bff.errors import DomainError
+from bff.catalogue import ensure_issuable_id
+from bff.errors import DomainError, NotFound, Unprocessable
 from bff.store import keys
+from bff.wechat.errors import ErrCode, WeChatApiError
 
 if TYPE_CHECKING:
     from bff.wechat.api import WeChatApi
@@ -69,12 +71,24 @@ def _cache_key(card_id: str, outer_str: str | None) -> str:
 def activation_plugin(
     r: redis.Redis, wechat: WeChatApi, card_id: str, outer_str: str | None = None
 ) -> dict[str, Any]:
-    """The plug-in's launch parameters for ``card_id``; cached a few minutes per outer_str."""
+    """The plug-in's launch parameters for ``card_id``; cached a few minutes per outer_str.
+
+    409 for a card that cannot be issued (the plug-in gives the user the card).
+    """
+    ensure_issuable_id(r, wechat, card_id)
     key = _cache_key(card_id, outer_str)
     cached = r.get(key)
     if cached:
         return json.loads(cached)
-    answer = wechat.membercard_activate_geturl(card_id, outer_str)
+    try:
+        answer = wechat.membercard_activate_geturl(card_id, outer_str)
+    except WeChatApiError as e:
+        if e.errcode == ErrCode.INVALID_CARD_ID:
+            raise NotFound("WeChat knows no card with this card_id", errcode=e.errcode) from None
+        if e.errcode == ErrCode.DATA_FORMAT_ERROR:
+            raise Unprocessable("this card is not a member card (only member cards have an "
+                                "activation plug-in)", errcode=e.errcode) from None
+        raise
     result = plugin_parameters(str(answer.get("url") or ""), outer_str)
     r.set(key, json.dumps(result), ex=CACHE_SECONDS)
     return result

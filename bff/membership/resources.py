@@ -20,6 +20,7 @@ from bff.membership.schemas import (
     PluginRequestSchema,
     PluginSchema,
 )
+from bff.ownership import card_ext_outer_str, proof_keys
 from bff.sessions.auth import current_user, require_user
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
@@ -34,12 +35,21 @@ class ActivationPlugin(MethodView):
     @blp.arguments(PluginRequestSchema)
     @blp.response(200, PluginSchema)
     @blp.alt_response(401, description="no valid session token")
+    @blp.alt_response(409, description="the card has not passed WeChat's review, was refused, "
+                                       "or is deleted")
     @blp.alt_response(502, description="WeChat refused or answered without the parameters")
     @require_user
     def post(self, data: dict) -> dict:
         """Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in"""
         svc = services()
-        return activation_plugin(svc.redis, svc.wechat, data["card_id"], data["outer_str"])
+        user = current_user()
+        outer_str = data["outer_str"]
+        if user.mp_openid:
+            # The plug-in hands the card to a user who has none yet, and WeChat's receipt push
+            # carries this outer_str: the same proof as a cardExt's (bff.ownership).
+            outer_str = card_ext_outer_str(proof_keys(svc.settings)[0], user.mp_openid,
+                                           data["card_id"], outer_str or "", stable=True)
+        return activation_plugin(svc.redis, svc.wechat, data["card_id"], outer_str)
 
 
 @blp.route("/membership/activate")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bff.cards.schemas import CHANNEL
+
 CARD_ID = validate.Length(min=1, max=64)
 
 
 class PluginRequestSchema(Schema):
     card_id = fields.Str(required=True, validate=CARD_ID)
-    outer_str = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    outer_str = fields.Str(load_default=None, allow_none=True, validate=CHANNEL)
 
 
 class PluginExtraDataSchema(Schema):

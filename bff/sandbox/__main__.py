@@ -8,8 +8,9 @@ import os
 
 from werkzeug.serving import run_simple
 
+from bff.cors import allow_origins
 from bff.sandbox.app import create_sandbox_app
-from bff.sandbox.server import config_from_env, redis_from_url
+from bff.sandbox.server import config_from_env, redis_from_url, words
 
 log = logging.getLogger("bff.sandbox")
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO)
     url = os.environ.get("BFF_SANDBOX_REDIS_URL") or os.environ.get("BFF_REDIS_URL")
     app = create_sandbox_app(redis_from_url(url), config_from_env())
+    # H5 pages on other origins load /jsbridge.js, which calls the sandbox from them.
+    allow_origins(app, words(os.environ.get("BFF_CORS_ORIGINS")))
     # werkzeug's request log prints query strings, which carry access tokens and secrets.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     log.info("sandbox WeChat on http://%s:%d", args.host, args.port)

@@ -1,9 +1,11 @@
-"""card/create, stock, code decrypt/get/consume/deposit/check, QR codes, landing pages, HTML,
-test whitelist.
+"""Code decrypt/get/consume/deposit/check, QR codes, landing pages, HTML, test whitelist.
+A consume pushes ``user_consume_card`` (ConsumeSource ``FROM_API``), as WeChat does.
 
-Errcodes chosen where WeChat's own is undocumented: 47001 for malformed bodies (bad card_type,
-bad scene, bad action_name), 40073 for unknown card ids, 40109 for too many codes / QR cards /
-whitelist users, 40079 for an expire_seconds outside 60-1800, 45031 for reducing stock below 0.
+Errcodes chosen where WeChat's own is undocumented: 47001 for malformed bodies (bad scene, bad
+action_name), 40073 for unknown card ids, 40109 for too many codes / QR cards / whitelist
+users, 40079 for an expire_seconds outside 60-1800, 41011 for a field the seed marks required
+(a custom-code card's code, a bind_openid card's openid, the landing page's fields), 40078 for
+a unique-code QR code of a card that has not passed review or has no stock left.
 """
 
 from __future__ import annotations
@@ -19,16 +21,16 @@ from flask.wrappers import Response
 
 from bff.sandbox import crypto
 from bff.sandbox.cards import (
-    CARD_TYPES,
+    DEPOSIT_MODE,
     card_or_fail,
     change_status,
-    create_card,
     find_code,
     invalid_code,
     status_of,
     validity,
 )
 from bff.sandbox.core import WeChatError
+from bff.sandbox.push import card_event, push_event
 from bff.sandbox.web import as_bool, as_int, ok, require_token, sandbox, wechat_body
 
 bp = Blueprint("wx_cards", __name__)
@@ -54,37 +56,6 @@ def _code_list(body: dict[str, Any]) -> list[Any]:
     return codes
 
 
-@bp.post("/card/create")
-def card_create() -> Response:
-    appid = require_token()
-    card = wechat_body().get("card")
-    card_type = card.get("card_type") if isinstance(card, dict) else None
-    if card_type not in CARD_TYPES:
-        raise _format_error()
-    detail = card.get(card_type.lower())
-    base_info = detail.get("base_info") if isinstance(detail, dict) else None
-    if not isinstance(base_info, dict):
-        raise _format_error()
-    return ok(card_id=create_card(sandbox(), appid, card_type, base_info))
-
-
-@bp.post("/card/modifystock")
-def modify_stock() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
-    increase = as_int(body.get("increase_stock_value"), 0) or 0
-    reduce = as_int(body.get("reduce_stock_value"), 0) or 0
-    if increase < 0 or reduce < 0:
-        raise _format_error()
-    key = sb.keys.card(card["card_id"])
-    if sb.r.hincrby(key, "quantity", increase - reduce) < 0:
-        sb.r.hincrby(key, "quantity", reduce - increase)
-        raise WeChatError(45031, "stock is not enough")
-    return ok()
-
-
 @bp.post("/card/code/decrypt")
 def code_decrypt() -> Response:
     appid = require_token()
@@ -108,7 +79,8 @@ def code_get() -> Response:
     sb = sandbox()
     card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
     status = status_of(card, record, sb.clock.now())
-    if as_bool(body.get("check_consume", False)):
+    # WeChat's clients (wechatpy, WxJava) send check_consume only when false: absent means true.
+    if as_bool(body.get("check_consume", True)):
         if status == "CONSUMED":
             raise WeChatError(40099, "invalid code, this code has consumed.")
         if status in BAD_STATUS:
@@ -135,6 +107,11 @@ def code_consume() -> Response:
         raise WeChatError(40127, "invalid user-card status")
     change_status(sb, card["card_id"], record["code"], "CONSUMED",
                   {"consumed_at": repr(now), "consume_source": "FROM_API"})
+    # WeChat pushes user_consume_card for every consumption, FROM_API included.
+    push_event(sb, card_event(
+        sb, "user_consume_card", record["openid"], CardId=card["card_id"],
+        UserCardCode=record["code"], ConsumeSource="FROM_API", LocationName="", StaffOpenId="",
+        VerifyCode="", RemarkAmount="", OuterStr=record.get("outer_str", "")))
     return ok(card={"card_id": card["card_id"]}, openid=record["openid"])
 
 
@@ -200,7 +177,8 @@ def qrcode_create() -> Response:
     for entry in entries:
         if not isinstance(entry, dict):
             raise _format_error()
-        card_or_fail(sb, entry.get("card_id"), appid)
+        card = card_or_fail(sb, entry.get("card_id"), appid)
+        _qr_entry_fields(card, entry)
     ticket = base64.b64encode(b"\x81\x0f" + os.urandom(46)).decode("ascii")
     answer: dict[str, Any] = {
         "ticket": ticket,
@@ -213,20 +191,50 @@ def qrcode_create() -> Response:
     return ok(**answer)
 
 
+def _required(name: str) -> WeChatError:
+    return WeChatError(41011, f"missing required field: {name}")
+
+
+def _qr_entry_fields(card: dict[str, str], entry: dict[str, Any]) -> None:
+    """What seed 000 requires of a QR code's card: the code of a custom-code card (one not
+    served from deposited codes), the openid of a bind_openid card; a unique-code QR code
+    only for an approved card with stock."""
+    own_codes = card.get("use_custom_code") == "1" and \
+        card.get("get_custom_code_mode") != DEPOSIT_MODE
+    if own_codes and not entry.get("code"):
+        raise _required("code (the card uses custom codes)")
+    if card.get("bind_openid") == "1" and not entry.get("openid"):
+        raise _required("openid (the card is bound to an openid)")
+    if as_bool(entry.get("is_unique_code", False)) and (
+            card.get("status") not in ("CARD_STATUS_VERIFY_OK", "CARD_STATUS_DISPATCH")
+            or int(card.get("quantity") or 0) <= 0):
+        raise WeChatError(40078, "invalid card status: a unique-code QR code needs an "
+                                 "approved card with stock")
+
+
 @bp.post("/card/landingpage/create")
 def landing_page_create() -> Response:
     appid = require_token()
     body = wechat_body()
     sb = sandbox()
+    for name in ("banner", "page_title", "can_share", "scene", "card_list"):
+        if body.get(name) in (None, "", []):
+            raise _required(name)
     if body.get("scene") not in SCENES:
         raise _format_error()
     card_list = body.get("card_list")
-    if not isinstance(card_list, list) or not card_list:
+    if not isinstance(card_list, list):
         raise _format_error()
     for entry in card_list:
         if not isinstance(entry, dict):
             raise _format_error()
-        card_or_fail(sb, entry.get("card_id"), appid)
+        for name in ("card_id", "thumb_url"):
+            if not entry.get(name):
+                raise _required(f"card_list.{name}")
+        card = card_or_fail(sb, entry.get("card_id"), appid)
+        if card.get("use_custom_code") == "1" and card.get("get_custom_code_mode") != DEPOSIT_MODE:
+            # Seed 000: the gallery offers WeChat's codes, or custom codes imported first.
+            raise _format_error()
     page_id = sb.r.incr(sb.keys.page_seq)
     scene = SCENES.index(body["scene"]) + 1
     url = (f"https://mp.weixin.qq.com/bizmall/cardlandingpage?biz={quote(sb.biz, safe='')}"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from flask import Blueprint
 from flask.wrappers import Response
 
-from bff.sandbox import crypto
+from bff.sandbox import crypto, cube
 from bff.sandbox.cards import card_or_fail, find_code, status_of
 from bff.sandbox.core import Sandbox, WeChatError
 from bff.sandbox.state import load_json
@@ -96,6 +96,8 @@ def activate() -> Response:
                 raise _format_error(f"{name} is longer than 12 bytes")
             values[name] = str(body[name])
     sb.r.hset(sb.keys.code(card["card_id"], record["code"]), mapping=values)
+    if record.get("activated") != "1":
+        cube.count(sb, card, "active", record.get("openid", ""))
     return ok()
 
 

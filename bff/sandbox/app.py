@@ -8,12 +8,24 @@ from http import HTTPStatus
 
 import redis
 import requests
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask.wrappers import Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from bff.sandbox import api_auth, api_cards, api_member, sim, sim_actions, sim_control
+from bff.sandbox import (
+    api_auth,
+    api_cards,
+    api_catalogue,
+    api_manage,
+    api_member,
+    h5,
+    sim,
+    sim_actions,
+    sim_control,
+    sim_jsapi,
+    sim_spec,
+)
 from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
 from bff.sandbox.web import EXTENSION, sandbox
 
@@ -37,9 +49,11 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_member, sim, sim_actions, sim_control):
+    for module in (api_auth, api_cards, api_catalogue, api_member, api_manage, sim,
+                   sim_actions, sim_control, sim_jsapi, sim_spec, h5):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
+    app.after_request(_delay_answer)
     app.register_error_handler(WeChatError, _wechat_error)
     app.register_error_handler(SimError, _sim_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -49,13 +63,14 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
 
 
 def _is_sim(path: str) -> bool:
-    return path == "_sim" or path.startswith("_sim/")
+    """The simulator's own paths (and its spec): not calls to WeChat."""
+    return path in ("_sim", "openapi.json") or path.startswith("_sim/")
 
 
 def _before_wechat_call() -> Response | None:
     """Count the call, then apply the global latency and any injected fault for its path."""
     path = request.path.strip("/")
-    if _is_sim(path):
+    if _is_sim(path) or request.method == "OPTIONS":  # a CORS preflight is no call to WeChat
         return None
     sb = sandbox()
     fault_key = sb.keys.fault(path)
@@ -78,6 +93,8 @@ def _before_wechat_call() -> Response | None:
     delay_ms += int(fault.get("latency_ms", 0))
     if delay_ms > 0:
         time.sleep(delay_ms / 1000)
+    if fault.get("latency_after_ms"):  # the call takes effect, then its answer is slow
+        g.sandbox_answer_delay = int(fault["latency_after_ms"]) / 1000
     if "http_status" in fault:
         status = int(fault["http_status"])
         return Response(f"sandbox fault: HTTP {status}\n", status=status, mimetype="text/plain")
@@ -85,6 +102,13 @@ def _before_wechat_call() -> Response | None:
         errcode = int(fault["errcode"])
         return jsonify(errcode=errcode, errmsg=ERRMSGS.get(errcode, "sandbox fault"))
     return None
+
+
+def _delay_answer(response: Response) -> Response:
+    delay = g.pop("sandbox_answer_delay", 0)
+    if delay:
+        time.sleep(delay)
+    return response
 
 
 def _wechat_error(e: WeChatError) -> Response:

@@ -7,12 +7,14 @@ LPOP / LREM, status changes WATCH/MULTI.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import redis
 
-from bff.sandbox import crypto
+from bff.sandbox import crypto, cube
 from bff.sandbox.core import Sandbox, WeChatError
+from bff.sandbox.state import load_json
 
 CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
 DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
@@ -44,8 +46,15 @@ def whole(value: Any, default: int) -> int:
     return number
 
 
-def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, Any]) -> str:
-    """Store a card from its ``base_info``; returns the new card_id."""
+def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, Any], *,
+                definition: dict[str, Any] | None = None, approved: bool = True,
+                cond_source: int = 1) -> str:
+    """Store a card from its ``base_info``; returns the new card_id.
+
+    ``definition`` is the whole ``card`` object as created (card/get returns it); a card made
+    through card/create waits for review (``approved=False``), one made by the simulator has
+    passed it. ``cond_source``: 1 created through the API, 0 in the MP console (datacube).
+    """
     now = sb.clock.now()
     sku = base_info.get("sku") or {}
     date_info = base_info.get("date_info") or {}
@@ -58,7 +67,11 @@ def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, An
     elif date_info.get("type") == "DATE_TYPE_FIX_TERM":
         term = whole(date_info.get("fixed_term"), 0)
     card_id = crypto.urlsafe_id("p")
-    sb.r.hset(sb.keys.card(card_id), mapping={
+    quantity = whole(sku.get("quantity"), 0)
+    if definition is None:
+        definition = {"card_type": card_type, card_type.lower(): {"base_info": base_info}}
+    pipe = sb.r.pipeline()
+    pipe.hset(sb.keys.card(card_id), mapping={
         "card_id": card_id,
         "appid": appid,
         "card_type": card_type,
@@ -66,12 +79,21 @@ def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, An
         "use_custom_code": "1" if base_info.get("use_custom_code") else "0",
         "get_custom_code_mode": str(base_info.get("get_custom_code_mode") or ""),
         "bind_openid": "1" if base_info.get("bind_openid") else "0",
-        "quantity": whole(sku.get("quantity"), 0),
+        "quantity": quantity,
+        "total_quantity": quantity,
+        "initial_quantity": quantity,
         "get_limit": whole(base_info.get("get_limit"), 0),
         "begin_time": begin,
         "end_time": end,
         "fixed_term": term,
+        "status": "CARD_STATUS_VERIFY_OK" if approved else "CARD_STATUS_NOT_VERIFY",
+        "approved": "1" if approved else "0",
+        "cond_source": cond_source,
+        "created_at": repr(now),
+        "definition": json.dumps(definition, ensure_ascii=False),
     })
+    pipe.zadd(sb.keys.card_index(appid), {card_id: now})
+    pipe.execute()
     return card_id
 
 
@@ -140,6 +162,7 @@ def issue_code(sb: Sandbox, card: dict[str, str], oa_openid: str, *, code: str |
     card_key = sb.keys.card(card["card_id"])
     got_key = sb.keys.got(card["card_id"])
     limit = int(card.get("get_limit") or 0)
+    ensure_receivable(sb, card_key, oa_openid)
     undo: list[tuple[str, str, int]] = []
     try:
         if limit:
@@ -155,7 +178,22 @@ def issue_code(sb: Sandbox, card: dict[str, str], oa_openid: str, *, code: str |
             sb.r.hincrby(key, field, delta)
         raise
     record_holding(sb, card["card_id"], code, oa_openid, outer_str)
+    cube.count(sb, card, "receive", oa_openid)
     return code
+
+
+def ensure_receivable(sb: Sandbox, card_key: str, oa_openid: str) -> None:
+    """A deleted card is given to no one; one not yet approved only to whitelisted testers."""
+    status, approved = sb.r.hmget(card_key, "status", "approved")
+    if status == "CARD_STATUS_DELETE":
+        raise WeChatError(40078, "invalid card status: the card is deleted")
+    if approved == "0" and oa_openid not in whitelisted_openids(sb):
+        raise WeChatError(40078, "invalid card status: the card has not passed review "
+                                 "(only test whitelist users may receive it)")
+
+
+def whitelisted_openids(sb: Sandbox) -> list[str]:
+    return list((load_json(sb.r.get(sb.keys.whitelist), {}) or {}).get("openid") or [])
 
 
 def fresh_code(sb: Sandbox, card: dict[str, str]) -> str:
@@ -215,7 +253,11 @@ def change_status(sb: Sandbox, card_id: str, code: str, to: str,
         pipe.hset(key, mapping={"status": to, **(extra or {})})
         return record
 
-    return sb.r.transaction(swap, key, value_from_callable=True)
+    record = sb.r.transaction(swap, key, value_from_callable=True)
+    metric = {"CONSUMED": "verify", "GIFT_SUCC": "given"}.get(to)
+    if metric:
+        cube.count(sb, {"card_id": card_id}, metric, record.get("openid", ""))
+    return record
 
 
 def holdings_of(sb: Sandbox, oa_openid: str, card_id: str) -> list[dict[str, str]]:

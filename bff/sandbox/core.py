@@ -24,6 +24,9 @@ class SandboxConfig:
     safe_mode: bool = True
     prefix: str = "wxsandbox:"
     token_overlap_seconds: int = 300
+    # Hosts of the JS-interface safe domains and web-authorization callback domains (wx.config,
+    # /connect/oauth2/authorize); empty: any host.
+    web_hosts: tuple[str, ...] = ()
 
 
 class WeChatError(Exception):

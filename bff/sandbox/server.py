@@ -15,6 +15,8 @@ from bff.sandbox.core import SandboxConfig
 
 log = logging.getLogger(__name__)
 
+LOOPBACK = ("localhost", "127.0.0.1")  # the pages wx.config and web authorization accept
+
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> SandboxConfig:
     """``BFF_*`` variables, falling back to the sandbox defaults of ``bff.config``."""
@@ -29,7 +31,12 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> SandboxConfig:
         push_token=env.get("BFF_PUSH_TOKEN") or defaults.SANDBOX_PUSH_TOKEN,
         push_aes_key=env.get("BFF_PUSH_AES_KEY") or defaults.SANDBOX_PUSH_AES_KEY,
         event_url=env.get("BFF_SANDBOX_EVENT_URL") or None,
+        web_hosts=tuple(h.lower() for h in words(env.get("BFF_JSSDK_HOSTS"))) or LOOPBACK,
     )
+
+
+def words(value: str | None) -> tuple[str, ...]:
+    return tuple(w.strip() for w in (value or "").split(",") if w.strip())
 
 
 def redis_from_url(url: str | None) -> redis.Redis:

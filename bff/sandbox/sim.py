@@ -11,6 +11,7 @@ from flask.wrappers import Response
 
 from bff.sandbox import crypto
 from bff.sandbox.api_auth import LOGIN_CODE_LIFETIME, valid_tickets
+from bff.sandbox.api_catalogue import stock_running_low
 from bff.sandbox.api_member import decrypt_card_id, store_activation_form
 from bff.sandbox.cards import (
     CARD_TYPES,
@@ -21,6 +22,7 @@ from bff.sandbox.cards import (
     issue_code,
 )
 from bff.sandbox.core import Sandbox, SimError, WeChatError
+from bff.sandbox.forms import activation_form_of, check_filled_form
 from bff.sandbox.push import card_event, push_event, summary
 from bff.sandbox.state import DAY
 from bff.sandbox.web import sandbox, sim_body, sim_field
@@ -31,26 +33,42 @@ CARD_EXT_MAX_SKEW = 600
 NONCE_MAX = 32
 
 
-@bp.post("/users")
-def create_user() -> Response:
-    sb = sandbox()
-    body = sim_body()
-    with_unionid = sim_field(body, "unionid", "bool", True)
-    nickname = sim_field(body, "nickname", "str", nullable=True)
-    sex = sim_field(body, "sex", "int", 1, choices=(0, 1, 2))
+def new_user(sb: Sandbox, *, unionid: bool = True, nickname: Any = None,
+             sex: Any = 1) -> dict[str, str | None]:
+    """A new simulated user: an OA openid, an MP openid and (by default) a unionid."""
     oa_openid, mp_openid = crypto.urlsafe_id("o"), crypto.urlsafe_id("o")
-    unionid = crypto.urlsafe_id("o") if with_unionid else None
+    union = crypto.urlsafe_id("o") if unionid else None
     pipe = sb.r.pipeline()
     pipe.hset(sb.keys.user(oa_openid), mapping={
-        "oa_openid": oa_openid, "mp_openid": mp_openid, "unionid": unionid or "",
+        "oa_openid": oa_openid, "mp_openid": mp_openid, "unionid": union or "",
         "nickname": (nickname or f"沙盒用户{secrets.randbelow(10000):04d}")[:64],
         "sex": str(sex), "created_at": repr(sb.clock.now()),
     })
-    for any_id in (oa_openid, mp_openid, unionid):
+    for any_id in (oa_openid, mp_openid, union):
         if any_id:
             pipe.set(sb.keys.uidx(any_id), oa_openid)
     pipe.execute()
-    return jsonify(mp_openid=mp_openid, oa_openid=oa_openid, unionid=unionid)
+    return {"mp_openid": mp_openid, "oa_openid": oa_openid, "unionid": union}
+
+
+@bp.post("/users")
+def create_user() -> Response:
+    body = sim_body()
+    return jsonify(new_user(sandbox(), unionid=sim_field(body, "unionid", "bool", True),
+                            nickname=sim_field(body, "nickname", "str", nullable=True),
+                            sex=sim_field(body, "sex", "int", 1, choices=(0, 1, 2))))
+
+
+def new_login_code(sb: Sandbox, user: dict[str, str], app: str) -> str:
+    """A single-use login code of ``app`` ("miniprogram" or "h5") for ``user``."""
+    code = crypto.numeric(12)
+    key = sb.keys.login(code)
+    pipe = sb.r.pipeline()
+    pipe.hset(key, mapping={"oa_openid": user["oa_openid"], "app": app,
+                            "expires_at": repr(sb.clock.now() + LOGIN_CODE_LIFETIME)})
+    pipe.expire(key, DAY)
+    pipe.execute()
+    return code
 
 
 @bp.post("/login-codes")
@@ -59,14 +77,19 @@ def create_login_code() -> Response:
     body = sim_body()
     user = sb.user_or_fail(body.get("user"))
     app = sim_field(body, "app", "str", "miniprogram", choices=("miniprogram", "h5"))
-    code = crypto.numeric(12)
-    key = sb.keys.login(code)
-    pipe = sb.r.pipeline()
-    pipe.hset(key, mapping={"oa_openid": user["oa_openid"], "app": app,
-                            "expires_at": repr(sb.clock.now() + LOGIN_CODE_LIFETIME)})
-    pipe.expire(key, DAY)
-    pipe.execute()
-    return jsonify(code=code)
+    return jsonify(code=new_login_code(sb, user, app))
+
+
+@bp.get("/login-codes/<code>")
+def login_code_user(code: str) -> Response:
+    """Whose login code this is (used or not): how /jsbridge.js on a page that came back from
+    web authorization with ?code= knows which simulated user it plays."""
+    sb = sandbox()
+    data = sb.r.hgetall(sb.keys.login(code)) if len(code) <= 64 else {}
+    user = sb.r.hgetall(sb.keys.user(data["oa_openid"])) if data else {}
+    if not user:
+        raise SimError("unknown login code", 404)
+    return jsonify(app=data["app"], oa_openid=user["oa_openid"], mp_openid=user["mp_openid"])
 
 
 @bp.post("/cards")
@@ -87,11 +110,42 @@ def create_sim_card() -> Response:
         "date_info": sim_date_info(sim_field(body, "date_info", "object", {}, nullable=True)),
     }
     sb = sandbox()
-    return jsonify(card_id=create_card(sb, sb.config.oa_appid, card_type, base_info))
+    return jsonify(card_id=create_card(sb, sb.config.oa_appid, card_type, base_info,
+                                       approved=sim_field(body, "approved", "bool", True)))
+
+
+@bp.post("/cards/<card_id>/review")
+def review_card(card_id: str) -> Response:
+    """WeChat's reviewer decides: ``{approve: bool, reason?}`` -> the card's status and the
+    card_pass_check / card_not_pass_check push (with RefuseReason)."""
+    sb = sandbox()
+    body = sim_body()
+    card = get_card(sb, card_id, sb.config.oa_appid)
+    if card is None:
+        raise SimError("unknown card", 404)
+    if card["status"] == "CARD_STATUS_DELETE":
+        raise SimError("the card is deleted", 409)
+    if not isinstance(body.get("approve"), bool):
+        raise SimError("approve must be true or false")
+    reason = str(body.get("reason") or "")
+    if body["approve"]:
+        sb.r.hset(sb.keys.card(card_id), mapping={"status": "CARD_STATUS_VERIFY_OK",
+                                                  "approved": "1", "refuse_reason": ""})
+        fields = card_event(sb, "card_pass_check", crypto.gh_id(sb.config.oa_appid),
+                            CardId=card_id)
+    else:
+        if not reason:
+            raise SimError("a refusal gives its reason")
+        sb.r.hset(sb.keys.card(card_id), mapping={"status": "CARD_STATUS_VERIFY_FAIL",
+                                                  "refuse_reason": reason})
+        fields = card_event(sb, "card_not_pass_check", crypto.gh_id(sb.config.oa_appid),
+                            CardId=card_id, RefuseReason=reason)
+    status = sb.r.hget(sb.keys.card(card_id), "status")
+    return jsonify(status=status, pushed=[summary(push_event(sb, fields))])
 
 
 SIM_CARD_FIELDS = ("card_type", "title", "quantity", "get_limit", "use_custom_code",
-                   "get_custom_code_mode", "bind_openid", "date_info")
+                   "get_custom_code_mode", "bind_openid", "date_info", "approved")
 MAX_STOCK = 100_000_000  # WeChat's sku quantity is at most 100 million
 DATE_TYPES = ("DATE_TYPE_FIX_TIME_RANGE", "DATE_TYPE_FIX_TERM", "DATE_TYPE_PERMANENT")
 
@@ -165,7 +219,12 @@ def take_card(sb: Sandbox, card: dict[str, str], user: dict[str, str], *, code: 
         UnionId=(user.get("unionid") or None) if unionid_in_event else None,
         SourceScene="SOURCE_SCENE_MINI_PROGRAM",
     )
-    return code, summary(push_event(sb, fields))
+    pushed = summary(push_event(sb, fields))
+    detail = stock_running_low(sb, card["card_id"])
+    if detail is not None:
+        push_event(sb, card_event(sb, "card_sku_remind", crypto.gh_id(sb.config.oa_appid),
+                                  CardId=card["card_id"], Detail=detail))
+    return code, pushed
 
 
 @bp.post("/add-card")
@@ -218,6 +277,10 @@ def activation_form() -> Response:
     if biz != sb.biz:
         raise SimError("biz does not match the Official Account")
     outer_str = sim_field(body, "outer_str", "str", "", nullable=True)
+    filled = body.get("fields") or {}, body.get("custom_fields") or {}
+    form = activation_form_of(sb, card_id)
+    if form is not None and all(isinstance(x, dict) for x in filled):
+        check_filled_form(form, *filled)
     pushed = []
     held = [r for r in holdings_of(sb, user["oa_openid"], card_id) if r["status"] == "NORMAL"]
     if held:

@@ -16,7 +16,7 @@ from bff.sandbox.web import sandbox, sim_body, sim_field
 bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
 MAX_LATENCY_MS = 60_000  # longer than any client timeout: a hang, not a slow WeChat
 FAULT_BOUNDS = {"errcode": (-1, 99_999_999), "http_status": (400, 599),
-                "latency_ms": (0, MAX_LATENCY_MS)}
+                "latency_ms": (0, MAX_LATENCY_MS), "latency_after_ms": (0, MAX_LATENCY_MS)}
 
 
 def normalise_path(path: str) -> str:
@@ -38,7 +38,7 @@ def add_fault() -> Response:
         if value is not None:
             fault[name] = value
     if not fault:
-        raise SimError("give errcode, http_status and/or latency_ms")
+        raise SimError("give errcode, http_status, latency_ms and/or latency_after_ms")
     count = sim_field(body, "count", "int", 1, low=1, high=1_000_000)
     path = normalise_path(path)
     key = sb.keys.fault(path)

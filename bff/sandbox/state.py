@@ -21,8 +21,11 @@ Keys (``P`` = prefix):
 - ``P uidx:<mp_openid|oa_openid|unionid>`` string -> oa_openid; no TTL.
 - ``P login:<code>`` hash ``oa_openid``, ``app``, ``expires_at``, ``used``; TTL 1 day.
 - ``P card:<card_id>`` hash: ``appid``, ``card_type``, ``use_custom_code``,
-  ``get_custom_code_mode``, ``bind_openid``, ``quantity`` (stock left), ``get_limit``, ``title``,
-  ``begin_time``, ``end_time``, ``fixed_term``; no TTL.
+  ``get_custom_code_mode``, ``bind_openid``, ``quantity`` (stock left), ``total_quantity``,
+  ``initial_quantity``,
+  ``get_limit``, ``title``, ``begin_time``, ``end_time``, ``fixed_term``, ``status``
+  (CARD_STATUS_*), ``approved`` (passed review once), ``refuse_reason``, ``cond_source``,
+  ``created_at``, ``definition`` (JSON of the card as created and updated); no TTL.
 - ``P got:<card_id>`` hash oa_openid -> codes received (get_limit); no TTL.
 - ``P code:<card_id>:<code>`` hash: ``card_id``, ``code``, ``openid``, ``status``, ``outer_str``,
   ``received_at``, member fields (``activated``, ``membership_number``, ``bonus``, ``balance``,
@@ -34,6 +37,13 @@ Keys (``P`` = prefix):
 - ``P nonce:<card_id>:<nonce_str>:<timestamp>`` string, a used cardExt nonce; TTL 1 day.
 - ``P actticket:<ticket>`` hash ``appid``, ``card_id``, ``code``, ``oa_openid``, ``fields``,
   ``custom_fields`` (JSON), ``expires_at``; TTL 1 day.
+- ``P cards:<appid>`` zset card_id -> created at, the appid's cards (card/batchget); no TTL.
+- ``P form:<card_id>`` string, JSON of the member card's activation form
+  (activateuserform/set); no TTL.
+- ``P cube:<card_id>:<YYYY-MM-DD>`` hash metric -> count (receive, verify, given, active) of
+  that Asia/Shanghai day (datacube); no TTL.
+- ``P cubeu:<card_id>:<YYYY-MM-DD>:<metric>`` set of openids behind those counts; no TTL.
+- ``P skuremind:<card_id>`` string, a card_sku_remind was pushed; TTL 12 hours.
 - ``P seq:page`` string, landing page id counter; no TTL.
 - ``P whitelist`` string, JSON of the last test whitelist; no TTL.
 """
@@ -142,6 +152,21 @@ class Keys:
 
     def activate_ticket(self, ticket: str) -> str:
         return self.k("actticket", ticket)
+
+    def card_index(self, appid: str) -> str:
+        return self.k("cards", appid)
+
+    def activation_form(self, card_id: str) -> str:
+        return self.k("form", card_id)
+
+    def cube(self, card_id: str, day: str) -> str:
+        return self.k("cube", card_id, day)
+
+    def cube_users(self, card_id: str, day: str, metric: str) -> str:
+        return self.k("cubeu", card_id, day, metric)
+
+    def sku_remind(self, card_id: str) -> str:
+        return self.k("skuremind", card_id)
 
 
 class Clock:

@@ -9,8 +9,9 @@ Usage in a flask-smorest view (below the ``@blp.response`` decorators)::
     def post(self, data): user = current_user()
 
 The session is read with one Redis round trip. ``SessionUser.oa_openid`` is resolved lazily on
-first access (the session, then the identity links by Mini Program openid, then by unionid) and
-cached in the session, so endpoints that never need it pay nothing.
+first access (an H5 session's own OA openid, else the identity links by Mini Program openid,
+then by unionid) once per request, so endpoints that never need it pay nothing. A link-resolved
+OA openid is not cached in the session, so removing a link takes effect at once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bff.errors import Unauthorized
 from bff.extensions import services
 from bff.identity import find_identity
 from bff.openapi import SESSION_SCHEME, STORAGE_FAILURE, documents
-from bff.sessions.store import SessionRecord, load_session, remember_oa_openid
+from bff.sessions.store import SessionRecord, load_session
 
 _UNSET = object()
 
@@ -54,10 +55,6 @@ class SessionUser:
             self._oa_openid = resolve_oa_openid(self)
         return self._oa_openid
 
-    def known_oa_openid(self) -> str | None:
-        """The OA openid if already known (session or resolved), without any lookup."""
-        return None if self._oa_openid is _UNSET else self._oa_openid
-
     def forget_oa_openid(self) -> None:
         """Resolve again on next access (after a new link was written)."""
         self._oa_openid = _UNSET
@@ -75,8 +72,8 @@ def resolve_oa_openid(user: SessionUser) -> str | None:
     if not oa and user.unionid:
         ident = find_identity(r, unionid=user.unionid)
         oa = ident.official_account_openid if ident else None
-    if oa:
-        remember_oa_openid(r, user.token_id, oa)
+    # Not cached in the session: an operator who removes a wrong link
+    # (DELETE /v1/admin/identities) must cut every live session off at once.
     return oa
 
 

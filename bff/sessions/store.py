@@ -88,13 +88,5 @@ def load_session(r: redis.Redis, token: str) -> SessionRecord | None:
     return SessionRecord(token_id, h[0] or None, h[1] or None, h[2] or None, expires_at)
 
 
-def remember_oa_openid(r: redis.Redis, token_id: str, oa_openid: str) -> None:
-    """Cache a lazily resolved OA openid in the session (only if the session still exists)."""
-    r.eval(
-        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'oa', ARGV[1]) end",
-        1, keys.session(token_id), oa_openid,
-    )
-
-
 def revoke_session(r: redis.Redis, token_id: str) -> bool:
     return bool(r.delete(keys.session(token_id)))

@@ -34,7 +34,7 @@ def identity(kind: str, value: str) -> str:
 
 # Card holdings (written by code decryption and by card events):
 # - ``bff:holding:<code>`` hash {card_id, code, oa_openid, mp_openid, status, outer_str,
-#   received_at, gift_from, old_code, updated_at}; no TTL.
+#   received_at, gift_from, old_code, receipt ("push" | "gift" | ""), updated_at}; no TTL.
 # - ``bff:holdings:<oa|mp>:<openid>`` set of codes held by that openid; no TTL.
 def holding(code: str) -> str:
     return f"{PREFIX}holding:{code}"
@@ -105,13 +105,17 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 # Operators (bff/admin): redemption ledger and the custom-code import checkpoint.
 # Redemption, one hash tag per code so the claim, ledger and uncertainty marker live together:
 # - ``bff:{redeem:<code>}:ledger`` hash card_id -> JSON {card_id, code, openid, redeemed_at,
-#   staff_id, location, channel}; the record of a consumed code; no TTL (it is the audit trail).
+#   staff_id, location, channel, key (Idempotency-Key digest or null)}; the record of a
+#   consumed code; no TTL (it is the audit trail).
 # - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
-#   consume the code now; TTL 60 s (released as soon as the ledger entry is written or the
-#   consume failed).
-# - ``bff:{redeem:<code>}:uncertain`` string, JSON of a consume whose answer was lost (timeout
-#   after sending): if WeChat later reports the code consumed, this becomes the ledger entry;
-#   TTL 1 day.
+#   consume the code now; TTL 60 s, ``bff.admin.ledger.CLAIM_TTL_MS`` (released as soon as the
+#   ledger entry is written or the consume failed).
+# - ``bff:{redeem:<code>}:inflight`` hash claim owner -> JSON ledger entry of a consume sent or
+#   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was
+#   lost or the consume outlived its claim: when WeChat reports the code consumed, the earliest
+#   one becomes the ledger entry; TTL 1 day.
+# - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed (digest: sha256 of
+#   channel, caller scope and key); TTL 30 days.
 # Import checkpoint, one hash tag per (card_id, digest); digest = sha256 of the file, or of the
 # file's sha256 and the reading options (CSV column, header) when given:
 # - ``bff:{import:<card_id>:<digest>}:done`` hash batch index -> JSON {succ, dup, fail, dup_n,
@@ -129,8 +133,12 @@ def redeem_claim(code: str) -> str:
     return f"{PREFIX}{{redeem:{code}}}:claim"
 
 
-def redeem_uncertain(code: str) -> str:
-    return f"{PREFIX}{{redeem:{code}}}:uncertain"
+def redeem_inflight(code: str) -> str:
+    return f"{PREFIX}{{redeem:{code}}}:inflight"
+
+
+def redeem_key(digest: str) -> str:
+    return f"{PREFIX}redeem-key:{digest}"
 
 
 def import_checkpoint(card_id: str, digest: str, part: str) -> str:
@@ -147,12 +155,14 @@ def import_checkpoint(card_id: str, digest: str, part: str) -> str:
 # - ``bff:{pool:<card_id>}:holder`` hash, code -> who it was reserved for (kept once
 #   claimed); no TTL.
 # - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
+# - ``bff:{pool:<card_id>}:held-by`` hash, holder -> the code reserved for it (one unclaimed
+#   reservation per holder); an entry goes when its reservation lapses; no TTL.
 def profile(card_id: str) -> str:
     return f"{PREFIX}profile:{card_id}"
 
 
 def pool(card_id: str, part: str) -> str:
-    """``part`` is all | available | reserved | holder | claimed."""
+    """``part`` is all | available | reserved | holder | claimed | held-by."""
     return f"{PREFIX}{{pool:{card_id}}}:{part}"
 
 
@@ -162,17 +172,10 @@ def pool_card(code: str) -> str:
 
 
 # Cards (bff/cards):
-# - ``bff:pending-claim:<mp_openid>:<card_id>`` sorted set, add-card signatures (nonce -> signed
-#   at) of a Mini Program user whose OA openid is unknown; lets that user's decrypt link the
-#   openids through the shared code (seed 002 steps 5-7); TTL cards.PENDING_CLAIM_TTL (300 s).
 # - ``bff:redeem:<code>`` string, self-redemption claim then outcome JSON {status, body|message,
 #   errcode}; TTL 60 s while pending, 30 days once decided.
 # - ``bff:userinfo-unionid:<oa_openid>`` string, unionid from /cgi-bin/user/info ("" if none);
 #   TTL 1 day.
-def pending_claim(mp_openid: str, card_id: str) -> str:
-    return f"{PREFIX}pending-claim:{mp_openid}:{card_id}"
-
-
 def redeem(code: str) -> str:
     return f"{PREFIX}redeem:{code}"
 
@@ -192,6 +195,12 @@ def userinfo_unionid(oa_openid: str) -> str:
 # - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
 # - ``bff:{ev}:dead`` stream, entries whose handling failed BFF_WORKER_MAX_ATTEMPTS times
 #   {entry, event, card_id, error, attempts, failed_at}; trimmed like the stream.
+# - ``bff:push-seen:<sha1(timestamp, nonce, signature)>`` string "1": a push with this signed
+#   triple was accepted; a second one is a replay; TTL 2 x BFF_PUSH_MAX_SKEW.
+def push_seen(digest: str) -> str:
+    return f"{PREFIX}push-seen:{digest}"
+
+
 def event_stream() -> str:
     return f"{PREFIX}{{ev}}:stream"
 
@@ -224,3 +233,98 @@ def channel_counted(entry_id: str) -> str:
 
 def channel_cards() -> str:
     return f"{PREFIX}{{evstats}}:cards"
+
+
+# Member changes (bff.membership.changes), one hash tag per member ``{mbr:<card_id>:<code>}``
+# so the lock, the ledger and its indexes live together:
+# - ``bff:{mbr:<card_id>:<code>}:lock`` string, owner token of the one change running now;
+#   TTL 30 s (``bff.membership.changes.LOCK_TTL_MS``).
+# - ``bff:{mbr:<card_id>:<code>}:changes`` hash change_id -> JSON {change_id, card_id, code, key,
+#   at, by, source, state, add_bonus, bonus, record_bonus, add_balance, balance,
+#   record_balance, before_bonus, before_balance, result_bonus, result_balance, event_id}; the
+#   ledger; no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:order`` list of change_ids, oldest first; no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:unmatched`` list of API change_ids still waiting for their
+#   update_member_card event (trimmed after 1 day); no TTL.
+# - ``bff:{mbr:<card_id>:<code>}:events`` hash event stream id -> change_id it was matched to or
+#   recorded as; no TTL.
+# - ``bff:member-change-key:<sha256(key)[:32]>`` string JSON {card_id, code, fingerprint,
+#   change_id, state}: what an Idempotency-Key did; TTL 30 days.
+# - ``bff:member-number-index:<membership_number>`` set of ``<card_id> <code>`` with that number
+#   (written at activation); no TTL.
+def _member_tag(card_id: str, code: str) -> str:
+    return f"{PREFIX}{{mbr:{card_id}:{code}}}"
+
+
+def member_change_lock(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:lock"
+
+
+def member_changes(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:changes"
+
+
+def member_change_order(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:order"
+
+
+def member_change_unmatched(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:unmatched"
+
+
+def member_change_events(card_id: str, code: str) -> str:
+    return f"{_member_tag(card_id, code)}:events"
+
+
+def member_change_key(digest: str) -> str:
+    return f"{PREFIX}member-change-key:{digest}"
+
+
+def members_by_number(number: str) -> str:
+    return f"{PREFIX}member-number-index:{number}"
+
+
+# - ``bff:member-code-index:<code>`` set of card_ids with a member record for that code (written
+#   at activation); no TTL.
+def members_by_code(code: str) -> str:
+    return f"{PREFIX}member-code-index:{code}"
+
+
+# - ``bff:package-checked:<oa_openid>:<card_id or *>`` string "1": the user's card package was
+#   read from WeChat because a holding was missing (bff.card_package); TTL 60 s.
+def card_package_checked(oa_openid: str, card_id: str) -> str:
+    return f"{PREFIX}package-checked:{oa_openid}:{card_id}"
+
+
+# Catalogue (bff/catalogue.py):
+# - ``bff:activation-form:<card_id>`` string, JSON of the member card's activation form as last
+#   set through the service (WeChat has no call to read it back); no TTL.
+# - ``bff:stock-alert:<card_id>`` hash {detail, at}, WeChat's last card_sku_remind; no TTL.
+# Idempotency-Key of a card creation or stock change (``<d>`` = sha256(scope, key)[:32]; one
+# hash tag per key):
+# - ``bff:{cat:<d>}:result`` string, JSON {fp (sha256 of the request), answer | uncertain};
+#   TTL 1 day.
+# - ``bff:{cat:<d>}:claim`` string, owner token of the request doing the work; TTL 60 s.
+# - ``bff:card-known:<card_id>`` string "1" (WeChat's card/get knows the card) or "0" (40073);
+#   TTL 1 h / 60 s (bff.catalogue.ensure_known).
+def card_known(card_id: str) -> str:
+    return f"{PREFIX}card-known:{card_id}"
+
+
+def activation_form(card_id: str) -> str:
+    return f"{PREFIX}activation-form:{card_id}"
+
+
+def stock_alert(card_id: str) -> str:
+    return f"{PREFIX}stock-alert:{card_id}"
+
+
+def catalogue_once(digest: str, part: str) -> str:
+    """``part`` is ``result`` or ``claim``."""
+    return f"{PREFIX}{{cat:{digest}}}:{part}"
+
+
+# Demo pages (bff.demo, sandbox mode only):
+# - ``bff:demo:cards`` hash {coupon, member} -> the sandbox card_ids the demo pages use; no TTL.
+def demo_cards() -> str:
+    return f"{PREFIX}demo:cards"

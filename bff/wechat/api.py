@@ -80,6 +80,25 @@ class WeChatApi:
     def card_create(self, card: dict) -> dict:
         return self.client.post("/card/create", {"card": card}, idempotent=False)
 
+    def card_get(self, card_id: str) -> dict:
+        return self.client.post("/card/get", {"card_id": card_id})
+
+    def card_batchget(self, offset: int, count: int,
+                      status_list: Sequence[str] | None = None) -> dict:
+        """``{card_id_list, total_num}``; count at most 50."""
+        body: dict = {"offset": offset, "count": count}
+        if status_list:
+            body["status_list"] = list(status_list)
+        return self.client.post("/card/batchget", body)
+
+    def card_update(self, card_id: str, card_type: str, change: dict) -> dict:
+        """``{send_check}``; ``change`` is the ``<card type>`` object of changed fields."""
+        # Sending the same change twice leaves the card as one change would: safe to retry.
+        return self.client.post("/card/update", {"card_id": card_id, card_type.lower(): change})
+
+    def card_delete(self, card_id: str) -> dict:
+        return self.client.post("/card/delete", {"card_id": card_id})
+
     def modify_stock(self, card_id: str, increase: int = 0, reduce: int = 0) -> dict:
         body: dict = {"card_id": card_id}
         if increase:
@@ -93,14 +112,12 @@ class WeChatApi:
         body = {"encrypt_code": normalise_encrypt_code(encrypt_code)}
         return self.client.post("/card/code/decrypt", body)
 
-    def code_get(
-        self, code: str, card_id: str | None = None, check_consume: bool | None = None
-    ) -> dict:
-        body: dict = {"code": code}
+    def code_get(self, code: str, card_id: str | None = None, check_consume: bool = False) -> dict:
+        """``check_consume`` is always sent: WeChat treats an absent one as true, which turns a
+        consumed or deleted code into an errcode instead of its status."""
+        body: dict = {"code": code, "check_consume": check_consume}
         if card_id is not None:
             body["card_id"] = card_id
-        if check_consume is not None:
-            body["check_consume"] = check_consume
         return self.client.post("/card/code/get", body)
 
     def code_consume(self, code: str, card_id: str | None = None) -> dict:
@@ -109,6 +126,28 @@ class WeChatApi:
         if card_id is not None:
             body["card_id"] = card_id
         return self.client.post("/card/code/consume", body, idempotent=False)
+
+    def code_unavailable(self, code: str, card_id: str | None = None,
+                         reason: str | None = None) -> dict:
+        """Irreversible for the holder: the code can no longer be used."""
+        body: dict = {"code": code}
+        if card_id is not None:
+            body["card_id"] = card_id
+        if reason:
+            body["reason"] = reason
+        return self.client.post("/card/code/unavailable", body, idempotent=False)
+
+    def code_update(self, card_id: str, code: str, new_code: str) -> dict:
+        return self.client.post("/card/code/update",
+                                {"card_id": card_id, "code": code, "new_code": new_code},
+                                idempotent=False)
+
+    def user_card_list(self, openid: str, card_id: str | None = None) -> dict:
+        """The cards in a user's card package (OA openid): ``{card_list: [{code, card_id}]}``."""
+        body: dict = {"openid": openid}
+        if card_id:
+            body["card_id"] = card_id
+        return self.client.post("/card/user/getcardlist", body)
 
     def code_deposit(self, card_id: str, codes: Sequence[str]) -> dict:
         # Depositing the same codes twice only reports them as duplicates: safe to retry.
@@ -152,6 +191,21 @@ class WeChatApi:
         # Activating again with the same data is harmless; the domain layer keys it by ticket.
         return self.client.post("/card/membercard/activate", body)
 
+    def membercard_activateuserform_set(self, card_id: str, form: dict) -> dict:
+        """The member card's activation form (replaces the previous one: safe to retry)."""
+        return self.client.post("/card/membercard/activateuserform/set",
+                                {**form, "card_id": card_id})
+
+    # -- card data --------------------------------------------------------------------------
+
+    def datacube(self, call: str, body: dict) -> dict:
+        """``/datacube/<call>`` (getcardbizuininfo, getcardcardinfo, getcardmembercardinfo)."""
+        return self.client.post(f"/datacube/{call}", body)
+
     def membercard_userinfo_get(self, card_id: str, code: str) -> dict:
         return self.client.post("/card/membercard/userinfo/get",
                                 {"card_id": card_id, "code": code})
+
+    def membercard_updateuser(self, body: dict) -> dict:
+        """Change bonus/balance: never retried once sent (an ``add_*`` would apply twice)."""
+        return self.client.post("/card/membercard/updateuser", body, idempotent=False)

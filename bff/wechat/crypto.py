@@ -15,6 +15,15 @@ from Crypto.Cipher import AES
 _PUSH_BLOCK = 32  # WeChat pads push messages to 32 bytes, not AES's 16
 
 
+def _same_ascii(expected: str, given: str | None) -> bool:
+    """Constant-time equality; a non-ASCII value is simply unequal (``hmac.compare_digest``
+    raises TypeError on non-ASCII str, which would be a 500 for anyone with a query string)."""
+    given = given or ""
+    if not given.isascii():
+        return False
+    return hmac.compare_digest(expected.encode("ascii"), given.encode("ascii"))
+
+
 class PushCryptoError(Exception):
     """A push message could not be verified or decrypted; the message never says why in detail."""
 
@@ -48,13 +57,13 @@ class PushCrypto:
 
     def check_signature(self, signature: str, timestamp: str, nonce: str) -> bool:
         expected = _sha1_sorted(self._token, timestamp, nonce)
-        return hmac.compare_digest(expected, signature or "")
+        return _same_ascii(expected, signature)
 
     def check_msg_signature(
         self, msg_signature: str, timestamp: str, nonce: str, encrypt: str
     ) -> bool:
         expected = _sha1_sorted(self._token, timestamp, nonce, encrypt)
-        return hmac.compare_digest(expected, msg_signature or "")
+        return _same_ascii(expected, msg_signature)
 
     def msg_signature(self, timestamp: str, nonce: str, encrypt: str) -> str:
         """For replies and tests: the msg_signature of an Encrypt value."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from urllib.parse import quote
 
+from bff.admin import ledger
 from bff.store import keys
 from tests.admin.helpers import ADMIN, calls, decrypt, fault, new_card, sim, take
 
@@ -14,8 +16,8 @@ def query(client, **body):
     return client.post("/v1/admin/codes/query", json=body, headers=ADMIN)
 
 
-def redeem(client, **body):
-    return client.post("/v1/admin/codes/redeem", json=body, headers=ADMIN)
+def redeem(client, headers=None, **body):
+    return client.post("/v1/admin/codes/redeem", json=body, headers={**ADMIN, **(headers or {})})
 
 
 def test_query_by_code_and_by_encrypt_code_however_the_url_mangled_it(app, client):
@@ -38,41 +40,158 @@ def test_query_needs_exactly_one_of_code_and_encrypt_code(client):
     assert query(client, code="1", encrypt_code="x").status_code == 422
 
 
-def test_ten_concurrent_redemptions_make_one_consume_and_the_same_answer(app, client):
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
-    barrier = threading.Barrier(10)
-    answers: list = [None] * 10
+def redeem_at_once(app, bodies: list[tuple[dict, str | None]]) -> list[tuple[int, dict]]:
+    """Each (body, Idempotency-Key) posted by its own client, all released together."""
+    barrier = threading.Barrier(len(bodies))
+    answers: list = [None] * len(bodies)
 
     def one(i: int) -> None:
+        body, key = bodies[i]
+        headers = {**ADMIN, **({"Idempotency-Key": key} if key else {})}
         c = app.test_client()
         barrier.wait()
-        res = c.post("/v1/admin/codes/redeem", headers=ADMIN,
-                     json={"card_id": card, "code": code, "staff_id": f"s{i}",
-                           "location": "store 12"})
+        res = c.post("/v1/admin/codes/redeem", headers=headers, json=body)
         answers[i] = (res.status_code, res.json)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(bodies))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
-    statuses = {a[0] for a in answers}
-    assert statuses == {200}, answers
+    return answers
+
+
+def test_ten_concurrent_retries_under_one_key_make_one_consume_and_the_same_answer(app, client):
+    card = new_card(client)
+    user, encrypted = take(app, client, card)
+    code = decrypt(app, encrypted)
+    body = {"card_id": card, "code": code, "staff_id": "s1", "location": "store 12"}
+    answers = redeem_at_once(app, [(body, "till-7-sale-1")] * 10)
+    assert {a[0] for a in answers} == {200}, answers
     first = answers[0][1]
     assert all(a[1] == first for a in answers)
     assert first["code"] == code and first["openid"] == user["oa_openid"]
-    assert first["location"] == "store 12" and first["staff_id"] in {f"s{i}" for i in range(10)}
+    assert first["location"] == "store 12" and first["staff_id"] == "s1"
+    assert first["channel"] == "counter" and "key" not in first
     assert calls(client)["card/code/consume"] == 1
-    # Later: the same answer again (no consume), and the query explains who redeemed it.
-    again = redeem(client, code=code, staff_id="late")
+    # Later: the same key is a retry (the first answer); another key or none is a second
+    # redemption, refused with when, where, by whom and through which channel.
+    again = redeem(client, **body, headers={"Idempotency-Key": "till-7-sale-1"})
     assert again.status_code == 200 and again.json == first
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(first["redeemed_at"]))
+    for headers in ({"Idempotency-Key": "till-9-sale-4"}, {}):
+        second = redeem(client, code=code, staff_id="late", headers=headers)
+        assert second.status_code == 409 and second.json["errcode"] == 40099, second.json
+        assert second.json["message"] == ("the code has already been redeemed (at "
+                                          f"{when} in store 12 by staff s1, channel counter)")
     info = query(client, card_id=card, code=code)
     assert info.status_code == 409 and info.json["errcode"] == 40099
-    assert "already been redeemed" in info.json["message"]
-    assert f"by staff {first['staff_id']}" in info.json["message"]
+    assert "by staff s1" in info.json["message"]
     assert calls(client)["card/code/consume"] == 1
+
+
+def test_ten_concurrent_redemptions_under_ten_keys_one_wins_the_others_hear_who(app, client):
+    card = new_card(client)
+    _, encrypted = take(app, client, card)
+    code = decrypt(app, encrypted)
+    answers = redeem_at_once(app, [({"code": code, "staff_id": f"s{i}"}, f"key-{i}")
+                                   for i in range(10)])
+    won = [a for a in answers if a[0] == 200]
+    lost = [a for a in answers if a[0] != 200]
+    assert len(won) == 1 and {a[0] for a in lost} == {409}, answers
+    winner = won[0][1]["staff_id"]
+    assert all(f"by staff {winner}, channel counter" in a[1]["message"] for a in lost)
+    assert calls(client)["card/code/consume"] == 1
+
+
+def test_a_key_redeems_one_code_only(app, client):
+    card = new_card(client)
+    codes = [decrypt(app, take(app, client, card)[1]) for _ in range(2)]
+    assert redeem(client, code=codes[0], headers={"Idempotency-Key": "k-1"}).status_code == 200
+    reused = redeem(client, code=codes[1], headers={"Idempotency-Key": "k-1"})
+    assert reused.status_code == 422 and "another code" in reused.json["message"]
+    for bad in ("", "x" * 65, "has space", "ключ"):
+        res = redeem(client, code=codes[1], headers={"Idempotency-Key": bad})
+        assert res.status_code == 422, bad
+    assert calls(client)["card/code/consume"] == 1
+
+
+def consume_in_flight_past_its_claim(r, code: str) -> None:
+    """Wait until the first attempt's consume is in flight and its claim has expired."""
+    deadline = time.monotonic() + 10
+    while not (r.exists(keys.redeem_inflight(code)) and not r.exists(keys.redeem_claim(code))):
+        assert time.monotonic() < deadline, "the first attempt never got its consume going"
+        time.sleep(0.01)
+
+
+def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client, monkeypatch,
+                                                                    redis_client):
+    """The first request's consume stalls past its claim; its retry (same key) takes the claim
+    meanwhile. Both get the one redemption's answer; another key is told who redeemed it."""
+    monkeypatch.setattr(ledger, "CLAIM_TTL_MS", 200)
+    card = new_card(client)
+    user, encrypted = take(app, client, card)
+    code = decrypt(app, encrypted)
+    fault(client, "card/code/consume", latency_ms=1500)  # the first consume only
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def attempt(name: str, wait: bool) -> None:
+        if wait:
+            consume_in_flight_past_its_claim(redis_client, code)
+        res = app.test_client().post(
+            "/v1/admin/codes/redeem", json={"card_id": card, "code": code, "staff_id": name},
+            headers={**ADMIN, "Idempotency-Key": "sale-77"})
+        answers[name] = (res.status_code, res.json)
+
+    threads = [threading.Thread(target=attempt, args=("first", False)),
+               threading.Thread(target=attempt, args=("retry", True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers["first"][0] == 200 and answers["retry"][0] == 200, answers
+    assert answers["first"][1] == answers["retry"][1]
+    assert answers["first"][1]["openid"] == user["oa_openid"]
+    # WeChat applied one of the two consumes; the ledger names the one that did.
+    assert calls(client)["card/code/consume"] == 2
+    other = redeem(client, card_id=card, code=code, headers={"Idempotency-Key": "sale-78"})
+    assert other.status_code == 409
+    assert f"by staff {answers['first'][1]['staff_id']}" in other.json["message"]
+
+
+def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
+        app, client, monkeypatch, redis_client):
+    """WeChat applies the first consume at once but answers after the claim expired; the retry
+    (same key) hears "consumed" from WeChat and answers from the first attempt's in-flight
+    record: the same answer for both, one consume."""
+    monkeypatch.setattr(ledger, "CLAIM_TTL_MS", 200)
+    card = new_card(client)
+    _, encrypted = take(app, client, card)
+    code = decrypt(app, encrypted)
+    fault(client, "card/code/consume", latency_after_ms=1500)
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def attempt(name: str, wait: bool) -> None:
+        if wait:
+            consume_in_flight_past_its_claim(redis_client, code)
+        res = app.test_client().post(
+            "/v1/admin/codes/redeem", json={"card_id": card, "code": code, "staff_id": name,
+                                            "location": "store 2"},
+            headers={**ADMIN, "Idempotency-Key": "sale-90"})
+        answers[name] = (res.status_code, res.json)
+
+    threads = [threading.Thread(target=attempt, args=("first", False)),
+               threading.Thread(target=attempt, args=("retry", True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers["first"][0] == 200 and answers["retry"][0] == 200, answers
+    assert answers["first"][1] == answers["retry"][1]
+    assert answers["first"][1]["staff_id"] == "first"
+    assert calls(client)["card/code/consume"] == 1
+    other = redeem(client, card_id=card, code=code)
+    assert other.status_code == 409 and "by staff first, channel counter" in other.json["message"]
 
 
 def test_redeem_with_encrypt_code(app, client):
@@ -122,9 +241,12 @@ def test_a_lost_consume_answer_is_settled_when_wechat_says_consumed(app, client,
     user, encrypted = take(app, client, card)
     code = decrypt(app, encrypted)
     entry = {"card_id": card, "code": code, "openid": user["oa_openid"], "redeemed_at": 1,
-             "staff_id": "a", "location": "x", "channel": "counter"}
-    redis_client.set(keys.redeem_uncertain(code), json.dumps(entry))
+             "staff_id": "a", "location": "x", "channel": "counter",
+             "key": ledger.key_digest("counter", "", "sale-1")}
+    redis_client.hset(keys.redeem_inflight(code), "lost-owner", json.dumps(entry))
     sim(client, f"users/{user['oa_openid']}/cards/{code}/consume")  # it did go through
-    res = redeem(client, code=code, staff_id="b")
+    res = redeem(client, code=code, staff_id="b", headers={"Idempotency-Key": "sale-1"})
     assert res.status_code == 200 and res.json["staff_id"] == "a"
     assert json.loads(redis_client.hget(keys.redeem_ledger(code), card)) == entry
+    assert not redis_client.exists(keys.redeem_inflight(code))
+    assert "card/code/consume" not in calls(client)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 
-from bff import profiles
+from bff import pool
 from tests.sessions.helpers import (
     ADMIN,
     bearer,
@@ -51,20 +51,41 @@ def test_pool_code_is_signed_in_and_accepted_by_the_sandbox(client):
     res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": got["code"]},
                       headers=bearer(token))
     assert res.json["code"] == code
-    sign(client, token, {"card_id": card_id})  # takes the other one
-    res = sign(client, token, {"card_id": card_id})
-    assert res.status_code == 409 and "pool" in res.json["message"]
+    other_user = new_user(client)
+    other = sign(client, login(client, other_user), {"card_id": card_id})  # the other code
+    assert json.loads(other.json["card_list"][0]["cardExt"])["code"] != code
+    third = sign(client, login(client, new_user(client)), {"card_id": card_id})
+    assert third.status_code == 409 and "pool" in third.json["message"]
+    assert 1700 < int(third.headers["Retry-After"]) <= 1800  # when the reservation lapses
+    assert "next in" in third.json["message"]
+
+
+def test_one_unclaimed_reservation_per_user_and_card(client):
+    """Three add-cards naming the card ten times each used to empty a pool of 30 codes."""
+    card_id = sim_card(client, use_custom_code=True)
+    put_profile(client, card_id, code_mode="pool")
+    client.post(f"/v1/admin/cards/{card_id}/pool", headers=ADMIN,
+                json={"codes": [f"Q{i:03d}" for i in range(30)]})
+    token = login(client, new_user(client))
+    seen = set()
+    for _ in range(3):
+        res = sign(client, token, *[{"card_id": card_id}] * 10)
+        assert res.status_code == 200, res.json
+        seen |= {json.loads(item["cardExt"])["code"] for item in res.json["card_list"]}
+    assert len(seen) == 1  # one reservation, reused by every repeat
+    assert client.post(f"/v1/admin/cards/{card_id}/pool", headers=ADMIN,
+                       json={"codes": ["Q000"]}).json["available"] == 29
 
 
 def test_pool_code_never_issued_twice_under_concurrency(redis_client):
     codes = [f"C{i:04d}" for i in range(50)]
-    assert profiles.load_pool(redis_client, "cardX", codes) == 50
+    assert pool.load_pool(redis_client, "cardX", codes) == 50
     got: list[str | None] = []
     lock = threading.Lock()
 
     def worker(n: int) -> None:
         for _ in range(10):
-            code = profiles.reserve_pool_code(redis_client, "cardX", f"user{n}")
+            code = pool.reserve_pool_code(redis_client, "cardX", f"user{n}-{_}").code
             with lock:
                 got.append(code)
 
@@ -79,20 +100,27 @@ def test_pool_code_never_issued_twice_under_concurrency(redis_client):
 
 
 def test_unclaimed_reservations_come_back_and_claimed_ones_never(redis_client):
-    profiles.load_pool(redis_client, "cardY", ["A", "B"])
+    pool.load_pool(redis_client, "cardY", ["A", "B"])
     t0 = 1_000_000.0
-    first = profiles.reserve_pool_code(redis_client, "cardY", "u1", ttl=60, now=t0)
-    second = profiles.reserve_pool_code(redis_client, "cardY", "u2", ttl=60, now=t0)
+
+    def reserve(holder: str, at: float) -> pool.Reservation:
+        return pool.reserve_pool_code(redis_client, "cardY", holder, ttl=60, now=at)
+
+    first, second = reserve("u1", t0).code, reserve("u2", t0).code
     assert {first, second} == {"A", "B"}
-    assert profiles.reserve_pool_code(redis_client, "cardY", "u3", ttl=60, now=t0 + 1) is None
-    assert profiles.claim_pool_code(redis_client, "cardY", first) is True
-    assert profiles.claim_pool_code(redis_client, "cardY", "not-a-pool-code") is False
-    again = profiles.reserve_pool_code(redis_client, "cardY", "u3", ttl=60, now=t0 + 61)
+    assert reserve("u1", t0 + 1).code == first  # the same holder keeps its one reservation
+    empty = reserve("u3", t0 + 1)
+    assert empty.code is None and empty.retry_after(now=t0 + 1) == 59
+    assert pool.claim_pool_code(redis_client, "cardY", first) is True
+    assert pool.claim_pool_code(redis_client, "cardY", "not-a-pool-code") is False
+    again = reserve("u3", t0 + 61).code
     assert again == second  # released after its reservation expired; the claimed one is kept
     # u3 never received it either: back again; the claimed code never comes back
-    assert profiles.reserve_pool_code(redis_client, "cardY", "u4", ttl=60, now=t0 + 999) == second
-    assert profiles.reserve_pool_code(redis_client, "cardY", "u5", ttl=60, now=t0 + 999) is None
-    assert profiles.pool_holder(redis_client, "cardY", first) == "u1"
+    assert reserve("u4", t0 + 999).code == second
+    none_left = reserve("u5", t0 + 999)
+    assert none_left.code is None and none_left.retry_after(now=t0 + 999) == 60
+    assert reserve("u1", t0 + 999).code is None  # u1's code was claimed: a new one, none left
+    assert pool.pool_holder(redis_client, "cardY", first) == "u1"
 
 
 def test_choose_card_sign_matches_an_independent_computation(client):

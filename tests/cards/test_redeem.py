@@ -14,6 +14,7 @@ from tests.sessions.helpers import (
     sim_add_card,
     sim_card,
 )
+from tests.story import ADMIN
 
 
 def _holder(client, *, self_redeem=True):
@@ -27,13 +28,14 @@ def _holder(client, *, self_redeem=True):
     return card_id, token, code, got["code"]
 
 
-def test_redeem_is_idempotent_under_concurrency(client):
+def test_retries_under_one_key_redeem_once_under_concurrency(client):
     card_id, token, code, _ = _holder(client)
     before = calls(client).get("card/code/consume", 0)
+    key = {"Idempotency-Key": "tap-1"}
 
-    def redeem(_: int):
+    def redeem(_: int, headers=key):
         return client.post("/v1/cards/codes/redeem", json={"card_id": card_id, "code": code},
-                           headers=bearer(token))
+                           headers={**bearer(token), **headers})
 
     with ThreadPoolExecutor(10) as pool:
         results = list(pool.map(redeem, range(10)))
@@ -42,9 +44,32 @@ def test_redeem_is_idempotent_under_concurrency(client):
     assert calls(client).get("card/code/consume", 0) - before == 1
     again = redeem(0)
     assert again.status_code == 200 and again.json == results[0].json
+    second = redeem(0, headers={})
+    assert second.status_code == 409 and "channel self" in second.json["message"]
     assert calls(client).get("card/code/consume", 0) - before == 1
     mine = client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]
     assert mine[0]["user_card_status"] == "CONSUMED"
+
+
+def test_a_clerk_after_a_self_redemption_hears_when_and_through_which_channel(client):
+    card_id, token, code, _ = _holder(client)
+    mine = client.post("/v1/cards/codes/redeem", json={"card_id": card_id, "code": code},
+                       headers=bearer(token))
+    assert mine.status_code == 200
+    clerk = client.post("/v1/admin/codes/redeem", json={"card_id": card_id, "code": code},
+                        headers={**ADMIN, "Idempotency-Key": "till-1"})
+    assert clerk.status_code == 409 and clerk.json["errcode"] == 40099
+    assert clerk.json["message"].endswith(", channel self)")
+    # ...and the other way round: a user whose code the clerk redeemed is not told staff ids.
+    card_id, token, code, _ = _holder(client)
+    clerk = client.post("/v1/admin/codes/redeem",
+                        json={"card_id": card_id, "code": code, "staff_id": "s-9",
+                              "location": "store 3"}, headers=ADMIN)
+    assert clerk.status_code == 200
+    mine = client.post("/v1/cards/codes/redeem", json={"card_id": card_id, "code": code},
+                       headers={**bearer(token), "Idempotency-Key": "tap-2"})
+    assert mine.status_code == 409 and "in store 3" in mine.json["message"]
+    assert "channel counter" in mine.json["message"] and "s-9" not in mine.json["message"]
 
 
 def test_redeem_by_encrypt_code(client):

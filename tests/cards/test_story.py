@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from urllib.parse import quote
 
+from bff.ownership import channel_of
 from tests.sessions.helpers import (
+    ADMIN,
     bearer,
     calls,
     login,
@@ -62,19 +63,6 @@ def test_new_user_receives_a_card_and_sees_its_real_code(client):
     assert mine[0]["received_at"] > 0
 
 
-def test_user_without_unionid_is_linked_by_the_shared_code(client):
-    user = new_user(client, unionid=False)
-    token = login(client, user)
-    assert client.get("/v1/me", headers=bearer(token)).json["official_account_openid"] is None
-    encrypt_code = _receive(client, user, token, sim_card(client))
-    res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypt_code},
-                      headers=bearer(token))
-    assert res.status_code == 200, res.json
-    me = client.get("/v1/me", headers=bearer(token)).json
-    assert me["official_account_openid"] == user["oa_openid"]
-    assert me["linked_by"] in ("shared_code", "event_unionid", "user_info")
-
-
 def test_another_users_encrypt_code_is_refused(client):
     alice, bob = new_user(client), new_user(client)
     alice_token, bob_token = login(client, alice), login(client, bob)
@@ -85,54 +73,6 @@ def test_another_users_encrypt_code_is_refused(client):
     assert res.status_code == 403
     assert set(res.json) == {"code", "status", "message"}
     assert client.get("/v1/cards/mine", headers=bearer(bob_token)).json["cards"] == []
-
-
-def test_shared_code_link_needs_a_code_received_after_the_users_own_add_card(
-        client, app, monkeypatch):
-    from bff.cards import signing
-    from bff.holdings import Holding, record_holding
-
-    alice, mallory = new_user(client, unionid=False), new_user(client, unionid=False)
-    alice_token, mallory_token = login(client, alice), login(client, mallory)
-    card_id = sim_card(client)
-    alice_code = _receive(client, alice, alice_token, card_id)
-    # the user_get_card push recorded when alice received it (before mallory's signature)
-    r = app.extensions["bff"].redis
-    record_holding(r, Holding(card_id=card_id, code=alice_code_plain(client, alice_code),
-                              oa_openid=alice["oa_openid"], received_at=int(time.time())))
-    later = time.time() + 60  # mallory signs a minute after alice received her card
-    with monkeypatch.context() as m:
-        m.setattr(signing.time, "time", lambda: later)
-        sign(client, mallory_token, {"card_id": card_id})
-    res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": alice_code},
-                      headers=bearer(mallory_token))
-    assert res.status_code == 403
-    res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": alice_code},
-                      headers=bearer(alice_token))
-    assert res.status_code == 200
-
-
-def test_once_linked_nobody_else_can_take_the_code_by_shared_code(client):
-    alice, mallory = new_user(client, unionid=False), new_user(client, unionid=False)
-    alice_token, mallory_token = login(client, alice), login(client, mallory)
-    card_id = sim_card(client)
-    alice_code = _receive(client, alice, alice_token, card_id)
-    assert client.post("/v1/cards/codes/decrypt", json={"encrypt_code": alice_code},
-                       headers=bearer(alice_token)).status_code == 200
-    sign(client, mallory_token, {"card_id": card_id})
-    res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": alice_code},
-                      headers=bearer(mallory_token))
-    assert res.status_code == 403
-    me = client.get("/v1/me", headers=bearer(mallory_token)).json
-    assert me["official_account_openid"] is None
-
-
-def test_without_an_add_card_of_its_own_no_link_is_made(client):
-    alice, mallory = new_user(client, unionid=False), new_user(client, unionid=False)
-    alice_code = _receive(client, alice, login(client, alice), sim_card(client))
-    res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": alice_code},
-                      headers=bearer(login(client, mallory)))
-    assert res.status_code == 403
 
 
 def test_encrypt_code_is_normalised_exactly_once(client):
@@ -186,11 +126,13 @@ def test_each_card_gets_its_own_nonce_and_unsigned_extras_pass_through(client):
     token = login(client, new_user(client))
     card_id = sim_card(client)
     res = sign(client, token, {"card_id": card_id, "fixed_begintimestamp": 1700000000},
-               {"card_id": card_id, "outer_str": "a" * 128})
+               {"card_id": card_id, "outer_str": "a" * 100})
     exts = [json.loads(i["cardExt"]) for i in res.json["card_list"]]
     assert exts[0]["nonce_str"] != exts[1]["nonce_str"]
-    assert exts[0]["fixed_begintimestamp"] == 1700000000 and "outer_str" not in exts[0]
-    assert exts[1]["outer_str"] == "a" * 128 and "code" not in exts[1]
+    assert exts[0]["fixed_begintimestamp"] == 1700000000
+    # a Mini Program caller's outer_str is its channel, "~" and the cardExt proof
+    assert channel_of(exts[0]["outer_str"]) == "" and exts[0]["outer_str"].startswith("~")
+    assert channel_of(exts[1]["outer_str"]) == "a" * 100 and "code" not in exts[1]
     assert calls(client).get("cgi-bin/ticket/getticket") == 1
 
 
@@ -227,3 +169,21 @@ def test_no_personal_data_in_logs(client, caplog):
             continue
         text = record.getMessage()
         assert not any(s in text for s in secrets_), text
+
+
+def test_a_card_wechat_does_not_know_gets_no_card_ext_and_no_profile(client):
+    token = login(client, new_user(client))
+    res = sign(client, token, {"card_id": "pNoSuchCardAtAll"})
+    assert res.status_code == 404 and res.json["errcode"] == 40073
+    for method in ("get", "put"):
+        got = getattr(client, method)("/v1/admin/cards/pNoSuchCardAtAll/profile",
+                                      headers=ADMIN, json={"self_redeem": True})
+        assert got.status_code == 404, got.json
+    pool = client.post("/v1/admin/cards/pNoSuchCardAtAll/pool", headers=ADMIN,
+                       json={"codes": ["A1"]})
+    assert pool.status_code == 404
+    known = sim_card(client)  # a real card: the check is cached, signing goes through
+    assert sign(client, token, {"card_id": known}).status_code == 200
+    before = calls(client).get("card/get", 0)
+    assert sign(client, token, {"card_id": known}).status_code == 200
+    assert calls(client).get("card/get", 0) == before

@@ -17,6 +17,13 @@ from tests.events.helpers import ADMIN, card_event, encrypt, push, sha1_sorted
 from tests.redis_server import RedisServer
 from tests.test_ops import assert_error
 
+
+@pytest.fixture
+def settings_overrides(redis_url: str) -> dict:
+    """These tests cover both push modes: accept plain and safe pushes (BFF_PUSH_MODE=compat)."""
+    return {"sandbox": True, "redis_url": redis_url, "push_mode": "compat"}
+
+
 TOKEN = "sandboxpushtoken"
 
 

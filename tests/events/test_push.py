@@ -10,6 +10,13 @@ from bff import create_app
 from bff.store import keys
 from tests.events.helpers import card_event, push, sha1_sorted, signed_request
 
+
+@pytest.fixture
+def settings_overrides(redis_url: str) -> dict:
+    """These tests cover both push modes: accept plain and safe pushes (BFF_PUSH_MODE=compat)."""
+    return {"sandbox": True, "redis_url": redis_url, "push_mode": "compat"}
+
+
 TOKEN = "sandboxpushtoken"
 
 

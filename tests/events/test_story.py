@@ -5,6 +5,7 @@ from __future__ import annotations
 from bff import holdings
 from bff.events import process_pending
 from bff.identity import find_identity, link_openids
+from bff.ownership import channel_of
 from bff.store import keys
 from tests.events.helpers import ADMIN, card_event, push
 from tests.sessions.helpers import login, new_user, sign, sim_add_card, sim_card
@@ -58,8 +59,8 @@ def test_the_story(app, client, redis_client):
     assert holdings.get_holding(r, a1).status == "DELETE"
     assert holdings.get_holding(r, a2).status == "GIFTED"
     got = holdings.get_holding(r, gifted_code)
-    assert (got.oa_openid, got.gift_from, got.old_code, got.outer_str, got.status) == (
-        bob["oa_openid"], alice["oa_openid"], a2, "shop-a", "NORMAL")
+    assert (got.oa_openid, got.gift_from, got.old_code, channel_of(got.outer_str), got.status,
+            got.receipt) == (bob["oa_openid"], alice["oa_openid"], a2, "shop-a", "NORMAL", "gift")
     assert holdings.get_holding(r, b1).status == "CONSUMED"
     assert holdings.get_holding(r, c1).oa_openid == carol["oa_openid"]
 

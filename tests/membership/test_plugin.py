@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bff.membership.plugin import PLUGIN_APPID, query_values
+from bff.ownership import channel_of
 from tests.membership.conftest import auth
 
 URL = ("https://mp.weixin.qq.com/bizmall/activatemembercard?action=preshow&&encrypt_card_id="
@@ -27,7 +28,7 @@ def test_plugin_parameters_feed_the_plugin(story) -> None:
     data = answer.get_json()
     assert data["appId"] == PLUGIN_APPID == "wxeb490c6f9b154ef9"
     extra = data["extraData"]
-    assert extra["outer_str"] == "guide+1 x"
+    assert channel_of(extra["outer_str"]) == "guide+1 x"  # then "~" and the user's proof
     assert "%" not in extra["encrypt_card_id"] and "%" not in extra["biz"]
     assert data["url"].endswith("#wechat_redirect")
     # WeChat's plug-in (the sandbox) accepts the values as they are.
@@ -54,7 +55,10 @@ def test_needs_a_session_and_a_member_card(story, client) -> None:
     token = story.login(story.user())
     coupon = story.sim("cards", {"card_type": "GENERAL_COUPON"})["card_id"]
     refused = story.plugin(token, coupon)
-    assert refused.status_code == 502
+    assert refused.status_code == 422
     assert refused.get_json()["errcode"] == 47001
+    unknown = story.plugin(token, "pNoSuchCard")
+    assert unknown.status_code == 404
+    assert unknown.get_json()["errcode"] == 40073
     assert client.post("/v1/membership/activation-plugin", headers=auth(token), json={}) \
         .status_code == 422

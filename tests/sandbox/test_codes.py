@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from tests.catalogue.samples import coupon
 from tests.sandbox.conftest import MP_APPID, MP_SECRET, Helpers
 
 
@@ -44,10 +45,12 @@ def test_code_get_and_consume_once(h: Helpers):
     assert consumed == {"errcode": 0, "errmsg": "ok", "card": {"card_id": card_id},
                         "openid": user["oa_openid"]}
     assert h.call("/card/code/consume", token, {"code": code})["errcode"] == 40099
-    again = h.call("/card/code/get", token, {"code": code})
+    again = h.call("/card/code/get", token, {"code": code, "check_consume": False})
     assert again["user_card_status"] == "CONSUMED" and again["can_consume"] is False
     assert h.call("/card/code/get", token,
                   {"code": code, "check_consume": True})["errcode"] == 40099
+    # Absent check_consume means true, as WeChat's clients assume (they send it only when false).
+    assert h.call("/card/code/get", token, {"code": code})["errcode"] == 40099
     assert h.call("/card/code/get", token, {"code": "999999999999"})["errcode"] == 40056
 
 
@@ -142,12 +145,9 @@ def test_test_whitelist_limit(h: Helpers):
 
 def test_card_create_and_other_appids_cards(h: Helpers):
     token = h.token()
-    created = h.call("/card/create", token, {"card": {"card_type": "GROUPON", "groupon": {
-        "base_info": {"title": "Lunch", "sku": {"quantity": 5}, "get_limit": 1,
-                      "use_custom_code": False, "bind_openid": False},
-        "deal_detail": "one lunch"}}})
+    created = h.call("/card/create", token, coupon("GROUPON"))
     assert created["errcode"] == 0 and created["card_id"].startswith("p")
-    assert h.call("/card/create", token, {"card": {"card_type": "NOPE"}})["errcode"] == 47001
+    assert h.call("/card/create", token, {"card": {"card_type": "NOPE"}})["errcode"] == 40071
     mp_token = h.token(MP_APPID, MP_SECRET)
     assert h.call("/card/mpnews/gethtml", mp_token,
                   {"card_id": created["card_id"]})["errcode"] == 40073

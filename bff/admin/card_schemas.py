@@ -1,0 +1,342 @@
+"""WeChat's card definition (``card/create``), its changes (``card/update``) and the member
+card's activation form (``activateuserform/set``), checked before any call to WeChat.
+
+Rules from WeChat's card/create reference: lengths are UTF-8 bytes as WeChat counts them (a
+Chinese character is 3), so ``title`` holds 9 Chinese characters. Fields this module does not
+model pass through unchanged (WeChat documents more than any merchant uses); the ones it models
+are checked, and a mistake is a 422 whose ``errors`` name the field.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from marshmallow import (
+    INCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+from bff.catalogue_rules import activation_mode_problems
+
+CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
+CODE_TYPES = ("CODE_TYPE_TEXT", "CODE_TYPE_BARCODE", "CODE_TYPE_QRCODE",
+              "CODE_TYPE_ONLY_QRCODE", "CODE_TYPE_ONLY_BARCODE", "CODE_TYPE_NONE")
+COLORS = ("Color010", "Color020", "Color030", "Color040", "Color050", "Color060", "Color070",
+          "Color080", "Color081", "Color082", "Color090", "Color100", "Color101", "Color102")
+DATE_TYPES = ("DATE_TYPE_FIX_TIME_RANGE", "DATE_TYPE_FIX_TERM", "DATE_TYPE_PERMANENT")
+CARD_STATUSES = ("CARD_STATUS_NOT_VERIFY", "CARD_STATUS_VERIFY_FAIL", "CARD_STATUS_VERIFY_OK",
+                 "CARD_STATUS_DELETE", "CARD_STATUS_DISPATCH")
+FIELD_NAME_TYPES = ("FIELD_NAME_TYPE_LEVEL", "FIELD_NAME_TYPE_COUPON", "FIELD_NAME_TYPE_STAMP",
+                    "FIELD_NAME_TYPE_DISCOUNT", "FIELD_NAME_TYPE_ACHIEVEMEN",
+                    "FIELD_NAME_TYPE_MILEAGE", "FIELD_NAME_TYPE_SET_POINTS",
+                    "FIELD_NAME_TYPE_TIMS")
+MAX_QUANTITY = 100_000_000
+DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
+LAST_TIMESTAMP = 4_102_444_800  # 2100-01-01: WeChat's timestamps are 32-bit seconds
+APP_BRAND_USER = r"^gh_[0-9A-Za-z]{1,32}@app$"
+MAX_TEXT = 3072
+
+
+class Bytes(validate.Validator):
+    """At most ``limit`` bytes of UTF-8, WeChat's measure of a string field."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, value: str) -> str:
+        if len(value.encode("utf-8", "surrogatepass")) > self.limit:
+            raise ValidationError(f"at most {self.limit} bytes of UTF-8 "
+                                  f"(a Chinese character counts 3)")
+        return value
+
+
+def text(limit: int, **kwargs: Any) -> fields.Str:
+    return fields.Str(validate=[validate.Length(min=1), Bytes(limit)], **kwargs)
+
+
+def flag(**kwargs: Any) -> fields.Bool:
+    """true or false as JSON booleans (WeChat reads "yes" as nothing)."""
+    return fields.Bool(truthy={True}, falsy={False}, **kwargs)
+
+
+def app_brand_user(**kwargs: Any) -> fields.Str:
+    return fields.Str(validate=validate.Regexp(
+        APP_BRAND_USER, error="the Mini Program's original id with @app, e.g. gh_86a091e50ad4@app"),
+        **kwargs)
+
+
+class SkuSchema(Schema):
+    quantity = fields.Int(required=True, strict=True, validate=validate.Range(0, MAX_QUANTITY))
+
+
+class DateInfoSchema(Schema):
+    type = fields.Str(required=True, validate=validate.OneOf(DATE_TYPES))
+    begin_timestamp = fields.Int(strict=True, validate=validate.Range(0, LAST_TIMESTAMP))
+    end_timestamp = fields.Int(strict=True, validate=validate.Range(0, LAST_TIMESTAMP))
+    fixed_term = fields.Int(strict=True, validate=validate.Range(1, 36500))
+    fixed_begin_term = fields.Int(strict=True, validate=validate.Range(0, 36500))
+
+    @validates_schema
+    def _by_type(self, data: dict[str, Any], **_: Any) -> None:
+        kind = data.get("type")
+        if kind == "DATE_TYPE_FIX_TIME_RANGE":
+            missing = {k: ["required with DATE_TYPE_FIX_TIME_RANGE"]
+                       for k in ("begin_timestamp", "end_timestamp") if k not in data}
+            if missing:
+                raise ValidationError(missing)
+            if data["end_timestamp"] <= data["begin_timestamp"]:
+                raise ValidationError({"end_timestamp": ["after begin_timestamp"]})
+            if data["end_timestamp"] <= time.time():
+                raise ValidationError({"end_timestamp": ["in the future"]})
+        elif kind == "DATE_TYPE_FIX_TERM" and "fixed_term" not in data:
+            raise ValidationError({"fixed_term": ["required with DATE_TYPE_FIX_TERM"]})
+
+
+UPDATABLE_BASE = ("logo_url", "title", "color", "notice", "description", "service_phone",
+                  "code_type", "get_limit", "can_share", "can_give_friend", "date_info",
+                  "center_title", "center_sub_title", "center_url", "custom_url_name",
+                  "custom_url", "custom_url_sub_title", "promotion_url_name", "promotion_url",
+                  "promotion_url_sub_title", "location_id_list", "use_all_locations",
+                  "get_custom_code_mode")
+REQUIRED_BASE = ("logo_url", "brand_name", "code_type", "title", "color", "notice",
+                 "description", "sku", "date_info")
+
+
+def _base_info_fields(creating: bool) -> dict[str, fields.Field]:
+    """base_info's fields: required ones required when creating, every one optional in a
+    change, and only what card/update may change in a change."""
+    declared: dict[str, fields.Field] = {
+        "logo_url": text(128), "brand_name": text(36),
+        "code_type": fields.Str(validate=validate.OneOf(CODE_TYPES)),
+        "title": text(27), "color": fields.Str(validate=validate.OneOf(COLORS)),
+        "notice": text(48), "description": text(MAX_TEXT),
+        "sku": fields.Nested(SkuSchema), "date_info": fields.Nested(DateInfoSchema),
+        "use_custom_code": flag(),
+        "get_custom_code_mode": fields.Str(validate=validate.OneOf([DEPOSIT_MODE])),
+        "bind_openid": flag(), "service_phone": text(24),
+        "get_limit": fields.Int(strict=True, validate=validate.Range(min=0)),
+        "use_limit": fields.Int(strict=True, validate=validate.Range(min=0)),
+        "can_share": flag(), "can_give_friend": flag(),
+        "center_title": text(18), "center_sub_title": text(24), "center_url": text(128),
+        "custom_url_name": text(15), "custom_url": text(128), "custom_url_sub_title": text(18),
+        "promotion_url_name": text(15), "promotion_url": text(128),
+        "promotion_url_sub_title": text(18), "source": text(36),
+        "center_app_brand_user_name": app_brand_user(), "center_app_brand_pass": text(128),
+        "custom_app_brand_user_name": app_brand_user(), "custom_app_brand_pass": text(128),
+        "promotion_app_brand_user_name": app_brand_user(),
+        "promotion_app_brand_pass": text(128),
+        "location_id_list": fields.List(fields.Int(strict=True, validate=validate.Range(
+            0, 2**63 - 1))), "use_all_locations": flag(),
+    }
+    if not creating:
+        return {k: v for k, v in declared.items() if k in UPDATABLE_BASE}
+    for name in REQUIRED_BASE:
+        declared[name].required = True
+    return declared
+
+
+class _Include:
+    unknown = INCLUDE
+
+
+class _Raise:
+    unknown = RAISE
+
+
+BaseInfoSchema = type("BaseInfoSchema", (Schema,), {
+    "__doc__": "``base_info``: what every card type shares.",
+    "Meta": _Include, **_base_info_fields(True)})
+# What card/update may change; any other field is refused (422 "Unknown field").
+BaseInfoChangeSchema = type("BaseInfoChangeSchema", (Schema,), {
+    "__doc__": "The base_info fields card/update can change; every one optional.",
+    "Meta": _Raise, **_base_info_fields(False)})
+
+
+class CouponSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    base_info = fields.Nested(BaseInfoSchema, required=True)
+    advanced_info = fields.Dict()
+
+    @validates_schema
+    def _deposited_codes(self, data: dict[str, Any], **_: Any) -> None:
+        # Seed 000: with get_custom_code_mode the stock may not exceed the codes imported, and
+        # a new card has none: create it with 0, import (deposit) the codes, then add stock.
+        base = data.get("base_info") or {}
+        if base.get("get_custom_code_mode") != DEPOSIT_MODE:
+            return
+        problems: dict[str, Any] = {}
+        if base.get("use_custom_code") is not True:
+            problems["use_custom_code"] = ["must be true with get_custom_code_mode"]
+        if (base.get("sku") or {}).get("quantity"):
+            problems["sku"] = {"quantity": ["0 with get_custom_code_mode: add stock after "
+                                            "importing the codes"]}
+        if problems:
+            raise ValidationError({"base_info": problems})
+
+
+class GrouponSchema(CouponSchema):
+    deal_detail = text(MAX_TEXT, required=True)
+
+
+class CashSchema(CouponSchema):
+    least_cost = fields.Int(strict=True, validate=validate.Range(min=0),
+                            metadata={"description": "minimum spend, in fen"})
+    reduce_cost = fields.Int(required=True, strict=True, validate=validate.Range(min=1),
+                             metadata={"description": "amount off, in fen"})
+
+
+class DiscountSchema(CouponSchema):
+    discount = fields.Int(required=True, strict=True, validate=validate.Range(1, 99),
+                          metadata={"description": "percent off: 30 is 70% of the price"})
+
+
+class GiftSchema(CouponSchema):
+    gift = text(MAX_TEXT, required=True)
+
+
+class GeneralCouponSchema(CouponSchema):
+    default_detail = text(MAX_TEXT, required=True)
+
+
+class CustomFieldSchema(Schema):
+    """A member card's information item (level, stamps...) at the top of the card."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    name_type = fields.Str(validate=validate.OneOf(FIELD_NAME_TYPES))
+    name = text(15)
+    url = text(128)
+    app_brand_user_name = app_brand_user()
+    app_brand_pass = text(128)
+
+    @validates_schema
+    def _named(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("name_type") and not data.get("name"):
+            raise ValidationError({"name_type": ["give name_type or name"]})
+
+
+class MemberCardSchema(CouponSchema):
+    """``member_card``: one activation mode, and for the Mini Program flow ``wx_activate`` +
+    ``wx_activate_after_submit`` + ``activate_app_brand_user_name`` / ``_pass``."""
+
+    background_pic_url = text(128)
+    prerogative = text(MAX_TEXT, required=True)
+    auto_activate = flag()
+    wx_activate = flag()
+    wx_activate_after_submit = flag()
+    wx_activate_after_submit_url = text(128)
+    activate_url = text(128)
+    activate_app_brand_user_name = app_brand_user()
+    activate_app_brand_pass = text(128)
+    supply_bonus = flag(required=True)
+    supply_balance = flag(required=True)
+    bonus_url = text(128)
+    balance_url = text(128)
+    bonus_cleared = text(MAX_TEXT)
+    bonus_rules = text(MAX_TEXT)
+    balance_rules = text(MAX_TEXT)
+    bonus_rule = fields.Dict()
+    discount = fields.Int(strict=True, validate=validate.Range(0, 99))
+    custom_field1 = fields.Nested(CustomFieldSchema)
+    custom_field2 = fields.Nested(CustomFieldSchema)
+    custom_field3 = fields.Nested(CustomFieldSchema)
+    custom_cell1 = fields.Dict()
+
+    @validates_schema
+    def _activation(self, data: dict[str, Any], **_: Any) -> None:
+        problems = activation_mode_problems(data)
+        if problems:
+            raise ValidationError(problems)
+
+
+TYPE_SCHEMAS: dict[str, type[Schema]] = {
+    "GROUPON": GrouponSchema, "CASH": CashSchema, "DISCOUNT": DiscountSchema,
+    "GIFT": GiftSchema, "GENERAL_COUPON": GeneralCouponSchema, "MEMBER_CARD": MemberCardSchema,
+}
+
+
+class CardSchema(Schema):
+    """WeChat's ``card``: ``card_type`` and the one object named after it."""
+
+    class Meta:
+        unknown = RAISE
+
+    card_type = fields.Str(required=True, validate=validate.OneOf(CARD_TYPES))
+    groupon = fields.Nested(GrouponSchema)
+    cash = fields.Nested(CashSchema)
+    discount = fields.Nested(DiscountSchema)
+    gift = fields.Nested(GiftSchema)
+    general_coupon = fields.Nested(GeneralCouponSchema)
+    member_card = fields.Nested(MemberCardSchema)
+
+    @validates_schema
+    def _one_type(self, data: dict[str, Any], **_: Any) -> None:
+        card_type = data.get("card_type")
+        if card_type is None:
+            return
+        present = [t.lower() for t in CARD_TYPES if t.lower() in data]
+        if card_type.lower() not in present:
+            raise ValidationError({card_type.lower(): [f"required with card_type {card_type}"]})
+        others = {k: [f"not with card_type {card_type}"] for k in present
+                  if k != card_type.lower()}
+        if others:
+            raise ValidationError(others)
+        detail = data[card_type.lower()]
+        if card_type != "MEMBER_CARD" and \
+                detail["base_info"]["date_info"]["type"] == "DATE_TYPE_PERMANENT":
+            raise ValidationError({card_type.lower(): {"base_info": {"date_info": {
+                "type": ["DATE_TYPE_PERMANENT is for member cards"]}}}})
+
+
+class CardCreateSchema(Schema):
+    card = fields.Nested(CardSchema, required=True)
+
+
+# -- changes (card/update) ------------------------------------------------------------------
+
+class CardChangeSchema(Schema):
+    """The changed fields: ``base_info`` and the type fields (``prerogative``, ...)."""
+
+    class Meta:
+        unknown = RAISE
+
+    base_info = fields.Nested(BaseInfoChangeSchema)
+    deal_detail = text(MAX_TEXT)
+    gift = text(MAX_TEXT)
+    default_detail = text(MAX_TEXT)
+    background_pic_url = text(128)
+    prerogative = text(MAX_TEXT)
+    supply_bonus = flag()
+    supply_balance = flag()
+    bonus_url = text(128)
+    balance_url = text(128)
+    bonus_rule = fields.Dict()
+    discount = fields.Int(strict=True, validate=validate.Range(0, 99))
+    auto_activate = flag()
+    wx_activate = flag()
+    wx_activate_after_submit = flag()
+    wx_activate_after_submit_url = text(128)
+    activate_url = text(128)
+    activate_app_brand_user_name = app_brand_user()
+    activate_app_brand_pass = text(128)
+    custom_field1 = fields.Nested(CustomFieldSchema)
+    custom_field2 = fields.Nested(CustomFieldSchema)
+    custom_field3 = fields.Nested(CustomFieldSchema)
+    custom_cell1 = fields.Dict()
+    bonus_cleared = text(MAX_TEXT)
+    bonus_rules = text(MAX_TEXT)
+    balance_rules = text(MAX_TEXT)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data or data == {"base_info": {}}:
+            raise ValidationError("give at least one field to change", "_schema")

@@ -1,0 +1,274 @@
+"""The card catalogue: create, read, change, delete and restock cards; the member card's
+activation form; and the one rule on issuing a card that has not passed WeChat's review.
+
+Input arrives checked by ``bff.admin.card_schemas`` (WeChat's rules, before any call). The
+review state lives in the card's profile: ``pending`` from creation (or a change WeChat sends
+back to review), then ``approved`` / ``rejected`` from WeChat's card_pass_check /
+card_not_pass_check events or from what card/get reports; ``unknown`` for a card created
+elsewhere, which WeChat alone judges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+from bff.catalogue_rules import UPDATABLE_TYPE_FIELDS, activation_mode_problems
+from bff.errors import Conflict, NotFound, Unprocessable
+from bff.profiles import CardProfile, get_profile, set_review_state
+from bff.store import keys, release_claim
+from bff.wechat.api import WeChatApi
+from bff.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
+
+INVALID_CARD_ID = 40073
+INVALID_CARD_STATUS = 40078
+# WeChat's refusals of a card definition: our checks should have caught them first.
+DEFINITION_ERRCODES = (41011, 45021, 40071, 40072, 40079, 40122, 47001)
+REVIEW_OF_STATUS = {
+    "CARD_STATUS_NOT_VERIFY": "pending", "CARD_STATUS_VERIFY_FAIL": "rejected",
+    "CARD_STATUS_VERIFY_OK": "approved", "CARD_STATUS_DISPATCH": "approved",
+    "CARD_STATUS_DELETE": "deleted",
+}
+ONCE_SECONDS = 86400  # how long an Idempotency-Key's answer is kept
+ONCE_CLAIM_SECONDS = 60  # longer than one upstream call with its retries
+NOT_ISSUABLE = {
+    "pending": "has not passed WeChat's review yet",
+    "rejected": "was refused by WeChat's review",
+    "deleted": "is deleted",
+}
+
+
+@contextmanager
+def catalogue_refusals(card_id: str | None = None) -> Iterator[None]:
+    """WeChat's refusals that come from the operator's input, as 404 / 409 / 422."""
+    try:
+        yield
+    except WeChatApiError as e:
+        if e.errcode == INVALID_CARD_ID:
+            raise NotFound("unknown card_id: the Official Account has no such card",
+                           errcode=e.errcode) from None
+        if e.errcode == INVALID_CARD_STATUS:
+            raise Conflict(f"WeChat refuses this for the card's status: {e.errmsg}",
+                           errcode=e.errcode) from None
+        if e.errcode == ErrCode.STOCK_EMPTY:
+            raise Conflict("the card has less stock than that to take away",
+                           errcode=e.errcode) from None
+        if e.errcode in DEFINITION_ERRCODES:
+            raise Unprocessable(f"WeChat refused the card: {e.errmsg}",
+                                errcode=e.errcode) from None
+        raise
+
+
+def once(r: redis.Redis, scope: str, key: str | None, request: dict[str, Any],
+         action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``action`` once per caller-supplied Idempotency-Key (none: every time).
+
+    The same key again gets the first answer without a second upstream call; with a different
+    request it is a 422. While the first is running, the same key is a 409 (retry shortly). When
+    the first reached WeChat and its answer was lost (a timeout after sending), the key is
+    spent: a 409 says to check the card, since WeChat may have acted.
+    """
+    if key is None:
+        return action()
+    digest = hashlib.sha256(f"{scope}\x1f{key}".encode()).hexdigest()[:32]
+    result_key, claim_key = keys.catalogue_once(digest, "result"), keys.catalogue_once(
+        digest, "claim")
+    fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    stored = r.get(result_key)
+    if stored is None:
+        owner = secrets.token_hex(16)
+        if not r.set(claim_key, owner, nx=True, ex=ONCE_CLAIM_SECONDS):
+            raise Conflict("a request with this Idempotency-Key is in progress; retry shortly",
+                           retry_after=1)
+        try:
+            stored = r.get(result_key)  # finished between our read and our claim
+            if stored is None:
+                answer = action()
+                r.set(result_key, json.dumps({"fp": fingerprint, "answer": answer}),
+                      ex=ONCE_SECONDS)
+                return answer
+        except WeChatUnavailable as e:
+            if e.request_sent:
+                r.set(result_key, json.dumps({"fp": fingerprint, "uncertain": True}),
+                      ex=ONCE_SECONDS)
+            raise
+        finally:
+            release_claim(r, claim_key, owner)
+    record = json.loads(stored)
+    if record["fp"] != fingerprint:
+        raise Unprocessable("this Idempotency-Key was used for a different request")
+    if record.get("uncertain"):
+        raise Conflict("the first request with this Idempotency-Key reached WeChat but its "
+                       "answer was lost: check the card before trying again with a new key")
+    return record["answer"]
+
+
+def ensure_issuable(profile: CardProfile) -> None:
+    """409 for a card that cannot be issued: not yet reviewed, refused, or deleted."""
+    why = NOT_ISSUABLE.get(profile.review_state)
+    if why is None:
+        return
+    reason = f" ({profile.review_reason})" if profile.review_reason else ""
+    raise Conflict(f"card {profile.card_id} {why}{reason}: it cannot be issued")
+
+
+KNOWN_SECONDS = 3600  # a card WeChat confirmed, in Redis
+UNKNOWN_SECONDS = 60  # a card_id WeChat did not know, in Redis (it may be created meanwhile)
+KNOWN_LOCAL_SECONDS = 300  # a confirmed card, in process memory (the add-card hot path)
+_known_here: dict[str, float] = {}
+
+
+def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
+    """404 when WeChat knows no card with this card_id (card/get, 40073); the answer is cached
+    (a known card 5 min in process and 1 h in Redis, an unknown one 60 s in Redis)."""
+    now = time.monotonic()
+    if _known_here.get(card_id, 0.0) > now:
+        return
+    known = r.get(keys.card_known(card_id))
+    if known is None:
+        try:
+            wechat.card_get(card_id)
+            known = "1"
+        except WeChatApiError as e:
+            if e.errcode != INVALID_CARD_ID:
+                raise
+            known = "0"
+        r.set(keys.card_known(card_id), known,
+              ex=KNOWN_SECONDS if known == "1" else UNKNOWN_SECONDS)
+    if known != "1":
+        raise NotFound(f"unknown card_id {card_id}: the Official Account has no such card",
+                       errcode=INVALID_CARD_ID)
+    _known_here[card_id] = now + KNOWN_LOCAL_SECONDS
+
+
+def issuable_profile(r: redis.Redis, wechat: WeChatApi, card_id: str) -> CardProfile:
+    """The profile of a card that may be issued: WeChat knows it (404 otherwise; a card whose
+    review this service has seen is known) and it is not pending, refused or deleted (409)."""
+    profile = get_profile(r, card_id)
+    if profile.review_state == "unknown":
+        ensure_known(r, wechat, card_id)
+    ensure_issuable(profile)
+    return profile
+
+
+def ensure_issuable_id(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
+    issuable_profile(r, wechat, card_id)
+
+
+def create_card(r: redis.Redis, wechat: WeChatApi, card: dict[str, Any],
+                idempotency_key: str | None = None) -> str:
+    """card/create; the new card waits for WeChat's review. One card per Idempotency-Key."""
+
+    def create() -> dict[str, Any]:
+        with catalogue_refusals():
+            card_id = str(wechat.card_create(card)["card_id"])
+        set_review_state(r, card_id, "pending")
+        return {"card_id": card_id}
+
+    return once(r, "create", idempotency_key, card, create)["card_id"]
+
+
+def list_cards(wechat: WeChatApi, offset: int, count: int,
+               statuses: list[str] | None) -> dict[str, Any]:
+    with catalogue_refusals():
+        answer = wechat.card_batchget(offset, count, statuses)
+    return {"card_ids": list(answer.get("card_id_list") or []),
+            "total": int(answer.get("total_num") or 0)}
+
+
+def _fetch(wechat: WeChatApi, card_id: str) -> dict[str, Any]:
+    with catalogue_refusals(card_id):
+        card = wechat.card_get(card_id).get("card") or {}
+    if not isinstance(card, dict) or not card.get("card_type"):
+        raise NotFound("unknown card_id: WeChat returned no card")
+    return card
+
+
+def _status(card: dict[str, Any]) -> str:
+    detail = card.get(str(card.get("card_type", "")).lower()) or {}
+    return str((detail.get("base_info") or {}).get("status") or "")
+
+
+def get_card(r: redis.Redis, wechat: WeChatApi, card_id: str) -> dict[str, Any]:
+    """``{card, review_state, review_reason, stock_alert}``; WeChat's status wins over a
+    review state recorded earlier (a missed event is caught up here)."""
+    card = _fetch(wechat, card_id)
+    profile = get_profile(r, card_id, fresh=True)
+    state = REVIEW_OF_STATUS.get(_status(card), profile.review_state)
+    reason = profile.review_reason if state == "rejected" else None
+    if state != profile.review_state:
+        set_review_state(r, card_id, state, reason)
+    alert = r.hgetall(keys.stock_alert(card_id))
+    return {"card": card, "review_state": state, "review_reason": reason,
+            "stock_alert": {"detail": alert["detail"], "at": int(alert["at"])} if alert
+            else None}
+
+
+def update_card(r: redis.Redis, wechat: WeChatApi, card_id: str,
+                change: dict[str, Any]) -> dict[str, Any]:
+    """card/update with the changed fields; ``{send_check}`` (true: back to review)."""
+    card = _fetch(wechat, card_id)
+    card_type = str(card["card_type"])
+    wrong = {name: [f"not a field of a {card_type} card"] for name in change
+             if name != "base_info" and card_type not in UPDATABLE_TYPE_FIELDS.get(name, ())}
+    if card_type == "MEMBER_CARD":
+        wrong.update(activation_mode_problems({**(card.get("member_card") or {}), **change}))
+    if wrong:
+        named = "; ".join(f"{k}: {' '.join(v)}" for k, v in wrong.items())
+        raise Unprocessable(f"the change does not fit the card: {named}", errors=wrong)
+    with catalogue_refusals(card_id):
+        answer = wechat.card_update(card_id, card_type, change)
+    send_check = bool(answer.get("send_check"))
+    if send_check:
+        set_review_state(r, card_id, "pending")
+    return {"send_check": send_check}
+
+
+def delete_card(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
+    with catalogue_refusals(card_id):
+        wechat.card_delete(card_id)
+    set_review_state(r, card_id, "deleted")
+
+
+def change_stock(r: redis.Redis, wechat: WeChatApi, card_id: str, delta: int,
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    """card/modifystock by ``delta`` (positive adds, negative takes away); once per key."""
+
+    def modify() -> dict[str, Any]:
+        with catalogue_refusals(card_id):
+            if delta > 0:
+                wechat.modify_stock(card_id, increase=delta)
+            else:
+                wechat.modify_stock(card_id, reduce=-delta)
+        return {"delta": delta}
+
+    return once(r, f"stock:{card_id}", idempotency_key, {"delta": delta}, modify)
+
+
+def record_stock_alert(r: redis.Redis, card_id: str, detail: str, at: int) -> None:
+    """WeChat's card_sku_remind: the card's stock is running low."""
+    r.hset(keys.stock_alert(card_id),
+           mapping={"detail": detail[:512], "at": at or int(time.time())})
+
+
+def set_activation_form(r: redis.Redis, wechat: WeChatApi, card_id: str,
+                        form: dict[str, Any]) -> dict[str, Any]:
+    """activateuserform/set, then keep what WeChat now shows (WeChat has no call to read it)."""
+    with catalogue_refusals(card_id):
+        wechat.membercard_activateuserform_set(card_id, form)
+    r.set(keys.activation_form(card_id), json.dumps(form, ensure_ascii=False))
+    return form
+
+
+def get_activation_form(r: redis.Redis, card_id: str) -> dict[str, Any]:
+    stored = r.get(keys.activation_form(card_id))
+    if stored is None:
+        raise NotFound("no activation form has been set for this card through the service")
+    return json.loads(stored)

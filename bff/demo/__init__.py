@@ -1,0 +1,115 @@
+"""Demo H5 pages at ``/demo/`` (sandbox mode only): the user story in a phone-sized browser.
+
+The pages use only the JS client (``clients/js``) and the official JS-SDK (npm
+``weixin-js-sdk``, installed by ``npm ci`` at the repository's root) against the sandbox's
+``/jsbridge.js``. Both are read from the source checkout: the demo is for development.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, send_from_directory
+from flask.wrappers import Response
+
+from bff import profiles
+from bff.config import SANDBOX_ADMIN_TOKEN
+from bff.extensions import Services
+from bff.store import keys
+
+STATIC = Path(__file__).parent / "static"
+REPO = Path(__file__).resolve().parents[2]
+CLIENT_DIR = REPO / "clients" / "js"
+JSSDK_FILE = REPO / "node_modules" / "weixin-js-sdk" / "index.js"
+
+# What the seeded cards look like; the member card starts members with some bonus and balance.
+COUPON = {"card_type": "GENERAL_COUPON", "general_coupon": {
+    "base_info": {"title": "¥10 off any order", "sku": {"quantity": 100000}, "get_limit": 0},
+    "default_detail": "¥10 off an order of ¥50 or more (demo)"}}
+MEMBER = {"card_type": "MEMBER_CARD", "member_card": {
+    "base_info": {"title": "Demo member card", "sku": {"quantity": 100000}, "get_limit": 1},
+    "prerogative": "Points on every order (demo)", "supply_bonus": True, "supply_balance": True}}
+MEMBER_PROFILE = {"init_bonus": 100, "init_bonus_record": "welcome bonus",
+                  "init_balance": 5000}
+
+bp = Blueprint("demo", __name__, url_prefix="/demo")
+
+
+def register_demo(app: Flask) -> None:
+    """Serve the demo pages; only ever called in sandbox mode."""
+    app.register_blueprint(bp)
+
+
+def _services() -> Services:
+    return current_app.extensions["bff"]
+
+
+def demo_cards(svc: Services) -> dict[str, str]:
+    """The coupon and member card the pages use, created through WeChat's card/create once."""
+    key = keys.demo_cards()
+    cards = svc.redis.hgetall(key)
+    if cards.get("coupon") and cards.get("member"):
+        return cards
+    for name, body in (("coupon", COUPON), ("member", MEMBER)):
+        if cards.get(name):
+            continue
+        card_id = svc.wechat.card_create(body)["card_id"]
+        if name == "member":
+            profiles.put_profile(svc.redis, card_id, MEMBER_PROFILE)
+        svc.redis.hsetnx(key, name, card_id)  # a concurrent first request may have won
+    return svc.redis.hgetall(key)
+
+
+@bp.get("/config.json")
+def config() -> Response:
+    """What the pages need: the appid, the demo cards and, in the default sandbox, staff's token."""
+    svc = _services()
+    answer: dict[str, Any] = {"appId": svc.settings.appid, "cards": demo_cards(svc),
+                              "jssdk": JSSDK_FILE.is_file(), "client": CLIENT_DIR.is_dir()}
+    # Only the well-known sandbox token is handed out; a real one is never put in a page.
+    answer["staffToken"] = (SANDBOX_ADMIN_TOKEN if svc.settings.admin_token ==
+                            SANDBOX_ADMIN_TOKEN else None)
+    response = jsonify(answer)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def index() -> Response:
+    return send_from_directory(STATIC, "index.html")
+
+
+@bp.get("/<name>.html")
+def page(name: str) -> Response:
+    return send_from_directory(STATIC, f"{name}.html")
+
+
+@bp.get("/demo.css")
+def stylesheet() -> Response:
+    return send_from_directory(STATIC, "demo.css")
+
+
+@bp.get("/demo.js")
+def page_script() -> Response:
+    return send_from_directory(STATIC, "demo.js")
+
+
+@bp.get("/client/<path:path>")
+def client_module(path: str) -> Response:
+    """The JS client's ES modules, as an H5 page would bundle them."""
+    if not CLIENT_DIR.is_dir():
+        abort(404)
+    return send_from_directory(CLIENT_DIR, path)
+
+
+@bp.get("/vendor/jweixin.js")
+def jssdk() -> Response:
+    """The official JS-SDK file, unmodified, loaded as a bundler would load a CommonJS module."""
+    if not JSSDK_FILE.is_file():
+        return Response("console.error('weixin-js-sdk is not installed: run npm ci at the "
+                        "repository root');\n", mimetype="application/javascript")
+    source = JSSDK_FILE.read_text("utf-8")
+    wrapped = ("(function (module) {\n" + source +
+               "\nwindow.wx = window.jWeixin = module.exports;\n})({ exports: {} });\n")
+    return Response(wrapped, mimetype="application/javascript")

@@ -1,0 +1,306 @@
+"""Who owns a card code, and how a code is found. The one home of these rules.
+
+A code belongs to the Official Account (OA) openid WeChat gave it to: the holding recorded
+from WeChat's ``user_get_card`` push, else ``/card/code/get``. A caller owns it only when that
+openid is provably the caller's:
+
+- the caller's OA openid is known (an H5 session comes from web authorization; a Mini Program
+  session through an identity link) and equal to the owner; or
+- the caller's unionid (from ``jscode2session``) equals the owner's (``/cgi-bin/user/info``,
+  cached a day); the link is then recorded (source ``user_info``); or
+- WeChat pushed that the owner received this code, not as a gift, through a cardExt this
+  service signed for the caller: the cardExt's ``outer_str`` carries a proof, an HMAC of the
+  caller's Mini Program openid and the card (``card_ext_outer_str``). WeChat hands it back in
+  ``user_get_card`` (OuterStr) and ``/card/code/get`` (outer_str). The link is then recorded
+  (source ``card_ext``).
+
+Holding a code or an encrypt_code proves nothing. When the proof may still be on its way (the
+code carries the caller's proof but WeChat's push has not reached us), the answer is a
+retryable 409; nothing is linked on a guess.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import redis
+
+from bff.errors import BadRequest, Conflict, Forbidden, NotFound
+from bff.holdings import Holding, get_holding, holdings_of, record_holding
+from bff.identity import IdentityConflict, find_identity, link_openids
+from bff.store import keys
+from bff.wechat.errors import (
+    Busy,
+    ErrCode,
+    QuotaExceeded,
+    TokenInvalid,
+    WeChatApiError,
+    WeChatUnavailable,
+)
+
+if TYPE_CHECKING:
+    from bff.config import Settings
+    from bff.wechat.api import WeChatApi
+
+NOT_YOURS = "this card code belongs to another user"
+NOT_LINKED = ("this card code belongs to another user, or your WeChat account is not linked to "
+              "the Official Account yet")
+RECEIPT_PENDING = ("WeChat has not yet confirmed that you received this card; retry in a "
+                   "moment")
+RECEIPT_RETRY_AFTER = 2
+ALREADY_REDEEMED = "the code has already been redeemed"
+USERINFO_CACHE_SECONDS = 86_400
+
+# -- statuses --------------------------------------------------------------------------------
+# FINAL: a status a replayed or late event never moves back from.
+# HIDDEN: not listed among the user's cards.
+# GONE: no longer the user's card (deleted, given away, or the gift offer lapsed).
+FINAL = frozenset({"CONSUMED", "GIFTED", "DELETE"})
+HIDDEN = frozenset({"DELETE", "GIFTED"})
+GONE = frozenset({"DELETE", "GIFTED", "GIFT_TIMEOUT"})
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL
+
+
+def is_hidden(status: str) -> bool:
+    return status in HIDDEN
+
+
+def is_gone(status: str) -> bool:
+    return status in GONE
+
+
+class Caller(Protocol):
+    mp_openid: str | None
+    unionid: str | None
+
+    @property
+    def oa_openid(self) -> str | None: ...
+
+
+# -- finding a code ----------------------------------------------------------------------------
+
+def translate_code_error(e: WeChatApiError) -> Exception:
+    """WeChat's errcodes about a code, in words; any other error is left to the app's mapping."""
+    if e.errcode == ErrCode.INVALID_SERIAL_CODE:
+        return NotFound("unknown code: no card holds it (custom codes also need their card_id)",
+                        errcode=e.errcode)
+    if e.errcode == ErrCode.CODE_CONSUMED:
+        return Conflict(ALREADY_REDEEMED, errcode=e.errcode)
+    if e.errcode == ErrCode.CARD_DELETED_OR_GIFTING:
+        return Conflict("the card was deleted by its holder or is being given to a friend",
+                        errcode=e.errcode)
+    return e
+
+
+def resolve_code(wechat: WeChatApi, *, code: str | None = None,
+                 encrypt_code: str | None = None) -> str:
+    """The real code: ``code`` as given, or ``encrypt_code`` decrypted (normalised once by
+    ``WeChatApi.code_decrypt``). A value WeChat cannot decrypt is the caller's mistake (400)."""
+    if code and code.strip():
+        return code.strip()
+    if not encrypt_code:
+        raise BadRequest("give either code or encrypt_code")
+    try:
+        answer = wechat.code_decrypt(encrypt_code)
+    except (TokenInvalid, QuotaExceeded, Busy):
+        raise
+    except WeChatApiError as e:
+        raise BadRequest("the encrypt_code could not be decrypted (it must come from this "
+                         "Official Account's cards, URL-decoded once)", errcode=e.errcode) from None
+    real = str(answer.get("code") or "")
+    if not real:
+        raise BadRequest("the encrypt_code did not decrypt to a card code")
+    return real
+
+
+@dataclass
+class CodeFacts:
+    """What is known of a code: from its recorded holding, else from ``/card/code/get``."""
+
+    card_id: str
+    code: str
+    oa_openid: str
+    status: str
+    can_consume: bool
+    outer_str: str = ""
+    # WeChat's word on how it was received (user_get_card): "push" (through a cardExt or
+    # another channel), "gift" (from a friend), "" (no push seen yet).
+    receipt: str = ""
+
+
+def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None,
+               *, pool_card: str | None = None) -> CodeFacts:
+    """The facts of ``code``; 404 when WeChat knows no such code, or not as a code of card_id."""
+    h = get_holding(r, code)
+    if h and h.oa_openid and h.card_id:
+        facts = CodeFacts(card_id=h.card_id, code=code, oa_openid=h.oa_openid, status=h.status,
+                          can_consume=h.status == "NORMAL", outer_str=h.outer_str,
+                          receipt=h.receipt)
+    else:
+        try:
+            info = wechat.code_get(code, card_id=card_id or pool_card)
+        except WeChatApiError as e:
+            raise translate_code_error(e) from None
+        facts = CodeFacts(card_id=str((info.get("card") or {}).get("card_id") or card_id or ""),
+                          code=code, oa_openid=str(info.get("openid") or ""),
+                          status=str(info.get("user_card_status") or "NORMAL"),
+                          can_consume=bool(info.get("can_consume")),
+                          outer_str=str(info.get("outer_str") or ""))
+    if card_id and facts.card_id != card_id:
+        raise NotFound("the code is not a code of this card")
+    return facts
+
+
+# -- the cardExt proof -------------------------------------------------------------------------
+
+PROOF_SEPARATOR = "~"
+_NONCE_HEX = 8
+_MAC_HEX = 16
+PROOF_LENGTH = 1 + _NONCE_HEX + _MAC_HEX
+MAX_CHANNEL_LENGTH = 100
+
+
+def _mac(proof_key: bytes, mp_openid: str, card_id: str, nonce: str) -> str:
+    msg = f"card_ext\n{mp_openid}\n{card_id}\n{nonce}".encode()
+    return hmac.new(proof_key, msg, hashlib.sha256).hexdigest()[:_MAC_HEX]
+
+
+def card_ext_outer_str(proof_key: bytes, mp_openid: str, card_id: str, channel: str = "",
+                       *, stable: bool = False) -> str:
+    """``<channel>~<nonce><mac>``: the channel stays readable for the statistics; the rest
+    proves, when WeChat hands it back, that the card was received through a cardExt (or the
+    activation plug-in) signed for this Mini Program user. Stateless: nothing is written.
+    ``stable``: the same value for the same user and card (a cacheable plug-in URL)."""
+    nonce = (hmac.new(proof_key, f"stable\n{mp_openid}\n{card_id}".encode(), hashlib.sha256)
+             .hexdigest()[:_NONCE_HEX] if stable else secrets.token_hex(_NONCE_HEX // 2))
+    return f"{channel}{PROOF_SEPARATOR}{nonce}{_mac(proof_key, mp_openid, card_id, nonce)}"
+
+
+def channel_of(outer_str: str) -> str:
+    """The channel part of an ``outer_str`` (the whole value when it carries no proof)."""
+    head, sep, tail = outer_str.rpartition(PROOF_SEPARATOR)
+    if sep and len(tail) == PROOF_LENGTH - 1 and all(c in "0123456789abcdef" for c in tail):
+        return head
+    return outer_str
+
+
+def proof_fits(proof_keys: tuple[bytes, ...], outer_str: str, mp_openid: str,
+               card_id: str) -> bool:
+    """Does ``outer_str`` carry a proof signed for this Mini Program user and card?"""
+    if not mp_openid or channel_of(outer_str) == outer_str:
+        return False
+    tail = outer_str[-(PROOF_LENGTH - 1):]
+    nonce, mac = tail[:_NONCE_HEX], tail[_NONCE_HEX:]
+    return any(hmac.compare_digest(_mac(k, mp_openid, card_id, nonce), mac) for k in proof_keys)
+
+
+# -- unionid -------------------------------------------------------------------------------------
+
+def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str, *,
+               transient_raises: bool = False) -> str | None:
+    """The unionid of an OA openid: the identity links, else ``/cgi-bin/user/info`` (cached a
+    day, "" = none). ``transient_raises``: let busy/quota/token errors through (the event worker
+    retries); otherwise any WeChat failure answers None (unknown)."""
+    ident = find_identity(r, oa_openid=oa_openid)
+    if ident and ident.unionid:
+        return ident.unionid
+    cached = r.get(keys.userinfo_unionid(oa_openid))
+    if cached is not None:
+        return cached or None
+    try:
+        unionid = str(wechat.user_info(oa_openid).get("unionid") or "")
+    except (Busy, QuotaExceeded, TokenInvalid, WeChatUnavailable):
+        if transient_raises:
+            raise
+        return None
+    except WeChatApiError:
+        unionid = ""  # WeChat will not say (e.g. not a follower): remembered as "none"
+    r.set(keys.userinfo_unionid(oa_openid), unionid, ex=USERINFO_CACHE_SECONDS)
+    return unionid or None
+
+
+# -- ownership -----------------------------------------------------------------------------------
+
+def _link(r: redis.Redis, caller: Caller, source: str, **ids: str) -> None:
+    try:
+        link_openids(r, source=source, mp_openid=caller.mp_openid, **ids)
+    except IdentityConflict:
+        raise Forbidden(NOT_YOURS) from None
+    forget = getattr(caller, "forget_oa_openid", None)
+    if forget is not None:
+        forget()
+
+
+def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFacts, *,
+                proof_keys: tuple[bytes, ...]) -> None:
+    """Return when ``facts.oa_openid`` is provably the caller's (linking on the way, as the
+    module docstring says); 403 when it is not; 409 while the proof may be on its way."""
+    owner = facts.oa_openid
+    if not owner:
+        raise Conflict("the owner of this code is not known yet; retry in a moment",
+                       retry_after=RECEIPT_RETRY_AFTER)
+    caller_oa = caller.oa_openid
+    if caller_oa:
+        if caller_oa != owner:
+            raise Forbidden(NOT_YOURS)
+        return
+    if caller.unionid:
+        unionid = unionid_of(r, wechat, owner)
+        if unionid == caller.unionid:
+            _link(r, caller, "user_info", unionid=unionid, oa_openid=owner)
+            return
+        if unionid:
+            raise Forbidden(NOT_YOURS)
+    if caller.mp_openid and proof_fits(proof_keys, facts.outer_str, caller.mp_openid,
+                                       facts.card_id):
+        if facts.receipt == "push":
+            _link(r, caller, "card_ext", oa_openid=owner)
+            return
+        if not facts.receipt:
+            # The caller's proof, but not (yet) WeChat's push saying the owner received the
+            # code through that cardExt rather than as a gift: never link on that.
+            raise Conflict(RECEIPT_PENDING, retry_after=RECEIPT_RETRY_AFTER)
+        # A gift carries the giver's outer_str: it proves nothing about the receiver.
+    raise Forbidden(NOT_LINKED)
+
+
+def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, *, code: str,
+               card_id: str | None, proof_keys: tuple[bytes, ...],
+               pool_card: str | None = None) -> CodeFacts:
+    """The facts of a code the caller owns (its holding recorded for the caller), else the
+    refusal: 404 unknown, 403 another user's, 409 not resolvable yet."""
+    facts = code_facts(r, wechat, code, card_id, pool_card=pool_card)
+    check_owner(r, wechat, caller, facts, proof_keys=proof_keys)
+    record_holding(r, Holding(card_id=facts.card_id, code=code, oa_openid=facts.oa_openid,
+                              mp_openid=caller.mp_openid or "", status=facts.status,
+                              outer_str=facts.outer_str))
+    return facts
+
+
+def holdings_of_caller(r: redis.Redis, caller: Caller) -> list[Holding]:
+    """The caller's holdings: those recorded for the caller's OA openid, once it is known.
+
+    A holding listed under the Mini Program openid alone is not enough (an operator may have
+    removed a wrong link since)."""
+    oa = caller.oa_openid
+    if not oa:
+        return []
+    return [h for h in holdings_of(r, oa_openid=oa) if h.oa_openid == oa]
+
+
+@functools.lru_cache(maxsize=8)
+def _derive(data_key: bytes) -> bytes:
+    return hmac.new(data_key, b"bff card_ext outer_str proof", hashlib.sha256).digest()
+
+
+def proof_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The keys of the cardExt proof, derived from ``BFF_DATA_KEY``."""
+    return (_derive(settings.data_key_bytes),)

@@ -1,0 +1,185 @@
+"""The openid-mapping takeover, replayed exactly as the attacker's review did it.
+
+Mallory and Alice are Mini Program users without a unionid (the case where only the shared card
+could link their openids). Alice's encrypt_code reaches Mallory (a card URL's query string, a
+screenshot). Holding it must give Mallory nothing: no link, no code, no member form, no
+redemption, and Alice keeps everything.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.sessions.helpers import (
+    ADMIN,
+    bearer,
+    login,
+    new_user,
+    put_profile,
+    sign,
+    sim_add_card,
+    sim_card,
+)
+
+
+def decrypt(client, token: str, encrypt_code: str):
+    return client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypt_code},
+                       headers=bearer(token))
+
+
+def me(client, token: str) -> dict:
+    return client.get("/v1/me", headers=bearer(token)).json
+
+
+def mine(client, token: str) -> list[dict]:
+    return client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]
+
+
+def redeem(client, token: str, card_id: str, encrypt_code: str):
+    return client.post("/v1/cards/codes/redeem", headers=bearer(token),
+                       json={"card_id": card_id, "encrypt_code": encrypt_code})
+
+
+def take(client, user: dict, token: str, card_id: str) -> tuple[str, str]:
+    """The user signs and takes the card; (encrypt_code, the cardExt's outer_str)."""
+    res = sign(client, token, {"card_id": card_id, "outer_str": "poster"})
+    assert res.status_code == 200, res.json
+    [got] = sim_add_card(client, user, res.json["card_list"])
+    assert got["isSuccess"], got
+    return got["code"], json.loads(res.json["card_list"][0]["cardExt"])["outer_str"]
+
+
+@pytest.fixture
+def cast(client):
+    card_id = sim_card(client)
+    put_profile(client, card_id, self_redeem=True)
+    alice, mallory = new_user(client, unionid=False), new_user(client, unionid=False)
+    return card_id, alice, login(client, alice), mallory, login(client, mallory)
+
+
+def assert_mallory_got_nothing(client, card_id: str, alice: dict, alice_code: str,
+                               mallory_token: str) -> None:
+    assert decrypt(client, mallory_token, alice_code).status_code == 403
+    assert me(client, mallory_token)["official_account_openid"] is None
+    assert mine(client, mallory_token) == []
+    assert redeem(client, mallory_token, card_id, alice_code).status_code == 403
+
+
+def assert_alice_keeps_everything(client, card_id: str, alice: dict, alice_code: str,
+                                  alice_token: str) -> None:
+    res = decrypt(client, alice_token, alice_code)
+    assert res.status_code == 200, res.json
+    assert me(client, alice_token)["official_account_openid"] == alice["oa_openid"]
+    assert me(client, alice_token)["linked_by"] == "card_ext"
+    assert [c["code"] for c in mine(client, alice_token)] == [res.json["code"]]
+    assert redeem(client, alice_token, card_id, alice_code).status_code == 200
+
+
+def test_attacker_signs_first_then_decrypts_the_victims_code(client, cast):
+    card_id, alice, alice_token, mallory, mallory_token = cast
+    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
+    alice_code, _ = take(client, alice, alice_token, card_id)
+    assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
+    assert_alice_keeps_everything(client, card_id, alice, alice_code, alice_token)
+    # and once Alice is linked, Mallory still gets nothing
+    assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
+
+
+def test_attacker_signs_after_the_victim_received_it(client, cast):
+    card_id, alice, alice_token, mallory, mallory_token = cast
+    alice_code, _ = take(client, alice, alice_token, card_id)
+    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
+    assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
+    assert_alice_keeps_everything(client, card_id, alice, alice_code, alice_token)
+
+
+def test_attacker_signs_after_before_the_receipt_push_arrived(client, cast):
+    """WeChat's user_get_card has not reached the service: the owner is known only from
+    /card/code/get. Mallory is refused; Alice hears "retry" (409) until the push arrives."""
+    card_id, alice, alice_token, mallory, mallory_token = cast
+    before = client.get("/sandbox/_sim/config").json["event_url"]
+    assert client.put("/sandbox/_sim/config", json={"event_url": ""}).status_code == 200
+    alice_code, outer_str = take(client, alice, alice_token, card_id)
+    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
+    assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
+    pending = decrypt(client, alice_token, alice_code)
+    assert pending.status_code == 409, pending.json
+    assert int(pending.headers["Retry-After"]) > 0 and "retry" in pending.json["message"]
+    assert me(client, alice_token)["official_account_openid"] is None  # nothing on a guess
+    # WeChat's push arrives
+    assert client.put("/sandbox/_sim/config", json={"event_url": before}).status_code == 200
+    pushed = client.post("/sandbox/_sim/events", json={
+        "Event": "user_get_card", "FromUserName": alice["oa_openid"], "CardId": card_id,
+        "UserCardCode": _plain(client, alice_code), "IsGiveByFriend": 0, "OuterStr": outer_str,
+        "FriendUserName": "", "OldUserCardCode": ""})
+    assert pushed.status_code == 200 and pushed.json["delivered"], pushed.json
+    assert_alice_keeps_everything(client, card_id, alice, alice_code, alice_token)
+    assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
+
+
+def test_a_gift_carries_the_givers_proof_but_never_links_the_giver(client, cast):
+    """Mallory takes a card through her own cardExt, never decrypts it, gives it to Alice and
+    obtains Alice's new encrypt_code: its outer_str is Mallory's, yet it links nothing."""
+    card_id, alice, alice_token, mallory, mallory_token = cast
+    mallory_code, _ = take(client, mallory, mallory_token, card_id)
+    gift = client.post(f"/sandbox/_sim/users/{mallory['oa_openid']}/cards/"
+                       f"{_plain(client, mallory_code)}/gift", json={"to": alice["oa_openid"]})
+    assert gift.status_code == 200, gift.json
+    alices = gift.json["encrypt_code"]
+    res = decrypt(client, mallory_token, alices)
+    assert res.status_code == 403
+    assert me(client, mallory_token)["official_account_openid"] is None
+    assert mine(client, mallory_token) == []
+
+
+def test_a_member_form_and_activation_stay_with_their_owner(client):
+    """Mallory holds Alice's member-card encrypt_code: no member info, no activation."""
+    card_id = sim_card(client, card_type="MEMBER_CARD")
+    alice, mallory = new_user(client, unionid=False), new_user(client, unionid=False)
+    alice_token, mallory_token = login(client, alice), login(client, mallory)
+    alice_code, _ = take(client, alice, alice_token, card_id)
+    assert decrypt(client, alice_token, alice_code).status_code == 200
+    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
+    assert decrypt(client, mallory_token, alice_code).status_code == 403
+    got = client.get(f"/v1/membership/cards/{card_id}", headers=bearer(mallory_token))
+    assert got.status_code == 404
+    act = client.post("/v1/membership/activate", headers=bearer(mallory_token), json={
+        "activate_ticket": "whatever", "card_id": card_id, "encrypt_code": alice_code})
+    assert act.status_code == 403
+
+
+def test_an_operator_removes_a_wrong_link_and_every_session_sees_it(client, cast, caplog):
+    card_id, alice, alice_token, mallory, mallory_token = cast
+    alice_code, _ = take(client, alice, alice_token, card_id)
+    assert decrypt(client, alice_token, alice_code).status_code == 200
+    shown = client.get("/v1/admin/identities", headers=ADMIN,
+                       query_string={"oa_openid": alice["oa_openid"]})
+    assert shown.json["miniprogram_openid"] == alice["mp_openid"]
+    assert client.delete("/v1/admin/identities", query_string={
+        "oa_openid": alice["oa_openid"]}).status_code == 401
+    with caplog.at_level("INFO"):
+        gone = client.delete("/v1/admin/identities", headers=ADMIN,
+                             query_string={"mp_openid": alice["mp_openid"]})
+    assert gone.status_code == 204
+    assert not any(alice[k] in caplog.text for k in ("mp_openid", "oa_openid"))
+    assert me(client, alice_token)["official_account_openid"] is None  # the live session too
+    assert mine(client, alice_token) == []
+    again = client.delete("/v1/admin/identities", headers=ADMIN,
+                          query_string={"mp_openid": alice["mp_openid"]})
+    assert again.status_code == 404
+    both = client.delete("/v1/admin/identities", headers=ADMIN, query_string={
+        "mp_openid": alice["mp_openid"], "oa_openid": alice["oa_openid"]})
+    assert both.status_code == 422
+    # the proof still holds: Alice's next decrypt links her again
+    assert decrypt(client, alice_token, alice_code).status_code == 200
+    assert me(client, alice_token)["official_account_openid"] == alice["oa_openid"]
+
+
+def _plain(client, encrypt_code: str) -> str:
+    """The real code, asked of the sandbox directly (as WeChat would answer the OA)."""
+    with client.application.app_context():
+        from bff.extensions import services
+
+        return services().wechat.code_decrypt(encrypt_code)["code"]

@@ -1,0 +1,93 @@
+"""A merchant creates a member card for the Mini Program flow and sets its activation form; a
+user activates it through the plug-in, which asks exactly for what was configured."""
+
+from __future__ import annotations
+
+from tests.catalogue.samples import coupon, member_card_for_mini_program
+from tests.story import ADMIN, bearer
+
+FORM = {
+    "service_statement": {"name": "会员守则", "url": "https://example.com/rules"},
+    "bind_old_card": {"name": "老会员绑卡", "url": "https://example.com/bind"},
+    "required_form": {
+        "can_modify": False,
+        "common_field_id_list": ["USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_NAME"],
+        "rich_field_list": [{"type": "FORM_FIELD_RADIO", "name": "口味",
+                             "values": ["微辣", "中辣", "特辣"]}],
+    },
+    "optional_form": {
+        "common_field_id_list": ["USER_FORM_INFO_FLAG_BIRTHDAY"],
+        "custom_field_list": ["推荐人"],
+    },
+}
+FILLED = {"USER_FORM_INFO_FLAG_MOBILE": "13800000000", "USER_FORM_INFO_FLAG_NAME": "王小明"}
+
+
+def test_member_card_for_the_mini_program_from_creation_to_activation(op):
+    card_id = op.create(member_card_for_mini_program())
+    got = op.card(card_id)
+    member = got["card"]["member_card"]
+    assert member["wx_activate"] is True and member["wx_activate_after_submit"] is True
+    assert member["activate_app_brand_user_name"] == "gh_86a091e50ad4@app"
+    assert member["activate_app_brand_pass"] == "pages/member/activate"
+    assert member["supply_bonus"] is True and member["supply_balance"] is True
+    assert got["review_state"] == "pending"
+
+    stored = op.c.put(f"/v1/admin/cards/{card_id}/activation-form", json=FORM, headers=ADMIN)
+    assert stored.status_code == 200, stored.get_json()
+    read = op.c.get(f"/v1/admin/cards/{card_id}/activation-form", headers=ADMIN).get_json()
+    assert read["required_form"]["common_field_id_list"] == FORM["required_form"][
+        "common_field_id_list"]
+    assert read["bind_old_card"] == FORM["bind_old_card"]
+    op.review(card_id)
+
+    user = op.user()
+    token = op.login(user)
+    extra = op.plugin(token, card_id).get_json()["extraData"]
+    form = {"user": user["oa_openid"], **extra}
+    # The plug-in refuses what the form does not ask for, and an empty required field.
+    for fields, custom, why in (
+        ({**FILLED, "USER_FORM_INFO_FLAG_IDCARD": "x"}, {"口味": "微辣"}, "does not ask"),
+        ({"USER_FORM_INFO_FLAG_MOBILE": "13800000000"}, {"口味": "微辣"}, "required"),
+        (FILLED, {}, "required"),
+        (FILLED, {"口味": "不辣"}, "must be one of"),
+        (FILLED, {"口味": "微辣", "爱好": "x"}, "does not ask"),
+    ):
+        refused = op.c.post("/sandbox/_sim/activation-form",
+                            json={**form, "fields": fields, "custom_fields": custom})
+        assert refused.status_code == 422 and why in refused.get_json()["error"], fields
+    returned = op.sim("activation-form", {
+        **form, "fields": {**FILLED, "USER_FORM_INFO_FLAG_BIRTHDAY": "1990-05-01"},
+        "custom_fields": {"口味": "中辣", "推荐人": "李雷"}})
+    activated = op.activate(token, returned)
+    assert activated.status_code == 200, activated.get_json()
+    assert activated.get_json()["fields"] == {
+        "mobile": "13800000000", "name": "王小明", "birthday": "1990-05-01",
+        "口味": "中辣", "推荐人": "李雷"}
+    info = op.c.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
+    assert info["has_active"] is True and info["code"] == returned["code"]
+
+
+def test_activation_form_rules(op):
+    card_id = op.create(member_card_for_mini_program())
+    for body, field in (
+        ({"required_form": {"common_field_id_list": ["USER_FORM_INFO_FLAG_SHOE_SIZE"]}},
+         "required_form"),
+        ({"required_form": {"common_field_id_list": ["USER_FORM_INFO_FLAG_MOBILE"]},
+          "optional_form": {"common_field_id_list": ["USER_FORM_INFO_FLAG_MOBILE"]}},
+         "optional_form"),
+        ({"service_statement": {"name": "守则"}}, "service_statement"),
+        ({}, "_schema"),
+        ({"required_form": {"rich_field_list": [{"type": "FORM_FIELD_RADIO", "name": "x",
+                                                 "values": []}]}}, "required_form"),
+    ):
+        answer = op.c.put(f"/v1/admin/cards/{card_id}/activation-form", json=body,
+                          headers=ADMIN)
+        assert answer.status_code == 422, body
+        assert field in answer.get_json()["errors"]["json"], answer.get_json()
+    gift = op.create(coupon("GIFT"))
+    answer = op.c.put(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN,
+                      json={"required_form": {"common_field_id_list": [
+                          "USER_FORM_INFO_FLAG_MOBILE"]}})
+    assert answer.status_code == 422 and answer.get_json()["errcode"] == 47001
+    assert op.c.get(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN).status_code == 404

@@ -1,0 +1,106 @@
+"""Push strictness: safe mode never falls back to plain, both signatures hold, a signed push is
+accepted once, and odd signatures are a 403, never a 500."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import pytest
+import redis
+
+from bff import create_app
+from bff.holdings import get_holding
+from bff.store import keys
+from tests.events.helpers import card_event, push, sha1_sorted, signed_request
+
+TOKEN = "sandboxpushtoken"
+
+
+def stream_len(r) -> int:
+    return r.xlen(keys.event_stream()) if r.exists(keys.event_stream()) else 0
+
+
+def test_safe_mode_is_the_default_and_refuses_a_plain_push(client, redis_client):
+    """A captured plain push URL (its signature covers token, timestamp and nonce only) with a
+    forged body must not move a victim's code to the attacker."""
+    victim = card_event("user_get_card", "oVICTIM", code="555", OuterStr="x")
+    assert push(client, victim).status_code == 200  # WeChat's own, encrypted
+    url, _ = signed_request("<xml/>", safe=False)  # the captured URL
+    forged = card_event("user_get_card", "oMALLORY", code="555", OuterStr="x")
+    res = client.post(url, data=forged.encode(), content_type="text/xml")
+    assert res.status_code == 403 and "safe-mode" in res.json["message"]
+    assert get_holding(redis_client, "555").oa_openid == "oVICTIM"
+    assert stream_len(redis_client) == 1
+
+
+def test_safe_mode_checks_signature_too_when_sent(client, redis_client):
+    url, body = signed_request(card_event("user_view_card", "o1", code="1"))
+    bad = url.replace("signature=", "signature=0", 1)  # msg_signature untouched
+    assert "msg_signature=" in bad
+    res = client.post(bad, data=body, content_type="text/xml")
+    assert res.status_code == 403 and res.json["message"] == "bad signature"
+    assert stream_len(redis_client) == 0
+    without = url.split("signature=", 1)[0] + "&".join(
+        p for p in url.split("?", 1)[1].split("&") if not p.startswith("signature="))
+    res = client.post("/wechat/events?" + without.split("?", 1)[1], data=body,
+                      content_type="text/xml")
+    assert res.status_code == 200  # msg_signature alone is enough when signature is not sent
+
+
+def test_a_signed_push_is_accepted_once(client, redis_client):
+    url, body = signed_request(card_event("user_view_card", "o1", code="1"))
+    assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    again = client.post(url, data=body, content_type="text/xml")
+    assert again.status_code == 403 and "replay" in again.json["message"]
+    assert stream_len(redis_client) == 1
+
+
+def test_a_push_that_was_not_recorded_can_be_retried(client, redis_client, monkeypatch):
+    import bff.events.push as push_module
+
+    url, body = signed_request(card_event("user_view_card", "o1", code="1"))
+    real = push_module.record_event
+
+    def down(*args, **kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(push_module, "record_event", down)
+    assert client.post(url, data=body, content_type="text/xml").status_code == 503
+    monkeypatch.setattr(push_module, "record_event", real)
+    assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    assert stream_len(redis_client) == 1
+
+
+@pytest.mark.parametrize("mode", ["safe", "compat", "plain"])
+def test_non_ascii_signatures_are_refused_not_500(redis_client, redis_url, mode):
+    app = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": mode})
+    client = app.test_client()
+    ts = str(int(time.time()))
+    for name in ("signature", "msg_signature"):
+        res = client.get("/wechat/events?" + urlencode({
+            "signature": "é" if name == "signature" else sha1_sorted(TOKEN, ts, "1"),
+            "timestamp": ts, "nonce": "1", "echostr": "x"}))
+        if name == "signature":
+            assert res.status_code == 403
+        for safe in (True, False):
+            url, body = signed_request(card_event("user_view_card", "o1", code="1"), safe=safe)
+            query = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
+            if name not in query:
+                continue  # a plain push has no msg_signature to spoil
+            query[name] = "%C3%A9"
+            res = client.post("/wechat/events?" + "&".join(f"{k}={v}" for k, v in query.items()),
+                              data=body, content_type="text/xml")
+            assert res.status_code == 403, (mode, name, safe, res.get_data(as_text=True))
+
+
+def test_compat_accepts_both_and_plain_refuses_encrypted(redis_client, redis_url):
+    compat = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "compat"})
+    for safe in (True, False):
+        assert push(compat.test_client(), card_event("user_view_card", "o1", code=str(safe)),
+                    safe=safe).status_code == 200
+    plain = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "plain"})
+    res = push(plain.test_client(), card_event("user_view_card", "o2", code="2"), safe=True)
+    assert res.status_code == 403 and "plain-mode" in res.json["message"]
+    assert push(plain.test_client(), card_event("user_view_card", "o2", code="3"),
+                safe=False).status_code == 200

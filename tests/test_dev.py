@@ -1,0 +1,184 @@
+"""``bff dev`` and the CLI beside it: one shared state, clear errors, help without settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.redis_server import free_port
+from tests.story import ADMIN
+
+BFF = str(Path(sys.executable).with_name("bff"))
+
+
+def bare_env(**extra: str) -> dict[str, str]:
+    """The environment of a new terminal: no BFF_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BFF_")}
+    return {**env, **extra}
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([BFF, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+class DevServer:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [BFF, "dev", "--port", str(self.port)], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        try:
+            self._wait_started()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_started(self) -> None:
+        self.banner = ""
+        deadline = time.monotonic() + 60
+        while "Operator endpoints" not in self.banner:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                raise AssertionError(f"bff dev exited {self.proc.returncode}: {self.banner}")
+            self.banner += line
+            assert time.monotonic() < deadline, self.banner
+        while True:
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, self.banner
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=20)
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def dev_server() -> Iterator[DevServer]:
+    server = DevServer(bare_env(BFF_LOG_LEVEL="WARNING"))
+    yield server
+    server.stop()
+
+
+def test_help_without_settings_lists_every_command() -> None:
+    done = run_cli("--help", env=bare_env())
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    for command in ("dev", "codes", "cards", "events", "worker", "qrcode", "identities"):
+        assert re.search(rf"^  {command}\b", done.stdout, re.M), done.stdout
+
+
+def test_a_command_without_settings_is_one_line_naming_the_variables() -> None:
+    done = run_cli("codes", "count", "pcard", env=bare_env())
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "BFF_APPID" in done.stderr and "bff dev" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_dev_on_a_taken_port_says_so_before_the_banner() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        done = run_cli("dev", "--port", str(port), env=bare_env())
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "--port" in done.stderr
+    assert "sandbox mode" not in done.stdout  # no banner
+    assert time.monotonic() - started < 30
+
+
+def test_the_cli_in_another_terminal_sees_what_bff_dev_holds(dev_server: DevServer) -> None:
+    base = dev_server.base
+    banner = dev_server.banner
+    assert f"{base}/demo/" in banner and f"{base}/docs" in banner
+    exported = re.search(
+        r"export (BFF_SANDBOX=1 BFF_REDIS_URL=\S+ BFF_WECHAT_API_BASE=\S+)", banner)
+    assert exported, banner
+    cli_env = bare_env(**dict(v.split("=", 1) for v in exported.group(1).split()))
+    assert cli_env["BFF_WECHAT_API_BASE"] == f"{base}/sandbox"
+    assert "redis-server on 127.0.0.1" in banner
+
+    def sim(path: str, body: dict) -> dict:
+        answer = requests.post(f"{base}/sandbox/_sim/{path}", json=body, timeout=10)
+        assert answer.ok, answer.text
+        return answer.json()
+
+    # an operator deposits codes and sets a profile; a user takes a coupon (an event is pushed)
+    deposit_card = sim("cards", {"card_type": "GROUPON", "use_custom_code": True,
+                                 "get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"})["card_id"]
+    deposited = requests.post(f"{base}/v1/admin/cards/{deposit_card}/codes", headers=ADMIN,
+                              json={"codes": ["100000000001", "100000000002", "100000000003"]},
+                              timeout=10)
+    assert deposited.ok, deposited.text
+    card = sim("cards", {"card_type": "GROUPON"})["card_id"]
+    put = requests.put(f"{base}/v1/admin/cards/{card}/profile", headers=ADMIN,
+                       json={"self_redeem": True}, timeout=10)
+    assert put.ok, put.text
+    user = sim("users", {})
+    code = sim("login-codes", {"user": user["mp_openid"], "app": "miniprogram"})["code"]
+    token = requests.post(f"{base}/v1/sessions/miniprogram", json={"code": code},
+                          timeout=10).json()["token"]
+    signed = requests.post(f"{base}/v1/cards/add-card", json={"cards": [{"card_id": card}]},
+                           headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    taken = sim("add-card", {"user": user["mp_openid"], "card_list": signed["card_list"]})
+    assert taken["card_list"][0]["isSuccess"], taken
+
+    count = run_cli("codes", "count", deposit_card, env=cli_env)
+    assert count.returncode == 0, count.stderr
+    assert json.loads(count.stdout)["count"] == 3
+
+    profile = run_cli("cards", "profile", "get", card, env=cli_env)
+    assert profile.returncode == 0, profile.stderr
+    assert json.loads(profile.stdout)["self_redeem"] is True
+
+    deadline = time.monotonic() + 20
+    while True:  # the push reaches the stream right after add-card answers
+        tail = run_cli("events", "tail", env=cli_env)
+        assert tail.returncode == 0, tail.stderr
+        events = [json.loads(line) for line in tail.stdout.splitlines() if line.strip()]
+        if any(e.get("event") == "user_get_card" and e.get("card_id") == card for e in events):
+            break
+        assert time.monotonic() < deadline, tail.stdout
+        time.sleep(0.2)
+
+
+def test_without_redis_server_dev_says_the_cli_cannot_share_its_store(tmp_path: Path) -> None:
+    # a PATH with python's bin only: no redis-server to start
+    server = DevServer(bare_env(PATH=str(Path(sys.executable).parent), BFF_LOG_LEVEL="WARNING"))
+    try:
+        assert "Store: embedded" in server.banner
+        assert "cannot see it" in server.banner
+        assert requests.get(f"{server.base}/readyz", timeout=5).ok
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("url", "printed"), [
+    ("redis://:s3cret@db.example:6380/2", "redis://:***@db.example:6380/2"),
+    ("rediss://app:pw@db.example/0", "rediss://app:***@db.example/0"),
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+])
+def test_the_printed_redis_url_hides_its_password(url: str, printed: str) -> None:
+    from bff.dev import _without_password
+
+    assert _without_password(url) == printed

@@ -1,0 +1,119 @@
+"""A third-party client runs unchanged against the sandbox: wechatpy 1.8.18's card and member
+calls (consume, get code, update member, unavailable, update code, getcardlist).
+
+wechatpy hard-codes api.weixin.qq.com in several places (the card API's own base URL, the token
+fetch); every one is redirected to the in-process sandbox, and a guard adapter refuses any other
+host, so nothing here can reach the network.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from bff.events import process_pending
+from bff.sandbox.transport import WSGIAdapter
+from bff.wechat import signing
+from tests.story import ADMIN, sim
+
+BASE = "http://sandbox.internal/"
+
+
+class NoNetwork(BaseAdapter):
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"wechatpy tried to reach {request.url.split('?')[0]}")
+
+    def close(self) -> None:
+        pass
+
+
+class SandboxClient(WeChatClient):
+    API_BASE_URL = BASE + "cgi-bin/"
+
+    def fetch_access_token(self) -> dict:
+        return self._fetch_access_token(url=BASE + "cgi-bin/token", params={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+
+
+@pytest.fixture
+def wxpy(app) -> WeChatClient:
+    settings = app.extensions["bff"].settings
+    client = SandboxClient(settings.appid, settings.secret)
+    session = requests.Session()
+    session.mount("http://", NoNetwork())
+    session.mount("https://", NoNetwork())
+    session.mount(BASE.rstrip("/"), WSGIAdapter(app.extensions["bff_sandbox"]))
+    client._http = session
+    client.card.API_BASE_URL = BASE
+    return client
+
+
+def taken(app, client, **card: Any) -> tuple[dict, str, str]:
+    """(user, card_id, code): a user took a card through the sandbox's wx.addCard."""
+    card_id = sim(client, "cards", {"card_type": "GENERAL_COUPON", **card})["card_id"]
+    user = sim(client, "users", {})
+    with app.app_context():
+        ticket = app.extensions["bff"].wechat.credentials.ticket("wx_card")
+        code = card.get("use_custom_code") and "CUSTOM-1" or ""
+        ext = signing.card_ext(api_ticket=ticket, card_id=card_id, code=code,
+                               timestamp=int(time.time()), nonce_str=signing.nonce_str())
+        [got] = sim(client, "add-card", {"user": user["oa_openid"], "card_list": [
+            {"cardId": card_id, "cardExt": ext}]})["card_list"]
+        real = app.extensions["bff"].wechat.code_decrypt(got["code"])["code"]
+    return user, card_id, real
+
+
+def test_get_and_consume_code(app, client, wxpy):
+    user, card_id, code = taken(app, client)
+    got = wxpy.card.get_code(code)  # check_consume left out: true, as WeChat assumes
+    assert got["card"]["card_id"] == card_id and got["openid"] == user["oa_openid"]
+    assert got["can_consume"] is True
+    consumed = wxpy.card.consume_code(code)
+    assert consumed["card"]["card_id"] == card_id and consumed["openid"] == user["oa_openid"]
+    with pytest.raises(WeChatClientException) as refused:
+        wxpy.card.get_code(code)
+    assert refused.value.errcode == 40099
+    assert wxpy.card.get_code(code, check_consume=False)["user_card_status"] == "CONSUMED"
+    # The service saw it: WeChat's push made the holding CONSUMED and counted the redemption.
+    process_pending(app)
+    rows = client.get("/v1/admin/stats/channels", query_string={"card_id": card_id},
+                      headers=ADMIN).json["rows"]
+    assert sum(r["consumed"] for r in rows) == 1
+
+
+def test_unavailable_update_code_and_card_list(app, client, wxpy):
+    user, card_id, code = taken(app, client)
+    assert wxpy.card.get_card_list(user["oa_openid"])["card_list"] == [
+        {"code": code, "card_id": card_id}]
+    wxpy.card.invalid_code(code, card_id)
+    assert wxpy.card.get_code(code, check_consume=False)["user_card_status"] == "UNAVAILABLE"
+    assert wxpy.card.get_card_list(user["oa_openid"])["card_list"] == []
+    user, custom, old = taken(app, client, use_custom_code=True)
+    wxpy.card.update_code(custom, old, "CUSTOM-2")
+    assert wxpy.card.get_card_list(user["oa_openid"], custom)["card_list"] == [
+        {"code": "CUSTOM-2", "card_id": custom}]
+    with pytest.raises(WeChatClientException) as refused:
+        wxpy.card.get_card_list("o-nobody")
+    assert refused.value.errcode == 40003
+
+
+def test_update_member_card(app, client, wxpy):
+    user, card_id, code = taken(app, client, card_type="MEMBER_CARD")
+    answer = wxpy.card.update_membercard(code, card_id, add_bonus=30, record_bonus="coffee",
+                                         add_balance=-0, balance=800,
+                                         custom_field_value1="Gold")
+    assert (answer["result_bonus"], answer["result_balance"]) == (30, 800)
+    assert answer["openid"] == user["oa_openid"]
+    info = wxpy.card.get_membercard_user_info(card_id, code)
+    assert (info["bonus"], info["balance"]) == (30, 800)
+    # The service records the change made outside it, from WeChat's update_member_card push.
+    process_pending(app)
+    [change] = client.get(f"/v1/admin/members/{card_id}/{code}/changes",
+                          headers=ADMIN).json["changes"]
+    assert (change["source"], change["add_bonus"], change["add_balance"]) == ("wechat", 30, 0)
