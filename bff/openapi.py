@@ -55,6 +55,16 @@ def one_of_required(*names: str) -> dict[str, Any]:
     return {"oneOf": [{"required": [name]} for name in names]}
 
 
+def at_least_one_of(names: Iterable[str], objects: Iterable[str] = ()) -> dict[str, Any]:
+    """``Meta.openapi`` for "at least one of these fields" (an object field must not be empty)."""
+    objects = set(objects)
+    return {"anyOf": [
+        {"required": [name], **({"properties": {name: {"minProperties": 1}}}
+                                if name in objects else {})}
+        for name in names
+    ]}
+
+
 def documents(responses: dict[int, str], security: list[dict[str, list]] | None = None
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Document answers (and a security requirement) on a view, like ``blp.alt_response``.

@@ -103,7 +103,9 @@ def translate_code_error(e: WeChatApiError) -> Exception:
 def resolve_code(wechat: WeChatApi, *, code: str | None = None,
                  encrypt_code: str | None = None) -> str:
     """The real code: ``code`` as given, or ``encrypt_code`` decrypted (normalised once by
-    ``WeChatApi.code_decrypt``). A value WeChat cannot decrypt is the caller's mistake (400)."""
+    ``WeChatApi.code_decrypt``). A value WeChat cannot decrypt names no code: 404, as an unknown
+    code is (any string may be an encrypt_code, so the spec cannot call it malformed; a 400
+    would be an answer the spec does not predict)."""
     if code and code.strip():
         return code.strip()
     if not encrypt_code:
@@ -113,8 +115,8 @@ def resolve_code(wechat: WeChatApi, *, code: str | None = None,
     except (TokenInvalid, QuotaExceeded, Busy):
         raise
     except WeChatApiError as e:
-        raise BadRequest("the encrypt_code could not be decrypted (it must come from this "
-                         "Official Account's cards, URL-decoded once)", errcode=e.errcode) from None
+        raise NotFound("no code matches this encrypt_code (it must come from this Official "
+                       "Account's cards, URL-decoded once)", errcode=e.errcode) from None
     real = str(answer.get("code") or "")
     if not real:
         raise BadRequest("the encrypt_code did not decrypt to a card code")

@@ -23,6 +23,7 @@ from marshmallow import (
 )
 
 from bff.catalogue_rules import activation_mode_problems
+from bff.openapi import StrictBool, at_least_one_of
 
 CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
 CODE_TYPES = ("CODE_TYPE_TEXT", "CODE_TYPE_BARCODE", "CODE_TYPE_QRCODE",
@@ -61,8 +62,9 @@ def text(limit: int, **kwargs: Any) -> fields.Str:
 
 
 def flag(**kwargs: Any) -> fields.Bool:
-    """true or false as JSON booleans (WeChat reads "yes" as nothing)."""
-    return fields.Bool(truthy={True}, falsy={False}, **kwargs)
+    """true or false as JSON booleans (WeChat reads "yes" as nothing; 1 == True in a set, so
+    truthy={True} would take 1 too)."""
+    return StrictBool(**kwargs)
 
 
 def app_brand_user(**kwargs: Any) -> fields.Str:
@@ -211,6 +213,7 @@ class CustomFieldSchema(Schema):
 
     class Meta:
         unknown = INCLUDE
+        openapi = at_least_one_of(("name_type", "name"))
 
     name_type = fields.Str(validate=validate.OneOf(FIELD_NAME_TYPES))
     name = text(15)
@@ -340,3 +343,8 @@ class CardChangeSchema(Schema):
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not data or data == {"base_info": {}}:
             raise ValidationError("give at least one field to change", "_schema")
+
+
+CardChangeSchema.Meta.openapi = at_least_one_of(  # type: ignore[attr-defined]
+    (f.data_key or name for name, f in CardChangeSchema._declared_fields.items()),
+    objects=("base_info",))

@@ -66,7 +66,8 @@ class StockSchema(Schema):
     delta = fields.Int(required=True, strict=True,
                        validate=[validate.Range(-MAX_QUANTITY, MAX_QUANTITY),
                                  validate.NoneOf([0], error="must not be 0")],
-                       metadata={"description": "positive adds stock, negative takes it away"})
+                       metadata={"description": "positive adds stock, negative takes it away",
+                                 "not": {"enum": [0]}})
 
 
 # -- the activation form (activateuserform/set) ------------------------------------------------

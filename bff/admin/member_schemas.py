@@ -14,6 +14,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from bff.openapi import at_least_one_of
+
 CARD_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="not a card_id")
 CODE = validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="1-128 visible ASCII characters")
 AMOUNT = validate.Range(-100_000_000, 100_000_000)
@@ -54,6 +56,9 @@ class CustomFieldValuesSchema(Schema):
 class MemberChangeSchema(Schema):
     """What card/membercard/updateuser changes; bonus in points, balance in fen."""
 
+    class Meta:
+        openapi: dict[str, Any] = {}  # at least one change: set below, from the fields
+
     add_bonus = fields.Int(strict=True, validate=AMOUNT,
                            metadata={"description": "points to add (negative: spend)"})
     bonus = fields.Int(strict=True, validate=TOTAL,
@@ -78,6 +83,12 @@ class MemberChangeSchema(Schema):
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not any(data.get(k) not in (None, {}) for k in data if k != "by"):
             raise ValidationError("give at least one field to change", "_schema")
+
+
+MemberChangeSchema.Meta.openapi = at_least_one_of(
+    (f.data_key or name for name, f in MemberChangeSchema._declared_fields.items()
+     if name != "by"),
+    objects=("custom_field_values", "notify"))
 
 
 class MemberChangeResultSchema(Schema):

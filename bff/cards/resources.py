@@ -89,10 +89,10 @@ class Decrypt(MethodView):
     @blp.doc(security=AUTH)
     @blp.arguments(DecryptSchema())
     @blp.response(200, CodeSchema)
-    @blp.alt_response(400, description="the encrypt_code could not be decrypted")
     @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the code belongs to another user")
-    @blp.alt_response(404, description="unknown code, or not a code of card_id")
+    @blp.alt_response(404, description="no code matches the encrypt_code, or not a code of "
+                                       "card_id")
     @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
