@@ -24,7 +24,7 @@ def normalise_encrypt_code(value: str) -> str:
     ``unquote_plus``: ``+`` is data. Base64 holds no ``%`` or space, so a second call is a no-op.
     Sent still encoded, WeChat answers errcode 0 with a garbled code.
     """
-    s = value.strip()
+    s = value.strip("\t\r\n")  # not " ": a space at either end was a "+" (base64 has none)
     if "%" in s:
         s = unquote(s)
     return s.replace(" ", "+")

@@ -4,16 +4,20 @@
 /** bff — WeChat Cards & Offers backend v1 */
 
 export interface Error {
-  /** Error code */
-  code?: number;
-  /** Error name */
-  status?: string;
-  /** Error message */
-  message?: string;
-  /** Errors */
+  /** the HTTP status */
+  code: number;
+  /** the HTTP reason phrase */
+  status: string;
+  /** for a human */
+  message: string;
+  /** invalid fields, by location and field */
   errors?: {
     [key: string]: unknown;
   };
+  /** WeChat's errcode, when WeChat refused */
+  errcode?: number;
+  /** the request's X-Request-Id */
+  request_id?: string;
 }
 
 export interface PaginationMetadata {
@@ -170,6 +174,7 @@ export interface Profile {
 }
 
 export interface PoolLoad {
+  /** a code repeated or already loaded is counted in duplicates */
   codes: Array<string>;
 }
 
@@ -279,6 +284,8 @@ export interface ChannelRow {
 
 export interface ChannelStats {
   rows: Array<ChannelRow>;
+  /** the range was longer than 366 days: pass this as from for the rest */
+  next_from?: string | null;
 }
 
 export interface Identity {

@@ -22,7 +22,10 @@ function typeOf (schema, pad) {
   let t
   if (schema.$ref) t = refName(schema.$ref)
   else if (schema.allOf) t = schema.allOf.map((s) => typeOf(s, pad)).join(' & ')
-  else if (schema.oneOf || schema.anyOf) t = (schema.oneOf || schema.anyOf).map((s) => typeOf(s, pad)).join(' | ')
+  // an object with its own properties: oneOf/anyOf beside them only constrain which are present
+  else if ((schema.oneOf || schema.anyOf) && !schema.properties) {
+    t = (schema.oneOf || schema.anyOf).map((s) => typeOf(s, pad)).join(' | ')
+  }
   else if (schema.enum) t = schema.enum.map((v) => JSON.stringify(v)).join(' | ')
   else if (schema.type === 'array') t = `Array<${typeOf(schema.items, pad)}>`
   else if (schema.type === 'integer' || schema.type === 'number') t = 'number'
