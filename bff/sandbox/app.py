@@ -45,14 +45,8 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    api_catalogue,
-    api_manage,
-    api_member,
-    h5,
-    sim,
-    sim_actions,
-    sim_control,
-    sim_jsapi,
+    for module in (api_auth, api_cards, api_catalogue, api_member, api_manage, sim,
+                   sim_actions, sim_control, sim_jsapi, sim_spec, h5):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.after_request(_delay_answer)
