@@ -45,6 +45,7 @@ class Settings:
     read_timeout: float = 5.0
     max_retries: int = 2
     data_key: str = field(default="", repr=False)
+    data_key_previous: str = field(default="", repr=False)  # still opens blobs during rotation
     jssdk_hosts: tuple[str, ...] = ()
     session_ttl: int = 7 * 24 * 3600
     push_max_skew: int = 300
@@ -62,6 +63,12 @@ class Settings:
     @property
     def data_key_bytes(self) -> bytes:
         return base64.b64decode(self.data_key)
+
+    @property
+    def data_keys(self) -> tuple[bytes, ...]:
+        """The keys that open sealed data: the current one first, then the previous one."""
+        previous = base64.b64decode(self.data_key_previous) if self.data_key_previous else b""
+        return (self.data_key_bytes, previous) if previous else (self.data_key_bytes,)
 
 
 # variable suffix -> (field, parser)
@@ -95,6 +102,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_READ_TIMEOUT": ("read_timeout", float),
     "BFF_MAX_RETRIES": ("max_retries", int),
     "BFF_DATA_KEY": ("data_key", str),
+    "BFF_DATA_KEY_PREVIOUS": ("data_key_previous", str),
     "BFF_JSSDK_HOSTS": ("jssdk_hosts", _hosts),
     "BFF_SESSION_TTL": ("session_ttl", int),
     "BFF_PUSH_MAX_SKEW": ("push_max_skew", int),
@@ -169,6 +177,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{_VAR_OF[name]} must be a 43-character EncodingAESKey")
     if len(_b64(s.data_key, "BFF_DATA_KEY")) != 32:
         raise ConfigError("BFF_DATA_KEY must be 32 bytes, base64-encoded")
+    if s.data_key_previous and len(_b64(s.data_key_previous, "BFF_DATA_KEY_PREVIOUS")) != 32:
+        raise ConfigError("BFF_DATA_KEY_PREVIOUS must be 32 bytes, base64-encoded")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("BFF_REDIS_URL must start with redis://, rediss:// or unix://")
     if not s.wechat_api_base.startswith(("http://", "https://")):

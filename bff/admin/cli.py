@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from bff.admin import issuing, qrimage
 from bff.admin.cli_codes import codes
+from bff.admin.cli_data import data
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.admin.schemas import QrCodeRequestSchema, WhitelistSchema
 
@@ -149,4 +150,4 @@ def identities_show(unionid: str | None, mp_openid: str | None, oa_openid: str |
     echo_json(found.as_dict())
 
 
-GROUPS = (qrcode, whitelist, codes, cards, identities)
+GROUPS = (qrcode, whitelist, codes, cards, identities, data)

@@ -224,3 +224,19 @@ def channel_counted(entry_id: str) -> str:
 
 def channel_cards() -> str:
     return f"{PREFIX}{{evstats}}:cards"
+
+
+# Data-key rotation (``bff data rekey``, bff/rekey.py):
+# - ``bff:rekey:<fp>`` hash {cursor:<node>, scanned, resealed, current, unreadable, started_at,
+#   finished_at}: the SCAN checkpoint of a re-sealing pass towards the data key whose
+#   sha256[:16] is ``<fp>``; TTL 30 days.
+# The sealed values it visits (glob, hash field or None for a string): see bff/rekey.py SEALED.
+def rekey_checkpoint(fingerprint: str) -> str:
+    return f"{PREFIX}rekey:{fingerprint}"
+
+
+# Custom-code import lock (bff/admin/importer.py):
+# - ``bff:import-lock:<card_id>`` string, JSON {owner, host, pid, started_at} of the one
+#   ``bff codes import`` running for that card; TTL 60 s, renewed every 20 s while it runs.
+def import_lock(card_id: str) -> str:
+    return f"{PREFIX}import-lock:{card_id}"
