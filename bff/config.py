@@ -52,6 +52,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     event_retention_days: int = 30
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
 
     # events (bff.events): dedup window, worker batch/block/reclaim/attempts
     event_dedup_ttl: int = 3 * 24 * 3600
@@ -109,6 +110,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_MAX_BODY_BYTES": ("max_body_bytes", int),
     "BFF_EVENT_RETENTION_DAYS": ("event_retention_days", int),
     "BFF_LOG_LEVEL": ("log_level", str),
+    "BFF_LOG_FORMAT": ("log_format", lambda v: v.strip().lower()),
     "BFF_EVENT_DEDUP_TTL": ("event_dedup_ttl", int),
     "BFF_WORKER_BATCH_SIZE": ("worker_batch_size", int),
     "BFF_WORKER_BLOCK_MS": ("worker_block_ms", int),
@@ -169,6 +171,8 @@ def _validate(s: Settings) -> None:
     ]
     if missing:
         raise ConfigError("missing required setting(s): " + ", ".join(missing))
+    if s.log_format not in ("text", "json"):
+        raise ConfigError("BFF_LOG_FORMAT must be 'text' or 'json'")
     if s.token_mode not in ("stable", "classic"):
         raise ConfigError("BFF_TOKEN_MODE must be 'stable' or 'classic'")
     for name in ("push_aes_key", "push_aes_key_previous"):

@@ -9,6 +9,7 @@ answered only once the event is in the Redis stream; handling happens later (the
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Response, request
@@ -22,6 +23,8 @@ from bff.events.stream import record_event
 from bff.extensions import services
 from bff.metrics import EVENT_ACK_LATENCY, EVENTS
 from bff.wechat.crypto import PushCrypto, PushCryptoError
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("wechat_push", __name__, url_prefix="/wechat",
                 description="WeChat message push (the Official Account's server URL)")
@@ -145,6 +148,10 @@ class WeChatEvents(MethodView):
         recorded = record_event(services().redis, fields, mode="safe" if safe else "plain",
                                 dedup_ttl=s.event_dedup_ttl, retention_days=s.event_retention_days)
         event = fields.get("Event", "") or "unknown"
+        if recorded.duplicate:
+            log.info("event %s is a duplicate: not recorded again", event[:48])
+        else:
+            log.info("event %s recorded as stream entry %s", event[:48], recorded.entry_id)
         EVENTS.labels(event[:48], "duplicate" if recorded.duplicate else "recorded").inc()
         EVENT_ACK_LATENCY.labels("safe" if safe else "plain").observe(
             time.perf_counter() - started)

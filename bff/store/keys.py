@@ -185,8 +185,9 @@ def userinfo_unionid(oa_openid: str) -> str:
 # where Lua is missing), so they share the hash tag ``{ev}``; "retention" below is
 # BFF_EVENT_RETENTION_DAYS.
 # - ``bff:{ev}:stream`` stream, every recorded push event (fields event, card_id, code, openid,
-#   create_time, received_at, mode, raw = JSON of the XML fields); XADD trims with MINID ~ to
-#   the retention. Consumer group ``handlers`` (the ``bff worker`` processes).
+#   create_time, received_at, mode, raw = JSON of the XML fields, request_id of the push);
+#   XADD trims with MINID ~ to the retention. Consumer group ``handlers`` (the ``bff worker``
+#   processes).
 # - ``bff:{ev}:dedup:<sha1>`` string "1": an event with this FromUserName +
 #   CreateTime + Event + CardId + UserCardCode was recorded; TTL BFF_EVENT_DEDUP_TTL (3 days).
 # - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
