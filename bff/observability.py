@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 if TYPE_CHECKING:
     from bff.config import Settings
@@ -120,21 +120,26 @@ def configure_logging(settings: Settings) -> None:
 # -- the request hooks --------------------------------------------------------------------------
 
 
+# Kept in the WSGI environ, not in ``g``: a request the sandbox makes into the app in-process
+# (a pushed event) shares the outer request's app context, hence its ``g``.
+_ID, _TOKEN = "bff.request_id", "bff.request_id_token"
+
+
 def _begin() -> None:
     rid = sane_request_id(request.headers.get(HEADER)) or new_request_id()
-    g.bff_request_id = rid
-    g.bff_request_id_token = request_id_var.set(rid)
+    request.environ[_ID] = rid
+    request.environ[_TOKEN] = request_id_var.set(rid)
 
 
 def _echo(response: Response) -> Response:
-    rid = g.get("bff_request_id")
+    rid = request.environ.get(_ID)
     if rid:
         response.headers[HEADER] = rid
     return response
 
 
 def _end(_exc: BaseException | None) -> None:
-    token = g.pop("bff_request_id_token", None)
+    token = request.environ.pop(_TOKEN, None)
     if token is not None:
         try:
             request_id_var.reset(token)

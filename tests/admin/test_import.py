@@ -173,7 +173,8 @@ def test_two_imports_of_one_card_at_once_are_locked_and_the_second_says_who_hold
         first.join(30)
     assert reports and reports[0]["complete"]
     assert r.get(keys.import_lock(card)) is None  # released by the run that held it
-    res = runner.invoke(args=["codes", "import", card, second])
+    res = runner.invoke(args=["codes", "import", card, second,
+                              "--report", str(tmp_path / "report.json")])
     assert res.exit_code == 0, res.output
 
 
