@@ -48,6 +48,7 @@ class Settings:
     data_key_previous: str = field(default="", repr=False)  # still opens blobs during rotation
     jssdk_hosts: tuple[str, ...] = ()
     session_ttl: int = 7 * 24 * 3600
+    session_cache: bool = False  # per-process session cache, invalidated by Redis (tracking)
     push_max_skew: int = 300
     max_body_bytes: int = 64 * 1024
     event_retention_days: int = 30
@@ -106,6 +107,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_DATA_KEY_PREVIOUS": ("data_key_previous", str),
     "BFF_JSSDK_HOSTS": ("jssdk_hosts", _hosts),
     "BFF_SESSION_TTL": ("session_ttl", int),
+    "BFF_SESSION_CACHE": ("session_cache", _bool),
     "BFF_PUSH_MAX_SKEW": ("push_max_skew", int),
     "BFF_MAX_BODY_BYTES": ("max_body_bytes", int),
     "BFF_EVENT_RETENTION_DAYS": ("event_retention_days", int),
