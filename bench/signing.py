@@ -7,6 +7,11 @@ signed, then loads both with ``wrk`` (bench/wrk_post.lua: the same JSON body, th
 for add-card), alternating rounds, and prints requests/s, p50/p99 and the ratio (target >= 0.7).
 Every answer must be a 200: a non-2xx or socket error stops the benchmark.
 
+It also prints the CPU time per request (the gunicorn workers' and redis-server's user + system
+time over the round, from /proc, divided by the requests served): on a machine shared with other
+work the requests/s move with the neighbours, the CPU a request costs much less so. On a
+CPU-bound server the throughput ratio tends to the inverse ratio of the CPU costs.
+
 Needs wrk: ``apt-get install -y wrk``.
 
     .venv/bin/python bench/signing.py --seconds 5 --rounds 3 --connections 64
@@ -24,9 +29,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import requests  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    children,
+    cpu_seconds,
     free_port,
     mean_over_rounds,
     procfile_web,
+    redis_pid,
     start_web,
     stop_processes,
     throwaway_redis,
@@ -36,13 +44,15 @@ from bench.loadgen import require_wrk, run_wrk  # noqa: E402
 
 
 def measure(url: str, token: str | None, body: dict, a: argparse.Namespace,
-            seconds: float | None = None) -> dict:
+            pids: list[int], seconds: float | None = None) -> dict:
+    cpu_before = cpu_seconds(pids)
     figures = run_wrk(url, seconds=seconds or a.seconds, connections=a.connections,
                       threads=a.wrk_threads, body=body, token=token)
+    cpu = cpu_seconds(pids) - cpu_before
     if figures["non2xx"] or figures["socket_errors"]:
         raise SystemExit(f"{url}: {figures['non2xx']} non-2xx answers, "
                          f"{figures['socket_errors']} socket errors")
-    return figures
+    return {**figures, "cpu_us": 1e6 * cpu / max(1, figures["n"])}
 
 
 def setup_user(base: str) -> tuple[str, dict]:
@@ -84,27 +94,32 @@ def main() -> None:
             wait_http(f"{bff}/healthz")
             wait_http(bare)
             token, body = setup_user(bff)
-            targets = {"bare": (f"{bare}/v1/cards/add-card", None),
-                       "add-card": (f"{bff}/v1/cards/add-card", token)}
+            rpid = redis_pid(redis_url)
+            targets = {"bare": (f"{bare}/v1/cards/add-card", None, children(procs[1].pid)),
+                       "add-card": (f"{bff}/v1/cards/add-card", token,
+                                    [*children(procs[0].pid), rpid])}
             runs: dict[str, list[dict]] = {k: [] for k in targets}
-            for url, t in targets.values():
-                measure(url, t, body, a, seconds=1.0)  # warm up
+            for url, t, pids in targets.values():
+                measure(url, t, body, a, pids, seconds=1.0)  # warm up
             for _ in range(a.rounds):
-                for name, (url, t) in targets.items():
-                    runs[name].append(measure(url, t, body, a))
+                for name, (url, t, pids) in targets.items():
+                    runs[name].append(measure(url, t, body, a, pids))
         finally:
             stop_processes(procs)
     summary = {}
     for name, rs in runs.items():
-        summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99"))
+        summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99", "cpu_us"))
         per_round = ", ".join(f"{r['rps']:.0f}" for r in rs)
         print(f"{name:9s} {s['rps']:8.0f} req/s  p50 {s['p50']:6.2f} ms  "
-              f"p99 {s['p99']:6.2f} ms  ({sum(r['n'] for r in rs)} requests; "
-              f"rounds {per_round})")
+              f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:6.0f} us/request  "
+              f"({sum(r['n'] for r in rs)} requests; rounds {per_round})")
     ratio = summary["add-card"]["rps"] / summary["bare"]["rps"]
+    cpu_ratio = summary["bare"]["cpu_us"] / summary["add-card"]["cpu_us"]
     print(f"ratio add-card / bare = {ratio:.2f} (target >= 0.70) "
           f"[wrk {a.wrk_threads} thread(s) x {a.connections} connections, "
           f"{a.rounds} x {a.seconds:.0f} s each]")
+    print(f"CPU per request, bare / add-card = {cpu_ratio:.2f} (add-card counts redis-server's "
+          "CPU too; the bare endpoint uses no Redis)")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ cluster.)
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from typing import Any
@@ -31,6 +32,13 @@ from bff.sessions.store import SessionRecord, token_id_of
 from bff.store import keys
 
 log = logging.getLogger(__name__)
+
+try:  # the system's select even when gevent patched the module
+    from gevent.monkey import get_original
+
+    _select = get_original("select", "select")
+except ImportError:  # pragma: no cover - gevent is a dependency
+    _select = select.select
 
 CHANNEL = "__redis__:invalidate"
 RETRY_SECONDS = 1.0
@@ -94,6 +102,8 @@ class SessionCache:
             if self._conn is None:
                 return False
         try:
+            if not self._maybe_pending():
+                return True
             while self._conn.can_read(timeout=0):
                 message = self._conn.read_response()
                 self._apply(message)
@@ -101,6 +111,22 @@ class SessionCache:
             self._fail(e)
             return False
         return True
+
+    def _maybe_pending(self) -> bool:
+        """One zero-timeout select(2) on the socket: has anything arrived (or did it close)?
+
+        A drain leaves no complete message in the parser's buffer, so a quiet socket means
+        nothing new. The system's select is used even under gevent (one system call instead of
+        gevent's poll emulation; a zero timeout never blocks).
+        """
+        sock = getattr(self._conn, "_sock", None)
+        if sock is None:
+            return True  # let can_read find out
+        try:
+            readable, _, _ = _select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return True  # broken: the drain reports it
+        return bool(readable)
 
     def _apply(self, message: Any) -> None:
         if not isinstance(message, list) or len(message) < 3 or message[0] != "message":
