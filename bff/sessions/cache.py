@@ -41,7 +41,8 @@ except ImportError:  # pragma: no cover - gevent is a dependency
     _select = select.select
 
 CHANNEL = "__redis__:invalidate"
-RETRY_SECONDS = 1.0
+RETRY_SECONDS = 1.0  # first retry after a failed connection; doubles up to MAX_RETRY_SECONDS
+MAX_RETRY_SECONDS = 60.0
 
 
 class SessionCache:
@@ -56,6 +57,7 @@ class SessionCache:
         self._conn: Any = None
         self._epoch = 0
         self._retry_at = 0.0
+        self._backoff = RETRY_SECONDS
         self.hits = self.misses = 0
 
     # -- the invalidation connection ---------------------------------------------------------
@@ -73,11 +75,14 @@ class SessionCache:
             conn.read_response()
             conn.send_command("SUBSCRIBE", CHANNEL)
             conn.read_response()
-        except (redis.RedisError, OSError) as e:
+        except (redis.RedisError, OSError) as e:  # e.g. a proxy without CLIENT TRACKING
             conn.disconnect()
-            self._retry_at = time.monotonic() + RETRY_SECONDS
-            log.warning("session cache off: no invalidation connection (%s)", type(e).__name__)
+            self._retry_at = time.monotonic() + self._backoff
+            log.warning("session cache off for %.0f s: no invalidation connection (%s)",
+                        self._backoff, type(e).__name__)
+            self._backoff = min(MAX_RETRY_SECONDS, self._backoff * 2)
             return
+        self._backoff = RETRY_SECONDS
         self._conn = conn
         self._entries.clear()
         self._epoch += 1
