@@ -13,8 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_post.lua")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "wrk_post.lua")
+MANY = os.path.join(HERE, "wrk_requests.lua")
 
 
 def require_wrk() -> str:
@@ -36,9 +39,37 @@ def run_wrk(url: str, *, seconds: float, connections: int = 64, threads: int = 1
          "--timeout", "10s", "-s", SCRIPT, url],
         env=env, capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
+    return _figures(out)
+
+
+def run_wrk_requests(base: str, lines: list[tuple[str, str, str, str]], *, seconds: float,
+                     connections: int = 64, threads: int = 1) -> dict:
+    """Load ``base`` cycling through ``lines`` (path, token or "", expected substring or "",
+    JSON body); every answer is checked against its own line (``mismatches``)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+        for path, token, expect, body in lines:
+            assert "\t" not in token + expect + body and "\n" not in body
+            f.write(f"{path}\t{token or '-'}\t{expect or '-'}\t{body}\n")
+    try:
+        out = subprocess.run(
+            [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+             "--timeout", "15s", "-s", MANY, base],
+            env={**os.environ, "WRK_REQUESTS": f.name}, capture_output=True, text=True,
+            check=True, timeout=seconds + 60,
+        ).stdout
+    finally:
+        os.unlink(f.name)
+    figures = _figures(out)
+    bad = next((ln for ln in out.splitlines() if ln.startswith("WRK_FIRST_BAD ")), "")
+    figures["first_bad"] = bad.removeprefix("WRK_FIRST_BAD ")
+    return figures
+
+
+def _figures(out: str) -> dict:
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     return {"rps": raw["requests"] / (raw["duration_us"] / 1e6), "n": raw["requests"],
             "p50": raw["p50_us"] / 1000, "p90": raw["p90_us"] / 1000,
             "p99": raw["p99_us"] / 1000, "non2xx": raw["non2xx"],
-            "socket_errors": raw["socket_errors"]}
+            "socket_errors": raw["socket_errors"], "checked": raw.get("checked"),
+            "mismatches": raw.get("mismatches", 0)}
