@@ -1,6 +1,7 @@
 -- wrk script of the benchmarks that send many different requests (bench/loadgen.py):
 -- each wrk thread cycles through the requests of WRK_REQUESTS, a file of lines
---   <path> TAB <bearer token or -> TAB <expected substring of the answer or -> TAB <JSON body>
+--   <path> TAB <bearer token or -> TAB <expected substring of the answer or -> TAB <body>
+-- (a body starting with "<" is sent as text/xml, others as application/json)
 -- Each request carries X-Request-Id: r<line number>; the service echoes it, so each answer is
 -- checked against its own line: status 200 and the expected substring in the body.
 local threads = {}
@@ -16,7 +17,8 @@ function init(args)
   for line in io.lines(os.getenv("WRK_REQUESTS")) do
     local path, token, expect, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
     n = n + 1
-    local headers = {["Content-Type"] = "application/json", ["X-Request-Id"] = "r" .. n}
+    local kind = body:sub(1, 1) == "<" and "text/xml" or "application/json"
+    local headers = {["Content-Type"] = kind, ["X-Request-Id"] = "r" .. n}
     if token ~= "-" then headers["Authorization"] = "Bearer " .. token end
     requests[n] = wrk.format("POST", path, headers, body)
     expects["r" .. n] = expect
