@@ -28,7 +28,8 @@ __all__ = ["ROOT", "free_port", "procfile_web", "wait_http", "start_web", "stop_
 
 def procfile_web(port: int, module: str) -> list[str]:
     """The Procfile's web command with ${VAR:-default} expanded, on loopback, for ``module``."""
-    line = next(ln for ln in open(os.path.join(ROOT, "Procfile")) if ln.startswith("web:"))
+    with open(os.path.join(ROOT, "Procfile")) as f:
+        line = next(ln for ln in f if ln.startswith("web:"))
     line = line.split(":", 1)[1].strip()
     env = {**os.environ, "PORT": str(port)}
     line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), line)
