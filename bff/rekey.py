@@ -128,8 +128,9 @@ def _scan(r: Any, node: Any, cursor: int, count: int) -> tuple[int, list[str]]:
 
 def total_keys(r: Any) -> int:
     """Keys in the database (all primaries): the progress bar's total."""
-    size = r.dbsize()
-    return sum(size.values()) if isinstance(size, dict) else int(size)
+    if hasattr(r, "get_primaries"):
+        return sum(int(r.dbsize(target_nodes=node)) for node in r.get_primaries())
+    return int(r.dbsize())
 
 
 def rekey(

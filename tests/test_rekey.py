@@ -185,3 +185,102 @@ def _legacy_blob(key_b64: str, text: str) -> str:
     cipher = AES.new(base64.b64decode(key_b64), AES.MODE_GCM, nonce=b"\x01" * 12)
     sealed, tag = cipher.encrypt_and_digest(text.encode())
     return base64.b64encode(b"\x01" * 12 + tag + sealed).decode()
+
+
+@pytest.fixture
+def cluster():
+    """Three masters on loopback (no replicas): the rekey's per-node SCAN checkpoints."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    from redis.cluster import RedisCluster
+
+    from tests.redis_server import free_port
+
+    if shutil.which("redis-cli") is None:
+        pytest.skip("redis-cli is needed to create a cluster")
+    ports = [free_port() for _ in range(3)]
+    tmp = tempfile.mkdtemp(prefix="bff-cluster-")
+    procs = [subprocess.Popen(
+        ["redis-server", "--port", str(p), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--cluster-enabled", "yes", "--dir", tmp,
+         "--cluster-config-file", f"nodes-{p}.conf", "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in ports]
+    try:
+        for p in ports:
+            RedisServerProbe(p).wait()
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        client = RedisCluster(host="127.0.0.1", port=ports[0], decode_responses=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.set("probe", "1")
+                client.delete("probe")
+                break
+            except Exception:  # noqa: BLE001 - the cluster is still agreeing on its slots
+                assert time.monotonic() < deadline, "the cluster did not come up"
+                time.sleep(0.2)
+        yield client
+        client.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class RedisServerProbe:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def wait(self) -> None:
+        import time
+
+        import redis
+
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        client.close()
+
+
+@pytest.mark.slow
+def test_rekey_on_a_cluster_checkpoints_each_node_and_resumes(cluster):
+    members = [(f"pCARD{i % 7}", f"{200000 + i}") for i in range(90)]
+    for card_id, code in members:  # spread over the three nodes' slots
+        cluster.hset(keys.member(card_id, code), mapping={
+            "card_id": card_id, "code": code,
+            "fields": seal(BEFORE, {"n": code}, f"member:{card_id}:{code}")})
+    batches: list[int] = []
+
+    def stop_after_three(n: int) -> None:
+        batches.append(n)
+        if len(batches) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(rekey.RekeyInterrupted):
+        rekey.rekey(cluster, DURING, count=10, on_batch=stop_after_three)
+    state = rekey.checkpoint(cluster, DURING)
+    cursors = {k: v for k, v in state.items() if k.startswith("cursor:")}
+    assert cursors and int(state["resealed"]) > 0
+    result = rekey.rekey(cluster, DURING, count=10)
+    assert result.resumed and result.unreadable == 0
+    assert result.resealed + result.current >= 90 and result.resealed <= 90
+    final = rekey.checkpoint(cluster, DURING)
+    assert sorted(k for k in final if k.startswith("cursor:")) == sorted(
+        f"cursor:{n.name}" for n in cluster.get_primaries())
+    assert all(v == "done" for k, v in final.items() if k.startswith("cursor:"))
+    for card_id, code in members:
+        blob = cluster.hget(keys.member(card_id, code), "fields")
+        assert unseal(AFTER, blob, f"member:{card_id}:{code}") == {"n": code}
+    assert rekey.total_keys(cluster) >= 90
