@@ -63,8 +63,17 @@ def init_app(app: Flask, *, tracer_provider: Any = None) -> bool:
     if provider is None:
         return False
     instrument_libraries(provider)
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    outer = app.wsgi_app
+    mounted = isinstance(outer, DispatcherMiddleware)  # sandbox mode: /sandbox is not ours
+    if mounted:
+        app.wsgi_app = outer.app  # type: ignore[method-assign]
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider,
                                        request_hook=_server_request_hook)
+    if mounted:
+        outer.app = app.wsgi_app
+        app.wsgi_app = outer  # type: ignore[method-assign]
     return True
 
 
