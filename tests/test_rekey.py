@@ -203,9 +203,11 @@ def cluster():
         pytest.skip("redis-cli is needed to create a cluster")
     ports = [free_port() for _ in range(3)]
     tmp = tempfile.mkdtemp(prefix="bff-cluster-")
+    # the bus port is given (its default, port + 10000, may be taken or above 65535)
     procs = [subprocess.Popen(
         ["redis-server", "--port", str(p), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--cluster-enabled", "yes", "--dir", tmp,
+         "--cluster-port", str(free_port()),
          "--cluster-config-file", f"nodes-{p}.conf", "--loglevel", "warning"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in ports]
     try:
