@@ -21,7 +21,9 @@ DEFAULT_WECHAT_BASE = "https://api.weixin.qq.com"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, BFF_* environment, ``config``), Redis, WeChat, routes."""
     settings = load_settings(overrides=config)
-    _configure_logging(settings)
+    from bff import observability
+
+    observability.configure_logging(settings)
     app = Flask(__name__)
     app.config.update(
         API_TITLE="bff — WeChat Cards & Offers backend",
@@ -33,8 +35,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
 
-    from flask_smorest import Api
-
     from bff import cors, errors, store
     from bff.extensions import Services
     from bff.wechat import build_wechat
@@ -44,12 +44,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     wechat = build_wechat(settings, redis_client, session=wechat_session, base_url=wechat_base)
     app.extensions["bff"] = Services(settings=settings, redis=redis_client, wechat=wechat)
 
-    api = Api(app)  # one per app: several apps (instances) can live in one process
+    api = errors.Api(app)  # one per app: several apps (instances) can live in one process
     app.extensions["bff_api"] = api
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"}
     )
     errors.init_app(app)
+    observability.init_app(app)  # first of the before_request hooks
     cors.allow_origins(app, settings.cors_origins)
 
     from bff.ops.resources import blp as ops_blp
@@ -64,6 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from bff.demo import register_demo
 
         register_demo(app)
+    from bff import tracing
+
+    tracing.init_app(app)  # when OTEL_* variables ask for it
     return app
 
 
@@ -122,13 +126,3 @@ def _wechat_transport(
     session = requests.Session()
     session.mount(SANDBOX_INTERNAL_BASE, WSGIAdapter(sandbox_app))
     return session, SANDBOX_INTERNAL_BASE
-
-
-def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
-    logging.getLogger("bff").setLevel(settings.log_level.upper())

@@ -24,6 +24,7 @@ from bff.events import handlers
 from bff.events.stream import GROUP, ensure_group, retention_min_id
 from bff.extensions import Services
 from bff.metrics import EVENTS_HANDLED
+from bff.observability import bound_request_id
 from bff.store import keys
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,17 @@ def _error_label(e: BaseException) -> str:
 
 
 def handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
-    """Handle one entry: ``done``, ``skipped`` (already done), ``retry`` or ``dead``."""
+    """Handle one entry: ``done``, ``skipped`` (already done), ``retry`` or ``dead``.
+
+    Every log line written meanwhile (the WeChat calls too) carries ``event:<entry_id>``.
+    """
+    with bound_request_id(f"event:{entry_id}"):
+        log.info("handling event %s %s (pushed in request %s)", entry_id,
+                 values.get("event", ""), values.get("request_id") or "-")
+        return _handle_entry(svc, entry_id, values)
+
+
+def _handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
     r = svc.redis
     stream = keys.event_stream()
     event = values.get("event", "")
