@@ -30,7 +30,6 @@ class AddCardItemSchema(Schema):
 
 
 CARDS_COUNT = validate.Length(min=1, max=MAX_ADD_CARDS)
-OUTER_STR = validate.Length(max=128)
 BEGIN_TIMESTAMP = validate.Range(min=0, max=2**32 - 1)
 
 
@@ -72,7 +71,8 @@ def _fast_add_card(data: Any) -> dict | None:
             if "outer_str" in item:
                 if type(item["outer_str"]) is not str:
                     return None
-                OUTER_STR(item["outer_str"])
+                for check in CHANNEL:
+                    check(item["outer_str"])
             if "fixed_begintimestamp" in item:
                 if type(item["fixed_begintimestamp"]) is not int:  # strict: no bool, no str
                     return None

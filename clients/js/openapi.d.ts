@@ -4,16 +4,20 @@
 /** bff — WeChat Cards & Offers backend v1 */
 
 export interface Error {
-  /** Error code */
-  code?: number;
-  /** Error name */
-  status?: string;
-  /** Error message */
-  message?: string;
-  /** Errors */
+  /** HTTP status code */
+  code: number;
+  /** HTTP status phrase */
+  status: string;
+  /** What went wrong */
+  message: string;
+  /** Per-field validation messages */
   errors?: {
     [key: string]: unknown;
   };
+  /** WeChat's errcode, when WeChat refused */
+  errcode?: number;
+  /** The request's id (also the X-Request-Id header): quote it when reporting a failure; every log line of the request carries it */
+  request_id?: string;
 }
 
 export interface PaginationMetadata {

@@ -9,14 +9,15 @@ from bff.cards.schemas import AddCardSchema, CardListSchema, _fast_add_card
 
 GOOD = [
     {"cards": [{"card_id": "pABC_def-1"}]},
-    {"cards": [{"card_id": "p1", "outer_str": ""}, {"card_id": "p2", "outer_str": "x" * 128}]},
+    {"cards": [{"card_id": "p1", "outer_str": ""}, {"card_id": "p2", "outer_str": "x" * 100}]},
     {"cards": [{"card_id": "p1", "fixed_begintimestamp": 0}] * 10},
     {"cards": [{"card_id": "p1", "fixed_begintimestamp": 2**32 - 1, "outer_str": "渠道"}]},
 ]
 BAD = [
     {}, {"cards": []}, {"cards": [{"card_id": "p"}] * 11}, {"cards": "p1"},
     {"cards": [{"card_id": "p 1"}]}, {"cards": [{"card_id": ""}]}, {"cards": [{}]},
-    {"cards": [{"card_id": 1}]}, {"cards": [{"card_id": "p", "outer_str": "x" * 129}]},
+    {"cards": [{"card_id": 1}]}, {"cards": [{"card_id": "p", "outer_str": "x" * 101}]},
+    {"cards": [{"card_id": "p", "outer_str": "a~b"}]},
     {"cards": [{"card_id": "p", "fixed_begintimestamp": True}]},
     {"cards": [{"card_id": "p", "fixed_begintimestamp": "1"}]},
     {"cards": [{"card_id": "p", "fixed_begintimestamp": -1}]},
