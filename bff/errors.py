@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 from flask import Flask, Response, jsonify, request
+from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 
 from bff.wechat.credentials import CredentialStoreUnavailable
@@ -186,7 +187,8 @@ def init_app(app: Flask) -> None:
         return wechat_error_response(e)
 
     @app.errorhandler(redis.RedisError)
-    def _redis(e: redis.RedisError) -> Response:
+    @app.errorhandler(RedisClusterException)  # e.g. a slot without a master during a failover
+    def _redis(e: Exception) -> Response:
         log.error("redis failure: %s", type(e).__name__)
         return error_response(503, "Storage is unavailable; try again shortly", retry_after=5)
 

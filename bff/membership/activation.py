@@ -25,7 +25,7 @@ from bff.membership.members import readable_fields, store_member
 from bff.membership.numbers import membership_number_for
 from bff.personal import PersonalDataError, seal, unseal
 from bff.profiles import get_profile
-from bff.store import keys, release_claim
+from bff.store import STORE_ERRORS, keys, release_claim
 from bff.wechat.errors import ErrCode, WeChatApiError, WeChatError
 
 if TYPE_CHECKING:
@@ -160,12 +160,12 @@ def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> No
               "retry_after": getattr(e, "retry_after", None) or 2}
     try:
         r.set(keys.activation_failure(digest, token), json.dumps(record), ex=FAILURE_SECONDS)
-    except redis.RedisError:
+    except STORE_ERRORS:
         pass  # waiting requests then time out and answer "retry shortly"
 
 
 def _release(r: redis.Redis, key: str, token: str) -> None:
     try:
         release_claim(r, key, token)
-    except redis.RedisError:
+    except STORE_ERRORS:
         pass  # the claim expires after CLAIM_SECONDS

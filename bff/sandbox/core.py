@@ -22,7 +22,7 @@ class SandboxConfig:
     push_aes_key: str
     event_url: str | None = None
     safe_mode: bool = True
-    prefix: str = "wxsandbox:"
+    prefix: str = "{wxsandbox}:"  # one hash tag: its MULTIs run on a Redis Cluster too
     token_overlap_seconds: int = 300
 
 

@@ -1,7 +1,8 @@
 """Every Redis key of the sandbox, its clock and its runtime settings.
 
-All keys start with ``config.prefix`` (default ``wxsandbox:``); ``/_sim/reset`` deletes exactly
-those. Times inside values are seconds on the *sandbox clock* (real time + a stored offset), so
+All keys start with ``config.prefix`` (default ``{wxsandbox}:``); ``/_sim/reset`` deletes exactly
+those. The prefix is one hash tag, so every key lives in one hash slot and the sandbox's
+transactions run unchanged on a Redis Cluster (one node holds all of the fake WeChat's state). Times inside values are seconds on the *sandbox clock* (real time + a stored offset), so
 ``/_sim/clock`` can expire things; the Redis TTLs below only collect garbage and are always longer
 than the lifetime they back (the offset never decreases).
 
