@@ -135,6 +135,7 @@ def code_consume() -> Response:
         raise WeChatError(40127, "invalid user-card status")
     change_status(sb, card["card_id"], record["code"], "CONSUMED",
                   {"consumed_at": repr(now), "consume_source": "FROM_API"})
+    sb.r.hincrby(sb.keys.code(card["card_id"], record["code"]), "consumes", 1)
     return ok(card={"card_id": card["card_id"]}, openid=record["openid"])
 
 
