@@ -128,3 +128,23 @@ def test_a_lost_consume_answer_is_settled_when_wechat_says_consumed(app, client,
     res = redeem(client, code=code, staff_id="b")
     assert res.status_code == 200 and res.json["staff_id"] == "a"
     assert json.loads(redis_client.hget(keys.redeem_ledger(code), card)) == entry
+
+
+def test_a_lost_consume_that_lands_after_the_retry_queried_is_that_redemption(
+        app, client, redis_client):
+    """Found by bench/soak.py: a consume timed out (it was still on its way); the retry's query
+    says "can consume", then its own consume is refused with 40099 because the first one
+    landed in between. The answer is the first redemption, not a 409."""
+    card = new_card(client)
+    user, encrypted = take(app, client, card)
+    code = decrypt(app, encrypted)
+    entry = {"card_id": card, "code": code, "openid": user["oa_openid"], "redeemed_at": 1,
+             "staff_id": "a", "location": "x", "channel": "counter"}
+    redis_client.set(keys.redeem_uncertain(code), json.dumps(entry))
+    fault(client, "card/code/consume", errcode=40099)  # the first consume landed just now
+    res = redeem(client, code=code, staff_id="b")
+    assert res.status_code == 200, res.json
+    assert res.json["staff_id"] == "a"
+    assert json.loads(redis_client.hget(keys.redeem_ledger(code), card)) == entry
+    again = redeem(client, code=code, staff_id="c")
+    assert again.status_code == 200 and again.json == res.json
