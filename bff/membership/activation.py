@@ -6,13 +6,17 @@
 A retry, or ten requests at once, with the same ticket make one upstream activation: a request
 claims the ticket (``SET NX EX``), does the work and stores the sealed answer; the others wait
 (bounded) for that answer. A failure releases the claim so a retry can proceed, and tells only
-the requests that were waiting on that attempt; it is never stored as an answer.
+the requests that were waiting on that attempt; it is never stored as an answer. An activate
+whose answer was lost (timeout after sending) is never resent blindly: it is marked, and the
+next attempt waits until it must have landed (``LOST_ANSWER_FACTOR`` x the read timeout after
+it was sent), then asks ``membercard/userinfo/get`` and activates only if it did not.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,7 +30,7 @@ from bff.membership.numbers import membership_number_for
 from bff.personal import PersonalDataError, seal, unseal
 from bff.profiles import get_profile
 from bff.store import STORE_ERRORS, keys, release_claim
-from bff.wechat.errors import ErrCode, WeChatApiError, WeChatError
+from bff.wechat.errors import ErrCode, WeChatApiError, WeChatError, WeChatUnavailable
 
 if TYPE_CHECKING:
     from bff.config import Settings
@@ -38,6 +42,7 @@ FAILURE_SECONDS = 15
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 TICKET_RETRY_AFTER = 3
+LOST_ANSWER_FACTOR = 2.0  # x read timeout after sending: by then a lost activate has landed
 
 class _Relayed(DomainError):
     """The failure of the attempt a waiting request was waiting on."""
@@ -110,8 +115,8 @@ def _as_owner(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
               digest: str, token: str, activate_ticket: str, *, card_id: str, code: str,
               oa_openid: str | None) -> dict[str, Any]:
     try:
-        answer = _activate(r, settings, wechat, caller, activate_ticket, card_id=card_id,
-                           code=code, oa_openid=oa_openid)
+        answer = _activate(r, settings, wechat, caller, activate_ticket, digest,
+                           card_id=card_id, code=code, oa_openid=oa_openid)
         r.set(keys.activation_result(digest), seal(settings, answer, f"act:{digest}"),
               ex=RESULT_SECONDS)
         return answer
@@ -123,7 +128,7 @@ def _as_owner(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
 
 
 def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
-              activate_ticket: str, *, card_id: str, code: str,
+              activate_ticket: str, digest: str, *, card_id: str, code: str,
               oa_openid: str | None) -> dict[str, Any]:
     try:
         temp = wechat.membercard_activatetempinfo_get(activate_ticket)
@@ -139,16 +144,36 @@ def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
         value = getattr(profile, name, None)
         if value not in (None, "", 0):
             body[name] = value
-    try:
-        wechat.membercard_activate(body)
-    except WeChatApiError as e:
-        if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
-            raise ticket_expired() from e
-        raise translate_code_error(e) from e
+    if not _lost_activate_landed(r, settings, wechat, digest, card_id=card_id, code=code):
+        sent_at = time.time()
+        try:
+            wechat.membercard_activate(body)
+        except WeChatUnavailable as e:
+            if e.request_sent:  # it may have activated: the next attempt asks first
+                r.set(keys.activation_sent(digest), repr(sent_at), ex=RESULT_SECONDS)
+            raise
+        except WeChatApiError as e:
+            if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
+                raise ticket_expired() from e
+            raise translate_code_error(e) from e
     store_member(r, settings, card_id=card_id, code=code, oa_openid=oa_openid,
                  mp_openid=caller.mp_openid, membership_number=number, fields=fields,
                  source="activation")
     return {"card_id": card_id, "code": code, "membership_number": number, "fields": fields}
+
+
+def _lost_activate_landed(r: redis.Redis, settings: Settings, wechat: WeChatApi, digest: str,
+                          *, card_id: str, code: str) -> bool:
+    """Did an earlier activate of this ticket, whose answer was lost, take effect?"""
+    raw = r.get(keys.activation_sent(digest))
+    if raw is None:
+        return False
+    wait = float(raw) + LOST_ANSWER_FACTOR * settings.read_timeout - time.time()
+    if wait > 0:  # it may still be on its way: asking now could miss it
+        raise ServiceUnavailable("The previous activation attempt's answer was lost; retry "
+                                 "shortly", retry_after=max(1, math.ceil(wait)))
+    info = wechat.membercard_userinfo_get(card_id, code)
+    return bool(info.get("has_active"))
 
 
 def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> None:

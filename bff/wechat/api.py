@@ -149,8 +149,9 @@ class WeChatApi:
                                 {"activate_ticket": activate_ticket})
 
     def membercard_activate(self, body: dict) -> dict:
-        # Activating again with the same data is harmless; the domain layer keys it by ticket.
-        return self.client.post("/card/membercard/activate", body)
+        """Never resent once it may have reached WeChat: a lost answer is settled by the domain
+        (``bff.membership.activation``) asking userinfo/get, so one activation is one call."""
+        return self.client.post("/card/membercard/activate", body, idempotent=False)
 
     def membercard_userinfo_get(self, card_id: str, code: str) -> dict:
         return self.client.post("/card/membercard/userinfo/get",
