@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from bff.errors import Conflict, DomainError, ServiceUnavailable
+from bff.errors import Conflict, DomainError, ServiceUnavailable, wechat_error_response
 from bff.membership.access import Caller, ensure_owner, resolve_code, translate_code_error
 from bff.membership.members import readable_fields, store_member
 from bff.membership.numbers import membership_number_for
@@ -177,12 +177,17 @@ def _lost_activate_landed(r: redis.Redis, settings: Settings, wechat: WeChatApi,
 
 
 def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> None:
+    retry_after = getattr(e, "retry_after", None)
     if isinstance(e, DomainError):
         status, message = e.status, e.message
-    else:
-        status, message = 502, "WeChat could not activate the card; retry shortly"
+    else:  # the answer the owner gives (e.g. 504 for a timeout), relayed to the waiting ones
+        answer = wechat_error_response(e) if isinstance(e, WeChatError) else None
+        status = answer.status_code if answer else 502
+        message = (answer.get_json() or {}).get("message") if answer else None
+        message = message or "WeChat could not activate the card; retry shortly"
+        retry_after = answer.headers.get("Retry-After") if answer else None
     record = {"status": status, "message": message, "errcode": getattr(e, "errcode", None),
-              "retry_after": getattr(e, "retry_after", None) or 2}
+              "retry_after": int(retry_after or 2)}
     try:
         r.set(keys.activation_failure(digest, token), json.dumps(record), ex=FAILURE_SECONDS)
     except STORE_ERRORS:
