@@ -7,9 +7,10 @@ A retry, or ten requests at once, with the same ticket make one upstream activat
 claims the ticket (``SET NX EX``), does the work and stores the sealed answer; the others wait
 (bounded) for that answer. A failure releases the claim so a retry can proceed, and tells only
 the requests that were waiting on that attempt; it is never stored as an answer. An activate
-whose answer was lost (timeout after sending) is never resent blindly: it is marked, and the
-next attempt waits until it must have landed (``LOST_ANSWER_FACTOR`` x the read timeout after
-it was sent), then asks ``membercard/userinfo/get`` and activates only if it did not.
+is never resent blindly: it is marked before it is sent (cleared on a definite refusal); an
+attempt that finds the mark of one whose outcome was lost (a timeout, or Redis failing before
+the answer was stored) waits until it must have landed (``LOST_ANSWER_FACTOR`` x the read
+timeout after it was sent), then asks ``membercard/userinfo/get`` and activates only if not.
 """
 
 from __future__ import annotations
@@ -144,15 +145,19 @@ def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
         value = getattr(profile, name, None)
         if value not in (None, "", 0):
             body[name] = value
-    if not _lost_activate_landed(r, settings, wechat, digest, card_id=card_id, code=code):
-        sent_at = time.time()
+    if not _earlier_activate_landed(r, settings, wechat, digest, card_id=card_id, code=code):
+        # Written ahead: if the answer, or anything stored after it, is lost (a timeout, Redis
+        # failing over), the next attempt asks WeChat instead of activating a second time.
+        sent = keys.activation_sent(digest)
+        r.set(sent, repr(time.time()), ex=RESULT_SECONDS)
         try:
             wechat.membercard_activate(body)
         except WeChatUnavailable as e:
-            if e.request_sent:  # it may have activated: the next attempt asks first
-                r.set(keys.activation_sent(digest), repr(sent_at), ex=RESULT_SECONDS)
+            if not e.request_sent:
+                r.delete(sent)
             raise
-        except WeChatApiError as e:
+        except WeChatApiError as e:  # a definite refusal: nothing happened upstream
+            r.delete(sent)
             if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
                 raise ticket_expired() from e
             raise translate_code_error(e) from e
@@ -162,9 +167,9 @@ def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
     return {"card_id": card_id, "code": code, "membership_number": number, "fields": fields}
 
 
-def _lost_activate_landed(r: redis.Redis, settings: Settings, wechat: WeChatApi, digest: str,
-                          *, card_id: str, code: str) -> bool:
-    """Did an earlier activate of this ticket, whose answer was lost, take effect?"""
+def _earlier_activate_landed(r: redis.Redis, settings: Settings, wechat: WeChatApi,
+                            digest: str, *, card_id: str, code: str) -> bool:
+    """Did an earlier attempt's activate of this ticket (sent, outcome unknown) take effect?"""
     raw = r.get(keys.activation_sent(digest))
     if raw is None:
         return False

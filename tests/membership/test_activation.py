@@ -219,3 +219,29 @@ def test_a_lost_activate_answer_is_asked_about_not_resent(story, redis_client, m
     assert record["activations"] == "1"
     assert story.calls(ACTIVATE) == 1  # resent only when it had not landed
     assert story.calls("card/membercard/userinfo/get") >= 1
+
+
+def test_redis_failing_after_the_upstream_activate_does_not_activate_twice(
+        story, redis_client, monkeypatch) -> None:
+    """Found by bench/soak.py (a master killed): WeChat activated, then storing the member
+    failed (503); the retry activated again. Now it asks WeChat first."""
+    import redis as redislib
+
+    from bff.membership import activation
+
+    m = story.new_member()
+    code = m["returned"]["code"]
+    real = activation.store_member
+
+    def storage_fails_once(*args, **kwargs):
+        monkeypatch.setattr(activation, "store_member", real)
+        raise redislib.ConnectionError("the master went away")
+
+    monkeypatch.setattr(activation, "store_member", storage_fails_once)
+    failed = story.activate(m["token"], m["returned"])
+    assert failed.status_code == 503 and failed.headers["Retry-After"]
+    monkeypatch.setattr(activation, "LOST_ANSWER_FACTOR", 0)
+    answer = story.activate(m["token"], m["returned"])
+    assert answer.status_code == 200, answer.get_json()
+    assert story.calls(ACTIVATE) == 1
+    assert redis_client.hget(f"{{wxsandbox}}:code:{m['card_id']}:{code}", "activations") == "1"
