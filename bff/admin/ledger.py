@@ -4,9 +4,10 @@ The ledger (``bff.store.keys.redeem_ledger``) records each consumed code with wh
 where (location), when and through which channel. Concurrent callers race for a short claim
 (SET NX); the winner queries the code, consumes it and writes the ledger entry; the others wait,
 bounded, for that entry and answer with it. A consume that fails releases the claim, so the next
-caller queries WeChat again (a query, never a second consume). A consume whose answer was lost
-after sending leaves an "uncertain" marker: if WeChat later says the code is consumed, the marker
-becomes the ledger entry instead of a confusing "already redeemed".
+caller queries WeChat again (a query, never a second consume). Every consume is preceded by an
+"uncertain" marker (removed once the ledger entry is written or WeChat refused): if the answer
+or the ledger write is lost and WeChat later says the code is consumed, the marker becomes the
+ledger entry instead of a confusing "already redeemed".
 
 Used by the counter endpoint (``channel="counter"``), the merchant's server
 (``channel="server"``) and the Mini Program's self-redemption (``channel="self"``).
@@ -111,20 +112,26 @@ def _redeem_as_owner(
         "redeemed_at": int(time.time()), "staff_id": staff_id, "location": location,
         "channel": channel,
     }
+    # Written ahead (an earlier attempt's is kept): if the answer, or the ledger write after it,
+    # is lost (a timeout, Redis failing over), a retry that hears "consumed" settles this
+    # redemption instead of answering 409 (found by bench/soak.py).
+    uncertain = keys.redeem_uncertain(code)
+    earlier = not r.set(uncertain, json.dumps(entry), ex=UNCERTAIN_TTL, nx=True)
     try:
         answer = wechat.code_consume(code, card_id=resolved)
     except WeChatUnavailable as e:
-        if e.request_sent:
-            r.set(keys.redeem_uncertain(code), json.dumps(entry), ex=UNCERTAIN_TTL)
+        if not e.request_sent and not earlier:
+            r.delete(uncertain)
         REDEMPTIONS.labels(channel, "failed").inc()
         raise
     except WeChatApiError as e:
-        if e.errcode == ErrCode.CODE_CONSUMED:
-            # Found by bench/soak.py: an earlier consume of ours whose answer was lost landed
-            # between our query and our consume. It is this redemption, not a 409.
+        if e.errcode == ErrCode.CODE_CONSUMED and earlier:
+            # the earlier attempt's consume landed between our query and our consume
             settled = _settle_uncertain(r, code, card_id)
             if settled is not None:
                 return settled
+        if not earlier:
+            r.delete(uncertain)  # a definite refusal: nothing of ours happened
         REDEMPTIONS.labels(channel, "refused").inc()
         raise translate(e) from None
     entry["openid"] = answer.get("openid") or entry["openid"]
