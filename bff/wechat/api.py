@@ -24,7 +24,7 @@ def normalise_encrypt_code(value: str) -> str:
     ``unquote_plus``: ``+`` is data. Base64 holds no ``%`` or space, so a second call is a no-op.
     Sent still encoded, WeChat answers errcode 0 with a garbled code.
     """
-    s = value.strip()
+    s = value.strip("\t\r\n")  # not spaces: a leading or trailing space was a "+"
     if "%" in s:
         s = unquote(s)
     return s.replace(" ", "+")
