@@ -85,3 +85,14 @@ def test_keys_that_go_together_share_a_slot() -> None:
     for group in groups:
         assert len({key_slot(k.encode()) for k in group}) == 1, group
 
+
+
+def test_flushdb_empties_every_master(redis_client) -> None:
+    """The fixtures flush between tests: on a cluster that must reach every master."""
+    names = [f"bff:flush-test:{i}" for i in range(64)]  # spread over the masters' slots
+    assert len({key_slot(n.encode()) for n in names}) > 32
+    for name in names:
+        redis_client.set(name, "1")
+    redis_client.flushdb()
+    assert not any(redis_client.exists(n) for n in names)
+    assert list(redis_client.scan_iter(match="bff:flush-test:*")) == []
