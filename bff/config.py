@@ -227,8 +227,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("BFF_DATA_KEY must be 32 bytes, base64-encoded")
     if s.data_key_previous and len(_b64(s.data_key_previous, "BFF_DATA_KEY_PREVIOUS")) != 32:
         raise ConfigError("BFF_DATA_KEY_PREVIOUS must be 32 bytes, base64-encoded")
-    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("BFF_REDIS_URL must start with redis://, rediss:// or unix://")
+    if s.redis_url and not s.redis_url.startswith(
+            ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
+        raise ConfigError("BFF_REDIS_URL must start with redis://, rediss://, unix:// "
+                          "or (a Redis Cluster) redis+cluster://, rediss+cluster://")
     if not s.wechat_api_base.startswith(("http://", "https://")):
         raise ConfigError("BFF_WECHAT_API_BASE must be an http(s) URL")
     if s.connect_timeout <= 0 or s.read_timeout <= 0:

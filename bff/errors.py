@@ -15,6 +15,7 @@ import flask_smorest
 import marshmallow as ma
 import redis
 from flask import Flask, Response, jsonify, request
+from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 
 from bff.observability import current_request_id
@@ -214,7 +215,8 @@ def init_app(app: Flask) -> None:
         return wechat_error_response(e)
 
     @app.errorhandler(redis.RedisError)
-    def _redis(e: redis.RedisError) -> Response:
+    @app.errorhandler(RedisClusterException)  # e.g. a slot without a master during a failover
+    def _redis(e: Exception) -> Response:
         log.error("redis failure: %s", type(e).__name__)
         return error_response(503, "Storage is unavailable; try again shortly", retry_after=5)
 

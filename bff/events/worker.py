@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Any
 
-import redis
 from flask import Flask
 
 from bff.events import handlers
@@ -25,7 +24,7 @@ from bff.events.stream import GROUP, ensure_group, retention_min_id
 from bff.extensions import Services
 from bff.metrics import EVENTS_HANDLED
 from bff.observability import bound_request_id
-from bff.store import keys
+from bff.store import STORE_ERRORS, keys
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ def run_worker(target: Flask | Services, stop: threading.Event, *,
                 reclaim(svc, consumer, idle_ms, counts)
                 last_claim = time.monotonic()
             read_new(svc, consumer, counts, svc.settings.worker_block_ms)
-        except redis.RedisError as e:
+        except STORE_ERRORS as e:
             log.error("event worker: redis unavailable (%s); retrying in 1 s", type(e).__name__)
             stop.wait(1.0)
     log.info("event worker %s stopped", consumer)

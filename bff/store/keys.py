@@ -67,6 +67,9 @@ def session(token_id: str) -> str:
 # Activation per ticket (one hash tag per ticket; ``<t>`` = sha256(activate_ticket)[:32]):
 # - ``bff:{act:<t>}:claim`` string, owner token of the request doing the work; TTL 60 s.
 # - ``bff:{act:<t>}:result`` string, the answer, AES-GCM sealed (context ``act:<t>``); TTL 1 day.
+# - ``bff:{act:<t>}:sent`` string, epoch seconds when the activate was sent (set before, cleared
+#   on a definite refusal): an attempt that finds it asks WeChat whether it landed instead of
+#   activating again; TTL 1 day.
 # - ``bff:{act:<t>}:failure:<owner>`` string, JSON {status, message, errcode, retry_after} of that
 #   owner's failed attempt, for requests that were waiting on it; TTL 15 s.
 def member(card_id: str, code: str) -> str:
@@ -96,6 +99,10 @@ def activation_claim(ticket_digest: str) -> str:
 
 def activation_result(ticket_digest: str) -> str:
     return f"{PREFIX}{{act:{ticket_digest}}}:result"
+
+
+def activation_sent(ticket_digest: str) -> str:
+    return f"{PREFIX}{{act:{ticket_digest}}}:sent"
 
 
 def activation_failure(ticket_digest: str, owner: str) -> str:
