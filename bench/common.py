@@ -22,12 +22,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.dirname(sys.executable)
 
 __all__ = ["ROOT", "free_port", "procfile_web", "wait_http", "start_web", "stop_processes",
-           "throwaway_redis", "in_threads", "latency_figures", "mean_over_rounds"]
+           "throwaway_redis", "in_threads", "latency_figures", "mean_over_rounds", "children",
+           "cpu_seconds", "redis_pid"]
 
 
 def procfile_web(port: int, module: str) -> list[str]:
     """The Procfile's web command with ${VAR:-default} expanded, on loopback, for ``module``."""
-    line = next(ln for ln in open(os.path.join(ROOT, "Procfile")) if ln.startswith("web:"))
+    with open(os.path.join(ROOT, "Procfile")) as f:
+        line = next(ln for ln in f if ln.startswith("web:"))
     line = line.split(":", 1)[1].strip()
     env = {**os.environ, "PORT": str(port)}
     line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), line)
@@ -98,3 +100,37 @@ def latency_figures(latencies: Iterable[float]) -> dict[str, float]:
 def mean_over_rounds(runs: list[dict], names: Iterable[str]) -> dict[str, float]:
     """The mean of each figure in ``names`` over the rounds' results."""
     return {k: statistics.mean(r[k] for r in runs) for k in names}
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds used so far by ``pids`` (Linux /proc), 0 for a gone one."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return total / tick
+
+
+def redis_pid(url: str) -> int:
+    """The process id of the redis-server behind ``url``."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("server")["process_id"])
+    finally:
+        client.close()

@@ -26,7 +26,7 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from bench.common import throwaway_redis  # noqa: E402
-from bff import config  # noqa: E402
+from bff import config, store  # noqa: E402
 from bff.store import keys  # noqa: E402
 from bff.wechat.client import WeChatClient  # noqa: E402
 from bff.wechat.credential_source import WeChatCredentialSource  # noqa: E402
@@ -37,7 +37,7 @@ TICKET_PATH = "cgi-bin/ticket/getticket"
 
 
 def make_credentials(redis_url: str, base_url: str) -> tuple[Credentials, redis.Redis]:
-    r = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5)
+    r = store.connect(redis_url, allow_embedded=False)  # one server or a cluster, as the service
     transport = WeChatClient(base_url, connect_timeout=3.05, read_timeout=10, max_retries=2)
     source = WeChatCredentialSource(transport, appid=config.SANDBOX_APPID,
                                     secret=config.SANDBOX_SECRET, mode="stable")
@@ -119,7 +119,7 @@ def storm_report(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         push_token=config.SANDBOX_PUSH_TOKEN, push_aes_key=config.SANDBOX_PUSH_AES_KEY,
     )
     base_url, shutdown = serve_in_thread(redis_url, sandbox_config)
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    r = store.connect(redis_url, allow_embedded=False)
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(args.processes + 1)
     results = ctx.Queue()

@@ -2,33 +2,31 @@
 
 Starts a throwaway redis-server and gunicorn with the Procfile's ``web`` configuration (on
 127.0.0.1, BFF_SANDBOX=1), then posts pre-built signed events, each unique (its own
-FromUserName/UserCardCode), with a bounded load generator (processes x threads of
-requests.Session), alternating safe and plain rounds. Prints acknowledged events/s, p50/p99
-and the ratio safe/plain (the cost of the crypto), and checks that the stream holds exactly one
-entry per acknowledged event. Bounded: ``--events`` per mode and round, ``--max-seconds`` each.
+FromUserName/UserCardCode), with wrk (bench/wrk_requests.lua; every answer must be
+``success``), alternating safe and plain rounds of ``--seconds``. Prints acknowledged events/s,
+p50/p99 and the ratio safe/plain (the cost of the crypto), and checks that the stream holds
+every acknowledged event exactly once (no code twice; at most the requests in flight when wrk
+stopped are recorded without being counted). ``--events`` per mode and round must exceed what
+the server acknowledges in a round (the benchmark stops otherwise). Needs wrk:
+``apt-get install -y wrk``.
 
-    .venv/bin/python bench/events.py --events 4000 --rounds 2 --processes 2 --threads 16
+    .venv/bin/python bench/events.py --seconds 5 --rounds 2 --events 20000
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import subprocess
 import sys
-import threading
 import time
 from urllib.parse import urlencode
 
 import redis
-import requests
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import (  # noqa: E402
     free_port,
-    in_threads,
-    latency_figures,
     mean_over_rounds,
     procfile_web,
     start_web,
@@ -36,6 +34,7 @@ from bench.common import (  # noqa: E402
     throwaway_redis,
     wait_http,
 )
+from bench.loadgen import require_wrk, run_wrk_requests  # noqa: E402
 from bff.store import keys  # noqa: E402
 
 
@@ -76,53 +75,33 @@ def _sig(timestamp: str, nonce: str) -> str:
                         ).hexdigest()
 
 
-def load(args: tuple) -> list[float]:
-    """One load process: build its share, then ``threads`` sessions post it; latencies."""
-    base, mode, tag, count, threads, max_seconds = args
-    pushes = build(mode, tag, count)
-    out: list[float] = []
-    lock = threading.Lock()
-    stop = time.perf_counter() + max_seconds
-
-    def run(k: int) -> None:
-        s = requests.Session()
-        mine = []
-        for path, body in pushes[k::threads]:
-            if time.perf_counter() > stop:
-                break
-            t0 = time.perf_counter()
-            res = s.post(base + path, data=body, headers={"Content-Type": "text/xml"},
-                         timeout=10)
-            if res.status_code != 200 or res.text != "success":
-                raise RuntimeError(f"{mode}: {res.status_code} {res.text[:200]}")
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            out.extend(mine)
-
-    started = time.perf_counter()
-    in_threads(threads, run)
-    out.append(-(time.perf_counter() - started))  # wall time, marked negative
-    return out
-
-
-def measure(pool, base: str, mode: str, run: int, a: argparse.Namespace) -> dict:
-    share = a.events // a.processes
-    jobs = [(base, mode, f"{mode[0]}{run}p{k}x", share, a.threads, a.max_seconds)
-            for k in range(a.processes)]
-    results = pool.map(load, jobs)
-    wall = max(-r[-1] for r in results)
-    figures = latency_figures(x for r in results for x in r[:-1])
-    return {"eps": figures["n"] / wall, **figures}
+def measure(r: redis.Redis, base: str, mode: str, run: int, a: argparse.Namespace,
+            seconds: float) -> dict:
+    pushes = build(mode, f"{mode[0]}{run}x", a.events)
+    lines = [(path, "", "success", body.decode()) for path, body in pushes]
+    before = r.xlen(keys.event_stream())
+    figures = run_wrk_requests(base, lines, seconds=seconds, connections=a.connections,
+                               threads=a.wrk_threads)
+    time.sleep(0.5)  # let requests in flight when wrk stopped finish
+    recorded = r.xlen(keys.event_stream()) - before
+    if figures["mismatches"] or figures["socket_errors"]:
+        raise SystemExit(f"{mode}: {figures['mismatches']} answers other than success "
+                         f"({figures['first_bad']}), {figures['socket_errors']} socket errors")
+    if figures["n"] + a.connections > a.events:
+        raise SystemExit(f"{mode}: {figures['n']} events acknowledged from {a.events} built: "
+                         "raise --events (each event must be posted once)")
+    return {**figures, "eps": figures["rps"], "recorded": recorded}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--events", type=int, default=4000, help="per mode and round")
+    p.add_argument("--seconds", type=float, default=5.0, help="per mode and round")
+    p.add_argument("--events", type=int, default=20000, help="built per mode and round")
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--processes", type=int, default=2)
-    p.add_argument("--threads", type=int, default=16)
-    p.add_argument("--max-seconds", type=float, default=30.0, help="cap per load process")
+    p.add_argument("--connections", type=int, default=64, help="wrk connections (in flight)")
+    p.add_argument("--wrk-threads", type=int, default=1)
     a = p.parse_args()
+    require_wrk()
     procs: list[subprocess.Popen] = []
     with throwaway_redis() as redis_url:
         try:
@@ -133,15 +112,18 @@ def main() -> None:
             print("server:", " ".join(procfile_web(port, "wsgi:app")[1:]))
             base = f"http://127.0.0.1:{port}"
             wait_http(f"{base}/healthz")
+            r = redis.Redis.from_url(redis_url, decode_responses=True)
             runs: dict[str, list[dict]] = {"safe": [], "plain": []}
-            with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
-                warm = argparse.Namespace(**{**vars(a), "events": min(a.events, 400)})
-                acked = sum(measure(pool, base, m, 99, warm)["n"] for m in runs)
-                for run in range(a.rounds):
-                    for mode in runs:
-                        result = measure(pool, base, mode, run, a)
-                        runs[mode].append(result)
-                        acked += result["n"]
+            acked = recorded = 0
+            for mode in runs:
+                warm = measure(r, base, mode, 99, a, 1.0)
+                acked, recorded = acked + warm["n"], recorded + warm["recorded"]
+            for run in range(a.rounds):
+                for mode in runs:
+                    result = measure(r, base, mode, run, a, a.seconds)
+                    runs[mode].append(result)
+                    acked, recorded = acked + result["n"], recorded + result["recorded"]
+            codes = [v["code"] for _, v in r.xrange(keys.event_stream())]
         finally:
             stop_processes(procs)
         summary = {}
@@ -150,11 +132,13 @@ def main() -> None:
             print(f"{mode:6s} {s['eps']:8.0f} events/s acknowledged  p50 {s['p50']:6.2f} ms  "
                   f"p99 {s['p99']:6.2f} ms  ({sum(r['n'] for r in rs)} events)")
         ratio = summary["safe"]["eps"] / summary["plain"]["eps"]
-        print(f"ratio safe / plain = {ratio:.2f} "
-              f"[{a.processes} procs x {a.threads} threads, {a.rounds} rounds]")
-        recorded = redis.Redis.from_url(redis_url).xlen(keys.event_stream())
-        print(f"stream entries {recorded} for {acked} acknowledged events "
-              f"({'exactly once' if recorded == acked else 'MISMATCH'})")
+        print(f"ratio safe / plain = {ratio:.2f} [wrk {a.wrk_threads} thread(s) x "
+              f"{a.connections} connections, {a.rounds} x {a.seconds:.0f} s each]")
+        in_flight = (2 + 2 * a.rounds) * a.connections
+        once = len(codes) == len(set(codes)) and acked <= recorded <= acked + in_flight
+        print(f"stream entries {recorded} for {acked} acknowledged events (+ at most {in_flight} "
+              f"in flight when wrk stopped), no code twice: "
+              f"{'exactly once' if once else 'MISMATCH'}")
 
 if __name__ == "__main__":
     main()

@@ -3,68 +3,59 @@
 Starts a throwaway redis-server and two gunicorns with the Procfile's ``web`` configuration
 (bound to 127.0.0.1): the service in sandbox mode (``wsgi:app``) and ``bench/bare_app.py``.
 Gets a session and a card through the mounted sandbox, checks that the sandbox accepts what is
-signed, then loads both with the same generator (processes x threads of requests.Session),
-alternating rounds, and prints requests/s, p50/p99 and the ratio (target >= 0.7).
+signed, then loads both with ``wrk`` (bench/wrk_post.lua: the same JSON body, the Bearer token
+for add-card), alternating rounds, and prints requests/s, p50/p99 and the ratio (target >= 0.7).
+Every answer must be a 200: a non-2xx or socket error stops the benchmark.
 
-    .venv/bin/python bench/signing.py --seconds 5 --rounds 2 --processes 2 --threads 16
+It also prints the CPU time per request (the gunicorn workers' and redis-server's user + system
+time over the round, from /proc, divided by the requests served): on a machine shared with other
+work the requests/s move with the neighbours, the CPU a request costs much less so. On a
+CPU-bound server the throughput ratio tends to the inverse ratio of the CPU costs.
+
+Needs wrk: ``apt-get install -y wrk``.
+
+    .venv/bin/python bench/signing.py --seconds 5 --rounds 3 --connections 64
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import subprocess
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    children,
+    cpu_seconds,
     free_port,
-    in_threads,
-    latency_figures,
     mean_over_rounds,
     procfile_web,
+    redis_pid,
     start_web,
     stop_processes,
     throwaway_redis,
     wait_http,
 )
+from bench.loadgen import require_wrk, run_wrk  # noqa: E402
 
 
-def load(args: tuple) -> list[float]:
-    """One load process: ``threads`` sessions posting for ``seconds``; returns latencies."""
-    url, headers, body, threads, seconds = args
-    out: list[float] = []
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
-
-    def run(_: int) -> None:
-        s = requests.Session()
-        mine = []
-        while (t0 := time.perf_counter()) < stop:
-            res = s.post(url, json=body, headers=headers, timeout=10)
-            if res.status_code != 200:
-                raise RuntimeError(f"{url}: {res.status_code} {res.text[:200]}")
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            out.extend(mine)
-
-    in_threads(threads, run)
-    return out
+def measure(url: str, token: str | None, body: dict, a: argparse.Namespace,
+            pids: list[int], seconds: float | None = None) -> dict:
+    cpu_before = cpu_seconds(pids)
+    figures = run_wrk(url, seconds=seconds or a.seconds, connections=a.connections,
+                      threads=a.wrk_threads, body=body, token=token)
+    cpu = cpu_seconds(pids) - cpu_before
+    if figures["non2xx"] or figures["socket_errors"]:
+        raise SystemExit(f"{url}: {figures['non2xx']} non-2xx answers, "
+                         f"{figures['socket_errors']} socket errors")
+    return {**figures, "cpu_us": 1e6 * cpu / max(1, figures["n"])}
 
 
-def measure(pool, url: str, headers: dict, body: dict, a: argparse.Namespace) -> dict:
-    results = pool.map(load, [(url, headers, body, a.threads, a.seconds)] * a.processes)
-    figures = latency_figures(x for r in results for x in r)
-    return {"rps": figures["n"] / a.seconds, **figures}
-
-
-def setup_user(base: str) -> tuple[dict, dict]:
+def setup_user(base: str) -> tuple[str, dict]:
     user = requests.post(f"{base}/sandbox/_sim/users", json={}).json()
     code = requests.post(f"{base}/sandbox/_sim/login-codes",
                          json={"user": user["oa_openid"], "app": "miniprogram"}).json()["code"]
@@ -78,16 +69,18 @@ def setup_user(base: str) -> tuple[dict, dict]:
     got = requests.post(f"{base}/sandbox/_sim/add-card",
                         json={"user": user["oa_openid"], "card_list": signed.json()["card_list"]})
     assert got.json()["card_list"][0]["isSuccess"], got.text
-    return headers, body
+    return token, body
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--processes", type=int, default=2)
-    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--connections", type=int, default=64, help="wrk connections (in flight)")
+    p.add_argument("--wrk-threads", type=int, default=1,
+                   help="wrk threads (1 leaves the most CPU to the server on 2 cores)")
     a = p.parse_args()
+    require_wrk()
     procs: list[subprocess.Popen] = []
     with throwaway_redis() as redis_url:
         try:
@@ -100,27 +93,34 @@ def main() -> None:
             bff, bare = f"http://127.0.0.1:{bff_port}", f"http://127.0.0.1:{bare_port}"
             wait_http(f"{bff}/healthz")
             wait_http(bare)
-            headers, body = setup_user(bff)
-            targets = {"bare": (f"{bare}/v1/cards/add-card", {}, body),
-                       "add-card": (f"{bff}/v1/cards/add-card", headers, body)}
+            token, body = setup_user(bff)
+            rpid = redis_pid(redis_url)
+            targets = {"bare": (f"{bare}/v1/cards/add-card", None, children(procs[1].pid)),
+                       "add-card": (f"{bff}/v1/cards/add-card", token,
+                                    [*children(procs[0].pid), rpid])}
             runs: dict[str, list[dict]] = {k: [] for k in targets}
-            with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
-                warm = argparse.Namespace(**{**vars(a), "seconds": 1.0})
-                for url, h, b in targets.values():
-                    measure(pool, url, h, b, warm)
-                for _ in range(a.rounds):
-                    for name, (url, h, b) in targets.items():
-                        runs[name].append(measure(pool, url, h, b, a))
+            for url, t, pids in targets.values():
+                measure(url, t, body, a, pids, seconds=1.0)  # warm up
+            for _ in range(a.rounds):
+                for name, (url, t, pids) in targets.items():
+                    runs[name].append(measure(url, t, body, a, pids))
         finally:
             stop_processes(procs)
     summary = {}
     for name, rs in runs.items():
-        summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99"))
+        summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99", "cpu_us"))
+        per_round = ", ".join(f"{r['rps']:.0f}" for r in rs)
         print(f"{name:9s} {s['rps']:8.0f} req/s  p50 {s['p50']:6.2f} ms  "
-              f"p99 {s['p99']:6.2f} ms  ({sum(r['n'] for r in rs)} requests)")
+              f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:6.0f} us/request  "
+              f"({sum(r['n'] for r in rs)} requests; rounds {per_round})")
     ratio = summary["add-card"]["rps"] / summary["bare"]["rps"]
+    cpu_ratio = summary["bare"]["cpu_us"] / summary["add-card"]["cpu_us"]
     print(f"ratio add-card / bare = {ratio:.2f} (target >= 0.70) "
-          f"[{a.processes} procs x {a.threads} threads, {a.rounds} x {a.seconds:.0f} s each]")
+          f"[wrk {a.wrk_threads} thread(s) x {a.connections} connections, "
+          f"{a.rounds} x {a.seconds:.0f} s each]")
+    print(f"CPU per request, bare / add-card = {cpu_ratio:.2f} (add-card counts redis-server's "
+          "CPU too; the bare endpoint uses no Redis)")
+
 
 if __name__ == "__main__":
     main()

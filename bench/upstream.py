@@ -5,23 +5,23 @@ Starts a throwaway redis-server, the standalone sandbox as its own process
 configuration (bound to 127.0.0.1), pointed at that sandbox over real HTTP
 (``BFF_WECHAT_API_BASE``); the sandbox pushes ``user_get_card`` to the service's
 ``/wechat/events``. Prepares ``--users`` users (login -> session -> add-card signed by the
-service -> the sandbox's wx.addCard -> encrypted code), then loads decrypt with
-``--processes`` x ``--threads`` requests in flight, alternating rounds at 0 ms and at
-``--latency-ms`` of injected latency per upstream call. Every answer must be a 200 with the
-user's own code. Prints requests/s, p50/p99, upstream calls per request and the ratio
-(how well waiting on WeChat is hidden; target >= 0.7).
+service -> the sandbox's wx.addCard -> encrypted code), then loads decrypt with wrk
+(bench/wrk_requests.lua cycling through the users, ``--connections`` requests in flight),
+alternating rounds at 0 ms and at ``--latency-ms`` of injected latency per upstream call. Every
+answer is checked to be a 200 with the user's own code (paired by X-Request-Id). Prints
+requests/s, p50/p99, upstream calls per request and the ratio (how well waiting on WeChat is
+hidden; target >= 0.7). Needs wrk: ``apt-get install -y wrk``.
 
-    .venv/bin/python bench/upstream.py --seconds 5 --rounds 2 --processes 2 --threads 64
+    .venv/bin/python bench/upstream.py --seconds 5 --rounds 2 --connections 128
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,8 +32,6 @@ import requests  # noqa: E402
 from bench.common import (  # noqa: E402
     ROOT,
     free_port,
-    in_threads,
-    latency_figures,
     mean_over_rounds,
     procfile_web,
     start_web,
@@ -41,45 +39,7 @@ from bench.common import (  # noqa: E402
     throwaway_redis,
     wait_http,
 )
-
-MAX_REQUESTS_PER_THREAD = 100_000  # a second bound on each load loop, besides time
-
-
-def load(args: tuple) -> dict:
-    """One load process: ``threads`` sessions cycling through ``users`` for ``seconds``."""
-    url, users, threads, seconds = args
-    lat: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
-
-    def run(k: int) -> None:
-        s = requests.Session()
-        mine: list[float] = []
-        i = k
-        for _ in range(MAX_REQUESTS_PER_THREAD):
-            t0 = time.perf_counter()
-            if t0 >= stop:
-                break
-            token, encrypt_code, code = users[i % len(users)]
-            i += threads
-            try:
-                res = s.post(url, json={"encrypt_code": encrypt_code},
-                             headers={"Authorization": f"Bearer {token}"}, timeout=15)
-            except requests.RequestException as e:
-                with lock:
-                    errors.append(f"{type(e).__name__}")
-                break
-            if res.status_code != 200 or res.json().get("code") != code:
-                with lock:
-                    errors.append(f"{res.status_code} {res.text[:200]}")
-                break
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            lat.extend(mine)
-
-    in_threads(threads, run)
-    return {"lat": lat, "errors": errors}
+from bench.loadgen import require_wrk, run_wrk_requests  # noqa: E402
 
 
 def prepare_user(bff: str, sandbox: str, card_id: str) -> tuple[str, str, str]:
@@ -110,23 +70,20 @@ def prepare_user(bff: str, sandbox: str, card_id: str) -> tuple[str, str, str]:
     return token, entry["code"], first.json()["code"]
 
 
-def measure(pool, sandbox: str, url: str, users: list, latency_ms: int,
+def measure(sandbox: str, bff: str, lines: list, latency_ms: int,
             a: argparse.Namespace, seconds: float) -> dict:
     requests.put(f"{sandbox}/_sim/config", json={"latency_ms": latency_ms},
                  timeout=10).raise_for_status()
     requests.delete(f"{sandbox}/_sim/calls", timeout=10).raise_for_status()
-    chunks = [users[i::a.processes] for i in range(a.processes)]
-    t0 = time.perf_counter()
-    results = pool.map(load, [(url, c, a.threads, seconds) for c in chunks])
-    elapsed = time.perf_counter() - t0
+    figures = run_wrk_requests(bff, lines, seconds=seconds, connections=a.connections,
+                               threads=a.wrk_threads)
     calls = requests.get(f"{sandbox}/_sim/calls", timeout=10).json()
-    errors = [e for r in results for e in r["errors"]]
-    if errors:
-        raise SystemExit(f"decrypt failed at {latency_ms} ms: {errors[:3]}")
-    figures = latency_figures(x for r in results for x in r["lat"])
+    if figures["mismatches"] or figures["socket_errors"]:
+        raise SystemExit(f"decrypt failed at {latency_ms} ms: {figures['mismatches']} wrong "
+                         f"answers ({figures['first_bad']}), {figures['socket_errors']} "
+                         "socket errors")
     n = figures["n"]
-    return {"rps": n / seconds, **figures,
-            "calls": sum(calls.values()) / max(1, n), "elapsed": elapsed,
+    return {**figures, "calls": sum(calls.values()) / max(1, n),
             "paths": {p: round(c / max(1, n), 2) for p, c in calls.items()}}
 
 
@@ -151,11 +108,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--processes", type=int, default=2)
-    p.add_argument("--threads", type=int, default=64, help="per load process")
+    p.add_argument("--connections", type=int, default=128, help="wrk connections (in flight)")
+    p.add_argument("--wrk-threads", type=int, default=1)
     p.add_argument("--users", type=int, default=256)
     p.add_argument("--latency-ms", type=int, default=100)
     a = p.parse_args()
+    require_wrk()
     procs: list[subprocess.Popen] = []
     with throwaway_redis() as redis_url, open(os.devnull, "wb") as devnull:
         try:
@@ -168,15 +126,16 @@ def main() -> None:
                 users = list(ex.map(lambda _: prepare_user(bff, sandbox, card_id), range(a.users)))
             print(f"prepared {len(users)} users with sessions and codes "
                   f"in {time.perf_counter() - t0:.1f} s")
-            url = f"{bff}/v1/cards/codes/decrypt"
+            lines = [("/v1/cards/codes/decrypt", token, f'"code":"{code}"',
+                      json.dumps({"encrypt_code": encrypt_code}))
+                     for token, encrypt_code, code in users]
             levels = {"0 ms": 0, f"{a.latency_ms} ms": a.latency_ms}
             runs: dict[str, list[dict]] = {k: [] for k in levels}
-            with multiprocessing.get_context("spawn").Pool(a.processes) as pool:
-                for ms in levels.values():
-                    measure(pool, sandbox, url, users, ms, a, 1.0)  # warm-up
-                for _ in range(a.rounds):
-                    for name, ms in levels.items():
-                        runs[name].append(measure(pool, sandbox, url, users, ms, a, a.seconds))
+            for ms in levels.values():
+                measure(sandbox, bff, lines, ms, a, 1.0)  # warm-up
+            for _ in range(a.rounds):
+                for name, ms in levels.items():
+                    runs[name].append(measure(sandbox, bff, lines, ms, a, a.seconds))
             summary = {}
             for name, rs in runs.items():
                 summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99", "calls"))
@@ -185,7 +144,7 @@ def main() -> None:
                       f"{rs[-1]['paths']}  ({sum(r['n'] for r in rs)} requests, all 200)")
             slow, fast = summary[f"{a.latency_ms} ms"]["rps"], summary["0 ms"]["rps"]
             print(f"ratio {a.latency_ms} ms / 0 ms = {slow / fast:.2f} (target >= 0.70) "
-                  f"[{a.processes} procs x {a.threads} threads in flight, {a.users} users, "
+                  f"[wrk {a.wrk_threads} thread(s) x {a.connections} connections, {a.users} users, "
                   f"{a.rounds} x {a.seconds:.0f} s each]")
         finally:
             stop_processes(procs)

@@ -21,7 +21,9 @@ DEFAULT_WECHAT_BASE = "https://api.weixin.qq.com"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, BFF_* environment, ``config``), Redis, WeChat, routes."""
     settings = load_settings(overrides=config)
-    _configure_logging(settings)
+    from bff import observability
+
+    observability.configure_logging(settings)
     app = Flask(__name__)
     app.config.update(
         API_TITLE="bff — WeChat Cards & Offers backend",
@@ -47,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = build_api(app)  # one per app: several apps (instances) can live in one process
     app.extensions["bff_api"] = api
     errors.init_app(app)
+    observability.init_app(app)  # first of the before_request hooks
     cors.allow_origins(app, settings.cors_origins)
 
     from bff.ops.resources import blp as ops_blp
@@ -63,6 +66,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         register_demo(app)
     # after the areas' authentication hooks: a caller without credentials gets 401 first
     app.before_request(errors.refuse_missing_json_body_outside_checking_blueprints)
+    from bff import tracing
+
+    tracing.init_app(app)  # when OTEL_* variables ask for it
     return app
 
 
@@ -121,13 +127,3 @@ def _wechat_transport(
     session = requests.Session()
     session.mount(SANDBOX_INTERNAL_BASE, WSGIAdapter(sandbox_app))
     return session, SANDBOX_INTERNAL_BASE
-
-
-def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
-    logging.getLogger("bff").setLevel(settings.log_level.upper())

@@ -46,15 +46,18 @@ class Settings:
     read_timeout: float = 5.0
     max_retries: int = 2
     data_key: str = field(default="", repr=False)
+    data_key_previous: str = field(default="", repr=False)  # still opens blobs during rotation
     jssdk_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     session_ttl: int = 7 * 24 * 3600
+    session_cache: bool = False  # per-process session cache, invalidated by Redis (tracking)
     push_max_skew: int = 300
     # "safe" (AES bodies only), "compat" (AES or plain) or "plain"; "" = safe with an AES key
     push_mode: str = ""
     max_body_bytes: int = 64 * 1024
     event_retention_days: int = 30
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
 
     # events (bff.events): dedup window, worker batch/block/reclaim/attempts
     event_dedup_ttl: int = 3 * 24 * 3600
@@ -70,6 +73,12 @@ class Settings:
     @property
     def data_key_bytes(self) -> bytes:
         return base64.b64decode(self.data_key)
+
+    @property
+    def data_keys(self) -> tuple[bytes, ...]:
+        """The keys that open sealed data: the current one first, then the previous one."""
+        previous = base64.b64decode(self.data_key_previous) if self.data_key_previous else b""
+        return (self.data_key_bytes, previous) if previous else (self.data_key_bytes,)
 
 
 # variable suffix -> (field, parser)
@@ -131,14 +140,17 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_READ_TIMEOUT": ("read_timeout", float),
     "BFF_MAX_RETRIES": ("max_retries", int),
     "BFF_DATA_KEY": ("data_key", str),
+    "BFF_DATA_KEY_PREVIOUS": ("data_key_previous", str),
     "BFF_JSSDK_HOSTS": ("jssdk_hosts", _hosts),
     "BFF_CORS_ORIGINS": ("cors_origins", _origins),
     "BFF_SESSION_TTL": ("session_ttl", int),
+    "BFF_SESSION_CACHE": ("session_cache", _bool),
     "BFF_PUSH_MAX_SKEW": ("push_max_skew", int),
     "BFF_PUSH_MODE": ("push_mode", lambda v: v.strip().lower()),
     "BFF_MAX_BODY_BYTES": ("max_body_bytes", int),
     "BFF_EVENT_RETENTION_DAYS": ("event_retention_days", int),
     "BFF_LOG_LEVEL": ("log_level", str),
+    "BFF_LOG_FORMAT": ("log_format", lambda v: v.strip().lower()),
     "BFF_EVENT_DEDUP_TTL": ("event_dedup_ttl", int),
     "BFF_WORKER_BATCH_SIZE": ("worker_batch_size", int),
     "BFF_WORKER_BLOCK_MS": ("worker_block_ms", int),
@@ -203,6 +215,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("BFF_PUSH_MODE must be 'safe', 'compat' or 'plain'")
     if s.effective_push_mode != "plain" and not s.push_aes_key:
         raise ConfigError("BFF_PUSH_MODE=safe or compat needs BFF_PUSH_AES_KEY")
+    if s.log_format not in ("text", "json"):
+        raise ConfigError("BFF_LOG_FORMAT must be 'text' or 'json'")
     _validate_secrets(s)
     if s.token_mode not in ("stable", "classic"):
         raise ConfigError("BFF_TOKEN_MODE must be 'stable' or 'classic'")
@@ -212,8 +226,12 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{_VAR_OF[name]} must be a 43-character EncodingAESKey")
     if len(_b64(s.data_key, "BFF_DATA_KEY")) != 32:
         raise ConfigError("BFF_DATA_KEY must be 32 bytes, base64-encoded")
-    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("BFF_REDIS_URL must start with redis://, rediss:// or unix://")
+    if s.data_key_previous and len(_b64(s.data_key_previous, "BFF_DATA_KEY_PREVIOUS")) != 32:
+        raise ConfigError("BFF_DATA_KEY_PREVIOUS must be 32 bytes, base64-encoded")
+    if s.redis_url and not s.redis_url.startswith(
+            ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
+        raise ConfigError("BFF_REDIS_URL must start with redis://, rediss://, unix:// "
+                          "or (a Redis Cluster) redis+cluster://, rediss+cluster://")
     if not s.wechat_api_base.startswith(("http://", "https://")):
         raise ConfigError("BFF_WECHAT_API_BASE must be an http(s) URL")
     if s.connect_timeout <= 0 or s.read_timeout <= 0:

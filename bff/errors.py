@@ -12,10 +12,14 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import flask_smorest
+import marshmallow as ma
 import redis
 from flask import Flask, Response, current_app, jsonify, request
+from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 
+from bff.observability import current_request_id
 from bff.wechat.credentials import CredentialStoreUnavailable
 from bff.wechat.errors import (
     Busy,
@@ -76,6 +80,25 @@ class ServiceUnavailable(DomainError):
     status = 503
 
 
+class ErrorSchema(ma.Schema):
+    """The one error shape (every 4xx/5xx answer of the service)."""
+
+    code = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = ma.fields.String(required=True, metadata={"description": "HTTP status phrase"})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong"})
+    errors = ma.fields.Dict(metadata={"description": "Per-field validation messages"})
+    errcode = ma.fields.Integer(metadata={"description": "WeChat's errcode, when WeChat refused"})
+    request_id = ma.fields.String(metadata={
+        "description": "The request's id (also the X-Request-Id header): quote it when "
+                       "reporting a failure; every log line of the request carries it"})
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api with the service's error schema in the spec."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
 def error_response(
     status: int,
     message: str,
@@ -93,6 +116,9 @@ def error_response(
         body["errors"] = errors
     if errcode is not None:
         body["errcode"] = errcode
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
     response = jsonify(body)
     response.status_code = status
     if retry_after is not None:
@@ -260,7 +286,8 @@ def init_app(app: Flask) -> None:
         return wechat_error_response(e)
 
     @app.errorhandler(redis.RedisError)
-    def _redis(e: redis.RedisError) -> Response:
+    @app.errorhandler(RedisClusterException)  # e.g. a slot without a master during a failover
+    def _redis(e: Exception) -> Response:
         log.error("redis failure: %s", type(e).__name__)
         return error_response(503, "Storage is unavailable; try again shortly", retry_after=5)
 

@@ -2,7 +2,7 @@
 
 flask-smorest still generates the spec; this module adds what marshmallow cannot say:
 
-- ``ErrorSchema``: the one error shape, used by every documented error response;
+- every documented error response carries the one error schema (``bff.errors.ErrorSchema``);
 - ``SpecTruthPlugin`` (an apispec plugin):
   * an operation with a security requirement documents 401;
   * an operation with a JSON body documents 415 (no JSON body) and 422 (invalid body), one
@@ -22,7 +22,7 @@ from copy import deepcopy
 from typing import Any
 
 from apispec import APISpec, BasePlugin
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 from werkzeug.routing import BaseConverter
 
 # Security scheme names in components.securitySchemes (declared in create_app).
@@ -37,17 +37,6 @@ UPSTREAM_FAILURES = {
     504: "WeChat did not answer in time (Retry-After)",
 }
 STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
-
-
-class ErrorSchema(Schema):
-    """Every error answer: ``{code, status, message, errors?, errcode?}``."""
-
-    code = fields.Int(required=True, metadata={"description": "the HTTP status"})
-    status = fields.Str(required=True, metadata={"description": "the HTTP reason phrase"})
-    message = fields.Str(required=True, metadata={"description": "for a human"})
-    errors = fields.Dict(metadata={"description": "invalid fields, by location and field"})
-    errcode = fields.Int(metadata={"description": "WeChat's errcode, when WeChat refused"})
-    request_id = fields.Str(metadata={"description": "the request's X-Request-Id"})
 
 
 def one_of_required(*names: str) -> dict[str, Any]:
@@ -144,14 +133,11 @@ def security_schemes() -> Iterable[tuple[str, dict[str, str]]]:
 
 
 def build_api(app: Any) -> Any:
-    """flask-smorest's Api with the one error schema, both security schemes and the plugin."""
-    from flask_smorest import Api
-
-    class BffApi(Api):
-        ERROR_SCHEMA = ErrorSchema
+    """``bff.errors.Api`` with both security schemes, ``<card_id:...>`` and the plugin."""
+    from bff.errors import Api  # its ERROR_SCHEMA is the one error shape
 
     app.url_map.converters["card_id"] = CardIdConverter
-    api = BffApi(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()]})
+    api = Api(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()]})
     api.register_converter(CardIdConverter, lambda _converter: {
         "type": "string", "pattern": CARD_ID_PATTERN, "minLength": 1, "maxLength": 64})
     for name, scheme in security_schemes():

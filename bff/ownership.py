@@ -304,5 +304,6 @@ def _derive(data_key: bytes) -> bytes:
 
 
 def proof_keys(settings: Settings) -> tuple[bytes, ...]:
-    """The keys of the cardExt proof, derived from ``BFF_DATA_KEY``."""
-    return (_derive(settings.data_key_bytes),)
+    """The keys of the cardExt proof, derived from ``BFF_DATA_KEY`` (the first signs) and,
+    during a rotation, ``BFF_DATA_KEY_PREVIOUS`` (cards signed before it still prove)."""
+    return tuple(_derive(key) for key in settings.data_keys)

@@ -1,4 +1,11 @@
-"""Fixtures: a real Redis, the app in sandbox mode, its test client and CLI runner."""
+"""Fixtures: a real Redis, the app in sandbox mode, its test client and CLI runner.
+
+``BFF_TEST_REDIS`` picks the Redis the whole suite runs on: ``single`` (default, one
+throwaway redis-server) or ``cluster`` (a throwaway Redis Cluster: three masters, each with a
+replica; the app gets a ``redis+cluster://`` URL). ``BFF_TEST_REDIS_URL`` names an existing
+server instead (its database is flushed by the tests). In both modes every Lua script and
+transaction must stay in one hash slot (``tests/slot_guard.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,17 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.redis_server import RedisServer
+from bff import store
+from tests.redis_server import RedisClusterNodes, RedisServer
+from tests.slot_guard import SlotGuard
+
+MODE = os.environ.get("BFF_TEST_REDIS", "single")
+if MODE not in ("single", "cluster"):
+    raise pytest.UsageError("BFF_TEST_REDIS must be single or cluster")
+
+
+def pytest_report_header() -> str:
+    return f"redis: {MODE} ({os.environ.get('BFF_TEST_REDIS_URL') or 'throwaway'})"
 
 
 @pytest.fixture(scope="session")
@@ -17,16 +34,38 @@ def redis_url() -> Iterator[str]:
     if url:
         yield url
         return
+    if MODE == "cluster":
+        cluster = RedisClusterNodes().start()
+        try:
+            yield cluster.url
+        finally:
+            cluster.stop()
+        return
     server = RedisServer().start()
     try:
         yield server.url
     finally:
-        server.stop()
+        server.remove()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def slot_guard() -> Iterator[SlotGuard]:
+    """Installed for the whole run: a script or transaction over two hash slots fails."""
+    server = RedisServer().start()  # COMMAND's key positions, from the same redis-server
+    client = server.client()
+    guard = SlotGuard(client)
+    try:
+        with guard.installed():
+            yield guard
+    finally:
+        client.close()
+        server.remove()
 
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    """The test Redis, flushed before and after (every master of a cluster)."""
+    client = store.connect(redis_url, allow_embedded=False)
     client.flushdb()
     yield client
     client.flushdb()

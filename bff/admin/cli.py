@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from bff.admin import issuing, qrimage
 from bff.admin.cli_codes import codes
+from bff.admin.cli_data import data
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.admin.schemas import QrCodeRequestSchema, WhitelistSchema
 
@@ -168,4 +169,4 @@ def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
 
 from bff.admin.cli_members import members, users  # noqa: E402  (adds to the codes group)
 
-GROUPS = (qrcode, whitelist, codes, cards, identities, members, users)
+GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data)

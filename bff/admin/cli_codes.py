@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from bff.admin import codes as codes_domain
 from bff.admin.cli_support import TqdmProgress, cli_errors, echo_json, svc
-from bff.admin.importer import CodeImporter, ImportAborted, ImportInterrupted
+from bff.admin.importer import CodeImporter, ImportAborted, ImportInterrupted, ImportLocked
 from bff.admin.reconcile import check_all, write_report
 
 codes = AppGroup("codes", help="Custom codes deposited into WeChat.")
@@ -56,7 +56,7 @@ def import_codes(card_id: str, file: Path, csv_column: int | None, skip_header: 
                    err=True)
     try:
         result = importer.run(set_stock=set_stock)
-    except ImportInterrupted as e:
+    except (ImportInterrupted, ImportLocked) as e:
         raise click.ClickException(str(e)) from None
     except ImportAborted as e:
         raise click.ClickException(f"import aborted: {e}") from None

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import redis
 from marshmallow import ValidationError
 from tqdm import tqdm
 
 from bff.admin.reconcile import Progress
 from bff.errors import DomainError
 from bff.extensions import Services, services
+from bff.store import STORE_ERRORS
 from bff.wechat.credentials import CredentialStoreUnavailable
 from bff.wechat.errors import WeChatApiError, WeChatError
 
@@ -59,7 +59,7 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 f"WeChat refused {e.path} (errcode {e.errcode}): {e.errmsg}") from None
         except WeChatError as e:
             raise click.ClickException(f"WeChat could not be reached: {e.errmsg}") from None
-        except (redis.RedisError, CredentialStoreUnavailable) as e:
+        except (*STORE_ERRORS, CredentialStoreUnavailable) as e:
             raise click.ClickException(f"Redis is unavailable ({type(e).__name__})") from None
         except OSError as e:  # e.g. --png/--report in a directory that does not exist
             where = f": {e.filename}" if e.filename else ""

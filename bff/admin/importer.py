@@ -9,8 +9,12 @@ and every line of the file gets a status in the report.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import random
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,11 +27,12 @@ from bff.admin.codes import CodeFile
 from bff.admin.reconcile import Progress, build_report, check_all
 from bff.admin.schemas import MAX_BATCH
 from bff.metrics import IMPORTED_CODES
-from bff.store import keys
+from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import Busy, ErrCode, QuotaExceeded, WeChatError, WeChatUnavailable
 
 CHECKPOINT_TTL = 30 * 86400
+LOCK_TTL = 60  # seconds; renewed every LOCK_TTL / 3 while the import runs
 
 
 class ImportInterrupted(Exception):
@@ -36,6 +41,69 @@ class ImportInterrupted(Exception):
 
 class ImportAborted(Exception):
     """WeChat refused a batch for a reason retrying cannot fix (e.g. unknown card)."""
+
+
+class ImportLocked(Exception):
+    """Another import of the same card is running; ``holder`` says who (host, pid, started_at)."""
+
+    def __init__(self, card_id: str, holder: dict[str, Any]) -> None:
+        self.holder = holder
+        super().__init__(
+            f"another import of card {card_id} is running: host {holder.get('host', '?')}, "
+            f"pid {holder.get('pid', '?')}, started {holder.get('started_at', '?')}; "
+            "wait for it to finish (or, if that process is gone, for its lock to expire in "
+            f"{LOCK_TTL} s)")
+
+
+# KEYS[1] = the lock; ARGV[1] = the holder's value; ARGV[2] = TTL in seconds.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+class ImportLock:
+    """One import per card at a time across every machine: ``SET NX`` with a renewed TTL.
+
+    The value names the holder (host, pid, start time) so a refused run can say who holds it; a
+    holder that dies leaves a lock that expires within LOCK_TTL.
+    """
+
+    def __init__(self, r: redis.Redis, card_id: str, *, ttl: int = LOCK_TTL) -> None:
+        self.r, self.card_id, self.ttl = r, card_id, ttl
+        self.key = keys.import_lock(card_id)
+        self.value = json.dumps({
+            "owner": secrets.token_hex(8), "host": socket.gethostname(), "pid": os.getpid(),
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        })
+        self._done = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def __enter__(self) -> ImportLock:
+        if not self.r.set(self.key, self.value, nx=True, ex=self.ttl):
+            raw = self.r.get(self.key)
+            try:
+                holder = json.loads(raw) if raw else {}
+            except ValueError:
+                holder = {}
+            holder.pop("owner", None)
+            raise ImportLocked(self.card_id, holder)
+        self._renewer = threading.Thread(target=self._renew, name="import-lock", daemon=True)
+        self._renewer.start()
+        return self
+
+    def _renew(self) -> None:
+        while not self._done.wait(self.ttl / 3):
+            try:
+                self.r.eval(_RENEW, 1, self.key, self.value, self.ttl)
+            except redis.RedisError:
+                continue  # the next round retries; the TTL leaves two more chances
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=5)
+        release_claim(self.r, self.key, self.value)
 
 
 def transient(e: WeChatError) -> bool:
@@ -66,7 +134,14 @@ class CodeImporter:
     # -- the run ------------------------------------------------------------------------------
 
     def run(self, *, set_stock: bool = False) -> dict[str, Any]:
-        """Deposit what is not done yet, reconcile, optionally add stock; returns the report."""
+        """Deposit what is not done yet, reconcile, optionally add stock; returns the report.
+
+        ImportLocked when another import of the same card is running anywhere.
+        """
+        with ImportLock(self.r, self.card_id):
+            return self._run(set_stock=set_stock)
+
+    def _run(self, *, set_stock: bool) -> dict[str, Any]:
         done = self.checkpoint()
         pending = [i for i in range(len(self.batches)) if i not in done]
         self.progress.start("deposit", len(self.file.codes),

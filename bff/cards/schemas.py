@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bff.openapi import (
@@ -37,10 +39,58 @@ class AddCardItemSchema(Schema):
         metadata={"description": "unsigned; passed through unsigned"})
 
 
+CARDS_COUNT = validate.Length(min=1, max=MAX_ADD_CARDS)
+BEGIN_TIMESTAMP = validate.Range(min=0, max=2**32 - 1)
+
+
 class AddCardSchema(Schema):
-    cards = fields.List(fields.Nested(AddCardItemSchema), required=True,
-                        validate=validate.Length(min=1, max=MAX_ADD_CARDS),
+    cards = fields.List(fields.Nested(AddCardItemSchema), required=True, validate=CARDS_COUNT,
                         metadata={"description": f"1..{MAX_ADD_CARDS} cards"})
+
+    def load(self, data: Any, *, many: bool | None = None, partial: Any = None,
+             unknown: str | None = None) -> Any:
+        """The hot path (every wx.addCard): a well-formed body is checked with the same
+        validators, without marshmallow's machinery; anything else goes through the full load,
+        which gives the 422 its messages."""
+        fast = _fast_add_card(data) if many is None and partial is None else None
+        if fast is not None:
+            return fast
+        return super().load(data, many=many, partial=partial, unknown=unknown)
+
+
+_ITEM_KEYS = frozenset(("card_id", "outer_str", "fixed_begintimestamp"))
+
+
+def _fast_add_card(data: Any) -> dict | None:
+    """``{"cards": [...]}`` as AddCardSchema would load it, or None (then the full load runs)."""
+    if type(data) is not dict or data.keys() != {"cards"}:
+        return None
+    cards = data["cards"]
+    if type(cards) is not list:
+        return None
+    try:
+        CARDS_COUNT(cards)
+        out = []
+        for item in cards:
+            if type(item) is not dict or not item.keys() <= _ITEM_KEYS:
+                return None
+            card_id = item.get("card_id")
+            if type(card_id) is not str:
+                return None
+            CARD_ID(card_id)
+            if "outer_str" in item:
+                if type(item["outer_str"]) is not str:
+                    return None
+                for check in CHANNEL:
+                    check(item["outer_str"])
+            if "fixed_begintimestamp" in item:
+                if type(item["fixed_begintimestamp"]) is not int:  # strict: no bool, no str
+                    return None
+                BEGIN_TIMESTAMP(item["fixed_begintimestamp"])
+            out.append(dict(item))
+    except ValidationError:
+        return None
+    return {"cards": out}
 
 
 class CardListItemSchema(Schema):
@@ -50,6 +100,14 @@ class CardListItemSchema(Schema):
 
 class CardListSchema(Schema):
     card_list = fields.List(fields.Nested(CardListItemSchema), required=True)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """add-card's answer is built by bff.cards.signing, two strings per card: copied as the
+        schema would dump them, without marshmallow's machinery (the hot path)."""
+        if many is None and type(obj) is dict and type(obj.get("card_list")) is list:
+            return {"card_list": [{"cardId": c["cardId"], "cardExt": c["cardExt"]}
+                                  for c in obj["card_list"]]}
+        return super().dump(obj, many=many)
 
 
 class ChooseCardSchema(Schema):

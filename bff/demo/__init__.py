@@ -23,13 +23,23 @@ REPO = Path(__file__).resolve().parents[2]
 CLIENT_DIR = REPO / "clients" / "js"
 JSSDK_FILE = REPO / "node_modules" / "weixin-js-sdk" / "index.js"
 
-# What the seeded cards look like; the member card starts members with some bonus and balance.
+# What the seeded cards look like (valid card/create definitions); the member card starts
+# members with some bonus and balance.
+_BASE = {"logo_url": "https://example.com/logo.png", "brand_name": "bff demo",
+         "code_type": "CODE_TYPE_QRCODE", "color": "Color010", "notice": "Show the code",
+         "description": "A demo card of the sandbox", "can_share": False,
+         "can_give_friend": False}
+_FOREVER = {"type": "DATE_TYPE_PERMANENT"}
+_A_YEAR = {"type": "DATE_TYPE_FIX_TERM", "fixed_term": 365, "fixed_begin_term": 0}
 COUPON = {"card_type": "GENERAL_COUPON", "general_coupon": {
-    "base_info": {"title": "¥10 off any order", "sku": {"quantity": 100000}, "get_limit": 0},
+    "base_info": {**_BASE, "title": "¥10 off any order", "sku": {"quantity": 100000},
+                  "get_limit": 0, "date_info": _A_YEAR},
     "default_detail": "¥10 off an order of ¥50 or more (demo)"}}
 MEMBER = {"card_type": "MEMBER_CARD", "member_card": {
-    "base_info": {"title": "Demo member card", "sku": {"quantity": 100000}, "get_limit": 1},
-    "prerogative": "Points on every order (demo)", "supply_bonus": True, "supply_balance": True}}
+    "base_info": {**_BASE, "title": "Demo member card", "sku": {"quantity": 100000},
+                  "get_limit": 1, "date_info": _FOREVER},
+    "prerogative": "Points on every order (demo)", "supply_bonus": True, "supply_balance": True,
+    "wx_activate": True}}
 MEMBER_PROFILE = {"init_bonus": 100, "init_bonus_record": "welcome bonus",
                   "init_balance": 5000}
 
@@ -55,10 +65,21 @@ def demo_cards(svc: Services) -> dict[str, str]:
         if cards.get(name):
             continue
         card_id = svc.wechat.card_create(body)["card_id"]
+        _approve(svc, card_id)
         if name == "member":
             profiles.put_profile(svc.redis, card_id, MEMBER_PROFILE)
         svc.redis.hsetnx(key, name, card_id)  # a concurrent first request may have won
     return svc.redis.hgetall(key)
+
+
+def _approve(svc: Services, card_id: str) -> None:
+    """The demo plays WeChat's reviewer: the sandbox approves the card (and pushes
+    card_pass_check, which the worker records too); the review state is recorded at once."""
+    client = svc.wechat.client
+    answer = client.session.post(f"{client.base_url}/_sim/cards/{card_id}/review",
+                                 json={"approve": True}, timeout=10)
+    answer.raise_for_status()
+    profiles.set_review_state(svc.redis, card_id, "approved")
 
 
 @bp.get("/config.json")

@@ -9,12 +9,12 @@ import threading
 import time
 
 import click
-import redis
 from flask import current_app
 from flask.cli import with_appcontext
 
 from bff.events.stream import read_events
 from bff.events.worker import default_consumer, process_pending, run_worker
+from bff.store import STORE_ERRORS
 
 STREAM_ID = re.compile(r"[0-9]{1,19}(-[0-9]{1,19})?")
 
@@ -62,7 +62,7 @@ def tail(after: str | None, follow: bool) -> None:
     while True:
         try:
             page, after = read_events(r, after=after, limit=500)
-        except redis.RedisError as e:
+        except STORE_ERRORS as e:
             raise click.ClickException(f"Redis is unavailable ({type(e).__name__})") from None
         for event in page:
             click.echo(json.dumps(event, ensure_ascii=False))

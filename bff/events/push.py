@@ -176,6 +176,10 @@ class WeChatEvents(MethodView):
             _forget(seen)  # not recorded: WeChat's retry of this very push must get through
             raise
         event = fields.get("Event", "") or "unknown"
+        if recorded.duplicate:
+            log.info("event %s is a duplicate: not recorded again", event[:48])
+        else:
+            log.info("event %s recorded as stream entry %s", event[:48], recorded.entry_id)
         EVENTS.labels(event[:48], "duplicate" if recorded.duplicate else "recorded").inc()
         if event == "user_get_card":
             _record_receipt_now(fields)

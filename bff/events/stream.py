@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from bff.events.parse import as_int, audit_fields, dedup_digest
+from bff.observability import current_request_id
 from bff.store import keys
 
 GROUP = "handlers"
@@ -43,6 +44,7 @@ def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
         "received_at": str(int(time.time() * 1000)),
         "mode": mode,
         "raw": json.dumps(audit_fields(fields), ensure_ascii=False, separators=(",", ":")),
+        "request_id": current_request_id() or "",  # the push request that brought it
     }
 
 

@@ -17,14 +17,14 @@ import threading
 import time
 from typing import Any
 
-import redis
 from flask import Flask
 
 from bff.events import handlers
 from bff.events.stream import GROUP, ensure_group, retention_min_id
 from bff.extensions import Services
 from bff.metrics import EVENTS_HANDLED
-from bff.store import keys
+from bff.observability import bound_request_id
+from bff.store import STORE_ERRORS, keys
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,17 @@ def _error_label(e: BaseException) -> str:
 
 
 def handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
-    """Handle one entry: ``done``, ``skipped`` (already done), ``retry`` or ``dead``."""
+    """Handle one entry: ``done``, ``skipped`` (already done), ``retry`` or ``dead``.
+
+    Every log line written meanwhile (the WeChat calls too) carries ``event:<entry_id>``.
+    """
+    with bound_request_id(f"event:{entry_id}"):
+        log.info("handling event %s %s (pushed in request %s)", entry_id,
+                 values.get("event", ""), values.get("request_id") or "-")
+        return _handle_entry(svc, entry_id, values)
+
+
+def _handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
     r = svc.redis
     stream = keys.event_stream()
     event = values.get("event", "")
@@ -151,7 +161,7 @@ def run_worker(target: Flask | Services, stop: threading.Event, *,
                 reclaim(svc, consumer, idle_ms, counts)
                 last_claim = time.monotonic()
             read_new(svc, consumer, counts, svc.settings.worker_block_ms)
-        except redis.RedisError as e:
+        except STORE_ERRORS as e:
             log.error("event worker: redis unavailable (%s); retrying in 1 s", type(e).__name__)
             stop.wait(1.0)
     log.info("event worker %s stopped", consumer)

@@ -7,27 +7,38 @@ A retry, or ten requests at once, with the same ticket and code make one upstrea
 a request claims the ticket and code (``SET NX EX``), does the work and stores the sealed
 answer; the others wait (bounded) for that answer. A failure releases the claim so a retry
 can proceed, and tells only the requests that were waiting on that attempt; it is never
-stored as an answer.
+stored as an answer. An activate is never resent blindly: it is marked before it is sent
+(cleared on a definite refusal); an attempt that finds the mark of one whose outcome was lost
+(a timeout, or Redis failing before the answer was stored) waits until it must have landed
+(``LOST_ANSWER_FACTOR`` x the read timeout after it was sent), then asks
+``membercard/userinfo/get`` and activates only if not.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
 import redis
 
-from bff.errors import Conflict, DomainError, ServiceUnavailable, Unprocessable
+from bff.errors import (
+    Conflict,
+    DomainError,
+    ServiceUnavailable,
+    Unprocessable,
+    wechat_error_response,
+)
 from bff.membership.members import readable_fields, store_member
 from bff.membership.numbers import membership_number_for
 from bff.ownership import Caller, owned_code, proof_keys, resolve_code, translate_code_error
 from bff.personal import PersonalDataError, seal, unseal
 from bff.profiles import get_profile
-from bff.store import keys, release_claim
-from bff.wechat.errors import ErrCode, WeChatApiError, WeChatError
+from bff.store import STORE_ERRORS, keys, release_claim
+from bff.wechat.errors import ErrCode, WeChatApiError, WeChatError, WeChatUnavailable
 
 if TYPE_CHECKING:
     from bff.config import Settings
@@ -38,6 +49,7 @@ RESULT_SECONDS = 86400
 FAILURE_SECONDS = 15
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
+LOST_ANSWER_FACTOR = 2.0  # x read timeout after sending: by then a lost activate has landed
 
 class _Relayed(DomainError):
     """The failure of the attempt a waiting request was waiting on."""
@@ -116,8 +128,8 @@ def _as_owner(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
               digest: str, token: str, activate_ticket: str, *, card_id: str, code: str,
               oa_openid: str | None) -> dict[str, Any]:
     try:
-        answer = _activate(r, settings, wechat, caller, activate_ticket, card_id=card_id,
-                           code=code, oa_openid=oa_openid)
+        answer = _activate(r, settings, wechat, caller, activate_ticket, digest,
+                           card_id=card_id, code=code, oa_openid=oa_openid)
         r.set(keys.activation_result(digest), seal(settings, answer, f"act:{digest}"),
               ex=RESULT_SECONDS)
         return answer
@@ -129,7 +141,7 @@ def _as_owner(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
 
 
 def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
-              activate_ticket: str, *, card_id: str, code: str,
+              activate_ticket: str, digest: str, *, card_id: str, code: str,
               oa_openid: str | None) -> dict[str, Any]:
     try:
         temp = wechat.membercard_activatetempinfo_get(activate_ticket)
@@ -145,33 +157,62 @@ def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
         value = getattr(profile, name, None)
         if value not in (None, "", 0):
             body[name] = value
-    try:
-        wechat.membercard_activate(body)
-    except WeChatApiError as e:
-        if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
-            raise ticket_expired() from e
-        raise translate_code_error(e) from e
+    if not _earlier_activate_landed(r, settings, wechat, digest, card_id=card_id, code=code):
+        # Written ahead: if the answer, or anything stored after it, is lost (a timeout, Redis
+        # failing over), the next attempt asks WeChat instead of activating a second time.
+        sent = keys.activation_sent(digest)
+        r.set(sent, repr(time.time()), ex=RESULT_SECONDS)
+        try:
+            wechat.membercard_activate(body)
+        except WeChatUnavailable as e:
+            if not e.request_sent:
+                r.delete(sent)
+            raise
+        except WeChatApiError as e:  # a definite refusal: nothing happened upstream
+            r.delete(sent)
+            if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
+                raise ticket_expired() from e
+            raise translate_code_error(e) from e
     store_member(r, settings, card_id=card_id, code=code, oa_openid=oa_openid,
                  mp_openid=caller.mp_openid, membership_number=number, fields=fields,
                  source="activation")
     return {"card_id": card_id, "code": code, "membership_number": number, "fields": fields}
 
 
+def _earlier_activate_landed(r: redis.Redis, settings: Settings, wechat: WeChatApi,
+                            digest: str, *, card_id: str, code: str) -> bool:
+    """Did an earlier attempt's activate of this ticket (sent, outcome unknown) take effect?"""
+    raw = r.get(keys.activation_sent(digest))
+    if raw is None:
+        return False
+    wait = float(raw) + LOST_ANSWER_FACTOR * settings.read_timeout - time.time()
+    if wait > 0:  # it may still be on its way: asking now could miss it
+        raise ServiceUnavailable("The previous activation attempt's answer was lost; retry "
+                                 "shortly", retry_after=max(1, math.ceil(wait)))
+    info = wechat.membercard_userinfo_get(card_id, code)
+    return bool(info.get("has_active"))
+
+
 def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> None:
+    retry_after = getattr(e, "retry_after", None)
     if isinstance(e, DomainError):
         status, message = e.status, e.message
-    else:
-        status, message = 502, "WeChat could not activate the card; retry shortly"
+    else:  # the answer the owner gives (e.g. 504 for a timeout), relayed to the waiting ones
+        answer = wechat_error_response(e) if isinstance(e, WeChatError) else None
+        status = answer.status_code if answer else 502
+        message = (answer.get_json() or {}).get("message") if answer else None
+        message = message or "WeChat could not activate the card; retry shortly"
+        retry_after = answer.headers.get("Retry-After") if answer else None
     record = {"status": status, "message": message, "errcode": getattr(e, "errcode", None),
-              "retry_after": getattr(e, "retry_after", None) or 2}
+              "retry_after": int(retry_after or 2)}
     try:
         r.set(keys.activation_failure(digest, token), json.dumps(record), ex=FAILURE_SECONDS)
-    except redis.RedisError:
+    except STORE_ERRORS:
         pass  # waiting requests then time out and answer "retry shortly"
 
 
 def _release(r: redis.Redis, key: str, token: str) -> None:
     try:
         release_claim(r, key, token)
-    except redis.RedisError:
+    except STORE_ERRORS:
         pass  # the claim expires after CLAIM_SECONDS

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import redis
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -15,6 +14,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from bff.errors import ServiceUnavailable
 from bff.extensions import services
 from bff.metrics import REGISTRY
+from bff.store import STORE_ERRORS
 
 blp = Blueprint("ops", __name__, description="Operations: health, readiness, metrics")
 
@@ -46,7 +46,7 @@ class Ready(MethodView):
         svc = services()
         try:
             svc.redis.ping()
-        except redis.RedisError:
+        except STORE_ERRORS:
             raise ServiceUnavailable("Redis is unreachable", retry_after=5) from None
         return {"status": "ready", "redis": "ok", "sandbox": svc.settings.sandbox}
 

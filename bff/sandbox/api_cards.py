@@ -107,6 +107,7 @@ def code_consume() -> Response:
         raise WeChatError(40127, "invalid user-card status")
     change_status(sb, card["card_id"], record["code"], "CONSUMED",
                   {"consumed_at": repr(now), "consume_source": "FROM_API"})
+    sb.r.hincrby(sb.keys.code(card["card_id"], record["code"]), "consumes", 1)
     # WeChat pushes user_consume_card for every consumption, FROM_API included.
     push_event(sb, card_event(
         sb, "user_consume_card", record["openid"], CardId=card["card_id"],

@@ -95,7 +95,10 @@ def activate() -> Response:
             if len(str(body[name]).encode("utf-8")) > 12:
                 raise _format_error(f"{name} is longer than 12 bytes")
             values[name] = str(body[name])
-    sb.r.hset(sb.keys.code(card["card_id"], record["code"]), mapping=values)
+    pipe = sb.r.pipeline()
+    pipe.hset(sb.keys.code(card["card_id"], record["code"]), mapping=values)
+    pipe.hincrby(sb.keys.code(card["card_id"], record["code"]), "activations", 1)
+    pipe.execute()
     if record.get("activated") != "1":
         cube.count(sb, card, "active", record.get("openid", ""))
     return ok()

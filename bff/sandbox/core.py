@@ -9,7 +9,7 @@ import redis
 import requests
 
 from bff.sandbox import crypto
-from bff.sandbox.state import Clock, Keys
+from bff.sandbox.state import MAX_PUSH_HISTORY, PUSH_HISTORY, Clock, Keys
 
 
 @dataclass
@@ -22,7 +22,7 @@ class SandboxConfig:
     push_aes_key: str
     event_url: str | None = None
     safe_mode: bool = True
-    prefix: str = "wxsandbox:"
+    prefix: str = "{wxsandbox}:"  # one hash tag: its MULTIs run on a Redis Cluster too
     token_overlap_seconds: int = 300
     # Hosts of the JS-interface safe domains and web-authorization callback domains (wx.config,
     # /connect/oauth2/authorize); empty: any host.
@@ -66,6 +66,7 @@ class Sandbox:
             "event_url": event_url or None,
             "safe_mode": stored.get("safe_mode", "1" if self.config.safe_mode else "0") == "1",
             "latency_ms": int(float(stored.get("latency_ms", 0))),
+            "push_history": int(stored.get("push_history", PUSH_HISTORY)),
         }
 
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +77,9 @@ class Sandbox:
             mapping["safe_mode"] = "1" if changes["safe_mode"] else "0"
         if "latency_ms" in changes:
             mapping["latency_ms"] = str(max(0, int(changes["latency_ms"] or 0)))
+        if "push_history" in changes:  # e.g. a soak test that checks every push
+            mapping["push_history"] = str(min(MAX_PUSH_HISTORY,
+                                              max(1, int(changes["push_history"] or 1))))
         if mapping:
             self.r.hset(self.keys.config, mapping=mapping)
         return self.settings()

@@ -18,7 +18,6 @@ import requests
 
 from bff.sandbox import crypto
 from bff.sandbox.core import Sandbox
-from bff.sandbox.state import PUSH_HISTORY
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,8 @@ def push_event(sb: Sandbox, fields: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {
         "event": fields.get("Event"), "card_id": fields.get("CardId"),
         "code": fields.get("UserCardCode"), "openid": fields.get("FromUserName"),
-        "delivered": False, "attempts": 0, "http_status": None, "safe_mode": settings["safe_mode"],
+        "create_time": fields.get("CreateTime"), "delivered": False, "attempts": 0,
+        "http_status": None, "safe_mode": settings["safe_mode"],
     }
     if not url:
         record["skipped"] = "no event_url"
@@ -121,7 +121,7 @@ def _remember(sb: Sandbox, record: dict[str, Any]) -> None:
     record["at"] = time.time()
     pipe = sb.r.pipeline()
     pipe.lpush(sb.keys.pushes, json.dumps(record))
-    pipe.ltrim(sb.keys.pushes, 0, PUSH_HISTORY - 1)
+    pipe.ltrim(sb.keys.pushes, 0, sb.settings()["push_history"] - 1)
     pipe.execute()
 
 

@@ -40,9 +40,12 @@ def words(value: str | None) -> tuple[str, ...]:
 
 
 def redis_from_url(url: str | None) -> redis.Redis:
-    """A client with ``decode_responses=True``; no URL -> an in-process fakeredis."""
+    """A client with ``decode_responses=True`` (a cluster client for ``redis+cluster://``, as
+    ``bff.store.connect``); no URL -> an in-process fakeredis."""
     if url:
-        return redis.Redis.from_url(url, decode_responses=True)
+        from bff.store import connect
+
+        return connect(url, allow_embedded=False)
     import fakeredis
 
     log.warning("no BFF_SANDBOX_REDIS_URL or BFF_REDIS_URL: sandbox state lives in this "

@@ -114,7 +114,7 @@ def get_config() -> Response:
 @bp.put("/config")
 def put_config() -> Response:
     body = sim_body()
-    unknown = set(body) - {"event_url", "safe_mode", "latency_ms"}
+    unknown = set(body) - {"event_url", "safe_mode", "latency_ms", "push_history"}
     if unknown:
         raise SimError(f"unknown settings: {', '.join(sorted(unknown))}")
     sim_field(body, "event_url", "str", nullable=True)
@@ -134,4 +134,5 @@ def get_tickets() -> Response:
 @bp.get("/pushes")
 def get_pushes() -> Response:
     limit = request.args.get("limit", default=20, type=int) or 20
-    return jsonify(pushes=recent_pushes(sandbox(), max(1, min(limit, 200))))
+    sb = sandbox()
+    return jsonify(pushes=recent_pushes(sb, max(1, min(limit, sb.settings()["push_history"]))))

@@ -1,16 +1,20 @@
 """Every Redis key of the sandbox, its clock and its runtime settings.
 
-All keys start with ``config.prefix`` (default ``wxsandbox:``); ``/_sim/reset`` deletes exactly
-those. Times inside values are seconds on the *sandbox clock* (real time + a stored offset), so
-``/_sim/clock`` can expire things; the Redis TTLs below only collect garbage and are always longer
-than the lifetime they back (the offset never decreases).
+All keys start with ``config.prefix`` (default ``{wxsandbox}:``); ``/_sim/reset`` deletes exactly
+those. The prefix is one hash tag, so every key lives in one hash slot and the sandbox's
+transactions run unchanged on a Redis Cluster (one node holds all of the fake WeChat's state).
+Times inside values are seconds on the *sandbox clock* (real time + a stored offset), so
+``/_sim/clock`` can expire things; the Redis TTLs below only collect garbage and are always
+longer than the lifetime they back (the offset never decreases).
 
 Keys (``P`` = prefix):
 - ``P clock`` string, clock offset in seconds (float); no TTL.
-- ``P config`` hash, runtime overrides ``event_url``, ``safe_mode``, ``latency_ms``; no TTL.
+- ``P config`` hash, runtime overrides ``event_url``, ``safe_mode``, ``latency_ms``,
+  ``push_history``; no TTL.
 - ``P calls`` hash, WeChat path -> calls received; no TTL.
 - ``P fault:<path>`` hash ``errcode``, ``http_status``, ``latency_ms``, ``count``; no TTL.
-- ``P pushes`` list of JSON push records, newest first, trimmed to 200; no TTL.
+- ``P pushes`` list of JSON push records, newest first, trimmed to ``push_history`` (200 unless
+  set in ``P config``); no TTL.
 - ``P tok:<access_token>`` hash ``appid``, ``kind`` (classic|stable), ``expires_at``; TTL 2 days.
 - ``P classic:<appid>`` string, the newest classic access_token; TTL 2 days.
 - ``P stable:<appid>`` string, the current stable access_token; TTL 2 days.
@@ -29,7 +33,8 @@ Keys (``P`` = prefix):
 - ``P got:<card_id>`` hash oa_openid -> codes received (get_limit); no TTL.
 - ``P code:<card_id>:<code>`` hash: ``card_id``, ``code``, ``openid``, ``status``, ``outer_str``,
   ``received_at``, member fields (``activated``, ``membership_number``, ``bonus``, ``balance``,
-  ``form``...); no TTL.
+  ``form``...), ``consumes`` / ``activations`` (how many card/code/consume and
+  card/membercard/activate calls took effect on the code: an audit for tests); no TTL.
 - ``P codeidx:<code>`` set of card_ids holding that code; no TTL.
 - ``P holdings:<oa_openid>`` set of ``<card_id> <code>``; no TTL.
 - ``P deposit:<card_id>`` set of deposited custom codes; no TTL.
@@ -60,7 +65,8 @@ import redis
 
 GC_TTL = 2 * 86400  # garbage collection of tokens and tickets (longer than any lifetime)
 DAY = 86400
-PUSH_HISTORY = 200
+PUSH_HISTORY = 200  # pushes remembered by default (``push_history`` in /_sim/config)
+MAX_PUSH_HISTORY = 1_000_000
 
 
 class Keys:

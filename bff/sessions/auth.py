@@ -93,7 +93,12 @@ def authenticate() -> SessionUser:
         raise Unauthorized("a session token is required (Authorization: Bearer <token>)")
     if len(token) > 128:
         raise Unauthorized("the session token is invalid, expired or revoked; log in again")
-    rec = load_session(services().redis, token)
+    svc = services()
+    cache = svc.extras.get("session_cache")
+    if cache is not None:  # BFF_SESSION_CACHE: invalidated by Redis on every change
+        rec = cache.load(token, lambda t: load_session(svc.redis, t))
+    else:
+        rec = load_session(svc.redis, token)
     if rec is None:
         raise Unauthorized("the session token is invalid, expired or revoked; log in again")
     return SessionUser.from_record(rec)

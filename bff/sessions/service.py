@@ -56,7 +56,7 @@ def login_miniprogram(
     oa = ident.official_account_openid if ident else None
     sealed = None
     if answer.get("session_key"):
-        sealed = seal_session_key(settings.data_key_bytes, answer["session_key"])
+        sealed = seal_session_key(settings, answer["session_key"])
     token, rec = create_session(r, ttl=settings.session_ttl, mp_openid=mp_openid,
                                 oa_openid=oa, unionid=unionid or (ident and ident.unionid),
                                 sealed_session_key=sealed)

@@ -2,21 +2,24 @@
 
 A token is 32 random bytes (url-safe base64). Redis holds ``bff:session:<sha256(token)>``, so a
 dump of Redis does not hand out live tokens. The session_key from jscode2session is kept
-encrypted (AES-GCM, ``settings.data_key``) and is never returned or logged.
+sealed (``bff.personal``, AES-GCM under ``BFF_DATA_KEY``) and is never returned or logged.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
-from Crypto.Cipher import AES
 
+from bff.personal import seal_text, unseal_text
 from bff.store import keys
+
+if TYPE_CHECKING:
+    from bff.config import Settings
 
 TOKEN_BYTES = 32
 
@@ -35,17 +38,16 @@ def token_id_of(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def seal_session_key(data_key: bytes, session_key: str) -> str:
-    nonce = secrets.token_bytes(12)
-    cipher = AES.new(data_key, AES.MODE_GCM, nonce=nonce)
-    sealed, tag = cipher.encrypt_and_digest(session_key.encode("utf-8"))
-    return base64.b64encode(nonce + tag + sealed).decode("ascii")
+SESSION_KEY_CONTEXT = "session_key"
 
 
-def unseal_session_key(data_key: bytes, blob: str) -> str:
-    raw = base64.b64decode(blob)
-    cipher = AES.new(data_key, AES.MODE_GCM, nonce=raw[:12])
-    return cipher.decrypt_and_verify(raw[28:], raw[12:28]).decode("utf-8")
+def seal_session_key(settings: Settings, session_key: str) -> str:
+    return seal_text(settings, session_key, SESSION_KEY_CONTEXT)
+
+
+def unseal_session_key(settings: Settings, blob: str) -> str:
+    """Open a stored session_key (either data key; also the first, pre-v1 format)."""
+    return unseal_text(settings, blob, SESSION_KEY_CONTEXT, legacy=True)
 
 
 def create_session(

@@ -67,6 +67,9 @@ def session(token_id: str) -> str:
 # Activation per ticket (one hash tag per ticket; ``<t>`` = sha256(activate_ticket)[:32]):
 # - ``bff:{act:<t>}:claim`` string, owner token of the request doing the work; TTL 60 s.
 # - ``bff:{act:<t>}:result`` string, the answer, AES-GCM sealed (context ``act:<t>``); TTL 1 day.
+# - ``bff:{act:<t>}:sent`` string, epoch seconds when the activate was sent (set before, cleared
+#   on a definite refusal): an attempt that finds it asks WeChat whether it landed instead of
+#   activating again; TTL 1 day.
 # - ``bff:{act:<t>}:failure:<owner>`` string, JSON {status, message, errcode, retry_after} of that
 #   owner's failed attempt, for requests that were waiting on it; TTL 15 s.
 def member(card_id: str, code: str) -> str:
@@ -96,6 +99,10 @@ def activation_claim(ticket_digest: str) -> str:
 
 def activation_result(ticket_digest: str) -> str:
     return f"{PREFIX}{{act:{ticket_digest}}}:result"
+
+
+def activation_sent(ticket_digest: str) -> str:
+    return f"{PREFIX}{{act:{ticket_digest}}}:sent"
 
 
 def activation_failure(ticket_digest: str, owner: str) -> str:
@@ -188,8 +195,9 @@ def userinfo_unionid(oa_openid: str) -> str:
 # where Lua is missing), so they share the hash tag ``{ev}``; "retention" below is
 # BFF_EVENT_RETENTION_DAYS.
 # - ``bff:{ev}:stream`` stream, every recorded push event (fields event, card_id, code, openid,
-#   create_time, received_at, mode, raw = JSON of the XML fields); XADD trims with MINID ~ to
-#   the retention. Consumer group ``handlers`` (the ``bff worker`` processes).
+#   create_time, received_at, mode, raw = JSON of the XML fields, request_id of the push);
+#   XADD trims with MINID ~ to the retention. Consumer group ``handlers`` (the ``bff worker``
+#   processes).
 # - ``bff:{ev}:dedup:<sha1>`` string "1": an event with this FromUserName +
 #   CreateTime + Event + CardId + UserCardCode was recorded; TTL BFF_EVENT_DEDUP_TTL (3 days).
 # - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
@@ -328,3 +336,19 @@ def catalogue_once(digest: str, part: str) -> str:
 # - ``bff:demo:cards`` hash {coupon, member} -> the sandbox card_ids the demo pages use; no TTL.
 def demo_cards() -> str:
     return f"{PREFIX}demo:cards"
+
+
+# Data-key rotation (``bff data rekey``, bff/rekey.py):
+# - ``bff:rekey:<fp>`` hash {cursor:<node>, scanned, resealed, current, unreadable, started_at,
+#   finished_at}: the SCAN checkpoint of a re-sealing pass towards the data key whose
+#   sha256[:16] is ``<fp>``; TTL 30 days.
+# The sealed values it visits (glob, hash field or None for a string): see bff/rekey.py SEALED.
+def rekey_checkpoint(fingerprint: str) -> str:
+    return f"{PREFIX}rekey:{fingerprint}"
+
+
+# Custom-code import lock (bff/admin/importer.py):
+# - ``bff:import-lock:<card_id>`` string, JSON {owner, host, pid, started_at} of the one
+#   ``bff codes import`` running for that card; TTL 60 s, renewed every 20 s while it runs.
+def import_lock(card_id: str) -> str:
+    return f"{PREFIX}import-lock:{card_id}"

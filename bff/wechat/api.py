@@ -24,7 +24,7 @@ def normalise_encrypt_code(value: str) -> str:
     ``unquote_plus``: ``+`` is data. Base64 holds no ``%`` or space, so a second call is a no-op.
     Sent still encoded, WeChat answers errcode 0 with a garbled code.
     """
-    s = value.strip("\t\r\n")  # not " ": a space at either end was a "+" (base64 has none)
+    s = value.strip("\t\r\n")  # not spaces: a leading or trailing space was a "+"
     if "%" in s:
         s = unquote(s)
     return s.replace(" ", "+")
@@ -188,8 +188,9 @@ class WeChatApi:
                                 {"activate_ticket": activate_ticket})
 
     def membercard_activate(self, body: dict) -> dict:
-        # Activating again with the same data is harmless; the domain layer keys it by ticket.
-        return self.client.post("/card/membercard/activate", body)
+        """Never resent once it may have reached WeChat: a lost answer is settled by the domain
+        (``bff.membership.activation``) asking userinfo/get, so one activation is one call."""
+        return self.client.post("/card/membercard/activate", body, idempotent=False)
 
     def membercard_activateuserform_set(self, card_id: str, form: dict) -> dict:
         """The member card's activation form (replaces the previous one: safe to retry)."""

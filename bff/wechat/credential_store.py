@@ -14,10 +14,10 @@ from typing import Any
 
 import redis as redislib
 
-from bff.store import keys, release_claim
+from bff.store import UNAVAILABLE, keys, release_claim
 from bff.wechat.errors import WeChatError, WeChatUnavailable, error_for
 
-REDIS_DOWN = (redislib.ConnectionError, redislib.TimeoutError)
+REDIS_DOWN = UNAVAILABLE
 
 # KEYS[1] = credential hash, ARGV[1] = the value that failed. Deletes only that value.
 _EXPIRE_IF_SAME = """

@@ -4,19 +4,19 @@
 /** bff — WeChat Cards & Offers backend v1 */
 
 export interface Error {
-  /** the HTTP status */
+  /** HTTP status code */
   code: number;
-  /** the HTTP reason phrase */
+  /** HTTP status phrase */
   status: string;
-  /** for a human */
+  /** What went wrong */
   message: string;
-  /** invalid fields, by location and field */
+  /** Per-field validation messages */
   errors?: {
     [key: string]: unknown;
   };
   /** WeChat's errcode, when WeChat refused */
   errcode?: number;
-  /** the request's X-Request-Id */
+  /** The request's id (also the X-Request-Id header): quote it when reporting a failure; every log line of the request carries it */
   request_id?: string;
 }
 

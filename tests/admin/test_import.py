@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import threading
+import time
 
 import pytest
 
 from bff.admin.codes import read_code_file
-from bff.admin.importer import CodeImporter, ImportInterrupted
+from bff.admin.importer import CodeImporter, ImportInterrupted, ImportLock, ImportLocked
 from bff.store import keys
 from tests.admin.helpers import ADMIN, calls, deposit_card, fault
 
@@ -138,3 +142,49 @@ def test_csv_column_and_header(tmp_path):
     assert codefile.codes == ["A,1", "B2"]
     assert [(r.line, r.reason) for r in codefile.rejected] == [(4, "no column 2")]
     assert json.dumps(codefile.lines) == "[2, 3]"
+
+
+def test_two_imports_of_one_card_at_once_are_locked_and_the_second_says_who_holds_it(
+        app, client, runner, tmp_path):
+    r, wechat = services(app)
+    card = deposit_card(client)
+    first_file = read_code_file(write_codes(tmp_path / "a.txt", [f"A{n:04d}" for n in range(300)]))
+    second = write_codes(tmp_path / "b.txt", [f"B{n:04d}" for n in range(10)])
+    started, go_on = threading.Event(), threading.Event()
+
+    def hold(index: int) -> None:
+        started.set()
+        assert go_on.wait(30)
+
+    reports: list = []
+    first = threading.Thread(target=lambda: reports.append(
+        CodeImporter(r, wechat, card, first_file, parallel=1, on_batch=hold).run()))
+    first.start()
+    try:
+        assert started.wait(30)
+        res = runner.invoke(args=["codes", "import", card, second])  # another file, same card
+        assert res.exit_code == 1
+        line = res.output.strip().splitlines()[-1]
+        assert line.startswith(f"Error: another import of card {card} is running: ")
+        assert f"host {socket.gethostname()}, pid {os.getpid()}, started 20" in line
+        assert calls(client)["card/code/deposit"] <= 2  # the first run's two in flight only
+    finally:
+        go_on.set()
+        first.join(30)
+    assert reports and reports[0]["complete"]
+    assert r.get(keys.import_lock(card)) is None  # released by the run that held it
+    res = runner.invoke(args=["codes", "import", card, second,
+                              "--report", str(tmp_path / "report.json")])
+    assert res.exit_code == 0, res.output
+
+
+def test_the_import_lock_is_renewed_while_held_and_another_card_is_not_locked(app):
+    r, _ = services(app)
+    with ImportLock(r, "card-a", ttl=1):
+        time.sleep(1.6)  # past the first TTL: renewed meanwhile
+        assert r.get(keys.import_lock("card-a")) is not None
+        with pytest.raises(ImportLocked):
+            ImportLock(r, "card-a").__enter__()
+        with ImportLock(r, "card-b"):
+            pass
+    assert r.get(keys.import_lock("card-a")) is None

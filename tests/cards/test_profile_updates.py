@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import threading
 
-import redis
-
-from bff import profiles
+from bff import profiles, store
 
 
-def test_review_event_between_read_and_write_of_a_put_is_kept(redis_client, monkeypatch):
+def test_review_event_between_read_and_write_of_a_put_is_kept(redis_client, redis_url,
+                                                             monkeypatch):
     """Another process records WeChat's review verdict while an operator's PUT is mid-way."""
-    other = redis.Redis(connection_pool=redis_client.connection_pool)
+    other = store.connect(redis_url, allow_embedded=False)
     real_parse = profiles._parse
     interleaved = []
 

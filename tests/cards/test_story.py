@@ -71,7 +71,7 @@ def test_another_users_encrypt_code_is_refused(client):
     res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": alice_code},
                       headers=bearer(bob_token))
     assert res.status_code == 403
-    assert set(res.json) == {"code", "status", "message"}
+    assert set(res.json) == {"code", "status", "message", "request_id"}
     assert client.get("/v1/cards/mine", headers=bearer(bob_token)).json["cards"] == []
 
 

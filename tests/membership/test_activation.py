@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from tests.membership.conftest import FORM, MOBILE, NAME, auth
 
 ACTIVATE = "card/membercard/activate"
@@ -197,3 +199,70 @@ def test_a_user_without_unionid_activates_a_card_the_plug_in_gave_them(story) ->
     info = story.c.get(f"/v1/membership/cards/{card_id}", headers={
         "Authorization": f"Bearer {token}"})
     assert info.status_code == 200 and info.get_json()["code"] == returned["code"]
+
+
+def _lose_the_answer(monkeypatch, *, lands: bool) -> None:
+    """The next upstream activate times out after sending; it took effect when ``lands``."""
+    from bff.wechat.api import WeChatApi
+    from bff.wechat.errors import WeChatUnavailable
+
+    real = WeChatApi.membercard_activate
+
+    def lost(self, body):
+        monkeypatch.setattr(WeChatApi, "membercard_activate", real)
+        if lands:
+            real(self, body)
+        raise WeChatUnavailable("timeout", "/card/membercard/activate", request_sent=True)
+
+    monkeypatch.setattr(WeChatApi, "membercard_activate", lost)
+
+
+@pytest.mark.parametrize("lands", [True, False])
+def test_a_lost_activate_answer_is_asked_about_not_resent(story, redis_client, monkeypatch,
+                                                          lands) -> None:
+    """Found by bench/soak.py: a timed-out activate that went through was sent again by the
+    retry (two upstream activations). Now the retry waits until it must have landed, asks
+    userinfo/get, and activates only if it did not."""
+    from bff.membership import activation
+
+    m = story.new_member()
+    code = m["returned"]["code"]
+    _lose_the_answer(monkeypatch, lands=lands)
+    assert story.activate(m["token"], m["returned"]).status_code == 504
+    soon = story.activate(m["token"], m["returned"])  # it may still be on its way
+    assert soon.status_code == 503 and soon.headers["Retry-After"]
+    assert story.calls(ACTIVATE) == int(lands)  # (the lost call reached WeChat only if it landed)
+    monkeypatch.setattr(activation, "LOST_ANSWER_FACTOR", 0)
+    answer = story.activate(m["token"], m["returned"])
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["membership_number"] == code
+    record = redis_client.hgetall(f"{{wxsandbox}}:code:{m['card_id']}:{code}")
+    assert record["activations"] == "1"
+    assert story.calls(ACTIVATE) == 1  # resent only when it had not landed
+    assert story.calls("card/membercard/userinfo/get") >= 1
+
+
+def test_redis_failing_after_the_upstream_activate_does_not_activate_twice(
+        story, redis_client, monkeypatch) -> None:
+    """Found by bench/soak.py (a master killed): WeChat activated, then storing the member
+    failed (503); the retry activated again. Now it asks WeChat first."""
+    import redis as redislib
+
+    from bff.membership import activation
+
+    m = story.new_member()
+    code = m["returned"]["code"]
+    real = activation.store_member
+
+    def storage_fails_once(*args, **kwargs):
+        monkeypatch.setattr(activation, "store_member", real)
+        raise redislib.ConnectionError("the master went away")
+
+    monkeypatch.setattr(activation, "store_member", storage_fails_once)
+    failed = story.activate(m["token"], m["returned"])
+    assert failed.status_code == 503 and failed.headers["Retry-After"]
+    monkeypatch.setattr(activation, "LOST_ANSWER_FACTOR", 0)
+    answer = story.activate(m["token"], m["returned"])
+    assert answer.status_code == 200, answer.get_json()
+    assert story.calls(ACTIVATE) == 1
+    assert redis_client.hget(f"{{wxsandbox}}:code:{m['card_id']}:{code}", "activations") == "1"

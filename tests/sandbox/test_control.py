@@ -54,15 +54,16 @@ def test_reset_removes_only_sandbox_keys(wx, h: Helpers, redis_client):
     redis_client.set("bff:someone-else", "1")
     h.user()
     h.token()
-    assert redis_client.keys("wxsandbox:*")
+    assert list(redis_client.scan_iter(match="{wxsandbox}:*"))  # every master of a cluster
     assert wx.post("/_sim/reset").get_json()["deleted"] > 0
-    assert redis_client.keys("wxsandbox:*") == []
+    assert list(redis_client.scan_iter(match="{wxsandbox}:*")) == []
     assert redis_client.get("bff:someone-else") == "1"
 
 
 def test_config_is_shared_and_merged(wx, redis_client, sb_config):
     assert wx.get("/_sim/config").get_json() == {
-        "event_url": sb_config.event_url, "safe_mode": True, "latency_ms": 0}
+        "event_url": sb_config.event_url, "safe_mode": True, "latency_ms": 0,
+        "push_history": 200}
     wx.put("/_sim/config", json={"latency_ms": 5})
     other_worker = create_sandbox_app(redis_client, sb_config).test_client()
     assert other_worker.get("/_sim/config").get_json()["latency_ms"] == 5
@@ -97,3 +98,25 @@ def test_serve_in_thread(redis_url, sb_config):
             assert user["oa_openid"].startswith("o")
     finally:
         shutdown()
+
+
+def test_push_history_is_a_setting_and_records_the_create_time(wx, h: Helpers):
+    assert wx.put("/_sim/config", json={"push_history": 3}).get_json()["push_history"] == 3
+    card = h.card()
+    for _ in range(5):
+        h.add_card(h.user()["oa_openid"], card)
+    pushes = wx.get("/_sim/pushes", query_string={"limit": 100}).get_json()["pushes"]
+    assert len(pushes) == 3
+    assert all(isinstance(p["create_time"], int) and p["card_id"] == card for p in pushes)
+
+
+def test_code_records_count_the_consumes_and_activations_that_took_effect(wx, h: Helpers,
+                                                                           redis_client):
+    card = h.card()
+    got = h.add_card(h.user()["oa_openid"], card)
+    token = h.token()
+    code = h.decrypt(token, got["card_list"][0]["code"])["code"]
+    assert h.call("/card/code/consume", token, {"code": code})["errcode"] == 0
+    assert h.call("/card/code/consume", token, {"code": code})["errcode"] == 40099
+    record = redis_client.hgetall(f"{{wxsandbox}}:code:{card}:{code}")
+    assert record["consumes"] == "1" and "activations" not in record

@@ -125,5 +125,5 @@ def test_session_key_and_token_never_reach_the_logs(client, caplog, redis_client
 def test_session_key_is_sealed_and_recoverable_only_with_the_data_key(app, client, redis_client):
     token = login(client, new_user(client))
     sealed = redis_client.hget(f"bff:session:{store.token_id_of(token)}", "sk")
-    key = app.extensions["bff"].settings.data_key_bytes
-    assert len(store.unseal_session_key(key, sealed)) == 24  # base64 of 16 bytes
+    settings = app.extensions["bff"].settings
+    assert len(store.unseal_session_key(settings, sealed)) == 24  # base64 of 16 bytes

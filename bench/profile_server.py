@@ -1,0 +1,114 @@
+"""Where a Procfile server's time goes under wrk load: a py-spy profile of one gunicorn worker.
+
+Starts a throwaway redis-server and the service (sandbox mode) on the Procfile's web line with
+ONE worker (so the profile covers every request), logs in a user, then runs wrk against an
+endpoint while ``py-spy record`` samples the worker, and prints the functions with the most
+samples (own time and cumulative). Needs wrk (``apt-get install -y wrk``) and py-spy
+(``pip install py-spy``; reading another process may need root or CAP_SYS_PTRACE).
+
+    .venv/bin/python bench/profile_server.py --seconds 10 --endpoint add-card
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import free_port, start_web, stop_processes, throwaway_redis, wait_http  # noqa: E402
+from bench.loadgen import run_wrk  # noqa: E402
+from bench.signing import setup_user  # noqa: E402
+
+
+def worker_pid(master: int) -> int:
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
+                             text=True).stdout.split()
+        if out:
+            return int(out[0])
+        time.sleep(0.2)
+    raise RuntimeError("no gunicorn worker")
+
+
+def read_collapsed(path: str, top: int) -> None:
+    own: collections.Counter = collections.Counter()
+    cumulative: collections.Counter = collections.Counter()
+    total = 0
+    for line in open(path):
+        stack, _, count = line.rstrip().rpartition(" ")
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        own[_short(frames[-1])] += n
+        for frame in {_short(f) for f in frames}:
+            cumulative[frame] += n
+    print(f"\n{total} samples. Own time (top {top}):")
+    for frame, n in own.most_common(top):
+        print(f"  {100 * n / total:5.1f} %  {frame}")
+    print(f"\nCumulative (top {top * 2}):")
+    for frame, n in cumulative.most_common(top * 2):
+        print(f"  {100 * n / total:5.1f} %  {frame}")
+
+
+def _short(frame: str) -> str:
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    for marker in ("site-packages/", "/lib/python3"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{name} ({where.rsplit(':', 1)[0]})"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--endpoint", choices=("add-card", "me"), default="add-card")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--top", type=int, default=25)
+    p.add_argument("--out", default="/tmp/bff-profile.txt", help="collapsed stacks file")
+    a = p.parse_args()
+    spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
+    procs: list[subprocess.Popen] = []
+    with throwaway_redis() as redis_url:
+        try:
+            port = free_port()
+            env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
+                   "BFF_LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "1"}
+            procs.append(start_web(port, "wsgi:app", env))
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/healthz")
+            token, body = setup_user(base)
+            pid = worker_pid(procs[0].pid)
+            url, method = f"{base}/v1/cards/add-card", "POST"
+            if a.endpoint == "me":
+                url, method, body = f"{base}/v1/me", "GET", {}
+            run_wrk(url, seconds=1, connections=a.connections, body=body, token=token,
+                    method=method)
+            recorder = subprocess.Popen(
+                [spy, "record", "--pid", str(pid), "--duration", str(int(a.seconds)),
+                 "--format", "raw", "--output", a.out, "--rate", "200", "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            figures: dict = {}
+            t = threading.Thread(target=lambda: figures.update(run_wrk(
+                url, seconds=a.seconds, connections=a.connections, body=body, token=token,
+                method=method)))
+            t.start()
+            t.join()
+            recorder.wait(60)
+        finally:
+            stop_processes(procs)
+    print(f"{a.endpoint}: {figures['rps']:.0f} req/s with one worker under py-spy "
+          f"(p50 {figures['p50']:.1f} ms, non-2xx {figures['non2xx']})")
+    read_collapsed(a.out, a.top)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""BFF_SESSION_CACHE: sessions served from memory, and a revocation still immediate everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from bff import create_app
+from tests.sessions.helpers import login, new_user
+from tests.story import bearer
+
+
+@pytest.fixture
+def settings_overrides(redis_url: str) -> dict:
+    return {"sandbox": True, "redis_url": redis_url, "session_cache": True}
+
+
+@pytest.fixture
+def other_instance(app, settings_overrides):
+    """A second instance (its own Redis connections and cache) on the same Redis."""
+    other = create_app(settings_overrides)
+    other.config["TESTING"] = True
+    yield other
+    other.extensions["bff"].extras["session_cache"].close()
+    app.extensions["bff"].extras["session_cache"].close()
+
+
+def hmget_count(r) -> int:
+    stats = r.info("commandstats").get("cmdstat_hmget") or {}
+    return int(stats.get("calls", 0))
+
+
+def test_hits_are_served_without_redis_and_a_revocation_elsewhere_is_immediate(
+        app, client, other_instance, redis_client):
+    b = other_instance.test_client()
+    cache_b = other_instance.extensions["bff"].extras["session_cache"]
+    for _ in range(30):  # many rounds: a race would show as a stale 200
+        token = login(client, new_user(client))
+        assert b.get("/v1/me", headers=bearer(token)).status_code == 200  # fills b's cache
+        before = hmget_count(redis_client)
+        for _ in range(3):
+            assert b.get("/v1/me", headers=bearer(token)).status_code == 200
+        assert hmget_count(redis_client) == before  # served from b's memory
+        # Revoked on instance a: the very next request on b is refused.
+        assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 204
+        assert b.get("/v1/me", headers=bearer(token)).status_code == 401
+        assert client.get("/v1/me", headers=bearer(token)).status_code == 401
+    assert cache_b.hits >= 90
+
+
+def test_a_change_by_redis_itself_reaches_the_cache(app, client, other_instance, redis_client):
+    b = other_instance.test_client()
+    token = login(client, new_user(client))
+    assert b.get("/v1/me", headers=bearer(token)).status_code == 200
+    redis_client.flushdb()  # an operator wipes the store (or the session expires): gone at once
+    assert b.get("/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_a_lost_invalidation_connection_empties_and_bypasses_the_cache(
+        app, client, other_instance, redis_client):
+    b = other_instance.test_client()
+    cache_b = other_instance.extensions["bff"].extras["session_cache"]
+    token = login(client, new_user(client))
+    assert b.get("/v1/me", headers=bearer(token)).status_code == 200
+    assert b.get("/v1/me", headers=bearer(token)).status_code == 200
+    redis_client.client_kill_filter(_type="pubsub")  # the invalidation connections die...
+    # ...so nothing tells b about this revocation: b must not serve its cached entry.
+    assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 204
+    assert b.get("/v1/me", headers=bearer(token)).status_code == 401
+    assert cache_b._conn is None or not cache_b._entries
+
+
+@pytest.mark.slow
+def test_under_gunicorn_gevent_hiredis_a_revocation_reaches_every_worker_at_once(
+        redis_url, redis_client):
+    """The Procfile's server (gevent workers, hiredis): two processes, each with its cache."""
+    import os
+    import subprocess
+    import time
+
+    import requests
+
+    from bench.common import ROOT, procfile_web
+    from tests.redis_server import free_port
+
+    port = free_port()
+    env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url, "WEB_CONCURRENCY": "2",
+           "BFF_SESSION_CACHE": "1", "BFF_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(procfile_web(port, "wsgi:app"), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "gunicorn did not come up"
+                time.sleep(0.2)
+        close = {"Connection": "close"}  # a new connection each time: both workers answer
+
+        def me(token: str) -> int:
+            return requests.get(f"{base}/v1/me", headers={**bearer(token), **close},
+                                timeout=10).status_code
+
+        for _ in range(5):
+            user = requests.post(f"{base}/sandbox/_sim/users", json={}, timeout=10).json()
+            code = requests.post(f"{base}/sandbox/_sim/login-codes", timeout=10, json={
+                "user": user["mp_openid"], "app": "miniprogram"}).json()["code"]
+            token = requests.post(f"{base}/v1/sessions/miniprogram", json={"code": code},
+                                  timeout=10).json()["token"]
+            assert [me(token) for _ in range(4)] == [200] * 4  # each worker fills its cache
+            before = hmget_count(redis_client)
+            assert [me(token) for _ in range(30)] == [200] * 30
+            assert hmget_count(redis_client) - before <= 2  # served from the workers' memory
+            gone = requests.delete(f"{base}/v1/sessions/current",
+                                   headers={**bearer(token), **close}, timeout=10)
+            assert gone.status_code == 204
+            assert [me(token) for _ in range(30)] == [401] * 30
+    finally:
+        proc.terminate()
+        proc.wait(20)
