@@ -9,8 +9,9 @@ answer; the others wait (bounded) for that answer. A failure releases the claim 
 can proceed, and tells only the requests that were waiting on that attempt; it is never
 stored as an answer. An activate is never resent blindly: it is marked before it is sent
 (cleared on a definite refusal); an attempt that finds the mark of one whose outcome was lost
-(a timeout, or Redis failing before the answer was stored) waits until it must have landed (``LOST_ANSWER_FACTOR`` x the read
-timeout after it was sent), then asks ``membercard/userinfo/get`` and activates only if not.
+(a timeout, or Redis failing before the answer was stored) waits until it must have landed
+(``LOST_ANSWER_FACTOR`` x the read timeout after it was sent), then asks
+``membercard/userinfo/get`` and activates only if not.
 """
 
 from __future__ import annotations
