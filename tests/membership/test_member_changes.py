@@ -160,7 +160,7 @@ def test_custom_fields_background_and_notify_reach_wechat(app, client, member, r
                  background_pic_url="https://example.com/bg.png",
                  notify={"bonus": False})
     assert res.status_code == 201 and res.get_json()["result_bonus"] == 300
-    record = redis_client.hgetall(f"wxsandbox:code:{member['card_id']}:{member['code']}")
+    record = redis_client.hgetall(f"{{wxsandbox}}:code:{member['card_id']}:{member['code']}")
     assert record["init_custom_field_value1"] == "Gold"
     assert record["init_custom_field_value3"] == "VIP"
     assert record["background_pic_url"] == "https://example.com/bg.png"
