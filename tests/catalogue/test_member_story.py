@@ -55,7 +55,7 @@ def test_member_card_for_the_mini_program_from_creation_to_activation(op):
     ):
         refused = op.c.post("/sandbox/_sim/activation-form",
                             json={**form, "fields": fields, "custom_fields": custom})
-        assert refused.status_code == 422 and why in refused.get_json()["error"], fields
+        assert refused.status_code == 422 and why in refused.get_json()["message"], fields
     returned = op.sim("activation-form", {
         **form, "fields": {**FILLED, "USER_FORM_INFO_FLAG_BIRTHDAY": "1990-05-01"},
         "custom_fields": {"口味": "中辣", "推荐人": "李雷"}})

@@ -169,7 +169,7 @@ def test_outside_sandbox_mode_there_is_no_demo_and_no_bridge(redis_url, monkeypa
         "sandbox": False, "appid": c.SANDBOX_APPID, "secret": c.SANDBOX_SECRET,
         "miniprogram_appid": c.SANDBOX_MP_APPID, "miniprogram_secret": c.SANDBOX_MP_SECRET,
         "push_token": c.SANDBOX_PUSH_TOKEN, "push_aes_key": c.SANDBOX_PUSH_AES_KEY,
-        "redis_url": redis_url, "admin_token": c.SANDBOX_ADMIN_TOKEN,
+        "redis_url": redis_url, "admin_token": c.SANDBOX_ADMIN_TOKEN + "-" * 13,  # 32 chars
         "data_key": c.SANDBOX_DATA_KEY})
     client = app.test_client()
     for path in ("/demo/", "/demo/config.json", "/demo/staff.html", "/sandbox/jsbridge.js",
