@@ -37,6 +37,7 @@ UPSTREAM_FAILURES = {
     504: "WeChat did not answer in time (Retry-After)",
 }
 STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
+FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; never in the spec
 
 
 def one_of_required(*names: str) -> dict[str, Any]:
@@ -56,9 +57,10 @@ def at_least_one_of(names: Iterable[str], objects: Iterable[str] = ()) -> dict[s
 
 def documents(responses: dict[int, str], security: list[dict[str, list]] | None = None
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document answers (and a security requirement) on a view, like ``blp.alt_response``.
+    """Document answers (and a security requirement) on a view, in any decorator position.
 
-    Apply it below ``@blp.response``/``@blp.arguments``; flask-smorest reads ``_apidoc``.
+    The answers are fallbacks: a status the view documents itself (``blp.alt_response``, with
+    its own description) keeps that description. ``SpecTruthPlugin`` adds the others.
     """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,12 +69,12 @@ def documents(responses: dict[int, str], security: list[dict[str, list]] | None 
             return view(*args, **kwargs)
 
         doc = deepcopy(getattr(view, "_apidoc", {}))
-        answers = doc.setdefault("response", {}).setdefault("responses", {})
+        manual = doc.setdefault("manual_doc", {})
+        fallbacks = manual.setdefault(FALLBACK_KEY, {})
         for status, description in responses.items():
-            answers.setdefault(status, []).append(
-                {"description": description, "content_type": None})
+            fallbacks.setdefault(str(status), description)
         if security is not None:
-            doc.setdefault("manual_doc", {})["security"] = security
+            manual["security"] = security
         wrapper._apidoc = doc  # type: ignore[attr-defined]
         return wrapper
 
@@ -106,6 +108,9 @@ def _has(responses: dict, status: int) -> bool:
 
 def _complete_answers(operation: dict) -> None:
     responses = operation.setdefault("responses", {})
+    for status, description in operation.pop(FALLBACK_KEY, {}).items():
+        if not _has(responses, int(status)):
+            responses[status] = {"description": description}
     if operation.get("security") and not _has(responses, 401):
         responses["401"] = {"description": "no valid credentials (Authorization: Bearer ...)"}
     if any(p.get("in") == "query" for p in operation.get("parameters", [])

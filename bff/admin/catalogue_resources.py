@@ -25,6 +25,7 @@ from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
 from bff.cards.schemas import CARD_ID
 from bff.errors import Unprocessable
 from bff.extensions import services
+from bff.openapi import UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-catalogue", __name__,
                       "Operators: the card catalogue, activation forms and WeChat's card data")
@@ -53,6 +54,7 @@ class Cards(MethodView):
     @blp.alt_response(422, description="the card breaks one of WeChat's rules (errors names "
                                        "the field), or the Idempotency-Key was used for "
                                        "another card")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
         """Create a card (WeChat's card/create body); it waits for WeChat's review
@@ -69,6 +71,7 @@ class Cards(MethodView):
     @blp.arguments(CardIdsQuerySchema, location="query")
     @blp.response(200, CardIdsSchema)
     @blp.alt_response(401, description=NO_ADMIN)
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The Official Account's card ids, a page at a time (card/batchget, ≤ 50)"""
@@ -83,6 +86,7 @@ class Card(MethodView):
     @blp.alt_response(401, description=NO_ADMIN)
     @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="not a card_id")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, card_id: str) -> dict[str, Any]:
         """The card as WeChat has it, with its review state and any low-stock alert"""
@@ -97,6 +101,7 @@ class Card(MethodView):
     @blp.alt_response(409, description="the card is deleted (40078)")
     @blp.alt_response(422, description="a field card/update cannot change, or one that is not "
                                        "of this card's type")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Change a card (card/update): base_info and type fields that WeChat lets change
@@ -112,6 +117,7 @@ class Card(MethodView):
     @blp.alt_response(401, description=NO_ADMIN)
     @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="not a card_id")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def delete(self, card_id: str) -> None:
         """Delete a card (card/delete); codes already received stay in users' card packages"""
@@ -131,6 +137,7 @@ class Stock(MethodView):
                                        + ONCE_CONFLICT)
     @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
                                        "was used for another change")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any], headers: dict[str, Any],
              card_id: str) -> dict[str, Any]:
@@ -152,6 +159,7 @@ class ActivationForm(MethodView):
     @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="an unknown field, a field asked twice, or not a "
                                        "member card")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Set the member card's activation form (activateuserform/set)
@@ -182,6 +190,7 @@ class WeChatStats(MethodView):
     @blp.alt_response(401, description=NO_ADMIN)
     @blp.alt_response(422, description="bad dates, a range over 366 days, or card_id without "
                                        "kind=card")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """WeChat's card data (datacube) by day: account summary, per card, member cards

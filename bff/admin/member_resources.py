@@ -28,6 +28,7 @@ from bff.extensions import services
 from bff.idempotency import RequiredIdempotencyKeySchema
 from bff.membership import change_ledger, changes
 from bff.membership.members import find_members
+from bff.openapi import UPSTREAM_FAILURES, documents
 
 NO_TOKEN = "no valid operator token"
 
@@ -73,6 +74,7 @@ class MemberChanges(MethodView):
                                        "attempt's outcome is awaited; retry")
     @blp.alt_response(504, description="WeChat's answer was lost: retry with the same key (it "
                                        "is answered once WeChat confirms or the change is made)")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, headers: dict[str, Any], data: dict[str, Any], card_id: str,
              code: str) -> Any:
@@ -124,6 +126,7 @@ class CodeUnavailable(MethodView):
     @blp.alt_response(404, description="unknown code or card (40056, 40073)")
     @blp.alt_response(409, description="already redeemed, deleted, given away or unavailable")
     @blp.alt_response(422, description="invalid body")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Make a code unavailable, with a reason (card/code/unavailable); irreversible"""
@@ -142,6 +145,7 @@ class CodeUpdate(MethodView):
                                        "new_code already taken (40056, 40073)")
     @blp.alt_response(409, description="the code is no longer usable")
     @blp.alt_response(422, description="invalid body")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Change a custom code (card/code/update); the holdings index follows"""
@@ -159,6 +163,7 @@ class UserCards(MethodView):
     @blp.response(200, UserCardsSchema)
     @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
     @blp.alt_response(422, description="malformed oa_openid or card_id")
+    @documents(UPSTREAM_FAILURES)
     @require_admin
     def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
         """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
