@@ -66,6 +66,22 @@ def test_member_card_for_the_mini_program_from_creation_to_activation(op):
         "口味": "中辣", "推荐人": "李雷"}
     info = op.c.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
     assert info["has_active"] is True and info["code"] == returned["code"]
+    bonus_before = info["bonus"]
+
+    # An operator adds bonus twice under one Idempotency-Key: one change, one updateuser.
+    path = f"/v1/admin/members/{card_id}/{returned['code']}/changes"
+    body = {"add_bonus": 50, "record_bonus": "welcome gift"}
+    first = op.c.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
+    again = op.c.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
+    assert (first.status_code, again.status_code) == (201, 200), first.get_json()
+    assert again.get_json() == first.get_json()
+    assert first.get_json()["result_bonus"] == bonus_before + 50
+    calls = op.c.get("/sandbox/_sim/calls").get_json()
+    assert sum(n for p, n in calls.items() if p.strip("/") == "card/membercard/updateuser") == 1
+    info = op.c.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
+    assert info["bonus"] == bonus_before + 50
+    ledger = op.c.get(path, headers=ADMIN).get_json()["changes"]
+    assert [(c["key"], c["add_bonus"], c["source"]) for c in ledger] == [("gift-1", 50, "api")]
 
 
 def test_activation_form_rules(op):
