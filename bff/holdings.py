@@ -74,7 +74,8 @@ def record_holding(r: redis.Redis, holding: Holding) -> Holding:
         pipe.sadd(keys.holdings_of("mp", holding.mp_openid), holding.code)
     pipe.execute()
     # What the HSET left in the hash: the stored fields overlaid with ours (no second read).
-    return Holding(**{**(existing.as_dict() if existing else {}), **values})
+    return Holding(**{"card_id": holding.card_id, "code": holding.code,
+                      **(existing.as_dict() if existing else {}), **values})
 
 
 def set_status(r: redis.Redis, code: str, status: str) -> None:

@@ -163,6 +163,8 @@ def unlink(r: redis.Redis, *, mp_openid: str | None = None,
         pipe.delete(key)
         for other in others:
             pipe.hset(other, kind, "")
+        if rec.get("mp") and rec.get("oa"):  # a cardExt proof never makes this link again
+            pipe.sadd(keys.identity_removed(rec["mp"]), rec["oa"])
         return Identity(unionid=rec.get("unionid") or None,
                         miniprogram_openid=rec.get("mp") or None,
                         official_account_openid=rec.get("oa") or None,

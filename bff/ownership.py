@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import secrets
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -134,8 +134,9 @@ class CodeFacts:
     can_consume: bool
     outer_str: str = ""
     # WeChat's word on how it was received (user_get_card): "push" (through a cardExt or
-    # another channel), "gift" (from a friend), "" (no push seen yet).
+    # another channel), "gift" (from a friend), "" (no push seen yet); and when (CreateTime).
     receipt: str = ""
+    received_at: int = 0
 
 
 def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None,
@@ -145,7 +146,7 @@ def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None
     if h and h.oa_openid and h.card_id:
         facts = CodeFacts(card_id=h.card_id, code=code, oa_openid=h.oa_openid, status=h.status,
                           can_consume=h.status == "NORMAL", outer_str=h.outer_str,
-                          receipt=h.receipt)
+                          receipt=h.receipt, received_at=h.received_at)
     else:
         try:
             info = wechat.code_get(code, card_id=card_id or pool_card)
@@ -164,26 +165,30 @@ def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None
 # -- the cardExt proof -------------------------------------------------------------------------
 
 PROOF_SEPARATOR = "~"
-_NONCE_HEX = 8
+_TIME_HEX = 8  # the signing time, epoch seconds in hex
 _MAC_HEX = 16
-PROOF_LENGTH = 1 + _NONCE_HEX + _MAC_HEX
+PROOF_LENGTH = 1 + _TIME_HEX + _MAC_HEX
 MAX_CHANNEL_LENGTH = 100
+# WeChat's receipt must come this soon after the signature (seconds; a little clock skew
+# before it): an old or collected cardExt proves nothing.
+PROOF_WINDOW = 600
+PROOF_SKEW = 60
+PROOF_USED_SECONDS = 30 * 86_400
 
 
-def _mac(proof_key: bytes, mp_openid: str, card_id: str, nonce: str) -> str:
-    msg = f"card_ext\n{mp_openid}\n{card_id}\n{nonce}".encode()
+def _mac(proof_key: bytes, mp_openid: str, card_id: str, signed_at: str) -> str:
+    msg = f"card_ext\n{mp_openid}\n{card_id}\n{signed_at}".encode()
     return hmac.new(proof_key, msg, hashlib.sha256).hexdigest()[:_MAC_HEX]
 
 
 def card_ext_outer_str(proof_key: bytes, mp_openid: str, card_id: str, channel: str = "",
-                       *, stable: bool = False) -> str:
-    """``<channel>~<nonce><mac>``: the channel stays readable for the statistics; the rest
-    proves, when WeChat hands it back, that the card was received through a cardExt (or the
-    activation plug-in) signed for this Mini Program user. Stateless: nothing is written.
-    ``stable``: the same value for the same user and card (a cacheable plug-in URL)."""
-    nonce = (hmac.new(proof_key, f"stable\n{mp_openid}\n{card_id}".encode(), hashlib.sha256)
-             .hexdigest()[:_NONCE_HEX] if stable else secrets.token_hex(_NONCE_HEX // 2))
-    return f"{channel}{PROOF_SEPARATOR}{nonce}{_mac(proof_key, mp_openid, card_id, nonce)}"
+                       *, now: float | None = None) -> str:
+    """``<channel>~<signed at><mac>``: the channel stays readable for the statistics; the
+    rest proves, when WeChat pushes it back with a received code within ``PROOF_WINDOW``, that
+    the card was taken through a cardExt signed for this Mini Program user. Stateless."""
+    signed_at = f"{int(time.time() if now is None else now):0{_TIME_HEX}x}"
+    return (f"{channel}{PROOF_SEPARATOR}{signed_at}"
+            f"{_mac(proof_key, mp_openid, card_id, signed_at)}")
 
 
 def channel_of(outer_str: str) -> str:
@@ -194,14 +199,22 @@ def channel_of(outer_str: str) -> str:
     return outer_str
 
 
+def proof_of(proof_keys: tuple[bytes, ...], outer_str: str, mp_openid: str,
+             card_id: str) -> tuple[int, str] | None:
+    """``(signed_at, mac)`` when ``outer_str`` carries a proof signed for this Mini Program
+    user and card, else None."""
+    if not mp_openid or channel_of(outer_str) == outer_str:
+        return None
+    tail = outer_str[-(PROOF_LENGTH - 1):]
+    signed_at, mac = tail[:_TIME_HEX], tail[_TIME_HEX:]
+    if any(hmac.compare_digest(_mac(k, mp_openid, card_id, signed_at), mac) for k in proof_keys):
+        return int(signed_at, 16), mac
+    return None
+
+
 def proof_fits(proof_keys: tuple[bytes, ...], outer_str: str, mp_openid: str,
                card_id: str) -> bool:
-    """Does ``outer_str`` carry a proof signed for this Mini Program user and card?"""
-    if not mp_openid or channel_of(outer_str) == outer_str:
-        return False
-    tail = outer_str[-(PROOF_LENGTH - 1):]
-    nonce, mac = tail[:_NONCE_HEX], tail[_NONCE_HEX:]
-    return any(hmac.compare_digest(_mac(k, mp_openid, card_id, nonce), mac) for k in proof_keys)
+    return proof_of(proof_keys, outer_str, mp_openid, card_id) is not None
 
 
 # -- unionid -------------------------------------------------------------------------------------
@@ -261,10 +274,10 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
             return
         if unionid:
             raise Forbidden(NOT_YOURS)
-    if caller.mp_openid and proof_fits(proof_keys, facts.outer_str, caller.mp_openid,
-                                       facts.card_id):
+    proof = proof_of(proof_keys, facts.outer_str, caller.mp_openid or "", facts.card_id)
+    if proof is not None:
         if facts.receipt == "push":
-            _link(r, caller, "card_ext", oa_openid=owner)
+            _link_by_proof(r, caller, owner, proof, facts.received_at)
             return
         if not facts.receipt:
             # The caller's proof, but not (yet) WeChat's push saying the owner received the
@@ -272,6 +285,22 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
             raise Conflict(RECEIPT_PENDING, retry_after=RECEIPT_RETRY_AFTER)
         # A gift carries the giver's outer_str: it proves nothing about the receiver.
     raise Forbidden(NOT_LINKED)
+
+
+def _link_by_proof(r: redis.Redis, caller: Caller, owner: str, proof: tuple[int, str],
+                   received_at: int) -> None:
+    """Link the caller to ``owner`` on a cardExt proof: received within the window after the
+    signature, the proof used for no other user, and not a link an operator removed."""
+    signed_at, mac = proof
+    if not signed_at - PROOF_SKEW <= received_at <= signed_at + PROOF_WINDOW:
+        raise Forbidden(NOT_LINKED)
+    mp = caller.mp_openid or ""
+    if r.sismember(keys.identity_removed(mp), owner):
+        raise Forbidden(NOT_LINKED)  # an operator removed this very link
+    used = keys.card_ext_proof_used(mac)
+    if not r.set(used, owner, nx=True, ex=PROOF_USED_SECONDS) and r.get(used) != owner:
+        raise Forbidden(NOT_LINKED)  # one cardExt, one receiver
+    _link(r, caller, "card_ext", oa_openid=owner)
 
 
 def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, *, code: str,

@@ -157,14 +157,12 @@ class WeChatEvents(MethodView):
                 EVENTS.labels("unknown", "rejected").inc()
                 raise Forbidden("the message could not be decrypted for this account") from None
             fields = _parse(inner.encode("utf-8"))
-            signed = msg_signature
         else:
             if not crypto.check_signature(signature or "", timestamp, nonce):
                 EVENTS.labels("unknown", "rejected").inc()
                 raise Forbidden("bad signature")
             fields = _parse(body)
-            signed = signature or ""
-        seen = _first_sight(timestamp, nonce, signed, settings.push_max_skew)
+        seen = _first_sight(timestamp, nonce, settings.push_max_skew)
         try:
             if fields.get("MsgType", "event") != "event":
                 EVENTS.labels("message", "ignored").inc()  # user messages: not card events
@@ -188,12 +186,14 @@ class WeChatEvents(MethodView):
         return _text("success")
 
 
-def _first_sight(timestamp: str, nonce: str, signed: str, skew: int) -> str:
-    """Mark the signed (timestamp, nonce, signature) triple as used; 403 if it already was.
+def _first_sight(timestamp: str, nonce: str, skew: int) -> str:
+    """Mark the signed (timestamp, nonce) pair as used; 403 if it already was.
 
     The timestamp check bounds a captured push URL to the skew window; this bounds it to one
-    use within it (in plain mode the signature does not cover the body)."""
-    digest = hashlib.sha1(f"{timestamp}\n{nonce}\n{signed}".encode()).hexdigest()
+    use within it (in plain mode the signature does not cover the body). Keyed on the pair
+    alone (``signature`` is a function of it): a safe-mode URL replayed as a plain push, in
+    compat mode, is the same pair."""
+    digest = hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
     key = keys.push_seen(digest)
     if not services().redis.set(key, "1", nx=True, ex=2 * skew):
         EVENTS.labels("unknown", "replayed").inc()

@@ -32,6 +32,18 @@ def identity(kind: str, value: str) -> str:
     return f"{PREFIX}{{id}}:{kind}:{value}"
 
 
+# - ``bff:{id}:removed:<mp_openid>`` set of OA openids an operator unlinked from it: a cardExt
+#   proof never links that pair again (WeChat's unionid still can); no TTL.
+def identity_removed(mp_openid: str) -> str:
+    return f"{PREFIX}{{id}}:removed:{mp_openid}"
+
+
+# - ``bff:card-ext-proof:<mac>`` string, the OA openid a cardExt proof linked: one proof, one
+#   receiver; TTL 30 days (bff.ownership).
+def card_ext_proof_used(mac: str) -> str:
+    return f"{PREFIX}card-ext-proof:{mac}"
+
+
 # Card holdings (written by code decryption and by card events):
 # - ``bff:holding:<code>`` hash {card_id, code, oa_openid, mp_openid, status, outer_str,
 #   received_at, gift_from, old_code, receipt ("push" | "gift" | ""), updated_at}; no TTL.
@@ -203,8 +215,8 @@ def userinfo_unionid(oa_openid: str) -> str:
 # - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
 # - ``bff:{ev}:dead`` stream, entries whose handling failed BFF_WORKER_MAX_ATTEMPTS times
 #   {entry, event, card_id, error, attempts, failed_at}; trimmed like the stream.
-# - ``bff:push-seen:<sha1(timestamp, nonce, signature)>`` string "1": a push with this signed
-#   triple was accepted; a second one is a replay; TTL 2 x BFF_PUSH_MAX_SKEW.
+# - ``bff:push-seen:<sha1(timestamp, nonce)>`` string "1": a push signed over this pair was
+#   accepted; a second one is a replay; TTL 2 x BFF_PUSH_MAX_SKEW.
 def push_seen(digest: str) -> str:
     return f"{PREFIX}push-seen:{digest}"
 

@@ -172,9 +172,9 @@ def test_an_operator_removes_a_wrong_link_and_every_session_sees_it(client, cast
     both = client.delete("/v1/admin/identities", headers=ADMIN, query_string={
         "mp_openid": alice["mp_openid"], "oa_openid": alice["oa_openid"]})
     assert both.status_code == 422
-    # the proof still holds: Alice's next decrypt links her again
-    assert decrypt(client, alice_token, alice_code).status_code == 200
-    assert me(client, alice_token)["official_account_openid"] == alice["oa_openid"]
+    # a removed link is not made again from the same kind of proof (WeChat's unionid still can)
+    assert decrypt(client, alice_token, alice_code).status_code == 403
+    assert me(client, alice_token)["official_account_openid"] is None
 
 
 def _plain(client, encrypt_code: str) -> str:
@@ -183,3 +183,32 @@ def _plain(client, encrypt_code: str) -> str:
         from bff.extensions import services
 
         return services().wechat.code_decrypt(encrypt_code)["code"]
+
+
+class _Caller:
+    def __init__(self, mp: str) -> None:
+        self.mp_openid, self.unionid, self.oa_openid = mp, None, None
+
+
+def test_a_proof_counts_only_soon_after_its_signature_and_for_one_receiver(app, redis_client):
+    from bff.errors import Forbidden
+    from bff.ownership import CodeFacts, card_ext_outer_str, check_owner, proof_keys
+
+    keys_ = proof_keys(app.extensions["bff"].settings)
+    signed = 1_800_000_000
+    outer = card_ext_outer_str(keys_[0], "mMALLORY", "pCARD", "x", now=signed)
+
+    def facts(owner: str, code: str, received_at: int) -> CodeFacts:
+        return CodeFacts(card_id="pCARD", code=code, oa_openid=owner, status="NORMAL",
+                         can_consume=True, outer_str=outer, receipt="push",
+                         received_at=received_at)
+
+    late = facts("oALICE", "1", signed + 3600)  # a cardExt used an hour after it was signed
+    with pytest.raises(Forbidden):
+        check_owner(redis_client, None, _Caller("mMALLORY"), late, proof_keys=keys_)
+    check_owner(redis_client, None, _Caller("mMALLORY"), facts("oMALLORY", "2", signed + 5),
+                proof_keys=keys_)  # in time: linked
+    redis_client.delete(*redis_client.keys("bff:{id}:*"))
+    with pytest.raises(Forbidden):  # the same proof on another receiver's code: no
+        check_owner(redis_client, None, _Caller("mMALLORY"), facts("oALICE", "3", signed + 6),
+                    proof_keys=keys_)

@@ -66,6 +66,22 @@ def test_member_card_for_the_mini_program_from_creation_to_activation(op):
         "口味": "中辣", "推荐人": "李雷"}
     info = op.c.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
     assert info["has_active"] is True and info["code"] == returned["code"]
+    bonus_before = info["bonus"]
+
+    # An operator adds bonus twice under one Idempotency-Key: one change, one updateuser.
+    path = f"/v1/admin/members/{card_id}/{returned['code']}/changes"
+    body = {"add_bonus": 50, "record_bonus": "welcome gift"}
+    first = op.c.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
+    again = op.c.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
+    assert (first.status_code, again.status_code) == (201, 200), first.get_json()
+    assert again.get_json() == first.get_json()
+    assert first.get_json()["result_bonus"] == bonus_before + 50
+    calls = op.c.get("/sandbox/_sim/calls").get_json()
+    assert sum(n for p, n in calls.items() if p.strip("/") == "card/membercard/updateuser") == 1
+    info = op.c.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
+    assert info["bonus"] == bonus_before + 50
+    ledger = op.c.get(path, headers=ADMIN).get_json()["changes"]
+    assert [(c["key"], c["add_bonus"], c["source"]) for c in ledger] == [("gift-1", 50, "api")]
 
 
 def test_activation_form_rules(op):
@@ -91,3 +107,35 @@ def test_activation_form_rules(op):
                           "USER_FORM_INFO_FLAG_MOBILE"]}})
     assert answer.status_code == 422 and answer.get_json()["errcode"] == 47001
     assert op.c.get(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN).status_code == 404
+
+
+def test_a_coupon_created_issued_redeemed_shows_consumed_in_mine_and_statistics(op):
+    """The catalogue's coupon end to end: created through the service, reviewed, taken through
+    a signed cardExt, redeemed at the counter; mine and the channel statistics follow."""
+    card_id = op.create(coupon("GROUPON"))
+    user = op.user()
+    token = op.login(user)
+    refused = op.c.post("/v1/cards/add-card", json={"cards": [{"card_id": card_id}]},
+                        headers=bearer(token))
+    assert refused.status_code == 409  # not reviewed yet: it cannot be issued
+    op.review(card_id)
+    signed = op.c.post("/v1/cards/add-card", headers=bearer(token),
+                       json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
+    assert signed.status_code == 200, signed.get_json()
+    taken = op.c.post("/sandbox/_sim/add-card", json={
+        "user": user["oa_openid"], "card_list": signed.get_json()["card_list"]})
+    assert taken.status_code == 200, taken.get_json()
+    encrypted = taken.get_json()["card_list"][0]["code"]
+    code = op.c.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypted},
+                     headers=bearer(token)).get_json()["code"]
+    redeemed = op.c.post("/v1/admin/codes/redeem", headers={**ADMIN, "Idempotency-Key": "t1"},
+                         json={"card_id": card_id, "code": code, "staff_id": "till-1"})
+    assert redeemed.status_code == 200, redeemed.get_json()
+    op.handle_events()
+    mine = op.c.get("/v1/cards/mine", headers=bearer(token)).get_json()["cards"]
+    assert [(c["code"], c["user_card_status"]) for c in mine] == [(code, "CONSUMED")]
+    rows = op.c.get("/v1/admin/stats/channels", headers=ADMIN,
+                    query_string={"card_id": card_id}).get_json()["rows"]
+    poster = [r for r in rows if r["outer_str"] == "poster"]
+    assert poster and sum(r["received"] for r in poster) == 1
+    assert sum(r["consumed"] for r in poster) == 1

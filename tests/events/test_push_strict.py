@@ -104,3 +104,24 @@ def test_compat_accepts_both_and_plain_refuses_encrypted(redis_client, redis_url
     assert res.status_code == 403 and "plain-mode" in res.json["message"]
     assert push(plain.test_client(), card_event("user_view_card", "o2", code="3"),
                 safe=False).status_code == 200
+
+
+def test_a_safe_push_url_replayed_as_plain_in_compat_mode_is_refused(redis_client, redis_url):
+    app = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "compat"})
+    client = app.test_client()
+    url, body = signed_request(card_event("user_get_card", "oVICTIM", code="555"))
+    assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    plain_url = "&".join(p for p in url.split("&")
+                         if not p.startswith(("encrypt_type=", "msg_signature=")))
+    forged = card_event("user_get_card", "oMALLORY", code="555")
+    res = client.post(plain_url, data=forged.encode(), content_type="text/xml")
+    assert res.status_code == 403 and "replay" in res.json["message"]
+    assert get_holding(redis_client, "555").oa_openid == "oVICTIM"
+
+
+def test_a_receipt_without_card_id_is_acknowledged_not_500(client, redis_client):
+    xml = ("<xml><FromUserName>oX</FromUserName><CreateTime>1</CreateTime>"
+           "<MsgType>event</MsgType><Event>user_get_card</Event>"
+           "<UserCardCode>123</UserCardCode></xml>")
+    res = push(client, xml)
+    assert res.status_code == 200 and res.get_data(as_text=True) == "success"

@@ -185,20 +185,23 @@ def test_membership_number_too_long_is_refused_before_activating(story, client) 
     assert story.calls(ACTIVATE) == 0
 
 
-def test_a_user_without_unionid_activates_a_card_the_plug_in_gave_them(story) -> None:
-    """The plug-in's outer_str carries the same proof as a cardExt: WeChat's receipt push
-    links the user, so a user without unionid can still activate and read their card."""
-    user = story.user(unionid=False)
-    token = story.login(user)
+def test_a_shared_plug_in_link_links_nobody(story, client) -> None:
+    """The plug-in's URL can be opened by anyone it is shared with, so its outer_str carries no
+    cardExt proof: Mallory's link opened by Alice gives Mallory nothing of Alice's."""
+    mallory, alice = story.user(unionid=False), story.user(unionid=False)
+    mallory_token = story.login(mallory)
     card_id = story.member_card()
-    extra = story.plugin(token, card_id, outer_str="shop").get_json()["extraData"]
-    assert extra["outer_str"].startswith("shop~")
-    returned = story.fill_form(user, extra)
-    answer = story.activate(token, returned)
-    assert answer.status_code == 200, answer.get_json()
-    info = story.c.get(f"/v1/membership/cards/{card_id}", headers={
-        "Authorization": f"Bearer {token}"})
-    assert info.status_code == 200 and info.get_json()["code"] == returned["code"]
+    extra = story.plugin(mallory_token, card_id, outer_str="shop").get_json()["extraData"]
+    assert extra["outer_str"] == "shop"
+    returned = story.fill_form(alice, extra)  # Alice opened Mallory's link
+    got = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": returned["encrypt_code"]},
+                      headers={"Authorization": f"Bearer {mallory_token}"})
+    assert got.status_code == 403
+    me = client.get("/v1/me", headers={"Authorization": f"Bearer {mallory_token}"}).get_json()
+    assert me["official_account_openid"] is None
+    info = client.get(f"/v1/membership/cards/{card_id}",
+                      headers={"Authorization": f"Bearer {mallory_token}"})
+    assert info.status_code == 404
 
 
 def _lose_the_answer(monkeypatch, *, lands: bool) -> None:
