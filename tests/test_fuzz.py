@@ -85,8 +85,6 @@ def credentials(case, app, user: dict[str, str]) -> dict[str, str]:
 # exact answer: only that answer goes unvalidated; any other answer of the operation is checked.
 # Delete an entry once its fix is merged (the finding, and what would fix it, is in the text).
 KNOWN_FINDINGS = {
-    ("POST", "/v1/membership/activation-plugin", 502, '"errcode":40073'):
-        "an unknown card is WeChat's 40073, answered 502; should be 404 (bff/membership)",
     ("POST", "/v1/membership/activate", 422, "send code or encrypt_code"):
         "exactly one of code/encrypt_code is not in the spec: ActivateRequest needs "
         "Meta.openapi = one_of_required('code', 'encrypt_code') (bff/membership/schemas.py)",
