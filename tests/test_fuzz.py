@@ -85,16 +85,6 @@ def credentials(case, app, user: dict[str, str]) -> dict[str, str]:
 # exact answer: only that answer goes unvalidated; any other answer of the operation is checked.
 # Delete an entry once its fix is merged (the finding, and what would fix it, is in the text).
 KNOWN_FINDINGS = {
-    ("POST", "/v1/membership/activate", 422, "send code or encrypt_code"):
-        "exactly one of code/encrypt_code is not in the spec: ActivateRequest needs "
-        "Meta.openapi = one_of_required('code', 'encrypt_code') (bff/membership/schemas.py)",
-    # A query string over 4096 characters is a 414: the spec must bound every query parameter
-    # so that a documented request fits.
-    ("GET", "/wechat/events", 414, "query string is longer"):
-        "signature, timestamp, nonce, echostr have no maxLength (bff/events/push.py)",
-    ("POST", "/wechat/events", 414, "query string is longer"):
-        "signature, timestamp, nonce, encrypt_type, msg_signature have no maxLength "
-        "(bff/events/push.py)",
     # "Exactly one of" several query parameters: OpenAPI 3.0 cannot say it. GET /identities
     # answers instead: every id given must belong to the one identity, none given is a 404.
     ("DELETE", "/v1/admin/identities", 422, "exactly one of mp_openid, oa_openid"):

@@ -37,8 +37,8 @@ blp = Blueprint("wechat_push", __name__, url_prefix="/wechat",
                 description="WeChat message push (the Official Account's server URL)")
 
 _QUERY = [
-    {"in": "query", "name": n, "schema": {"type": "string"}, "required": req}
-    for n, req in (("signature", True), ("timestamp", True), ("nonce", True))
+    {"in": "query", "name": n, "schema": {"type": "string", "maxLength": 128}, "required": req}
+    for n, req in (("signature", True), ("timestamp", True), ("nonce", True), ("openid", False))
 ]
 _REFUSED = {"description": "Signature, timestamp or ciphertext refused (JSON error, no echo)"}
 
@@ -97,8 +97,8 @@ def _parse(body: bytes) -> dict[str, str]:
 class WeChatEvents(MethodView):
     @blp.doc(
         summary="WeChat URL check",
-        parameters=[*_QUERY, {"in": "query", "name": "echostr", "schema": {"type": "string"},
-                              "required": True}],
+        parameters=[*_QUERY, {"in": "query", "name": "echostr",
+                              "schema": {"type": "string", "maxLength": 512}, "required": True}],
         responses={"200": {"description": "echostr, verbatim (text/plain)",
                            "content": {"text/plain": {"schema": {"type": "string"}}}},
                    "403": _REFUSED},
@@ -115,7 +115,8 @@ class WeChatEvents(MethodView):
         parameters=[*_QUERY,
                     {"in": "query", "name": "encrypt_type", "schema": {"type": "string",
                                                                        "enum": ["aes"]}},
-                    {"in": "query", "name": "msg_signature", "schema": {"type": "string"}}],
+                    {"in": "query", "name": "msg_signature",
+                     "schema": {"type": "string", "maxLength": 128}}],
         requestBody={"content": {"text/xml": {"schema": {"type": "string"}}}},
         responses={"200": {"description": "``success`` once the event is durably recorded",
                            "content": {"text/plain": {"schema": {"type": "string"}}}},

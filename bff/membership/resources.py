@@ -20,6 +20,7 @@ from bff.membership.schemas import (
     PluginRequestSchema,
     PluginSchema,
 )
+from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.sessions.auth import current_user, require_user
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
@@ -36,7 +37,9 @@ class ActivationPlugin(MethodView):
     @blp.alt_response(401, description="no valid session token")
     @blp.alt_response(409, description="the card has not passed WeChat's review, was refused, "
                                        "or is deleted")
-    @blp.alt_response(502, description="WeChat refused or answered without the parameters")
+    @blp.alt_response(404, description="WeChat knows no card with this card_id (40073)")
+    @blp.alt_response(422, description="not a member card (47001), or an invalid body")
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in"""
@@ -53,10 +56,11 @@ class Activate(MethodView):
     @blp.alt_response(401, description="no valid session token")
     @blp.alt_response(403, description="the code belongs to another user")
     @blp.alt_response(404, description="unknown code, or not a code of this card")
-    @blp.alt_response(409, description="the ticket was used for another card, or the card "
-                                        "was deleted / is being given away")
-    @blp.alt_response(503, description="72012: the ticket is not usable yet or has expired; "
-                                       "retry after Retry-After")
+    @blp.alt_response(409, description="the card was deleted / is being given away, or its "
+                                        "receipt has not reached the service yet (retry)")
+    @blp.alt_response(422, description="72012: the activate_ticket is expired or not valid "
+                                       "(open the plug-in again), or an invalid body")
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def post(self, data: dict) -> dict:
         """Activate the caller's member card with the plug-in's activate_ticket (idempotent)"""
@@ -64,17 +68,18 @@ class Activate(MethodView):
         return activate_member_card(
             svc.redis, svc.settings, svc.wechat, current_user(),
             activate_ticket=data["activate_ticket"], card_id=data["card_id"],
-            code=data["code"], encrypt_code=data["encrypt_code"],
+            code=data.get("code"), encrypt_code=data.get("encrypt_code"),
         )
 
 
-@blp.route("/membership/cards/<string:card_id>")
+@blp.route("/membership/cards/<card_id:card_id>")
 class MemberCard(MethodView):
     @blp.doc(**_AUTH)
     @blp.response(200, MemberInfoSchema)
     @blp.alt_response(401, description="no valid session token")
     @blp.alt_response(403, description="the member card belongs to another user")
     @blp.alt_response(404, description="the caller holds no card of this kind")
+    @documents(UPSTREAM_FAILURES)
     @require_user
     def get(self, card_id: str) -> dict:
         """The caller's member-card info: number, bonus, balance, status, form fields"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bff.cards.schemas import CHANNEL
+from bff.openapi import one_of_required
 
 CARD_ID = validate.Length(min=1, max=64)
 
@@ -30,15 +31,18 @@ class PluginSchema(Schema):
 
 
 class ActivateRequestSchema(Schema):
+    class Meta:
+        openapi = one_of_required("code", "encrypt_code")
+
     activate_ticket = fields.Str(required=True, validate=validate.Length(min=1, max=512))
     card_id = fields.Str(required=True, validate=CARD_ID)
-    code = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
-    encrypt_code = fields.Str(load_default=None, validate=validate.Length(min=1, max=512))
+    code = fields.Str(validate=validate.Length(min=1, max=64))
+    encrypt_code = fields.Str(validate=validate.Length(min=1, max=512))
 
     @validates_schema
     def _one_code(self, data: dict, **kwargs: object) -> None:
-        if not data.get("code") and not data.get("encrypt_code"):
-            raise ValidationError("send code or encrypt_code", "code")
+        if ("code" in data) == ("encrypt_code" in data):
+            raise ValidationError("send exactly one of code and encrypt_code", "code")
 
 
 def _form_fields() -> fields.Dict:

@@ -207,8 +207,8 @@ export interface Plugin {
 export interface ActivateRequest {
   activate_ticket: string;
   card_id: string;
-  code?: string | null;
-  encrypt_code?: string | null;
+  code?: string;
+  encrypt_code?: string;
 }
 
 export interface Activation {
@@ -988,6 +988,7 @@ export interface Operations {
       signature: string;
       timestamp: string;
       nonce: string;
+      openid?: string;
       echostr: string;
     };
     body: never;
@@ -1001,6 +1002,7 @@ export interface Operations {
       signature: string;
       timestamp: string;
       nonce: string;
+      openid?: string;
       encrypt_type?: "aes";
       msg_signature?: string;
     };
