@@ -21,6 +21,7 @@ from bff.identity import IdentityConflict, link_openids
 from bff.ownership import is_final, unionid_of
 from bff.pool import claim_pool_code
 from bff.profiles import set_review_state
+from bff.redemption import record_from_event
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,6 @@ _consumed = _final("CONSUMED", "consumed")
 def user_consume_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """The holding is CONSUMED and counted; a redemption made outside the service enters the
     redemption ledger, so a later attempt is told when, where and how it was redeemed."""
-    from bff.admin.ledger import record_from_event
-
     _consumed(svc, entry_id, ev)
     record_from_event(svc.redis, card_id=ev.get("CardId", ""), code=ev.get("UserCardCode", ""),
                       openid=ev.get("FromUserName", ""), at=_create_time(ev),

@@ -127,7 +127,7 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 #   staff_id, location, channel, key (Idempotency-Key digest or null)}; the record of a
 #   consumed code; no TTL (it is the audit trail).
 # - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
-#   consume the code now; TTL 60 s, ``bff.admin.ledger.CLAIM_TTL_MS`` (released as soon as the
+#   consume the code now; TTL 60 s, ``bff.redemption.CLAIM_TTL_MS`` (released as soon as the
 #   ledger entry is written or the consume failed).
 # - ``bff:{redeem:<code>}:inflight`` hash claim owner -> JSON ledger entry of a consume sent or
 #   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was

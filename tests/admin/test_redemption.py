@@ -7,7 +7,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from bff.admin import ledger
+from bff import redemption as ledger
 from bff.store import keys
 from tests.admin.helpers import ADMIN, calls, decrypt, fault, new_card, sim, take
 
