@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from bff.admin.issuing import operator_refusals
-from bff.admin.schemas import MAX_BATCH, MAX_CODE_LENGTH
 from bff.errors import Unprocessable
 from bff.wechat.api import WeChatApi
+
+# WeChat's batch limit: ``card/code/deposit`` and ``card/code/checkcode`` take at most 100 codes
+# per call. A code longer than MAX_CODE_LENGTH is refused here, before it reaches WeChat. The
+# operator schemas (``bff.admin.schemas``) validate with the same two numbers.
+MAX_BATCH = 100
+MAX_CODE_LENGTH = 128
 
 
 @dataclass

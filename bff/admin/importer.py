@@ -23,9 +23,8 @@ from typing import Any
 
 import redis
 
-from bff.admin.codes import CodeFile
+from bff.admin.codes import MAX_BATCH, CodeFile
 from bff.admin.reconcile import Progress, build_report, check_all
-from bff.admin.schemas import MAX_BATCH
 from bff.metrics import IMPORTED_CODES
 from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi

@@ -6,12 +6,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bff.admin.codes import MAX_BATCH, MAX_CODE_LENGTH
+
 SCENES = (
     "SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5", "SCENE_IVR",
     "SCENE_CARD_CUSTOM_CELL",
 )
-MAX_CODE_LENGTH = 128
-MAX_BATCH = 100
 MAX_WHITELIST = 10
 MAX_IMAGE_URL = 1024
 
