@@ -172,9 +172,10 @@ def import_checkpoint(card_id: str, digest: str, part: str) -> str:
 # - ``bff:{pool:<card_id>}:reserved`` sorted set, code -> reservation expiry (epoch s); no TTL.
 #   Expired reservations go back to ``available`` lazily, in the next reserve script.
 # - ``bff:{pool:<card_id>}:holder`` hash, code -> who it was reserved for (kept once
-#   claimed); no TTL.
-# - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
-# - ``bff:{pool:<card_id>}:held-by`` hash, holder -> the code reserved for it (one unclaimed
+#   a user received it); no TTL.
+# - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user (``mark_pool_code_received``;
+#   the name is the stored one): kept forever; no TTL.
+# - ``bff:{pool:<card_id>}:held-by`` hash, holder -> the code reserved for it (one open
 #   reservation per holder); an entry goes when its reservation lapses; no TTL.
 def profile(card_id: str) -> str:
     return f"{PREFIX}profile:{card_id}"
