@@ -21,7 +21,7 @@ from flask import Flask
 
 from bff.events import handlers
 from bff.events.stream import GROUP, ensure_group, retention_min_id
-from bff.extensions import Services
+from bff.extensions import Services, services
 from bff.metrics import EVENTS_HANDLED
 from bff.observability import bound_request_id
 from bff.store import STORE_ERRORS, keys
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _services(target: Flask | Services) -> Services:
-    return target.extensions["bff"] if isinstance(target, Flask) else target
+    return services(target) if isinstance(target, Flask) else target
 
 
 def default_consumer() -> str:
