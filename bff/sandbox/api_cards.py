@@ -234,7 +234,8 @@ def landing_page_create() -> Response:
                 raise _required(f"card_list.{name}")
         card = card_or_fail(sb, entry.get("card_id"), appid)
         if card.get("use_custom_code") == "1" and card.get("get_custom_code_mode") != DEPOSIT_MODE:
-            # Seed 000: the gallery offers WeChat's codes, or custom codes imported first.
+            # WeChat's landing page (card/landingpage/create) offers WeChat's codes, or custom
+            # codes imported first.
             raise _format_error()
     page_id = sb.r.incr(sb.keys.page_seq)
     scene = SCENES.index(body["scene"]) + 1
