@@ -36,13 +36,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     from bff import cors, errors, store
-    from bff.extensions import Services
+    from bff.extensions import Services, install
     from bff.wechat import build_wechat
 
     redis_client = store.connect(settings.redis_url, allow_embedded=settings.sandbox)
     wechat_session, wechat_base = _wechat_transport(app, settings, redis_client)
     wechat = build_wechat(settings, redis_client, session=wechat_session, base_url=wechat_base)
-    app.extensions["bff"] = Services(settings=settings, redis=redis_client, wechat=wechat)
+    install(app, Services(settings=settings, redis=redis_client, wechat=wechat))
 
     from bff.openapi import build_api
 

@@ -22,7 +22,7 @@ def activation_mode_problems(member_card: dict[str, Any]) -> dict[str, list[str]
     """A member card's activation settings against WeChat's rules: ``{field: [problem]}``.
 
     One mode (``auto_activate``, ``wx_activate`` or an ``activate_url``); the Mini Program
-    flow (seed 002) is ``wx_activate`` + ``wx_activate_after_submit`` +
+    flow (the activation plug-in) is ``wx_activate`` + ``wx_activate_after_submit`` +
     ``activate_app_brand_user_name`` (+ ``activate_app_brand_pass``).
     """
     data = member_card

@@ -167,6 +167,7 @@ def dev(host: str, port: int) -> None:
 
     from bff import create_app
     from bff.config import ConfigError
+    from bff.extensions import services
 
     try:  # the port first: a taken one is said before anything else happens
         probe = socket.create_server((host, port))
@@ -204,7 +205,7 @@ def dev(host: str, port: int) -> None:
                                     base=base)
     else:
         store = EMBEDDED_STORE
-    admin_token = app.extensions["bff"].settings.admin_token
+    admin_token = services(app).settings.admin_token
     click.echo(WALKTHROUGH.format(base=base, store=store, admin_token=admin_token))
     sys.stdout.flush()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -1,4 +1,11 @@
-"""Extensions created unbound and bound in ``create_app``, and the per-app service registry."""
+"""The per-app service registry: one ``Services`` per Flask app, kept in
+``app.extensions["bff"]`` by ``create_app`` and read back with ``services()``.
+
+Nothing here is a Flask extension created unbound: ``Services`` is built once the app's settings,
+Redis client and WeChat API exist, so several apps (instances) can live in one process, each with
+its own. ``Services.extras`` holds objects an area builds once per app when it registers (the
+push crypto, the session cache), looked up by name.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import redis
-from flask import current_app
+from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from bff.config import Settings
     from bff.wechat.api import WeChatApi
 
+KEY = "bff"  # the app.extensions entry
+
+
 @dataclass
 class Services:
-    """What the domain needs, built once per app: settings, Redis, the WeChat API."""
+    """What the domain needs, built once per app: settings, Redis, the WeChat API, and the
+    per-app objects areas build once (``extras``, by name)."""
 
     settings: Settings
     redis: redis.Redis
@@ -22,5 +33,11 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def services() -> Services:
-    return current_app.extensions["bff"]
+def install(app: Flask, svc: Services) -> None:
+    """Make ``svc`` the app's services (``create_app`` does, once)."""
+    app.extensions[KEY] = svc
+
+
+def services(app: Flask | None = None) -> Services:
+    """The services of ``app``, else of the current app."""
+    return (app or current_app).extensions[KEY]

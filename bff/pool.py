@@ -1,10 +1,11 @@
 """The custom-code pool of a card: codes an operator loaded, handed out once each.
 
 ``reserve_pool_code`` moves a code from ``available`` to ``reserved`` (with an expiry) in one
-Lua script, which first returns expired, unclaimed reservations to ``available``. A holder
-(one user) has at most one unclaimed reservation per card: asking again, or naming the card
-twice in one add-card, answers the same code, so one user cannot drain the pool.
-``claim_pool_code`` (card received / code decrypted) keeps a code for good. Every key of one
+Lua script, which first returns expired reservations whose code no user received to
+``available``. A holder (one user) has at most one open reservation per card: asking again, or
+naming the card twice in one add-card, answers the same code, so one user cannot drain the pool.
+``mark_pool_code_received`` (card received / code decrypted) keeps a code for good: it goes to
+the ``claimed`` set (the stored name of the set of received codes). Every key of one
 card's pool shares one hash tag, so the scripts run on Redis Cluster too.
 """
 
@@ -62,7 +63,7 @@ return {code, ARGV[2]}
 """
 
 # KEYS: all, available, reserved, holder, claimed; ARGV: code
-_CLAIM = """
+_RECEIVED = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -118,23 +119,23 @@ def reserve_pool_code(
     r: redis.Redis, card_id: str, holder: str, *, ttl: int = RESERVATION_SECONDS,
     now: float | None = None,
 ) -> Reservation:
-    """``holder``'s reservation: its unclaimed one if it has one, else a new code held until
-    it is claimed or ``ttl`` passes; ``code`` None when the pool is empty."""
+    """``holder``'s reservation: its open one if it has one, else a new code held until a
+    user receives it or ``ttl`` passes; ``code`` None when the pool is empty."""
     now = time.time() if now is None else now
     code, until = r.eval(_RESERVE, 5, *(keys.pool(card_id, p) for p in _PARTS),
                          now, now + ttl, holder)
     return Reservation(code=code or None, expires_at=float(until) if until else None)
 
 
-def claim_pool_code(r: redis.Redis, card_id: str, code: str) -> bool:
+def mark_pool_code_received(r: redis.Redis, card_id: str, code: str) -> bool:
     """Keep a pool code for good (the card was received); False if it is not a pool code.
 
     The holder it was reserved for stays recorded (``pool_holder``)."""
-    return bool(r.eval(_CLAIM, 5, *(keys.pool(card_id, p) for p in
+    return bool(r.eval(_RECEIVED, 5, *(keys.pool(card_id, p) for p in
                                     ("all", "available", "reserved", "holder", "claimed")),
                        code))
 
 
 def pool_holder(r: redis.Redis, card_id: str, code: str) -> str | None:
-    """Who a pool code is (or was, until claimed) reserved for; None if not a reserved code."""
+    """Who a pool code is (or was, until received) reserved for; None if not a reserved code."""
     return r.hget(keys.pool(card_id, "holder"), code)

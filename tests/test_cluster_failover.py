@@ -1,4 +1,4 @@
-"""Issue 12 §1: a Redis Cluster master fails over while the service answers requests.
+"""A Redis Cluster master fails over while the service answers requests.
 
 A connection that breaks mid-request gives the documented 503 with Retry-After (never a 500);
 the next requests reach the promoted replica without restarting the app, and what was

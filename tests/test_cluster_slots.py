@@ -1,4 +1,4 @@
-"""Issue 12 §1: every script and transaction stays in one hash slot, and the guard that says so
+"""Every script and transaction stays in one hash slot, and the guard that says so
 works (on one server through tests/slot_guard.py; on a cluster the client refuses too)."""
 
 from __future__ import annotations

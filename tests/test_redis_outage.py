@@ -1,4 +1,4 @@
-"""Issue 2 §7: Redis stopped → 503 from /readyz *and* from the endpoints; recovery after."""
+"""Redis stopped → 503 from /readyz *and* from the endpoints; recovery after."""
 
 from __future__ import annotations
 

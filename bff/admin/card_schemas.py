@@ -169,8 +169,9 @@ class CouponSchema(Schema):
 
     @validates_schema
     def _deposited_codes(self, data: dict[str, Any], **_: Any) -> None:
-        # Seed 000: with get_custom_code_mode the stock may not exceed the codes imported, and
-        # a new card has none: create it with 0, import (deposit) the codes, then add stock.
+        # WeChat's "Import Code" rule: with get_custom_code_mode the stock may not exceed the
+        # codes imported, and a new card has none: create it with 0, import (deposit) the
+        # codes, then add stock.
         base = data.get("base_info") or {}
         if base.get("get_custom_code_mode") != DEPOSIT_MODE:
             return

@@ -13,6 +13,9 @@ from bff.admin.cli_codes import codes
 from bff.admin.cli_data import data
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.admin.schemas import QrCodeRequestSchema, WhitelistSchema
+from bff.cards.schemas import ProfileSchema
+from bff.identity import find_identity, unlink
+from bff.profiles import get_profile, put_profile
 
 qrcode = AppGroup("qrcode", help="Card QR codes.")
 whitelist = AppGroup("whitelist", help="The test whitelist.")
@@ -88,8 +91,6 @@ def whitelist_set(openids: tuple[str, ...], usernames: tuple[str, ...], clear: b
 @cli_errors
 def profile_get(card_id: str) -> None:
     """Print a card's profile (defaults when never set)."""
-    from bff.profiles import get_profile
-
     echo_json(get_profile(svc().redis, card_id, fresh=True).as_dict())
 
 
@@ -103,8 +104,6 @@ def profile_set(card_id: str, assignments: tuple[str, ...], json_text: str | Non
 
     VALUE is read as JSON when it parses (true, 3, {"mode": "sequence"}), else as a string.
     """
-    from bff.cards.schemas import ProfileSchema
-    from bff.profiles import put_profile
 
     data: dict = {}
     if json_text:
@@ -139,8 +138,6 @@ def profile_set(card_id: str, assignments: tuple[str, ...], json_text: str | Non
 @cli_errors
 def identities_show(unionid: str | None, mp_openid: str | None, oa_openid: str | None) -> None:
     """Print the identity linked to one id (exactly one option)."""
-    from bff.identity import find_identity
-
     given = {k: v for k, v in (("unionid", unionid), ("mp_openid", mp_openid),
                                ("oa_openid", oa_openid)) if v}
     if len(given) != 1:
@@ -157,8 +154,6 @@ def identities_show(unionid: str | None, mp_openid: str | None, oa_openid: str |
 @cli_errors
 def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
     """Remove a wrong link of one openid (exactly one option); prints what was removed."""
-    from bff.identity import unlink
-
     if bool(mp_openid) == bool(oa_openid):
         raise click.ClickException("give exactly one of --mp-openid, --oa-openid")
     removed = unlink(svc().redis, mp_openid=mp_openid, oa_openid=oa_openid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -16,6 +17,12 @@ codes = AppGroup("codes", help="Custom codes deposited into WeChat.")
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def default_report_path(card_id: str, digest: str, now: float | None = None) -> Path:
+    """``artifacts/imports/import-<card>-<sha12>-<UTC time>.json``: git-ignored, one per run."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    return Path("artifacts", "imports", f"import-{card_id}-{digest[:12]}-{stamp}.json")
+
+
 @codes.command("import")
 @click.argument("card_id")
 @click.argument("file", type=FILE)
@@ -27,7 +34,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--set-stock", is_flag=True,
               help="Then add the imported count to the card's stock (card/modifystock).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Report file, JSON or .csv (default import-<card>-<sha>.json here).")
+              help="Report file, JSON or .csv (default: artifacts/imports/import-<card>-"
+                   "<file sha256[:12]>-<UTC time>.json under the current directory, a path "
+                   ".gitignore covers; the path is printed as \"report\").")
 @click.option("--strict", is_flag=True, help="Refuse the file if any line is invalid.")
 @cli_errors
 def import_codes(card_id: str, file: Path, csv_column: int | None, skip_header: bool,
@@ -60,7 +69,8 @@ def import_codes(card_id: str, file: Path, csv_column: int | None, skip_header: 
         raise click.ClickException(str(e)) from None
     except ImportAborted as e:
         raise click.ClickException(f"import aborted: {e}") from None
-    path = report or Path(f"import-{card_id}-{codefile.digest[:12]}.json")
+    path = report or default_report_path(card_id, codefile.digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_report(result, path)
     summary = {k: result[k] for k in ("card_id", "lines", "summary", "reconciliation",
                                       "stock_added", "complete")}

@@ -8,7 +8,8 @@ import getpass
 import click
 from flask.cli import AppGroup
 
-from bff.admin import code_admin, ledger
+from bff import redemption
+from bff.admin import code_admin
 from bff.admin.cli_codes import codes
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.admin.member_schemas import (
@@ -153,7 +154,7 @@ def code_redeem(code: str, card_id: str | None, key: str | None, staff_id: str |
     if key is not None:
         key = RequiredIdempotencyKeySchema().load({"Idempotency-Key": key})["key"]
     s = svc()
-    echo_json(ledger.redeem_once(s.redis, s.wechat, card_id=data.get("card_id"),
+    echo_json(redemption.redeem_once(s.redis, s.wechat, card_id=data.get("card_id"),
                                  code=data["code"], staff_id=data.get("staff_id"),
                                  location=data.get("location"), channel="counter",
                                  idempotency_key=key))

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from bff.admin.redemption import translate
 from bff.card_package import reconcile_user_cards
 from bff.errors import NotFound, Unprocessable
 from bff.holdings import get_holding, rename_code, set_status
 from bff.membership.members import get_member, store_member
+from bff.ownership import translate_code_error
 from bff.store import keys
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError
@@ -28,7 +28,7 @@ def _refused(e: WeChatApiError) -> Exception:
         return NotFound("unknown card_id", errcode=e.errcode)
     if e.errcode == 47001:
         return Unprocessable(f"WeChat refused the request: {e.errmsg}", errcode=e.errcode)
-    return translate(e)
+    return translate_code_error(e)
 
 
 def make_unavailable(r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: str,

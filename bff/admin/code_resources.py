@@ -6,8 +6,8 @@ from typing import Any
 
 from flask.views import MethodView
 
-from bff.admin import codes, ledger
-from bff.admin.redemption import query_code, resolve_code
+from bff import redemption
+from bff.admin import codes
 from bff.admin.schemas import (
     CheckResultSchema,
     CodeInfoSchema,
@@ -23,6 +23,7 @@ from bff.errors import Conflict
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
 from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.ownership import resolve_code
 from bff.wechat.errors import ErrCode
 
 blp = admin_blueprint("admin-codes", __name__,
@@ -82,11 +83,12 @@ class CodeQuery(MethodView):
         svc = services()
         code = resolve_code(svc.wechat, code=data.get("code"),
                             encrypt_code=data.get("encrypt_code"))
+        card_id = data.get("card_id")
         try:
-            return query_code(svc.wechat, code, data.get("card_id"))
+            return redemption.query_code(svc.wechat, code, card_id)
         except Conflict as e:
             if e.errcode == ErrCode.CODE_CONSUMED:
-                e.message = ledger.already_redeemed_message(svc.redis, code, data.get("card_id"))
+                e.message = redemption.already_redeemed_message(svc.redis, code, card_id)
             raise
 
 
@@ -115,7 +117,7 @@ class CodeRedeem(MethodView):
         svc = services()
         code = resolve_code(svc.wechat, code=data.get("code"),
                             encrypt_code=data.get("encrypt_code"))
-        return ledger.redeem_once(
+        return redemption.redeem_once(
             svc.redis, svc.wechat, card_id=data.get("card_id"), code=code,
             staff_id=data.get("staff_id"), location=data.get("location"), channel="counter",
             idempotency_key=headers.get("key"),

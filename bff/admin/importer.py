@@ -1,4 +1,8 @@
-"""The custom-code import pipeline (seed 000 §4.1), usable without click.
+"""The custom-code import pipeline, usable without click.
+
+WeChat's "Import Code" flow for custom-code cards: deposit the codes (``card/code/deposit``, at
+most 100 a call), check them (``card/code/getdepositcount``, ``card/code/checkcode``), then raise
+the card's stock by as many (``card/modifystock``; a deposit adds no stock by itself).
 
 Deposit in batches of 100 with bounded parallelism, checkpointed in Redis per (card_id, file
 digest): a worker records its batch's result the moment WeChat answers, so a rerun skips every
@@ -23,9 +27,8 @@ from typing import Any
 
 import redis
 
-from bff.admin.codes import CodeFile
+from bff.admin.codes import MAX_BATCH, CodeFile
 from bff.admin.reconcile import Progress, build_report, check_all
-from bff.admin.schemas import MAX_BATCH
 from bff.metrics import IMPORTED_CODES
 from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
@@ -243,7 +246,8 @@ class CodeImporter:
         IMPORTED_CODES.labels("failed").inc(result["fail_n"])
 
     def _add_stock(self, imported: int) -> int:
-        """Raise the card's stock to this import's count, once across reruns (seed 000 §4.1)."""
+        """Raise the card's stock to this import's count (a deposit adds none), once across
+        reruns."""
         added = int(self.r.get(self.key("stock")) or 0)
         delta = imported - added
         if delta > 0:

@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bff.admin.codes import CodeFile
-from bff.admin.schemas import MAX_BATCH
+from bff.admin.codes import MAX_BATCH, CodeFile
 from bff.wechat.api import WeChatApi
 
 STATUSES = ("succeeded", "duplicate", "failed", "missing", "invalid")

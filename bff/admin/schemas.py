@@ -6,21 +6,20 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bff.admin.codes import CUSTOM_CODE_PATTERN, MAX_BATCH, MAX_CODE_LENGTH
 from bff.openapi import CARD_ID_PATTERN, HTTP_URL_PATTERN, Pattern, StrictBool, one_of_required
 
 SCENES = (
     "SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5", "SCENE_IVR",
     "SCENE_CARD_CUSTOM_CELL",
 )
-MAX_CODE_LENGTH = 128
-MAX_BATCH = 100
 MAX_WHITELIST = 10
 MAX_IMAGE_URL = 1024
 MAX_LANDING_CARDS = 50  # a landing page is a list to scroll, not a catalogue dump
 CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
 HTTP_URL = Pattern(HTTP_URL_PATTERN, error="must be an absolute http(s) URL")
 # visible ASCII: WeChat's custom codes are letters, digits and punctuation, never blank
-CUSTOM_CODE = Pattern(rf"^[!-~]{{1,{MAX_CODE_LENGTH}}}$",
+CUSTOM_CODE = Pattern(CUSTOM_CODE_PATTERN,
                       error="a code is 1-128 visible ASCII characters (no spaces)")
 
 

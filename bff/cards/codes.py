@@ -10,7 +10,7 @@ import redis
 
 from bff.config import Settings
 from bff.ownership import holdings_of_caller, is_hidden, owned_code, proof_keys, resolve_code
-from bff.pool import claim_pool_code, pool_card_of
+from bff.pool import mark_pool_code_received, pool_card_of
 from bff.profiles import get_profile
 from bff.sessions.auth import SessionUser
 from bff.wechat.api import WeChatApi
@@ -25,7 +25,7 @@ def decrypt_for_owner(
                        proof_keys=proof_keys(settings),
                        pool_card=None if card_id else pool_card_of(r, code))
     if get_profile(r, facts.card_id).code_mode == "pool":
-        claim_pool_code(r, facts.card_id, code)
+        mark_pool_code_received(r, facts.card_id, code)
     return {"card_id": facts.card_id, "code": code, "user_card_status": facts.status,
             "can_consume": facts.can_consume}
 

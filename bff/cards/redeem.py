@@ -1,7 +1,7 @@
 """Self-redemption by the card's holder, where the card's profile allows it.
 
-The consume itself goes through the operators' ledger (``bff.admin.ledger.redeem_once``,
-channel ``self``): one claim per code shared with counter redemption, ``check_consume`` query
+The consume itself is the one redemption of ``bff.redemption`` (``redeem_once``, channel
+``self``): one claim per code shared with counter redemption, ``check_consume`` query
 first, one upstream consume however many requests arrive; a retry with the same
 ``Idempotency-Key`` gets the first answer, any other attempt a 409.
 """
@@ -14,6 +14,7 @@ from bff.config import Settings
 from bff.errors import Forbidden
 from bff.ownership import CodeFacts, check_owner, code_facts, proof_keys, resolve_code
 from bff.profiles import get_profile
+from bff.redemption import lookup, redeem_once
 from bff.sessions.auth import SessionUser
 from bff.wechat.api import WeChatApi
 
@@ -25,8 +26,6 @@ def redeem_own_code(
 ) -> dict:
     """Redeem the caller's code once; a retry with the same key gets the first answer, any other
     attempt on a redeemed code a 409 saying when and through which channel."""
-    from bff.admin.ledger import lookup, redeem_once
-
     if not get_profile(r, card_id).self_redeem:
         raise Forbidden("this card cannot be redeemed by its holder; show it at the counter")
     code = resolve_code(wechat, code=code, encrypt_code=encrypt_code)

@@ -18,7 +18,7 @@ from bff.errors import Conflict, Forbidden, Unprocessable
 from bff.ownership import card_ext_outer_str, proof_keys
 from bff.pool import reserve_pool_code
 from bff.sessions.auth import SessionUser
-from bff.wechat import signing
+from bff.wechat import signing as wx_signing
 from bff.wechat.api import WeChatApi
 from bff.wechat.credentials import Credentials
 
@@ -55,9 +55,9 @@ def add_card(
         if user.mp_openid:
             outer_str = card_ext_outer_str(proof_keys(settings)[0], user.mp_openid, card_id,
                                            outer_str or "")
-        ext = signing.card_ext(
+        ext = wx_signing.card_ext(
             api_ticket=ticket, card_id=card_id, timestamp=int(time.time()),
-            nonce_str=signing.nonce_str(), code=code, openid=openid, outer_str=outer_str,
+            nonce_str=wx_signing.nonce_str(), code=code, openid=openid, outer_str=outer_str,
             fixed_begintimestamp=item.get("fixed_begintimestamp"),
         )
         out.append({"cardId": card_id, "cardExt": ext})
@@ -65,7 +65,7 @@ def add_card(
 
 
 def _reserve(r: redis.Redis, card_id: str, user: SessionUser) -> str:
-    """The caller's pool code of the card (the same one while it is unclaimed)."""
+    """The caller's pool code of the card (the same one until a user receives it)."""
     holder = user.mp_openid or user.oa_openid or user.token_id
     got = reserve_pool_code(r, card_id, holder)
     if got.code is None:
@@ -79,12 +79,12 @@ def _reserve(r: redis.Redis, card_id: str, user: SessionUser) -> str:
 
 def choose_card(credentials: Credentials, settings: Settings, data: dict) -> dict:
     ticket = credentials.ticket("wx_card")
-    nonce = signing.nonce_str()
+    nonce = wx_signing.nonce_str()
     timestamp = int(time.time())
     shop_id = data.get("shop_id", "")
     card_id = data.get("card_id", "")
     card_type = data.get("card_type", "")
-    sign = signing.card_sign(api_ticket=ticket, appid=settings.appid, location_id=shop_id,
+    sign = wx_signing.card_sign(api_ticket=ticket, appid=settings.appid, location_id=shop_id,
                              timestamp=timestamp, nonce_str=nonce, card_id=card_id,
                              card_type=card_type)
     return {"shopId": shop_id, "cardType": card_type, "cardId": card_id,
@@ -109,9 +109,9 @@ def page_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
 def jssdk_config(credentials: Credentials, settings: Settings, url: str) -> dict:
     clean = page_url(url, settings.jssdk_hosts)
     ticket = credentials.ticket("jsapi")
-    nonce = signing.nonce_str()
+    nonce = wx_signing.nonce_str()
     timestamp = int(time.time())
-    sig = signing.jsapi_signature(jsapi_ticket=ticket, nonce_str=nonce, timestamp=timestamp,
+    sig = wx_signing.jsapi_signature(jsapi_ticket=ticket, nonce_str=nonce, timestamp=timestamp,
                                   url=clean)
     return {"appId": settings.appid, "timestamp": timestamp, "nonceStr": nonce,
             "signature": sig}

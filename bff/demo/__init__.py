@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, send_from_directory
+from flask import Blueprint, Flask, abort, jsonify, send_from_directory
 from flask.wrappers import Response
 
 from bff import profiles
 from bff.config import SANDBOX_ADMIN_TOKEN
-from bff.extensions import Services
+from bff.extensions import Services, services
 from bff.store import keys
 
 STATIC = Path(__file__).parent / "static"
@@ -51,10 +51,6 @@ def register_demo(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def _services() -> Services:
-    return current_app.extensions["bff"]
-
-
 def demo_cards(svc: Services) -> dict[str, str]:
     """The coupon and member card the pages use, created through WeChat's card/create once."""
     key = keys.demo_cards()
@@ -85,7 +81,7 @@ def _approve(svc: Services, card_id: str) -> None:
 @bp.get("/config.json")
 def config() -> Response:
     """What the pages need: the appid, the demo cards and, in the default sandbox, staff's token."""
-    svc = _services()
+    svc = services()
     answer: dict[str, Any] = {"appId": svc.settings.appid, "cards": demo_cards(svc),
                               "jssdk": JSSDK_FILE.is_file(), "client": CLIENT_DIR.is_dir()}
     # Only the well-known sandbox token is handed out; a real one is never put in a page.

@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 
 from bff.events.stream import read_events
 from bff.events.worker import default_consumer, process_pending, run_worker
+from bff.extensions import services
 from bff.store import STORE_ERRORS
 
 STREAM_ID = re.compile(r"[0-9]{1,19}(-[0-9]{1,19})?")
@@ -58,7 +59,7 @@ def _stream_id(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @with_appcontext
 def tail(after: str | None, follow: bool) -> None:
     """Print events as JSON lines, in order."""
-    r = current_app.extensions["bff"].redis
+    r = services().redis
     while True:
         try:
             page, after = read_events(r, after=after, limit=500)

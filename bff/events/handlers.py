@@ -1,4 +1,5 @@
-"""What each recorded card event does (issue 4 §3). Every handler is idempotent.
+"""What each recorded card event does: one function per event, named for it, in ``HANDLERS``.
+Every handler is idempotent.
 
 A handler may run twice for one entry (a worker dies after handling, before XACK): holdings
 and links are merges, statuses never go back from a final state, and channel counters are
@@ -14,13 +15,17 @@ from typing import Any
 import redis
 
 from bff import holdings
+from bff.catalogue import record_stock_alert
 from bff.events import stats
 from bff.events.parse import as_int
 from bff.extensions import Services
 from bff.identity import IdentityConflict, link_openids
+from bff.membership.change_events import reconcile
+from bff.membership.members import readable_fields, store_member
 from bff.ownership import is_final, unionid_of
-from bff.pool import claim_pool_code
+from bff.pool import mark_pool_code_received
 from bff.profiles import set_review_state
+from bff.redemption import record_from_event
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +102,7 @@ def user_get_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
         _set_status(svc, ev, old_code, "GIFTED", owner=friend)
     if code:
         record_receipt(r, ev)
-        claim_pool_code(r, card_id, code)
+        mark_pool_code_received(r, card_id, code)
     if not gift:
         stats.count_once(svc, entry_id, card_id, _create_time(ev), outer, "received")
     if openid:
@@ -119,27 +124,26 @@ def user_gifting_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
                          _outer_str_of(svc, code, {}), "gifted")
 
 
-def _final(status: str, metric: str) -> Handler:
-    def handle(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
-        code = ev.get("UserCardCode", "")
-        if not code:
-            return
-        _set_status(svc, ev, code, status, owner=ev.get("FromUserName", ""))
-        stats.count_once(svc, entry_id, ev.get("CardId", ""), _create_time(ev),
-                         _outer_str_of(svc, code, ev), metric)
+def _end_holding(svc: Services, entry_id: str, ev: dict[str, str], status: str,
+                 metric: str) -> None:
+    """Move the event's code to the final ``status`` and count it once under ``metric``."""
+    code = ev.get("UserCardCode", "")
+    if not code:
+        return
+    _set_status(svc, ev, code, status, owner=ev.get("FromUserName", ""))
+    stats.count_once(svc, entry_id, ev.get("CardId", ""), _create_time(ev),
+                     _outer_str_of(svc, code, ev), metric)
 
-    return handle
 
-
-_consumed = _final("CONSUMED", "consumed")
+def user_del_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """The user deleted the card: the holding is DELETE (final) and counted."""
+    _end_holding(svc, entry_id, ev, "DELETE", "deleted")
 
 
 def user_consume_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """The holding is CONSUMED and counted; a redemption made outside the service enters the
     redemption ledger, so a later attempt is told when, where and how it was redeemed."""
-    from bff.admin.ledger import record_from_event
-
-    _consumed(svc, entry_id, ev)
+    _end_holding(svc, entry_id, ev, "CONSUMED", "consumed")
     record_from_event(svc.redis, card_id=ev.get("CardId", ""), code=ev.get("UserCardCode", ""),
                       openid=ev.get("FromUserName", ""), at=_create_time(ev),
                       location=ev.get("LocationName", ""), staff=ev.get("StaffOpenId", ""),
@@ -148,8 +152,6 @@ def user_consume_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
 
 def submit_membercard_user_info(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """Fetch the member's form (userinfo/get) and store it sealed, like the activation does."""
-    from bff.membership.members import readable_fields, store_member
-
     card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
     if not card_id or not code:
         return
@@ -171,8 +173,6 @@ def _signed(value: str | None) -> int:
 
 def update_member_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """Reconcile with the member's change ledger; a change made elsewhere is recorded as such."""
-    from bff.membership.change_events import reconcile
-
     card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
     if not card_id or not code:
         return
@@ -181,19 +181,20 @@ def update_member_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None
               modify_balance=_signed(ev.get("ModifyBalance")), wechat=svc.wechat)
 
 
-def _review(state: str) -> Handler:
-    def handle(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
-        if ev.get("CardId"):
-            set_review_state(svc.redis, ev["CardId"], state,
-                             ev.get("RefuseReason") or None if state == "rejected" else None)
+def card_pass_check(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """WeChat approved the card: its profile's review state is ``approved``."""
+    if ev.get("CardId"):
+        set_review_state(svc.redis, ev["CardId"], "approved", None)
 
-    return handle
+
+def card_not_pass_check(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """WeChat rejected the card: its profile's review state is ``rejected``, with the reason."""
+    if ev.get("CardId"):
+        set_review_state(svc.redis, ev["CardId"], "rejected", ev.get("RefuseReason") or None)
 
 
 def card_sku_remind(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
     """WeChat warns that a card's stock is running low: shown on the card for operators."""
-    from bff.catalogue import record_stock_alert
-
     if ev.get("CardId"):
         record_stock_alert(svc.redis, ev["CardId"], ev.get("Detail", ""), _create_time(ev))
 
@@ -201,18 +202,19 @@ def card_sku_remind(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
 HANDLERS: dict[str, Handler] = {
     "user_get_card": user_get_card,
     "user_gifting_card": user_gifting_card,
-    "user_del_card": _final("DELETE", "deleted"),
+    "user_del_card": user_del_card,
     "user_consume_card": user_consume_card,
     "submit_membercard_user_info": submit_membercard_user_info,
     "update_member_card": update_member_card,
-    "card_pass_check": _review("approved"),
-    "card_not_pass_check": _review("rejected"),
+    "card_pass_check": card_pass_check,
+    "card_not_pass_check": card_not_pass_check,
     "card_sku_remind": card_sku_remind,
 }
 
 
-def handle(svc: Services, entry_id: str, ev: dict[str, str]) -> bool:
-    """Apply the event; False when it only needs recording (others, unknown events)."""
+def apply_card_event(svc: Services, entry_id: str, ev: dict[str, str]) -> bool:
+    """Run the handler of the event named by ``ev["Event"]``; False when it only needs
+    recording (other and unknown events)."""
     handler = HANDLERS.get(ev.get("Event", ""))
     if handler is None:
         return False

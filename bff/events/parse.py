@@ -14,7 +14,9 @@ from defusedxml.common import DefusedXmlException
 
 MAX_FIELDS = 64
 MAX_VALUE_CHARS = 4096
-# The dedup identity of an event (wechat.md §4): not broader, or real events get dropped.
+# The dedup identity of an event: WeChat retries a push (5 s apart, 3 attempts) with the same
+# FromUserName + CreateTime, and these five fields tell real events apart; not broader, or real
+# events get dropped.
 DEDUP_FIELDS = ("FromUserName", "CreateTime", "Event", "CardId", "UserCardCode")
 # Never kept in the audit copy: personal form data (member card forms) if WeChat ever sends it.
 _PERSONAL_PREFIXES = ("USER_FORM_INFO",)

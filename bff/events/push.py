@@ -1,4 +1,4 @@
-"""``/wechat/events``: the Official Account's server URL (wechat.md §4).
+"""``/wechat/events``: the Official Account's server URL, where WeChat pushes card events.
 
 GET is WeChat's URL check. POST carries a push in plain mode (``signature``) or safe mode
 (``encrypt_type=aes``, ``msg_signature``, AES body). ``BFF_PUSH_MODE`` says which are accepted:

@@ -1,7 +1,7 @@
-"""The durable event stream: record once (dedup claim + XADD in one MULTI), read in order.
+"""The durable event stream: record once (dedup marker + XADD in one Lua script), read in order.
 
 Retention: entries older than ``BFF_EVENT_RETENTION_DAYS`` are trimmed (XADD ``MINID ~``, so
-a little later than exactly), the dead-letter stream likewise. Dedup claims live
+a little later than exactly), the dead-letter stream likewise. Dedup markers live
 ``BFF_EVENT_DEDUP_TTL`` (WeChat retries within ~15 s; three days covers late replays).
 """
 
@@ -48,7 +48,7 @@ def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
     }
 
 
-# KEYS: claim, stream; ARGV: dedup ttl, minid, field/value pairs. One hash tag: cluster-safe.
+# KEYS: dedup marker, stream; ARGV: dedup ttl, minid, field/value pairs. One hash tag: cluster-safe.
 _RECORD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
 local id = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 3))
@@ -60,17 +60,17 @@ return id
 def record_event(
     r: redis.Redis, fields: dict[str, str], *, mode: str, dedup_ttl: int, retention_days: int
 ) -> Recorded:
-    """Claim the event's dedup identity and append it to the stream, atomically.
+    """Mark the event's dedup identity and append it to the stream, atomically.
 
     One Lua script (one round trip; the embedded store runs Lua too): a crash leaves both or
     neither, so an acknowledged event is in the stream exactly once across all instances.
     """
-    claim = keys.event_dedup(dedup_digest(fields))
+    marker = keys.event_dedup(dedup_digest(fields))
     stream = keys.event_stream()
     values = entry_fields(fields, mode)
     minid = retention_min_id(retention_days)
     args = [dedup_ttl, minid, *(x for kv in values.items() for x in kv)]
-    entry_id = _script(r)(keys=[claim, stream], args=args)
+    entry_id = _script(r)(keys=[marker, stream], args=args)
     return Recorded(entry_id=entry_id or "", duplicate=not entry_id)
 
 

@@ -21,7 +21,7 @@ from flask import Flask
 
 from bff.events import handlers
 from bff.events.stream import GROUP, ensure_group, retention_min_id
-from bff.extensions import Services
+from bff.extensions import Services, services
 from bff.metrics import EVENTS_HANDLED
 from bff.observability import bound_request_id
 from bff.store import STORE_ERRORS, keys
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _services(target: Flask | Services) -> Services:
-    return target.extensions["bff"] if isinstance(target, Flask) else target
+    return services(target) if isinstance(target, Flask) else target
 
 
 def default_consumer() -> str:
@@ -42,7 +42,7 @@ def _error_label(e: BaseException) -> str:
     return type(e).__name__ + (f" errcode={errcode}" if errcode is not None else "")
 
 
-def handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
+def process_stream_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
     """Handle one entry: ``done``, ``skipped`` (already done), ``retry`` or ``dead``.
 
     Every log line written meanwhile (the WeChat calls too) carries ``event:<entry_id>``.
@@ -50,10 +50,10 @@ def handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
     with bound_request_id(f"event:{entry_id}"):
         log.info("handling event %s %s (pushed in request %s)", entry_id,
                  values.get("event", ""), values.get("request_id") or "-")
-        return _handle_entry(svc, entry_id, values)
+        return _process_stream_entry(svc, entry_id, values)
 
 
-def _handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
+def _process_stream_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
     r = svc.redis
     stream = keys.event_stream()
     event = values.get("event", "")
@@ -62,7 +62,7 @@ def _handle_entry(svc: Services, entry_id: str, values: dict[str, str]) -> str:
         return _outcome(event, "skipped")
     try:
         fields = json.loads(values.get("raw") or "{}")
-        handlers.handle(svc, entry_id, fields)
+        handlers.apply_card_event(svc, entry_id, fields)
     except Exception as e:  # any failure: retried, then dead-lettered
         return _failed(svc, entry_id, event, values, e)
     ttl = max(1, svc.settings.event_retention_days) * 86_400
@@ -103,7 +103,7 @@ def _handle_all(svc: Services, entries: list[Any], counts: dict[str, int]) -> No
         if values is None:  # trimmed away while pending
             svc.redis.xack(keys.event_stream(), GROUP, entry_id)
             continue
-        outcome = handle_entry(svc, entry_id, values)
+        outcome = process_stream_entry(svc, entry_id, values)
         counts[outcome] = counts.get(outcome, 0) + 1
 
 

@@ -1,4 +1,4 @@
-"""What the user's WeChat can do, read from its User-Agent (wechat.md §8, seeds 001 and 002).
+"""What the user's WeChat can do, read from its User-Agent (``MicroMessenger/x.y.z``).
 
 Cards need WeChat >= 6.0.2; the activation plug-in needs >= 6.5.9 on iOS and >= 6.5.10 on
 Android, so older clients (and other platforms) use the merchant's own registration page.

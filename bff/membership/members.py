@@ -18,7 +18,8 @@ from bff.store import keys
 if TYPE_CHECKING:
     from bff.config import Settings
 
-# WeChat's form field names (wechat.md §5) -> readable keys.
+# WeChat's activation-form field names (``USER_FORM_INFO_FLAG_*``, as in the member card's
+# ``required_form`` / ``optional_form`` and in ``membercard/userinfo/get``) -> readable keys.
 COMMON_FIELDS = {
     "USER_FORM_INFO_FLAG_MOBILE": "mobile",
     "USER_FORM_INFO_FLAG_SEX": "sex",

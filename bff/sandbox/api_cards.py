@@ -197,9 +197,9 @@ def _required(name: str) -> WeChatError:
 
 
 def _qr_entry_fields(card: dict[str, str], entry: dict[str, Any]) -> None:
-    """What seed 000 requires of a QR code's card: the code of a custom-code card (one not
-    served from deposited codes), the openid of a bind_openid card; a unique-code QR code
-    only for an approved card with stock."""
+    """What WeChat's ``card/qrcode/create`` requires of a QR code's card: the code of a
+    custom-code card (one not served from deposited codes), the openid of a bind_openid card;
+    a unique-code QR code only for an approved card with stock."""
     own_codes = card.get("use_custom_code") == "1" and \
         card.get("get_custom_code_mode") != DEPOSIT_MODE
     if own_codes and not entry.get("code"):
@@ -234,7 +234,8 @@ def landing_page_create() -> Response:
                 raise _required(f"card_list.{name}")
         card = card_or_fail(sb, entry.get("card_id"), appid)
         if card.get("use_custom_code") == "1" and card.get("get_custom_code_mode") != DEPOSIT_MODE:
-            # Seed 000: the gallery offers WeChat's codes, or custom codes imported first.
+            # WeChat's landing page (card/landingpage/create) offers WeChat's codes, or custom
+            # codes imported first.
             raise _format_error()
     page_id = sb.r.incr(sb.keys.page_seq)
     scene = SCENES.index(body["scene"]) + 1

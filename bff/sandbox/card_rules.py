@@ -115,8 +115,8 @@ def check_card(card: Any, now: float) -> tuple[str, dict[str, Any]]:
 
 
 def check_deposit_mode(base: dict[str, Any], quantity: int, deposited: int) -> None:
-    """Seed 000: get_custom_code_mode needs use_custom_code, and the stock may not exceed the
-    codes imported (none when the card is created)."""
+    """WeChat's "Import Code" rules: get_custom_code_mode needs use_custom_code, and the stock
+    may not exceed the codes imported (none when the card is created)."""
     if base.get("get_custom_code_mode") != "GET_CUSTOM_CODE_MODE_DEPOSIT":
         raise _format("get_custom_code_mode")
     if base.get("use_custom_code") is not True:

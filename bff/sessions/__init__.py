@@ -6,12 +6,13 @@ from typing import Any
 
 
 def register(app: Any, api: Any) -> None:
+    from bff.extensions import services
     from bff.sessions.auth import authenticate_early
     from bff.sessions.cache import SessionCache, usable
     from bff.sessions.resources import blp
 
     api.register_blueprint(blp)
     app.before_request(authenticate_early)
-    svc = app.extensions["bff"]
+    svc = services(app)
     if svc.settings.session_cache and usable(svc.redis):
         svc.extras["session_cache"] = SessionCache(svc.redis)

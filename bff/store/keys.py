@@ -1,7 +1,13 @@
 """Every Redis key of the service, built here and nowhere else.
 
 All keys start with ``bff:``. Keys that one operation touches together share a hash tag
-(``{...}``) so the same code runs on Redis Cluster.
+(``{...}``) so the same code runs on Redis Cluster; ``tests/test_cluster_slots.py`` checks
+each group. Each key is documented next to the function that builds it: its type, what it
+holds, and its TTL. The groups, in file order: credentials (below), identity links, card
+holdings, sessions, member cards, activation per ticket, redemption (ledger, lock, in-flight
+consumes, Idempotency-Keys), custom-code import checkpoints, card profiles and the code pool,
+user-info unionids, card events (stream, dedup, dead letters), channel statistics, member
+changes, the catalogue, the demo pages, data-key rotation, and the custom-code import lock.
 
 Credentials (per appid; one hash tag per appid; ``<kind>`` is ``access_token`` or
 ``ticket:wx_card`` / ``ticket:jsapi``):
@@ -121,13 +127,13 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
     return f"{PREFIX}{{act:{ticket_digest}}}:failure:{owner}"
 
 
-# Operators (bff/admin): redemption ledger and the custom-code import checkpoint.
-# Redemption, one hash tag per code so the claim, ledger and uncertainty marker live together:
+# Redemption (bff/redemption.py), one hash tag per code so the lock (``claim``), the ledger and
+# the in-flight consumes live together:
 # - ``bff:{redeem:<code>}:ledger`` hash card_id -> JSON {card_id, code, openid, redeemed_at,
 #   staff_id, location, channel, key (Idempotency-Key digest or null)}; the record of a
 #   consumed code; no TTL (it is the audit trail).
 # - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
-#   consume the code now; TTL 60 s, ``bff.admin.ledger.CLAIM_TTL_MS`` (released as soon as the
+#   consume the code now; TTL 60 s, ``bff.redemption.CLAIM_TTL_MS`` (released as soon as the
 #   ledger entry is written or the consume failed).
 # - ``bff:{redeem:<code>}:inflight`` hash claim owner -> JSON ledger entry of a consume sent or
 #   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was
@@ -135,8 +141,9 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 #   one becomes the ledger entry; TTL 1 day.
 # - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed (digest: sha256 of
 #   channel, caller scope and key); TTL 30 days.
-# Import checkpoint, one hash tag per (card_id, digest); digest = sha256 of the file, or of the
-# file's sha256 and the reading options (CSV column, header) when given:
+# Custom-code import checkpoint (bff/admin/importer.py), one hash tag per (card_id, digest);
+# digest = sha256 of the file, or of the file's sha256 and the reading options (CSV column,
+# header) when given:
 # - ``bff:{import:<card_id>:<digest>}:done`` hash batch index -> JSON {succ, dup, fail, dup_n,
 #   fail_n, size} (succ/dup_n/fail_n counts; dup and fail the codes) of every finished deposit
 #   batch; TTL 30 days.
@@ -165,16 +172,18 @@ def import_checkpoint(card_id: str, digest: str, part: str) -> str:
     return f"{PREFIX}{{import:{card_id}:{digest}}}:{part}"
 
 
-# Card profiles and the code pool (bff/profiles.py); one hash tag per card for the pool scripts:
+# Card profiles (bff/profiles.py) and the code pool (bff/pool.py); one hash tag per card for the
+# pool scripts:
 # - ``bff:profile:<card_id>`` string, JSON of the CardProfile; no TTL.
 # - ``bff:{pool:<card_id>}:all`` set, every code ever loaded into the pool; no TTL.
 # - ``bff:{pool:<card_id>}:available`` set, codes free to hand out; no TTL.
 # - ``bff:{pool:<card_id>}:reserved`` sorted set, code -> reservation expiry (epoch s); no TTL.
 #   Expired reservations go back to ``available`` lazily, in the next reserve script.
 # - ``bff:{pool:<card_id>}:holder`` hash, code -> who it was reserved for (kept once
-#   claimed); no TTL.
-# - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user: kept forever; no TTL.
-# - ``bff:{pool:<card_id>}:held-by`` hash, holder -> the code reserved for it (one unclaimed
+#   a user received it); no TTL.
+# - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user (``mark_pool_code_received``;
+#   the name is the stored one): kept forever; no TTL.
+# - ``bff:{pool:<card_id>}:held-by`` hash, holder -> the code reserved for it (one open
 #   reservation per holder); an entry goes when its reservation lapses; no TTL.
 def profile(card_id: str) -> str:
     return f"{PREFIX}profile:{card_id}"
@@ -190,21 +199,15 @@ def pool_card(code: str) -> str:
     return f"{PREFIX}pool-card:{code}"
 
 
-# Cards (bff/cards):
-# - ``bff:redeem:<code>`` string, self-redemption claim then outcome JSON {status, body|message,
-#   errcode}; TTL 60 s while pending, 30 days once decided.
+# User info (bff.ownership.unionid_of):
 # - ``bff:userinfo-unionid:<oa_openid>`` string, unionid from /cgi-bin/user/info ("" if none);
 #   TTL 1 day.
-def redeem(code: str) -> str:
-    return f"{PREFIX}redeem:{code}"
-
-
 def userinfo_unionid(oa_openid: str) -> str:
     return f"{PREFIX}userinfo-unionid:{oa_openid}"
 
 
-# Card events (bff.events). The dedup claim and the stream append run in one Lua script (MULTI
-# where Lua is missing), so they share the hash tag ``{ev}``; "retention" below is
+# Card events (bff.events). The dedup marker and the stream append run in one Lua script, so
+# they share the hash tag ``{ev}``; "retention" below is
 # BFF_EVENT_RETENTION_DAYS.
 # - ``bff:{ev}:stream`` stream, every recorded push event (fields event, card_id, code, openid,
 #   create_time, received_at, mode, raw = JSON of the XML fields, request_id of the push);

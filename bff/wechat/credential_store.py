@@ -24,7 +24,6 @@ _EXPIRE_IF_SAME = """
 if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-# KEYS[1] = lock key, ARGV[1] = our owner token. Releases only a lock we still hold.
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,7 @@ class CredentialStore:
         return None
 
     def release(self, kind: str, owner: str) -> None:
+        """Release the refresh lock only while ``owner`` still holds it (compare and delete)."""
         key = keys.credential_lock(self.appid, kind)
         try:
             release_claim(self.redis, key, owner)

@@ -1,4 +1,5 @@
-"""Message-push signatures and safe-mode AES, and Mini Program encryptedData (wechat.md §3, §4)."""
+"""Message-push signatures and safe-mode AES (the Official Account's message encryption), and
+Mini Program encryptedData (AES-128-CBC with the session_key)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ TRANSPORT_ERRCODE = -2
 
 
 class ErrCode(IntEnum):
-    """The errcodes the service reacts to (wechat.md §7)."""
+    """The errcodes the service reacts to (WeChat's global return codes:
+    https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html)."""
 
     BUSY = -1
     OK = 0

@@ -1,6 +1,8 @@
 """Signatures the front-ends pass to WeChat: cardExt (wx.addCard), cardSign, wx.config.
 
-Pure functions; the tickets come from ``Credentials.ticket``. See wechat.md §1.
+Pure functions; the tickets come from ``Credentials.ticket``. Each is WeChat's SHA-1 over the
+sorted values (cardExt, cardSign) or the sorted ``key=value`` string (wx.config); see
+https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/JS-SDK.html (appendices 1 and 4).
 """
 
 from __future__ import annotations

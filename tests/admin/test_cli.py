@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import zxingcpp
 from PIL import Image
@@ -98,3 +99,22 @@ def test_cards_profile_and_identities(runner, client):
     assert res.exit_code == 1 and "no identity" in res.stderr
     res = runner.invoke(args=["identities", "show"])
     assert res.exit_code == 1 and "exactly one" in res.stderr
+
+
+def test_codes_import_report_defaults_to_a_git_ignored_path(runner, client, tmp_path,
+                                                            monkeypatch):
+    """Without --report the report goes under artifacts/imports/ (git-ignored), never into the
+    current directory itself, and the summary says where."""
+    card = deposit_card(client)
+    src = tmp_path / "codes.txt"
+    src.write_text("D0001\nD0002\n")
+    work = tmp_path / "checkout"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    res = runner.invoke(args=["codes", "import", card, str(src)])
+    assert res.exit_code == 0, res.output + res.stderr
+    report = Path(json.loads(res.stdout)["report"])
+    assert report.parent == Path("artifacts", "imports")
+    assert report.name.startswith(f"import-{card}-") and report.suffix == ".json"
+    assert json.loads((work / report).read_text())["summary"]["succeeded"] == 2
+    assert [p.name for p in work.iterdir()] == ["artifacts"]

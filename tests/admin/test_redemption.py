@@ -7,7 +7,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from bff.admin import ledger
+from bff import redemption as ledger
 from bff.store import keys
 from tests.admin.helpers import ADMIN, calls, decrypt, fault, new_card, sim, take
 
@@ -124,6 +124,27 @@ def consume_in_flight_past_its_claim(r, code: str) -> None:
         time.sleep(0.01)
 
 
+def first_and_retry_past_its_claim(app, r, body: dict, key: str) -> dict[str, tuple[int, dict]]:
+    """Redeem ``body`` at the counter twice with one Idempotency-Key: "first" at once, "retry"
+    once the first's consume is in flight past its claim; (status, JSON) by staff_id."""
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def attempt(name: str, wait: bool) -> None:
+        if wait:
+            consume_in_flight_past_its_claim(r, body["code"])
+        res = app.test_client().post("/v1/admin/codes/redeem", json={**body, "staff_id": name},
+                                     headers={**ADMIN, "Idempotency-Key": key})
+        answers[name] = (res.status_code, res.json)
+
+    threads = [threading.Thread(target=attempt, args=("first", False)),
+               threading.Thread(target=attempt, args=("retry", True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return answers
+
+
 def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client, monkeypatch,
                                                                     redis_client):
     """The first request's consume stalls past its claim; its retry (same key) takes the claim
@@ -133,22 +154,8 @@ def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client,
     user, encrypted = take(app, client, card)
     code = decrypt(app, encrypted)
     fault(client, "card/code/consume", latency_ms=1500)  # the first consume only
-    answers: dict[str, tuple[int, dict]] = {}
-
-    def attempt(name: str, wait: bool) -> None:
-        if wait:
-            consume_in_flight_past_its_claim(redis_client, code)
-        res = app.test_client().post(
-            "/v1/admin/codes/redeem", json={"card_id": card, "code": code, "staff_id": name},
-            headers={**ADMIN, "Idempotency-Key": "sale-77"})
-        answers[name] = (res.status_code, res.json)
-
-    threads = [threading.Thread(target=attempt, args=("first", False)),
-               threading.Thread(target=attempt, args=("retry", True))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    answers = first_and_retry_past_its_claim(app, redis_client, {"card_id": card, "code": code},
+                                             "sale-77")
     assert answers["first"][0] == 200 and answers["retry"][0] == 200, answers
     assert answers["first"][1] == answers["retry"][1]
     assert answers["first"][1]["openid"] == user["oa_openid"]
@@ -169,23 +176,8 @@ def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
     _, encrypted = take(app, client, card)
     code = decrypt(app, encrypted)
     fault(client, "card/code/consume", latency_after_ms=1500)
-    answers: dict[str, tuple[int, dict]] = {}
-
-    def attempt(name: str, wait: bool) -> None:
-        if wait:
-            consume_in_flight_past_its_claim(redis_client, code)
-        res = app.test_client().post(
-            "/v1/admin/codes/redeem", json={"card_id": card, "code": code, "staff_id": name,
-                                            "location": "store 2"},
-            headers={**ADMIN, "Idempotency-Key": "sale-90"})
-        answers[name] = (res.status_code, res.json)
-
-    threads = [threading.Thread(target=attempt, args=("first", False)),
-               threading.Thread(target=attempt, args=("retry", True))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    answers = first_and_retry_past_its_claim(
+        app, redis_client, {"card_id": card, "code": code, "location": "store 2"}, "sale-90")
     assert answers["first"][0] == 200 and answers["retry"][0] == 200, answers
     assert answers["first"][1] == answers["retry"][1]
     assert answers["first"][1]["staff_id"] == "first"

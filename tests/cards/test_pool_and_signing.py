@@ -60,7 +60,7 @@ def test_pool_code_is_signed_in_and_accepted_by_the_sandbox(client):
     assert "next in" in third.json["message"]
 
 
-def test_one_unclaimed_reservation_per_user_and_card(client):
+def test_one_open_reservation_per_user_and_card(client):
     """Three add-cards naming the card ten times each used to empty a pool of 30 codes."""
     card_id = sim_card(client, use_custom_code=True)
     put_profile(client, card_id, code_mode="pool")
@@ -99,7 +99,7 @@ def test_pool_code_never_issued_twice_under_concurrency(redis_client):
     assert got.count(None) == 30
 
 
-def test_unclaimed_reservations_come_back_and_claimed_ones_never(redis_client):
+def test_lapsed_reservations_come_back_and_received_codes_never(redis_client):
     pool.load_pool(redis_client, "cardY", ["A", "B"])
     t0 = 1_000_000.0
 
@@ -111,15 +111,15 @@ def test_unclaimed_reservations_come_back_and_claimed_ones_never(redis_client):
     assert reserve("u1", t0 + 1).code == first  # the same holder keeps its one reservation
     empty = reserve("u3", t0 + 1)
     assert empty.code is None and empty.retry_after(now=t0 + 1) == 59
-    assert pool.claim_pool_code(redis_client, "cardY", first) is True
-    assert pool.claim_pool_code(redis_client, "cardY", "not-a-pool-code") is False
+    assert pool.mark_pool_code_received(redis_client, "cardY", first) is True
+    assert pool.mark_pool_code_received(redis_client, "cardY", "not-a-pool-code") is False
     again = reserve("u3", t0 + 61).code
-    assert again == second  # released after its reservation expired; the claimed one is kept
-    # u3 never received it either: back again; the claimed code never comes back
+    assert again == second  # released after its reservation expired; the received one is kept
+    # u3 never received it either: back again; the received code never comes back
     assert reserve("u4", t0 + 999).code == second
     none_left = reserve("u5", t0 + 999)
     assert none_left.code is None and none_left.retry_after(now=t0 + 999) == 60
-    assert reserve("u1", t0 + 999).code is None  # u1's code was claimed: a new one, none left
+    assert reserve("u1", t0 + 999).code is None  # u1's code was received: a new one, none left
     assert pool.pool_holder(redis_client, "cardY", first) == "u1"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from bff.events import handlers, process_pending
 from bff.events.stream import GROUP, ensure_group
-from bff.events.worker import handle_entry
+from bff.events.worker import process_stream_entry
 from bff.membership.members import get_member
 from bff.store import keys
 from tests.events.helpers import ADMIN, card_event, push
@@ -47,9 +47,10 @@ def test_crashed_consumer_entries_reclaimed_none_twice(app, client, redis_client
     taken = r.xreadgroup(GROUP, "A", {keys.event_stream(): ">"}, count=10)[0][1]
     svc = app.extensions["bff"]
     for entry_id, values in taken[:2]:
-        assert handle_entry(svc, entry_id, values) == "done"
+        assert process_stream_entry(svc, entry_id, values) == "done"
     third_id, third = taken[2]
-    handlers.handle(svc, third_id, json.loads(third["raw"]))  # handled, crashed before done/XACK
+    # handled, then crashed before done/XACK:
+    handlers.apply_card_event(svc, third_id, json.loads(third["raw"]))
     # consumer B reclaims (idle 0 here; the worker waits BFF_WORKER_CLAIM_IDLE)
     counts = process_pending(app, consumer="B")
     assert counts == {"done": 8}
@@ -63,8 +64,8 @@ def test_redelivered_done_entry_is_skipped(app, client, redis_client):
     ensure_group(redis_client)
     [(entry_id, values)] = redis_client.xreadgroup(GROUP, "A", {keys.event_stream(): ">"})[0][1]
     svc = app.extensions["bff"]
-    assert handle_entry(svc, entry_id, values) == "done"
-    assert handle_entry(svc, entry_id, values) == "skipped"
+    assert process_stream_entry(svc, entry_id, values) == "done"
+    assert process_stream_entry(svc, entry_id, values) == "skipped"
     assert received(redis_client, "pW") == 1
 
 

@@ -155,7 +155,7 @@ def test_deposit_mode_starts_with_no_stock_and_follows_the_imported_codes(h: Hel
     h.call("/card/code/deposit", token, {"card_id": card_id, "code": ["A1", "A2"]})
     assert h.call("/card/modifystock", token,
                   {"card_id": card_id, "increase_stock_value": 2})["errcode"] == 0
-    # A card turned to deposit mode later (seed 000's update example) needs the codes first.
+    # A card turned to deposit mode later (WeChat's card/update example) needs the codes first.
     plain = h.call("/card/create", token, coupon("GIFT", use_custom_code=True))["card_id"]
     change = {"card_id": plain, "gift": {"base_info": {
         "get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"}}}

@@ -1,4 +1,4 @@
-"""Signatures checked against wechatpy's published vectors (wechat.md §1)."""
+"""Signatures (cardExt, cardSign, wx.config) checked against wechatpy's published vectors."""
 
 from __future__ import annotations
 

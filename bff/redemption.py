@@ -1,5 +1,6 @@
-"""Redeem a code once: one upstream consume per code; a retry gets the first answer, any
-other attempt a 409 that says when, where and through which channel the code was redeemed.
+"""Redemption, the one home for the user's and the operators' redemptions: query a code, and
+redeem it once (one upstream consume per code; a retry gets the first answer, any other attempt a
+409 that says when, where and through which channel the code was redeemed).
 
 The ledger (``bff.store.keys.redeem_ledger``) records each consumed code with who (staff id),
 where (location), when, through which channel, and the digest of the ``Idempotency-Key`` that
@@ -15,8 +16,14 @@ reach WeChat; WeChat applies one, and the one that succeeded writes the ledger (
 proof), overriding a guess. A consume whose answer was lost after sending keeps its in-flight
 entry for a day, settled the same way. A consume WeChat refuses drops it.
 
+The query is ``card/code/get`` with ``check_consume`` (``query_code``); finding a code
+(``resolve_code``) and what WeChat's errcodes about a code mean live in ``bff.ownership``. No
+Flask here.
+
 Used by the counter endpoint (``channel="counter"``), the merchant's server
-(``channel="server"``) and the Mini Program's self-redemption (``channel="self"``).
+(``channel="server"``), the Mini Program's self-redemption (``channel="self"``,
+``bff.cards.redeem``), the ``bff codes redeem`` CLI, and the ``user_consume_card`` push handler
+(``record_from_event``).
 """
 
 from __future__ import annotations
@@ -30,13 +37,18 @@ from typing import Any
 
 import redis
 
-from bff.admin.redemption import ALREADY_REDEEMED, query_code, translate
 from bff.errors import Conflict, ServiceUnavailable, Unprocessable
 from bff.holdings import get_holding, set_status
 from bff.metrics import REDEMPTIONS
+from bff.ownership import ALREADY_REDEEMED, translate_code_error
 from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
+
+__all__ = [
+    "ALREADY_REDEEMED", "already_redeemed_message", "describe", "key_digest", "lookup", "public",
+    "query_code", "record_from_event", "redeem_once",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +61,24 @@ WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.02
 OUTSIDE = (f"{ALREADY_REDEEMED} outside this service (WeChat reports it consumed; its "
            "user_consume_card push, once handled, tells when and where)")
+
+
+def query_code(wechat: WeChatApi, code: str, card_id: str | None = None) -> dict[str, Any]:
+    """``card/code/get`` with ``check_consume``: a redeemable code's details, or a refusal."""
+    try:
+        answer = wechat.code_get(code, card_id=card_id, check_consume=True)
+    except WeChatApiError as e:
+        raise translate_code_error(e) from None
+    card = answer.get("card") or {}
+    return {
+        "card_id": card.get("card_id") or card_id,
+        "code": code,
+        "openid": answer.get("openid"),
+        "can_consume": bool(answer.get("can_consume")),
+        "user_card_status": answer.get("user_card_status"),
+        "begin_time": card.get("begin_time"),
+        "end_time": card.get("end_time"),
+    }
 
 
 def key_digest(channel: str, scope: str, key: str | None) -> str | None:
@@ -188,7 +218,7 @@ def _redeem_as_owner(
             if settled is not None:
                 return settled, False
         REDEMPTIONS.labels(channel, "refused").inc()
-        raise translate(e) from None
+        raise translate_code_error(e) from None
     entry["openid"] = answer.get("openid") or entry["openid"]
     stored = _write(r, entry, token, proven=True)
     if get_holding(r, code) is not None:
