@@ -166,7 +166,9 @@ class Pattern(validate.Regexp):
 CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 # visible ASCII after the host (a page's location.href is percent-encoded); no "\s": Python's
 # and ECMA's whitespace classes differ (e.g. U+001C), and the two must agree
-HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+HTTP_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(:" + _PORT
+                    + r")?([/?#][!-~]*)?$")
 
 
 class CardIdConverter(BaseConverter):

@@ -23,7 +23,7 @@ from bff.admin.member_schemas import (
     UserCardsSchema,
 )
 from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
-from bff.errors import Unprocessable
+from bff.errors import NotFound
 from bff.extensions import services
 from bff.idempotency import RequiredIdempotencyKeySchema
 from bff.membership import change_ledger, changes
@@ -48,12 +48,13 @@ USER_PATH = [{"in": "path", "name": "oa_openid",
 
 
 def _check_path(**values: str) -> None:
-    """Path values as their documented patterns say, else 422 naming them."""
+    """Path values as their documented patterns say, else 404 naming them (no member or user
+    can have such an id)."""
     patterns = {"card_id": CARD_ID_PATTERN, "code": CODE_PATTERN, "oa_openid": OPENID_PATTERN}
     bad = sorted(name for name, value in values.items()
                  if not re.fullmatch(patterns[name], value))
     if bad:
-        raise Unprocessable(f"invalid path: {', '.join(bad)}")
+        raise NotFound(f"no such {' or '.join(bad)}: not a valid {', '.join(bad)}")
 
 
 @blp.route("/members/<string:card_id>/<string:code>/changes", parameters=MEMBER_PATH)
