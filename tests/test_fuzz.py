@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 
 import pytest
-import redis
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from bff import store
 from bff.config import SANDBOX_ADMIN_TOKEN
 from bff.openapi import ADMIN_SCHEME, SESSION_SCHEME
 
@@ -35,7 +35,7 @@ CONFIG = schemathesis.Config.from_dict({
 def fuzz_app(redis_url: str):
     from bff import create_app
 
-    r = redis.Redis.from_url(redis_url)
+    r = store.connect(redis_url, allow_embedded=False)  # a single server or a cluster
     r.flushdb()
     app = create_app({"sandbox": True, "redis_url": redis_url})
     app.config["TESTING"] = True
