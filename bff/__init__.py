@@ -58,8 +58,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from bff.ops.docs import register_docs
 
     register_docs(app, title=app.config["API_TITLE"], sandbox=settings.sandbox)
-    for register in _area_registrars():
-        register(app, api)
+    # Every area, explicitly: an area that fails to import fails the start.
+    from bff import admin, cards, events, membership, sessions
+
+    for area in (sessions, cards, membership, events, admin):
+        area.register(app, api)
     if settings.sandbox:  # the demo pages hand out the sandbox's staff token: never elsewhere
         from bff.demo import register_demo
 
@@ -70,22 +73,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     tracing.init_app(app)  # when OTEL_* variables ask for it
     return app
-
-
-def _area_registrars() -> list:
-    """Each area module exposes ``register(app, api)``; areas that exist are registered."""
-    import importlib
-
-    found = []
-    for name in ("sessions", "cards", "membership", "events", "admin"):  # bff.<name>.register
-        try:
-            module = importlib.import_module(f"bff.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"bff.{name}":
-                raise
-            continue
-        found.append(module.register)
-    return found
 
 
 def _wechat_transport(

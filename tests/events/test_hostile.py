@@ -166,13 +166,13 @@ def test_personal_form_fields_never_reach_the_stream_or_the_feed(client, redis_c
     assert "13800000000" not in feed and "Li Lei" not in feed and "77" in feed
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/admin/events?after=not-an-id", "/v1/admin/events?limit=abc",
-    "/v1/admin/stats/channels?from=2024-13-45", "/v1/admin/identities",
+@pytest.mark.parametrize(("path", "status"), [
+    ("/v1/admin/events?after=not-an-id", 422), ("/v1/admin/events?limit=abc", 422),
+    ("/v1/admin/stats/channels?from=2024-13-45", 422), ("/v1/admin/identities", 404),
 ])
-def test_operator_token_is_checked_before_the_arguments(client, path):
+def test_operator_token_is_checked_before_the_arguments(client, path, status):
     assert_error(client.get(path), 401)
-    assert client.get(path, headers=ADMIN).status_code in (404, 422)
+    assert client.get(path, headers=ADMIN).status_code == status
 
 
 @pytest.mark.parametrize("after", ["1700000000000-0\n", "99999999999999999999", "\u0661\u0662"])
