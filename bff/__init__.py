@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
 
-    from bff import cors, errors, store
+    from bff import cors, errors, request_guard, store
     from bff.extensions import Services, install
     from bff.wechat import build_wechat
 
@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = build_api(app)  # one per app: several apps (instances) can live in one process
     app.extensions["bff_api"] = api
     errors.init_app(app)
+    request_guard.init_app(app)
     observability.init_app(app)  # first of the before_request hooks
     cors.allow_origins(app, settings.cors_origins)
 
@@ -68,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         register_demo(app)
     # after the areas' authentication hooks: a caller without credentials gets 401 first
-    app.before_request(errors.refuse_missing_json_body_outside_checking_blueprints)
+    app.before_request(request_guard.refuse_missing_json_body_outside_checking_blueprints)
     from bff import tracing
 
     tracing.init_app(app)  # when OTEL_* variables ask for it

@@ -7,12 +7,13 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 
-from bff.errors import Unauthorized, refuse_missing_json_body
+from bff.bearer import bearer_token
+from bff.errors import Unauthorized
 from bff.extensions import services
 from bff.openapi import ADMIN_SCHEME, documents
+from bff.request_guard import refuse_missing_json_body
 
 # OpenAPI security requirement of every operator endpoint (the scheme is declared by the Api).
 ADMIN_SECURITY: list[dict[str, list]] = [{ADMIN_SCHEME: []}]
@@ -26,12 +27,9 @@ def check_admin() -> None:
     parses the arguments, so a caller without the token gets 401, not a 400/422 that
     describes the endpoint's schema.
     """
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    token = bearer_token()
     expected = services().settings.admin_token
-    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Unauthorized("a valid operator token is required (Authorization: Bearer ...)")
 
 

@@ -20,8 +20,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import current_app, g, request
 
+from bff.bearer import bearer_token
 from bff.errors import Unauthorized
 from bff.extensions import services
 from bff.identity import find_identity
@@ -34,10 +36,11 @@ _UNSET = object()
 class SessionUser:
     """The authenticated caller. ``token_id`` is the SHA-256 of the token, never the token."""
 
-    __slots__ = ("token_id", "mp_openid", "unionid", "_oa_openid", "expires_at")
+    __slots__ = ("token_id", "mp_openid", "unionid", "_oa_openid", "expires_at", "_redis")
 
-    def __init__(self, token_id: str, mp_openid: str | None, oa_openid: str | None,
-                 unionid: str | None, expires_at: int = 0) -> None:
+    def __init__(self, r: redis.Redis, token_id: str, mp_openid: str | None,
+                 oa_openid: str | None, unionid: str | None, expires_at: int = 0) -> None:
+        self._redis = r  # where the identity links are read: no app context needed
         self.token_id = token_id
         self.mp_openid = mp_openid
         self.unionid = unionid
@@ -45,14 +48,14 @@ class SessionUser:
         self._oa_openid: Any = oa_openid if oa_openid else _UNSET
 
     @classmethod
-    def from_record(cls, rec: SessionRecord) -> SessionUser:
-        return cls(rec.token_id, rec.mp_openid, rec.oa_openid, rec.unionid, rec.expires_at)
+    def from_record(cls, r: redis.Redis, rec: SessionRecord) -> SessionUser:
+        return cls(r, rec.token_id, rec.mp_openid, rec.oa_openid, rec.unionid, rec.expires_at)
 
     @property
     def oa_openid(self) -> str | None:
         """The caller's Official Account openid, or None while no link is known."""
         if self._oa_openid is _UNSET:
-            self._oa_openid = resolve_oa_openid(self)
+            self._oa_openid = resolve_oa_openid(self._redis, self.mp_openid, self.unionid)
         return self._oa_openid
 
     def forget_oa_openid(self) -> None:
@@ -63,27 +66,19 @@ class SessionUser:
         return f"SessionUser(token_id={self.token_id[:8]}…)"
 
 
-def resolve_oa_openid(user: SessionUser) -> str | None:
-    r = services().redis
+def resolve_oa_openid(r: redis.Redis, mp_openid: str | None,
+                      unionid: str | None) -> str | None:
+    """A Mini Program user's OA openid from the identity links (by openid, then unionid)."""
     oa = None
-    if user.mp_openid:
-        ident = find_identity(r, mp_openid=user.mp_openid)
+    if mp_openid:
+        ident = find_identity(r, mp_openid=mp_openid)
         oa = ident.official_account_openid if ident else None
-    if not oa and user.unionid:
-        ident = find_identity(r, unionid=user.unionid)
+    if not oa and unionid:
+        ident = find_identity(r, unionid=unionid)
         oa = ident.official_account_openid if ident else None
     # Not cached in the session: an operator who removes a wrong link
     # (DELETE /v1/admin/identities) must cut every live session off at once.
     return oa
-
-
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return token
 
 
 def authenticate() -> SessionUser:
@@ -101,7 +96,7 @@ def authenticate() -> SessionUser:
         rec = load_session(svc.redis, token)
     if rec is None:
         raise Unauthorized("the session token is invalid, expired or revoked; log in again")
-    return SessionUser.from_record(rec)
+    return SessionUser.from_record(svc.redis, rec)
 
 
 def current_user() -> SessionUser:
