@@ -212,11 +212,6 @@ def proof_of(proof_keys: tuple[bytes, ...], outer_str: str, mp_openid: str,
     return None
 
 
-def proof_fits(proof_keys: tuple[bytes, ...], outer_str: str, mp_openid: str,
-               card_id: str) -> bool:
-    return proof_of(proof_keys, outer_str, mp_openid, card_id) is not None
-
-
 # -- unionid -------------------------------------------------------------------------------------
 
 def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str, *,
