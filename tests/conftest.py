@@ -19,6 +19,8 @@ from bff import store
 from tests.redis_server import RedisClusterNodes, RedisServer
 from tests.slot_guard import SlotGuard
 
+pytest_plugins = ["tests.story"]  # the ``story`` fixture: one vocabulary for every test
+
 MODE = os.environ.get("BFF_TEST_REDIS", "single")
 if MODE not in ("single", "cluster"):
     raise pytest.UsageError("BFF_TEST_REDIS must be single or cluster")

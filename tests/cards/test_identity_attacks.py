@@ -12,16 +12,7 @@ import json
 
 import pytest
 
-from tests.sessions.helpers import (
-    ADMIN,
-    bearer,
-    login,
-    new_user,
-    put_profile,
-    sign,
-    sim_add_card,
-    sim_card,
-)
+from tests.story import ADMIN, bearer
 
 
 def decrypt(client, token: str, encrypt_code: str):
@@ -42,21 +33,12 @@ def redeem(client, token: str, card_id: str, encrypt_code: str):
                        json={"card_id": card_id, "encrypt_code": encrypt_code})
 
 
-def take(client, user: dict, token: str, card_id: str) -> tuple[str, str]:
-    """The user signs and takes the card; (encrypt_code, the cardExt's outer_str)."""
-    res = sign(client, token, {"card_id": card_id, "outer_str": "poster"})
-    assert res.status_code == 200, res.json
-    [got] = sim_add_card(client, user, res.json["card_list"])
-    assert got["isSuccess"], got
-    return got["code"], json.loads(res.json["card_list"][0]["cardExt"])["outer_str"]
-
-
 @pytest.fixture
-def cast(client):
-    card_id = sim_card(client)
-    put_profile(client, card_id, self_redeem=True)
-    alice, mallory = new_user(client, unionid=False), new_user(client, unionid=False)
-    return card_id, alice, login(client, alice), mallory, login(client, mallory)
+def cast(story):
+    card_id = story.card()
+    story.put_profile(card_id, self_redeem=True)
+    alice, mallory = story.user(unionid=False), story.user(unionid=False)
+    return card_id, alice, story.login(alice), mallory, story.login(mallory)
 
 
 def assert_mallory_got_nothing(client, card_id: str, alice: dict, alice_code: str,
@@ -77,32 +59,34 @@ def assert_alice_keeps_everything(client, card_id: str, alice: dict, alice_code:
     assert redeem(client, alice_token, card_id, alice_code).status_code == 200
 
 
-def test_attacker_signs_first_then_decrypts_the_victims_code(client, cast):
+def test_attacker_signs_first_then_decrypts_the_victims_code(story, client, cast):
     card_id, alice, alice_token, mallory, mallory_token = cast
-    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
-    alice_code, _ = take(client, alice, alice_token, card_id)
+    assert story.sign(mallory_token, {"card_id": card_id}).status_code == 200
+    _, alice_code = story.take(card_id, alice, token=alice_token, outer_str="poster")
     assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
     assert_alice_keeps_everything(client, card_id, alice, alice_code, alice_token)
     # and once Alice is linked, Mallory still gets nothing
     assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
 
 
-def test_attacker_signs_after_the_victim_received_it(client, cast):
+def test_attacker_signs_after_the_victim_received_it(story, client, cast):
     card_id, alice, alice_token, mallory, mallory_token = cast
-    alice_code, _ = take(client, alice, alice_token, card_id)
-    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
+    _, alice_code = story.take(card_id, alice, token=alice_token, outer_str="poster")
+    assert story.sign(mallory_token, {"card_id": card_id}).status_code == 200
     assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
     assert_alice_keeps_everything(client, card_id, alice, alice_code, alice_token)
 
 
-def test_attacker_signs_after_before_the_receipt_push_arrived(client, cast):
+def test_attacker_signs_after_before_the_receipt_push_arrived(story, client, cast):
     """WeChat's user_get_card has not reached the service: the owner is known only from
     /card/code/get. Mallory is refused; Alice hears "retry" (409) until the push arrives."""
     card_id, alice, alice_token, mallory, mallory_token = cast
     before = client.get("/sandbox/_sim/config").json["event_url"]
     assert client.put("/sandbox/_sim/config", json={"event_url": ""}).status_code == 200
-    alice_code, outer_str = take(client, alice, alice_token, card_id)
-    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
+    signed = story.sign(alice_token, {"card_id": card_id, "outer_str": "poster"}).json
+    [got] = story.add_card(alice, signed["card_list"])["card_list"]
+    alice_code, outer_str = got["code"], json.loads(signed["card_list"][0]["cardExt"])["outer_str"]
+    assert story.sign(mallory_token, {"card_id": card_id}).status_code == 200
     assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
     pending = decrypt(client, alice_token, alice_code)
     assert pending.status_code == 409, pending.json
@@ -112,20 +96,20 @@ def test_attacker_signs_after_before_the_receipt_push_arrived(client, cast):
     assert client.put("/sandbox/_sim/config", json={"event_url": before}).status_code == 200
     pushed = client.post("/sandbox/_sim/events", json={
         "Event": "user_get_card", "FromUserName": alice["oa_openid"], "CardId": card_id,
-        "UserCardCode": _plain(client, alice_code), "IsGiveByFriend": 0, "OuterStr": outer_str,
+        "UserCardCode": story.code_of(alice_code), "IsGiveByFriend": 0, "OuterStr": outer_str,
         "FriendUserName": "", "OldUserCardCode": ""})
     assert pushed.status_code == 200 and pushed.json["delivered"], pushed.json
     assert_alice_keeps_everything(client, card_id, alice, alice_code, alice_token)
     assert_mallory_got_nothing(client, card_id, alice, alice_code, mallory_token)
 
 
-def test_a_gift_carries_the_givers_proof_but_never_links_the_giver(client, cast):
+def test_a_gift_carries_the_givers_proof_but_never_links_the_giver(story, client, cast):
     """Mallory takes a card through her own cardExt, never decrypts it, gives it to Alice and
     obtains Alice's new encrypt_code: its outer_str is Mallory's, yet it links nothing."""
     card_id, alice, alice_token, mallory, mallory_token = cast
-    mallory_code, _ = take(client, mallory, mallory_token, card_id)
+    _, mallory_code = story.take(card_id, mallory, token=mallory_token, outer_str="poster")
     gift = client.post(f"/sandbox/_sim/users/{mallory['oa_openid']}/cards/"
-                       f"{_plain(client, mallory_code)}/gift", json={"to": alice["oa_openid"]})
+                       f"{story.code_of(mallory_code)}/gift", json={"to": alice["oa_openid"]})
     assert gift.status_code == 200, gift.json
     alices = gift.json["encrypt_code"]
     res = decrypt(client, mallory_token, alices)
@@ -134,14 +118,14 @@ def test_a_gift_carries_the_givers_proof_but_never_links_the_giver(client, cast)
     assert mine(client, mallory_token) == []
 
 
-def test_a_member_form_and_activation_stay_with_their_owner(client):
+def test_a_member_form_and_activation_stay_with_their_owner(story, client):
     """Mallory holds Alice's member-card encrypt_code: no member info, no activation."""
-    card_id = sim_card(client, card_type="MEMBER_CARD")
-    alice, mallory = new_user(client, unionid=False), new_user(client, unionid=False)
-    alice_token, mallory_token = login(client, alice), login(client, mallory)
-    alice_code, _ = take(client, alice, alice_token, card_id)
+    card_id = story.card(card_type="MEMBER_CARD")
+    alice, mallory = story.user(unionid=False), story.user(unionid=False)
+    alice_token, mallory_token = story.login(alice), story.login(mallory)
+    _, alice_code = story.take(card_id, alice, token=alice_token, outer_str="poster")
     assert decrypt(client, alice_token, alice_code).status_code == 200
-    assert sign(client, mallory_token, {"card_id": card_id}).status_code == 200
+    assert story.sign(mallory_token, {"card_id": card_id}).status_code == 200
     assert decrypt(client, mallory_token, alice_code).status_code == 403
     got = client.get(f"/v1/membership/cards/{card_id}", headers=bearer(mallory_token))
     assert got.status_code == 404
@@ -150,9 +134,9 @@ def test_a_member_form_and_activation_stay_with_their_owner(client):
     assert act.status_code == 403
 
 
-def test_an_operator_removes_a_wrong_link_and_every_session_sees_it(client, cast, caplog):
+def test_an_operator_removes_a_wrong_link_and_every_session_sees_it(story, client, cast, caplog):
     card_id, alice, alice_token, mallory, mallory_token = cast
-    alice_code, _ = take(client, alice, alice_token, card_id)
+    _, alice_code = story.take(card_id, alice, token=alice_token, outer_str="poster")
     assert decrypt(client, alice_token, alice_code).status_code == 200
     shown = client.get("/v1/admin/identities", headers=ADMIN,
                        query_string={"oa_openid": alice["oa_openid"]})
@@ -175,14 +159,6 @@ def test_an_operator_removes_a_wrong_link_and_every_session_sees_it(client, cast
     # a removed link is not made again from the same kind of proof (WeChat's unionid still can)
     assert decrypt(client, alice_token, alice_code).status_code == 403
     assert me(client, alice_token)["official_account_openid"] is None
-
-
-def _plain(client, encrypt_code: str) -> str:
-    """The real code, asked of the sandbox directly (as WeChat would answer the OA)."""
-    with client.application.app_context():
-        from bff.extensions import services
-
-        return services().wechat.code_decrypt(encrypt_code)["code"]
 
 
 class _Caller:

@@ -7,69 +7,60 @@ import json
 import threading
 
 from bff import pool
-from tests.sessions.helpers import (
-    ADMIN,
-    bearer,
-    login,
-    new_user,
-    put_profile,
-    sign,
-    sim_add_card,
-    sim_card,
-)
+from tests.story import ADMIN, bearer
 
 
-def test_profile_defaults_update_and_admin_only(client):
-    card_id = sim_card(client)
+def test_profile_defaults_update_and_admin_only(story, client):
+    card_id = story.card()
     assert client.get(f"/v1/admin/cards/{card_id}/profile").status_code == 401
     res = client.get(f"/v1/admin/cards/{card_id}/profile", headers=ADMIN)
     assert res.status_code == 200
     assert res.json["code_mode"] == "none" and res.json["review_state"] == "unknown"
-    got = put_profile(client, card_id, self_redeem=True,
+    got = story.put_profile(card_id, self_redeem=True,
                       membership_number={"mode": "sequence", "prefix": "M", "width": 8})
     assert got["self_redeem"] is True and got["membership_number"]["width"] == 8
-    got = put_profile(client, card_id, code_mode="pool")
+    got = story.put_profile(card_id, code_mode="pool")
     assert got["self_redeem"] is True  # omitted fields keep their value
     bad = client.put(f"/v1/admin/cards/{card_id}/profile", json={"code_mode": "magic"},
                      headers=ADMIN)
     assert bad.status_code == 422
 
 
-def test_pool_code_is_signed_in_and_accepted_by_the_sandbox(client):
-    card_id = sim_card(client, use_custom_code=True)
-    put_profile(client, card_id, code_mode="pool")
+def test_pool_code_is_signed_in_and_accepted_by_the_sandbox(story, client):
+    card_id = story.card(use_custom_code=True)
+    story.put_profile(card_id, code_mode="pool")
     res = client.post(f"/v1/admin/cards/{card_id}/pool", json={"codes": ["P001", "P002", "P001"]},
                       headers=ADMIN)
     assert res.json == {"added": 2, "duplicates": 1, "available": 2}
-    user = new_user(client)
-    token = login(client, user)
-    card_list = sign(client, token, {"card_id": card_id}).json["card_list"]
+    user = story.user()
+    token = story.login(user)
+    card_list = story.sign(token, {"card_id": card_id}).json["card_list"]
     code = json.loads(card_list[0]["cardExt"])["code"]
     assert code in ("P001", "P002")
-    [got] = sim_add_card(client, user, card_list)
+    [got] = story.add_card(user, card_list)["card_list"]
     assert got["isSuccess"] is True
     res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": got["code"]},
                       headers=bearer(token))
     assert res.json["code"] == code
-    other_user = new_user(client)
-    other = sign(client, login(client, other_user), {"card_id": card_id})  # the other code
+    other_user = story.user()
+    other = story.sign(story.login(other_user), {"card_id": card_id})  # the other code
     assert json.loads(other.json["card_list"][0]["cardExt"])["code"] != code
-    third = sign(client, login(client, new_user(client)), {"card_id": card_id})
+    third = story.sign(story.login(story.user()), {"card_id": card_id})
     assert third.status_code == 409 and "pool" in third.json["message"]
     assert 1700 < int(third.headers["Retry-After"]) <= 1800  # when the reservation lapses
     assert "next in" in third.json["message"]
 
 
-def test_one_open_reservation_per_user_and_card(client):
+def test_one_open_reservation_per_user_and_card(story, client):
     """Three add-cards naming the card ten times each used to empty a pool of 30 codes."""
-    card_id = sim_card(client, use_custom_code=True)
-    put_profile(client, card_id, code_mode="pool")
+    card_id = story.card(use_custom_code=True)
+    story.put_profile(card_id, code_mode="pool")
     client.post(f"/v1/admin/cards/{card_id}/pool", headers=ADMIN,
                 json={"codes": [f"Q{i:03d}" for i in range(30)]})
-    token = login(client, new_user(client))
+    token = story.login(story.user())
     seen = set()
     for _ in range(3):
-        res = sign(client, token, *[{"card_id": card_id}] * 10)
+        res = story.sign(token, *[{"card_id": card_id}] * 10)
         assert res.status_code == 200, res.json
         seen |= {json.loads(item["cardExt"])["code"] for item in res.json["card_list"]}
     assert len(seen) == 1  # one reservation, reused by every repeat
@@ -123,8 +114,8 @@ def test_lapsed_reservations_come_back_and_received_codes_never(redis_client):
     assert pool.pool_holder(redis_client, "cardY", first) == "u1"
 
 
-def test_choose_card_sign_matches_an_independent_computation(client):
-    token = login(client, new_user(client))
+def test_choose_card_sign_matches_an_independent_computation(story, client):
+    token = story.login(story.user())
     res = client.post("/v1/cards/choose-card", json={"card_type": "GROUPON", "shop_id": "123"},
                       headers=bearer(token))
     assert res.status_code == 200
@@ -138,8 +129,8 @@ def test_choose_card_sign_matches_an_independent_computation(client):
                        headers=bearer(token)).status_code == 422
 
 
-def test_jssdk_config_signs_allowed_pages_without_fragment(client):
-    token = login(client, new_user(client))
+def test_jssdk_config_signs_allowed_pages_without_fragment(story, client):
+    token = story.login(story.user())
     url = "http://localhost:8080/page?a=1&b=2"
     res = client.post("/v1/jssdk/config", json={"url": url + "#frag"}, headers=bearer(token))
     assert res.status_code == 200
@@ -151,8 +142,8 @@ def test_jssdk_config_signs_allowed_pages_without_fragment(client):
     assert body["appId"] == client.application.extensions["bff"].settings.appid
 
 
-def test_jssdk_config_refuses_other_hosts_and_schemes(client):
-    token = login(client, new_user(client))
+def test_jssdk_config_refuses_other_hosts_and_schemes(story, client):
+    token = story.login(story.user())
     for url, status in (("https://evil.example/page", 403), ("ftp://localhost/x", 422),
                         ("/relative/page", 422), ("javascript:alert(1)", 422)):
         res = client.post("/v1/jssdk/config", json={"url": url}, headers=bearer(token))

@@ -6,7 +6,6 @@ import pytest
 
 from bff import create_app
 from tests.conftest import MODE
-from tests.sessions.helpers import login, new_user
 from tests.story import bearer
 
 # The cache rides on CLIENT TRACKING over one connection: a single server's feature. On a
@@ -37,11 +36,11 @@ def hmget_count(r) -> int:
 
 @single_only
 def test_hits_are_served_without_redis_and_a_revocation_elsewhere_is_immediate(
-        app, client, other_instance, redis_client):
+        story, app, client, other_instance, redis_client):
     b = other_instance.test_client()
     cache_b = other_instance.extensions["bff"].extras["session_cache"]
     for _ in range(30):  # many rounds: a race would show as a stale 200
-        token = login(client, new_user(client))
+        token = story.login(story.user())
         assert b.get("/v1/me", headers=bearer(token)).status_code == 200  # fills b's cache
         before = hmget_count(redis_client)
         for _ in range(3):
@@ -55,9 +54,10 @@ def test_hits_are_served_without_redis_and_a_revocation_elsewhere_is_immediate(
 
 
 @single_only
-def test_a_change_by_redis_itself_reaches_the_cache(app, client, other_instance, redis_client):
+def test_a_change_by_redis_itself_reaches_the_cache(
+        story, app, other_instance, redis_client):
     b = other_instance.test_client()
-    token = login(client, new_user(client))
+    token = story.login(story.user())
     assert b.get("/v1/me", headers=bearer(token)).status_code == 200
     redis_client.flushdb()  # an operator wipes the store (or the session expires): gone at once
     assert b.get("/v1/me", headers=bearer(token)).status_code == 401
@@ -65,10 +65,10 @@ def test_a_change_by_redis_itself_reaches_the_cache(app, client, other_instance,
 
 @single_only
 def test_a_lost_invalidation_connection_empties_and_bypasses_the_cache(
-        app, client, other_instance, redis_client):
+        story, app, client, other_instance, redis_client):
     b = other_instance.test_client()
     cache_b = other_instance.extensions["bff"].extras["session_cache"]
-    token = login(client, new_user(client))
+    token = story.login(story.user())
     assert b.get("/v1/me", headers=bearer(token)).status_code == 200
     assert b.get("/v1/me", headers=bearer(token)).status_code == 200
     redis_client.client_kill_filter(_type="pubsub")  # the invalidation connections die...
@@ -133,11 +133,11 @@ def test_under_gunicorn_gevent_hiredis_a_revocation_reaches_every_worker_at_once
 
 
 @pytest.mark.skipif(MODE != "cluster", reason="checks the cluster mode")
-def test_off_on_a_cluster_client(app, client):
+def test_off_on_a_cluster_client(story, app, client):
     """On a cluster, BFF_SESSION_CACHE=1 leaves sessions read from Redis every time (so a
     revocation is still immediate), and nothing breaks."""
     assert app.extensions["bff"].extras.get("session_cache") is None
-    token = login(client, new_user(client))
+    token = story.login(story.user())
     assert client.get("/v1/me", headers=bearer(token)).status_code == 200
     assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 204
     assert client.get("/v1/me", headers=bearer(token)).status_code == 401

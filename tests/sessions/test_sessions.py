@@ -8,12 +8,12 @@ import time
 import pytest
 
 from bff.sessions import store
-from tests.sessions.helpers import bearer, calls, login, login_code, new_user
+from tests.story import bearer
 
 
-def test_miniprogram_login_gives_a_token_and_links_the_unionid(client, redis_client):
-    user = new_user(client)
-    res = client.post("/v1/sessions/miniprogram", json={"code": login_code(client, user)})
+def test_miniprogram_login_gives_a_token_and_links_the_unionid(story, client, redis_client):
+    user = story.user()
+    res = client.post("/v1/sessions/miniprogram", json={"code": story.login_code(user)})
     assert res.status_code == 201
     body = res.json
     assert set(body) == {"token", "expires_in", "openid"}
@@ -22,39 +22,39 @@ def test_miniprogram_login_gives_a_token_and_links_the_unionid(client, redis_cli
     me = client.get("/v1/me", headers=bearer(body["token"])).json
     assert me["miniprogram_openid"] == user["mp_openid"]
     assert me["unionid"] == user["unionid"]
-    assert calls(client).get("sns/jscode2session") == 1
+    assert story.calls("sns/jscode2session") == 1
     # the token is stored only as its hash; the session_key only sealed
     dump = " ".join(str(redis_client.hgetall(k)) + k for k in redis_client.keys("bff:session:*"))
     assert body["token"] not in dump
 
 
-def test_h5_login_gives_the_official_account_openid(client):
-    user = new_user(client)
-    token = login(client, user, app="h5")
+def test_h5_login_gives_the_official_account_openid(story, client):
+    user = story.user()
+    token = story.login(user, app="h5")
     me = client.get("/v1/me", headers=bearer(token)).json
     assert me["official_account_openid"] == user["oa_openid"]
 
 
-def test_mp_and_h5_logins_with_one_unionid_link_both_openids(client):
-    user = new_user(client)
-    login(client, user, app="h5")
-    token = login(client, user)
+def test_mp_and_h5_logins_with_one_unionid_link_both_openids(story, client):
+    user = story.user()
+    story.login(user, app="h5")
+    token = story.login(user)
     me = client.get("/v1/me", headers=bearer(token)).json
     assert me == {"miniprogram_openid": user["mp_openid"],
                   "official_account_openid": user["oa_openid"],
                   "unionid": user["unionid"], "linked_by": "jscode2session"}
 
 
-def test_a_user_without_unionid_has_no_oa_openid_yet(client):
-    user = new_user(client, unionid=False)
-    token = login(client, user)
+def test_a_user_without_unionid_has_no_oa_openid_yet(story, client):
+    user = story.user(unionid=False)
+    token = story.login(user)
     me = client.get("/v1/me", headers=bearer(token)).json
     assert me["official_account_openid"] is None and me["unionid"] is None
 
 
-def test_login_code_errors_are_clear(client):
-    user = new_user(client)
-    code = login_code(client, user)
+def test_login_code_errors_are_clear(story, client):
+    user = story.user()
+    code = story.login_code(user)
     assert client.post("/v1/sessions/miniprogram", json={"code": code}).status_code == 201
     again = client.post("/v1/sessions/miniprogram", json={"code": code})
     assert again.status_code == 409 and again.json["errcode"] == 40163
@@ -65,11 +65,10 @@ def test_login_code_errors_are_clear(client):
 
 
 @pytest.mark.parametrize("errcode,status", [(40226, 403), (45011, 429)])
-def test_login_refusals_from_wechat(client, errcode, status):
-    user = new_user(client)
-    client.post("/sandbox/_sim/faults",
-                json={"path": "/sns/jscode2session", "errcode": errcode, "count": 1})
-    res = client.post("/v1/sessions/miniprogram", json={"code": login_code(client, user)})
+def test_login_refusals_from_wechat(story, client, errcode, status):
+    user = story.user()
+    story.fault("/sns/jscode2session", errcode=errcode, count=1)
+    res = client.post("/v1/sessions/miniprogram", json={"code": story.login_code(user)})
     assert res.status_code == status
     assert res.json["errcode"] == errcode
     if status == 429:
@@ -86,15 +85,15 @@ def test_missing_or_forged_tokens_are_refused(client, header):
     assert res.json["message"]
 
 
-def test_a_revoked_token_is_refused(client):
-    token = login(client, new_user(client))
+def test_a_revoked_token_is_refused(story, client):
+    token = story.login(story.user())
     assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 204
     assert client.get("/v1/me", headers=bearer(token)).status_code == 401
     assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 401
 
 
-def test_an_expired_token_is_refused(client, monkeypatch):
-    token = login(client, new_user(client))
+def test_an_expired_token_is_refused(story, client, monkeypatch):
+    token = story.login(story.user())
     assert client.get("/v1/me", headers=bearer(token)).status_code == 200
     later = time.time() + 7 * 24 * 3600 + 1
     monkeypatch.setattr(store.time, "time", lambda: later)
@@ -103,16 +102,16 @@ def test_an_expired_token_is_refused(client, monkeypatch):
     assert "expired" in res.json["message"]
 
 
-def test_the_session_expires_in_redis_too(client, redis_client):
-    token = login(client, new_user(client))
+def test_the_session_expires_in_redis_too(story, redis_client):
+    token = story.login(story.user())
     ttl = redis_client.ttl(f"bff:session:{store.token_id_of(token)}")
     assert 0 < ttl <= 7 * 24 * 3600
 
 
-def test_session_key_and_token_never_reach_the_logs(client, caplog, redis_client):
+def test_session_key_and_token_never_reach_the_logs(story, client, caplog, redis_client):
     caplog.set_level(logging.DEBUG)
-    user = new_user(client)
-    token = login(client, user)
+    user = story.user()
+    token = story.login(user)
     client.get("/v1/me", headers=bearer(token))
     sealed = redis_client.hget(f"bff:session:{store.token_id_of(token)}", "sk")
     assert sealed
@@ -122,8 +121,9 @@ def test_session_key_and_token_never_reach_the_logs(client, caplog, redis_client
         assert user["mp_openid"] not in text and user["unionid"] not in text
 
 
-def test_session_key_is_sealed_and_recoverable_only_with_the_data_key(app, client, redis_client):
-    token = login(client, new_user(client))
+def test_session_key_is_sealed_and_recoverable_only_with_the_data_key(
+        story, app, redis_client):
+    token = story.login(story.user())
     sealed = redis_client.hget(f"bff:session:{store.token_id_of(token)}", "sk")
     settings = app.extensions["bff"].settings
     assert len(store.unseal_session_key(settings, sealed)) == 24  # base64 of 16 bytes
