@@ -10,11 +10,11 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
-from tests.admin.helpers import ADMIN, calls, deposit_card, new_card, sim
+from tests.story import ADMIN
 
 
-def test_codes_import_count_check(runner, client, tmp_path):
-    card = deposit_card(client)
+def test_codes_import_count_check(story, runner, tmp_path):
+    card = story.deposit_card()
     codes = [f"Q{n:04d}" for n in range(250)]
     src = tmp_path / "codes.csv"
     src.write_text("n,code\n" + "".join(f"{i},{c}\n" for i, c in enumerate(codes)) + "9,\n")
@@ -36,11 +36,11 @@ def test_codes_import_count_check(runner, client, tmp_path):
     assert json.loads(res.stdout)["not_exist_code"] == ["nope"]
     assert res.stderr.strip() == "Error: 1 of 2 code(s) are not in WeChat"
     # A rerun of the same file skips every batch.
-    before = calls(client)["card/code/deposit"]
+    before = story.calls("card/code/deposit")
     res = runner.invoke(args=["codes", "import", card, str(src), "--csv-column", "2",
                               "--skip-header", "--report", str(tmp_path / "r.json")])
     assert res.exit_code == 0 and "resuming: 3 of 3 batches" in res.stderr
-    assert calls(client)["card/code/deposit"] == before
+    assert story.calls("card/code/deposit") == before
 
 
 def test_import_errors_are_one_line(runner, tmp_path):
@@ -56,8 +56,8 @@ def test_import_errors_are_one_line(runner, tmp_path):
     assert res.exit_code == 1 and res.stderr.strip() == "Error: the file holds no valid code"
 
 
-def test_qrcode_create_writes_a_png_of_the_url(runner, client, tmp_path):
-    card = new_card(client)
+def test_qrcode_create_writes_a_png_of_the_url(story, runner, tmp_path):
+    card = story.card()
     png = tmp_path / "qr.png"
     res = runner.invoke(args=["qrcode", "create", card, "--outer-str", "door",
                               "--expire-seconds", "600", "--png", str(png)])
@@ -72,8 +72,8 @@ def test_qrcode_create_writes_a_png_of_the_url(runner, client, tmp_path):
     assert res.exit_code == 1 and "needs exactly one card" in res.stderr
 
 
-def test_whitelist_set(runner, client):
-    users = [sim(client, "users", {})["oa_openid"] for _ in range(2)]
+def test_whitelist_set(story, runner):
+    users = [story.user()["oa_openid"] for _ in range(2)]
     res = runner.invoke(args=["whitelist", "set", "--openid", users[0], "--openid", users[1],
                               "--username", "eddy"])
     assert res.exit_code == 0 and json.loads(res.stdout)["openid"] == users
@@ -83,8 +83,8 @@ def test_whitelist_set(runner, client):
     assert runner.invoke(args=["whitelist", "set"]).exit_code == 1
 
 
-def test_cards_profile_and_identities(runner, client):
-    card = new_card(client)
+def test_cards_profile_and_identities(story, runner, client):
+    card = story.card()
     res = runner.invoke(args=["cards", "profile", "set", card, "self_redeem=true",
                               "code_mode=deposit"])
     assert res.exit_code == 0, res.output
@@ -101,11 +101,11 @@ def test_cards_profile_and_identities(runner, client):
     assert res.exit_code == 1 and "exactly one" in res.stderr
 
 
-def test_codes_import_report_defaults_to_a_git_ignored_path(runner, client, tmp_path,
+def test_codes_import_report_defaults_to_a_git_ignored_path(story, runner, tmp_path,
                                                             monkeypatch):
     """Without --report the report goes under artifacts/imports/ (git-ignored), never into the
     current directory itself, and the summary says where."""
-    card = deposit_card(client)
+    card = story.deposit_card()
     src = tmp_path / "codes.txt"
     src.write_text("D0001\nD0002\n")
     work = tmp_path / "checkout"

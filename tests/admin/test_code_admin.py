@@ -3,15 +3,10 @@ WeChat sees them (reconciled into holdings)."""
 
 from __future__ import annotations
 
-import time
-
 from bff import holdings
 from bff.events import process_pending
 from bff.store import keys
-from bff.wechat import signing
-from tests.admin.helpers import ADMIN, calls, decrypt, new_card, sim, take
-from tests.sessions.helpers import login
-from tests.story import bearer
+from tests.story import ADMIN, bearer
 
 
 def post(client, path: str, body: dict):
@@ -23,10 +18,10 @@ def wx_code(app, code: str, card_id: str | None = None) -> dict:
         return app.extensions["bff"].wechat.code_get(code, card_id=card_id)
 
 
-def test_an_unavailable_code_can_no_longer_be_used(app, client, redis_client):
-    card = new_card(client)
-    _, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
+def test_an_unavailable_code_can_no_longer_be_used(story, app, client, redis_client):
+    card = story.card()
+    _, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
     process_pending(app)  # the user_get_card push records the holding
     res = post(client, "codes/unavailable", {"card_id": card, "code": code,
                                              "reason": "fraud report 17"})
@@ -41,19 +36,12 @@ def test_an_unavailable_code_can_no_longer_be_used(app, client, redis_client):
     unknown = post(client, "codes/unavailable", {"card_id": card, "code": "999999999999"})
     assert unknown.status_code == 404 and unknown.json["errcode"] == 40056
     assert post(client, "codes/unavailable", {"code": code}).status_code == 422
-    assert calls(client).get("card/code/consume", 0) == 0
+    assert story.calls("card/code/consume") == 0
 
 
-def test_a_custom_code_changes_and_its_holder_sees_the_new_one(app, client, redis_client):
-    card = new_card(client, use_custom_code=True)
-    user = sim(client, "users", {})
-    with app.app_context():
-        ticket = app.extensions["bff"].wechat.credentials.ticket("wx_card")
-    ext = signing.card_ext(api_ticket=ticket, card_id=card, code="GIFT-0001",
-                           timestamp=int(time.time()), nonce_str=signing.nonce_str())
-    [got] = sim(client, "add-card", {"user": user["oa_openid"],
-                                     "card_list": [{"cardId": card, "cardExt": ext}]})["card_list"]
-    assert got["isSuccess"], got
+def test_a_custom_code_changes_and_its_holder_sees_the_new_one(story, app, client, redis_client):
+    card = story.card(use_custom_code=True)
+    user, _ = story.take(card, signed_by="ticket", code="GIFT-0001")
     process_pending(app)
     res = post(client, "codes/update", {"card_id": card, "code": "GIFT-0001",
                                         "new_code": "GIFT-0002"})
@@ -64,15 +52,15 @@ def test_a_custom_code_changes_and_its_holder_sees_the_new_one(app, client, redi
     assert moved.oa_openid == user["oa_openid"] and moved.old_code == "GIFT-0001"
     assert holdings.get_holding(redis_client, "GIFT-0001") is None
     assert not redis_client.sismember(keys.holdings_of("oa", user["oa_openid"]), "GIFT-0001")
-    token = login(client, user, "h5")
+    token = story.login(user, "h5")
     mine = client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]
     assert [c["code"] for c in mine] == ["GIFT-0002"]
     assert wx_code(app, "GIFT-0002", card)["openid"] == user["oa_openid"]
     # The old code is gone upstream; a taken or WeChat-generated code cannot be the target.
     assert post(client, "codes/redeem", {"card_id": card, "code": "GIFT-0001"}).status_code == 404
-    generated = new_card(client)
-    _, encrypted = take(app, client, generated)
-    res = post(client, "codes/update", {"card_id": generated, "code": decrypt(app, encrypted),
+    generated = story.card()
+    _, encrypted = story.take(generated, signed_by="ticket")
+    res = post(client, "codes/update", {"card_id": generated, "code": story.code_of(encrypted),
                                         "new_code": "MINE-1"})
     assert res.status_code == 404 and res.json["errcode"] == 40056
     same = post(client, "codes/update", {"card_id": card, "code": "GIFT-0002",
@@ -80,14 +68,14 @@ def test_a_custom_code_changes_and_its_holder_sees_the_new_one(app, client, redi
     assert same.status_code == 404  # WeChat: the new code is taken (by itself)
 
 
-def test_a_users_cards_per_wechat_restore_missing_holdings(app, client, redis_client):
-    card_a, card_b = new_card(client), new_card(client)
-    user, first = take(app, client, card_a)
+def test_a_users_cards_per_wechat_restore_missing_holdings(story, app, client, redis_client):
+    card_a, card_b = story.card(), story.card()
+    user, first = story.take(card_a, signed_by="ticket")
     # The service missed these pushes (no event URL): WeChat still knows the user's cards.
     client.put("/sandbox/_sim/config", json={"event_url": ""})
-    _, encrypted_b = take_for(app, client, user, card_b)
-    second_code = decrypt(app, encrypted_b)
-    first_code = decrypt(app, first)
+    _, encrypted_b = story.take(card_b, user, signed_by="ticket")
+    second_code = story.code_of(encrypted_b)
+    first_code = story.code_of(first)
     redis_client.delete(keys.holding(first_code))
     redis_client.delete(keys.holdings_of("oa", user["oa_openid"]))
     res = client.get(f"/v1/admin/users/{user['oa_openid']}/cards", headers=ADMIN)
@@ -102,29 +90,17 @@ def test_a_users_cards_per_wechat_restore_missing_holdings(app, client, redis_cl
     assert only_b.json["cards"] == [{"card_id": card_b, "code": second_code}]
     assert only_b.json["recorded"] == 0
     # A code used outside the service's view leaves WeChat's list: reported, not guessed.
-    sim(client, f"users/{user['oa_openid']}/cards/{first_code}/consume")
+    story.sim(f"users/{user['oa_openid']}/cards/{first_code}/consume")
     res = client.get(f"/v1/admin/users/{user['oa_openid']}/cards", headers=ADMIN)
     assert res.json["not_in_wechat"] == [first_code]
     unknown = client.get("/v1/admin/users/o-nobody/cards", headers=ADMIN)
     assert unknown.status_code == 404 and unknown.json["errcode"] == 40003
 
 
-def take_for(app, client, user: dict, card_id: str) -> tuple[dict, str]:
-    with app.app_context():
-        ticket = app.extensions["bff"].wechat.credentials.ticket("wx_card")
-    ext = signing.card_ext(api_ticket=ticket, card_id=card_id, timestamp=int(time.time()),
-                           nonce_str=signing.nonce_str())
-    [entry] = sim(client, "add-card", {"user": user["oa_openid"],
-                                       "card_list": [{"cardId": card_id, "cardExt": ext}]}
-                  )["card_list"]
-    assert entry["isSuccess"], entry
-    return user, entry["code"]
-
-
-def test_cli_codes_unavailable_update_redeem_and_users_cards(app, client, runner):
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
+def test_cli_codes_unavailable_update_redeem_and_users_cards(story, app, runner):
+    card = story.card()
+    user, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
     res = runner.invoke(args=["users", "cards", user["oa_openid"]])
     assert res.exit_code == 0 and code in res.output, res.output
     res = runner.invoke(args=["codes", "redeem", code, "--key", "till-1", "--staff-id", "s1"])
@@ -134,22 +110,22 @@ def test_cli_codes_unavailable_update_redeem_and_users_cards(app, client, runner
     other = runner.invoke(args=["codes", "redeem", code])
     assert other.exit_code == 1 and "already been redeemed" in other.output
     assert "by staff s1, channel counter" in other.output
-    _, encrypted = take(app, client, card)
-    second = decrypt(app, encrypted)
+    _, encrypted = story.take(card, signed_by="ticket")
+    second = story.code_of(encrypted)
     res = runner.invoke(args=["codes", "unavailable", card, second, "--reason", "lost"])
     assert res.exit_code == 0 and "UNAVAILABLE" in res.output
     res = runner.invoke(args=["codes", "update", card, second, "X-1"])
     assert res.exit_code == 1 and "errcode" in res.output
 
 
-def test_a_missing_holding_is_filled_from_wechat_when_the_user_asks(app, client):
+def test_a_missing_holding_is_filled_from_wechat_when_the_user_asks(story, app, client):
     client.put("/sandbox/_sim/config", json={"event_url": ""})  # the service misses the push
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
-    token = login(client, user, "h5")  # an H5 session: the OA openid is known
+    card = story.card()
+    user, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
+    token = story.login(user, "h5")  # an H5 session: the OA openid is known
     mine = client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]
     assert [(c["card_id"], c["code"]) for c in mine] == [(card, code)]
-    assert calls(client)["card/user/getcardlist"] == 1
+    assert story.calls("card/user/getcardlist") == 1
     client.get("/v1/cards/mine", headers=bearer(token))
-    assert calls(client)["card/user/getcardlist"] == 1  # not again within the minute
+    assert story.calls("card/user/getcardlist") == 1  # not again within the minute

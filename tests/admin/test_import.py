@@ -13,7 +13,7 @@ import pytest
 from bff.admin.codes import read_code_file
 from bff.admin.importer import CodeImporter, ImportInterrupted, ImportLock, ImportLocked
 from bff.store import keys
-from tests.admin.helpers import ADMIN, calls, deposit_card, fault
+from tests.story import ADMIN
 
 
 @pytest.fixture
@@ -32,16 +32,17 @@ def write_codes(path, codes: list[str], extra: bytes = b"") -> str:
     return str(path)
 
 
-def test_ten_thousand_codes_with_a_failure_an_interruption_and_a_rerun(app, client, tmp_path):
+def test_ten_thousand_codes_with_a_failure_an_interruption_and_a_rerun(
+        story, app, client, tmp_path):
     r, wechat = services(app)
-    card = deposit_card(client)
+    card = story.deposit_card()
     codes = [f"C{n:09d}" for n in range(10_000)]
     # Three bad lines (empty, too long, not UTF-8) and one repeated code: reported, not sent.
     path = write_codes(tmp_path / "codes.txt", codes,
                        b"\n" + b"x" * 129 + b"\n\xff\xfe\n" + codes[5].encode() + b"\n")
     codefile = read_code_file(path)
     assert len(codefile.codes) == 10_000 and len(codefile.rejected) == 4
-    fault(client, "card/code/deposit", http_status=500)
+    story.fault("card/code/deposit", http_status=500)
 
     def stop_after_30(index: int, seen: list[int] = []) -> None:  # noqa: B006
         seen.append(index)
@@ -57,7 +58,7 @@ def test_ten_thousand_codes_with_a_failure_an_interruption_and_a_rerun(app, clie
     report = CodeImporter(r, wechat, card, read_code_file(path), parallel=4,
                           backoff=0.01).run()
 
-    made = calls(client)
+    made = story.calls()
     assert made["card/code/deposit"] == 100 + 1  # every batch once, plus the failed call
     sent = {int(k): int(v) for k, v in r.hgetall(keys.import_checkpoint(
         card, codefile.digest, "sent")).items()}
@@ -78,10 +79,10 @@ def test_ten_thousand_codes_with_a_failure_an_interruption_and_a_rerun(app, clie
     assert count.json == {"count": 10_000}
 
 
-def test_in_flight_batch_resent_counts_as_ours_and_prior_codes_as_duplicates(app, client,
+def test_in_flight_batch_resent_counts_as_ours_and_prior_codes_as_duplicates(story, app, client,
                                                                              tmp_path):
     r, wechat = services(app)
-    card = deposit_card(client)
+    card = story.deposit_card()
     codes = [f"K{n:05d}" for n in range(250)]
     codefile = read_code_file(write_codes(tmp_path / "c.txt", codes))
     # Batch 0 reached WeChat but its answer was never recorded (the run died).
@@ -99,13 +100,13 @@ def test_in_flight_batch_resent_counts_as_ours_and_prior_codes_as_duplicates(app
     assert report["stock_added"] == 248
     again = CodeImporter(r, wechat, card, codefile, parallel=2).run(set_stock=True)
     assert again["stock_added"] == 0 and again["summary"] == report["summary"]
-    assert calls(client)["card/modifystock"] == 1
-    assert calls(client)["card/code/deposit"] == 1 + 1 + 3  # manual, endpoint, first run
+    assert story.calls("card/modifystock") == 1
+    assert story.calls("card/code/deposit") == 1 + 1 + 3  # manual, endpoint, first run
 
 
-def test_a_batch_that_keeps_failing_is_reported_and_retried_on_rerun(app, client, tmp_path):
+def test_a_batch_that_keeps_failing_is_reported_and_retried_on_rerun(story, app, client, tmp_path):
     r, wechat = services(app)
-    card = deposit_card(client)
+    card = story.deposit_card()
     codes = [f"F{n:04d}" for n in range(150)]
     codefile = read_code_file(write_codes(tmp_path / "c.txt", codes))
     client.post("/sandbox/_sim/faults", json={"path": "card/code/deposit", "errcode": -1,
@@ -120,8 +121,8 @@ def test_a_batch_that_keeps_failing_is_reported_and_retried_on_rerun(app, client
     assert rerun["complete"] and rerun["summary"]["succeeded"] == 150
 
 
-def test_deposit_endpoint_limits(client):
-    card = deposit_card(client)
+def test_deposit_endpoint_limits(story, client):
+    card = story.deposit_card()
     too_many = client.post(f"/v1/admin/cards/{card}/codes", headers=ADMIN,
                            json={"codes": [str(n) for n in range(101)]})
     assert too_many.status_code == 422
@@ -132,7 +133,7 @@ def test_deposit_endpoint_limits(client):
                         json={"codes": ["a", "b"]})
     assert check.status_code == 200
     assert check.json == {"exist_code": [], "not_exist_code": ["a", "b"]}
-    assert "card/code/deposit" not in calls(client)
+    assert "card/code/deposit" not in story.calls()
 
 
 def test_csv_column_and_header(tmp_path):
@@ -145,9 +146,9 @@ def test_csv_column_and_header(tmp_path):
 
 
 def test_two_imports_of_one_card_at_once_are_locked_and_the_second_says_who_holds_it(
-        app, client, runner, tmp_path):
+        story, app, runner, tmp_path):
     r, wechat = services(app)
-    card = deposit_card(client)
+    card = story.deposit_card()
     first_file = read_code_file(write_codes(tmp_path / "a.txt", [f"A{n:04d}" for n in range(300)]))
     second = write_codes(tmp_path / "b.txt", [f"B{n:04d}" for n in range(10)])
     started, go_on = threading.Event(), threading.Event()
@@ -167,7 +168,7 @@ def test_two_imports_of_one_card_at_once_are_locked_and_the_second_says_who_hold
         line = res.output.strip().splitlines()[-1]
         assert line.startswith(f"Error: another import of card {card} is running: ")
         assert f"host {socket.gethostname()}, pid {os.getpid()}, started 20" in line
-        assert calls(client)["card/code/deposit"] <= 2  # the first run's two in flight only
+        assert story.calls("card/code/deposit") <= 2  # the first run's two in flight only
     finally:
         go_on.set()
         first.join(30)

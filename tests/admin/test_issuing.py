@@ -8,7 +8,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.admin.helpers import ADMIN, calls, new_card, sim
+from tests.story import ADMIN
 
 
 def qr(client, body: dict):
@@ -22,8 +22,8 @@ def test_operator_token_required(client):
     assert res.json["code"] == 401
 
 
-def test_single_card_qrcode_and_its_image_decodes_to_the_url(client):
-    card = new_card(client)
+def test_single_card_qrcode_and_its_image_decodes_to_the_url(story, client):
+    card = story.card()
     res = qr(client, {"cards": [{"card_id": card, "outer_str": "poster-7"}],
                       "expire_seconds": 1800})
     assert res.status_code == 201, res.json
@@ -41,12 +41,12 @@ def test_single_card_qrcode_and_its_image_decodes_to_the_url(client):
     assert b"<svg" in svg.data
 
 
-def test_multiple_cards_make_a_qr_multiple_card(client):
-    cards = [new_card(client) for _ in range(5)]
+def test_multiple_cards_make_a_qr_multiple_card(story, client):
+    cards = [story.card() for _ in range(5)]
     res = qr(client, {"cards": [{"card_id": c, "outer_str": "shelf"} for c in cards]})
     assert res.status_code == 201, res.json
     assert res.json["expire_seconds"] is None
-    assert calls(client)["card/qrcode/create"] == 1
+    assert story.calls("card/qrcode/create") == 1
 
 
 @pytest.mark.parametrize("body, field", [
@@ -61,11 +61,11 @@ def test_multiple_cards_make_a_qr_multiple_card(client):
     ({"cards": [{"card_id": "c1", "code": "1" * 21}]}, "cards"),
     ({"cards": [{"code": "1"}]}, "cards"),
 ])
-def test_invalid_qrcodes_are_422_and_never_reach_wechat(client, body, field):
+def test_invalid_qrcodes_are_422_and_never_reach_wechat(story, client, body, field):
     res = qr(client, body)
     assert res.status_code == 422, res.json
     assert field in res.json["errors"]["json"]
-    assert "card/qrcode/create" not in calls(client)
+    assert "card/qrcode/create" not in story.calls()
 
 
 @pytest.mark.parametrize("url", ["ftp://weixin.qq.com/q/x", "weixin.qq.com/q/abc",
@@ -75,8 +75,8 @@ def test_image_refuses_what_is_not_a_short_http_url(client, url):
     assert res.status_code == 422, res.json
 
 
-def test_landing_page(client):
-    cards = [new_card(client), new_card(client)]
+def test_landing_page(story, client):
+    cards = [story.card(), story.card()]
     body = {"banner": "http://mmbiz.qpic.cn/banner.jpg", "page_title": "Offers nearby",
             "can_share": True, "scene": "SCENE_NEAR_BY",
             "card_list": [{"card_id": c, "thumb_url": f"www.qq.com/{c}.jpg"} for c in cards]}
@@ -90,24 +90,24 @@ def test_landing_page(client):
     {"card_list": [{"card_id": "c1"}]},
     {"card_list": [{"card_id": "c1", "thumb_url": "a"}, {"card_id": "c1", "thumb_url": "a"}]},
 ])
-def test_landing_page_validation(client, change):
+def test_landing_page_validation(story, client, change):
     body = {"banner": "http://b/1.jpg", "page_title": "t", "can_share": False,
             "scene": "SCENE_MENU", "card_list": [{"card_id": "c1", "thumb_url": "t"}], **change}
     body = {k: v for k, v in body.items() if v is not None}
     res = client.post("/v1/admin/landing-pages", json=body, headers=ADMIN)
     assert res.status_code == 422, res.json
-    assert "card/landingpage/create" not in calls(client)
+    assert "card/landingpage/create" not in story.calls()
 
 
-def test_article_html(client):
-    card = new_card(client)
+def test_article_html(story, client):
+    card = story.card()
     res = client.get(f"/v1/admin/cards/{card}/article-html", headers=ADMIN)
     assert res.status_code == 200
     assert card in res.json["content"] and "<iframe" in res.json["content"]
 
 
-def test_whitelist_replaces_and_is_limited_to_ten(client):
-    users = [sim(client, "users", {})["oa_openid"] for _ in range(3)]
+def test_whitelist_replaces_and_is_limited_to_ten(story, client):
+    users = [story.user()["oa_openid"] for _ in range(3)]
     res = client.put("/v1/admin/test-whitelist", headers=ADMIN,
                      json={"openid": users, "username": ["eddy", "abcd"]})
     assert res.status_code == 200, res.json
@@ -116,10 +116,10 @@ def test_whitelist_replaces_and_is_limited_to_ten(client):
     res = client.put("/v1/admin/test-whitelist", json=too_many, headers=ADMIN)
     assert res.status_code == 422
     assert "at most 10" in str(res.json["errors"])
-    assert calls(client)["card/testwhitelist/set"] == 1
+    assert story.calls("card/testwhitelist/set") == 1
     for empty in ({}, None):  # no list at all: refused, never read as "empty the whitelist"
         assert client.put("/v1/admin/test-whitelist", json=empty, headers=ADMIN).status_code in (
             415, 422)
-    assert calls(client)["card/testwhitelist/set"] == 1
+    assert story.calls("card/testwhitelist/set") == 1
     cleared = client.put("/v1/admin/test-whitelist", json={"openid": []}, headers=ADMIN)
     assert cleared.status_code == 200 and cleared.json == {"openid": [], "username": []}

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from bff import redemption as ledger
 from bff.store import keys
-from tests.admin.helpers import ADMIN, calls, decrypt, fault, new_card, sim, take
+from tests.story import ADMIN
 
 
 def query(client, **body):
@@ -20,10 +20,10 @@ def redeem(client, headers=None, **body):
     return client.post("/v1/admin/codes/redeem", json=body, headers={**ADMIN, **(headers or {})})
 
 
-def test_query_by_code_and_by_encrypt_code_however_the_url_mangled_it(app, client):
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
+def test_query_by_code_and_by_encrypt_code_however_the_url_mangled_it(story, app, client):
+    card = story.card()
+    user, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
     res = query(client, code=code)
     assert res.status_code == 200, res.json
     assert res.json["card_id"] == card and res.json["openid"] == user["oa_openid"]
@@ -61,10 +61,11 @@ def redeem_at_once(app, bodies: list[tuple[dict, str | None]]) -> list[tuple[int
     return answers
 
 
-def test_ten_concurrent_retries_under_one_key_make_one_consume_and_the_same_answer(app, client):
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
+def test_ten_concurrent_retries_under_one_key_make_one_consume_and_the_same_answer(
+        story, app, client):
+    card = story.card()
+    user, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
     body = {"card_id": card, "code": code, "staff_id": "s1", "location": "store 12"}
     answers = redeem_at_once(app, [(body, "till-7-sale-1")] * 10)
     assert {a[0] for a in answers} == {200}, answers
@@ -73,7 +74,7 @@ def test_ten_concurrent_retries_under_one_key_make_one_consume_and_the_same_answ
     assert first["code"] == code and first["openid"] == user["oa_openid"]
     assert first["location"] == "store 12" and first["staff_id"] == "s1"
     assert first["channel"] == "counter" and "key" not in first
-    assert calls(client)["card/code/consume"] == 1
+    assert story.calls("card/code/consume") == 1
     # Later: the same key is a retry (the first answer); another key or none is a second
     # redemption, refused with when, where, by whom and through which channel.
     again = redeem(client, **body, headers={"Idempotency-Key": "till-7-sale-1"})
@@ -87,13 +88,13 @@ def test_ten_concurrent_retries_under_one_key_make_one_consume_and_the_same_answ
     info = query(client, card_id=card, code=code)
     assert info.status_code == 409 and info.json["errcode"] == 40099
     assert "by staff s1" in info.json["message"]
-    assert calls(client)["card/code/consume"] == 1
+    assert story.calls("card/code/consume") == 1
 
 
-def test_ten_concurrent_redemptions_under_ten_keys_one_wins_the_others_hear_who(app, client):
-    card = new_card(client)
-    _, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
+def test_ten_concurrent_redemptions_under_ten_keys_one_wins_the_others_hear_who(story, app):
+    card = story.card()
+    _, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
     answers = redeem_at_once(app, [({"code": code, "staff_id": f"s{i}"}, f"key-{i}")
                                    for i in range(10)])
     won = [a for a in answers if a[0] == 200]
@@ -101,19 +102,19 @@ def test_ten_concurrent_redemptions_under_ten_keys_one_wins_the_others_hear_who(
     assert len(won) == 1 and {a[0] for a in lost} == {409}, answers
     winner = won[0][1]["staff_id"]
     assert all(f"by staff {winner}, channel counter" in a[1]["message"] for a in lost)
-    assert calls(client)["card/code/consume"] == 1
+    assert story.calls("card/code/consume") == 1
 
 
-def test_a_key_redeems_one_code_only(app, client):
-    card = new_card(client)
-    codes = [decrypt(app, take(app, client, card)[1]) for _ in range(2)]
+def test_a_key_redeems_one_code_only(story, app, client):
+    card = story.card()
+    codes = [story.code_of(story.take(card, signed_by="ticket")[1]) for _ in range(2)]
     assert redeem(client, code=codes[0], headers={"Idempotency-Key": "k-1"}).status_code == 200
     reused = redeem(client, code=codes[1], headers={"Idempotency-Key": "k-1"})
     assert reused.status_code == 422 and "another code" in reused.json["message"]
     for bad in ("", "x" * 65, "has space", "ключ"):
         res = redeem(client, code=codes[1], headers={"Idempotency-Key": bad})
         assert res.status_code == 422, bad
-    assert calls(client)["card/code/consume"] == 1
+    assert story.calls("card/code/consume") == 1
 
 
 def consume_in_flight_past_its_claim(r, code: str) -> None:
@@ -145,111 +146,112 @@ def first_and_retry_past_its_claim(app, r, body: dict, key: str) -> dict[str, tu
     return answers
 
 
-def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(app, client, monkeypatch,
+def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(story, app, client, monkeypatch,
                                                                     redis_client):
     """The first request's consume stalls past its claim; its retry (same key) takes the claim
     meanwhile. Both get the one redemption's answer; another key is told who redeemed it."""
     monkeypatch.setattr(ledger, "CLAIM_TTL_MS", 200)
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
-    fault(client, "card/code/consume", latency_ms=1500)  # the first consume only
+    card = story.card()
+    user, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
+    story.fault("card/code/consume", latency_ms=1500)  # the first consume only
     answers = first_and_retry_past_its_claim(app, redis_client, {"card_id": card, "code": code},
                                              "sale-77")
     assert answers["first"][0] == 200 and answers["retry"][0] == 200, answers
     assert answers["first"][1] == answers["retry"][1]
     assert answers["first"][1]["openid"] == user["oa_openid"]
     # WeChat applied one of the two consumes; the ledger names the one that did.
-    assert calls(client)["card/code/consume"] == 2
+    assert story.calls("card/code/consume") == 2
     other = redeem(client, card_id=card, code=code, headers={"Idempotency-Key": "sale-78"})
     assert other.status_code == 409
     assert f"by staff {answers['first'][1]['staff_id']}" in other.json["message"]
 
 
 def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
-        app, client, monkeypatch, redis_client):
+        story, app, client, monkeypatch, redis_client):
     """WeChat applies the first consume at once but answers after the claim expired; the retry
     (same key) hears "consumed" from WeChat and answers from the first attempt's in-flight
     record: the same answer for both, one consume."""
     monkeypatch.setattr(ledger, "CLAIM_TTL_MS", 200)
-    card = new_card(client)
-    _, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
-    fault(client, "card/code/consume", latency_after_ms=1500)
+    card = story.card()
+    _, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
+    story.fault("card/code/consume", latency_after_ms=1500)
     answers = first_and_retry_past_its_claim(
         app, redis_client, {"card_id": card, "code": code, "location": "store 2"}, "sale-90")
     assert answers["first"][0] == 200 and answers["retry"][0] == 200, answers
     assert answers["first"][1] == answers["retry"][1]
     assert answers["first"][1]["staff_id"] == "first"
-    assert calls(client)["card/code/consume"] == 1
+    assert story.calls("card/code/consume") == 1
     other = redeem(client, card_id=card, code=code)
     assert other.status_code == 409 and "by staff first, channel counter" in other.json["message"]
 
 
-def test_redeem_with_encrypt_code(app, client):
-    card = new_card(client)
-    _, encrypted = take(app, client, card)
+def test_redeem_with_encrypt_code(story, app, client):
+    card = story.card()
+    _, encrypted = story.take(card, signed_by="ticket")
     res = redeem(client, encrypt_code=quote(encrypted, safe=""), staff_id="a", location="b")
     assert res.status_code == 200, res.json
-    assert res.json["code"] == decrypt(app, encrypted)
+    assert res.json["code"] == story.code_of(encrypted)
     assert set(res.json) >= {"card_id", "code", "openid", "redeemed_at", "staff_id", "location"}
 
 
-def test_unusable_codes_are_explained(app, client):
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
+def test_unusable_codes_are_explained(story, app, client):
+    card = story.card()
+    user, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
     unknown = redeem(client, card_id=card, code="999999999999")
     assert unknown.status_code == 404 and unknown.json["errcode"] == 40056
-    sim(client, f"users/{user['oa_openid']}/cards/{code}/delete")
+    story.sim(f"users/{user['oa_openid']}/cards/{code}/delete")
     for call in (query, redeem):
         res = call(client, card_id=card, code=code)
         assert res.status_code == 409 and res.json["errcode"] == 40127
         assert "deleted" in res.json["message"]
-    _, other = take(app, client, card)
-    other_code = decrypt(app, other)
+    _, other = story.take(card, signed_by="ticket")
+    other_code = story.code_of(other)
     other_user = query(client, code=other_code).json["openid"]
-    sim(client, f"users/{other_user}/cards/{other_code}/consume")  # redeemed elsewhere
+    story.sim(f"users/{other_user}/cards/{other_code}/consume")  # redeemed elsewhere
     res = redeem(client, code=other_code)
     assert res.status_code == 409 and res.json["errcode"] == 40099
-    assert "card/code/consume" not in calls(client)
+    assert "card/code/consume" not in story.calls()
 
 
-def test_a_failed_consume_releases_the_claim(app, client, redis_client):
-    card = new_card(client)
-    _, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
-    fault(client, "card/code/consume", http_status=500)
+def test_a_failed_consume_releases_the_claim(story, app, client, redis_client):
+    card = story.card()
+    _, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
+    story.fault("card/code/consume", http_status=500)
     failed = redeem(client, code=code, staff_id="a")
     assert failed.status_code == 502
     assert not redis_client.exists(keys.redeem_claim(code))
     ok = redeem(client, code=code, staff_id="b")
     assert ok.status_code == 200 and ok.json["staff_id"] == "b"
-    assert calls(client)["card/code/consume"] == 2
+    assert story.calls("card/code/consume") == 2
 
 
-def test_a_lost_consume_answer_is_settled_when_wechat_says_consumed(app, client, redis_client):
-    card = new_card(client)
-    user, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
+def test_a_lost_consume_answer_is_settled_when_wechat_says_consumed(
+        story, app, client, redis_client):
+    card = story.card()
+    user, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
     entry = {"card_id": card, "code": code, "openid": user["oa_openid"], "redeemed_at": 1,
              "staff_id": "a", "location": "x", "channel": "counter",
              "key": ledger.key_digest("counter", "", "sale-1")}
     redis_client.hset(keys.redeem_inflight(code), "lost-owner", json.dumps(entry))
-    sim(client, f"users/{user['oa_openid']}/cards/{code}/consume")  # it did go through
+    story.sim(f"users/{user['oa_openid']}/cards/{code}/consume")  # it did go through
     res = redeem(client, code=code, staff_id="b", headers={"Idempotency-Key": "sale-1"})
     assert res.status_code == 200 and res.json["staff_id"] == "a"
     assert json.loads(redis_client.hget(keys.redeem_ledger(code), card)) == entry
     assert not redis_client.exists(keys.redeem_inflight(code))
-    assert "card/code/consume" not in calls(client)
+    assert "card/code/consume" not in story.calls()
 
 
 def test_a_consume_refused_as_consumed_elsewhere_is_a_409_and_leaves_no_marker(
-        app, client, redis_client):
-    card = new_card(client)
-    _, encrypted = take(app, client, card)
-    code = decrypt(app, encrypted)
-    fault(client, "card/code/consume", errcode=40099)  # consumed by someone else just now
+        story, app, client, redis_client):
+    card = story.card()
+    _, encrypted = story.take(card, signed_by="ticket")
+    code = story.code_of(encrypted)
+    story.fault("card/code/consume", errcode=40099)  # consumed by someone else just now
     res = redeem(client, code=code, staff_id="a")
     assert res.status_code == 409
     assert not redis_client.exists(keys.redeem_inflight(code))
