@@ -9,7 +9,7 @@ import io
 from bff.card_data import pieces, wechat_card_rows
 from bff.events.stats import today as shanghai_today
 from tests.catalogue.samples import coupon, member_card_for_mini_program
-from tests.story import ADMIN, bearer, calls
+from tests.story import ADMIN, bearer
 
 DAY = 86400
 
@@ -22,39 +22,39 @@ def test_pieces_of_at_most_62_days():
     assert pieces(start, start) == [(start, start)]
 
 
-def test_a_long_range_is_asked_for_in_pieces_and_recent_days_are_marked(op):
+def test_a_long_range_is_asked_for_in_pieces_and_recent_days_are_marked(client, story):
     end = shanghai_today()
     start = end - dt.timedelta(days=99)
-    answer = op.c.get("/v1/admin/stats/wechat", headers=ADMIN, query_string={
+    answer = client.get("/v1/admin/stats/wechat", headers=ADMIN, query_string={
         "kind": "summary", "from": start.isoformat(), "to": end.isoformat()})
     assert answer.status_code == 200, answer.get_json()
     rows = answer.get_json()["rows"]
     assert [r["ref_date"] for r in rows] == [
         (start + dt.timedelta(days=i)).isoformat() for i in range(100)]
-    assert calls(op.c)["datacube/getcardbizuininfo"] == 2  # 99 days WeChat has: 62 + 37
+    assert story.calls("datacube/getcardbizuininfo") == 2  # 99 days WeChat has: 62 + 37
     assert rows[-1] == {"ref_date": end.isoformat(), "computed": False}
     assert all(r["computed"] and r["receive_cnt"] == 0 for r in rows[:-1])
 
 
-def test_counts_follow_what_users_did(op, app):
-    coupon_id = op.create(coupon("CASH"))
-    member_id = op.create(member_card_for_mini_program())
+def test_counts_follow_what_users_did(client, story, app):
+    coupon_id = story.create_card(coupon("CASH"))
+    member_id = story.create_card(member_card_for_mini_program())
     for card_id in (coupon_id, member_id):
-        op.review(card_id)
-    users = [op.user() for _ in range(2)]
+        story.review(card_id)
+    users = [story.user() for _ in range(2)]
     for user in users:
-        signed = op.c.post("/v1/cards/add-card", headers=bearer(op.login(user)),
+        signed = client.post("/v1/cards/add-card", headers=bearer(story.login(user)),
                            json={"cards": [{"card_id": coupon_id}, {"card_id": coupon_id}]})
-        op.sim("add-card", {"user": user["mp_openid"],
+        story.sim("add-card", {"user": user["mp_openid"],
                             "card_list": signed.get_json()["card_list"]})
-    member_user = op.user()
-    token = op.login(member_user)
-    extra = op.plugin(token, member_id).get_json()["extraData"]
-    returned = op.fill_form(member_user, extra)
-    assert op.activate(token, returned).status_code == 200
+    member_user = story.user()
+    token = story.login(member_user)
+    extra = story.plugin(token, member_id).get_json()["extraData"]
+    returned = story.fill_form(member_user, extra)
+    assert story.activate(token, returned).status_code == 200
 
     # WeChat has today's numbers tomorrow: move the sandbox a day on and ask for "today".
-    op.sim("clock", {"advance_seconds": DAY})
+    story.sim("clock", {"advance_seconds": DAY})
     today = shanghai_today()
     with app.app_context():
         wechat = app.extensions["bff"].wechat
@@ -71,7 +71,7 @@ def test_counts_follow_what_users_did(op, app):
     assert members[0]["active_user"] == 1 and members[0]["receive_cnt"] == 1
 
 
-def test_yesterday_wechat_has_not_computed_is_marked_not_zeroed(op, app):
+def test_yesterday_wechat_has_not_computed_is_marked_not_zeroed(story, app):
     # The service's day has turned, WeChat's has not: WeChat refuses a range ending
     # "yesterday" (61501); the service asks again without it and marks it not computed.
     ahead = shanghai_today() + dt.timedelta(days=1)
@@ -81,29 +81,29 @@ def test_yesterday_wechat_has_not_computed_is_marked_not_zeroed(op, app):
                                 today=ahead)
     assert [(r["ref_date"], r["computed"]) for r in rows] == [
         ((start + dt.timedelta(days=i)).isoformat(), i < 2) for i in range(4)]
-    assert calls(op.c)["datacube/getcardbizuininfo"] == 2
+    assert story.calls("datacube/getcardbizuininfo") == 2
 
 
-def test_bad_ranges_and_card_id_with_the_wrong_kind(op):
+def test_bad_ranges_and_card_id_with_the_wrong_kind(client, story):
     for query in ({"kind": "summary", "from": "2026-02-30"},
                   {"kind": "summary", "from": "2020-01-01", "to": "2026-01-01"},
                   {"kind": "summary", "from": "2026-02-01", "to": "2026-01-01"},
                   {"kind": "summary", "from": "0001-01-01", "to": "0001-01-02"},
                   {"kind": "weekly"},
                   {"kind": "member", "card_id": "pABC"}):
-        answer = op.c.get("/v1/admin/stats/wechat", headers=ADMIN, query_string=query)
+        answer = client.get("/v1/admin/stats/wechat", headers=ADMIN, query_string=query)
         assert answer.status_code == 422, query
-    assert "datacube/getcardbizuininfo" not in calls(op.c)
+    assert "datacube/getcardbizuininfo" not in story.calls()
 
 
-def test_csv_from_the_cli_next_to_the_channel_statistics(op, runner):
-    card_id = op.create(coupon("GIFT"))
-    op.review(card_id)
-    user = op.user()
-    signed = op.c.post("/v1/cards/add-card", headers=bearer(op.login(user)),
+def test_csv_from_the_cli_next_to_the_channel_statistics(client, story, runner):
+    card_id = story.create_card(coupon("GIFT"))
+    story.review(card_id)
+    user = story.user()
+    signed = client.post("/v1/cards/add-card", headers=bearer(story.login(user)),
                        json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
-    op.sim("add-card", {"user": user["mp_openid"], "card_list": signed.get_json()["card_list"]})
-    op.handle_events()
+    story.sim("add-card", {"user": user["mp_openid"], "card_list": signed.get_json()["card_list"]})
+    story.handle_events()
     today = shanghai_today().isoformat()
     channels = runner.invoke(args=["stats", "channels", "--from", today, "--to", today])
     assert channels.exit_code == 0, channels.output

@@ -14,7 +14,7 @@ def run(runner, *args: str):
     return runner.invoke(args=list(args))
 
 
-def test_create_list_get_stock_update_delete(runner, op, tmp_path):
+def test_create_list_get_stock_update_delete(runner, story, tmp_path):
     card_file = tmp_path / "card.json"
     card_file.write_text(json.dumps(coupon("DISCOUNT"), ensure_ascii=False), encoding="utf-8")
     created = run(runner, "cards", "create", str(card_file))
@@ -44,7 +44,7 @@ def test_create_list_get_stock_update_delete(runner, op, tmp_path):
     assert json.loads(run(runner, "cards", "get", card_id).output)["review_state"] == "deleted"
 
 
-def test_a_bad_card_file_names_the_field(runner, op, tmp_path):
+def test_a_bad_card_file_names_the_field(runner, story, tmp_path):
     bad = coupon("GROUPON")
     del bad["card"]["groupon"]["deal_detail"]
     card_file = tmp_path / "card.json"
@@ -56,8 +56,8 @@ def test_a_bad_card_file_names_the_field(runner, op, tmp_path):
     assert "not JSON" in run(runner, "cards", "create", str(card_file)).output
 
 
-def test_activation_form_set_and_get(runner, op, tmp_path):
-    card_id = op.create(member_card_for_mini_program())
+def test_activation_form_set_and_get(runner, story, tmp_path):
+    card_id = story.create_card(member_card_for_mini_program())
     form_file = tmp_path / "form.json"
     form = {"required_form": {"common_field_id_list": ["USER_FORM_INFO_FLAG_MOBILE"]}}
     form_file.write_text(json.dumps(form), encoding="utf-8")
@@ -67,7 +67,7 @@ def test_activation_form_set_and_get(runner, op, tmp_path):
     assert got["required_form"]["common_field_id_list"] == ["USER_FORM_INFO_FLAG_MOBILE"]
 
 
-def test_the_readmes_example_files_are_accepted(runner, op):
+def test_the_readmes_example_files_are_accepted(runner, story):
     created = run(runner, "cards", "create", str(EXAMPLES / "member-card-mini-program.json"))
     assert created.exit_code == 0, created.output
     card_id = json.loads(created.output)["card_id"]

@@ -23,9 +23,9 @@ FORM = {
 FILLED = {"USER_FORM_INFO_FLAG_MOBILE": "13800000000", "USER_FORM_INFO_FLAG_NAME": "王小明"}
 
 
-def test_member_card_for_the_mini_program_from_creation_to_activation(op):
-    card_id = op.create(member_card_for_mini_program())
-    got = op.card(card_id)
+def test_member_card_for_the_mini_program_from_creation_to_activation(client, story):
+    card_id = story.create_card(member_card_for_mini_program())
+    got = story.admin_card(card_id)
     member = got["card"]["member_card"]
     assert member["wx_activate"] is True and member["wx_activate_after_submit"] is True
     assert member["activate_app_brand_user_name"] == "gh_86a091e50ad4@app"
@@ -33,17 +33,17 @@ def test_member_card_for_the_mini_program_from_creation_to_activation(op):
     assert member["supply_bonus"] is True and member["supply_balance"] is True
     assert got["review_state"] == "pending"
 
-    stored = op.c.put(f"/v1/admin/cards/{card_id}/activation-form", json=FORM, headers=ADMIN)
+    stored = client.put(f"/v1/admin/cards/{card_id}/activation-form", json=FORM, headers=ADMIN)
     assert stored.status_code == 200, stored.get_json()
-    read = op.c.get(f"/v1/admin/cards/{card_id}/activation-form", headers=ADMIN).get_json()
+    read = client.get(f"/v1/admin/cards/{card_id}/activation-form", headers=ADMIN).get_json()
     assert read["required_form"]["common_field_id_list"] == FORM["required_form"][
         "common_field_id_list"]
     assert read["bind_old_card"] == FORM["bind_old_card"]
-    op.review(card_id)
+    story.review(card_id)
 
-    user = op.user()
-    token = op.login(user)
-    extra = op.plugin(token, card_id).get_json()["extraData"]
+    user = story.user()
+    token = story.login(user)
+    extra = story.plugin(token, card_id).get_json()["extraData"]
     form = {"user": user["oa_openid"], **extra}
     # The plug-in refuses what the form does not ask for, and an empty required field.
     for fields, custom, why in (
@@ -53,39 +53,39 @@ def test_member_card_for_the_mini_program_from_creation_to_activation(op):
         (FILLED, {"口味": "不辣"}, "must be one of"),
         (FILLED, {"口味": "微辣", "爱好": "x"}, "does not ask"),
     ):
-        refused = op.c.post("/sandbox/_sim/activation-form",
+        refused = client.post("/sandbox/_sim/activation-form",
                             json={**form, "fields": fields, "custom_fields": custom})
         assert refused.status_code == 422 and why in refused.get_json()["message"], fields
-    returned = op.sim("activation-form", {
+    returned = story.sim("activation-form", {
         **form, "fields": {**FILLED, "USER_FORM_INFO_FLAG_BIRTHDAY": "1990-05-01"},
         "custom_fields": {"口味": "中辣", "推荐人": "李雷"}})
-    activated = op.activate(token, returned)
+    activated = story.activate(token, returned)
     assert activated.status_code == 200, activated.get_json()
     assert activated.get_json()["fields"] == {
         "mobile": "13800000000", "name": "王小明", "birthday": "1990-05-01",
         "口味": "中辣", "推荐人": "李雷"}
-    info = op.c.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
+    info = client.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
     assert info["has_active"] is True and info["code"] == returned["code"]
     bonus_before = info["bonus"]
 
     # An operator adds bonus twice under one Idempotency-Key: one change, one updateuser.
     path = f"/v1/admin/members/{card_id}/{returned['code']}/changes"
     body = {"add_bonus": 50, "record_bonus": "welcome gift"}
-    first = op.c.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
-    again = op.c.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
+    first = client.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
+    again = client.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "gift-1"})
     assert (first.status_code, again.status_code) == (201, 200), first.get_json()
     assert again.get_json() == first.get_json()
     assert first.get_json()["result_bonus"] == bonus_before + 50
-    calls = op.c.get("/sandbox/_sim/calls").get_json()
+    calls = client.get("/sandbox/_sim/calls").get_json()
     assert sum(n for p, n in calls.items() if p.strip("/") == "card/membercard/updateuser") == 1
-    info = op.c.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
+    info = client.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
     assert info["bonus"] == bonus_before + 50
-    ledger = op.c.get(path, headers=ADMIN).get_json()["changes"]
+    ledger = client.get(path, headers=ADMIN).get_json()["changes"]
     assert [(c["key"], c["add_bonus"], c["source"]) for c in ledger] == [("gift-1", 50, "api")]
 
 
-def test_activation_form_rules(op):
-    card_id = op.create(member_card_for_mini_program())
+def test_activation_form_rules(client, story):
+    card_id = story.create_card(member_card_for_mini_program())
     for body, field in (
         ({"required_form": {"common_field_id_list": ["USER_FORM_INFO_FLAG_SHOE_SIZE"]}},
          "required_form"),
@@ -97,44 +97,44 @@ def test_activation_form_rules(op):
         ({"required_form": {"rich_field_list": [{"type": "FORM_FIELD_RADIO", "name": "x",
                                                  "values": []}]}}, "required_form"),
     ):
-        answer = op.c.put(f"/v1/admin/cards/{card_id}/activation-form", json=body,
+        answer = client.put(f"/v1/admin/cards/{card_id}/activation-form", json=body,
                           headers=ADMIN)
         assert answer.status_code == 422, body
         assert field in answer.get_json()["errors"]["json"], answer.get_json()
-    gift = op.create(coupon("GIFT"))
-    answer = op.c.put(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN,
+    gift = story.create_card(coupon("GIFT"))
+    answer = client.put(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN,
                       json={"required_form": {"common_field_id_list": [
                           "USER_FORM_INFO_FLAG_MOBILE"]}})
     assert answer.status_code == 422 and answer.get_json()["errcode"] == 47001
-    assert op.c.get(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN).status_code == 404
+    assert client.get(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN).status_code == 404
 
 
-def test_a_coupon_created_issued_redeemed_shows_consumed_in_mine_and_statistics(op):
+def test_a_coupon_created_issued_redeemed_shows_consumed_in_mine_and_statistics(client, story):
     """The catalogue's coupon end to end: created through the service, reviewed, taken through
     a signed cardExt, redeemed at the counter; mine and the channel statistics follow."""
-    card_id = op.create(coupon("GROUPON"))
-    user = op.user()
-    token = op.login(user)
-    refused = op.c.post("/v1/cards/add-card", json={"cards": [{"card_id": card_id}]},
+    card_id = story.create_card(coupon("GROUPON"))
+    user = story.user()
+    token = story.login(user)
+    refused = client.post("/v1/cards/add-card", json={"cards": [{"card_id": card_id}]},
                         headers=bearer(token))
     assert refused.status_code == 409  # not reviewed yet: it cannot be issued
-    op.review(card_id)
-    signed = op.c.post("/v1/cards/add-card", headers=bearer(token),
+    story.review(card_id)
+    signed = client.post("/v1/cards/add-card", headers=bearer(token),
                        json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
     assert signed.status_code == 200, signed.get_json()
-    taken = op.c.post("/sandbox/_sim/add-card", json={
+    taken = client.post("/sandbox/_sim/add-card", json={
         "user": user["oa_openid"], "card_list": signed.get_json()["card_list"]})
     assert taken.status_code == 200, taken.get_json()
     encrypted = taken.get_json()["card_list"][0]["code"]
-    code = op.c.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypted},
+    code = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypted},
                      headers=bearer(token)).get_json()["code"]
-    redeemed = op.c.post("/v1/admin/codes/redeem", headers={**ADMIN, "Idempotency-Key": "t1"},
+    redeemed = client.post("/v1/admin/codes/redeem", headers={**ADMIN, "Idempotency-Key": "t1"},
                          json={"card_id": card_id, "code": code, "staff_id": "till-1"})
     assert redeemed.status_code == 200, redeemed.get_json()
-    op.handle_events()
-    mine = op.c.get("/v1/cards/mine", headers=bearer(token)).get_json()["cards"]
+    story.handle_events()
+    mine = client.get("/v1/cards/mine", headers=bearer(token)).get_json()["cards"]
     assert [(c["code"], c["user_card_status"]) for c in mine] == [(code, "CONSUMED")]
-    rows = op.c.get("/v1/admin/stats/channels", headers=ADMIN,
+    rows = client.get("/v1/admin/stats/channels", headers=ADMIN,
                     query_string={"card_id": card_id}).get_json()["rows"]
     poster = [r for r in rows if r["outer_str"] == "poster"]
     assert poster and sum(r["received"] for r in poster) == 1

@@ -6,13 +6,13 @@ import logging
 
 import pytest
 
-from tests.membership.conftest import FORM, MOBILE, NAME, auth
+from tests.story import FORM, MOBILE, NAME, bearer
 
 ACTIVATE = "card/membercard/activate"
 TEMPINFO = "card/membercard/activatetempinfo/get"
 
 
-def test_story_new_user_to_member_info(story) -> None:
+def test_story_new_user_to_member_info(client, story) -> None:
     m = story.new_member()
     answer = story.activate(m["token"], m["returned"])
     assert answer.status_code == 200, answer.get_json()
@@ -22,7 +22,7 @@ def test_story_new_user_to_member_info(story) -> None:
         "card_id": m["card_id"], "code": code, "membership_number": code,
         "fields": {"mobile": MOBILE, "name": NAME, "sex": "MALE", "birthday": "1990-01-02"},
     }
-    info = story.c.get(f"/v1/membership/cards/{m['card_id']}", headers=auth(m["token"]))
+    info = client.get(f"/v1/membership/cards/{m['card_id']}", headers=bearer(m["token"]))
     assert info.status_code == 200, info.get_json()
     got = info.get_json()
     assert got["code"] == code and got["membership_number"] == code
@@ -44,16 +44,16 @@ def test_encrypt_code_and_a_retry_make_one_activation(story) -> None:
     assert story.calls(ACTIVATE) == 1 and story.calls(TEMPINFO) == 1
 
 
-def test_ten_concurrent_activations_with_one_ticket(app, story) -> None:
+def test_ten_concurrent_activations_with_one_ticket(story) -> None:
     m = story.new_member()
-    answers = story.activate_at_once(app, m, 10)
+    answers = story.activate_at_once(m, 10)
     assert len(answers) == 10
     assert {status for status, _ in answers} == {200}, answers
     assert all(body == answers[0][1] for _, body in answers)
     assert story.calls(ACTIVATE) == 1
 
 
-def test_another_users_code_is_refused(story) -> None:
+def test_another_users_code_is_refused(client, story) -> None:
     victim = story.new_member()
     thief_user = story.user()
     thief = story.login(thief_user)
@@ -67,7 +67,7 @@ def test_another_users_code_is_refused(story) -> None:
     # The victim's own activation still works, and the thief cannot read it back.
     assert story.activate(victim["token"], victim["returned"]).status_code == 200
     assert story.activate(thief, stolen).status_code == 403
-    info = story.c.get(f"/v1/membership/cards/{victim['card_id']}", headers=auth(thief))
+    info = client.get(f"/v1/membership/cards/{victim['card_id']}", headers=bearer(thief))
     assert info.status_code == 404
     assert story.calls(ACTIVATE) == 1
 
@@ -121,17 +121,17 @@ def test_sequence_numbers_from_the_profile(story, client) -> None:
     b = story.activate(second["token"], second["returned"]).get_json()
     assert a["membership_number"] == "VIP000001"
     assert b["membership_number"] == "VIP000002"
-    info = client.get(f"/v1/membership/cards/{card_id}", headers=auth(second["token"]))
+    info = client.get(f"/v1/membership/cards/{card_id}", headers=bearer(second["token"]))
     assert info.get_json()["bonus"] == 100
 
 
-def test_personal_data_never_in_logs_or_plain_redis(app, story, caplog) -> None:
+def test_personal_data_never_in_logs_or_plain_redis(client, app, story, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     m = story.new_member()
     story.fault(TEMPINFO, errcode=72012, count=1)
     story.activate(m["token"], m["returned"])
     assert story.activate(m["token"], m["returned"]).status_code == 200
-    story.c.get(f"/v1/membership/cards/{m['card_id']}", headers=auth(m["token"]))
+    client.get(f"/v1/membership/cards/{m['card_id']}", headers=bearer(m["token"]))
     for secret in (MOBILE, NAME, FORM["USER_FORM_INFO_FLAG_BIRTHDAY"]):
         assert secret not in caplog.text
     r = app.extensions["bff"].redis
@@ -162,7 +162,7 @@ def _value_text(r, key: str) -> str:
 
 def test_bad_requests(story, client) -> None:
     token = story.login(story.user())
-    no_code = client.post("/v1/membership/activate", headers=auth(token),
+    no_code = client.post("/v1/membership/activate", headers=bearer(token),
                           json={"activate_ticket": "t", "card_id": "c"})
     assert no_code.status_code == 422
     anonymous = client.post("/v1/membership/activate",

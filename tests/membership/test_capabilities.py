@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.membership.conftest import ANDROID_UA, IPHONE_UA
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 10_3 like Mac OS X) AppleWebKit/603.1.30 "
+             "(KHTML, like Gecko) Mobile/14E304 MicroMessenger/{v} NetType/WIFI Language/zh_CN")
+ANDROID_UA = ("Mozilla/5.0 (Linux; Android 7.0; MI 5 Build/NRD90M) AppleWebKit/537.36 "
+              "(KHTML, like Gecko) Version/4.0 Chrome/57.0 Mobile Safari/537.36 "
+              "MicroMessenger/{v} NetType/WIFI Language/zh_CN")
+
 
 
 @pytest.mark.parametrize(("ua", "version", "cards", "plugin", "platform"), [

@@ -15,8 +15,7 @@ from bff.events import process_pending
 from bff.membership import changes
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import WeChatUnavailable
-from tests.membership.conftest import auth
-from tests.story import ADMIN
+from tests.story import ADMIN, bearer
 
 UPDATE = "card/membercard/updateuser"
 
@@ -58,7 +57,7 @@ def test_the_same_key_twice_is_one_change_and_the_member_sees_it(app, story, cli
                    by="clerk-7")
     assert again.status_code == 200 and again.get_json() == first.get_json()
     assert story.calls(UPDATE) == 1
-    info = client.get(f"/v1/membership/cards/{member['card_id']}", headers=auth(member["token"]))
+    info = client.get(f"/v1/membership/cards/{member['card_id']}", headers=bearer(member["token"]))
     assert info.status_code == 200 and info.get_json()["bonus"] == 10
     assert sandbox_state(app, member)["bonus"] == 10
     [entry] = ledger(client, member)

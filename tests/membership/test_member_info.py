@@ -6,7 +6,7 @@ import threading
 
 from bff.events import process_pending
 from bff.membership import get_member, store_member
-from tests.membership.conftest import MOBILE, auth
+from tests.story import MOBILE, bearer
 
 ACTIVATE = "card/membercard/activate"
 
@@ -14,7 +14,7 @@ ACTIVATE = "card/membercard/activate"
 def test_no_card_no_info(story, client) -> None:
     token = story.login(story.user())
     card_id = story.member_card()
-    assert client.get(f"/v1/membership/cards/{card_id}", headers=auth(token)).status_code == 404
+    assert client.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).status_code == 404
     assert client.get(f"/v1/membership/cards/{card_id}").status_code == 401
 
 
@@ -22,16 +22,16 @@ def test_info_before_and_after_activation(app, story, client) -> None:
     m = story.new_member()
     url = f"/v1/membership/cards/{m['card_id']}"
     # Nothing ties the card to this Mini Program user yet.
-    assert client.get(url, headers=auth(m["token"])).status_code == 404
+    assert client.get(url, headers=bearer(m["token"])).status_code == 404
     # The worker handles WeChat's user_get_card push (holding + unionid link): the card is theirs,
     # not yet activated.
     process_pending(app)
-    info = client.get(url, headers=auth(m["token"]))
+    info = client.get(url, headers=bearer(m["token"]))
     assert info.status_code == 200, info.get_json()
     assert info.get_json()["has_active"] is False
     assert info.get_json()["code"] == m["returned"]["code"]
     assert story.activate(m["token"], m["returned"]).status_code == 200
-    info = client.get(url, headers=auth(m["token"]))
+    info = client.get(url, headers=bearer(m["token"]))
     assert info.status_code == 200
     assert info.get_json()["has_active"] is True
     assert info.get_json()["fields"]["mobile"] == MOBILE
@@ -55,10 +55,10 @@ def test_store_member_seals_and_merges(app, redis_client) -> None:
     assert member is not None and member.fields == {}
 
 
-def test_concurrent_activations_share_one_failure_then_retry(app, story) -> None:
+def test_concurrent_activations_share_one_failure_then_retry(story) -> None:
     m = story.new_member()
     story.fault(ACTIVATE, errcode=40127, count=1)
-    answers = story.activate_at_once(app, m, 6)
+    answers = story.activate_at_once(m, 6)
     statuses = [status for status, _ in answers]
     assert len(answers) == 6 and set(statuses) <= {200, 409}, answers
     assert 409 in statuses

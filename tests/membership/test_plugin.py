@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bff.membership.plugin import PLUGIN_APPID, query_values
 from bff.ownership import channel_of
-from tests.membership.conftest import auth
+from tests.story import bearer
 
 URL = ("https://mp.weixin.qq.com/bizmall/activatemembercard?action=preshow&&encrypt_card_id="
        "3%2Bm9a%2Fb%2B%3D%3D&outer_str=a+b%25c&biz=MzU2ODQzMDM1MQ%3D%3D#wechat_redirect")
@@ -60,5 +60,5 @@ def test_needs_a_session_and_a_member_card(story, client) -> None:
     unknown = story.plugin(token, "pNoSuchCard")
     assert unknown.status_code == 404
     assert unknown.get_json()["errcode"] == 40073
-    assert client.post("/v1/membership/activation-plugin", headers=auth(token), json={}) \
+    assert client.post("/v1/membership/activation-plugin", headers=bearer(token), json={}) \
         .status_code == 422
