@@ -187,6 +187,11 @@ class Story:
         assert entry["isSuccess"], entry
         return user, entry["code"]
 
+    def take_and_open(self, card_id: str, user: dict[str, Any], **options: Any) -> str:
+        """The user takes ``card_id`` through the BFF and opens it there; the real code."""
+        token = self.login(user)
+        return self.my_code(token, self.take(card_id, user, token=token, **options)[1])
+
     def my_code(self, token: str, encrypt_code: str) -> str:
         """The user opens a card: the BFF decrypts the code; the real code."""
         answer = self.client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypt_code},
@@ -277,6 +282,14 @@ class Story:
         pushed = self.sim(f"cards/{card_id}/review", body)["pushed"]
         assert pushed[0]["delivered"], pushed
         self.handle_events()
+
+    def channel_stats(self, card_id: str) -> dict[str, dict[str, int]]:
+        """The operator's channel statistics of a card, by outer_str."""
+        answer = self.client.get("/v1/admin/stats/channels", query_string={"card_id": card_id},
+                                 headers=ADMIN)
+        assert answer.status_code == 200, answer.get_json()
+        return {r["outer_str"]: {k: r[k] for k in ("received", "consumed", "deleted", "gifted")}
+                for r in answer.get_json()["rows"]}
 
     def handle_events(self) -> dict[str, int]:
         """The worker's drain of pending pushes, in-process; its counts."""

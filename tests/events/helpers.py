@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from Crypto.Cipher import AES
 
 from bff.config import SANDBOX_APPID, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN
-from tests.story import ADMIN as ADMIN
 
 
 def sha1_sorted(*parts: str) -> str:

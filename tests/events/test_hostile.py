@@ -13,9 +13,9 @@ import pytest
 from bff import create_app
 from bff.events import process_pending
 from bff.store import keys
-from tests.events.helpers import ADMIN, card_event, encrypt, push, sha1_sorted
+from tests.events.helpers import card_event, encrypt, push, sha1_sorted
 from tests.redis_server import RedisServer
-from tests.test_ops import assert_error
+from tests.story import ADMIN
 
 
 @pytest.fixture
@@ -65,21 +65,21 @@ HUGE = base64.b64encode(os.urandom(45_000)).decode()  # ~60 KB, under the 64 KiB
     ("x", b'<?xml version="1.0" encoding="gbk"?><xml><a>\xc4\xe3</a></xml>', 400),
 ], ids=["empty", "not_xml", "no_encrypt", "not_base64", "bad_padding", "bad_length",
         "huge_cdata", "unknown_encoding", "multibyte_encoding"])
-def test_hostile_safe_mode_pushes_are_refused_quickly(client, redis_client, encrypted, body,
+def test_hostile_safe_mode_pushes_are_refused_quickly(story, client, redis_client, encrypted, body,
                                                       status):
     started = time.monotonic()
     res = client.post(signed_url(encrypted=encrypted), data=body, content_type="text/xml")
     assert time.monotonic() - started < 1.0
-    assert_error(res, status)
+    story.assert_error(res, status)
     assert stream_len(redis_client) == 0
 
 
 @pytest.mark.parametrize("inner", ["", "not xml", "<xml><a>"])
-def test_decrypted_message_that_is_not_xml_is_400(client, redis_client, inner):
+def test_decrypted_message_that_is_not_xml_is_400(story, client, redis_client, inner):
     encrypted = encrypt(inner)
     res = client.post(signed_url(encrypted=encrypted), data=outer(encrypted),
                       content_type="text/xml")
-    assert_error(res, 400)
+    story.assert_error(res, 400)
     assert stream_len(redis_client) == 0
 
 
@@ -87,17 +87,17 @@ def test_decrypted_message_that_is_not_xml_is_400(client, redis_client, inner):
 @pytest.mark.parametrize("timestamp", ["abc", "²", "١٧٠٠٠٠٠٠٠٠", "-5", "1e9", " 1", "",
                                        "9" * 30])
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_bad_timestamps_are_403(client, redis_client, timestamp, method):
+def test_bad_timestamps_are_403(story, client, redis_client, timestamp, method):
     url = signed_url(timestamp=timestamp, echostr="e" if method == "GET" else None)
     res = client.open(url, method=method, data=b"<xml/>", content_type="text/xml")
-    body = assert_error(res, 403)
+    body = story.assert_error(res, 403)
     assert body["message"] and "e" != res.get_data(as_text=True)
     assert stream_len(redis_client) == 0
 
 
-def test_missing_query_parameters_are_403(client):
-    assert_error(client.post("/wechat/events", data=b"<xml/>"), 403)
-    assert_error(client.post("/wechat/events?encrypt_type=aes", data=b"<xml/>"), 403)
+def test_missing_query_parameters_are_403(story, client):
+    story.assert_error(client.post("/wechat/events", data=b"<xml/>"), 403)
+    story.assert_error(client.post("/wechat/events?encrypt_type=aes", data=b"<xml/>"), 403)
 
 
 BASE = {"FromUserName": "oA", "CreateTime": 1_700_000_000, "Event": "user_view_card",
@@ -131,14 +131,14 @@ def test_fields_outside_the_dedup_identity_do_not(client, redis_client):
 
 
 @pytest.mark.slow
-def test_no_success_unless_recorded(redis_client):
+def test_no_success_unless_recorded(story, redis_client):
     server = RedisServer().start()
     try:
         client = create_app({"sandbox": True, "redis_url": server.url}).test_client()
         assert push(client, card_event("user_view_card", "o1", code="1")).status_code == 200
         server.stop()
         res = push(client, card_event("user_view_card", "o1", code="2"))
-        assert_error(res, 503)
+        story.assert_error(res, 503)
         assert "success" not in res.get_data(as_text=True)
     finally:
         server.stop()
@@ -170,14 +170,14 @@ def test_personal_form_fields_never_reach_the_stream_or_the_feed(client, redis_c
     ("/v1/admin/events?after=not-an-id", 422), ("/v1/admin/events?limit=abc", 422),
     ("/v1/admin/stats/channels?from=2024-13-45", 422), ("/v1/admin/identities", 404),
 ])
-def test_operator_token_is_checked_before_the_arguments(client, path, status):
-    assert_error(client.get(path), 401)
+def test_operator_token_is_checked_before_the_arguments(story, client, path, status):
+    story.assert_error(client.get(path), 401)
     assert client.get(path, headers=ADMIN).status_code == status
 
 
 @pytest.mark.parametrize("after", ["1700000000000-0\n", "99999999999999999999", "\u0661\u0662"])
-def test_events_cursor_must_be_an_ascii_stream_id(client, after):
-    assert_error(client.get("/v1/admin/events", query_string={"after": after},
+def test_events_cursor_must_be_an_ascii_stream_id(story, client, after):
+    story.assert_error(client.get("/v1/admin/events", query_string={"after": after},
                             headers=ADMIN), 422)
 
 

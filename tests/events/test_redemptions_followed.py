@@ -4,19 +4,18 @@ and outside the service (WeChat's own verification), through WeChat's user_consu
 from __future__ import annotations
 
 from bff.events import process_pending
-from tests.events.test_story import stats, take
-from tests.sessions.helpers import login, new_user, put_profile, sim_card
 from tests.story import ADMIN, bearer
 
 
-def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(app, client):
-    card = sim_card(client)
-    put_profile(client, card, self_redeem=True)
-    user = new_user(client)
-    counter, mine_code, outside = (take(client, user, card, "poster") for _ in range(3))
-    token = login(client, user)
+def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(story, app, client):
+    card = story.card()
+    story.put_profile(card, self_redeem=True)
+    user = story.user()
+    counter, mine_code, outside = (story.take_and_open(card, user, outer_str="poster")
+                                   for _ in range(3))
+    token = story.login(user)
     process_pending(app)
-    assert stats(client, card)["poster"] == {"received": 3, "consumed": 0, "deleted": 0,
+    assert story.channel_stats(card)["poster"] == {"received": 3, "consumed": 0, "deleted": 0,
                                              "gifted": 0}
 
     res = client.post("/v1/admin/codes/redeem", json={"card_id": card, "code": counter},
@@ -37,7 +36,7 @@ def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(app, c
     mine = {c["code"]: c["user_card_status"]
             for c in client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]}
     assert mine == {counter: "CONSUMED", mine_code: "CONSUMED", outside: "CONSUMED"}
-    assert stats(client, card)["poster"] == {"received": 3, "consumed": 3, "deleted": 0,
+    assert story.channel_stats(card)["poster"] == {"received": 3, "consumed": 3, "deleted": 0,
                                              "gifted": 0}
     events = client.get("/v1/admin/events", query_string={"limit": 100},
                         headers=ADMIN).json["events"]
@@ -55,4 +54,4 @@ def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(app, c
     assert again.status_code == 200 and again.json["channel"] == "counter"
     # Replays of the pushes change nothing; the statistics count each redemption once.
     assert process_pending(app) == {}
-    assert stats(client, card)["poster"]["consumed"] == 3
+    assert story.channel_stats(card)["poster"]["consumed"] == 3

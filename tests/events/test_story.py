@@ -7,50 +7,25 @@ from bff.events import process_pending
 from bff.identity import find_identity, link_openids
 from bff.ownership import channel_of
 from bff.store import keys
-from tests.events.helpers import ADMIN, card_event, push
-from tests.sessions.helpers import login, new_user, sign, sim_add_card, sim_card
+from tests.events.helpers import card_event, push
+from tests.story import ADMIN
 
 
-def take(client, user: dict, card_id: str, outer_str: str, **extra) -> str:
-    """The user takes ``card_id`` through the BFF's add-card signing and WeChat (the sandbox)."""
-    token = login(client, user)
-    res = sign(client, token, {"card_id": card_id, "outer_str": outer_str})
-    assert res.status_code == 200, res.json
-    [answer] = sim_add_card(client, user, res.json["card_list"], **extra)
-    assert answer["isSuccess"], answer
-    res = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": answer["code"]},
-                      headers={"Authorization": f"Bearer {token}"})
-    assert res.status_code == 200, res.json
-    return res.json["code"]
-
-
-def stats(client, card_id: str) -> dict:
-    res = client.get("/v1/admin/stats/channels", query_string={"card_id": card_id},
-                     headers=ADMIN)
-    assert res.status_code == 200, res.json
-    return {r["outer_str"]: {k: r[k] for k in ("received", "consumed", "deleted", "gifted")}
-            for r in res.json["rows"]}
-
-
-def test_the_story(app, client, redis_client):
-    alice, bob, carol = new_user(client), new_user(client), new_user(client, unionid=False)
-    card = sim_card(client)
-    a1 = take(client, alice, card, "shop-a")
-    a2 = take(client, alice, card, "shop-a")
-    b1 = take(client, bob, card, "poster")
-    c1 = take(client, carol, card, "poster")
+def test_the_story(story, app, client, redis_client):
+    alice, bob, carol = story.user(), story.user(), story.user(unionid=False)
+    card = story.card()
+    a1 = story.take_and_open(card, alice, outer_str="shop-a")
+    a2 = story.take_and_open(card, alice, outer_str="shop-a")
+    b1 = story.take_and_open(card, bob, outer_str="poster")
+    c1 = story.take_and_open(card, carol, outer_str="poster")
     pushes = client.get("/sandbox/_sim/pushes").json["pushes"]
     assert all(p["delivered"] for p in pushes), pushes
 
     # alice gives a2 to bob, deletes a1; bob uses b1
-    res = client.post(f"/sandbox/_sim/users/{alice['oa_openid']}/cards/{a2}/gift",
-                      json={"to": bob["oa_openid"]})
-    assert res.status_code == 200, res.json
-    gifted_code = res.json["code"]
-    assert client.post(f"/sandbox/_sim/users/{alice['oa_openid']}/cards/{a1}/delete",
-                       json={}).status_code == 200
-    assert client.post(f"/sandbox/_sim/users/{bob['oa_openid']}/cards/{b1}/consume",
-                       json={}).status_code == 200
+    gifted_code = story.sim(f"users/{alice['oa_openid']}/cards/{a2}/gift",
+                            {"to": bob["oa_openid"]})["code"]
+    story.sim(f"users/{alice['oa_openid']}/cards/{a1}/delete")
+    story.sim(f"users/{bob['oa_openid']}/cards/{b1}/consume")
 
     counts = process_pending(app)
     assert counts.get("done") == 8 and not counts.get("dead"), counts
@@ -63,7 +38,7 @@ def test_the_story(app, client, redis_client):
     assert holdings.get_holding(r, b1).status == "CONSUMED"
     assert holdings.get_holding(r, c1).oa_openid == carol["oa_openid"]
 
-    assert stats(client, card) == {
+    assert story.channel_stats(card) == {
         "shop-a": {"received": 2, "consumed": 0, "deleted": 1, "gifted": 1},
         "poster": {"received": 2, "consumed": 1, "deleted": 0, "gifted": 0},
     }
@@ -78,30 +53,26 @@ def test_the_story(app, client, redis_client):
 
     # a second drain changes nothing
     assert process_pending(app) == {}
-    assert stats(client, card)["shop-a"]["received"] == 2
+    assert story.channel_stats(card)["shop-a"]["received"] == 2
 
 
-def test_lazy_user_info_when_event_has_no_unionid(app, client, redis_client):
-    dave = new_user(client)
+def test_lazy_user_info_when_event_has_no_unionid(story, app, client, redis_client):
+    dave = story.user()
 
     def got_card(code: str) -> None:
-        res = client.post("/sandbox/_sim/events", json={
+        assert story.sim("events", {
             "Event": "user_get_card", "FromUserName": dave["oa_openid"], "CardId": "pLAZY",
-            "UserCardCode": code, "IsGiveByFriend": 0, "OuterStr": "x"})
-        assert res.status_code == 200 and res.json["delivered"], res.json
-
-    def user_info_calls() -> int:
-        return client.get("/sandbox/_sim/calls").json.get("cgi-bin/user/info", 0)
+            "UserCardCode": code, "IsGiveByFriend": 0, "OuterStr": "x"})["delivered"]
 
     got_card("5001")
-    assert user_info_calls() == 0  # not on the acknowledgement path
+    assert story.calls("cgi-bin/user/info") == 0  # not on the acknowledgement path
     process_pending(app)
-    assert user_info_calls() == 1
+    assert story.calls("cgi-bin/user/info") == 1
     ident = find_identity(redis_client, oa_openid=dave["oa_openid"])
     assert ident.unionid == dave["unionid"] and ident.linked_by == "user_info"
     got_card("5002")  # known now: no second lookup
     process_pending(app)
-    assert user_info_calls() == 1
+    assert story.calls("cgi-bin/user/info") == 1
 
 
 def test_events_feed_in_order_with_cursor(app, client):

@@ -17,8 +17,8 @@ from bff.events.stream import GROUP, ensure_group
 from bff.events.worker import process_stream_entry
 from bff.membership.members import get_member
 from bff.store import keys
-from tests.events.helpers import ADMIN, card_event, push
-from tests.sessions.helpers import bearer, login, new_user, sim_card
+from tests.events.helpers import card_event, push
+from tests.story import ADMIN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,25 +69,19 @@ def test_redelivered_done_entry_is_skipped(app, client, redis_client):
     assert received(redis_client, "pW") == 1
 
 
-def _member_card_with_form(client, user: dict) -> tuple[str, str]:
-    card_id = sim_card(client, card_type="MEMBER_CARD")
-    token = login(client, user)
-    res = client.post("/v1/membership/activation-plugin", json={"card_id": card_id},
-                      headers=bearer(token))
+def _member_card_with_form(story, user: dict) -> tuple[str, str]:
+    card_id = story.member_card()
+    res = story.plugin(story.login(user), card_id)
     assert res.status_code == 200, res.json
-    extra = res.json["extraData"]
-    res = client.post("/sandbox/_sim/activation-form", json={
-        "user": user["oa_openid"], "encrypt_card_id": extra["encrypt_card_id"],
-        "biz": extra["biz"], "fields": {"USER_FORM_INFO_FLAG_MOBILE": "13800000000",
-                                        "USER_FORM_INFO_FLAG_NAME": "Li Lei"}})
-    assert res.status_code == 200, res.json
-    return card_id, res.json["code"]
+    returned = story.fill_form(user, res.json["extraData"], fields={
+        "USER_FORM_INFO_FLAG_MOBILE": "13800000000", "USER_FORM_INFO_FLAG_NAME": "Li Lei"})
+    return card_id, returned["code"]
 
 
-def test_submit_membercard_user_info_stores_member_sealed(app, client, redis_client, caplog):
+def test_submit_membercard_user_info_stores_member_sealed(story, app, client, redis_client, caplog):
     caplog.set_level("DEBUG")
-    user = new_user(client)
-    card_id, code = _member_card_with_form(client, user)
+    user = story.user()
+    card_id, code = _member_card_with_form(story, user)
     res = client.post("/sandbox/_sim/events", json={
         "Event": "submit_membercard_user_info", "FromUserName": user["oa_openid"],
         "CardId": card_id, "UserCardCode": code})
@@ -102,11 +96,10 @@ def test_submit_membercard_user_info_stores_member_sealed(app, client, redis_cli
     assert "13800000000" not in caplog.text and "Li Lei" not in caplog.text
 
 
-def test_failing_entry_retried_then_dead_lettered(app, client, redis_client):
-    user = new_user(client)
-    card_id, code = _member_card_with_form(client, user)
-    client.post("/sandbox/_sim/faults", json={"path": "/card/membercard/userinfo/get",
-                                              "errcode": 40001, "count": 100})
+def test_failing_entry_retried_then_dead_lettered(story, app, client, redis_client):
+    user = story.user()
+    card_id, code = _member_card_with_form(story, user)
+    story.fault("/card/membercard/userinfo/get", errcode=40001, count=100)
     client.post("/sandbox/_sim/events", json={
         "Event": "submit_membercard_user_info", "FromUserName": user["oa_openid"],
         "CardId": card_id, "UserCardCode": code})
@@ -123,7 +116,7 @@ def test_failing_entry_retried_then_dead_lettered(app, client, redis_client):
 
 
 @pytest.mark.slow
-def test_real_worker_killed_mid_stream_and_restarted(app, client, redis_client, redis_url):
+def test_real_worker_killed_mid_stream_and_restarted(story, app, client, redis_client, redis_url):
     n = 20
     # no UnionId in the events: every one needs a user/info lookup, slowed down below
     push_gets(client, n, card_id="pKILL", with_unionid=False)
@@ -132,8 +125,7 @@ def test_real_worker_killed_mid_stream_and_restarted(app, client, redis_client, 
     cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--consumer", "w1"]
     # slow the worker down (each user/info lookup takes 200 ms) so the kill lands mid-stream
     # even on a loaded machine
-    client.post("/sandbox/_sim/faults", json={"path": "/cgi-bin/user/info",
-                                              "latency_ms": 200, "count": 1000})
+    story.fault("/cgi-bin/user/info", latency_ms=200, count=1000)
     first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     try:
