@@ -147,8 +147,10 @@ class Story:
 
     # -- the user's side, through the BFF --------------------------------------------------
 
-    def login_code(self, user: dict[str, Any], app: str = "miniprogram") -> str:
-        return self.sim("login-codes", {"user": user["oa_openid"], "app": app})["code"]
+    def login_code(self, user: dict[str, Any] | str, app: str = "miniprogram") -> str:
+        """A wx.login (or H5 authorisation) code for the user (a dict, or any of its ids)."""
+        any_id = user["oa_openid"] if isinstance(user, dict) else user
+        return self.sim("login-codes", {"user": any_id, "app": app})["code"]
 
     def login(self, user: dict[str, Any], app: str = "miniprogram") -> str:
         """The user logs in from the Mini Program (or an H5 page); the session token."""

@@ -10,12 +10,13 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from bff.store import keys
 from tests.redis_server import RedisClusterNodes
-from tests.sessions.helpers import bearer, login, new_user
+from tests.story import Story, bearer
 
 
 @pytest.fixture
@@ -41,22 +42,39 @@ def _hammer(app, headers: dict, stop: threading.Event, answers: list) -> None:
                         res.get_json()))
 
 
-@pytest.mark.slow
-def test_master_killed_mid_requests_gives_503_then_the_new_master(cluster) -> None:
-    app = _app(cluster)
-    client = app.test_client()
-    token = login(client, new_user(client))
-    auth = bearer(token)
-    me = client.get("/v1/me", headers=auth)
-    assert me.status_code == 200
-    session_key = keys.session(hashlib.sha256(token.encode()).hexdigest())
-
+@contextmanager
+def hammering(app, headers: dict, threads: int) -> Iterator[list]:
+    """``threads`` clients read /v1/me until the block ends; (time, status, Retry-After, JSON)."""
     stop, answers = threading.Event(), []
-    threads = [threading.Thread(target=_hammer, args=(app, auth, stop, answers))
-               for _ in range(4)]
-    for t in threads:
+    workers = [threading.Thread(target=_hammer, args=(app, headers, stop, answers))
+               for _ in range(threads)]
+    for t in workers:
         t.start()
     try:
+        yield answers
+    finally:
+        stop.set()
+        for t in workers:
+            t.join(10)
+
+
+@pytest.fixture
+def signed_in(cluster: RedisClusterNodes) -> tuple:
+    """The app on the cluster, a user's session header and the Redis key of that session."""
+    app = _app(cluster)
+    story = Story(app.test_client())
+    token = story.login(story.user())
+    return app, bearer(token), keys.session(hashlib.sha256(token.encode()).hexdigest())
+
+
+@pytest.mark.slow
+def test_master_killed_mid_requests_gives_503_then_the_new_master(signed_in, cluster) -> None:
+    app, auth, session_key = signed_in
+    client = app.test_client()
+    me = client.get("/v1/me", headers=auth)
+    assert me.status_code == 200
+
+    with hammering(app, auth, 4) as answers:
         time.sleep(0.3)
         killed_at = time.monotonic()
         old, new = cluster.kill_master(session_key)
@@ -66,10 +84,6 @@ def test_master_killed_mid_requests_gives_503_then_the_new_master(cluster) -> No
             if any(at > promoted_at and status == 200 for at, status, *_ in answers[-20:]):
                 break
             time.sleep(0.1)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
 
     statuses = {status for _, status, *_ in answers}
     assert statuses <= {200, 503}, statuses
@@ -90,24 +104,11 @@ def test_master_killed_mid_requests_gives_503_then_the_new_master(cluster) -> No
 
 
 @pytest.mark.slow
-def test_graceful_failover_is_invisible(cluster) -> None:
+def test_graceful_failover_is_invisible(signed_in, cluster) -> None:
     """``CLUSTER FAILOVER`` on the replica: the client follows MOVED, every answer is a 200."""
-    app = _app(cluster)
-    client = app.test_client()
-    token = login(client, new_user(client))
-    auth = bearer(token)
-    session_key = keys.session(hashlib.sha256(token.encode()).hexdigest())
-    stop, answers = threading.Event(), []
-    threads = [threading.Thread(target=_hammer, args=(app, auth, stop, answers))
-               for _ in range(2)]
-    for t in threads:
-        t.start()
-    try:
+    app, auth, session_key = signed_in
+    with hammering(app, auth, 2) as answers:
         time.sleep(0.2)
         cluster.failover(session_key)
         time.sleep(0.5)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
     assert answers and {status for _, status, *_ in answers} == {200}

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.sessions.helpers import ADMIN, bearer, login, new_user, sim_card
-from tests.test_ops import assert_error
+from tests.story import ADMIN, bearer
 
 DEEP_OBJECT = b'{"a":' * 2000 + b"1" + b"}" * 2000
 DEEP_LIST = b"[" * 5000 + b"]" * 5000
@@ -31,28 +30,28 @@ JSON_ENDPOINTS = [
 
 
 @pytest.fixture
-def headers(client) -> dict:
-    return {**bearer(login(client, new_user(client))), "Content-Type": "application/json"}
+def headers(story, client) -> dict:
+    return {**bearer(story.login(story.user())), "Content-Type": "application/json"}
 
 
 @pytest.mark.parametrize(("method", "path", "field"), JSON_ENDPOINTS)
-def test_deep_nesting_and_lone_surrogates_are_400(client, headers, method, path, field):
-    path = path.format(card=sim_card(client))
+def test_deep_nesting_and_lone_surrogates_are_400(story, client, headers, method, path, field):
+    path = path.format(card=story.card())
     auth = ADMIN if "/admin/" in path else headers
     hdrs = {**auth, "Content-Type": "application/json"}
     for body in (DEEP_OBJECT, DEEP_LIST):
-        assert_error(client.open(path, method=method, data=body, headers=hdrs), 400)
+        story.assert_error(client.open(path, method=method, data=body, headers=hdrs), 400)
     if field:
         body = f'{{"{field}": {LONE_SURROGATE}}}'
         res = client.open(path, method=method, data=body, headers=hdrs)
-        assert_error(res, 400)
+        story.assert_error(res, 400)
         assert "surrogate" in res.get_json()["message"]
 
 
-def test_nested_lone_surrogate_in_add_card_is_400(client, headers):
+def test_nested_lone_surrogate_in_add_card_is_400(story, client, headers):
     body = '{"cards": [{"card_id": ' + LONE_SURROGATE + '}]}'
     res = client.post("/v1/cards/add-card", data=body, headers=headers)
-    assert_error(res, 400)
+    story.assert_error(res, 400)
 
 
 def test_ordinary_escapes_still_pass(client, headers):
@@ -77,7 +76,7 @@ def json_operations(client) -> list[tuple[str, str]]:
     ]
 
 
-def test_huge_integers_anywhere_in_any_json_body_are_400(client, headers):
+def test_huge_integers_anywhere_in_any_json_body_are_400(story, client, headers):
     bodies = (
         f'{{"code": {HUGE_INT}}}',
         f'{{"cards": [{{"card_id": "pcard_x", "fixed_begintimestamp": -{HUGE_INT}}}]}}',
@@ -90,41 +89,41 @@ def test_huge_integers_anywhere_in_any_json_body_are_400(client, headers):
         for body in bodies:
             res = client.open(path, method=method, data=body,
                               headers={**auth, "Content-Type": "application/json"})
-            assert_error(res, 400)
+            story.assert_error(res, 400)
             assert "4300 digits" in res.get_json()["message"], (method, path)
 
 
-def test_integers_as_long_as_python_converts_reach_validation(client, headers):
+def test_integers_as_long_as_python_converts_reach_validation(story, client, headers):
     body = '{"code": ' + "9" * 4300 + "}"
     res = client.post("/v1/sessions/miniprogram", data=body,
                       headers={"Content-Type": "application/json"})
-    assert_error(res, 422)
+    story.assert_error(res, 422)
 
 
-def test_over_long_query_strings_get_the_json_error_shape(client):
+def test_over_long_query_strings_get_the_json_error_shape(story, client):
     for path in ("/v1/admin/events", "/v1/capabilities", "/healthz", "/nothing-here"):
         res = client.get(path, query_string={"ua": "x" * 5000}, headers=ADMIN)
-        assert_error(res, 414)
+        story.assert_error(res, 414)
     assert client.get("/v1/capabilities", query_string={"ua": "x" * 1000}).status_code == 200
     # counted decoded, as the spec's maxLength: 1000 characters of 6 bytes each pass
     assert client.get("/v1/capabilities", query_string={"ua": "é" * 1000}).status_code == 200
-    assert_error(client.get("/healthz", query_string={"a": "é" * 3000}), 414)  # 18 KB sent
+    story.assert_error(client.get("/healthz", query_string={"a": "é" * 3000}), 414)  # 18 KB sent
 
 
 @pytest.mark.parametrize("body", [
     {"bind_openid": 1}, {"self_redeem": "true"}, {"init_bonus": 1.5}, {"init_bonus": True},
     {"init_bonus": 2**31}, {"init_balance": -1}, {"membership_number": {"width": "3"}},
 ])
-def test_profile_fields_take_their_json_type_only(client, body):
-    card = sim_card(client)
+def test_profile_fields_take_their_json_type_only(story, client, body):
+    card = story.card()
     res = client.put(f"/v1/admin/cards/{card}/profile", json=body, headers=ADMIN)
-    assert_error(res, 422)
+    story.assert_error(res, 422)
 
 
-def test_patterns_match_the_whole_value_as_the_spec_says(client, headers):
+def test_patterns_match_the_whole_value_as_the_spec_says(story, client, headers):
     # re.match with "$" accepts one trailing newline; the spec's pattern does not
     res = client.post("/v1/cards/add-card", json={"cards": [{"card_id": "pcard\n"}]},
                       headers=headers)
-    assert_error(res, 422)
+    story.assert_error(res, 422)
     res = client.post("/v1/jssdk/config", json={"url": "http://localhost/\n"}, headers=headers)
-    assert_error(res, 422)
+    story.assert_error(res, 422)

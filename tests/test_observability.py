@@ -19,8 +19,7 @@ from bff.config import (
 )
 from bff.events.worker import process_pending
 from bff.store import keys
-from tests.sessions.helpers import login, login_code, new_user
-from tests.story import bearer, sim
+from tests.story import bearer
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 
@@ -60,10 +59,10 @@ def test_the_spec_documents_request_id_in_the_error_shape(client):
     assert {"code", "status", "message", "errors", "errcode", "request_id"} <= set(props)
 
 
-def test_every_log_line_of_a_request_carries_its_id_wechat_calls_included(client, caplog):
+def test_every_log_line_of_a_request_carries_its_id_wechat_calls_included(story, client, caplog):
     caplog.set_level(logging.DEBUG)
-    user = new_user(client)
-    code = login_code(client, user)
+    user = story.user()
+    code = story.login_code(user)
     caplog.clear()
     res = client.post("/v1/sessions/miniprogram", json={"code": code},
                       headers={"X-Request-Id": "login-1"})
@@ -100,30 +99,30 @@ def json_lines():
         root.setLevel(old_level)
 
 
-def test_json_logs_one_object_per_line_with_ids_and_no_secret(app, client, redis_client,
-                                                               json_lines):
-    user = new_user(client)
-    token = login(client, user)
-    card_id = sim(client, "cards", {"card_type": "GROUPON"})["card_id"]
+def test_json_logs_one_object_per_line_with_ids_and_no_secret(story, app, client, redis_client,
+                                                              json_lines):
+    user = story.user()
+    token = story.login(user)
+    card_id = story.sim("cards", {"card_type": "GROUPON"})["card_id"]
     signed = client.post("/v1/cards/add-card", json={"cards": [{"card_id": card_id}]},
                          headers={**bearer(token), "X-Request-Id": "sign-1"})
     assert signed.status_code == 200
-    taken = sim(client, "add-card", {"user": user["mp_openid"],
-                                     "card_list": signed.json["card_list"]})
+    taken = story.sim("add-card", {"user": user["mp_openid"],
+                                   "card_list": signed.json["card_list"]})
     encrypt_code = taken["card_list"][0]["code"]
     code = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypt_code},
                        headers=bearer(token)).json["code"]
     # A member card with a form: personal fields travel through the plug-in, an event, the worker
-    member_card = sim(client, "cards", {"card_type": "MEMBER_CARD"})["card_id"]
+    member_card = story.sim("cards", {"card_type": "MEMBER_CARD"})["card_id"]
     extra = client.post("/v1/membership/activation-plugin", json={"card_id": member_card},
                         headers=bearer(token)).json["extraData"]
-    form = sim(client, "activation-form", {
+    form = story.sim("activation-form", {
         "user": user["oa_openid"], "encrypt_card_id": extra["encrypt_card_id"],
         "biz": extra["biz"], "fields": {"USER_FORM_INFO_FLAG_MOBILE": "13800000000",
                                         "USER_FORM_INFO_FLAG_NAME": "Li Lei"}})
-    pushed = sim(client, "events", {"Event": "submit_membercard_user_info",
-                                    "FromUserName": user["oa_openid"], "CardId": member_card,
-                                    "UserCardCode": form["code"]})
+    pushed = story.sim("events", {"Event": "submit_membercard_user_info",
+                                  "FromUserName": user["oa_openid"], "CardId": member_card,
+                                  "UserCardCode": form["code"]})
     assert pushed["delivered"]
     assert process_pending(app).get("dead") is None
 
@@ -184,9 +183,9 @@ def spans(app):
         FlaskInstrumentor().uninstrument_app(app)
 
 
-def test_request_redis_and_wechat_are_one_trace_without_secrets(app, client, spans):
-    user = new_user(client)
-    code = login_code(client, user)
+def test_request_redis_and_wechat_are_one_trace_without_secrets(story, app, client, spans):
+    user = story.user()
+    code = story.login_code(user)
     spans.clear()
     res = client.post("/v1/sessions/miniprogram", json={"code": code},
                       headers={"X-Request-Id": "traced-1"})

@@ -12,16 +12,6 @@ from tests.redis_server import RedisServer
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def assert_error(resp, status):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert body["code"] == status
-    assert isinstance(body["status"], str) and body["status"]
-    assert isinstance(body["message"], str) and body["message"]
-    assert "Traceback" not in resp.get_data(as_text=True)
-    return body
-
-
 def test_health_ready_docs(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
@@ -39,25 +29,25 @@ def test_metrics_are_prometheus_text(client):
     assert "bff_upstream_calls_total" in resp.get_data(as_text=True)
 
 
-def test_errors_share_one_shape(client, app):
-    assert_error(client.get("/no/such/path"), 404)
-    body = assert_error(client.delete("/healthz"), 405)
+def test_errors_share_one_shape(story, client, app):
+    story.assert_error(client.get("/no/such/path"), 404)
+    body = story.assert_error(client.delete("/healthz"), 405)
     assert "method" in body["message"].lower()
     app.config["MAX_CONTENT_LENGTH"] = 10
-    assert_error(client.post("/v1/sessions/miniprogram", data="x" * 100,
-                             headers={"Content-Type": "application/json"}), 413)
+    story.assert_error(client.post("/v1/sessions/miniprogram", data="x" * 100,
+                                   headers={"Content-Type": "application/json"}), 413)
 
 
-def test_unexpected_failure_is_a_json_500_without_trace(app, client):
+def test_unexpected_failure_is_a_json_500_without_trace(story, app, client):
     @app.route("/boom")
     def boom():
         raise RuntimeError("secret-value-should-not-leak")
 
-    body = assert_error(client.get("/boom"), 500)
+    body = story.assert_error(client.get("/boom"), 500)
     assert "secret-value" not in json.dumps(body)
 
 
-def test_wechat_failures_map_to_clear_statuses(app, client):
+def test_wechat_failures_map_to_clear_statuses(story, app, client):
     from bff.wechat.errors import Busy, QuotaExceeded, WeChatApiError, WeChatUnavailable
 
     cases = [
@@ -75,14 +65,14 @@ def test_wechat_failures_map_to_clear_statuses(app, client):
         app.add_url_rule(f"/fail{i}", f"fail{i}", view)
     for i, (_, status, errcode) in enumerate(cases):
         resp = client.get(f"/fail{i}")
-        body = assert_error(resp, status)
+        body = story.assert_error(resp, status)
         assert body.get("errcode") == errcode
         if status in (429, 503, 504):
             assert resp.headers.get("Retry-After")
 
 
 @pytest.mark.slow
-def test_redis_outage_gives_503_and_recovers(redis_client):
+def test_redis_outage_gives_503_and_recovers(story, redis_client):
     from bff import create_app
 
     server = RedisServer().start()
@@ -91,7 +81,7 @@ def test_redis_outage_gives_503_and_recovers(redis_client):
         client = app.test_client()
         assert client.get("/readyz").status_code == 200
         server.stop()
-        assert_error(client.get("/readyz"), 503)
+        story.assert_error(client.get("/readyz"), 503)
         assert client.get("/healthz").status_code == 200
         server.start()
         assert client.get("/readyz").status_code == 200

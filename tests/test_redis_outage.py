@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.redis_server import RedisServer
-from tests.sessions.helpers import ADMIN, bearer, login, new_user, sim_card
-from tests.test_ops import assert_error
+from tests.story import ADMIN, Story, bearer
 
 
 @pytest.mark.slow
@@ -16,9 +15,10 @@ def test_endpoints_answer_503_while_redis_is_down_and_recover(redis_client):
     server = RedisServer().start()
     try:
         client = create_app({"sandbox": True, "redis_url": server.url}).test_client()
-        user = new_user(client)
-        token = login(client, user)
-        card = sim_card(client)
+        story = Story(client)
+        user = story.user()
+        token = story.login(user)
+        card = story.card()
         auth = bearer(token)
         requests = [
             ("GET", "/v1/me", None, auth),
@@ -41,15 +41,15 @@ def test_endpoints_answer_503_while_redis_is_down_and_recover(redis_client):
         server.stop()
         for method, path, body, headers in requests:
             res = client.open(path, method=method, json=body, headers=headers)
-            assert_error(res, 503)
+            story.assert_error(res, 503)
             assert res.headers.get("Retry-After"), path
         assert client.get("/healthz").status_code == 200
         assert client.get("/metrics").status_code == 200
 
         server.start()  # an empty Redis: old sessions are gone, new ones work
         assert client.get("/readyz").status_code == 200
-        assert_error(client.get("/v1/me", headers=auth), 401)
-        token = login(client, new_user(client))
+        story.assert_error(client.get("/v1/me", headers=auth), 401)
+        token = story.login(story.user())
         assert client.get("/v1/me", headers=bearer(token)).status_code == 200
     finally:
         server.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.story import ADMIN, bearer
-from tests.test_ops import assert_error
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -64,7 +63,7 @@ def test_exactly_one_of_code_and_encrypt_code_is_in_the_schemas(spec):
                                           {"required": ["encrypt_code"]}], name
 
 
-def test_card_id_in_paths_is_a_pattern(spec, client):
+def test_card_id_in_paths_is_a_pattern(story, spec, client):
     # /v1/membership/cards/<card_id> moves to <card_id:card_id> with the membership rewrite
     params = [p for _, path, op in operations(spec)
               if "{card_id}" in path and not path.startswith("/v1/membership/")
@@ -72,17 +71,17 @@ def test_card_id_in_paths_is_a_pattern(spec, client):
               if p["name"] == "card_id"]
     assert params and all(p["schema"]["pattern"] for p in params)
     res = client.get("/v1/admin/cards/not%20a%20card/profile", headers=ADMIN)
-    assert_error(res, 404)
+    story.assert_error(res, 404)
 
 
 @pytest.mark.parametrize("raw", [None, b"", b"{}"])
-def test_a_json_body_is_required_where_one_is_declared(client, raw):
+def test_a_json_body_is_required_where_one_is_declared(story, client, raw):
     res = client.put("/v1/admin/test-whitelist", data=raw, headers=ADMIN,
                      content_type="text/plain" if raw == b"{}" else None)
-    assert_error(res, 415)
+    story.assert_error(res, 415)
 
 
-def test_no_credentials_is_a_401_before_the_missing_body(client):
-    assert_error(client.put("/v1/admin/test-whitelist"), 401)
-    assert_error(client.post("/v1/cards/choose-card"), 401)
-    assert_error(client.post("/v1/cards/choose-card", headers=bearer("nope")), 401)
+def test_no_credentials_is_a_401_before_the_missing_body(story, client):
+    story.assert_error(client.put("/v1/admin/test-whitelist"), 401)
+    story.assert_error(client.post("/v1/cards/choose-card"), 401)
+    story.assert_error(client.post("/v1/cards/choose-card", headers=bearer("nope")), 401)

@@ -17,7 +17,7 @@ def test_profile_defaults_update_and_admin_only(story, client):
     assert res.status_code == 200
     assert res.json["code_mode"] == "none" and res.json["review_state"] == "unknown"
     got = story.put_profile(card_id, self_redeem=True,
-                      membership_number={"mode": "sequence", "prefix": "M", "width": 8})
+                            membership_number={"mode": "sequence", "prefix": "M", "width": 8})
     assert got["self_redeem"] is True and got["membership_number"]["width"] == 8
     got = story.put_profile(card_id, code_mode="pool")
     assert got["self_redeem"] is True  # omitted fields keep their value

@@ -100,7 +100,7 @@ def test_each_card_gets_its_own_nonce_and_unsigned_extras_pass_through(story):
     token = story.login(story.user())
     card_id = story.card()
     res = story.sign(token, {"card_id": card_id, "fixed_begintimestamp": 1700000000},
-               {"card_id": card_id, "outer_str": "a" * 100})
+                     {"card_id": card_id, "outer_str": "a" * 100})
     exts = [json.loads(i["cardExt"]) for i in res.json["card_list"]]
     assert exts[0]["nonce_str"] != exts[1]["nonce_str"]
     assert exts[0]["fixed_begintimestamp"] == 1700000000

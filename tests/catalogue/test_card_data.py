@@ -44,9 +44,9 @@ def test_counts_follow_what_users_did(client, story, app):
     users = [story.user() for _ in range(2)]
     for user in users:
         signed = client.post("/v1/cards/add-card", headers=bearer(story.login(user)),
-                           json={"cards": [{"card_id": coupon_id}, {"card_id": coupon_id}]})
+                             json={"cards": [{"card_id": coupon_id}, {"card_id": coupon_id}]})
         story.sim("add-card", {"user": user["mp_openid"],
-                            "card_list": signed.get_json()["card_list"]})
+                               "card_list": signed.get_json()["card_list"]})
     member_user = story.user()
     token = story.login(member_user)
     extra = story.plugin(token, member_id).get_json()["extraData"]
@@ -101,7 +101,7 @@ def test_csv_from_the_cli_next_to_the_channel_statistics(client, story, runner):
     story.review(card_id)
     user = story.user()
     signed = client.post("/v1/cards/add-card", headers=bearer(story.login(user)),
-                       json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
+                         json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
     story.sim("add-card", {"user": user["mp_openid"], "card_list": signed.get_json()["card_list"]})
     story.handle_events()
     today = shanghai_today().isoformat()

@@ -69,11 +69,11 @@ def test_changes_go_back_to_review_and_are_checked_against_the_card(client, stor
     story.review(card_id)
     assert story.admin_card(card_id)["review_state"] == "approved"
     quiet = client.patch(f"/v1/admin/cards/{card_id}", headers=ADMIN,
-                       json={"base_info": {"service_phone": "020-12345678"}})
+                         json={"base_info": {"service_phone": "020-12345678"}})
     assert quiet.status_code == 200 and quiet.get_json() == {"send_check": False}
     assert story.admin_card(card_id)["review_state"] == "approved"
     reviewed = client.patch(f"/v1/admin/cards/{card_id}", headers=ADMIN,
-                          json={"deal_detail": "三人套餐"})
+                            json={"deal_detail": "三人套餐"})
     assert reviewed.get_json() == {"send_check": True}
     got = story.admin_card(card_id)
     assert got["review_state"] == "pending" and got["card"]["groupon"]["deal_detail"] == "三人套餐"
@@ -96,7 +96,7 @@ def test_stock_up_and_down(client, story):
     sku = story.admin_card(card_id)["card"]["gift"]["base_info"]["sku"]
     assert sku["quantity"] == 550
     too_much = client.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": -1000},
-                         headers=ADMIN)
+                           headers=ADMIN)
     assert too_much.status_code == 409 and too_much.get_json()["errcode"] == 45031
     zero = client.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 0}, headers=ADMIN)
     assert zero.status_code == 422
@@ -123,17 +123,17 @@ def test_a_card_not_yet_approved_cannot_be_issued_then_can(client, story):
     user = story.user()
     token = story.login(user)
     refused = client.post("/v1/cards/add-card", headers=bearer(token),
-                        json={"cards": [{"card_id": card_id}]})
+                          json={"cards": [{"card_id": card_id}]})
     assert refused.status_code == 409
     assert "has not passed WeChat's review" in refused.get_json()["message"]
     qr = client.post("/v1/admin/qrcodes", headers=ADMIN, json={"cards": [{"card_id": card_id}]})
     assert qr.status_code == 409
     story.review(card_id)
     signed = client.post("/v1/cards/add-card", headers=bearer(token),
-                       json={"cards": [{"card_id": card_id}]})
+                         json={"cards": [{"card_id": card_id}]})
     assert signed.status_code == 200
     taken = story.sim("add-card", {"user": user["mp_openid"],
-                                "card_list": signed.get_json()["card_list"]})
+                                   "card_list": signed.get_json()["card_list"]})
     assert taken["card_list"][0]["isSuccess"] is True
 
 
@@ -165,7 +165,7 @@ def test_a_missed_review_event_is_caught_up_from_wechat(client, story):
     assert story.admin_card(card_id)["review_state"] == "approved"  # card/get says VERIFY_OK
     user = story.user()
     signed = client.post("/v1/cards/add-card", headers=bearer(story.login(user)),
-                       json={"cards": [{"card_id": card_id}]})
+                         json={"cards": [{"card_id": card_id}]})
     assert signed.status_code == 200
 
 
@@ -175,7 +175,7 @@ def test_stock_running_low_shows_on_the_card(client, story):
     client.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": -199}, headers=ADMIN)
     user = story.user()
     signed = client.post("/v1/cards/add-card", headers=bearer(story.login(user)),
-                       json={"cards": [{"card_id": card_id}]}).get_json()
+                         json={"cards": [{"card_id": card_id}]}).get_json()
     story.sim("add-card", {"user": user["mp_openid"], "card_list": signed["card_list"]})
     story.handle_events()
     alert = story.admin_card(card_id)["stock_alert"]
@@ -205,12 +205,12 @@ def test_an_idempotency_key_makes_retries_of_create_and_stock_safe(client, story
     stock_key = {**ADMIN, "Idempotency-Key": "restock-monday"}
     for _ in range(3):
         answer = client.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 100},
-                           headers=stock_key)
+                             headers=stock_key)
         assert answer.status_code == 200 and answer.get_json() == {"delta": 100}
     assert story.admin_card(card_id)["card"]["gift"]["base_info"]["sku"]["quantity"] == 600
     assert story.calls("card/modifystock") == 1
     too_long = client.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 1},
-                         headers={**ADMIN, "Idempotency-Key": "k" * 65})
+                           headers={**ADMIN, "Idempotency-Key": "k" * 65})
     assert too_long.status_code == 422
 
 

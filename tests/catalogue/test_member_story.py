@@ -54,7 +54,7 @@ def test_member_card_for_the_mini_program_from_creation_to_activation(client, st
         (FILLED, {"口味": "微辣", "爱好": "x"}, "does not ask"),
     ):
         refused = client.post("/sandbox/_sim/activation-form",
-                            json={**form, "fields": fields, "custom_fields": custom})
+                              json={**form, "fields": fields, "custom_fields": custom})
         assert refused.status_code == 422 and why in refused.get_json()["message"], fields
     returned = story.sim("activation-form", {
         **form, "fields": {**FILLED, "USER_FORM_INFO_FLAG_BIRTHDAY": "1990-05-01"},
@@ -98,12 +98,12 @@ def test_activation_form_rules(client, story):
                                                  "values": []}]}}, "required_form"),
     ):
         answer = client.put(f"/v1/admin/cards/{card_id}/activation-form", json=body,
-                          headers=ADMIN)
+                            headers=ADMIN)
         assert answer.status_code == 422, body
         assert field in answer.get_json()["errors"]["json"], answer.get_json()
     gift = story.create_card(coupon("GIFT"))
     answer = client.put(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN,
-                      json={"required_form": {"common_field_id_list": [
+                        json={"required_form": {"common_field_id_list": [
                           "USER_FORM_INFO_FLAG_MOBILE"]}})
     assert answer.status_code == 422 and answer.get_json()["errcode"] == 47001
     assert client.get(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN).status_code == 404
@@ -116,26 +116,26 @@ def test_a_coupon_created_issued_redeemed_shows_consumed_in_mine_and_statistics(
     user = story.user()
     token = story.login(user)
     refused = client.post("/v1/cards/add-card", json={"cards": [{"card_id": card_id}]},
-                        headers=bearer(token))
+                          headers=bearer(token))
     assert refused.status_code == 409  # not reviewed yet: it cannot be issued
     story.review(card_id)
     signed = client.post("/v1/cards/add-card", headers=bearer(token),
-                       json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
+                         json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
     assert signed.status_code == 200, signed.get_json()
     taken = client.post("/sandbox/_sim/add-card", json={
         "user": user["oa_openid"], "card_list": signed.get_json()["card_list"]})
     assert taken.status_code == 200, taken.get_json()
     encrypted = taken.get_json()["card_list"][0]["code"]
     code = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypted},
-                     headers=bearer(token)).get_json()["code"]
+                       headers=bearer(token)).get_json()["code"]
     redeemed = client.post("/v1/admin/codes/redeem", headers={**ADMIN, "Idempotency-Key": "t1"},
-                         json={"card_id": card_id, "code": code, "staff_id": "till-1"})
+                           json={"card_id": card_id, "code": code, "staff_id": "till-1"})
     assert redeemed.status_code == 200, redeemed.get_json()
     story.handle_events()
     mine = client.get("/v1/cards/mine", headers=bearer(token)).get_json()["cards"]
     assert [(c["code"], c["user_card_status"]) for c in mine] == [(code, "CONSUMED")]
     rows = client.get("/v1/admin/stats/channels", headers=ADMIN,
-                    query_string={"card_id": card_id}).get_json()["rows"]
+                      query_string={"card_id": card_id}).get_json()["rows"]
     poster = [r for r in rows if r["outer_str"] == "poster"]
     assert poster and sum(r["received"] for r in poster) == 1
     assert sum(r["consumed"] for r in poster) == 1

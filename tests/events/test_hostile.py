@@ -178,7 +178,7 @@ def test_operator_token_is_checked_before_the_arguments(story, client, path, sta
 @pytest.mark.parametrize("after", ["1700000000000-0\n", "99999999999999999999", "\u0661\u0662"])
 def test_events_cursor_must_be_an_ascii_stream_id(story, client, after):
     story.assert_error(client.get("/v1/admin/events", query_string={"after": after},
-                            headers=ADMIN), 422)
+                                  headers=ADMIN), 422)
 
 
 def test_events_tail_refuses_a_bad_cursor_in_one_line(runner):

@@ -16,7 +16,7 @@ def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(story,
     token = story.login(user)
     process_pending(app)
     assert story.channel_stats(card)["poster"] == {"received": 3, "consumed": 0, "deleted": 0,
-                                             "gifted": 0}
+                                                   "gifted": 0}
 
     res = client.post("/v1/admin/codes/redeem", json={"card_id": card, "code": counter},
                       headers={**ADMIN, "Idempotency-Key": "till-1"})
@@ -37,7 +37,7 @@ def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(story,
             for c in client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]}
     assert mine == {counter: "CONSUMED", mine_code: "CONSUMED", outside: "CONSUMED"}
     assert story.channel_stats(card)["poster"] == {"received": 3, "consumed": 3, "deleted": 0,
-                                             "gifted": 0}
+                                                   "gifted": 0}
     events = client.get("/v1/admin/events", query_string={"limit": 100},
                         headers=ADMIN).json["events"]
     sources = {e["code"]: e["fields"]["ConsumeSource"] for e in events

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bff.sandbox import SandboxConfig, create_sandbox_app
-from tests.sessions.helpers import bearer, login, new_user, sign, sim_add_card, sim_card
+from tests.story import bearer
 
 PAGE = "http://localhost:8000/demo/cards.html?x=1"
 
@@ -25,8 +25,8 @@ def verify(client, **body) -> str:
     return res.json["result"]
 
 
-def test_wx_config_is_checked_against_the_sandboxs_jsapi_ticket(client):
-    token = login(client, new_user(client))
+def test_wx_config_is_checked_against_the_sandboxs_jsapi_ticket(story, client):
+    token = story.login(story.user())
     signed = client.post("/v1/jssdk/config", json={"url": PAGE + "#top"},
                          headers=bearer(token)).json
     body = {"url": PAGE + "#elsewhere", "appId": signed["appId"], "nonceStr": signed["nonceStr"],
@@ -50,11 +50,11 @@ def test_wx_config_check_refuses_malformed_bodies_with_400(client, body):
     assert client.post("/sandbox/_sim/jsapi/config", data="[1]").status_code == 400
 
 
-def test_choose_card_lists_usable_cards_only_with_a_good_card_sign(client):
-    user = new_user(client)
-    token = login(client, user)
-    card_id = sim_card(client, card_type="GROUPON")
-    sim_add_card(client, user, sign(client, token, {"card_id": card_id}).json["card_list"])
+def test_choose_card_lists_usable_cards_only_with_a_good_card_sign(story, client):
+    user = story.user()
+    token = story.login(user)
+    card_id = story.card(card_type="GROUPON")
+    story.take(card_id, user, token=token)
     signed = client.post("/v1/cards/choose-card", json={"card_type": "GROUPON"},
                          headers=bearer(token)).json
     body = {"user": user["mp_openid"], "app_id": client.application.extensions["bff"]
@@ -72,14 +72,11 @@ def test_choose_card_lists_usable_cards_only_with_a_good_card_sign(client):
     assert other["cards"] == [] and other["sign_ok"] is False  # card_type is signed too
 
 
-def test_open_card_shows_only_the_users_own_codes_and_pushes_a_view(client):
-    user, stranger = new_user(client), new_user(client)
-    token = login(client, user)
-    card_id = sim_card(client)
-    enc = sim_add_card(client, user, sign(client, token, {"card_id": card_id})
-                       .json["card_list"])[0]["code"]
-    code = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": enc},
-                       headers=bearer(token)).json["code"]
+def test_open_card_shows_only_the_users_own_codes_and_pushes_a_view(story, client):
+    user, stranger = story.user(), story.user()
+    token = story.login(user)
+    card_id = story.card()
+    code = story.my_code(token, story.take(card_id, user, token=token)[1])
     mine = client.post("/sandbox/_sim/open-card", json={
         "user": user["oa_openid"], "card_list": [{"card_id": card_id, "code": code}]}).json
     assert mine["card_list"][0]["opened"] is True
@@ -100,8 +97,8 @@ def authorize_query(client, **override) -> dict:
             "response_type": "code", "scope": "snsapi_base", "state": "s1"} | override
 
 
-def test_authorize_lets_a_person_pick_a_user_and_comes_back_with_a_login_code(client):
-    user = new_user(client)
+def test_authorize_lets_a_person_pick_a_user_and_comes_back_with_a_login_code(story, client):
+    user = story.user()
     query = authorize_query(client)
     page = client.get("/sandbox/connect/oauth2/authorize", query_string=query)
     assert page.status_code == 200 and user["oa_openid"] in page.get_data(as_text=True)
@@ -179,8 +176,8 @@ def test_outside_sandbox_mode_there_is_no_demo_and_no_bridge(redis_url, monkeypa
         assert c.SANDBOX_ADMIN_TOKEN not in answer.get_data(as_text=True)
 
 
-def test_a_login_code_names_its_user_and_unknown_codes_are_404(client):
-    user = new_user(client)
+def test_a_login_code_names_its_user_and_unknown_codes_are_404(story, client):
+    user = story.user()
     code = client.post("/sandbox/_sim/login-codes", json={"user": user["mp_openid"],
                                                           "app": "h5"}).json["code"]
     got = client.get(f"/sandbox/_sim/login-codes/{code}").json
@@ -197,8 +194,8 @@ def test_choose_card_refuses_malformed_or_unknown_users(client, body):
     assert client.post("/sandbox/_sim/choose-card", json=body).status_code in (400, 404)
 
 
-def test_choose_card_refuses_wrongly_typed_fields_with_400(client):
-    user = new_user(client)
+def test_choose_card_refuses_wrongly_typed_fields_with_400(story, client):
+    user = story.user()
     for field, value in (("card_sign", 5), ("time_stamp", 1.5), ("card_id", ["x"]),
                          ("app_id", {"a": 1}), ("nonce_str", "n" * 3000)):
         res = client.post("/sandbox/_sim/choose-card", json={"user": user["oa_openid"],

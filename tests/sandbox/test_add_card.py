@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bff.sandbox import crypto
-from tests.sandbox.conftest import Helpers, card_ext_signature
+from tests.story import Story, card_ext_signature
 
 VECTOR_TICKET = ("sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOc"
                  "HKP7qg")
@@ -32,15 +32,15 @@ def only(answer: dict) -> dict:
     return answer["card_list"][0]
 
 
-def test_signed_card_ext_is_accepted_and_the_code_comes_back_encrypted(h: Helpers, receiver):
-    user, card_id = h.user(), h.card()
-    answer = h.add_card(user["mp_openid"], card_id, h.card_ext(card_id, outer_str="shelf"))
+def test_signed_card_ext_is_accepted_and_the_code_comes_back_encrypted(story: Story, receiver):
+    user, card_id = story.user(), story.card()
+    answer = story.add_card(user["mp_openid"], card_id, story.card_ext(card_id, outer_str="shelf"))
     entry = only(answer)
     assert entry["isSuccess"] is True and entry["cardId"] == card_id
     assert "+" in entry["code"]  # real base64 ciphertext
-    code = h.decrypt(h.token(), entry["code"])["code"]
+    code = story.decrypt(story.token(), entry["code"])["code"]
     assert len(code) == 12 and code.isdigit()
-    got = h.call("/card/code/get", h.token(), {"card_id": card_id, "code": code})
+    got = story.call("/card/code/get", story.token(), {"card_id": card_id, "code": code})
     assert got["openid"] == user["oa_openid"] and got["user_card_status"] == "NORMAL"
     assert got["outer_str"] == "shelf"
     assert answer["pushed"] == [{"event": "user_get_card", "delivered": True, "attempts": 1,
@@ -48,12 +48,12 @@ def test_signed_card_ext_is_accepted_and_the_code_comes_back_encrypted(h: Helper
     assert len(receiver.received) == 1
 
 
-def test_numeric_timestamp_is_accepted(h: Helpers):
-    user, card_id = h.user(), h.card()
+def test_numeric_timestamp_is_accepted(story: Story):
+    user, card_id = story.user(), story.card()
     ts, nonce = int(time.time()), "n1"
     ext = {"timestamp": ts, "nonce_str": nonce,
-           "signature": card_ext_signature(h.wx_card_ticket(), str(ts), card_id, nonce)}
-    assert only(h.add_card(user["oa_openid"], card_id, json.dumps(ext)))["isSuccess"]
+           "signature": card_ext_signature(story.wx_card_ticket(), str(ts), card_id, nonce)}
+    assert only(story.add_card(user["oa_openid"], card_id, json.dumps(ext)))["isSuccess"]
 
 
 def refused(answer: dict, errcode: int = 40080) -> None:
@@ -62,101 +62,105 @@ def refused(answer: dict, errcode: int = 40080) -> None:
     assert answer["pushed"] == []
 
 
-def test_tampered_card_ext_is_refused(h: Helpers):
-    user, card_id = h.user(), h.card()
-    ext = json.loads(h.card_ext(card_id))
+def test_tampered_card_ext_is_refused(story: Story):
+    user, card_id = story.user(), story.card()
+    ext = json.loads(story.card_ext(card_id))
     ext["timestamp"] = str(int(ext["timestamp"]) + 1)
-    refused(h.add_card(user["oa_openid"], card_id, json.dumps(ext)))
+    refused(story.add_card(user["oa_openid"], card_id, json.dumps(ext)))
 
 
-def test_wrong_ticket_or_missing_fields_are_refused(h: Helpers, wx):
-    user, card_id = h.user(), h.card()
-    token = h.token()
+def test_wrong_ticket_or_missing_fields_are_refused(story: Story, wx):
+    user, card_id = story.user(), story.card()
+    token = story.token()
     jsapi = wx.get("/cgi-bin/ticket/getticket",
                    query_string={"access_token": token, "type": "jsapi"}).get_json()["ticket"]
-    refused(h.add_card(user["oa_openid"], card_id, h.card_ext(card_id, ticket=jsapi)))
-    ext = json.loads(h.card_ext(card_id))
+    refused(story.add_card(user["oa_openid"], card_id, story.card_ext(card_id, ticket=jsapi)))
+    ext = json.loads(story.card_ext(card_id))
     del ext["nonce_str"]
-    refused(h.add_card(user["oa_openid"], card_id, json.dumps(ext)))
-    refused(h.add_card(user["oa_openid"], card_id, "not json"))
-    refused(h.add_card(user["oa_openid"], card_id, h.card_ext(card_id, nonce="n" * 33)))
+    refused(story.add_card(user["oa_openid"], card_id, json.dumps(ext)))
+    refused(story.add_card(user["oa_openid"], card_id, "not json"))
+    refused(story.add_card(user["oa_openid"], card_id, story.card_ext(card_id, nonce="n" * 33)))
 
 
-def test_outer_str_is_not_signed(h: Helpers):
-    user, card_id = h.user(), h.card()
-    ext = json.loads(h.card_ext(card_id))
+def test_outer_str_is_not_signed(story: Story):
+    user, card_id = story.user(), story.card()
+    ext = json.loads(story.card_ext(card_id))
     ext["outer_str"] = "added after signing"
     ext["fixed_begintimestamp"] = int(time.time())
-    assert only(h.add_card(user["oa_openid"], card_id, json.dumps(ext)))["isSuccess"]
+    assert only(story.add_card(user["oa_openid"], card_id, json.dumps(ext)))["isSuccess"]
 
 
-def test_nonce_replay_is_refused(h: Helpers):
-    user, card_id = h.user(), h.card()
-    ext = h.card_ext(card_id)
-    assert only(h.add_card(user["oa_openid"], card_id, ext))["isSuccess"]
-    refused(h.add_card(user["oa_openid"], card_id, ext))
+def test_nonce_replay_is_refused(story: Story):
+    user, card_id = story.user(), story.card()
+    ext = story.card_ext(card_id)
+    assert only(story.add_card(user["oa_openid"], card_id, ext))["isSuccess"]
+    refused(story.add_card(user["oa_openid"], card_id, ext))
 
 
-def test_stale_timestamp_is_refused(h: Helpers):
-    user, card_id = h.user(), h.card()
-    refused(h.add_card(user["oa_openid"], card_id,
-                       h.card_ext(card_id, timestamp=int(time.time()) - 3600)))
+def test_stale_timestamp_is_refused(story: Story):
+    user, card_id = story.user(), story.card()
+    refused(story.add_card(user["oa_openid"], card_id,
+                           story.card_ext(card_id, timestamp=int(time.time()) - 3600)))
 
 
-def test_bind_openid_card_needs_the_users_oa_openid(h: Helpers):
-    alice, bob = h.user(), h.user()
-    card_id = h.card(bind_openid=True)
-    refused(h.add_card(alice["oa_openid"], card_id, h.card_ext(card_id)), 40003)
-    refused(h.add_card(alice["oa_openid"], card_id,
-                       h.card_ext(card_id, openid=bob["oa_openid"])), 40003)
-    refused(h.add_card(alice["oa_openid"], card_id,
-                       h.card_ext(card_id, openid=alice["mp_openid"])), 40003)
-    ok = h.add_card(alice["mp_openid"], card_id, h.card_ext(card_id, openid=alice["oa_openid"]))
+def test_bind_openid_card_needs_the_users_oa_openid(story: Story):
+    alice, bob = story.user(), story.user()
+    card_id = story.card(bind_openid=True)
+    refused(story.add_card(alice["oa_openid"], card_id, story.card_ext(card_id)), 40003)
+    refused(story.add_card(alice["oa_openid"], card_id,
+                           story.card_ext(card_id, openid=bob["oa_openid"])), 40003)
+    refused(story.add_card(alice["oa_openid"], card_id,
+                           story.card_ext(card_id, openid=alice["mp_openid"])), 40003)
+    ok = story.add_card(alice["mp_openid"], card_id,
+                        story.card_ext(card_id, openid=alice["oa_openid"]))
     assert only(ok)["isSuccess"]
 
 
-def test_custom_code_card_takes_the_signed_code_once(h: Helpers):
-    alice, bob = h.user(), h.user()
-    card_id = h.card(use_custom_code=True)
-    refused(h.add_card(alice["oa_openid"], card_id, h.card_ext(card_id)))
-    entry = only(h.add_card(alice["oa_openid"], card_id, h.card_ext(card_id, code="MY-CODE-1")))
-    assert h.decrypt(h.token(), entry["code"])["code"] == "MY-CODE-1"
-    refused(h.add_card(bob["oa_openid"], card_id, h.card_ext(card_id, code="MY-CODE-1")), 40056)
+def test_custom_code_card_takes_the_signed_code_once(story: Story):
+    alice, bob = story.user(), story.user()
+    card_id = story.card(use_custom_code=True)
+    refused(story.add_card(alice["oa_openid"], card_id, story.card_ext(card_id)))
+    entry = only(story.add_card(alice["oa_openid"], card_id,
+                                story.card_ext(card_id, code="MY-CODE-1")))
+    assert story.decrypt(story.token(), entry["code"])["code"] == "MY-CODE-1"
+    refused(story.add_card(bob["oa_openid"], card_id, story.card_ext(card_id, code="MY-CODE-1")),
+            40056)
 
 
-def test_generated_code_card_refuses_a_code(h: Helpers):
-    user, card_id = h.user(), h.card()
-    refused(h.add_card(user["oa_openid"], card_id, h.card_ext(card_id, code="123")))
+def test_generated_code_card_refuses_a_code(story: Story):
+    user, card_id = story.user(), story.card()
+    refused(story.add_card(user["oa_openid"], card_id, story.card_ext(card_id, code="123")))
 
 
-def test_deposit_mode_card_hands_out_deposited_codes(h: Helpers):
-    user = h.user()
-    card_id = h.card(use_custom_code=True, get_custom_code_mode="GET_CUSTOM_CODE_MODE_DEPOSIT")
-    token = h.token()
-    h.call("/card/code/deposit", token, {"card_id": card_id, "code": ["D1", "D2"]})
+def test_deposit_mode_card_hands_out_deposited_codes(story: Story):
+    user = story.user()
+    card_id = story.card(use_custom_code=True, get_custom_code_mode="GET_CUSTOM_CODE_MODE_DEPOSIT")
+    token = story.token()
+    story.call("/card/code/deposit", token, {"card_id": card_id, "code": ["D1", "D2"]})
     codes = []
     for _ in range(2):
-        entry = only(h.add_card(user["oa_openid"], card_id))
-        codes.append(h.decrypt(token, entry["code"])["code"])
+        entry = only(story.add_card(user["oa_openid"], card_id))
+        codes.append(story.decrypt(token, entry["code"])["code"])
     assert codes == ["D1", "D2"]
-    refused(h.add_card(user["oa_openid"], card_id), 45031)
+    refused(story.add_card(user["oa_openid"], card_id), 45031)
 
 
-def test_stock_and_get_limit(h: Helpers, wx):
-    alice, bob = h.user(), h.user()
-    card_id = h.card(quantity=2, get_limit=1)
-    assert only(h.add_card(alice["oa_openid"], card_id))["isSuccess"]
-    refused(h.add_card(alice["oa_openid"], card_id), 45033)
-    assert only(h.add_card(bob["oa_openid"], card_id))["isSuccess"]
-    refused(h.add_card(h.user()["oa_openid"], card_id), 45031)
-    token = h.token()
-    assert h.call("/card/modifystock", token,
-                  {"card_id": card_id, "increase_stock_value": 1})["errcode"] == 0
-    assert only(h.add_card(h.user()["oa_openid"], card_id))["isSuccess"]
+def test_stock_and_get_limit(story: Story, wx):
+    alice, bob = story.user(), story.user()
+    card_id = story.card(quantity=2, get_limit=1)
+    assert only(story.add_card(alice["oa_openid"], card_id))["isSuccess"]
+    refused(story.add_card(alice["oa_openid"], card_id), 45033)
+    assert only(story.add_card(bob["oa_openid"], card_id))["isSuccess"]
+    refused(story.add_card(story.user()["oa_openid"], card_id), 45031)
+    token = story.token()
+    assert story.call("/card/modifystock", token,
+                      {"card_id": card_id, "increase_stock_value": 1})["errcode"] == 0
+    assert only(story.add_card(story.user()["oa_openid"], card_id))["isSuccess"]
 
 
-def test_unknown_card_and_user(h: Helpers, wx):
-    user = h.user()
-    refused(h.add_card(user["oa_openid"], "p" + "x" * 27, h.card_ext("p" + "x" * 27)), 40073)
+def test_unknown_card_and_user(story: Story, wx):
+    user = story.user()
+    unknown = "p" + "x" * 27
+    refused(story.add_card(user["oa_openid"], unknown, story.card_ext(unknown)), 40073)
     answer = wx.post("/_sim/add-card", json={"user": "nobody", "card_list": []})
     assert answer.status_code == 404 and answer.get_json()["code"] == 404

@@ -2,49 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 
-from tests.sandbox.conftest import OA_APPID, OA_SECRET, Helpers
+from tests.sandbox.conftest import OA_APPID, OA_SECRET
+from tests.story import Story
+
+TOKEN = {"grant_type": "client_credential", "appid": OA_APPID, "secret": OA_SECRET}
 
 
-def test_stock_is_never_oversold(sandbox_app: Flask, h: Helpers):
-    card_id = h.card(quantity=20)
-    users = [h.user()["oa_openid"] for _ in range(40)]
-
-    def take(user: str) -> bool:
-        helper = Helpers(sandbox_app.test_client())
-        return helper.add_card(user, card_id)["card_list"][0]["isSuccess"]
-
+def at_once(sandbox_app: Flask, call: Callable[[FlaskClient, Any], Any],
+            items: Iterable[Any]) -> list[Any]:
+    """``call(client, item)`` for every item, 16 at a time, each with its own client."""
     with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(take, users))
-    assert results.count(True) == 20
+        return list(pool.map(lambda item: call(sandbox_app.test_client(), item), items))
 
 
-def test_one_stable_token_for_concurrent_callers(sandbox_app: Flask):
-    body = {"grant_type": "client_credential", "appid": OA_APPID, "secret": OA_SECRET}
+def test_stock_is_never_oversold(sandbox_app: Flask, story: Story):
+    card_id = story.card(quantity=20)
+    users = [story.user()["oa_openid"] for _ in range(40)]
 
-    def fetch(_: int) -> str:
-        return sandbox_app.test_client().post("/cgi-bin/stable_token",
-                                              json=body).get_json()["access_token"]
+    def take(client: FlaskClient, user: str) -> bool:
+        return Story(client, wechat="").add_card(user, card_id)["card_list"][0]["isSuccess"]
 
-    with ThreadPoolExecutor(16) as pool:
-        tokens = set(pool.map(fetch, range(64)))
-    assert len(tokens) == 1
-    calls = sandbox_app.test_client().get("/_sim/calls").get_json()
-    assert calls["cgi-bin/stable_token"] == 64
+    assert at_once(sandbox_app, take, users).count(True) == 20
 
 
-def test_a_fault_fires_exactly_count_times(sandbox_app: Flask):
-    client = sandbox_app.test_client()
-    client.post("/_sim/faults", json={"path": "cgi-bin/token", "errcode": 45011, "count": 10})
-    query = {"grant_type": "client_credential", "appid": OA_APPID, "secret": OA_SECRET}
+def test_one_stable_token_for_concurrent_callers(sandbox_app: Flask, story: Story):
+    tokens = at_once(sandbox_app, lambda client, _: client.post(
+        "/cgi-bin/stable_token", json=TOKEN).get_json()["access_token"], range(64))
+    assert len(set(tokens)) == 1
+    assert story.calls("cgi-bin/stable_token") == 64
 
-    def fetch(_: int) -> int:
-        return sandbox_app.test_client().get("/cgi-bin/token",
-                                             query_string=query).get_json()["errcode"]
 
-    with ThreadPoolExecutor(16) as pool:
-        codes = list(pool.map(fetch, range(40)))
+def test_a_fault_fires_exactly_count_times(sandbox_app: Flask, story: Story):
+    story.fault("cgi-bin/token", errcode=45011, count=10)
+    codes = at_once(sandbox_app, lambda client, _: client.get(
+        "/cgi-bin/token", query_string=TOKEN).get_json()["errcode"], range(40))
     assert codes.count(45011) == 10 and codes.count(0) == 30

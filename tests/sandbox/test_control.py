@@ -8,7 +8,8 @@ from werkzeug.wrappers import Response
 
 from bff.sandbox import create_sandbox_app, serve_in_thread
 from bff.sandbox.transport import WSGIAdapter
-from tests.sandbox.conftest import OA_APPID, OA_SECRET, Helpers
+from tests.sandbox.conftest import OA_APPID, OA_SECRET
+from tests.story import Story
 
 STABLE = {"grant_type": "client_credential", "appid": OA_APPID, "secret": OA_SECRET}
 
@@ -33,9 +34,9 @@ def test_fault_http_status_and_clear(wx):
     assert wx.post("/_sim/faults", json={"path": "x"}).status_code == 400
 
 
-def test_calls_are_counted_per_path(wx, h: Helpers):
-    h.token()
-    h.token()
+def test_calls_are_counted_per_path(wx, story: Story):
+    story.token()
+    story.token()
     wx.post("/cgi-bin/stable_token", json=STABLE)
     wx.get("/_sim/calls")
     assert wx.get("/_sim/calls").get_json() == {"cgi-bin/token": 2, "cgi-bin/stable_token": 1}
@@ -50,10 +51,10 @@ def test_clock(wx):
     assert wx.post("/_sim/clock", json={"advance_seconds": -1}).status_code == 400
 
 
-def test_reset_removes_only_sandbox_keys(wx, h: Helpers, redis_client):
+def test_reset_removes_only_sandbox_keys(wx, story: Story, redis_client):
     redis_client.set("bff:someone-else", "1")
-    h.user()
-    h.token()
+    story.user()
+    story.token()
     assert list(redis_client.scan_iter(match="{wxsandbox}:*"))  # every master of a cluster
     assert wx.post("/_sim/reset").get_json()["deleted"] > 0
     assert list(redis_client.scan_iter(match="{wxsandbox}:*")) == []
@@ -100,23 +101,23 @@ def test_serve_in_thread(redis_url, sb_config):
         shutdown()
 
 
-def test_push_history_is_a_setting_and_records_the_create_time(wx, h: Helpers):
+def test_push_history_is_a_setting_and_records_the_create_time(wx, story: Story):
     assert wx.put("/_sim/config", json={"push_history": 3}).get_json()["push_history"] == 3
-    card = h.card()
+    card = story.card()
     for _ in range(5):
-        h.add_card(h.user()["oa_openid"], card)
+        story.add_card(story.user()["oa_openid"], card)
     pushes = wx.get("/_sim/pushes", query_string={"limit": 100}).get_json()["pushes"]
     assert len(pushes) == 3
     assert all(isinstance(p["create_time"], int) and p["card_id"] == card for p in pushes)
 
 
-def test_code_records_count_the_consumes_and_activations_that_took_effect(wx, h: Helpers,
-                                                                           redis_client):
-    card = h.card()
-    got = h.add_card(h.user()["oa_openid"], card)
-    token = h.token()
-    code = h.decrypt(token, got["card_list"][0]["code"])["code"]
-    assert h.call("/card/code/consume", token, {"code": code})["errcode"] == 0
-    assert h.call("/card/code/consume", token, {"code": code})["errcode"] == 40099
+def test_code_records_count_the_consumes_and_activations_that_took_effect(wx, story: Story,
+                                                                          redis_client):
+    card = story.card()
+    got = story.add_card(story.user()["oa_openid"], card)
+    token = story.token()
+    code = story.decrypt(token, got["card_list"][0]["code"])["code"]
+    assert story.call("/card/code/consume", token, {"code": code})["errcode"] == 0
+    assert story.call("/card/code/consume", token, {"code": code})["errcode"] == 40099
     record = redis_client.hgetall(f"{{wxsandbox}}:code:{card}:{code}")
     assert record["consumes"] == "1" and "activations" not in record

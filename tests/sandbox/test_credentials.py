@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.sandbox.conftest import MP_APPID, MP_SECRET, OA_APPID, OA_SECRET, Helpers
+from tests.sandbox.conftest import MP_APPID, MP_SECRET, OA_APPID, OA_SECRET
+from tests.story import Story
 
 
 def getticket(wx: FlaskClient, token: str | None, kind: str = "wx_card") -> dict:
@@ -22,22 +23,22 @@ def advance(wx: FlaskClient, seconds: float) -> None:
     assert wx.post("/_sim/clock", json={"advance_seconds": seconds}).status_code == 200
 
 
-def test_classic_token_keeps_the_previous_one_for_the_overlap_only(wx, h: Helpers):
-    first = h.token()
-    second = h.token()
+def test_classic_token_keeps_the_previous_one_for_the_overlap_only(wx, story: Story):
+    first = story.token()
+    second = story.token()
     assert first != second
     assert getticket(wx, first)["errcode"] == 0  # still inside the 5-minute overlap
     advance(wx, 301)
     assert getticket(wx, first)["errcode"] == 42001
     assert getticket(wx, second)["errcode"] == 0
-    third = h.token()
+    third = story.token()
     advance(wx, 301)
     assert getticket(wx, second)["errcode"] == 42001
     assert getticket(wx, third)["errcode"] == 0
 
 
-def test_token_expires_after_7200_seconds(wx, h: Helpers):
-    token = h.token()
+def test_token_expires_after_7200_seconds(wx, story: Story):
+    token = story.token()
     advance(wx, 7199)
     assert getticket(wx, token)["errcode"] == 0
     advance(wx, 2)
@@ -59,10 +60,10 @@ def test_missing_and_unknown_token(wx):
     assert getticket(wx, "made-up")["errcode"] == 40001
 
 
-def test_stable_token_is_the_same_while_valid_and_independent_of_classic(wx, h: Helpers):
+def test_stable_token_is_the_same_while_valid_and_independent_of_classic(wx, story: Story):
     a = stable(wx)
     assert a["errcode"] == 0 and a["expires_in"] == 7200
-    h.token()  # a classic token does not touch the stable one
+    story.token()  # a classic token does not touch the stable one
     b = stable(wx)
     assert b["access_token"] == a["access_token"]
     assert getticket(wx, a["access_token"])["errcode"] == 0
@@ -80,24 +81,18 @@ def test_stable_token_renews_near_expiry(wx):
     assert getticket(wx, a)["errcode"] == 0  # the old one runs out on its own
 
 
-def test_tickets_per_type_and_stable_while_valid(wx, h: Helpers):
-    token = h.token()
+def test_tickets_per_type_and_stable_while_valid(wx, story: Story):
+    token = story.token()
     card = getticket(wx, token, "wx_card")
     jsapi = getticket(wx, token, "jsapi")
     assert card["errcode"] == 0 and card["expires_in"] == 7200
     assert card["ticket"] != jsapi["ticket"]
-    assert getticket(wx, h.token(), "wx_card")["ticket"] == card["ticket"]
+    assert getticket(wx, story.token(), "wx_card")["ticket"] == card["ticket"]
     assert getticket(wx, token, "nope")["errcode"] == 40097
     assert wx.get("/_sim/tickets").get_json() == {"wx_card": card["ticket"],
                                                   "jsapi": jsapi["ticket"]}
-    mp_ticket = getticket(wx, h.token(MP_APPID, MP_SECRET), "wx_card")["ticket"]
+    mp_ticket = getticket(wx, story.token(MP_APPID, MP_SECRET), "wx_card")["ticket"]
     assert mp_ticket != card["ticket"]  # tickets are per appid
-
-
-def login_code(wx: FlaskClient, user: str, app: str) -> str:
-    code = wx.post("/_sim/login-codes", json={"user": user, "app": app}).get_json()["code"]
-    assert len(code) == 12 and code.isdigit()
-    return code
 
 
 def jscode2session(wx: FlaskClient, code: str) -> dict:
@@ -106,9 +101,10 @@ def jscode2session(wx: FlaskClient, code: str) -> dict:
         "grant_type": "authorization_code"}).get_json()
 
 
-def test_jscode2session_single_use(wx, h: Helpers):
-    user = h.user()
-    code = login_code(wx, user["oa_openid"], "miniprogram")
+def test_jscode2session_single_use(wx, story: Story):
+    user = story.user()
+    code = story.login_code(user["oa_openid"], "miniprogram")
+    assert len(code) == 12 and code.isdigit()
     answer = jscode2session(wx, code)
     assert answer["openid"] == user["mp_openid"]
     assert answer["unionid"] == user["unionid"]
@@ -117,21 +113,21 @@ def test_jscode2session_single_use(wx, h: Helpers):
     assert jscode2session(wx, "123456789012")["errcode"] == 40029
 
 
-def test_login_codes_expire_and_belong_to_one_app(wx, h: Helpers):
-    user = h.user(unionid=False)
+def test_login_codes_expire_and_belong_to_one_app(wx, story: Story):
+    user = story.user(unionid=False)
     assert user["unionid"] is None
-    h5_code = login_code(wx, user["mp_openid"], "h5")
+    h5_code = story.login_code(user["mp_openid"], "h5")
     assert jscode2session(wx, h5_code)["errcode"] == 40029
-    code = login_code(wx, user["mp_openid"], "miniprogram")
+    code = story.login_code(user["mp_openid"], "miniprogram")
     advance(wx, 301)
     assert jscode2session(wx, code)["errcode"] == 40029
-    fresh = jscode2session(wx, login_code(wx, user["mp_openid"], "miniprogram"))
+    fresh = jscode2session(wx, story.login_code(user["mp_openid"], "miniprogram"))
     assert "unionid" not in fresh
 
 
-def test_web_authorization_gives_the_oa_openid(wx, h: Helpers):
-    user = h.user()
-    code = login_code(wx, user["unionid"], "h5")
+def test_web_authorization_gives_the_oa_openid(wx, story: Story):
+    user = story.user()
+    code = story.login_code(user["unionid"], "h5")
     answer = wx.get("/sns/oauth2/access_token", query_string={
         "appid": OA_APPID, "secret": OA_SECRET, "code": code,
         "grant_type": "authorization_code"}).get_json()
@@ -139,9 +135,9 @@ def test_web_authorization_gives_the_oa_openid(wx, h: Helpers):
     assert answer["scope"] == "snsapi_base" and answer["unionid"] == user["unionid"]
 
 
-def test_user_info_knows_only_oa_openids(wx, h: Helpers):
-    user = h.user()
-    token = h.token()
+def test_user_info_knows_only_oa_openids(wx, story: Story):
+    user = story.user()
+    token = story.token()
 
     def info(openid: str) -> dict:
         return wx.get("/cgi-bin/user/info", query_string={
@@ -153,9 +149,9 @@ def test_user_info_knows_only_oa_openids(wx, h: Helpers):
     assert info("o" + "x" * 27)["errcode"] == 40003
 
 
-def test_ids_look_like_wechat_ids(h: Helpers):
-    user = h.user()
+def test_ids_look_like_wechat_ids(story: Story):
+    user = story.user()
     assert user["mp_openid"] != user["oa_openid"]
     assert all(len(user[k]) == 28 and user[k][0] == "o" for k in ("mp_openid", "oa_openid"))
-    card_id = h.card()
+    card_id = story.card()
     assert len(card_id) == 28 and card_id[0] == "p"

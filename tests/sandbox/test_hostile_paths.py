@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.conftest import Helpers
+from tests.story import Story
 
 # Every body field a sandbox view reads, at the top level and one level down.
 KEYS = (
@@ -31,8 +31,8 @@ def routes(app) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=repr)
-def test_no_sandbox_path_answers_500_to_ill_typed_fields(wx, sandbox_app, h: Helpers, value):
-    token = h.token()
+def test_no_sandbox_path_answers_500_to_ill_typed_fields(wx, sandbox_app, story: Story, value):
+    token = story.token()
     nested = {"card_type": "GROUPON", "groupon": {"base_info": {k: value for k in KEYS}}}
     bodies = [{k: value for k in KEYS}, {**{k: value for k in KEYS}, "card": nested}]
     for method, path in routes(sandbox_app):

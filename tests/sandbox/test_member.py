@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote, unquote_plus
 
-from tests.sandbox.conftest import Helpers
+from tests.story import Story
 
 ACTIVATION = "https://mp.weixin.qq.com/bizmall/activatemembercard?action=preshow&&"
 
@@ -17,27 +17,27 @@ def extra_data(url: str) -> dict[str, str]:
     return {k: unquote(v) for k, v in pairs}
 
 
-def test_geturl_shape(h: Helpers):
-    card_id = h.card(card_type="MEMBER_CARD")
-    url = h.call("/card/membercard/activate/geturl", h.token(),
-                 {"card_id": card_id, "outer_str": "guide"})["url"]
+def test_geturl_shape(story: Story):
+    card_id = story.card(card_type="MEMBER_CARD")
+    url = story.call("/card/membercard/activate/geturl", story.token(),
+                     {"card_id": card_id, "outer_str": "guide"})["url"]
     data = extra_data(url)
     assert list(data) == ["encrypt_card_id", "outer_str", "biz"]
     assert "+" in data["encrypt_card_id"] and data["encrypt_card_id"].endswith("==")
     assert "%2B" in url and data["outer_str"] == "guide" and data["biz"].endswith("==")
     # decoding a second time (as a form value) would turn "+" into a space
     assert unquote_plus(data["encrypt_card_id"]) != data["encrypt_card_id"]
-    coupon = h.card()
-    assert h.call("/card/membercard/activate/geturl", h.token(),
-                  {"card_id": coupon})["errcode"] == 47001
+    coupon = story.card()
+    assert story.call("/card/membercard/activate/geturl", story.token(),
+                      {"card_id": coupon})["errcode"] == 47001
 
 
-def test_activation_flow(h: Helpers, wx, receiver):
-    user = h.user()
-    card_id = h.card(card_type="MEMBER_CARD")
-    token = h.token()
-    data = extra_data(h.call("/card/membercard/activate/geturl", token,
-                             {"card_id": card_id, "outer_str": "desk"})["url"])
+def test_activation_flow(story: Story, wx, receiver):
+    user = story.user()
+    card_id = story.card(card_type="MEMBER_CARD")
+    token = story.token()
+    data = extra_data(story.call("/card/membercard/activate/geturl", token,
+                                 {"card_id": card_id, "outer_str": "desk"})["url"])
     form = wx.post("/_sim/activation-form", json={
         "user": user["mp_openid"], **data,
         "fields": {"USER_FORM_INFO_FLAG_MOBILE": "13800138000",
@@ -47,31 +47,31 @@ def test_activation_flow(h: Helpers, wx, receiver):
     form = form.get_json()
     assert form["card_id"] == card_id
     assert form["pushed"][0]["event"] == "user_get_card"  # took the card on the way
-    assert h.decrypt(token, form["encrypt_code"])["code"] == form["code"]
+    assert story.decrypt(token, form["encrypt_code"])["code"] == form["code"]
 
-    info = h.call("/card/membercard/activatetempinfo/get", token,
-                  {"activate_ticket": form["activate_ticket"]})
+    info = story.call("/card/membercard/activatetempinfo/get", token,
+                      {"activate_ticket": form["activate_ticket"]})
     assert info["info"]["common_field_list"] == [
         {"name": "USER_FORM_INFO_FLAG_MOBILE", "value": "13800138000"},
         {"name": "USER_FORM_INFO_FLAG_SEX", "value": "MALE"}]
     assert info["info"]["custom_field_list"] == [
         {"name": "Hobby", "value": "", "value_list": ["tea", "chess"]}]
 
-    bad = h.call("/card/membercard/activate", token, {"code": form["code"]})
+    bad = story.call("/card/membercard/activate", token, {"code": form["code"]})
     assert bad["errcode"] == 47001
-    too_long = h.call("/card/membercard/activate", token,
-                      {"code": form["code"], "membership_number": "1" * 21})
+    too_long = story.call("/card/membercard/activate", token,
+                          {"code": form["code"], "membership_number": "1" * 21})
     assert too_long["errcode"] == 47001
-    unknown = h.call("/card/membercard/activate", token,
-                     {"code": "000000000000", "membership_number": "M1"})
+    unknown = story.call("/card/membercard/activate", token,
+                         {"code": "000000000000", "membership_number": "M1"})
     assert unknown["errcode"] == 40056
-    done = h.call("/card/membercard/activate", token, {
+    done = story.call("/card/membercard/activate", token, {
         "code": form["code"], "card_id": card_id, "membership_number": "M0001",
         "init_bonus": 100, "init_balance": 200})
     assert done == {"errcode": 0, "errmsg": "ok"}
 
-    member = h.call("/card/membercard/userinfo/get", token,
-                    {"card_id": card_id, "code": form["code"]})
+    member = story.call("/card/membercard/userinfo/get", token,
+                        {"card_id": card_id, "code": form["code"]})
     assert member["openid"] == user["oa_openid"] and member["membership_number"] == "M0001"
     assert member["bonus"] == 100 and member["balance"] == 200 and member["has_active"] is True
     assert member["sex"] == "MALE" and member["user_card_status"] == "NORMAL"
@@ -83,25 +83,26 @@ def test_activation_flow(h: Helpers, wx, receiver):
     assert again["code"] == form["code"] and again["pushed"] == []
 
 
-def test_activate_ticket_expires(h: Helpers, wx):
-    user, card_id = h.user(), h.card(card_type="MEMBER_CARD")
-    token = h.token()
-    data = extra_data(h.call("/card/membercard/activate/geturl", token,
-                             {"card_id": card_id, "outer_str": ""})["url"])
+def test_activate_ticket_expires(story: Story, wx):
+    user, card_id = story.user(), story.card(card_type="MEMBER_CARD")
+    token = story.token()
+    data = extra_data(story.call("/card/membercard/activate/geturl", token,
+                                 {"card_id": card_id, "outer_str": ""})["url"])
     ticket = wx.post("/_sim/activation-form", json={"user": user["oa_openid"], **data,
                                                     "fields": {}}).get_json()["activate_ticket"]
     wx.post("/_sim/clock", json={"advance_seconds": 1801})
-    token = h.token()
-    expired = h.call("/card/membercard/activatetempinfo/get", token, {"activate_ticket": ticket})
+    token = story.token()
+    expired = story.call("/card/membercard/activatetempinfo/get", token,
+                         {"activate_ticket": ticket})
     assert expired["errcode"] == 72012
-    unknown = h.call("/card/membercard/activatetempinfo/get", token, {"activate_ticket": "x"})
+    unknown = story.call("/card/membercard/activatetempinfo/get", token, {"activate_ticket": "x"})
     assert unknown["errcode"] == 72012
 
 
-def test_activation_form_refuses_values_not_decoded_exactly_once(h: Helpers, wx):
-    user, card_id = h.user(), h.card(card_type="MEMBER_CARD")
-    data = extra_data(h.call("/card/membercard/activate/geturl", h.token(),
-                             {"card_id": card_id, "outer_str": "x"})["url"])
+def test_activation_form_refuses_values_not_decoded_exactly_once(story: Story, wx):
+    user, card_id = story.user(), story.card(card_type="MEMBER_CARD")
+    data = extra_data(story.call("/card/membercard/activate/geturl", story.token(),
+                                 {"card_id": card_id, "outer_str": "x"})["url"])
 
     def submit(**changes: str) -> int:
         body = {"user": user["oa_openid"], **data, "fields": {}, **changes}

@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 from Crypto.Cipher import AES
 
 from bff.sandbox import crypto
-from tests.sandbox.conftest import OA_APPID, PUSH_AES_KEY, PUSH_TOKEN, Helpers
+from tests.sandbox.conftest import OA_APPID, PUSH_AES_KEY, PUSH_TOKEN
+from tests.story import Story
 
 VECTOR = ("jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOf"
           "g==")
@@ -45,9 +46,9 @@ def fields(xml: str) -> dict[str, str]:
     return {child.tag: child.text or "" for child in ET.fromstring(xml)}
 
 
-def test_safe_mode_push_of_user_get_card(h: Helpers, receiver):
-    user, card_id = h.user(), h.card()
-    h.add_card(user["mp_openid"], card_id, h.card_ext(card_id, outer_str="shelf-3"))
+def test_safe_mode_push_of_user_get_card(story: Story, receiver):
+    user, card_id = story.user(), story.card()
+    story.add_card(user["mp_openid"], card_id, story.card_ext(card_id, outer_str="shelf-3"))
     [push] = receiver.received
     q = push["query"]
     assert push["method"] == "POST" and push["path"] == "/wechat/events"
@@ -64,15 +65,15 @@ def test_safe_mode_push_of_user_get_card(h: Helpers, receiver):
     assert event["FromUserName"] == user["oa_openid"] and event["CardId"] == card_id
     assert event["OuterStr"] == "shelf-3" and event["IsGiveByFriend"] == "0"
     assert event["UnionId"] == user["unionid"]
-    got = h.call("/card/code/get", h.token(), {"code": event["UserCardCode"]})
+    got = story.call("/card/code/get", story.token(), {"code": event["UserCardCode"]})
     assert got["card"]["card_id"] == card_id and got["openid"] == user["oa_openid"]
     assert int(event["CreateTime"]) > 0
 
 
-def test_plain_mode_push_and_unionid_switch(h: Helpers, wx, receiver):
+def test_plain_mode_push_and_unionid_switch(story: Story, wx, receiver):
     assert wx.put("/_sim/config", json={"safe_mode": False}).get_json()["safe_mode"] is False
-    user, card_id = h.user(), h.card()
-    h.add_card(user["oa_openid"], card_id, unionid_in_event=False)
+    user, card_id = story.user(), story.card()
+    story.add_card(user["oa_openid"], card_id, unionid_in_event=False)
     [push] = receiver.received
     q = push["query"]
     assert "encrypt_type" not in q and "msg_signature" not in q
@@ -81,13 +82,13 @@ def test_plain_mode_push_and_unionid_switch(h: Helpers, wx, receiver):
     assert event["Event"] == "user_get_card" and "UnionId" not in event
 
 
-def test_push_is_retried_three_times_at_most(h: Helpers, wx, receiver):
+def test_push_is_retried_three_times_at_most(story: Story, wx, receiver):
     receiver.answers = [(500, b""), (200, b"not yet"), (200, b"")]
-    user, card_id = h.user(), h.card()
-    answer = h.add_card(user["oa_openid"], card_id)
+    user, card_id = story.user(), story.card()
+    answer = story.add_card(user["oa_openid"], card_id)
     assert answer["pushed"][0]["delivered"] is True and answer["pushed"][0]["attempts"] == 3
     receiver.answers = [(500, b"")] * 3
-    answer = h.add_card(user["oa_openid"], card_id)
+    answer = story.add_card(user["oa_openid"], card_id)
     assert answer["pushed"][0] == {"event": "user_get_card", "delivered": False, "attempts": 3,
                                    "http_status": 500}
     assert len(receiver.received) == 6
@@ -95,23 +96,23 @@ def test_push_is_retried_three_times_at_most(h: Helpers, wx, receiver):
     assert [p["delivered"] for p in pushes] == [False, True]
 
 
-def test_no_event_url_means_no_push(h: Helpers, wx, receiver):
+def test_no_event_url_means_no_push(story: Story, wx, receiver):
     wx.put("/_sim/config", json={"event_url": None})
-    user, card_id = h.user(), h.card()
-    assert h.add_card(user["oa_openid"], card_id)["card_list"][0]["isSuccess"]
+    user, card_id = story.user(), story.card()
+    assert story.add_card(user["oa_openid"], card_id)["card_list"][0]["isSuccess"]
     assert receiver.received == []
 
 
-def test_gift_moves_the_card_and_pushes_two_events(h: Helpers, wx, receiver):
+def test_gift_moves_the_card_and_pushes_two_events(story: Story, wx, receiver):
     wx.put("/_sim/config", json={"safe_mode": False})
-    giver, friend, card_id = h.user(), h.user(), h.card()
-    encrypted = h.add_card(giver["oa_openid"], card_id)["card_list"][0]["code"]
-    token = h.token()
-    old = h.decrypt(token, encrypted)["code"]
+    giver, friend, card_id = story.user(), story.user(), story.card()
+    encrypted = story.add_card(giver["oa_openid"], card_id)["card_list"][0]["code"]
+    token = story.token()
+    old = story.decrypt(token, encrypted)["code"]
     answer = wx.post(f"/_sim/users/{giver['oa_openid']}/cards/{old}/gift",
                      json={"to": friend["mp_openid"]}).get_json()
     new = answer["code"]
-    assert new != old and h.decrypt(token, answer["encrypt_code"])["code"] == new
+    assert new != old and story.decrypt(token, answer["encrypt_code"])["code"] == new
     gifting, getting = (fields(p["body"]) for p in receiver.received[1:])
     assert gifting["Event"] == "user_gifting_card" and gifting["FromUserName"] == giver["oa_openid"]
     assert gifting["FriendUserName"] == friend["oa_openid"] and gifting["UserCardCode"] == old
@@ -119,20 +120,20 @@ def test_gift_moves_the_card_and_pushes_two_events(h: Helpers, wx, receiver):
     assert getting["FromUserName"] == friend["oa_openid"]
     assert getting["FriendUserName"] == giver["oa_openid"]
     assert getting["OldUserCardCode"] == old and getting["UserCardCode"] == new
-    old_state = h.call("/card/code/get", token, {"code": old, "check_consume": False})
+    old_state = story.call("/card/code/get", token, {"code": old, "check_consume": False})
     assert old_state["user_card_status"] == "GIFT_SUCC" and old_state["can_consume"] is False
-    new_state = h.call("/card/code/get", token, {"code": new})
+    new_state = story.call("/card/code/get", token, {"code": new})
     assert new_state["openid"] == friend["oa_openid"] and new_state["can_consume"] is True
 
 
-def test_delete_and_consume_events(h: Helpers, wx, receiver):
+def test_delete_and_consume_events(story: Story, wx, receiver):
     wx.put("/_sim/config", json={"safe_mode": False})
-    user = h.user()
+    user = story.user()
     codes = []
     for _ in range(2):
-        card_id = h.card()
-        encrypted = h.add_card(user["oa_openid"], card_id)["card_list"][0]["code"]
-        codes.append(h.decrypt(h.token(), encrypted)["code"])
+        card_id = story.card()
+        encrypted = story.add_card(user["oa_openid"], card_id)["card_list"][0]["code"]
+        codes.append(story.decrypt(story.token(), encrypted)["code"])
     base = f"/_sim/users/{user['oa_openid']}/cards"
     assert wx.post(f"{base}/{codes[0]}/delete").get_json()["status"] == "DELETE"
     assert wx.post(f"{base}/{codes[0]}/delete").status_code == 409

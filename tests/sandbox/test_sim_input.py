@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_ops import assert_error
+from tests.story import Story
 
 DEEP = b"[" * 5000 + b"]" * 5000
 HUGE = b'{"quantity": ' + b"9" * 5000 + b"}"
@@ -37,19 +37,19 @@ BAD_SIM_BODIES = [
 @pytest.mark.parametrize(("path", "body"), BAD_SIM_BODIES)
 def test_bad_simulator_input_is_a_4xx_in_the_services_shape(client, path, body):
     res = client.post(f"/sandbox{path}", json=body)
-    err = assert_error(res, 422)
+    err = Story.assert_error(res, 422)
     assert err["message"]
 
 
 def test_config_values_are_typed(client):
     for body in ({"latency_ms": "slow"}, {"safe_mode": "yes"}, {"event_url": 5}):
-        assert_error(client.put("/sandbox/_sim/config", json=body), 422)
+        Story.assert_error(client.put("/sandbox/_sim/config", json=body), 422)
 
 
 @pytest.mark.parametrize("raw", [DEEP, HUGE, b"{", b"\xff"])
 def test_unreadable_bodies_are_refused_not_500(client, raw):
     sim = client.post("/sandbox/_sim/cards", data=raw, content_type="application/json")
-    assert_error(sim, 400)
+    Story.assert_error(sim, 400)
     wechat = client.post("/sandbox/card/create?access_token=x", data=raw,
                          content_type="application/json")
     assert wechat.status_code == 200 and wechat.get_json()["errcode"] in (47001, 40001)
@@ -63,8 +63,8 @@ def test_valid_simulator_card_still_works(client):
 
 
 def test_three_404s_two_shapes(client):
-    app_404 = assert_error(client.get("/v1/nothing-here"), 404)
-    sim_404 = assert_error(client.get("/sandbox/_sim/nothing-here"), 404)
+    app_404 = Story.assert_error(client.get("/v1/nothing-here"), 404)
+    sim_404 = Story.assert_error(client.get("/sandbox/_sim/nothing-here"), 404)
     shape = {"code", "status", "message"}  # the service adds its request_id
     assert set(app_404) - {"request_id"} == set(sim_404) - {"request_id"} == shape
     wechat_404 = client.get("/sandbox/cgi-bin/nothing-here")

@@ -23,6 +23,7 @@ from bff.wechat.credential_source import WeChatCredentialSource
 from bff.wechat.credentials import Credentials
 from bff.wechat.errors import QuotaExceeded, WeChatUnavailable
 from tests.redis_server import RedisServer
+from tests.story import Story
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX = "http://sandbox.internal"
@@ -38,38 +39,21 @@ def sandbox_config():
     )
 
 
-class Upstream:
-    """The sandbox mounted in-process, and its simulator."""
-
-    def __init__(self, redis_client: redis.Redis) -> None:
-        from bff.sandbox import create_sandbox_app
-        from bff.sandbox.transport import WSGIAdapter
-
-        self.session = requests.Session()
-        self.session.mount(SANDBOX, WSGIAdapter(create_sandbox_app(redis_client, sandbox_config())))
-
-    def sim(self, path: str, body: dict | None = None) -> dict:
-        resp = self.session.post(f"{SANDBOX}/_sim/{path}", json=body or {}, timeout=5)
-        assert resp.status_code < 300, resp.text
-        return resp.json()
-
-    def calls(self, path: str) -> int:
-        return self.session.get(f"{SANDBOX}/_sim/calls", timeout=5).json().get(path, 0)
-
-    def fault(self, path: str, count: int, **fault: object) -> None:
-        self.sim("faults", {"path": path, "count": count, **fault})
-
-
 @pytest.fixture
-def upstream(redis_client: redis.Redis) -> Iterator[Upstream]:
-    up = Upstream(redis_client)
-    yield up
-    up.session.close()
+def story(redis_client: redis.Redis) -> Iterator[Story]:
+    """The story told to the sandbox mounted in-process on a ``requests.Session``."""
+    from bff.sandbox import create_sandbox_app
+    from bff.sandbox.transport import WSGIAdapter
+
+    session = requests.Session()
+    session.mount(SANDBOX, WSGIAdapter(create_sandbox_app(redis_client, sandbox_config())))
+    yield Story(session, wechat=SANDBOX)
+    session.close()
 
 
-def api_for(upstream: Upstream, redis_client: redis.Redis) -> WeChatApi:
+def api_for(story: Story, redis_client: redis.Redis) -> WeChatApi:
     settings = load_settings({}, {"sandbox": True, "redis_url": "redis://unused"})
-    api = build_wechat(settings, redis_client, session=upstream.session, base_url=SANDBOX)
+    api = build_wechat(settings, redis_client, session=story.client, base_url=SANDBOX)
     api.client._sleep_backoff = lambda attempt: None
     api.credentials.source.transport._sleep_backoff = lambda attempt: None
     return api
@@ -91,47 +75,47 @@ def test_storm_of_8_processes_x_16_threads_makes_one_token_call(redis_url: str) 
 
 
 def test_rejected_token_is_refreshed_once_and_the_call_retried(
-    upstream: Upstream, redis_client: redis.Redis
+    story: Story, redis_client: redis.Redis
 ) -> None:
-    api = api_for(upstream, redis_client)
-    user = upstream.sim("users", {"unionid": True})
-    upstream.fault("cgi-bin/user/info", count=1, errcode=40001)
+    api = api_for(story, redis_client)
+    user = story.user(unionid=True)
+    story.fault("cgi-bin/user/info", count=1, errcode=40001)
     info = api.user_info(user["oa_openid"])
     assert info["openid"] == user["oa_openid"]
-    assert upstream.calls("cgi-bin/user/info") == 2
-    assert upstream.calls("cgi-bin/stable_token") == 2  # the first fetch + one refresh
+    assert story.calls("cgi-bin/user/info") == 2
+    assert story.calls("cgi-bin/stable_token") == 2  # the first fetch + one refresh
 
 
-def test_busy_twice_then_success(upstream: Upstream, redis_client: redis.Redis) -> None:
-    api = api_for(upstream, redis_client)
-    user = upstream.sim("users", {})
-    upstream.fault("cgi-bin/user/info", count=2, errcode=-1)
+def test_busy_twice_then_success(story: Story, redis_client: redis.Redis) -> None:
+    api = api_for(story, redis_client)
+    user = story.user()
+    story.fault("cgi-bin/user/info", count=2, errcode=-1)
     assert api.user_info(user["oa_openid"])["openid"] == user["oa_openid"]
-    assert upstream.calls("cgi-bin/user/info") == 3
+    assert story.calls("cgi-bin/user/info") == 3
 
 
 def test_quota_exceeded_is_raised_without_a_refresh_storm(
-    upstream: Upstream, redis_client: redis.Redis
+    story: Story, redis_client: redis.Redis
 ) -> None:
-    api = api_for(upstream, redis_client)
-    user = upstream.sim("users", {})
-    upstream.fault("cgi-bin/user/info", count=5, errcode=45009)
+    api = api_for(story, redis_client)
+    user = story.user()
+    story.fault("cgi-bin/user/info", count=5, errcode=45009)
     for _ in range(5):
         with pytest.raises(QuotaExceeded):
             api.user_info(user["oa_openid"])
-    assert upstream.calls("cgi-bin/user/info") == 5  # no retries
-    assert upstream.calls("cgi-bin/stable_token") == 1  # no token refreshes
+    assert story.calls("cgi-bin/user/info") == 5  # no retries
+    assert story.calls("cgi-bin/stable_token") == 1  # no token refreshes
 
 
 def test_quota_on_the_token_endpoint_is_not_hammered(
-    upstream: Upstream, redis_client: redis.Redis
+    story: Story, redis_client: redis.Redis
 ) -> None:
-    api = api_for(upstream, redis_client)
-    upstream.fault("cgi-bin/stable_token", count=10, errcode=45009)
+    api = api_for(story, redis_client)
+    story.fault("cgi-bin/stable_token", count=10, errcode=45009)
     for _ in range(5):
         with pytest.raises(QuotaExceeded):
             api.user_info("o-anyone")
-    assert upstream.calls("cgi-bin/stable_token") == 1  # the failure is shared for a moment
+    assert story.calls("cgi-bin/stable_token") == 1  # the failure is shared for a moment
 
 
 def test_timeouts_give_unavailable_after_bounded_attempts(redis_client: redis.Redis,
@@ -139,6 +123,8 @@ def test_timeouts_give_unavailable_after_bounded_attempts(redis_client: redis.Re
     from bff.sandbox import serve_in_thread
 
     base_url, shutdown = serve_in_thread(redis_url, sandbox_config())
+    session = requests.Session()
+    story = Story(session, wechat=base_url)  # the sandbox over a real socket
     try:
         transport = WeChatClient(base_url, connect_timeout=1, read_timeout=0.2, max_retries=2)
         transport._sleep_backoff = lambda attempt: None
@@ -148,48 +134,47 @@ def test_timeouts_give_unavailable_after_bounded_attempts(redis_client: redis.Re
                               credentials=Credentials(redis_client, source))
         client._sleep_backoff = lambda attempt: None
         client.credentials.access_token()
-        requests.post(f"{base_url}/_sim/faults", timeout=5,
-                      json={"path": "cgi-bin/user/info", "latency_ms": 600, "count": 3})
+        story.fault("cgi-bin/user/info", latency_ms=600, count=3)
         with pytest.raises(WeChatUnavailable) as e:
             client.get("/cgi-bin/user/info", openid="o-anyone")
         assert e.value.reason == "timeout"
-        calls = requests.get(f"{base_url}/_sim/calls", timeout=5).json()
-        assert calls["cgi-bin/user/info"] == 3
+        assert story.calls("cgi-bin/user/info") == 3
     finally:
+        session.close()
         shutdown()
 
 
 def test_redis_outage_serves_the_cached_token_and_recovers(
-    upstream: Upstream, redis_client: redis.Redis
+    story: Story, redis_client: redis.Redis
 ) -> None:
     server = RedisServer().start()
     store = redis.Redis.from_url(server.url, decode_responses=True, socket_connect_timeout=0.5,
                                  socket_timeout=0.5)
     try:
-        transport = WeChatClient(SANDBOX, session=upstream.session, connect_timeout=1,
+        transport = WeChatClient(SANDBOX, session=story.client, connect_timeout=1,
                                  read_timeout=2)
         source = WeChatCredentialSource(transport, appid=config.SANDBOX_APPID,
                                         secret=config.SANDBOX_SECRET)
         creds = Credentials(store, source, local_ttl=0.2)
-        client = WeChatClient(SANDBOX, session=upstream.session, connect_timeout=1,
+        client = WeChatClient(SANDBOX, session=story.client, connect_timeout=1,
                               read_timeout=2, credentials=creds)
-        user = upstream.sim("users", {})
+        user = story.user()
         client.get("/cgi-bin/user/info", openid=user["oa_openid"])
 
         server.stop()
         time.sleep(0.3)  # past the local TTL: normally a Redis read
         for _ in range(30):
             client.get("/cgi-bin/user/info", openid=user["oa_openid"])
-        assert upstream.calls("cgi-bin/stable_token") == 1
+        assert story.calls("cgi-bin/stable_token") == 1
 
         server.start()
         time.sleep(1.1)  # past the "Redis is down" back-off
         for _ in range(30):
             client.get("/cgi-bin/user/info", openid=user["oa_openid"])
         # Redis came back empty: one fetch refilled it; stable_token returned the same token.
-        assert upstream.calls("cgi-bin/stable_token") == 2
+        assert story.calls("cgi-bin/stable_token") == 2
         assert store.exists(keys.credential(config.SANDBOX_APPID, "access_token"))
-        assert upstream.calls("cgi-bin/user/info") == 61
+        assert story.calls("cgi-bin/user/info") == 61
     finally:
         store.close()
         server.stop()

@@ -8,7 +8,6 @@ host, so nothing here can reach the network.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -19,8 +18,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from bff.events import process_pending
 from bff.sandbox.transport import WSGIAdapter
-from bff.wechat import signing
-from tests.story import ADMIN, sim
+from tests.story import ADMIN
 
 BASE = "http://sandbox.internal/"
 
@@ -54,23 +52,16 @@ def wxpy(app) -> WeChatClient:
     return client
 
 
-def taken(app, client, **card: Any) -> tuple[dict, str, str]:
+def taken(story, **card: Any) -> tuple[dict, str, str]:
     """(user, card_id, code): a user took a card through the sandbox's wx.addCard."""
-    card_id = sim(client, "cards", {"card_type": "GENERAL_COUPON", **card})["card_id"]
-    user = sim(client, "users", {})
-    with app.app_context():
-        ticket = app.extensions["bff"].wechat.credentials.ticket("wx_card")
-        code = card.get("use_custom_code") and "CUSTOM-1" or ""
-        ext = signing.card_ext(api_ticket=ticket, card_id=card_id, code=code,
-                               timestamp=int(time.time()), nonce_str=signing.nonce_str())
-        [got] = sim(client, "add-card", {"user": user["oa_openid"], "card_list": [
-            {"cardId": card_id, "cardExt": ext}]})["card_list"]
-        real = app.extensions["bff"].wechat.code_decrypt(got["code"])["code"]
-    return user, card_id, real
+    card_id = story.card(**card)
+    code = "CUSTOM-1" if card.get("use_custom_code") else ""
+    user, encrypted = story.take(card_id, signed_by="ticket", code=code)
+    return user, card_id, story.code_of(encrypted)
 
 
-def test_get_and_consume_code(app, client, wxpy):
-    user, card_id, code = taken(app, client)
+def test_get_and_consume_code(story, app, client, wxpy):
+    user, card_id, code = taken(story)
     got = wxpy.card.get_code(code)  # check_consume left out: true, as WeChat assumes
     assert got["card"]["card_id"] == card_id and got["openid"] == user["oa_openid"]
     assert got["can_consume"] is True
@@ -87,14 +78,14 @@ def test_get_and_consume_code(app, client, wxpy):
     assert sum(r["consumed"] for r in rows) == 1
 
 
-def test_unavailable_update_code_and_card_list(app, client, wxpy):
-    user, card_id, code = taken(app, client)
+def test_unavailable_update_code_and_card_list(story, app, client, wxpy):
+    user, card_id, code = taken(story)
     assert wxpy.card.get_card_list(user["oa_openid"])["card_list"] == [
         {"code": code, "card_id": card_id}]
     wxpy.card.invalid_code(code, card_id)
     assert wxpy.card.get_code(code, check_consume=False)["user_card_status"] == "UNAVAILABLE"
     assert wxpy.card.get_card_list(user["oa_openid"])["card_list"] == []
-    user, custom, old = taken(app, client, use_custom_code=True)
+    user, custom, old = taken(story, use_custom_code=True)
     wxpy.card.update_code(custom, old, "CUSTOM-2")
     assert wxpy.card.get_card_list(user["oa_openid"], custom)["card_list"] == [
         {"code": "CUSTOM-2", "card_id": custom}]
@@ -103,8 +94,8 @@ def test_unavailable_update_code_and_card_list(app, client, wxpy):
     assert refused.value.errcode == 40003
 
 
-def test_update_member_card(app, client, wxpy):
-    user, card_id, code = taken(app, client, card_type="MEMBER_CARD")
+def test_update_member_card(story, app, client, wxpy):
+    user, card_id, code = taken(story, card_type="MEMBER_CARD")
     answer = wxpy.card.update_membercard(code, card_id, add_bonus=30, record_bonus="coffee",
                                          add_balance=-0, balance=800,
                                          custom_field_value1="Gold")
