@@ -12,7 +12,7 @@ from bff import config as c
 from bff import create_app
 from bff.sandbox import SandboxConfig
 from bff.sandbox.server import serve_in_thread
-from tests.story import bearer
+from tests.story import Story, bearer
 
 PROD_ADMIN_TOKEN = "prod-admin-token-" + "x" * 16  # 32 characters, as production requires
 
@@ -38,27 +38,23 @@ def test_the_story_over_real_http_without_a_mounted_sandbox(redis_client, redis_
         assert client.get("/readyz").get_json()["sandbox"] is False
         assert client.post("/sandbox/_sim/users", json={}).status_code == 404  # not mounted
 
-        sim = requests.Session()
-        user = sim.post(f"{wechat}/_sim/users", json={}).json()
-        code = sim.post(f"{wechat}/_sim/login-codes",
-                        json={"user": user["mp_openid"], "app": "miniprogram"}).json()["code"]
+        sandbox = Story(requests.Session(), wechat=wechat)  # WeChat, over a real socket
+        user = sandbox.user()
+        code = sandbox.login_code(user["mp_openid"])
         login = client.post("/v1/sessions/miniprogram", json={"code": code})
         assert login.status_code == 201, login.get_data(as_text=True)
         auth = bearer(login.get_json()["token"])
-        card = sim.post(f"{wechat}/_sim/cards", json={"card_type": "GROUPON"}).json()["card_id"]
+        card = sandbox.card(card_type="GROUPON")
         signed = client.post("/v1/cards/add-card", json={"cards": [{"card_id": card}]},
                              headers=auth)
         assert signed.status_code == 200, signed.get_data(as_text=True)
-        taken = sim.post(f"{wechat}/_sim/add-card", json={
-            "user": user["mp_openid"], "card_list": signed.get_json()["card_list"]}).json()
-        entry = taken["card_list"][0]
+        entry = sandbox.add_card(user["mp_openid"], signed.get_json()["card_list"])["card_list"][0]
         assert entry["isSuccess"], entry
         decrypted = client.post("/v1/cards/codes/decrypt",
                                 json={"encrypt_code": entry["code"]}, headers=auth)
         assert decrypted.status_code == 200, decrypted.get_data(as_text=True)
         assert decrypted.get_json()["card_id"] == card
         assert client.get("/v1/admin/events", headers=bearer(PROD_ADMIN_TOKEN)).status_code == 200
-        calls = sim.get(f"{wechat}/_sim/calls").json()
-        assert calls.get("cgi-bin/stable_token") == 1  # production default: stable_token
+        assert sandbox.calls("cgi-bin/stable_token") == 1  # production default: stable_token
     finally:
         shutdown()

@@ -109,8 +109,7 @@ def test_a_batch_that_keeps_failing_is_reported_and_retried_on_rerun(story, app,
     card = story.deposit_card()
     codes = [f"F{n:04d}" for n in range(150)]
     codefile = read_code_file(write_codes(tmp_path / "c.txt", codes))
-    client.post("/sandbox/_sim/faults", json={"path": "card/code/deposit", "errcode": -1,
-                                              "count": 4})
+    story.fault("card/code/deposit", errcode=-1, count=4)
     report = CodeImporter(r, wechat, card, codefile, parallel=1, max_attempts=4,
                           backoff=0.001).run()
     assert report["summary"]["failed"] == 100 and report["summary"]["succeeded"] == 50

@@ -76,8 +76,7 @@ def test_member_card_for_the_mini_program_from_creation_to_activation(client, st
     assert (first.status_code, again.status_code) == (201, 200), first.get_json()
     assert again.get_json() == first.get_json()
     assert first.get_json()["result_bonus"] == bonus_before + 50
-    calls = client.get("/sandbox/_sim/calls").get_json()
-    assert sum(n for p, n in calls.items() if p.strip("/") == "card/membercard/updateuser") == 1
+    assert story.calls("card/membercard/updateuser") == 1
     info = client.get(f"/v1/membership/cards/{card_id}", headers=bearer(token)).get_json()
     assert info["bonus"] == bonus_before + 50
     ledger = client.get(path, headers=ADMIN).get_json()["changes"]
@@ -119,15 +118,8 @@ def test_a_coupon_created_issued_redeemed_shows_consumed_in_mine_and_statistics(
                           headers=bearer(token))
     assert refused.status_code == 409  # not reviewed yet: it cannot be issued
     story.review(card_id)
-    signed = client.post("/v1/cards/add-card", headers=bearer(token),
-                         json={"cards": [{"card_id": card_id, "outer_str": "poster"}]})
-    assert signed.status_code == 200, signed.get_json()
-    taken = client.post("/sandbox/_sim/add-card", json={
-        "user": user["oa_openid"], "card_list": signed.get_json()["card_list"]})
-    assert taken.status_code == 200, taken.get_json()
-    encrypted = taken.get_json()["card_list"][0]["code"]
-    code = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypted},
-                       headers=bearer(token)).get_json()["code"]
+    _, encrypted = story.take(card_id, user, token=token, outer_str="poster")
+    code = story.my_code(token, encrypted)
     redeemed = client.post("/v1/admin/codes/redeem", headers={**ADMIN, "Idempotency-Key": "t1"},
                            json={"card_id": card_id, "code": code, "staff_id": "till-1"})
     assert redeemed.status_code == 200, redeemed.get_json()
