@@ -201,6 +201,11 @@ class Story:
         assert answer.status_code == 200, answer.get_json()
         return answer.get_json()["code"]
 
+    def redeem(self, token: str, key: str | None = None, **body: Any) -> Any:
+        """The user redeems a code of theirs (``key``: its Idempotency-Key); the response."""
+        headers = {**bearer(token), **({"Idempotency-Key": key} if key else {})}
+        return self.client.post("/v1/cards/codes/redeem", json=body, headers=headers)
+
     def code_of(self, encrypt_code: str) -> str:
         """The real code, asked of WeChat through the BFF's client (as the back office can)."""
         with self.app.app_context():

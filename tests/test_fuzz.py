@@ -17,8 +17,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from bff import store
-from bff.config import SANDBOX_ADMIN_TOKEN
 from bff.openapi import ADMIN_SCHEME, SESSION_SCHEME
+from tests.story import ADMIN, Story, bearer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,19 +47,12 @@ def fuzz_app(redis_url: str):
 @pytest.fixture(scope="module")
 def fuzz_user(fuzz_app) -> dict[str, str]:
     """A simulated WeChat user (with a unionid) the session tokens belong to."""
-    res = fuzz_app.test_client().post("/sandbox/_sim/users", json={"unionid": True})
-    assert res.status_code == 200, res.get_data(as_text=True)
-    return res.json
+    return Story(fuzz_app.test_client()).user(unionid=True)
 
 
 def session_token(app, user: dict[str, str]) -> str:
     """A fresh Mini Program session for ``user``: the fuzzer may revoke the previous one."""
-    client = app.test_client()
-    code = client.post("/sandbox/_sim/login-codes",
-                       json={"user": user["oa_openid"], "app": "miniprogram"}).json["code"]
-    res = client.post("/v1/sessions/miniprogram", json={"code": code})
-    assert res.status_code == 201, res.get_data(as_text=True)
-    return res.json["token"]
+    return Story(app.test_client()).login(user)
 
 
 # The exported spec: tests/test_ops.py proves it is the one the code generates.
@@ -75,9 +68,9 @@ def credentials(case, app, user: dict[str, str]) -> dict[str, str]:
         return {}
     schemes = {name for req in case.operation.definition.raw.get("security", []) for name in req}
     if ADMIN_SCHEME in schemes:
-        return {"Authorization": f"Bearer {SANDBOX_ADMIN_TOKEN}"}
+        return ADMIN
     if SESSION_SCHEME in schemes:
-        return {"Authorization": f"Bearer {session_token(app, user)}"}
+        return bearer(session_token(app, user))
     return {}
 
 

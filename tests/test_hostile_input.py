@@ -30,7 +30,7 @@ JSON_ENDPOINTS = [
 
 
 @pytest.fixture
-def headers(story, client) -> dict:
+def headers(story) -> dict:
     return {**bearer(story.login(story.user())), "Content-Type": "application/json"}
 
 

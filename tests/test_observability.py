@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -59,14 +60,21 @@ def test_the_spec_documents_request_id_in_the_error_shape(client):
     assert {"code", "status", "message", "errors", "errcode", "request_id"} <= set(props)
 
 
-def test_every_log_line_of_a_request_carries_its_id_wechat_calls_included(story, client, caplog):
-    caplog.set_level(logging.DEBUG)
+def log_in_under(story, request_id: str, forget: Callable[[], object]) -> tuple[dict, str, str]:
+    """A Mini Program login sent with ``request_id``, after ``forget`` dropped what the setup
+    recorded; (user, login code, session token)."""
     user = story.user()
     code = story.login_code(user)
-    caplog.clear()
-    res = client.post("/v1/sessions/miniprogram", json={"code": code},
-                      headers={"X-Request-Id": "login-1"})
+    forget()
+    res = story.client.post("/v1/sessions/miniprogram", json={"code": code},
+                            headers={"X-Request-Id": request_id})
     assert res.status_code == 201
+    return user, code, res.json["token"]
+
+
+def test_every_log_line_of_a_request_carries_its_id_wechat_calls_included(story, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    log_in_under(story, "login-1", caplog.clear)
     ours = [r for r in caplog.records if r.name.startswith("bff")]
     assert any("path=/sns/jscode2session" in r.getMessage() for r in ours)
     assert ours and {r.request_id for r in ours} == {"login-1"}
@@ -184,12 +192,7 @@ def spans(app):
 
 
 def test_request_redis_and_wechat_are_one_trace_without_secrets(story, app, client, spans):
-    user = story.user()
-    code = story.login_code(user)
-    spans.clear()
-    res = client.post("/v1/sessions/miniprogram", json={"code": code},
-                      headers={"X-Request-Id": "traced-1"})
-    assert res.status_code == 201
+    user, code, token = log_in_under(story, "traced-1", spans.clear)
     finished = spans.get_finished_spans()
     [server] = [s for s in finished if s.kind.name == "SERVER"]
     assert server.attributes["bff.request_id"] == "traced-1"
@@ -210,7 +213,7 @@ def test_request_redis_and_wechat_are_one_trace_without_secrets(story, app, clie
         assert span.context.trace_id == server.context.trace_id
         assert root_of(span) is server
     dump = json.dumps([dict(s.attributes) for s in finished])
-    for secret in (SANDBOX_MP_SECRET, code, res.json["token"], user["mp_openid"]):
+    for secret in (SANDBOX_MP_SECRET, code, token, user["mp_openid"]):
         assert secret not in dump, secret
     assert any("/sns/jscode2session" in v for s in wechat for v in s.attributes.values()
                if isinstance(v, str))

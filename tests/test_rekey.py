@@ -64,6 +64,20 @@ def assert_all_open(r, s, made: dict) -> None:
         assert sessions.unseal_session_key(s, blob).startswith("sk-")
 
 
+def rekey_interrupted_after(r, batches: int) -> dict[str, str]:
+    """A rekey pass (batches of 10) that Ctrl-C stops after ``batches`` batches; its checkpoint."""
+    done: list[int] = []
+
+    def stop(n: int) -> None:
+        done.append(n)
+        if len(done) == batches:
+            raise KeyboardInterrupt
+
+    with pytest.raises(rekey.RekeyInterrupted):
+        rekey.rekey(r, DURING, count=10, on_batch=stop)
+    return rekey.checkpoint(r, DURING)
+
+
 def test_the_previous_key_is_validated_like_the_current_one():
     with pytest.raises(ConfigError, match="BFF_DATA_KEY_PREVIOUS"):
         settings(NEW, "dG9vIHNob3J0")
@@ -111,16 +125,7 @@ def test_rekey_moves_every_value_and_the_previous_key_can_then_be_dropped(
 
 def test_an_interrupted_rekey_resumes_from_its_checkpoint(app, runner, redis_client):
     made = write_sealed_values(redis_client, BEFORE, n_members=120)
-    batches: list[int] = []
-
-    def stop_after_two(n: int) -> None:
-        batches.append(n)
-        if len(batches) == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(rekey.RekeyInterrupted):
-        rekey.rekey(redis_client, DURING, count=10, on_batch=stop_after_two)
-    state = rekey.checkpoint(redis_client, DURING)
+    state = rekey_interrupted_after(redis_client, 2)
     first_scanned, first_resealed = int(state["scanned"]), int(state["resealed"])
     cursors = [v for k, v in state.items() if k.startswith("cursor:")]  # one per primary
     assert cursors and any(c not in ("0", "done") for c in cursors)
@@ -267,16 +272,7 @@ def test_rekey_on_a_cluster_checkpoints_each_node_and_resumes(cluster):
         cluster.hset(keys.member(card_id, code), mapping={
             "card_id": card_id, "code": code,
             "fields": seal(BEFORE, {"n": code}, f"member:{card_id}:{code}")})
-    batches: list[int] = []
-
-    def stop_after_three(n: int) -> None:
-        batches.append(n)
-        if len(batches) == 3:
-            raise KeyboardInterrupt
-
-    with pytest.raises(rekey.RekeyInterrupted):
-        rekey.rekey(cluster, DURING, count=10, on_batch=stop_after_three)
-    state = rekey.checkpoint(cluster, DURING)
+    state = rekey_interrupted_after(cluster, 3)
     cursors = {k: v for k, v in state.items() if k.startswith("cursor:")}
     assert cursors and int(state["resealed"]) > 0
     result = rekey.rekey(cluster, DURING, count=10)

@@ -104,7 +104,7 @@ def test_in_flight_batch_resent_counts_as_ours_and_prior_codes_as_duplicates(sto
     assert story.calls("card/code/deposit") == 1 + 1 + 3  # manual, endpoint, first run
 
 
-def test_a_batch_that_keeps_failing_is_reported_and_retried_on_rerun(story, app, client, tmp_path):
+def test_a_batch_that_keeps_failing_is_reported_and_retried_on_rerun(story, app, tmp_path):
     r, wechat = services(app)
     card = story.deposit_card()
     codes = [f"F{n:04d}" for n in range(150)]

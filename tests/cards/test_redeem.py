@@ -60,37 +60,28 @@ def test_a_clerk_after_a_self_redemption_hears_when_and_through_which_channel(st
     assert "channel counter" in mine.json["message"] and "s-9" not in mine.json["message"]
 
 
-def test_redeem_by_encrypt_code(story, client):
+def test_redeem_by_encrypt_code(story):
     card_id, token, code, encrypt_code = _holder(story)
-    res = client.post("/v1/cards/codes/redeem",
-                      json={"card_id": card_id, "encrypt_code": encrypt_code},
-                      headers=bearer(token))
+    res = story.redeem(token, card_id=card_id, encrypt_code=encrypt_code)
     assert res.status_code == 200 and res.json["code"] == code
 
 
-def test_redeem_refused_where_the_card_does_not_allow_it(story, client):
+def test_redeem_refused_where_the_card_does_not_allow_it(story):
     card_id, token, code, _ = _holder(story, self_redeem=False)
-    res = client.post("/v1/cards/codes/redeem", json={"card_id": card_id, "code": code},
-                      headers=bearer(token))
-    assert res.status_code == 403
+    assert story.redeem(token, card_id=card_id, code=code).status_code == 403
     assert story.calls("card/code/consume") == 0
 
 
-def test_redeem_refused_for_another_users_code(story, client):
+def test_redeem_refused_for_another_users_code(story):
     card_id, _, code, _ = _holder(story)
     other = story.login(story.user())
-    res = client.post("/v1/cards/codes/redeem", json={"card_id": card_id, "code": code},
-                      headers=bearer(other))
-    assert res.status_code == 403
+    assert story.redeem(other, card_id=card_id, code=code).status_code == 403
     assert story.calls("card/code/consume") == 0
 
 
-def test_redeem_input_and_unknown_codes(story, client):
+def test_redeem_input_and_unknown_codes(story):
     card_id, token, code, encrypt_code = _holder(story)
     for body in ({"card_id": card_id}, {"card_id": card_id, "code": code,
                                         "encrypt_code": encrypt_code}, {"code": code}):
-        res = client.post("/v1/cards/codes/redeem", json=body, headers=bearer(token))
-        assert res.status_code == 422, body
-    res = client.post("/v1/cards/codes/redeem", json={"card_id": card_id, "code": "999"},
-                      headers=bearer(token))
-    assert res.status_code == 404
+        assert story.redeem(token, **body).status_code == 422, body
+    assert story.redeem(token, card_id=card_id, code="999").status_code == 404

@@ -56,7 +56,7 @@ def test_the_story(story, app, client, redis_client):
     assert story.channel_stats(card)["shop-a"]["received"] == 2
 
 
-def test_lazy_user_info_when_event_has_no_unionid(story, app, client, redis_client):
+def test_lazy_user_info_when_event_has_no_unionid(story, app, redis_client):
     dave = story.user()
 
     def got_card(code: str) -> None:

@@ -13,7 +13,7 @@ import time
 
 import requests
 
-from tests.story import ADMIN
+from tests.story import ADMIN, Story
 
 
 def log_in_as_a_new_user(b) -> None:
@@ -23,9 +23,20 @@ def log_in_as_a_new_user(b) -> None:
     b.page.click("[data-testid=new-user]")
 
 
+def take_a_coupon(b) -> str:
+    """A new user takes a coupon in the coupon centre (add-card -> wx.addCard -> decrypt); the
+    code the page shows."""
+    b.goto("/demo/coupons.html")
+    log_in_as_a_new_user(b)
+    b.page.wait_for_selector("#take:enabled")
+    b.page.click("#take")
+    b.page.wait_for_selector("#taken:not([hidden])")
+    return b.page.text_content("#taken-code").strip()
+
+
 def consume_calls(base: str) -> int:
-    calls = requests.get(base + "/sandbox/_sim/calls", timeout=5).json()
-    return sum(n for path, n in calls.items() if path.strip("/") == "card/code/consume")
+    with requests.Session() as http:
+        return Story(http, wechat=base + "/sandbox").calls("card/code/consume")
 
 
 def test_the_whole_story_on_the_demo_pages(browsing) -> None:
@@ -34,12 +45,7 @@ def test_the_whole_story_on_the_demo_pages(browsing) -> None:
     b.screenshot("index")
 
     # Coupon centre: take a coupon (add-card -> wx.addCard -> decrypt).
-    b.goto("/demo/coupons.html")
-    log_in_as_a_new_user(b)
-    page.wait_for_selector("#take:enabled")
-    page.click("#take")
-    page.wait_for_selector("#taken:not([hidden])")
-    code = page.text_content("#taken-code").strip()
+    code = take_a_coupon(b)
     assert re.fullmatch(r"\d{12}", code), code
     assert page.text_content("#status") == "addCard:ok"
     b.screenshot("coupons")
@@ -127,12 +133,7 @@ def test_a_tampered_wx_config_signature_shows_wechats_error(browsing) -> None:
 def test_the_bridge_answers_card_apis_only_when_configured(browsing) -> None:
     """chooseCard's picker with a good cardSign; an API not in jsApiList is permission denied."""
     b, page = browsing, browsing.page
-    b.goto("/demo/coupons.html")
-    log_in_as_a_new_user(b)
-    page.wait_for_selector("#take:enabled")
-    page.click("#take")
-    page.wait_for_selector("#taken:not([hidden])")
-    code = page.text_content("#taken-code").strip()
+    code = take_a_coupon(b)
 
     # Started, not awaited: the picker waits for the person's tap.
     page.evaluate("""() => {

@@ -8,17 +8,8 @@ import logging
 import pytest
 import requests
 
+from bff.wechat import errors
 from bff.wechat.client import WeChatClient
-from bff.wechat.errors import (
-    Busy,
-    ErrCode,
-    QuotaExceeded,
-    TokenInvalid,
-    WeChatApiError,
-    WeChatError,
-    WeChatUnavailable,
-    error_for,
-)
 from tests.wechat.scripted import scripted_session
 
 
@@ -64,7 +55,7 @@ def test_busy_twice_then_success() -> None:
 
 def test_busy_beyond_retries_raises_busy() -> None:
     client, adapter = make({"errcode": -1, "errmsg": "system error"}, credentials=FakeTokens())
-    with pytest.raises(Busy):
+    with pytest.raises(errors.Busy):
         client.post("/card/code/getdepositcount", {"card_id": "c"})
     assert len(adapter.requests) == 3
 
@@ -72,7 +63,7 @@ def test_busy_beyond_retries_raises_busy() -> None:
 def test_timeouts_exhaust_retries() -> None:
     client, adapter = make(requests.ReadTimeout("http://wechat.test/x?access_token=t1"),
                            credentials=FakeTokens())
-    with pytest.raises(WeChatUnavailable) as e:
+    with pytest.raises(errors.WeChatUnavailable) as e:
         client.get("/cgi-bin/user/info", openid="o")
     assert e.value.reason == "timeout" and len(adapter.requests) == 3
     assert "t1" not in str(e.value) and e.value.__cause__ is None and e.value.__suppress_context__
@@ -80,7 +71,7 @@ def test_timeouts_exhaust_retries() -> None:
 
 def test_non_idempotent_call_is_not_retried_after_read_timeout() -> None:
     client, adapter = make(requests.ReadTimeout("lost"), credentials=FakeTokens())
-    with pytest.raises(WeChatUnavailable):
+    with pytest.raises(errors.WeChatUnavailable):
         client.post("/card/code/consume", {"code": "1"}, idempotent=False)
     assert len(adapter.requests) == 1
 
@@ -96,7 +87,7 @@ def test_5xx_retried_4xx_not_and_html_is_bad_response() -> None:
     client, adapter = make(502, {"errcode": 0}, credentials=FakeTokens())
     assert client.get("/cgi-bin/user/info") == {}
     client, adapter = make(404, credentials=FakeTokens())
-    with pytest.raises(WeChatUnavailable) as e:
+    with pytest.raises(errors.WeChatUnavailable) as e:
         client.get("/cgi-bin/user/info")
     assert (e.value.reason, e.value.http_status, len(adapter.requests)) == ("http_status", 404, 1)
 
@@ -113,7 +104,7 @@ def test_second_token_invalid_raises() -> None:
     tokens = FakeTokens()
     client, adapter = make({"errcode": 42001, "errmsg": "access_token expired"},
                            credentials=tokens)
-    with pytest.raises(TokenInvalid):
+    with pytest.raises(errors.TokenInvalid):
         client.get("/cgi-bin/user/info")
     assert tokens.expired == ["t1"] and len(adapter.requests) == 2
 
@@ -122,10 +113,10 @@ def test_quota_is_not_retried_and_does_not_refresh() -> None:
     tokens = FakeTokens()
     client, adapter = make({"errcode": 45009, "errmsg": "reach max api daily quota limit"},
                            credentials=tokens)
-    with pytest.raises(QuotaExceeded) as e:
+    with pytest.raises(errors.QuotaExceeded) as e:
         client.get("/cgi-bin/user/info")
     assert len(adapter.requests) == 1 and tokens.expired == []
-    assert e.value.errcode == ErrCode.DAILY_QUOTA and e.value.path == "/cgi-bin/user/info"
+    assert e.value.errcode == errors.ErrCode.DAILY_QUOTA and e.value.path == "/cgi-bin/user/info"
 
 
 def test_logs_never_carry_the_token(caplog: pytest.LogCaptureFixture) -> None:
@@ -137,11 +128,11 @@ def test_logs_never_carry_the_token(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_error_factory_and_hierarchy() -> None:
-    assert type(error_for(40014, "x", "/p")) is TokenInvalid
-    assert type(error_for(45011, "x", "/p")) is QuotaExceeded
-    assert type(error_for(-1, "x", "/p")) is Busy
-    err = error_for(40056, "invalid serial code", "/card/code/get")
-    assert type(err) is WeChatApiError and isinstance(err, WeChatError)
+    assert type(errors.error_for(40014, "x", "/p")) is errors.TokenInvalid
+    assert type(errors.error_for(45011, "x", "/p")) is errors.QuotaExceeded
+    assert type(errors.error_for(-1, "x", "/p")) is errors.Busy
+    err = errors.error_for(40056, "invalid serial code", "/card/code/get")
+    assert type(err) is errors.WeChatApiError and isinstance(err, errors.WeChatError)
     assert (err.errcode, err.errmsg, err.path) == (40056, "invalid serial code", "/card/code/get")
-    assert issubclass(WeChatUnavailable, WeChatError)
-    assert not issubclass(WeChatUnavailable, WeChatApiError)
+    assert issubclass(errors.WeChatUnavailable, errors.WeChatError)
+    assert not issubclass(errors.WeChatUnavailable, errors.WeChatApiError)

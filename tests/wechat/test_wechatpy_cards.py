@@ -78,7 +78,7 @@ def test_get_and_consume_code(story, app, client, wxpy):
     assert sum(r["consumed"] for r in rows) == 1
 
 
-def test_unavailable_update_code_and_card_list(story, app, client, wxpy):
+def test_unavailable_update_code_and_card_list(story, app, wxpy):
     user, card_id, code = taken(story)
     assert wxpy.card.get_card_list(user["oa_openid"])["card_list"] == [
         {"code": code, "card_id": card_id}]
