@@ -45,8 +45,6 @@ def card_ext_signature(*values: str) -> str:
 class Story:
     """Short ways to act as users, the operator, the Mini Program and WeChat."""
 
-    ADMIN = ADMIN
-
     def __init__(self, client: FlaskClient | requests.Session, *, wechat: str = "/sandbox",
                  appid: str = SANDBOX_APPID, secret: str = SANDBOX_SECRET) -> None:
         self.client = client
@@ -87,15 +85,14 @@ class Story:
 
     def token(self, appid: str | None = None, secret: str | None = None) -> str:
         """An access token, fetched as any WeChat client does."""
-        status, answer, text = self._send("GET", "/cgi-bin/token", query={
+        answer = self._send("GET", "/cgi-bin/token", query={
             "grant_type": "client_credential", "appid": appid or self.appid,
-            "secret": secret or self.secret})
+            "secret": secret or self.secret})[1]
         return answer["access_token"]
 
     def call(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         """A WeChat API call with an access token; WeChat's JSON answer."""
-        status, answer, text = self._send("POST", path, body, query={"access_token": token})
-        return answer
+        return self._send("POST", path, body, query={"access_token": token})[1]
 
     def decrypt(self, token: str, encrypt_code: str) -> dict[str, Any]:
         return self.call("/card/code/decrypt", token, {"encrypt_code": encrypt_code})

@@ -30,11 +30,11 @@ def test_an_unavailable_code_can_no_longer_be_used(story, app, client, redis_cli
     assert holdings.get_holding(redis_client, code).status == "UNAVAILABLE"
     assert wx_code(app, code)["user_card_status"] == "UNAVAILABLE"
     redeem = post(client, "codes/redeem", {"card_id": card, "code": code})
-    assert redeem.status_code == 409 and redeem.json["errcode"] == 40127
+    story.assert_error(redeem, 409, errcode=40127)
     again = post(client, "codes/unavailable", {"card_id": card, "code": code})
     assert again.status_code == 409
     unknown = post(client, "codes/unavailable", {"card_id": card, "code": "999999999999"})
-    assert unknown.status_code == 404 and unknown.json["errcode"] == 40056
+    story.assert_error(unknown, 404, errcode=40056)
     assert post(client, "codes/unavailable", {"code": code}).status_code == 422
     assert story.calls("card/code/consume") == 0
 
@@ -62,7 +62,7 @@ def test_a_custom_code_changes_and_its_holder_sees_the_new_one(story, app, clien
     _, encrypted = story.take(generated, signed_by="ticket")
     res = post(client, "codes/update", {"card_id": generated, "code": story.code_of(encrypted),
                                         "new_code": "MINE-1"})
-    assert res.status_code == 404 and res.json["errcode"] == 40056
+    story.assert_error(res, 404, errcode=40056)
     same = post(client, "codes/update", {"card_id": card, "code": "GIFT-0002",
                                          "new_code": "GIFT-0002"})
     assert same.status_code == 404  # WeChat: the new code is taken (by itself)
@@ -94,7 +94,7 @@ def test_a_users_cards_per_wechat_restore_missing_holdings(story, app, client, r
     res = client.get(f"/v1/admin/users/{user['oa_openid']}/cards", headers=ADMIN)
     assert res.json["not_in_wechat"] == [first_code]
     unknown = client.get("/v1/admin/users/o-nobody/cards", headers=ADMIN)
-    assert unknown.status_code == 404 and unknown.json["errcode"] == 40003
+    story.assert_error(unknown, 404, errcode=40003)
 
 
 def test_cli_codes_unavailable_update_redeem_and_users_cards(story, app, runner):

@@ -82,11 +82,11 @@ def test_ten_concurrent_retries_under_one_key_make_one_consume_and_the_same_answ
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(first["redeemed_at"]))
     for headers in ({"Idempotency-Key": "till-9-sale-4"}, {}):
         second = redeem(client, code=code, staff_id="late", headers=headers)
-        assert second.status_code == 409 and second.json["errcode"] == 40099, second.json
+        story.assert_error(second, 409, errcode=40099)
         assert second.json["message"] == ("the code has already been redeemed (at "
                                           f"{when} in store 12 by staff s1, channel counter)")
     info = query(client, card_id=card, code=code)
-    assert info.status_code == 409 and info.json["errcode"] == 40099
+    story.assert_error(info, 409, errcode=40099)
     assert "by staff s1" in info.json["message"]
     assert story.calls("card/code/consume") == 1
 
@@ -110,7 +110,7 @@ def test_a_key_redeems_one_code_only(story, app, client):
     codes = [story.code_of(story.take(card, signed_by="ticket")[1]) for _ in range(2)]
     assert redeem(client, code=codes[0], headers={"Idempotency-Key": "k-1"}).status_code == 200
     reused = redeem(client, code=codes[1], headers={"Idempotency-Key": "k-1"})
-    assert reused.status_code == 422 and "another code" in reused.json["message"]
+    story.assert_error(reused, 422, message="another code")
     for bad in ("", "x" * 65, "has space", "ключ"):
         res = redeem(client, code=codes[1], headers={"Idempotency-Key": bad})
         assert res.status_code == 422, bad
@@ -184,7 +184,7 @@ def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
     assert answers["first"][1]["staff_id"] == "first"
     assert story.calls("card/code/consume") == 1
     other = redeem(client, card_id=card, code=code)
-    assert other.status_code == 409 and "by staff first, channel counter" in other.json["message"]
+    story.assert_error(other, 409, message="by staff first, channel counter")
 
 
 def test_redeem_with_encrypt_code(story, app, client):
@@ -201,18 +201,18 @@ def test_unusable_codes_are_explained(story, app, client):
     user, encrypted = story.take(card, signed_by="ticket")
     code = story.code_of(encrypted)
     unknown = redeem(client, card_id=card, code="999999999999")
-    assert unknown.status_code == 404 and unknown.json["errcode"] == 40056
+    story.assert_error(unknown, 404, errcode=40056)
     story.sim(f"users/{user['oa_openid']}/cards/{code}/delete")
     for call in (query, redeem):
         res = call(client, card_id=card, code=code)
-        assert res.status_code == 409 and res.json["errcode"] == 40127
+        story.assert_error(res, 409, errcode=40127)
         assert "deleted" in res.json["message"]
     _, other = story.take(card, signed_by="ticket")
     other_code = story.code_of(other)
     other_user = query(client, code=other_code).json["openid"]
     story.sim(f"users/{other_user}/cards/{other_code}/consume")  # redeemed elsewhere
     res = redeem(client, code=other_code)
-    assert res.status_code == 409 and res.json["errcode"] == 40099
+    story.assert_error(res, 409, errcode=40099)
     assert "card/code/consume" not in story.calls()
 
 

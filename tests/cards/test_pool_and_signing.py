@@ -46,7 +46,7 @@ def test_pool_code_is_signed_in_and_accepted_by_the_sandbox(story, client):
     other = story.sign(story.login(other_user), {"card_id": card_id})  # the other code
     assert json.loads(other.json["card_list"][0]["cardExt"])["code"] != code
     third = story.sign(story.login(story.user()), {"card_id": card_id})
-    assert third.status_code == 409 and "pool" in third.json["message"]
+    story.assert_error(third, 409, message="pool")
     assert 1700 < int(third.headers["Retry-After"]) <= 1800  # when the reservation lapses
     assert "next in" in third.json["message"]
 

@@ -33,7 +33,7 @@ def test_retries_under_one_key_redeem_once_under_concurrency(story, client):
     again = redeem(0)
     assert again.status_code == 200 and again.json == results[0].json
     second = redeem(0, headers={})
-    assert second.status_code == 409 and "channel self" in second.json["message"]
+    story.assert_error(second, 409, message="channel self")
     assert story.calls("card/code/consume") - before == 1
     mine = client.get("/v1/cards/mine", headers=bearer(token)).json["cards"]
     assert mine[0]["user_card_status"] == "CONSUMED"
@@ -46,7 +46,7 @@ def test_a_clerk_after_a_self_redemption_hears_when_and_through_which_channel(st
     assert mine.status_code == 200
     clerk = client.post("/v1/admin/codes/redeem", json={"card_id": card_id, "code": code},
                         headers={**ADMIN, "Idempotency-Key": "till-1"})
-    assert clerk.status_code == 409 and clerk.json["errcode"] == 40099
+    story.assert_error(clerk, 409, errcode=40099)
     assert clerk.json["message"].endswith(", channel self)")
     # ...and the other way round: a user whose code the clerk redeemed is not told staff ids.
     card_id, token, code, _ = _holder(story)
@@ -56,7 +56,7 @@ def test_a_clerk_after_a_self_redemption_hears_when_and_through_which_channel(st
     assert clerk.status_code == 200
     mine = client.post("/v1/cards/codes/redeem", json={"card_id": card_id, "code": code},
                        headers={**bearer(token), "Idempotency-Key": "tap-2"})
-    assert mine.status_code == 409 and "in store 3" in mine.json["message"]
+    story.assert_error(mine, 409, message="in store 3")
     assert "channel counter" in mine.json["message"] and "s-9" not in mine.json["message"]
 
 

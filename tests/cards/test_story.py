@@ -84,7 +84,7 @@ def test_bind_openid_cards_need_the_oa_openid(story):
     story.put_profile(card_id, bind_openid=True)
     stranger = story.user(unionid=False)
     res = story.sign(story.login(stranger), {"card_id": card_id})
-    assert res.status_code == 409 and "openid" in res.json["message"]
+    story.assert_error(res, 409, message="openid")
 
     user = story.user()
     story.login(user, app="h5")  # links the OA openid through the unionid
@@ -148,7 +148,7 @@ def test_no_personal_data_in_logs(story, client, caplog):
 def test_a_card_wechat_does_not_know_gets_no_card_ext_and_no_profile(story, client):
     token = story.login(story.user())
     res = story.sign(token, {"card_id": "pNoSuchCardAtAll"})
-    assert res.status_code == 404 and res.json["errcode"] == 40073
+    story.assert_error(res, 404, errcode=40073)
     for method in ("get", "put"):
         got = getattr(client, method)("/v1/admin/cards/pNoSuchCardAtAll/profile",
                                       headers=ADMIN, json={"self_redeem": True})

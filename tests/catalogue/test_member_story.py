@@ -104,7 +104,7 @@ def test_activation_form_rules(client, story):
     answer = client.put(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN,
                         json={"required_form": {"common_field_id_list": [
                           "USER_FORM_INFO_FLAG_MOBILE"]}})
-    assert answer.status_code == 422 and answer.get_json()["errcode"] == 47001
+    story.assert_error(answer, 422, errcode=47001)
     assert client.get(f"/v1/admin/cards/{gift}/activation-form", headers=ADMIN).status_code == 404
 
 

@@ -21,7 +21,7 @@ def stream_len(r) -> int:
     return r.xlen(keys.event_stream()) if r.exists(keys.event_stream()) else 0
 
 
-def test_safe_mode_is_the_default_and_refuses_a_plain_push(client, redis_client):
+def test_safe_mode_is_the_default_and_refuses_a_plain_push(story, client, redis_client):
     """A captured plain push URL (its signature covers token, timestamp and nonce only) with a
     forged body must not move a victim's code to the attacker."""
     victim = card_event("user_get_card", "oVICTIM", code="555", OuterStr="x")
@@ -29,7 +29,7 @@ def test_safe_mode_is_the_default_and_refuses_a_plain_push(client, redis_client)
     url, _ = signed_request("<xml/>", safe=False)  # the captured URL
     forged = card_event("user_get_card", "oMALLORY", code="555", OuterStr="x")
     res = client.post(url, data=forged.encode(), content_type="text/xml")
-    assert res.status_code == 403 and "safe-mode" in res.json["message"]
+    story.assert_error(res, 403, message="safe-mode")
     assert get_holding(redis_client, "555").oa_openid == "oVICTIM"
     assert stream_len(redis_client) == 1
 
@@ -48,11 +48,11 @@ def test_safe_mode_checks_signature_too_when_sent(client, redis_client):
     assert res.status_code == 200  # msg_signature alone is enough when signature is not sent
 
 
-def test_a_signed_push_is_accepted_once(client, redis_client):
+def test_a_signed_push_is_accepted_once(story, client, redis_client):
     url, body = signed_request(card_event("user_view_card", "o1", code="1"))
     assert client.post(url, data=body, content_type="text/xml").status_code == 200
     again = client.post(url, data=body, content_type="text/xml")
-    assert again.status_code == 403 and "replay" in again.json["message"]
+    story.assert_error(again, 403, message="replay")
     assert stream_len(redis_client) == 1
 
 
@@ -94,19 +94,20 @@ def test_non_ascii_signatures_are_refused_not_500(redis_client, redis_url, mode)
             assert res.status_code == 403, (mode, name, safe, res.get_data(as_text=True))
 
 
-def test_compat_accepts_both_and_plain_refuses_encrypted(redis_client, redis_url):
+def test_compat_accepts_both_and_plain_refuses_encrypted(story, redis_client, redis_url):
     compat = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "compat"})
     for safe in (True, False):
         assert push(compat.test_client(), card_event("user_view_card", "o1", code=str(safe)),
                     safe=safe).status_code == 200
     plain = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "plain"})
     res = push(plain.test_client(), card_event("user_view_card", "o2", code="2"), safe=True)
-    assert res.status_code == 403 and "plain-mode" in res.json["message"]
+    story.assert_error(res, 403, message="plain-mode")
     assert push(plain.test_client(), card_event("user_view_card", "o2", code="3"),
                 safe=False).status_code == 200
 
 
-def test_a_safe_push_url_replayed_as_plain_in_compat_mode_is_refused(redis_client, redis_url):
+def test_a_safe_push_url_replayed_as_plain_in_compat_mode_is_refused(
+        story, redis_client, redis_url):
     app = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "compat"})
     client = app.test_client()
     url, body = signed_request(card_event("user_get_card", "oVICTIM", code="555"))
@@ -115,7 +116,7 @@ def test_a_safe_push_url_replayed_as_plain_in_compat_mode_is_refused(redis_clien
                          if not p.startswith(("encrypt_type=", "msg_signature=")))
     forged = card_event("user_get_card", "oMALLORY", code="555")
     res = client.post(plain_url, data=forged.encode(), content_type="text/xml")
-    assert res.status_code == 403 and "replay" in res.json["message"]
+    story.assert_error(res, 403, message="replay")
     assert get_holding(redis_client, "555").oa_openid == "oVICTIM"
 
 

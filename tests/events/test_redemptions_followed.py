@@ -29,7 +29,7 @@ def test_counter_self_and_outside_redemptions_show_in_mine_and_statistics(story,
     assert res.status_code == 200, res.json
     early = client.post("/v1/admin/codes/redeem", json={"card_id": card, "code": outside},
                         headers=ADMIN)
-    assert early.status_code == 409 and "outside this service" in early.json["message"]
+    story.assert_error(early, 409, message="outside this service")
 
     counts = process_pending(app)
     assert counts == {"done": 3}, counts

@@ -109,7 +109,7 @@ def test_review_unknown_and_other_events(app, client, redis_client):
     assert events[-1]["fields"]["Whatever"] == "1"
 
 
-def test_identity_lookup_wants_ids_that_all_belong_to_one_identity(client, redis_client):
+def test_identity_lookup_wants_ids_that_all_belong_to_one_identity(story, client, redis_client):
     link_openids(redis_client, source="jscode2session", unionid="u1", mp_openid="m1",
                  oa_openid="o1")
     both = client.get("/v1/admin/identities", query_string={"unionid": "u1", "oa_openid": "o1"},
@@ -117,7 +117,7 @@ def test_identity_lookup_wants_ids_that_all_belong_to_one_identity(client, redis
     assert both.status_code == 200 and both.json["miniprogram_openid"] == "m1"
     for q in ({}, {"unionid": "u1", "oa_openid": "o2"}, {"unionid": "nobody"}):
         res = client.get("/v1/admin/identities", query_string=q, headers=ADMIN)
-        assert res.status_code == 404 and res.json["code"] == 404
+        story.assert_error(res, 404)
     res = client.get("/v1/admin/identities", query_string={"unionid": "a b"}, headers=ADMIN)
     assert res.status_code == 422
 

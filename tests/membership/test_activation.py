@@ -96,7 +96,7 @@ def test_expired_or_forged_ticket_is_422_and_not_retryable(story) -> None:
     assert "Retry-After" not in failed.headers
     assert "activation plug-in again" in failed.get_json()["message"]
     forged = story.activate(m["token"], m["returned"], activate_ticket="forged-ticket")
-    assert forged.status_code == 422 and forged.get_json()["errcode"] == 72012
+    story.assert_error(forged, 422, errcode=72012)
     assert story.calls(ACTIVATE) == 0
 
 

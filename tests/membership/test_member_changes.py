@@ -121,7 +121,7 @@ def test_concurrent_changes_to_one_member_are_serialised(app, story, client, mem
 def test_a_key_is_bound_to_its_member_and_body(app, story, client, member):
     assert change(client, member, "k1", add_bonus=1).status_code == 201
     other_body = change(client, member, "k1", add_bonus=2)
-    assert other_body.status_code == 422 and "another change" in other_body.get_json()["message"]
+    story.assert_error(other_body, 422, message="another change")
     other = story.new_member()
     assert story.activate(other["token"], other["returned"]).status_code == 200
     other_member = {**other, "code": other["returned"]["code"]}
@@ -145,7 +145,7 @@ def test_bad_requests_are_refused_before_wechat(story, client, member):
 
 def test_wechat_refusals_leave_no_change_and_free_the_key(app, story, client, member):
     below_zero = change(client, member, "spend-1", add_balance=-100)
-    assert below_zero.status_code == 422 and below_zero.get_json()["errcode"] == 47001
+    story.assert_error(below_zero, 422, errcode=47001)
     unknown = change(client, {**member, "code": "999999999999"}, "spend-2", add_bonus=1)
     assert unknown.status_code == 404
     assert ledger(client, member) == []

@@ -57,9 +57,9 @@ def test_login_code_errors_are_clear(story, client):
     code = story.login_code(user)
     assert client.post("/v1/sessions/miniprogram", json={"code": code}).status_code == 201
     again = client.post("/v1/sessions/miniprogram", json={"code": code})
-    assert again.status_code == 409 and again.json["errcode"] == 40163
+    story.assert_error(again, 409, errcode=40163)
     bad = client.post("/v1/sessions/miniprogram", json={"code": "123456789012"})
-    assert bad.status_code == 401 and bad.json["errcode"] == 40029
+    story.assert_error(bad, 401, errcode=40029)
     assert client.post("/v1/sessions/miniprogram", json={}).status_code == 422
     assert client.post("/v1/sessions/h5", json={"code": ""}).status_code == 422
 
