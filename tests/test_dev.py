@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.redis_server import free_port
-from tests.story import ADMIN
+from tests.story import ADMIN, Story, bearer
 
 BFF = str(Path(sys.executable).with_name("bff"))
 
@@ -107,7 +107,15 @@ def test_dev_on_a_taken_port_says_so_before_the_banner() -> None:
     assert time.monotonic() - started < 30
 
 
-def test_the_cli_in_another_terminal_sees_what_bff_dev_holds(dev_server: DevServer) -> None:
+@pytest.fixture
+def story(dev_server: DevServer) -> Iterator[Story]:
+    """WeChat's side (the sandbox) of the running ``bff dev``, over HTTP."""
+    with requests.Session() as http:
+        yield Story(http, wechat=f"{dev_server.base}/sandbox")
+
+
+def test_the_cli_in_another_terminal_sees_what_bff_dev_holds(dev_server: DevServer,
+                                                             story: Story) -> None:
     base = dev_server.base
     banner = dev_server.banner
     assert f"{base}/demo/" in banner and f"{base}/docs" in banner
@@ -118,29 +126,24 @@ def test_the_cli_in_another_terminal_sees_what_bff_dev_holds(dev_server: DevServ
     assert cli_env["BFF_WECHAT_API_BASE"] == f"{base}/sandbox"
     assert "redis-server on 127.0.0.1" in banner
 
-    def sim(path: str, body: dict) -> dict:
-        answer = requests.post(f"{base}/sandbox/_sim/{path}", json=body, timeout=10)
-        assert answer.ok, answer.text
-        return answer.json()
-
     # an operator deposits codes and sets a profile; a user takes a coupon (an event is pushed)
-    deposit_card = sim("cards", {"card_type": "GROUPON", "use_custom_code": True,
-                                 "get_custom_code_mode": "GET_CUSTOM_CODE_MODE_DEPOSIT"})["card_id"]
+    deposit_card = story.card(card_type="GROUPON", use_custom_code=True,
+                              get_custom_code_mode="GET_CUSTOM_CODE_MODE_DEPOSIT")
     deposited = requests.post(f"{base}/v1/admin/cards/{deposit_card}/codes", headers=ADMIN,
                               json={"codes": ["100000000001", "100000000002", "100000000003"]},
                               timeout=10)
     assert deposited.ok, deposited.text
-    card = sim("cards", {"card_type": "GROUPON"})["card_id"]
+    card = story.card(card_type="GROUPON")
     put = requests.put(f"{base}/v1/admin/cards/{card}/profile", headers=ADMIN,
                        json={"self_redeem": True}, timeout=10)
     assert put.ok, put.text
-    user = sim("users", {})
-    code = sim("login-codes", {"user": user["mp_openid"], "app": "miniprogram"})["code"]
+    user = story.user()
+    code = story.login_code(user["mp_openid"])
     token = requests.post(f"{base}/v1/sessions/miniprogram", json={"code": code},
                           timeout=10).json()["token"]
     signed = requests.post(f"{base}/v1/cards/add-card", json={"cards": [{"card_id": card}]},
-                           headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
-    taken = sim("add-card", {"user": user["mp_openid"], "card_list": signed["card_list"]})
+                           headers=bearer(token), timeout=10).json()
+    taken = story.add_card(user["mp_openid"], signed["card_list"])
     assert taken["card_list"][0]["isSuccess"], taken
 
     count = run_cli("codes", "count", deposit_card, env=cli_env)
