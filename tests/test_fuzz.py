@@ -88,7 +88,7 @@ KNOWN_FINDINGS = {
     # "Exactly one of" several query parameters: OpenAPI 3.0 cannot say it. GET /identities
     # answers instead: every id given must belong to the one identity, none given is a 404.
     ("DELETE", "/v1/admin/identities", 422, "exactly one of mp_openid, oa_openid"):
-        "both or neither openid is a 422 the spec cannot predict (bff/events/resources.py)",
+        "both or neither openid is a 422 the spec cannot predict (bff/admin/event_resources.py)",
     ("GET", "/v1/admin/members", 422, "exactly one of code, membership_number, oa_openid"):
         "as for identities: AND the criteria (find_members filters by number and openid but "
         "not by code) and drop the one-of rule (bff/admin/member_schemas.py, "

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from bff.extensions import services
 from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.sessions import service
-from bff.sessions.auth import current_user, require_user
+from bff.sessions.auth import current_user, user_required
 from bff.sessions.schemas import LoginSchema, MeSchema, SessionSchema
 from bff.sessions.store import revoke_session
 
@@ -37,7 +37,8 @@ class MiniProgramSession(MethodView):
     def post(self, data: dict) -> dict:
         """Log in with a wx.login code (jscode2session)"""
         svc = services()
-        token, out = service.login_miniprogram(svc.redis, svc.wechat, svc.settings, data["code"])
+        token, out = service.login_miniprogram(svc.redis, svc.wechat, svc.settings, data["code"],
+                                               now=svc.clock())
         return {"token": token, **out}
 
 
@@ -50,16 +51,15 @@ class H5Session(MethodView):
     def post(self, data: dict) -> dict:
         """Log in with a web authorization code (Official Account openid)"""
         svc = services()
-        token, out = service.login_h5(svc.redis, svc.wechat, svc.settings, data["code"])
+        token, out = service.login_h5(svc.redis, svc.wechat, svc.settings, data["code"],
+                                      now=svc.clock())
         return {"token": token, **out}
 
 
 @blp.route("/sessions/current")
 class CurrentSession(MethodView):
-    @blp.doc(security=[{"bearerAuth": []}])
-    @blp.alt_response(401, description="no valid session token")
     @blp.response(204)
-    @require_user
+    @user_required
     def delete(self) -> None:
         """Log out: revoke the caller's session token"""
         revoke_session(services().redis, current_user().token_id)
@@ -67,10 +67,8 @@ class CurrentSession(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.doc(security=[{"bearerAuth": []}])
-    @blp.alt_response(401, description="no valid session token")
     @blp.response(200, MeSchema)
-    @require_user
+    @user_required
     def get(self) -> dict:
         """The caller's Mini Program openid, OA openid and unionid (nulls where unknown)"""
         return service.me(services().redis, current_user())
