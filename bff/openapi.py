@@ -37,6 +37,7 @@ UPSTREAM_FAILURES = {
     504: "WeChat did not answer in time (Retry-After)",
 }
 STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
+UNKNOWN_CARD = {404: "unknown card_id: WeChat knows no card with it (40073)"}
 FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; never in the spec
 
 
@@ -55,7 +56,7 @@ def at_least_one_of(names: Iterable[str], objects: Iterable[str] = ()) -> dict[s
     ]}
 
 
-def documents(responses: dict[int, str], security: list[dict[str, list]] | None = None
+def documents(*answers: dict[int, str], security: list[dict[str, list]] | None = None
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Document answers (and a security requirement) on a view, in any decorator position.
 
@@ -71,7 +72,7 @@ def documents(responses: dict[int, str], security: list[dict[str, list]] | None 
         doc = deepcopy(getattr(view, "_apidoc", {}))
         manual = doc.setdefault("manual_doc", {})
         fallbacks = manual.setdefault(FALLBACK_KEY, {})
-        for status, description in responses.items():
+        for status, description in (item for answer in answers for item in answer.items()):
             fallbacks.setdefault(str(status), description)
         if security is not None:
             manual["security"] = security

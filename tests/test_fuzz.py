@@ -111,7 +111,7 @@ KNOWN_FINDINGS = {
     ("POST", "/v1/admin/members/{card_id}/{code}/changes", 422, "at most 12 bytes"):
         "custom_field_values are bounded in UTF-8 bytes, the spec counts characters "
         "(bff/admin/member_schemas.py: a pattern can say it)",
-    # WeChat's card rules across fields (issue 11's catalogue): the fuzzer finds one at a time.
+    # WeChat's card rules across fields (card definitions): the fuzzer finds one at a time.
     ("POST", "/v1/admin/cards", 422, '"json":{"card":'):
         "card JSON rules across fields (use_custom_code with get_custom_code_mode, ...) are "
         "not in the spec (bff/admin/card_schemas.py, bff/catalogue_rules.py)",

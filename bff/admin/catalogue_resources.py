@@ -25,11 +25,10 @@ from bff.admin_auth import admin_blueprint, admin_required
 from bff.cards.schemas import CARD_ID
 from bff.errors import Unprocessable
 from bff.extensions import services
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-catalogue", __name__,
                       "Operators: the card catalogue, activation forms and WeChat's card data")
-UNKNOWN_CARD = "unknown card_id (40073)"
 ONCE_CONFLICT = ("a request with this Idempotency-Key is in progress, or its first attempt "
                  "reached WeChat and the answer was lost")
 
@@ -77,9 +76,8 @@ class Cards(MethodView):
 @blp.route("/cards/<card_id:card_id>")
 class Card(MethodView):
     @blp.response(200, CardViewSchema)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="not a card_id")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """The card as WeChat has it, with its review state and any low-stock alert"""
@@ -88,11 +86,10 @@ class Card(MethodView):
 
     @blp.arguments(CardChangeSchema)
     @blp.response(200, SendCheckSchema)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(409, description="the card is deleted (40078)")
     @blp.alt_response(422, description="a field card/update cannot change, or one that is not "
                                        "of this card's type")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Change a card (card/update): base_info and type fields that WeChat lets change
@@ -104,9 +101,8 @@ class Card(MethodView):
         return catalogue.update_card(svc.redis, svc.wechat, _card_id(card_id), data)
 
     @blp.response(204)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="not a card_id")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def delete(self, card_id: str) -> None:
         """Delete a card (card/delete); codes already received stay in users' card packages"""
@@ -119,12 +115,11 @@ class Stock(MethodView):
     @blp.arguments(StockSchema)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(200, StockSchema)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(409, description="less stock left than delta takes away (45031); "
                                        + ONCE_CONFLICT)
     @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
                                        "was used for another change")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any], headers: dict[str, Any],
              card_id: str) -> dict[str, Any]:
@@ -141,10 +136,9 @@ class Stock(MethodView):
 class ActivationForm(MethodView):
     @blp.arguments(ActivationFormSchema)
     @blp.response(200, ActivationFormSchema)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="an unknown field, a field asked twice, or not a "
                                        "member card")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Set the member card's activation form (activateuserform/set)

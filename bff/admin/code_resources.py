@@ -22,7 +22,7 @@ from bff.admin_auth import admin_blueprint, admin_required
 from bff.errors import Conflict
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 from bff.ownership import resolve_code
 from bff.wechat.errors import ErrCode
 
@@ -34,9 +34,8 @@ blp = admin_blueprint("admin-codes", __name__,
 class Codes(MethodView):
     @blp.arguments(CodesSchema)
     @blp.response(200, DepositResultSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
@@ -46,8 +45,7 @@ class Codes(MethodView):
 @blp.route("/cards/<card_id:card_id>/codes/count")
 class CodesCount(MethodView):
     @blp.response(200, CountSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
@@ -58,8 +56,7 @@ class CodesCount(MethodView):
 class CodesCheck(MethodView):
     @blp.arguments(CodesSchema)
     @blp.response(200, CheckResultSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""

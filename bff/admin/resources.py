@@ -21,7 +21,7 @@ from bff.admin.schemas import (
 )
 from bff.admin_auth import admin_blueprint, admin_required
 from bff.extensions import services
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-issuing", __name__,
                       "Operators: issuing cards (QR codes, landing pages, articles, testers)")
@@ -73,12 +73,11 @@ class QrImage(MethodView):
 class LandingPages(MethodView):
     @blp.arguments(LandingPageRequestSchema)
     @blp.response(201, LandingPageSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
                                        "or is deleted")
     @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
                                        "custom-code card whose codes were never imported")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
@@ -89,8 +88,7 @@ class LandingPages(MethodView):
 @blp.route("/cards/<card_id:card_id>/article-html")
 class ArticleHtml(MethodView):
     @blp.response(200, ArticleHtmlSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
-    @documents(UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""

@@ -22,7 +22,14 @@ from typing import Any
 
 import redis
 
-from bff.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from bff.errors import (
+    Conflict,
+    NotFound,
+    Refusals,
+    ServiceUnavailable,
+    Unprocessable,
+    refusal,
+)
 from bff.membership.change_ledger import (
     KEY_TTL,
     KINDS,
@@ -156,7 +163,7 @@ def _change_locked(
         raise
     except WeChatApiError as e:
         _forget(r, digest, entry)
-        raise _refusal(e) from None
+        raise refusal(e, CHANGE_REFUSALS) from None
     for kind in KINDS:
         result = int(answer.get(f"result_{kind}") or 0)
         entry[f"result_{kind}"] = result
@@ -181,14 +188,12 @@ def _forget(r: redis.Redis, digest: str, entry: dict[str, Any]) -> None:
     r.delete(keys.member_change_key(digest))  # another slot: never in the same MULTI
 
 
-def _refusal(e: WeChatApiError) -> Exception:
-    if e.errcode == ErrCode.INVALID_SERIAL_CODE:
-        return NotFound("no such member card code", errcode=e.errcode)
-    if e.errcode == ErrCode.CARD_DELETED_OR_GIFTING:
-        return Conflict("the member card was deleted, given away or made unavailable",
-                        errcode=e.errcode)
-    if e.errcode in (47001, 40073):
-        return Unprocessable(f"WeChat refused the change: {e.errmsg}", errcode=e.errcode)
-    return e
+CHANGE_REFUSALS: Refusals = {
+    ErrCode.INVALID_SERIAL_CODE: (NotFound, "no such member card code"),
+    ErrCode.CARD_DELETED_OR_GIFTING: (Conflict, "the member card was deleted, given away or "
+                                                "made unavailable"),
+    ErrCode.DATA_FORMAT_ERROR: (Unprocessable, "WeChat refused the change: {errmsg}"),
+    ErrCode.INVALID_CARD_ID: (Unprocessable, "WeChat refused the change: {errmsg}"),
+}
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,46 +17,41 @@ from bff.sessions.store import revoke_session
 
 blp = Blueprint("sessions", __name__, url_prefix="/v1", description="Sessions and identity")
 
-_LOGIN_ERRORS = (
-    (401, "40029: the code is invalid or expired"),
-    (409, "40163: the code was already used"),
-    (403, "40226: WeChat blocked the code"),
-    (429, "45011: WeChat's per-minute quota; see Retry-After"),
-)
+_LOGIN_ERRORS = {
+    401: "40029: the code is invalid or expired",
+    409: "40163: the code was already used",
+    403: "40226: WeChat blocked the code",
+    429: "45011: WeChat's per-minute quota; see Retry-After",
+}
+Login = Callable[..., tuple[str, dict]]
 
 
-def _document_login_errors(view):
-    for status, description in _LOGIN_ERRORS:
-        view = blp.alt_response(status, description=description)(view)
-    return view
+def login_operation(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The contract both logins share: a login code in, a new session (201) out."""
+    view = documents(_LOGIN_ERRORS, UPSTREAM_FAILURES)(view)
+    return blp.arguments(LoginSchema())(blp.response(201, SessionSchema)(view))
+
+
+def open_session(login: Login, code: str) -> dict:
+    svc = services()
+    token, out = login(svc.redis, svc.wechat, svc.settings, code, now=svc.clock())
+    return {"token": token, **out}
 
 
 @blp.route("/sessions/miniprogram")
 class MiniProgramSession(MethodView):
-    @blp.arguments(LoginSchema())
-    @blp.response(201, SessionSchema)
-    @_document_login_errors
-    @documents(UPSTREAM_FAILURES)
+    @login_operation
     def post(self, data: dict) -> dict:
         """Log in with a wx.login code (jscode2session)"""
-        svc = services()
-        token, out = service.login_miniprogram(svc.redis, svc.wechat, svc.settings, data["code"],
-                                               now=svc.clock())
-        return {"token": token, **out}
+        return open_session(service.login_miniprogram, data["code"])
 
 
 @blp.route("/sessions/h5")
 class H5Session(MethodView):
-    @blp.arguments(LoginSchema())
-    @blp.response(201, SessionSchema)
-    @_document_login_errors
-    @documents(UPSTREAM_FAILURES)
+    @login_operation
     def post(self, data: dict) -> dict:
         """Log in with a web authorization code (Official Account openid)"""
-        svc = services()
-        token, out = service.login_h5(svc.redis, svc.wechat, svc.settings, data["code"],
-                                      now=svc.clock())
-        return {"token": token, **out}
+        return open_session(service.login_h5, data["code"])
 
 
 @blp.route("/sessions/current")

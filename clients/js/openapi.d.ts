@@ -557,10 +557,6 @@ export interface CustomField {
 }
 
 export interface MemberCard {
-  base_info: BaseInfo;
-  advanced_info?: {
-    [key: string]: unknown;
-  };
   background_pic_url?: string;
   prerogative: string;
   auto_activate?: boolean;
@@ -585,6 +581,10 @@ export interface MemberCard {
   custom_field2?: CustomField;
   custom_field3?: CustomField;
   custom_cell1?: {
+    [key: string]: unknown;
+  };
+  base_info: BaseInfo;
+  advanced_info?: {
     [key: string]: unknown;
   };
   [key: string]: unknown;
@@ -653,20 +653,8 @@ export interface BaseInfoChange {
 }
 
 export interface CardChange {
-  base_info?: BaseInfoChange;
-  deal_detail?: string;
-  gift?: string;
-  default_detail?: string;
   background_pic_url?: string;
   prerogative?: string;
-  supply_bonus?: boolean;
-  supply_balance?: boolean;
-  bonus_url?: string;
-  balance_url?: string;
-  bonus_rule?: {
-    [key: string]: unknown;
-  };
-  discount?: number;
   auto_activate?: boolean;
   wx_activate?: boolean;
   wx_activate_after_submit?: boolean;
@@ -674,15 +662,27 @@ export interface CardChange {
   activate_url?: string;
   activate_app_brand_user_name?: string;
   activate_app_brand_pass?: string;
+  supply_bonus?: boolean;
+  supply_balance?: boolean;
+  bonus_url?: string;
+  balance_url?: string;
+  bonus_cleared?: string;
+  bonus_rules?: string;
+  balance_rules?: string;
+  bonus_rule?: {
+    [key: string]: unknown;
+  };
+  discount?: number;
   custom_field1?: CustomField;
   custom_field2?: CustomField;
   custom_field3?: CustomField;
   custom_cell1?: {
     [key: string]: unknown;
   };
-  bonus_cleared?: string;
-  bonus_rules?: string;
-  balance_rules?: string;
+  base_info?: BaseInfoChange;
+  deal_detail?: string;
+  gift?: string;
+  default_detail?: string;
 }
 
 export interface SendCheck {
