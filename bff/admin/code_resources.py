@@ -19,12 +19,10 @@ from bff.admin.schemas import (
     RedemptionSchema,
 )
 from bff.admin_auth import admin_blueprint, admin_required
-from bff.errors import Conflict
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
-from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import REDEMPTION_ANSWERS, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 from bff.ownership import resolve_code
-from bff.wechat.errors import ErrCode
 
 blp = admin_blueprint("admin-codes", __name__,
                       "Operators: custom codes and redemption at the counter")
@@ -76,13 +74,7 @@ class CodeQuery(MethodView):
         svc = services()
         code = resolve_code(svc.wechat, code=data.get("code"),
                             encrypt_code=data.get("encrypt_code"))
-        card_id = data.get("card_id")
-        try:
-            return redemption.query_code(svc.wechat, code, card_id)
-        except Conflict as e:
-            if e.errcode == ErrCode.CODE_CONSUMED:
-                e.message = redemption.already_redeemed_message(svc.redis, code, card_id)
-            raise
+        return redemption.query_for_counter(svc.redis, svc.wechat, code, data.get("card_id"))
 
 
 @blp.route("/codes/redeem")
@@ -90,12 +82,7 @@ class CodeRedeem(MethodView):
     @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(RedeemRequestSchema)
     @blp.response(200, RedemptionSchema)
-    @blp.alt_response(404, description="unknown code (40056)")
-    @blp.alt_response(409, description="already redeemed (when, where, by whom, through which "
-                                       "channel), deleted or being gifted")
-    @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
-                                       "another code")
-    @blp.alt_response(503, description="another request is redeeming this code; retry")
+    @documents(REDEMPTION_ANSWERS, own=True)
     @documents(UPSTREAM_FAILURES)
     @admin_required
     def post(self, headers: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

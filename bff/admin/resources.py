@@ -21,7 +21,7 @@ from bff.admin.schemas import (
 )
 from bff.admin_auth import admin_blueprint, admin_required
 from bff.extensions import services
-from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-issuing", __name__,
                       "Operators: issuing cards (QR codes, landing pages, articles, testers)")
@@ -33,11 +33,9 @@ class QrCodes(MethodView):
     @blp.response(201, QrCodeSchema)
     @blp.alt_response(404, description="unknown card_id (40073), or an openid this Official "
                                        "Account does not know (40003)")
-    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
-                                       "or is deleted")
     @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
                                        "card needs (its code, its openid) is missing")
-    @documents(UPSTREAM_FAILURES)
+    @documents(NOT_ISSUABLE, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
@@ -73,11 +71,9 @@ class QrImage(MethodView):
 class LandingPages(MethodView):
     @blp.arguments(LandingPageRequestSchema)
     @blp.response(201, LandingPageSchema)
-    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
-                                       "or is deleted")
     @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
                                        "custom-code card whose codes were never imported")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""

@@ -22,7 +22,7 @@ from bff.cards.schemas import (
 )
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import REDEMPTION_ANSWERS, UPSTREAM_FAILURES, documents
 from bff.sessions.auth import current_user, user_required
 
 blp = Blueprint("cards", __name__, url_prefix="/v1", description="Cards for their holders")
@@ -114,12 +114,7 @@ class Redeem(MethodView):
     @blp.response(200, RedeemOutSchema)
     @blp.alt_response(403, description="the card does not allow self-redemption, or the code "
                                        "is another user's")
-    @blp.alt_response(404, description="unknown code")
-    @blp.alt_response(409, description="already redeemed (when, where, through which channel), "
-                                       "deleted or being given away")
-    @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
-                                       "another code")
-    @blp.alt_response(503, description="another request is redeeming this code; retry")
+    @documents(REDEMPTION_ANSWERS, own=True)
     @documents(UPSTREAM_FAILURES)
     @user_required
     def post(self, headers: dict, data: dict) -> dict:

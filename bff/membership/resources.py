@@ -20,7 +20,7 @@ from bff.membership.schemas import (
     PluginRequestSchema,
     PluginSchema,
 )
-from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 from bff.sessions.auth import current_user, user_required
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
@@ -32,10 +32,8 @@ blp = Blueprint("membership", __name__, url_prefix="/v1",
 class ActivationPlugin(MethodView):
     @blp.arguments(PluginRequestSchema)
     @blp.response(200, PluginSchema)
-    @blp.alt_response(409, description="the card has not passed WeChat's review, was refused, "
-                                       "or is deleted")
     @blp.alt_response(422, description="not a member card (47001), or an invalid body")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES)
     @user_required
     def post(self, data: dict) -> dict:
         """Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in"""
