@@ -117,7 +117,6 @@ class CodeUnavailable(MethodView):
     @blp.response(200, UnavailableSchema)
     @blp.alt_response(404, description="unknown code or card (40056, 40073)")
     @blp.alt_response(409, description="already redeemed, deleted, given away or unavailable")
-    @blp.alt_response(422, description="invalid body")
     @documents(UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +133,6 @@ class CodeUpdate(MethodView):
     @blp.alt_response(404, description="unknown code or card, a WeChat-generated code, or "
                                        "new_code already taken (40056, 40073)")
     @blp.alt_response(409, description="the code is no longer usable")
-    @blp.alt_response(422, description="invalid body")
     @documents(UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
