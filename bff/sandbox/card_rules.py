@@ -21,7 +21,7 @@ CODE_TYPES = ("CODE_TYPE_TEXT", "CODE_TYPE_BARCODE", "CODE_TYPE_QRCODE",
 COLORS = ("Color010", "Color020", "Color030", "Color040", "Color050", "Color060", "Color070",
           "Color080", "Color081", "Color082", "Color090", "Color100", "Color101", "Color102")
 DATE_TYPES = ("DATE_TYPE_FIX_TIME_RANGE", "DATE_TYPE_FIX_TERM", "DATE_TYPE_PERMANENT")
-MAX_QUANTITY = 100_000_000
+MAX_QUANTITY = 100_000_000  # of a card's sku: at most 100 million
 BASE_REQUIRED = ("logo_url", "brand_name", "code_type", "title", "color", "notice",
                  "description", "sku", "date_info")
 BASE_BYTES = {

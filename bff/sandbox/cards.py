@@ -16,7 +16,6 @@ from bff.sandbox import crypto, cube
 from bff.sandbox.core import Sandbox, WeChatError, format_error
 from bff.sandbox.state import load_json
 
-CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
 DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
 STATUSES = ("NORMAL", "CONSUMED", "EXPIRE", "GIFTING", "GIFT_SUCC", "GIFT_TIMEOUT", "DELETE",
             "UNAVAILABLE")

@@ -13,8 +13,8 @@ from bff.sandbox import crypto
 from bff.sandbox.api_auth import LOGIN_CODE_LIFETIME, valid_tickets
 from bff.sandbox.api_catalogue import stock_running_low
 from bff.sandbox.api_member import decrypt_card_id, store_activation_form
+from bff.sandbox.card_rules import CARD_TYPES, DATE_TYPES, MAX_QUANTITY
 from bff.sandbox.cards import (
-    CARD_TYPES,
     DEPOSIT_MODE,
     create_card,
     get_card,
@@ -101,8 +101,8 @@ def create_sim_card() -> Response:
     card_type = sim_field(body, "card_type", "str", "GENERAL_COUPON", choices=CARD_TYPES)
     base_info = {
         "title": sim_field(body, "title", "str", f"Sandbox {card_type.lower()}"),
-        "sku": {"quantity": sim_field(body, "quantity", "int", 100000, low=0, high=MAX_STOCK)},
-        "get_limit": sim_field(body, "get_limit", "int", 0, low=0, high=MAX_STOCK),
+        "sku": {"quantity": sim_field(body, "quantity", "int", 100000, low=0, high=MAX_QUANTITY)},
+        "get_limit": sim_field(body, "get_limit", "int", 0, low=0, high=MAX_QUANTITY),
         "use_custom_code": sim_field(body, "use_custom_code", "bool", False),
         "get_custom_code_mode": sim_field(body, "get_custom_code_mode", "str", nullable=True,
                                           choices=(DEPOSIT_MODE,)),
@@ -146,8 +146,6 @@ def review_card(card_id: str) -> Response:
 
 SIM_CARD_FIELDS = ("card_type", "title", "quantity", "get_limit", "use_custom_code",
                    "get_custom_code_mode", "bind_openid", "date_info", "approved")
-MAX_STOCK = 100_000_000  # WeChat's sku quantity is at most 100 million
-DATE_TYPES = ("DATE_TYPE_FIX_TIME_RANGE", "DATE_TYPE_FIX_TERM", "DATE_TYPE_PERMANENT")
 
 
 def sim_date_info(date_info: dict[str, Any]) -> dict[str, Any]:
