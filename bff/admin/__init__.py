@@ -15,12 +15,12 @@ def register(app: Flask, api: Any) -> None:
         cli_catalogue,
         code_resources,
         event_resources,
+        issuing_resources,
         member_resources,
         profile_resources,
-        resources,
     )
 
-    api.register_blueprint(resources.blp)
+    api.register_blueprint(issuing_resources.blp)
     api.register_blueprint(code_resources.blp)
     api.register_blueprint(member_resources.blp)
     api.register_blueprint(catalogue_resources.blp)
