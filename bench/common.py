@@ -1,7 +1,13 @@
-"""What the benchmark scripts share: throwaway servers, the Procfile's web command, figures."""
+"""What the benchmark scripts share: throwaway servers, the Procfile's web command, wrk rounds
+and their figures.
+
+A script runs from the checkout (``python bench/NAME.py``), so it puts the repository's root on
+``sys.path`` itself before importing this module.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -13,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
 
 import requests
 
@@ -22,16 +30,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.dirname(sys.executable)
 
 __all__ = ["ROOT", "free_port", "procfile_web", "wait_http", "start_web", "stop_processes",
-           "throwaway_redis", "in_threads", "latency_figures", "mean_over_rounds", "children",
+           "throwaway_redis", "Server", "Stack", "stack", "wrk_options", "wrk_setup",
+           "in_rounds", "in_threads", "latency_figures", "mean_over_rounds", "children",
            "cpu_seconds", "redis_pid"]
 
+Out = int | IO[bytes]  # where a server's output goes: subprocess.DEVNULL or a file
 
-def procfile_web(port: int, module: str) -> list[str]:
-    """The Procfile's web command with ${VAR:-default} expanded, on loopback, for ``module``."""
+
+def procfile_web(port: int, module: str, env: dict[str, str] | None = None) -> list[str]:
+    """The Procfile's web command with ${VAR:-default} expanded from ``env`` (default: this
+    process's environment), on loopback, for ``module``."""
     with open(os.path.join(ROOT, "Procfile")) as f:
         line = next(ln for ln in f if ln.startswith("web:"))
     line = line.split(":", 1)[1].strip()
-    env = {**os.environ, "PORT": str(port)}
+    env = {**(os.environ if env is None else env), "PORT": str(port)}
     line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), line)
     line = re.sub(r"\$(\w+)", lambda m: env.get(m.group(1), ""), line)
     argv = shlex.split(line)
@@ -53,9 +65,9 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 def start_web(port: int, module: str, env: dict[str, str],
-              out=subprocess.DEVNULL) -> subprocess.Popen:
+              out: Out = subprocess.DEVNULL) -> subprocess.Popen:
     """``module`` under the Procfile's web command on 127.0.0.1:``port``."""
-    return subprocess.Popen(procfile_web(port, module), cwd=ROOT, env=env, stdout=out,
+    return subprocess.Popen(procfile_web(port, module, env), cwd=ROOT, env=env, stdout=out,
                             stderr=out)
 
 
@@ -79,6 +91,83 @@ def throwaway_redis() -> Iterator[str]:
     finally:
         server.stop()
         shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen
+
+
+class Stack:
+    """A throwaway Redis and the processes started on it (``stack()`` stops them)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, argv: list[str], env: dict[str, str],
+              out: Out = subprocess.DEVNULL) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
+        self.procs.append(proc)
+        return proc
+
+    def web(self, module: str = "wsgi:app", *, port: int | None = None,
+            out: Out = subprocess.DEVNULL, **env: str) -> Server:
+        """``module`` under the Procfile's web command, in sandbox mode on this Redis (``env``
+        added), once it answers."""
+        port = port or free_port()
+        env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": self.redis_url,
+               "BFF_LOG_LEVEL": "WARNING", **env}
+        argv = procfile_web(port, module, env)
+        print("server:", " ".join(argv[1:]))
+        server = Server(f"http://127.0.0.1:{port}", self.start(argv, env, out))
+        wait_http(f"{server.url}/healthz")
+        return server
+
+
+@contextmanager
+def stack() -> Iterator[Stack]:
+    """A throwaway Redis; the processes started on it are stopped on the way out."""
+    with throwaway_redis() as redis_url:
+        started = Stack(redis_url)
+        try:
+            yield started
+        finally:
+            stop_processes(started.procs)
+
+
+def wrk_options(doc: str, *, rounds: int, connections: int = 64) -> argparse.ArgumentParser:
+    """The options of a wrk benchmark (--seconds, --rounds, --connections, --wrk-threads); the
+    script adds its own."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="per target and round")
+    p.add_argument("--rounds", type=int, default=rounds)
+    p.add_argument("--connections", type=int, default=connections,
+                   help="wrk connections (in flight)")
+    p.add_argument("--wrk-threads", type=int, default=1,
+                   help="wrk threads (1 leaves the most CPU to the server on 2 cores)")
+    return p
+
+
+def wrk_setup(a: argparse.Namespace, *also: str) -> str:
+    """How the figures were taken, for the line that prints the ratio."""
+    return ", ".join((f"[wrk {a.wrk_threads} thread(s) x {a.connections} connections", *also,
+                      f"{a.rounds} x {a.seconds:.0f} s each]"))
+
+
+def in_rounds(targets: Iterable[str], measure: Callable[[str, int, float], dict],
+              a: argparse.Namespace, warm_up: float = 1.0) -> dict[str, list[dict]]:
+    """``measure(target, round, seconds)``: each target once for ``warm_up`` seconds (round -1,
+    not kept), then the targets in turn, ``a.rounds`` times for ``a.seconds``, so that load
+    from neighbours on a shared machine falls on every target alike."""
+    runs: dict[str, list[dict]] = {t: [] for t in targets}
+    for target in runs:
+        measure(target, -1, warm_up)
+    for n in range(a.rounds):
+        for target, results in runs.items():
+            results.append(measure(target, n, a.seconds))
+    return runs
 
 
 def in_threads(threads: int, target: Callable[[int], None]) -> None:

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import free_port, start_web, stop_processes, throwaway_redis, wait_http  # noqa: E402
+from bench.common import stack  # noqa: E402
 from bench.loadgen import run_wrk  # noqa: E402
 from bench.signing import setup_user  # noqa: E402
 
@@ -76,35 +76,27 @@ def main() -> None:
     p.add_argument("--out", default="/tmp/bff-profile.txt", help="collapsed stacks file")
     a = p.parse_args()
     spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
-    procs: list[subprocess.Popen] = []
-    with throwaway_redis() as redis_url:
-        try:
-            port = free_port()
-            env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
-                   "BFF_LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "1"}
-            procs.append(start_web(port, "wsgi:app", env))
-            base = f"http://127.0.0.1:{port}"
-            wait_http(f"{base}/healthz")
-            token, body = setup_user(base)
-            pid = worker_pid(procs[0].pid)
-            url, method = f"{base}/v1/cards/add-card", "POST"
-            if a.endpoint == "me":
-                url, method, body = f"{base}/v1/me", "GET", {}
-            run_wrk(url, seconds=1, connections=a.connections, body=body, token=token,
-                    method=method)
-            recorder = subprocess.Popen(
-                [spy, "record", "--pid", str(pid), "--duration", str(int(a.seconds)),
-                 "--format", "raw", "--output", a.out, "--rate", "200", "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            figures: dict = {}
-            t = threading.Thread(target=lambda: figures.update(run_wrk(
-                url, seconds=a.seconds, connections=a.connections, body=body, token=token,
-                method=method)))
-            t.start()
-            t.join()
-            recorder.wait(60)
-        finally:
-            stop_processes(procs)
+    with stack() as started:
+        server = started.web(WEB_CONCURRENCY="1")
+        base = server.url
+        token, body = setup_user(base)
+        pid = worker_pid(server.proc.pid)
+        url, method = f"{base}/v1/cards/add-card", "POST"
+        if a.endpoint == "me":
+            url, method, body = f"{base}/v1/me", "GET", {}
+        run_wrk(url, seconds=1, connections=a.connections, body=body, token=token,
+                method=method)
+        recorder = subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--duration", str(int(a.seconds)),
+             "--format", "raw", "--output", a.out, "--rate", "200", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        figures: dict = {}
+        t = threading.Thread(target=lambda: figures.update(run_wrk(
+            url, seconds=a.seconds, connections=a.connections, body=body, token=token,
+            method=method)))
+        t.start()
+        t.join()
+        recorder.wait(60)
     print(f"{a.endpoint}: {figures['rps']:.0f} req/s with one worker under py-spy "
           f"(p50 {figures['p50']:.1f} ms, non-2xx {figures['non2xx']})")
     read_collapsed(a.out, a.top)

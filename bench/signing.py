@@ -21,34 +21,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
 
-from bench.common import (  # noqa: E402
-    children,
-    cpu_seconds,
-    free_port,
-    mean_over_rounds,
-    procfile_web,
-    redis_pid,
-    start_web,
-    stop_processes,
-    throwaway_redis,
-    wait_http,
-)
+from bench import common  # noqa: E402
 from bench.loadgen import require_wrk, run_wrk  # noqa: E402
 
 
 def measure(url: str, token: str | None, body: dict, a: argparse.Namespace,
-            pids: list[int], seconds: float | None = None) -> dict:
-    cpu_before = cpu_seconds(pids)
-    figures = run_wrk(url, seconds=seconds or a.seconds, connections=a.connections,
+            pids: list[int], seconds: float) -> dict:
+    cpu_before = common.cpu_seconds(pids)
+    figures = run_wrk(url, seconds=seconds, connections=a.connections,
                       threads=a.wrk_threads, body=body, token=token)
-    cpu = cpu_seconds(pids) - cpu_before
+    cpu = common.cpu_seconds(pids) - cpu_before
     if figures["non2xx"] or figures["socket_errors"]:
         raise SystemExit(f"{url}: {figures['non2xx']} non-2xx answers, "
                          f"{figures['socket_errors']} socket errors")
@@ -73,51 +61,32 @@ def setup_user(base: str) -> tuple[str, dict]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--connections", type=int, default=64, help="wrk connections (in flight)")
-    p.add_argument("--wrk-threads", type=int, default=1,
-                   help="wrk threads (1 leaves the most CPU to the server on 2 cores)")
-    a = p.parse_args()
+    a = common.wrk_options(__doc__, rounds=3).parse_args()
     require_wrk()
-    procs: list[subprocess.Popen] = []
-    with throwaway_redis() as redis_url:
-        try:
-            bff_port, bare_port = free_port(), free_port()
-            env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
-                   "BFF_LOG_LEVEL": "WARNING"}
-            for port, module in ((bff_port, "wsgi:app"), (bare_port, "bench.bare_app:app")):
-                procs.append(start_web(port, module, env))
-            print("server:", " ".join(procfile_web(0, "<module>")[1:]))
-            bff, bare = f"http://127.0.0.1:{bff_port}", f"http://127.0.0.1:{bare_port}"
-            wait_http(f"{bff}/healthz")
-            wait_http(bare)
-            token, body = setup_user(bff)
-            rpid = redis_pid(redis_url)
-            targets = {"bare": (f"{bare}/v1/cards/add-card", None, children(procs[1].pid)),
-                       "add-card": (f"{bff}/v1/cards/add-card", token,
-                                    [*children(procs[0].pid), rpid])}
-            runs: dict[str, list[dict]] = {k: [] for k in targets}
-            for url, t, pids in targets.values():
-                measure(url, t, body, a, pids, seconds=1.0)  # warm up
-            for _ in range(a.rounds):
-                for name, (url, t, pids) in targets.items():
-                    runs[name].append(measure(url, t, body, a, pids))
-        finally:
-            stop_processes(procs)
+    with common.stack() as started:
+        bff, bare = started.web(), started.web("bench.bare_app:app")
+        token, body = setup_user(bff.url)
+        rpid = common.redis_pid(started.redis_url)
+        targets = {"bare": (f"{bare.url}/v1/cards/add-card", None,
+                            common.children(bare.proc.pid)),
+                   "add-card": (f"{bff.url}/v1/cards/add-card", token,
+                                [*common.children(bff.proc.pid), rpid])}
+
+        def measure_target(name: str, _round: int, seconds: float) -> dict:
+            url, t, pids = targets[name]
+            return measure(url, t, body, a, pids, seconds)
+
+        runs = common.in_rounds(targets, measure_target, a)
     summary = {}
     for name, rs in runs.items():
-        summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99", "cpu_us"))
+        summary[name] = s = common.mean_over_rounds(rs, ("rps", "p50", "p99", "cpu_us"))
         per_round = ", ".join(f"{r['rps']:.0f}" for r in rs)
         print(f"{name:9s} {s['rps']:8.0f} req/s  p50 {s['p50']:6.2f} ms  "
               f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:6.0f} us/request  "
               f"({sum(r['n'] for r in rs)} requests; rounds {per_round})")
     ratio = summary["add-card"]["rps"] / summary["bare"]["rps"]
     cpu_ratio = summary["bare"]["cpu_us"] / summary["add-card"]["cpu_us"]
-    print(f"ratio add-card / bare = {ratio:.2f} (target >= 0.70) "
-          f"[wrk {a.wrk_threads} thread(s) x {a.connections} connections, "
-          f"{a.rounds} x {a.seconds:.0f} s each]")
+    print(f"ratio add-card / bare = {ratio:.2f} (target >= 0.70) {common.wrk_setup(a)}")
     print(f"CPU per request, bare / add-card = {cpu_ratio:.2f} (add-card counts redis-server's "
           "CPU too; the bare endpoint uses no Redis)")
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,16 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import requests  # noqa: E402
 
-from bench.common import (  # noqa: E402
-    ROOT,
-    free_port,
-    mean_over_rounds,
-    procfile_web,
-    start_web,
-    stop_processes,
-    throwaway_redis,
-    wait_http,
-)
+from bench import common  # noqa: E402
 from bench.loadgen import require_wrk, run_wrk_requests  # noqa: E402
 
 
@@ -87,67 +77,50 @@ def measure(sandbox: str, bff: str, lines: list, latency_ms: int,
             "paths": {p: round(c / max(1, n), 2) for p, c in calls.items()}}
 
 
-def start_services(a: argparse.Namespace, redis_url: str, devnull) -> tuple[list, str, str]:
-    sb_port, bff_port = free_port(), free_port()
+def start_services(started: common.Stack) -> tuple[str, str]:
+    """The sandbox in its own process and the service pointed at it: their base URLs."""
+    sb_port, bff_port = common.free_port(), common.free_port()
     sandbox, bff = f"http://127.0.0.1:{sb_port}", f"http://127.0.0.1:{bff_port}"
-    base_env = {**os.environ, "BFF_LOG_LEVEL": "WARNING"}
-    sb_env = {**base_env, "BFF_SANDBOX_REDIS_URL": redis_url.replace("/0", "/1"),
-              "BFF_SANDBOX_EVENT_URL": f"{bff}/wechat/events"}
-    procs = [subprocess.Popen(
+    started.start(
         [sys.executable, "-m", "bff.sandbox", "--host", "127.0.0.1", "--port", str(sb_port)],
-        cwd=ROOT, env=sb_env, stdout=devnull, stderr=devnull)]
-    bff_env = {**base_env, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
-               "BFF_WECHAT_API_BASE": sandbox}
-    procs.append(start_web(bff_port, "wsgi:app", bff_env, devnull))
-    wait_http(f"{sandbox}/_sim/config")
-    wait_http(f"{bff}/healthz")
-    return procs, bff, sandbox
+        {**os.environ, "BFF_LOG_LEVEL": "WARNING",
+         "BFF_SANDBOX_REDIS_URL": started.redis_url.replace("/0", "/1"),
+         "BFF_SANDBOX_EVENT_URL": f"{bff}/wechat/events"})
+    started.web(port=bff_port, BFF_WECHAT_API_BASE=sandbox)
+    common.wait_http(f"{sandbox}/_sim/config")
+    return bff, sandbox
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--connections", type=int, default=128, help="wrk connections (in flight)")
-    p.add_argument("--wrk-threads", type=int, default=1)
+    p = common.wrk_options(__doc__, rounds=2, connections=128)
     p.add_argument("--users", type=int, default=256)
     p.add_argument("--latency-ms", type=int, default=100)
     a = p.parse_args()
     require_wrk()
-    procs: list[subprocess.Popen] = []
-    with throwaway_redis() as redis_url, open(os.devnull, "wb") as devnull:
-        try:
-            procs, bff, sandbox = start_services(a, redis_url, devnull)
-            print("server:", " ".join(procfile_web(0, "<module>")[1:]))
-            card_id = requests.post(f"{sandbox}/_sim/cards", timeout=10, json={
-                "card_type": "GENERAL_COUPON", "quantity": a.users * 2}).json()["card_id"]
-            t0 = time.perf_counter()
-            with ThreadPoolExecutor(16) as ex:
-                users = list(ex.map(lambda _: prepare_user(bff, sandbox, card_id), range(a.users)))
-            print(f"prepared {len(users)} users with sessions and codes "
-                  f"in {time.perf_counter() - t0:.1f} s")
-            lines = [("/v1/cards/codes/decrypt", token, f'"code":"{code}"',
-                      json.dumps({"encrypt_code": encrypt_code}))
-                     for token, encrypt_code, code in users]
-            levels = {"0 ms": 0, f"{a.latency_ms} ms": a.latency_ms}
-            runs: dict[str, list[dict]] = {k: [] for k in levels}
-            for ms in levels.values():
-                measure(sandbox, bff, lines, ms, a, 1.0)  # warm-up
-            for _ in range(a.rounds):
-                for name, ms in levels.items():
-                    runs[name].append(measure(sandbox, bff, lines, ms, a, a.seconds))
-            summary = {}
-            for name, rs in runs.items():
-                summary[name] = s = mean_over_rounds(rs, ("rps", "p50", "p99", "calls"))
-                print(f"latency {name:7s} {s['rps']:7.0f} req/s  p50 {s['p50']:7.2f} ms  "
-                      f"p99 {s['p99']:7.2f} ms  upstream calls/request {s['calls']:.2f} "
-                      f"{rs[-1]['paths']}  ({sum(r['n'] for r in rs)} requests, all 200)")
-            slow, fast = summary[f"{a.latency_ms} ms"]["rps"], summary["0 ms"]["rps"]
-            print(f"ratio {a.latency_ms} ms / 0 ms = {slow / fast:.2f} (target >= 0.70) "
-                  f"[wrk {a.wrk_threads} thread(s) x {a.connections} connections, {a.users} users, "
-                  f"{a.rounds} x {a.seconds:.0f} s each]")
-        finally:
-            stop_processes(procs)
+    with common.stack() as started:
+        bff, sandbox = start_services(started)
+        card_id = requests.post(f"{sandbox}/_sim/cards", timeout=10, json={
+            "card_type": "GENERAL_COUPON", "quantity": a.users * 2}).json()["card_id"]
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(16) as ex:
+            users = list(ex.map(lambda _: prepare_user(bff, sandbox, card_id), range(a.users)))
+        print(f"prepared {len(users)} users with sessions and codes "
+              f"in {time.perf_counter() - t0:.1f} s")
+        lines = [("/v1/cards/codes/decrypt", token, f'"code":"{code}"',
+                  json.dumps({"encrypt_code": encrypt_code}))
+                 for token, encrypt_code, code in users]
+        levels = {"0 ms": 0, f"{a.latency_ms} ms": a.latency_ms}
+        runs = common.in_rounds(levels, lambda name, _round, seconds: measure(
+            sandbox, bff, lines, levels[name], a, seconds), a)
+    summary = {}
+    for name, rs in runs.items():
+        summary[name] = s = common.mean_over_rounds(rs, ("rps", "p50", "p99", "calls"))
+        print(f"latency {name:7s} {s['rps']:7.0f} req/s  p50 {s['p50']:7.2f} ms  "
+              f"p99 {s['p99']:7.2f} ms  upstream calls/request {s['calls']:.2f} "
+              f"{rs[-1]['paths']}  ({sum(r['n'] for r in rs)} requests, all 200)")
+    slow, fast = summary[f"{a.latency_ms} ms"]["rps"], summary["0 ms"]["rps"]
+    print(f"ratio {a.latency_ms} ms / 0 ms = {slow / fast:.2f} (target >= 0.70) "
+          f"{common.wrk_setup(a, f'{a.users} users')}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def check_admin() -> None:
         raise Unauthorized("a valid operator token is required (Authorization: Bearer ...)")
 
 
-def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse the request with 401 unless it carries the admin token (constant-time check).
 
     The spec follows from it: the operation requires ``adminAuth`` and documents 401.
@@ -51,7 +51,8 @@ def admin_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     """A blueprint under ``/v1/admin`` that checks the admin token before anything else.
 
     The check runs before flask-smorest parses the arguments, so no 400/422 reaches a caller
-    without the token. Views still carry ``@require_admin``, which documents the security.
+    without the token. Each view still carries ``@admin_required``: it documents the security
+    scheme and the 401.
     """
     blp = Blueprint(name, import_name, url_prefix="/v1/admin", description=description)
     blp.before_request(check_admin)

@@ -14,21 +14,18 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from bff.catalogue_rules import UPDATABLE_TYPE_FIELDS, activation_mode_problems
-from bff.errors import Conflict, NotFound, Unprocessable
+from bff.errors import Conflict, NotFound, Refusals, Unprocessable, refusals
 from bff.profiles import CardProfile, get_profile, set_review_state
 from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
-INVALID_CARD_ID = 40073
-INVALID_CARD_STATUS = 40078
 # WeChat's refusals of a card definition: our checks should have caught them first.
 DEFINITION_ERRCODES = (41011, 45021, 40071, 40072, 40079, 40122, 47001)
 REVIEW_OF_STATUS = {
@@ -45,25 +42,24 @@ NOT_ISSUABLE = {
 }
 
 
-@contextmanager
-def catalogue_refusals(card_id: str | None = None) -> Iterator[None]:
-    """WeChat's refusals that come from the operator's input, as 404 / 409 / 422."""
-    try:
-        yield
-    except WeChatApiError as e:
-        if e.errcode == INVALID_CARD_ID:
-            raise NotFound("unknown card_id: the Official Account has no such card",
-                           errcode=e.errcode) from None
-        if e.errcode == INVALID_CARD_STATUS:
-            raise Conflict(f"WeChat refuses this for the card's status: {e.errmsg}",
-                           errcode=e.errcode) from None
-        if e.errcode == ErrCode.STOCK_EMPTY:
-            raise Conflict("the card has less stock than that to take away",
-                           errcode=e.errcode) from None
-        if e.errcode in DEFINITION_ERRCODES:
-            raise Unprocessable(f"WeChat refused the card: {e.errmsg}",
-                                errcode=e.errcode) from None
-        raise
+# The one answer to a card_id WeChat does not know (40073), wherever it comes back: 404.
+UNKNOWN_CARD: Refusals = {
+    ErrCode.INVALID_CARD_ID: (NotFound, "unknown card_id: the Official Account has no such card"),
+}
+# WeChat's refusals that come from the operator's input, as 404 / 409 / 422.
+CATALOGUE_REFUSALS: Refusals = {
+    **UNKNOWN_CARD,
+    ErrCode.INVALID_CARD_STATUS: (Conflict, "WeChat refuses this for the card's status: {errmsg}"),
+    ErrCode.STOCK_EMPTY: (Conflict, "the card has less stock than that to take away"),
+    **{errcode: (Unprocessable, "WeChat refused the card: {errmsg}")
+       for errcode in DEFINITION_ERRCODES},
+}
+
+
+def unknown_card() -> NotFound:
+    """404 for a card_id WeChat does not know (``UNKNOWN_CARD``)."""
+    error, message = UNKNOWN_CARD[ErrCode.INVALID_CARD_ID]
+    return error(message, errcode=ErrCode.INVALID_CARD_ID)
 
 
 def once(r: redis.Redis, scope: str, key: str | None, request: dict[str, Any],
@@ -137,14 +133,13 @@ def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
             wechat.card_get(card_id)
             known = "1"
         except WeChatApiError as e:
-            if e.errcode != INVALID_CARD_ID:
+            if e.errcode != ErrCode.INVALID_CARD_ID:
                 raise
             known = "0"
         r.set(keys.card_known(card_id), known,
               ex=KNOWN_SECONDS if known == "1" else UNKNOWN_SECONDS)
     if known != "1":
-        raise NotFound(f"unknown card_id {card_id}: the Official Account has no such card",
-                       errcode=INVALID_CARD_ID)
+        raise unknown_card()
     _known_here[card_id] = now + KNOWN_LOCAL_SECONDS
 
 
@@ -167,7 +162,7 @@ def create_card(r: redis.Redis, wechat: WeChatApi, card: dict[str, Any],
     """card/create; the new card waits for WeChat's review. One card per Idempotency-Key."""
 
     def create() -> dict[str, Any]:
-        with catalogue_refusals():
+        with refusals(CATALOGUE_REFUSALS):
             card_id = str(wechat.card_create(card)["card_id"])
         set_review_state(r, card_id, "pending")
         return {"card_id": card_id}
@@ -177,14 +172,14 @@ def create_card(r: redis.Redis, wechat: WeChatApi, card: dict[str, Any],
 
 def list_cards(wechat: WeChatApi, offset: int, count: int,
                statuses: list[str] | None) -> dict[str, Any]:
-    with catalogue_refusals():
+    with refusals(CATALOGUE_REFUSALS):
         answer = wechat.card_batchget(offset, count, statuses)
     return {"card_ids": list(answer.get("card_id_list") or []),
             "total": int(answer.get("total_num") or 0)}
 
 
 def _fetch(wechat: WeChatApi, card_id: str) -> dict[str, Any]:
-    with catalogue_refusals(card_id):
+    with refusals(CATALOGUE_REFUSALS):
         card = wechat.card_get(card_id).get("card") or {}
     if not isinstance(card, dict) or not card.get("card_type"):
         raise NotFound("unknown card_id: WeChat returned no card")
@@ -223,7 +218,7 @@ def update_card(r: redis.Redis, wechat: WeChatApi, card_id: str,
     if wrong:
         named = "; ".join(f"{k}: {' '.join(v)}" for k, v in wrong.items())
         raise Unprocessable(f"the change does not fit the card: {named}", errors=wrong)
-    with catalogue_refusals(card_id):
+    with refusals(CATALOGUE_REFUSALS):
         answer = wechat.card_update(card_id, card_type, change)
     send_check = bool(answer.get("send_check"))
     if send_check:
@@ -232,7 +227,7 @@ def update_card(r: redis.Redis, wechat: WeChatApi, card_id: str,
 
 
 def delete_card(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
-    with catalogue_refusals(card_id):
+    with refusals(CATALOGUE_REFUSALS):
         wechat.card_delete(card_id)
     set_review_state(r, card_id, "deleted")
 
@@ -242,7 +237,7 @@ def change_stock(r: redis.Redis, wechat: WeChatApi, card_id: str, delta: int,
     """card/modifystock by ``delta`` (positive adds, negative takes away); once per key."""
 
     def modify() -> dict[str, Any]:
-        with catalogue_refusals(card_id):
+        with refusals(CATALOGUE_REFUSALS):
             if delta > 0:
                 wechat.modify_stock(card_id, increase=delta)
             else:
@@ -261,7 +256,7 @@ def record_stock_alert(r: redis.Redis, card_id: str, detail: str, at: int) -> No
 def set_activation_form(r: redis.Redis, wechat: WeChatApi, card_id: str,
                         form: dict[str, Any]) -> dict[str, Any]:
     """activateuserform/set, then keep what WeChat now shows (WeChat has no call to read it)."""
-    with catalogue_refusals(card_id):
+    with refusals(CATALOGUE_REFUSALS):
         wechat.membercard_activateuserform_set(card_id, form)
     r.set(keys.activation_form(card_id), json.dumps(form, ensure_ascii=False))
     return form

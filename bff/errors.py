@@ -7,6 +7,8 @@ mapped here, once. No stack trace, token or secret ever reaches a response.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -76,6 +78,32 @@ class TooManyRequests(DomainError):
 
 class ServiceUnavailable(DomainError):
     status = 503
+
+
+# errcode -> (the error, its message); "{errmsg}" in a message stands for WeChat's errmsg.
+Refusals = dict[int, tuple[type[DomainError], str]]
+
+
+def refusal(e: WeChatApiError, table: Refusals) -> Exception:
+    """A WeChat refusal in the domain's words when ``table`` lists its errcode, else ``e``
+    itself, left to the app's mapping (``wechat_error_response``)."""
+    found = table.get(e.errcode)
+    if found is None:
+        return e
+    error, message = found
+    return error(message.replace("{errmsg}", e.errmsg), errcode=e.errcode)
+
+
+@contextmanager
+def refusals(table: Refusals) -> Iterator[None]:
+    """Raise ``refusal(e, table)`` for a WeChat refusal inside the block."""
+    try:
+        yield
+    except WeChatApiError as e:
+        translated = refusal(e, table)
+        if translated is e:
+            raise
+        raise translated from None
 
 
 class ErrorSchema(ma.Schema):

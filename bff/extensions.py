@@ -9,6 +9,8 @@ push crypto, the session cache), looked up by name.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +26,16 @@ KEY = "bff"  # the app.extensions entry
 
 @dataclass
 class Services:
-    """What the domain needs, built once per app: settings, Redis, the WeChat API, and the
-    per-app objects areas build once (``extras``, by name)."""
+    """What the domain needs, built once per app: settings, Redis, the WeChat API, the clock,
+    and the per-app objects areas build once (``extras``, by name)."""
 
     settings: Settings
     redis: redis.Redis
     wechat: WeChatApi
     extras: dict[str, Any] = field(default_factory=dict)
+    # Wall-clock seconds for expiries and ledger times, passed to the domain functions that
+    # judge them; a test moves time by replacing it.
+    clock: Callable[[], float] = time.time
 
 
 def install(app: Flask, svc: Services) -> None:

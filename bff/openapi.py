@@ -37,6 +37,17 @@ UPSTREAM_FAILURES = {
     504: "WeChat did not answer in time (Retry-After)",
 }
 STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
+UNKNOWN_CARD = {404: "unknown card_id: WeChat knows no card with it (40073)"}
+# A card that cannot be issued yet or any more (bff.catalogue.ensure_issuable_id).
+NOT_ISSUABLE = {409: "a card has not passed WeChat's review, was refused, or is deleted"}
+# Redeeming a code once, at the counter or by its holder (bff.redemption).
+REDEMPTION_ANSWERS = {
+    404: "unknown code (40056)",
+    409: "already redeemed (when, where, by whom at a counter, through which channel), deleted "
+         "or being given away",
+    422: "invalid body, or an Idempotency-Key already used for another code",
+    503: "another request is redeeming this code; retry",
+}
 FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; never in the spec
 
 
@@ -55,12 +66,15 @@ def at_least_one_of(names: Iterable[str], objects: Iterable[str] = ()) -> dict[s
     ]}
 
 
-def documents(responses: dict[int, str], security: list[dict[str, list]] | None = None
-              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def documents(*answers: dict[int, str], security: list[dict[str, list]] | None = None,
+              own: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Document answers (and a security requirement) on a view, in any decorator position.
 
-    The answers are fallbacks: a status the view documents itself (``blp.alt_response``, with
-    its own description) keeps that description. ``SpecTruthPlugin`` adds the others.
+    By default the answers are fallbacks (authentication, upstream and storage failures): a
+    status the view documents itself keeps its own description, and an earlier fallback wins
+    over a later one. ``own=True`` makes them the view's own answers, as ``blp.alt_response``
+    would: they replace the generic descriptions (flask-smorest's 422, the fallbacks).
+    ``SpecTruthPlugin`` adds the fallbacks still missing.
     """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,8 +85,11 @@ def documents(responses: dict[int, str], security: list[dict[str, list]] | None 
         doc = deepcopy(getattr(view, "_apidoc", {}))
         manual = doc.setdefault("manual_doc", {})
         fallbacks = manual.setdefault(FALLBACK_KEY, {})
-        for status, description in responses.items():
-            fallbacks.setdefault(str(status), description)
+        for status, description in (item for answer in answers for item in answer.items()):
+            if own:
+                manual.setdefault("responses", {})[status] = {"description": description}
+            else:
+                fallbacks.setdefault(str(status), description)
         if security is not None:
             manual["security"] = security
         wrapper._apidoc = doc  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import redis
 
-from bff.errors import BadRequest, Conflict, Forbidden, NotFound
+from bff.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
 from bff.holdings import Holding, get_holding, holdings_of, record_holding
 from bff.identity import IdentityConflict, find_identity, link_openids
 from bff.store import keys
@@ -87,17 +87,19 @@ class Caller(Protocol):
 
 # -- finding a code ----------------------------------------------------------------------------
 
+# WeChat's errcodes about a code, in words.
+CODE_REFUSALS: Refusals = {
+    ErrCode.INVALID_SERIAL_CODE: (NotFound, "unknown code: no card holds it (custom codes also "
+                                            "need their card_id)"),
+    ErrCode.CODE_CONSUMED: (Conflict, ALREADY_REDEEMED),
+    ErrCode.CARD_DELETED_OR_GIFTING: (Conflict, "the card was deleted by its holder or is being "
+                                                "given to a friend"),
+}
+
+
 def translate_code_error(e: WeChatApiError) -> Exception:
     """WeChat's errcodes about a code, in words; any other error is left to the app's mapping."""
-    if e.errcode == ErrCode.INVALID_SERIAL_CODE:
-        return NotFound("unknown code: no card holds it (custom codes also need their card_id)",
-                        errcode=e.errcode)
-    if e.errcode == ErrCode.CODE_CONSUMED:
-        return Conflict(ALREADY_REDEEMED, errcode=e.errcode)
-    if e.errcode == ErrCode.CARD_DELETED_OR_GIFTING:
-        return Conflict("the card was deleted by its holder or is being given to a friend",
-                        errcode=e.errcode)
-    return e
+    return refusal(e, CODE_REFUSALS)
 
 
 def resolve_code(wechat: WeChatApi, *, code: str | None = None,

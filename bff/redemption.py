@@ -81,6 +81,17 @@ def query_code(wechat: WeChatApi, code: str, card_id: str | None = None) -> dict
     }
 
 
+def query_for_counter(r: redis.Redis, wechat: WeChatApi, code: str,
+                      card_id: str | None = None) -> dict[str, Any]:
+    """``query_code`` for an operator: a code redeemed here says when, where and by whom."""
+    try:
+        return query_code(wechat, code, card_id)
+    except Conflict as e:
+        if e.errcode == ErrCode.CODE_CONSUMED:
+            e.message = already_redeemed_message(r, code, card_id)
+        raise
+
+
 def key_digest(channel: str, scope: str, key: str | None) -> str | None:
     """The stored identity of an Idempotency-Key: per channel and caller, never the key itself."""
     if not key:

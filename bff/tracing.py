@@ -70,7 +70,7 @@ def init_app(app: Flask, *, tracer_provider: Any = None) -> bool:
     if mounted:
         app.wsgi_app = outer.app  # type: ignore[method-assign]
     FlaskInstrumentor().instrument_app(app, tracer_provider=provider,
-                                       request_hook=_server_request_hook)
+                                       request_hook=_request_hook)
     if mounted:
         outer.app = app.wsgi_app
         app.wsgi_app = outer  # type: ignore[method-assign]
@@ -85,7 +85,7 @@ def instrument_libraries(provider: Any) -> None:
     if _state.get("libraries") is provider:
         return
     uninstrument_libraries()
-    RequestsInstrumentor().instrument(tracer_provider=provider, request_hook=_client_request_hook)
+    RequestsInstrumentor().instrument(tracer_provider=provider, request_hook=_request_hook)
     RedisInstrumentor().instrument(tracer_provider=provider)
     _state["libraries"] = provider
 
@@ -138,16 +138,8 @@ def _strip_queries(span: Any) -> None:
             span.set_attribute(name, "")
 
 
-def _server_request_hook(span: Any, environ: Any) -> None:
-    if span is None or not span.is_recording():
-        return
-    _strip_queries(span)
-    request_id = current_request_id()
-    if request_id:
-        span.set_attribute("bff.request_id", request_id)
-
-
-def _client_request_hook(span: Any, request: Any) -> None:
+def _request_hook(span: Any, _request: Any) -> None:
+    """Both ends (the served request, each call to WeChat): no query strings, the request id."""
     if span is None or not span.is_recording():
         return
     _strip_queries(span)

@@ -81,7 +81,7 @@ KNOWN_FINDINGS = {
     # "Exactly one of" several query parameters: OpenAPI 3.0 cannot say it. GET /identities
     # answers instead: every id given must belong to the one identity, none given is a 404.
     ("DELETE", "/v1/admin/identities", 422, "exactly one of mp_openid, oa_openid"):
-        "both or neither openid is a 422 the spec cannot predict (bff/events/resources.py)",
+        "both or neither openid is a 422 the spec cannot predict (bff/admin/event_resources.py)",
     ("GET", "/v1/admin/members", 422, "exactly one of code, membership_number, oa_openid"):
         "as for identities: AND the criteria (find_members filters by number and openid but "
         "not by code) and drop the one-of rule (bff/admin/member_schemas.py, "
@@ -104,7 +104,7 @@ KNOWN_FINDINGS = {
     ("POST", "/v1/admin/members/{card_id}/{code}/changes", 422, "at most 12 bytes"):
         "custom_field_values are bounded in UTF-8 bytes, the spec counts characters "
         "(bff/admin/member_schemas.py: a pattern can say it)",
-    # WeChat's card rules across fields (issue 11's catalogue): the fuzzer finds one at a time.
+    # WeChat's card rules across fields (card definitions): the fuzzer finds one at a time.
     ("POST", "/v1/admin/cards", 422, '"json":{"card":'):
         "card JSON rules across fields (use_custom_code with get_custom_code_mode, ...) are "
         "not in the spec (bff/admin/card_schemas.py, bff/catalogue_rules.py)",

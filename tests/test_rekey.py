@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 
@@ -47,7 +48,8 @@ def write_sealed_values(r, s, n_members: int = 3) -> dict:
           ex=86400)
     made["results"].append(digest)
     token, rec = sessions.create_session(
-        r, ttl=3600, mp_openid="mp1", sealed_session_key=sessions.seal_session_key(s, "sk-1"))
+        r, ttl=3600, now=time.time(), mp_openid="mp1",
+        sealed_session_key=sessions.seal_session_key(s, "sk-1"))
     made["sessions"].append(rec.token_id)
     return made
 
@@ -101,7 +103,8 @@ def test_rekey_moves_every_value_and_the_previous_key_can_then_be_dropped(
         app, runner, redis_client):
     made = write_sealed_values(redis_client, BEFORE)
     # A session_key in the first (pre-v1) format, under the old key, is moved too.
-    legacy_token, legacy = sessions.create_session(redis_client, ttl=3600, mp_openid="mp2",
+    legacy_token, legacy = sessions.create_session(redis_client, ttl=3600, now=time.time(),
+                                                   mp_openid="mp2",
                                                    sealed_session_key=_legacy_blob(OLD, "sk-2"))
     made["sessions"].append(legacy.token_id)
     ttl_before = redis_client.ttl(keys.activation_result(made["results"][0]))

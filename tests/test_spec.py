@@ -85,3 +85,10 @@ def test_no_credentials_is_a_401_before_the_missing_body(story, client):
     story.assert_error(client.put("/v1/admin/test-whitelist"), 401)
     story.assert_error(client.post("/v1/cards/choose-card"), 401)
     story.assert_error(client.post("/v1/cards/choose-card", headers=bearer("nope")), 401)
+
+
+def test_the_add_card_summary_states_the_batch_limit(spec):
+    from bff.cards.schemas import MAX_ADD_CARDS
+
+    summary = spec["paths"]["/v1/cards/add-card"]["post"]["summary"]
+    assert f"(1..{MAX_ADD_CARDS} cards)" in summary

@@ -1,4 +1,5 @@
-"""Operators: issuing, custom-code import, counter redemption, and the command line for them."""
+"""Operators: every ``/v1/admin`` endpoint (issuing, codes, catalogue, members, card profiles
+and pools, events, channel statistics, identity links) and the command line for them."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ def register(app: Flask, api: Any) -> None:
         cli,
         cli_catalogue,
         code_resources,
+        event_resources,
+        issuing_resources,
         member_resources,
-        resources,
+        profile_resources,
     )
 
-    api.register_blueprint(resources.blp)
+    api.register_blueprint(issuing_resources.blp)
     api.register_blueprint(code_resources.blp)
     api.register_blueprint(member_resources.blp)
     api.register_blueprint(catalogue_resources.blp)
+    api.register_blueprint(profile_resources.blp)
+    api.register_blueprint(event_resources.blp)
     for group in (*cli.GROUPS, cli_catalogue.stats):
         app.cli.add_command(group)

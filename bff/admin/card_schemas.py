@@ -228,12 +228,11 @@ class CustomFieldSchema(Schema):
             raise ValidationError({"name_type": ["give name_type or name"]})
 
 
-class MemberCardSchema(CouponSchema):
-    """``member_card``: one activation mode, and for the Mini Program flow ``wx_activate`` +
-    ``wx_activate_after_submit`` + ``activate_app_brand_user_name`` / ``_pass``."""
+class MemberCardFieldsSchema(Schema):
+    """The member card's own fields, each optional: card/update may change any one of them."""
 
     background_pic_url = text(128)
-    prerogative = text(MAX_TEXT, required=True)
+    prerogative = text(MAX_TEXT)
     auto_activate = flag()
     wx_activate = flag()
     wx_activate_after_submit = flag()
@@ -241,8 +240,8 @@ class MemberCardSchema(CouponSchema):
     activate_url = text(128)
     activate_app_brand_user_name = app_brand_user()
     activate_app_brand_pass = text(128)
-    supply_bonus = flag(required=True)
-    supply_balance = flag(required=True)
+    supply_bonus = flag()
+    supply_balance = flag()
     bonus_url = text(128)
     balance_url = text(128)
     bonus_cleared = text(MAX_TEXT)
@@ -254,6 +253,15 @@ class MemberCardSchema(CouponSchema):
     custom_field2 = fields.Nested(CustomFieldSchema)
     custom_field3 = fields.Nested(CustomFieldSchema)
     custom_cell1 = fields.Dict()
+
+
+class MemberCardSchema(CouponSchema, MemberCardFieldsSchema):
+    """``member_card``: one activation mode, and for the Mini Program flow ``wx_activate`` +
+    ``wx_activate_after_submit`` + ``activate_app_brand_user_name`` / ``_pass``."""
+
+    prerogative = text(MAX_TEXT, required=True)
+    supply_bonus = flag(required=True)
+    supply_balance = flag(required=True)
 
     @validates_schema
     def _activation(self, data: dict[str, Any], **_: Any) -> None:
@@ -307,7 +315,7 @@ class CardCreateSchema(Schema):
 
 # -- changes (card/update) ------------------------------------------------------------------
 
-class CardChangeSchema(Schema):
+class CardChangeSchema(MemberCardFieldsSchema):
     """The changed fields: ``base_info`` and the type fields (``prerogative``, ...)."""
 
     class Meta:
@@ -317,28 +325,6 @@ class CardChangeSchema(Schema):
     deal_detail = text(MAX_TEXT)
     gift = text(MAX_TEXT)
     default_detail = text(MAX_TEXT)
-    background_pic_url = text(128)
-    prerogative = text(MAX_TEXT)
-    supply_bonus = flag()
-    supply_balance = flag()
-    bonus_url = text(128)
-    balance_url = text(128)
-    bonus_rule = fields.Dict()
-    discount = fields.Int(strict=True, validate=validate.Range(0, 99))
-    auto_activate = flag()
-    wx_activate = flag()
-    wx_activate_after_submit = flag()
-    wx_activate_after_submit_url = text(128)
-    activate_url = text(128)
-    activate_app_brand_user_name = app_brand_user()
-    activate_app_brand_pass = text(128)
-    custom_field1 = fields.Nested(CustomFieldSchema)
-    custom_field2 = fields.Nested(CustomFieldSchema)
-    custom_field3 = fields.Nested(CustomFieldSchema)
-    custom_cell1 = fields.Dict()
-    bonus_cleared = text(MAX_TEXT)
-    bonus_rules = text(MAX_TEXT)
-    balance_rules = text(MAX_TEXT)
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:

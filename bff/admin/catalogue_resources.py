@@ -21,16 +21,14 @@ from bff.admin.catalogue_schemas import (
     WeChatStatsQuerySchema,
     WeChatStatsSchema,
 )
-from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
+from bff.admin_auth import admin_blueprint, admin_required
 from bff.cards.schemas import CARD_ID
 from bff.errors import Unprocessable
 from bff.extensions import services
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-catalogue", __name__,
                       "Operators: the card catalogue, activation forms and WeChat's card data")
-NO_ADMIN = "no valid operator token"
-UNKNOWN_CARD = "unknown card_id (40073)"
 ONCE_CONFLICT = ("a request with this Idempotency-Key is in progress, or its first attempt "
                  "reached WeChat and the answer was lost")
 
@@ -45,17 +43,15 @@ def _card_id(card_id: str) -> str:
 
 @blp.route("/cards")
 class Cards(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CardCreateSchema)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, CardCreatedSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
     @blp.alt_response(409, description=ONCE_CONFLICT)
     @blp.alt_response(422, description="the card breaks one of WeChat's rules (errors names "
                                        "the field), or the Idempotency-Key was used for "
                                        "another card")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def post(self, data: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
         """Create a card (WeChat's card/create body); it waits for WeChat's review
 
@@ -67,12 +63,10 @@ class Cards(MethodView):
         return {"card_id": catalogue.create_card(svc.redis, svc.wechat, data["card"],
                                                  headers["idempotency_key"])}
 
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CardIdsQuerySchema, location="query")
     @blp.response(200, CardIdsSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The Official Account's card ids, a page at a time (card/batchget, ≤ 50)"""
         return catalogue.list_cards(services().wechat, args["offset"], args["count"],
@@ -81,28 +75,22 @@ class Cards(MethodView):
 
 @blp.route("/cards/<card_id:card_id>")
 class Card(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, CardViewSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="not a card_id")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """The card as WeChat has it, with its review state and any low-stock alert"""
         svc = services()
         return catalogue.get_card(svc.redis, svc.wechat, _card_id(card_id))
 
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CardChangeSchema)
     @blp.response(200, SendCheckSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(409, description="the card is deleted (40078)")
     @blp.alt_response(422, description="a field card/update cannot change, or one that is not "
                                        "of this card's type")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Change a card (card/update): base_info and type fields that WeChat lets change
 
@@ -112,13 +100,10 @@ class Card(MethodView):
         svc = services()
         return catalogue.update_card(svc.redis, svc.wechat, _card_id(card_id), data)
 
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(204)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="not a card_id")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def delete(self, card_id: str) -> None:
         """Delete a card (card/delete); codes already received stay in users' card packages"""
         svc = services()
@@ -127,18 +112,15 @@ class Card(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/stock")
 class Stock(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(StockSchema)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(200, StockSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(409, description="less stock left than delta takes away (45031); "
                                        + ONCE_CONFLICT)
     @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
                                        "was used for another change")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def post(self, data: dict[str, Any], headers: dict[str, Any],
              card_id: str) -> dict[str, Any]:
         """Add (delta > 0) or take away (delta < 0) stock (card/modifystock)
@@ -152,15 +134,12 @@ class Stock(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/activation-form")
 class ActivationForm(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(ActivationFormSchema)
     @blp.response(200, ActivationFormSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description=UNKNOWN_CARD)
     @blp.alt_response(422, description="an unknown field, a field asked twice, or not a "
                                        "member card")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Set the member card's activation form (activateuserform/set)
 
@@ -171,12 +150,10 @@ class ActivationForm(MethodView):
         svc = services()
         return catalogue.set_activation_form(svc.redis, svc.wechat, _card_id(card_id), data)
 
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ActivationFormSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
     @blp.alt_response(404, description="no form was set through the service")
     @blp.alt_response(422, description="not a card_id")
-    @require_admin
+    @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """The activation form last set through the service"""
         return catalogue.get_activation_form(services().redis, _card_id(card_id))
@@ -184,14 +161,12 @@ class ActivationForm(MethodView):
 
 @blp.route("/stats/wechat")
 class WeChatStats(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(WeChatStatsQuerySchema, location="query")
     @blp.response(200, WeChatStatsSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
     @blp.alt_response(422, description="bad dates, a range over 366 days, or card_id without "
                                        "kind=card")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """WeChat's card data (datacube) by day: account summary, per card, member cards
 

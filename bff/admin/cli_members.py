@@ -84,7 +84,8 @@ def member_change(card_id: str, code: str, key: str, add_bonus: int | None, bonu
     s = svc()
     who = data.pop("by")
     answer, created = changes_domain.change_member(s.redis, s.wechat, card_id=card_id,
-                                                   code=code, key=checked_key, body=data, by=who)
+                                                   code=code, key=checked_key, body=data, by=who,
+                                                   clock=s.clock)
     echo_json({**answer, "replayed": not created})
 
 

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from bff.card_package import reconcile_user_cards
-from bff.errors import NotFound, Unprocessable
+from bff.catalogue import UNKNOWN_CARD
+from bff.errors import NotFound, Refusals, Unprocessable, refusal
 from bff.holdings import get_holding, rename_code, set_status
 from bff.membership.members import get_member, store_member
-from bff.ownership import translate_code_error
+from bff.ownership import CODE_REFUSALS
 from bff.store import keys
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError
@@ -20,15 +21,17 @@ if TYPE_CHECKING:
     from bff.config import Settings
 
 
+CODE_ADMIN_REFUSALS: Refusals = {
+    **CODE_REFUSALS,
+    **UNKNOWN_CARD,
+    ErrCode.INVALID_OPENID: (NotFound, "WeChat knows no such user (an Official Account openid "
+                                       "is needed)"),
+    ErrCode.DATA_FORMAT_ERROR: (Unprocessable, "WeChat refused the request: {errmsg}"),
+}
+
+
 def _refused(e: WeChatApiError) -> Exception:
-    if e.errcode in (ErrCode.INVALID_OPENID,):
-        return NotFound("WeChat knows no such user (an Official Account openid is needed)",
-                        errcode=e.errcode)
-    if e.errcode == 40073:
-        return NotFound("unknown card_id", errcode=e.errcode)
-    if e.errcode == 47001:
-        return Unprocessable(f"WeChat refused the request: {e.errmsg}", errcode=e.errcode)
-    return translate_code_error(e)
+    return refusal(e, CODE_ADMIN_REFUSALS)
 
 
 def make_unavailable(r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: str,

@@ -18,13 +18,11 @@ from bff.admin.schemas import (
     RedeemRequestSchema,
     RedemptionSchema,
 )
-from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
-from bff.errors import Conflict
+from bff.admin_auth import admin_blueprint, admin_required
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import REDEMPTION_ANSWERS, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 from bff.ownership import resolve_code
-from bff.wechat.errors import ErrCode
 
 blp = admin_blueprint("admin-codes", __name__,
                       "Operators: custom codes and redemption at the counter")
@@ -32,13 +30,11 @@ blp = admin_blueprint("admin-codes", __name__,
 
 @blp.route("/cards/<card_id:card_id>/codes")
 class Codes(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, DepositResultSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
     @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
         return codes.deposit(services().wechat, card_id, data["codes"])
@@ -46,11 +42,9 @@ class Codes(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/codes/count")
 class CodesCount(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, CountSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
         return {"count": codes.deposit_count(services().wechat, card_id)}
@@ -58,12 +52,10 @@ class CodesCount(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/codes/check")
 class CodesCheck(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodesSchema)
     @blp.response(200, CheckResultSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""
         return codes.check(services().wechat, card_id, data["codes"])
@@ -71,42 +63,28 @@ class CodesCheck(MethodView):
 
 @blp.route("/codes/query")
 class CodeQuery(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(CodeRefSchema)
     @blp.response(200, CodeInfoSchema)
     @blp.alt_response(404, description="unknown code (40056)")
     @blp.alt_response(409, description="already redeemed (40099), deleted or being gifted (40127)")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Query a code before redemption (check_consume): who holds it, can it be used"""
         svc = services()
         code = resolve_code(svc.wechat, code=data.get("code"),
                             encrypt_code=data.get("encrypt_code"))
-        card_id = data.get("card_id")
-        try:
-            return redemption.query_code(svc.wechat, code, card_id)
-        except Conflict as e:
-            if e.errcode == ErrCode.CODE_CONSUMED:
-                e.message = redemption.already_redeemed_message(svc.redis, code, card_id)
-            raise
+        return redemption.query_for_counter(svc.redis, svc.wechat, code, data.get("card_id"))
 
 
 @blp.route("/codes/redeem")
 class CodeRedeem(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(RedeemRequestSchema)
     @blp.response(200, RedemptionSchema)
-    @blp.alt_response(404, description="unknown code (40056)")
-    @blp.alt_response(409, description="already redeemed (when, where, by whom, through which "
-                                       "channel), deleted or being gifted")
-    @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
-                                       "another code")
-    @blp.alt_response(503, description="another request is redeeming this code; retry")
-    @blp.alt_response(401, description="no valid operator token")
+    @documents(REDEMPTION_ANSWERS, own=True)
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def post(self, headers: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Redeem a code at the counter: query, then consume once (ledgered)
 

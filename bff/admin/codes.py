@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bff.admin.issuing import operator_refusals
-from bff.errors import Unprocessable
+from bff.admin.issuing import OPERATOR_REFUSALS
+from bff.errors import Unprocessable, refusals
 from bff.wechat.api import WeChatApi
 
 # WeChat's batch limit: ``card/code/deposit`` and ``card/code/checkcode`` take at most 100 codes
@@ -108,20 +108,20 @@ def _code_of(text: str, csv_column: int | None) -> tuple[str, str | None]:
 def deposit(wechat: WeChatApi, card_id: str, codes: list[str]) -> dict[str, Any]:
     """One ``card/code/deposit`` of ≤100 codes: ``{succ_code, duplicate_code, fail_code}``."""
     _check_size(codes)
-    with operator_refusals():
+    with refusals(OPERATOR_REFUSALS):
         answer = wechat.code_deposit(card_id, codes)
     return {k: answer.get(k, []) for k in ("succ_code", "duplicate_code", "fail_code")}
 
 
 def deposit_count(wechat: WeChatApi, card_id: str) -> int:
-    with operator_refusals():
+    with refusals(OPERATOR_REFUSALS):
         return int(wechat.code_deposit_count(card_id).get("count", 0))
 
 
 def check(wechat: WeChatApi, card_id: str, codes: list[str]) -> dict[str, list[str]]:
     """One ``card/code/checkcode`` of at most 100 codes."""
     _check_size(codes)
-    with operator_refusals():
+    with refusals(OPERATOR_REFUSALS):
         answer = wechat.code_check(card_id, codes)
     return {"exist_code": list(answer.get("exist_code") or []),
             "not_exist_code": list(answer.get("not_exist_code") or [])}

@@ -5,19 +5,16 @@ Input arrives validated by ``bff.admin.schemas``; this module builds WeChat's bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 import redis
 
-from bff.catalogue import ensure_issuable_id
-from bff.errors import NotFound, Unprocessable
+from bff.catalogue import UNKNOWN_CARD, ensure_issuable_id
+from bff.errors import NotFound, Refusals, Unprocessable, refusals
 from bff.wechat.api import WeChatApi
-from bff.wechat.errors import ErrCode, WeChatApiError
+from bff.wechat.errors import ErrCode
 
-INVALID_CARD_ID = 40073  # WeChat's "invalid card id" (not in ErrCode)
 # A required field missing for this card (a custom-code card's code, a bound card's openid),
 # or a card the request cannot offer (a gallery of custom codes never imported).
 FIELD_REFUSALS = (41011, 47001)
@@ -26,26 +23,16 @@ QR_CARD_FIELDS = ("card_id", "code", "openid", "is_unique_code", "outer_str")
 QR_MULTIPLE_FIELDS = ("card_id", "code", "outer_str")
 
 
-@contextmanager
-def operator_refusals() -> Iterator[None]:
-    """WeChat refusals caused by the operator's input say so: 40073 and 40003 → 404.
-
-    Otherwise they would surface as 502 "WeChat refused the request", which reads as an
-    outage and pages whoever watches 5xx.
-    """
-    try:
-        yield
-    except WeChatApiError as e:
-        if e.errcode == INVALID_CARD_ID:
-            raise NotFound("unknown card_id: the Official Account has no such card",
-                           errcode=e.errcode) from None
-        if e.errcode == ErrCode.INVALID_OPENID:
-            raise NotFound("no such user: an openid is not an openid of this Official Account",
-                                errcode=e.errcode) from None
-        if e.errcode in FIELD_REFUSALS:
-            raise Unprocessable(f"WeChat refused the request for this card: {e.errmsg}",
-                                errcode=e.errcode) from None
-        raise
+# WeChat refusals caused by the operator's input say so (40073 and 40003 → 404); otherwise
+# they would surface as 502 "WeChat refused the request", which reads as an outage and pages
+# whoever watches 5xx.
+OPERATOR_REFUSALS: Refusals = {
+    **UNKNOWN_CARD,
+    ErrCode.INVALID_OPENID: (NotFound, "no such user: an openid is not an openid of this "
+                                       "Official Account"),
+    **{errcode: (Unprocessable, "WeChat refused the request for this card: {errmsg}")
+       for errcode in FIELD_REFUSALS},
+}
 
 
 def qrcode_body(cards: list[dict[str, Any]], expire_seconds: int | None = None) -> dict[str, Any]:
@@ -68,7 +55,7 @@ def create_qrcode(r: redis.Redis, wechat: WeChatApi, cards: list[dict[str, Any]]
     cannot be issued (not yet reviewed, refused, deleted)."""
     for card in cards:
         ensure_issuable_id(r, wechat, card["card_id"])
-    with operator_refusals():
+    with refusals(OPERATOR_REFUSALS):
         answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
     url = str(answer.get("url", "")).strip()
     return {
@@ -93,13 +80,13 @@ def create_landing_page(r: redis.Redis, wechat: WeChatApi, data: dict[str, Any]
         "card_list": [{"card_id": c["card_id"], "thumb_url": c["thumb_url"]}
                       for c in data["card_list"]],
     }
-    with operator_refusals():
+    with refusals(OPERATOR_REFUSALS):
         answer = wechat.landingpage_create(body)
     return {"url": answer.get("url"), "page_id": answer.get("page_id")}
 
 
 def article_html(wechat: WeChatApi, card_id: str) -> dict[str, Any]:
-    with operator_refusals():
+    with refusals(OPERATOR_REFUSALS):
         return {"content": wechat.mpnews_gethtml(card_id).get("content", "")}
 
 
@@ -107,6 +94,6 @@ def set_whitelist(wechat: WeChatApi, openids: list[str], usernames: list[str]) -
     """Replace the whole test whitelist (the schema has checked the 10-user limit)."""
     openids = list(dict.fromkeys(openids))
     usernames = list(dict.fromkeys(usernames))
-    with operator_refusals():
+    with refusals(OPERATOR_REFUSALS):
         wechat.testwhitelist_set(openids, usernames)
     return {"openid": openids, "username": usernames}

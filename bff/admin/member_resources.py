@@ -22,15 +22,13 @@ from bff.admin.member_schemas import (
     UserCardsQuerySchema,
     UserCardsSchema,
 )
-from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
+from bff.admin_auth import admin_blueprint, admin_required
 from bff.errors import NotFound
 from bff.extensions import services
 from bff.idempotency import RequiredIdempotencyKeySchema
 from bff.membership import change_ledger, changes
 from bff.membership.members import find_members
 from bff.openapi import UPSTREAM_FAILURES, documents
-
-NO_TOKEN = "no valid operator token"
 
 blp = admin_blueprint("admin-members", __name__,
                       "Operators: member bonus and balance, member lookup, code administration")
@@ -59,8 +57,6 @@ def _check_path(**values: str) -> None:
 
 @blp.route("/members/<string:card_id>/<string:code>/changes", parameters=MEMBER_PATH)
 class MemberChanges(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
-    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(RequiredIdempotencyKeySchema, location="headers")
     @blp.arguments(MemberChangeSchema)
     @blp.response(201, MemberChangeResultSchema)
@@ -76,7 +72,7 @@ class MemberChanges(MethodView):
     @blp.alt_response(504, description="WeChat's answer was lost: retry with the same key (it "
                                        "is answered once WeChat confirms or the change is made)")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def post(self, headers: dict[str, Any], data: dict[str, Any], card_id: str,
              code: str) -> Any:
         """Change a member's bonus and balance once (card/membercard/updateuser)
@@ -89,15 +85,14 @@ class MemberChanges(MethodView):
         svc = services()
         by = data.pop("by")
         answer, created = changes.change_member(svc.redis, svc.wechat, card_id=card_id,
-                                                code=code, key=headers["key"], body=data, by=by)
+                                                code=code, key=headers["key"], body=data, by=by,
+                                                clock=svc.clock)
         # Two success statuses by contract: 201 made the change, 200 repeats its answer.
         return answer if created else (answer, 200)
 
-    @blp.doc(security=ADMIN_SECURITY)
-    @blp.alt_response(401, description=NO_TOKEN)
     @blp.response(200, ChangesSchema)
     @blp.alt_response(422, description="malformed card_id or code")
-    @require_admin
+    @admin_required
     def get(self, card_id: str, code: str) -> dict[str, Any]:
         """The member's ledger: every change, who, why, when, before and after, and its source"""
         _check_path(card_id=card_id, code=code)
@@ -106,12 +101,10 @@ class MemberChanges(MethodView):
 
 @blp.route("/members")
 class Members(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
-    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(MembersQuerySchema, location="query")
     @blp.response(200, MembersSchema)
     @blp.alt_response(422, description="not exactly one of code, membership_number, oa_openid")
-    @require_admin
+    @admin_required
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Find members by code, membership number or Official Account openid"""
         svc = services()
@@ -120,15 +113,12 @@ class Members(MethodView):
 
 @blp.route("/codes/unavailable")
 class CodeUnavailable(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
-    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(UnavailableRequestSchema)
     @blp.response(200, UnavailableSchema)
     @blp.alt_response(404, description="unknown code or card (40056, 40073)")
     @blp.alt_response(409, description="already redeemed, deleted, given away or unavailable")
-    @blp.alt_response(422, description="invalid body")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Make a code unavailable, with a reason (card/code/unavailable); irreversible"""
         svc = services()
@@ -138,16 +128,13 @@ class CodeUnavailable(MethodView):
 
 @blp.route("/codes/update")
 class CodeUpdate(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
-    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(CodeUpdateRequestSchema)
     @blp.response(200, CodeUpdateSchema)
     @blp.alt_response(404, description="unknown code or card, a WeChat-generated code, or "
                                        "new_code already taken (40056, 40073)")
     @blp.alt_response(409, description="the code is no longer usable")
-    @blp.alt_response(422, description="invalid body")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Change a custom code (card/code/update); the holdings index follows"""
         svc = services()
@@ -158,14 +145,12 @@ class CodeUpdate(MethodView):
 
 @blp.route("/users/<string:oa_openid>/cards", parameters=USER_PATH)
 class UserCards(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
-    @blp.alt_response(401, description=NO_TOKEN)
     @blp.arguments(UserCardsQuerySchema, location="query")
     @blp.response(200, UserCardsSchema)
     @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
     @blp.alt_response(422, description="malformed oa_openid or card_id")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
         """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
         _check_path(oa_openid=oa_openid)

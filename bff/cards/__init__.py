@@ -1,4 +1,4 @@
-"""Cards for their holders (signing, codes, JS-SDK) and operators' card profiles and pools."""
+"""Cards for their holders: signing, codes, JS-SDK, redemption of their own codes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from typing import Any
 
 
 def register(app: Any, api: Any) -> None:
-    from bff.cards.admin import blp as admin_blp
     from bff.cards.resources import blp
 
     api.register_blueprint(blp)
-    api.register_blueprint(admin_blp)

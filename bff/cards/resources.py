@@ -8,7 +8,6 @@ from flask_smorest import Blueprint
 from bff.card_package import refresh_when_missing
 from bff.cards import codes, redeem, signing
 from bff.cards.schemas import (
-    MAX_ADD_CARDS,
     AddCardSchema,
     CardListSchema,
     ChooseCardOutSchema,
@@ -23,46 +22,39 @@ from bff.cards.schemas import (
 )
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
-from bff.openapi import UPSTREAM_FAILURES, documents
-from bff.sessions.auth import current_user, require_user
+from bff.openapi import REDEMPTION_ANSWERS, UPSTREAM_FAILURES, documents
+from bff.sessions.auth import current_user, user_required
 
 blp = Blueprint("cards", __name__, url_prefix="/v1", description="Cards for their holders")
-AUTH = [{"bearerAuth": []}]
-NO_SESSION = "no valid session token"
 
 
 @blp.route("/cards/add-card")
 class AddCard(MethodView):
-    @blp.doc(security=AUTH)
     @blp.arguments(AddCardSchema())
     @blp.response(200, CardListSchema)
-    @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(409, description="bind_openid card and the caller's OA openid is unknown, "
                                        "the card's code pool is empty, or the card has not "
                                        "passed WeChat's review (or was refused, or deleted)")
     @documents(UPSTREAM_FAILURES)
-    @require_user
+    @user_required
     def post(self, data: dict) -> dict:
-        """Sign a wx.addCard cardList (1..10 cards)"""
+        """Sign a wx.addCard cardList (1..10 cards)
+
+        Each cardExt has its own nonce and timestamp and is signed with the wx_card ticket;
+        pass it to wx.addCard unchanged.
+        """
         svc = services()
         card_list = signing.add_card(svc.redis, svc.settings, svc.wechat, current_user(),
                                      data["cards"])
         return {"card_list": card_list}
 
 
-AddCard.post.__doc__ = (f"Sign a wx.addCard cardList (1..{MAX_ADD_CARDS} cards)\n\n"
-                        "Each cardExt has its own nonce and timestamp and is signed with the "
-                        "wx_card ticket; pass it to wx.addCard unchanged.")
-
-
 @blp.route("/cards/choose-card")
 class ChooseCard(MethodView):
-    @blp.doc(security=AUTH)
     @blp.arguments(ChooseCardSchema())
     @blp.response(200, ChooseCardOutSchema)
-    @blp.alt_response(401, description=NO_SESSION)
     @documents(UPSTREAM_FAILURES)
-    @require_user
+    @user_required
     def post(self, data: dict) -> dict:
         """Parameters and cardSign for wx.chooseCard (JS-SDK)"""
         svc = services()
@@ -71,13 +63,11 @@ class ChooseCard(MethodView):
 
 @blp.route("/jssdk/config")
 class JssdkConfig(MethodView):
-    @blp.doc(security=AUTH)
     @blp.arguments(JssdkConfigSchema())
     @blp.response(200, JssdkConfigOutSchema)
-    @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the page's host is not in BFF_JSSDK_HOSTS")
     @documents(UPSTREAM_FAILURES)
-    @require_user
+    @user_required
     def post(self, data: dict) -> dict:
         """wx.config signature for a page URL (jsapi ticket; fragment dropped)"""
         svc = services()
@@ -86,15 +76,13 @@ class JssdkConfig(MethodView):
 
 @blp.route("/cards/codes/decrypt")
 class Decrypt(MethodView):
-    @blp.doc(security=AUTH)
     @blp.arguments(DecryptSchema())
     @blp.response(200, CodeSchema)
-    @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the code belongs to another user")
     @blp.alt_response(404, description="no code matches the encrypt_code, or not a code of "
                                        "card_id")
     @documents(UPSTREAM_FAILURES)
-    @require_user
+    @user_required
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
         svc = services()
@@ -104,10 +92,8 @@ class Decrypt(MethodView):
 
 @blp.route("/cards/mine")
 class Mine(MethodView):
-    @blp.doc(security=AUTH)
     @blp.response(200, MineSchema)
-    @blp.alt_response(401, description=NO_SESSION)
-    @require_user
+    @user_required
     def get(self) -> dict:
         """The caller's cards with real codes, ready for wx.openCard
 
@@ -123,21 +109,14 @@ class Mine(MethodView):
 
 @blp.route("/cards/codes/redeem")
 class Redeem(MethodView):
-    @blp.doc(security=AUTH)
     @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(RedeemSchema())
     @blp.response(200, RedeemOutSchema)
-    @blp.alt_response(401, description=NO_SESSION)
     @blp.alt_response(403, description="the card does not allow self-redemption, or the code "
                                        "is another user's")
-    @blp.alt_response(404, description="unknown code")
-    @blp.alt_response(409, description="already redeemed (when, where, through which channel), "
-                                       "deleted or being given away")
-    @blp.alt_response(422, description="invalid body, or an Idempotency-Key already used for "
-                                       "another code")
-    @blp.alt_response(503, description="another request is redeeming this code; retry")
+    @documents(REDEMPTION_ANSWERS, own=True)
     @documents(UPSTREAM_FAILURES)
-    @require_user
+    @user_required
     def post(self, headers: dict, data: dict) -> dict:
         """Redeem the caller's own code (where the card allows it), once
 

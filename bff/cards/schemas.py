@@ -144,17 +144,19 @@ class DecryptSchema(Schema):
     card_id = fields.Str(validate=CARD_ID)
 
 
-class CodeSchema(Schema):
+class HeldCodeSchema(Schema):
+    """A code as its holder sees it."""
+
     card_id = fields.Str(required=True)
     code = fields.Str(required=True)
     user_card_status = fields.Str(required=True)
+
+
+class CodeSchema(HeldCodeSchema):
     can_consume = fields.Bool(required=True)
 
 
-class MineItemSchema(Schema):
-    card_id = fields.Str(required=True)
-    code = fields.Str(required=True)
-    user_card_status = fields.Str(required=True)
+class MineItemSchema(HeldCodeSchema):
     received_at = fields.Int(required=True)
 
 

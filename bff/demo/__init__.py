@@ -1,8 +1,10 @@
 """Demo H5 pages at ``/demo/`` (sandbox mode only): the user story in a phone-sized browser.
 
-The pages use only the JS client (``clients/js``) and the official JS-SDK (npm
-``weixin-js-sdk``, installed by ``npm ci`` at the repository's root) against the sandbox's
-``/jsbridge.js``. Both are read from the source checkout: the demo is for development.
+Each page is a template on one frame (``templates/demo/page.html``: head, WeChat scripts, nav);
+what their scripts share is ``static/demo.js``. The pages use only the JS client
+(``clients/js``) and the official JS-SDK (npm ``weixin-js-sdk``, installed by ``npm ci`` at the
+repository's root) against the sandbox's ``/jsbridge.js``. Both are read from the source
+checkout: the demo is for development.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, jsonify, send_from_directory
+from flask import Blueprint, Flask, abort, jsonify, render_template, send_from_directory
 from flask.wrappers import Response
 
 from bff import profiles
@@ -19,6 +21,7 @@ from bff.extensions import Services, services
 from bff.store import keys
 
 STATIC = Path(__file__).parent / "static"
+PAGES = ("index", "coupons", "cards", "member", "staff")  # templates/demo/<name>.html
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_DIR = REPO / "clients" / "js"
 JSSDK_FILE = REPO / "node_modules" / "weixin-js-sdk" / "index.js"
@@ -43,7 +46,7 @@ MEMBER = {"card_type": "MEMBER_CARD", "member_card": {
 MEMBER_PROFILE = {"init_bonus": 100, "init_bonus_record": "welcome bonus",
                   "init_balance": 5000}
 
-bp = Blueprint("demo", __name__, url_prefix="/demo")
+bp = Blueprint("demo", __name__, url_prefix="/demo", template_folder="templates")
 
 
 def register_demo(app: Flask) -> None:
@@ -93,13 +96,16 @@ def config() -> Response:
 
 
 @bp.get("/")
-def index() -> Response:
-    return send_from_directory(STATIC, "index.html")
+def index() -> str:
+    return page("index")
 
 
 @bp.get("/<name>.html")
-def page(name: str) -> Response:
-    return send_from_directory(STATIC, f"{name}.html")
+def page(name: str) -> str:
+    """A page: its own part on the frame every page shares (templates/demo/page.html)."""
+    if name not in PAGES:
+        abort(404)
+    return render_template(f"demo/{name}.html", page=name)
 
 
 @bp.get("/demo.css")

@@ -1,7 +1,8 @@
 """WeChat card events: verified and recorded once (``/wechat/events``), handled by a worker.
 
 - ``push``: the endpoint; ``stream``: dedup + Redis stream; ``worker``: the consumer group;
-  ``handlers``: what each event does; ``stats``: channel counters; ``resources``: admin reads.
+  ``handlers``: what each event does; ``stats``: channel counters. Operators read them through
+  ``bff.admin.event_resources``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ __all__ = ["process_pending", "register", "start_worker_thread"]
 def register(app: Flask, api: Any) -> None:
     from bff.events.cli import events, worker
     from bff.events.push import blp as push_blp
-    from bff.events.resources import blp as admin_blp
 
     api.register_blueprint(push_blp)
-    api.register_blueprint(admin_blp)
     app.cli.add_command(worker)
     app.cli.add_command(events)

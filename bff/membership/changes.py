@@ -17,12 +17,19 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
 
-from bff.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from bff.errors import (
+    Conflict,
+    NotFound,
+    Refusals,
+    ServiceUnavailable,
+    Unprocessable,
+    refusal,
+)
 from bff.membership.change_ledger import (
     KEY_TTL,
     KINDS,
@@ -70,10 +77,13 @@ def _answer(entry: dict[str, Any]) -> dict[str, Any]:
 
 def change_member(
     r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: str, key: str,
-    body: dict[str, Any], by: str,
+    body: dict[str, Any], by: str, clock: Callable[[], float],
 ) -> tuple[dict[str, Any], bool]:
     """Apply ``body`` to the member once per ``key``: (``{change_id, result_bonus,
-    result_balance}``, True when this call made the change, False for a retry's answer)."""
+    result_balance}``, True when this call made the change, False for a retry's answer).
+
+    ``clock`` gives the change's time (wall-clock seconds), read once the member's lock is held.
+    """
     changes = {k: body[k] for k in CHANGE_FIELDS if body.get(k) not in (None, {}, "")}
     if not changes:
         raise Unprocessable("nothing to change: give a bonus, balance, custom field, "
@@ -85,7 +95,7 @@ def change_member(
         return known, False
     with member_lock(r, card_id, code):
         return _change_locked(r, wechat, card_id=card_id, code=code, key=key, digest=digest,
-                              fp=fp, changes=changes, by=by)
+                              fp=fp, changes=changes, by=by, clock=clock)
 
 
 def _replay(r: redis.Redis, digest: str, fp: str) -> dict[str, Any] | None:
@@ -103,12 +113,13 @@ def _replay(r: redis.Redis, digest: str, fp: str) -> dict[str, Any] | None:
 
 def _change_locked(
     r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: str, key: str, digest: str,
-    fp: str, changes: dict[str, Any], by: str,
+    fp: str, changes: dict[str, Any], by: str, clock: Callable[[], float],
 ) -> tuple[dict[str, Any], bool]:
     known = _replay(r, digest, fp)  # the first attempt may have finished while we waited
     if known is not None:
         return known, False
     bound = read_key(r, digest)
+    now = clock()
     entry = None
     if bound is not None:  # an earlier attempt lost its answer, or its worker died mid-call
         entry = get_change(r, card_id, code, bound["change_id"])
@@ -117,11 +128,10 @@ def _change_locked(
         elif entry["state"] == "done":  # settled by its push
             mark_key_done(r, entry)
             return _answer(entry), False
-        elif time.time() - entry["at"] < UNCERTAIN_SECONDS:
+        elif now - entry["at"] < UNCERTAIN_SECONDS:
             raise ServiceUnavailable(
                 "the first attempt with this key reached WeChat but its answer was lost; "
                 "WeChat's confirmation is awaited, retry later", retry_after=5)
-    now = time.time()
     if entry is None:
         entry = {
             "change_id": "chg_" + secrets.token_hex(8), "card_id": card_id, "code": code,
@@ -153,7 +163,7 @@ def _change_locked(
         raise
     except WeChatApiError as e:
         _forget(r, digest, entry)
-        raise _refusal(e) from None
+        raise refusal(e, CHANGE_REFUSALS) from None
     for kind in KINDS:
         result = int(answer.get(f"result_{kind}") or 0)
         entry[f"result_{kind}"] = result
@@ -178,14 +188,12 @@ def _forget(r: redis.Redis, digest: str, entry: dict[str, Any]) -> None:
     r.delete(keys.member_change_key(digest))  # another slot: never in the same MULTI
 
 
-def _refusal(e: WeChatApiError) -> Exception:
-    if e.errcode == ErrCode.INVALID_SERIAL_CODE:
-        return NotFound("no such member card code", errcode=e.errcode)
-    if e.errcode == ErrCode.CARD_DELETED_OR_GIFTING:
-        return Conflict("the member card was deleted, given away or made unavailable",
-                        errcode=e.errcode)
-    if e.errcode in (47001, 40073):
-        return Unprocessable(f"WeChat refused the change: {e.errmsg}", errcode=e.errcode)
-    return e
+CHANGE_REFUSALS: Refusals = {
+    ErrCode.INVALID_SERIAL_CODE: (NotFound, "no such member card code"),
+    ErrCode.CARD_DELETED_OR_GIFTING: (Conflict, "the member card was deleted, given away or "
+                                                "made unavailable"),
+    ErrCode.DATA_FORMAT_ERROR: (Unprocessable, "WeChat refused the change: {errmsg}"),
+    ErrCode.INVALID_CARD_ID: (Unprocessable, "WeChat refused the change: {errmsg}"),
+}
 
 

@@ -20,27 +20,21 @@ from bff.membership.schemas import (
     PluginRequestSchema,
     PluginSchema,
 )
-from bff.openapi import UPSTREAM_FAILURES, documents
-from bff.sessions.auth import current_user, require_user
+from bff.openapi import NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.sessions.auth import current_user, user_required
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
                 description="Member cards: activation plug-in, activation, member info")
 
-_AUTH = {"security": [{"bearerAuth": []}]}
 
 
 @blp.route("/membership/activation-plugin")
 class ActivationPlugin(MethodView):
-    @blp.doc(**_AUTH)
     @blp.arguments(PluginRequestSchema)
     @blp.response(200, PluginSchema)
-    @blp.alt_response(401, description="no valid session token")
-    @blp.alt_response(409, description="the card has not passed WeChat's review, was refused, "
-                                       "or is deleted")
-    @blp.alt_response(404, description="WeChat knows no card with this card_id (40073)")
     @blp.alt_response(422, description="not a member card (47001), or an invalid body")
-    @documents(UPSTREAM_FAILURES)
-    @require_user
+    @documents(NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @user_required
     def post(self, data: dict) -> dict:
         """Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in"""
         svc = services()
@@ -50,10 +44,8 @@ class ActivationPlugin(MethodView):
 
 @blp.route("/membership/activate")
 class Activate(MethodView):
-    @blp.doc(**_AUTH)
     @blp.arguments(ActivateRequestSchema)
     @blp.response(200, ActivationSchema)
-    @blp.alt_response(401, description="no valid session token")
     @blp.alt_response(403, description="the code belongs to another user")
     @blp.alt_response(404, description="unknown code, or not a code of this card")
     @blp.alt_response(409, description="the card was deleted / is being given away, or its "
@@ -61,7 +53,7 @@ class Activate(MethodView):
     @blp.alt_response(422, description="72012: the activate_ticket is expired or not valid "
                                        "(open the plug-in again), or an invalid body")
     @documents(UPSTREAM_FAILURES)
-    @require_user
+    @user_required
     def post(self, data: dict) -> dict:
         """Activate the caller's member card with the plug-in's activate_ticket (idempotent)"""
         svc = services()
@@ -74,13 +66,11 @@ class Activate(MethodView):
 
 @blp.route("/membership/cards/<card_id:card_id>")
 class MemberCard(MethodView):
-    @blp.doc(**_AUTH)
     @blp.response(200, MemberInfoSchema)
-    @blp.alt_response(401, description="no valid session token")
     @blp.alt_response(403, description="the member card belongs to another user")
     @blp.alt_response(404, description="the caller holds no card of this kind")
     @documents(UPSTREAM_FAILURES)
-    @require_user
+    @user_required
     def get(self, card_id: str) -> dict:
         """The caller's member-card info: number, bonus, balance, status, form fields"""
         svc = services()

@@ -14,7 +14,7 @@ from flask.wrappers import Response
 from bff.sandbox import crypto
 from bff.sandbox.core import Sandbox, WeChatError
 from bff.sandbox.state import GC_TTL
-from bff.sandbox.web import as_bool, ok, require_token, sandbox, wechat_body
+from bff.sandbox.web import WeChatCall, as_bool, ok, sandbox, wechat_api, wechat_body
 
 bp = Blueprint("wx_auth", __name__)
 
@@ -122,6 +122,10 @@ def consume_login_code(sb: Sandbox, code: Any, app: str) -> dict[str, str]:
     return user
 
 
+def _seconds_left(sb: Sandbox, expires_at: float) -> int:
+    return max(1, math.ceil(expires_at - sb.clock.now()))
+
+
 @bp.get("/cgi-bin/token")
 def get_token() -> Response:
     sb = sandbox()
@@ -139,79 +143,64 @@ def post_stable_token() -> Response:
         raise WeChatError(40002, "invalid grant_type")
     appid = _check_app(sb, body.get("appid"), body.get("secret"))
     token, expires_at = stable_token(sb, appid, as_bool(body.get("force_refresh", False)))
-    return ok(access_token=token, expires_in=max(1, math.ceil(expires_at - sb.clock.now())))
+    return ok(access_token=token, expires_in=_seconds_left(sb, expires_at))
 
 
-@bp.get("/cgi-bin/ticket/getticket")
-def get_ticket() -> Response:
-    appid = require_token()
+@wechat_api(bp, "/cgi-bin/ticket/getticket", method="GET")
+def get_ticket(call: WeChatCall) -> Response:
     kind = request.args.get("type", "jsapi")
     if kind not in TICKET_TYPES:
         raise WeChatError(40097, "invalid args")
+    ticket, expires_at = current_ticket(call.sb, call.appid, kind)
+    return ok(ticket=ticket, expires_in=_seconds_left(call.sb, expires_at))
+
+
+def _login_user(appid: str, code_arg: str, app: str) -> dict[str, str]:
+    """The user behind a login code of ``app``, once ``appid`` and its secret check out."""
     sb = sandbox()
-    ticket, expires_at = current_ticket(sb, appid, kind)
-    return ok(ticket=ticket, expires_in=max(1, math.ceil(expires_at - sb.clock.now())))
+    args = request.args
+    _check_app(sb, args.get("appid"), args.get("secret"), only=appid)
+    if args.get("grant_type", "authorization_code") != "authorization_code":
+        raise WeChatError(40002, "invalid grant_type")
+    return consume_login_code(sb, args.get(code_arg), app)
+
+
+def _about(user: dict[str, str], **answer: Any) -> Response:
+    """An answer about ``user``: WeChat adds the unionid when the user has one."""
+    if user.get("unionid"):
+        answer["unionid"] = user["unionid"]
+    return ok(**answer)
 
 
 @bp.get("/sns/jscode2session")
 def jscode2session() -> Response:
-    sb = sandbox()
-    args = request.args
-    _check_app(sb, args.get("appid"), args.get("secret"), only=sb.config.mp_appid)
-    if args.get("grant_type", "authorization_code") != "authorization_code":
-        raise WeChatError(40002, "invalid grant_type")
-    user = consume_login_code(sb, args.get("js_code"), "miniprogram")
-    answer: dict[str, Any] = {
-        "openid": user["mp_openid"],
-        "session_key": base64.b64encode(os.urandom(16)).decode("ascii"),
-    }
-    if user.get("unionid"):
-        answer["unionid"] = user["unionid"]
-    return ok(**answer)
+    user = _login_user(sandbox().config.mp_appid, "js_code", "miniprogram")
+    return _about(user, openid=user["mp_openid"],
+                  session_key=base64.b64encode(os.urandom(16)).decode("ascii"))
 
 
 @bp.get("/sns/oauth2/access_token")
 def oauth2_access_token() -> Response:
-    sb = sandbox()
-    args = request.args
-    _check_app(sb, args.get("appid"), args.get("secret"), only=sb.config.oa_appid)
-    if args.get("grant_type", "authorization_code") != "authorization_code":
-        raise WeChatError(40002, "invalid grant_type")
-    user = consume_login_code(sb, args.get("code"), "h5")
-    answer: dict[str, Any] = {
-        "access_token": crypto.token_string(),
-        "expires_in": TOKEN_LIFETIME,
-        "refresh_token": crypto.token_string(),
-        "openid": user["oa_openid"],
-        "scope": "snsapi_base",
-    }
-    if user.get("unionid"):
-        answer["unionid"] = user["unionid"]
-    return ok(**answer)
+    user = _login_user(sandbox().config.oa_appid, "code", "h5")
+    return _about(user, access_token=crypto.token_string(), expires_in=TOKEN_LIFETIME,
+                  refresh_token=crypto.token_string(), openid=user["oa_openid"],
+                  scope="snsapi_base")
 
 
-@bp.get("/cgi-bin/user/info")
-def user_info() -> Response:
-    appid = require_token()
-    sb = sandbox()
-    if appid != sb.config.oa_appid:
+@wechat_api(bp, "/cgi-bin/user/info", method="GET")
+def user_info(call: WeChatCall) -> Response:
+    sb = call.sb
+    if call.appid != sb.config.oa_appid:
         raise WeChatError(48001, "api unauthorized")
     openid = request.args.get("openid") or ""
     user = sb.r.hgetall(sb.keys.user(openid)) if openid else {}
     if not user:
         raise WeChatError(40003, "invalid openid")
-    answer: dict[str, Any] = {
-        "subscribe": 1,
-        "openid": user["oa_openid"],
-        "nickname": user.get("nickname", ""),
-        "sex": int(user.get("sex", 0)),
-        "language": request.args.get("lang", "zh_CN"),
-        "city": "", "province": "", "country": "",
-        "headimgurl": "",
-        "subscribe_time": int(float(user.get("created_at", 0))),
-        "remark": "", "groupid": 0, "tagid_list": [],
-        "subscribe_scene": "ADD_SCENE_OTHERS", "qr_scene": 0, "qr_scene_str": "",
-    }
-    if user.get("unionid"):
-        answer["unionid"] = user["unionid"]
-    return ok(**answer)
+    return _about(
+        user, subscribe=1, openid=user["oa_openid"], nickname=user.get("nickname", ""),
+        sex=int(user.get("sex", 0)), language=request.args.get("lang", "zh_CN"),
+        city="", province="", country="", headimgurl="",
+        subscribe_time=int(float(user.get("created_at", 0))),
+        remark="", groupid=0, tagid_list=[],
+        subscribe_scene="ADD_SCENE_OTHERS", qr_scene=0, qr_scene_str="",
+    )

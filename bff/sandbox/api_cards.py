@@ -21,17 +21,16 @@ from flask.wrappers import Response
 
 from bff.sandbox import crypto
 from bff.sandbox.cards import (
-    DEPOSIT_MODE,
     card_or_fail,
     change_status,
-    find_code,
     invalid_code,
     status_of,
+    supplies_codes,
     validity,
 )
-from bff.sandbox.core import WeChatError
+from bff.sandbox.core import WeChatError, format_error
 from bff.sandbox.push import card_event, push_event
-from bff.sandbox.web import as_bool, as_int, ok, require_token, sandbox, wechat_body
+from bff.sandbox.web import WeChatCall, as_bool, as_int, ok, wechat_api
 
 bp = Blueprint("wx_cards", __name__)
 
@@ -43,26 +42,21 @@ SCENES = ("SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE
 BAD_STATUS = ("DELETE", "GIFTING", "GIFT_SUCC", "GIFT_TIMEOUT", "UNAVAILABLE", "EXPIRE")
 
 
-def _format_error() -> WeChatError:
-    return WeChatError(47001, "data format error")
-
-
 def _code_list(body: dict[str, Any]) -> list[Any]:
     codes = body.get("code")
     if not isinstance(codes, list):
-        raise _format_error()
+        raise format_error()
     if len(codes) > MAX_CODES:
         raise WeChatError(40109, "too many codes, at most 100 per call")
     return codes
 
 
-@bp.post("/card/code/decrypt")
-def code_decrypt() -> Response:
-    appid = require_token()
-    sealed = wechat_body().get("encrypt_code")
+@wechat_api(bp, "/card/code/decrypt")
+def code_decrypt(call: WeChatCall) -> Response:
+    sealed = call.body.get("encrypt_code")
     if not isinstance(sealed, str) or not sealed:
         raise invalid_code()
-    key = sandbox().code_key(appid)
+    key = call.sb.code_key(call.appid)
     code = crypto.unseal(key, sealed)
     if code is None:
         # WeChat decodes a still percent-encoded value into a wrong code, without error.
@@ -72,12 +66,10 @@ def code_decrypt() -> Response:
     return ok(code=code)
 
 
-@bp.post("/card/code/get")
-def code_get() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+@wechat_api(bp, "/card/code/get")
+def code_get(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card, record = call.code()
     status = status_of(card, record, sb.clock.now())
     # WeChat's clients (wechatpy, WxJava) send check_consume only when false: absent means true.
     if as_bool(body.get("check_consume", True)):
@@ -96,12 +88,10 @@ def code_get() -> Response:
     )
 
 
-@bp.post("/card/code/consume")
-def code_consume() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+@wechat_api(bp, "/card/code/consume")
+def code_consume(call: WeChatCall) -> Response:
+    sb = call.sb
+    card, record = call.code()
     now = sb.clock.now()
     if status_of(card, record, now) == "EXPIRE":
         raise WeChatError(40127, "invalid user-card status")
@@ -116,12 +106,10 @@ def code_consume() -> Response:
     return ok(card={"card_id": card["card_id"]}, openid=record["openid"])
 
 
-@bp.post("/card/code/deposit")
-def code_deposit() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
+@wechat_api(bp, "/card/code/deposit")
+def code_deposit(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card = call.card()
     codes = _code_list(body)
     succ, duplicate, fail = [], [], []
     for code in codes:
@@ -135,31 +123,26 @@ def code_deposit() -> Response:
     return ok(succ_code=succ, duplicate_code=duplicate, fail_code=fail)
 
 
-@bp.post("/card/code/getdepositcount")
-def code_deposit_count() -> Response:
-    appid = require_token()
-    sb = sandbox()
-    card = card_or_fail(sb, wechat_body().get("card_id"), appid)
+@wechat_api(bp, "/card/code/getdepositcount")
+def code_deposit_count(call: WeChatCall) -> Response:
+    sb = call.sb
+    card = call.card()
     return ok(count=sb.r.scard(sb.keys.deposit(card["card_id"])))
 
 
-@bp.post("/card/code/checkcode")
-def code_check() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
+@wechat_api(bp, "/card/code/checkcode")
+def code_check(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card = call.card()
     codes = [c for c in _code_list(body) if isinstance(c, str)]
     found = sb.r.smismember(sb.keys.deposit(card["card_id"]), codes) if codes else []
     return ok(exist_code=[c for c, f in zip(codes, found, strict=True) if f],
               not_exist_code=[c for c, f in zip(codes, found, strict=True) if not f])
 
 
-@bp.post("/card/qrcode/create")
-def qrcode_create() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/card/qrcode/create")
+def qrcode_create(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     expire = as_int(body.get("expire_seconds"))
     if expire is not None and not 60 <= expire <= 1800:
         raise WeChatError(40079, "invalid time, expire_seconds must be 60-1800")
@@ -170,15 +153,15 @@ def qrcode_create() -> Response:
         multiple = info.get("multiple_card") or {}
         entries = multiple.get("card_list") if isinstance(multiple, dict) else None
         if not isinstance(entries, list) or not entries:
-            raise _format_error()
+            raise format_error()
         if len(entries) > MAX_QR_CARDS:
             raise WeChatError(40109, "too many cards, at most 5 per QR code")
     else:
-        raise _format_error()
+        raise format_error()
     for entry in entries:
         if not isinstance(entry, dict):
-            raise _format_error()
-        card = card_or_fail(sb, entry.get("card_id"), appid)
+            raise format_error()
+        card = card_or_fail(sb, entry.get("card_id"), call.appid)
         _qr_entry_fields(card, entry)
     ticket = base64.b64encode(b"\x81\x0f" + os.urandom(46)).decode("ascii")
     answer: dict[str, Any] = {
@@ -200,9 +183,7 @@ def _qr_entry_fields(card: dict[str, str], entry: dict[str, Any]) -> None:
     """What WeChat's ``card/qrcode/create`` requires of a QR code's card: the code of a
     custom-code card (one not served from deposited codes), the openid of a bind_openid card;
     a unique-code QR code only for an approved card with stock."""
-    own_codes = card.get("use_custom_code") == "1" and \
-        card.get("get_custom_code_mode") != DEPOSIT_MODE
-    if own_codes and not entry.get("code"):
+    if supplies_codes(card) and not entry.get("code"):
         raise _required("code (the card uses custom codes)")
     if card.get("bind_openid") == "1" and not entry.get("openid"):
         raise _required("openid (the card is bound to an openid)")
@@ -213,30 +194,28 @@ def _qr_entry_fields(card: dict[str, str], entry: dict[str, Any]) -> None:
                                  "approved card with stock")
 
 
-@bp.post("/card/landingpage/create")
-def landing_page_create() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/card/landingpage/create")
+def landing_page_create(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     for name in ("banner", "page_title", "can_share", "scene", "card_list"):
         if body.get(name) in (None, "", []):
             raise _required(name)
     if body.get("scene") not in SCENES:
-        raise _format_error()
+        raise format_error()
     card_list = body.get("card_list")
     if not isinstance(card_list, list):
-        raise _format_error()
+        raise format_error()
     for entry in card_list:
         if not isinstance(entry, dict):
-            raise _format_error()
+            raise format_error()
         for name in ("card_id", "thumb_url"):
             if not entry.get(name):
                 raise _required(f"card_list.{name}")
-        card = card_or_fail(sb, entry.get("card_id"), appid)
-        if card.get("use_custom_code") == "1" and card.get("get_custom_code_mode") != DEPOSIT_MODE:
+        card = card_or_fail(sb, entry.get("card_id"), call.appid)
+        if supplies_codes(card):
             # WeChat's landing page (card/landingpage/create) offers WeChat's codes, or custom
             # codes imported first.
-            raise _format_error()
+            raise format_error()
     page_id = sb.r.incr(sb.keys.page_seq)
     scene = SCENES.index(body["scene"]) + 1
     url = (f"https://mp.weixin.qq.com/bizmall/cardlandingpage?biz={quote(sb.biz, safe='')}"
@@ -244,30 +223,27 @@ def landing_page_create() -> Response:
     return ok(url=url, page_id=page_id)
 
 
-@bp.post("/card/mpnews/gethtml")
-def mpnews_html() -> Response:
-    appid = require_token()
-    sb = sandbox()
-    card = card_or_fail(sb, wechat_body().get("card_id"), appid)
+@wechat_api(bp, "/card/mpnews/gethtml")
+def mpnews_html(call: WeChatCall) -> Response:
+    sb = call.sb
+    card = call.card()
     src = (f"http://mp.weixin.qq.com/bizmall/appmsgcard?action=show&biz={quote(sb.biz, safe='')}"
            f"&cardid={card['card_id']}&wechat_card_js=1#wechat_redirect")
     return ok(content=f'<iframe class="res_iframe card_iframe js_editor_card" '
                       f'data-src="{src}"></iframe>')
 
 
-@bp.post("/card/testwhitelist/set")
-def test_whitelist() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/card/testwhitelist/set")
+def test_whitelist(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     openids = body.get("openid") or []
     usernames = body.get("username") or []
     if not isinstance(openids, list) or not isinstance(usernames, list):
-        raise _format_error()
+        raise format_error()
     if len(openids) + len(usernames) > MAX_WHITELIST:
         raise WeChatError(40109, "too many users, at most 10 in the test whitelist")
     for openid in openids:
-        if appid != sb.config.oa_appid or not isinstance(openid, str) \
+        if call.appid != sb.config.oa_appid or not isinstance(openid, str) \
                 or not sb.r.exists(sb.keys.user(openid)):
             raise WeChatError(40003, "invalid openid")
     sb.r.set(sb.keys.whitelist, json.dumps({"openid": openids, "username": usernames}))

@@ -15,11 +15,11 @@ from flask import Blueprint
 from flask.wrappers import Response
 
 from bff.sandbox import card_rules, cube
-from bff.sandbox.cards import card_or_fail, create_card
-from bff.sandbox.core import Sandbox, WeChatError
+from bff.sandbox.cards import create_card
+from bff.sandbox.core import Sandbox, WeChatError, format_error
 from bff.sandbox.forms import form_part
 from bff.sandbox.state import load_json
-from bff.sandbox.web import as_int, ok, require_token, sandbox, wechat_body
+from bff.sandbox.web import WeChatCall, as_int, ok, wechat_api
 
 bp = Blueprint("wx_catalogue", __name__)
 
@@ -30,17 +30,12 @@ SKU_REMIND_SECONDS = 12 * 3600
 SKU_REMIND_TOTAL, SKU_REMIND_LEFT = 200, 100  # initial stock over 200, now at most 100
 
 
-def _format(what: str) -> WeChatError:
-    return WeChatError(47001, f"data format error: {what}")
-
-
-@bp.post("/card/create")
-def card_create() -> Response:
-    appid = require_token()
-    sb = sandbox()
-    card = wechat_body().get("card")
+@wechat_api(bp, "/card/create")
+def card_create(call: WeChatCall) -> Response:
+    sb = call.sb
+    card = call.body.get("card")
     card_type, detail = card_rules.check_card(card, sb.clock.now())
-    card_id = create_card(sb, appid, card_type, detail["base_info"], definition=card,
+    card_id = create_card(sb, call.appid, card_type, detail["base_info"], definition=card,
                           approved=False)
     return ok(card_id=card_id)
 
@@ -58,28 +53,25 @@ def card_view(card: dict[str, str]) -> dict[str, Any]:
     return {"card_type": card["card_type"], kind: detail}
 
 
-@bp.post("/card/get")
-def card_get() -> Response:
-    appid = require_token()
-    card = card_or_fail(sandbox(), wechat_body().get("card_id"), appid)
+@wechat_api(bp, "/card/get")
+def card_get(call: WeChatCall) -> Response:
+    card = call.card()
     return ok(card=card_view(card))
 
 
-@bp.post("/card/batchget")
-def card_batchget() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/card/batchget")
+def card_batchget(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     offset, count = as_int(body.get("offset"), 0), as_int(body.get("count"), 0)
     if offset is None or count is None or offset < 0 or count < 1:
-        raise _format("offset must be >= 0 and count >= 1")
+        raise format_error("offset must be >= 0 and count >= 1")
     if count > MAX_BATCH:
         raise WeChatError(40109, "too many cards: count is at most 50")
     wanted = body.get("status_list")
     if wanted is not None and (not isinstance(wanted, list)
                                or any(s not in CARD_STATUSES for s in wanted)):
-        raise _format("status_list holds CARD_STATUS_* values")
-    ids = sb.r.zrange(sb.keys.card_index(appid), 0, -1)
+        raise format_error("status_list holds CARD_STATUS_* values")
+    ids = sb.r.zrange(sb.keys.card_index(call.appid), 0, -1)
     pipe = sb.r.pipeline(transaction=False)
     for card_id in ids:
         pipe.hget(sb.keys.card(card_id), "status")
@@ -91,12 +83,10 @@ def card_batchget() -> Response:
     return ok(card_id_list=matching[offset:offset + count], total_num=len(matching))
 
 
-@bp.post("/card/update")
-def card_update() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
+@wechat_api(bp, "/card/update")
+def card_update(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card = call.card()
     if card["status"] == "CARD_STATUS_DELETE":
         raise WeChatError(40078, "invalid card status: the card is deleted")
     kind = card["card_type"].lower()
@@ -126,25 +116,22 @@ def card_update() -> Response:
     return ok(send_check=send_check)
 
 
-@bp.post("/card/delete")
-def card_delete() -> Response:
-    appid = require_token()
-    sb = sandbox()
-    card = card_or_fail(sb, wechat_body().get("card_id"), appid)
+@wechat_api(bp, "/card/delete")
+def card_delete(call: WeChatCall) -> Response:
+    sb = call.sb
+    card = call.card()
     sb.r.hset(sb.keys.card(card["card_id"]), "status", "CARD_STATUS_DELETE")
     return ok()
 
 
-@bp.post("/card/modifystock")
-def modify_stock() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
+@wechat_api(bp, "/card/modifystock")
+def modify_stock(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card = call.card()
     increase = as_int(body.get("increase_stock_value"), 0) or 0
     reduce = as_int(body.get("reduce_stock_value"), 0) or 0
     if increase < 0 or reduce < 0:
-        raise _format("stock values are positive")
+        raise format_error("stock values are positive")
     key = sb.keys.card(card["card_id"])
     if sb.r.hincrby(key, "quantity", increase - reduce) < 0:
         sb.r.hincrby(key, "quantity", reduce - increase)
@@ -168,14 +155,10 @@ def stock_running_low(sb: Sandbox, card_id: str) -> str | None:
         f"the card's quantity is less than {SKU_REMIND_LEFT + 1}: {left} left"
 
 
-@bp.post("/card/membercard/activateuserform/set")
-def activation_form_set() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
-    if card["card_type"] != "MEMBER_CARD":
-        raise _format("the activation form is for member cards")
+@wechat_api(bp, "/card/membercard/activateuserform/set")
+def activation_form_set(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card = call.member_card("the activation form is for member cards")
     form: dict[str, Any] = {}
     for name in ("service_statement", "bind_old_card"):
         link = body.get(name)
@@ -191,34 +174,28 @@ def activation_form_set() -> Response:
     return ok()
 
 
-@bp.post("/datacube/getcardbizuininfo")
-def cube_summary() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/datacube/getcardbizuininfo")
+def cube_summary(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     days = cube.date_range(sb, body)
-    cards = cube.cards_of(sb, appid, cube.cond_source(body))
+    cards = cube.cards_of(sb, call.appid, cube.cond_source(body))
     return ok(list=cube.summary_rows(sb, cards, days))
 
 
-@bp.post("/datacube/getcardcardinfo")
-def cube_cards() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/datacube/getcardcardinfo")
+def cube_cards(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     days = cube.date_range(sb, body)
-    cards = [c for c in cube.cards_of(sb, appid, cube.cond_source(body))
+    cards = [c for c in cube.cards_of(sb, call.appid, cube.cond_source(body))
              if c["card_type"] in cube.CARD_TYPE_NUMBER]
     if body.get("card_id"):
         cards = [c for c in cards if c["card_id"] == body["card_id"]]
     return ok(list=cube.card_rows(sb, cards, days))
 
 
-@bp.post("/datacube/getcardmembercardinfo")
-def cube_members() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/datacube/getcardmembercardinfo")
+def cube_members(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     days = cube.date_range(sb, body)
-    cards = cube.cards_of(sb, appid, cube.cond_source(body), "MEMBER_CARD")
+    cards = cube.cards_of(sb, call.appid, cube.cond_source(body), "MEMBER_CARD")
     return ok(list=cube.member_rows(sb, cards, days))

@@ -19,10 +19,10 @@ import redis
 from flask import Blueprint
 from flask.wrappers import Response
 
-from bff.sandbox.cards import change_status, find_code, invalid_code, is_custom, status_of
-from bff.sandbox.core import WeChatError
+from bff.sandbox.cards import change_status, held_cards, invalid_code, is_custom, status_of
+from bff.sandbox.core import WeChatError, format_error
 from bff.sandbox.push import card_event, push_event
-from bff.sandbox.web import as_int, ok, require_token, sandbox, wechat_body
+from bff.sandbox.web import WeChatCall, as_int, ok, wechat_api
 
 bp = Blueprint("wx_manage", __name__)
 
@@ -31,16 +31,10 @@ RECORD_CHARS = 64
 LISTED = ("NORMAL", "GIFTING")  # what stays in the user's card package
 
 
-def _format_error(what: str) -> WeChatError:
-    return WeChatError(47001, f"data format error: {what}")
-
-
-@bp.post("/card/code/unavailable")
-def code_unavailable() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+@wechat_api(bp, "/card/code/unavailable")
+def code_unavailable(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card, record = call.code()
     extra = {"unavailable_at": repr(sb.clock.now())}
     if body.get("reason") is not None:
         extra["unavailable_reason"] = str(body["reason"])[:128]
@@ -48,17 +42,13 @@ def code_unavailable() -> Response:
     return ok()
 
 
-@bp.post("/card/code/update")
-def code_update() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    if not body.get("card_id"):
-        raise _format_error("card_id is required")
-    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+@wechat_api(bp, "/card/code/update")
+def code_update(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card, record = call.code(card_id_required=True)
     new_code = body.get("new_code")
     if not isinstance(new_code, str) or not new_code.strip() or len(new_code) > 128:
-        raise _format_error("new_code is required")
+        raise format_error("new_code is required")
     if not is_custom(card):
         raise WeChatError(40056, "invalid serial code: only custom codes can be changed")
     if status_of(card, record, sb.clock.now()) not in ("NORMAL",):
@@ -79,27 +69,17 @@ def code_update() -> Response:
     return ok()
 
 
-@bp.post("/card/user/getcardlist")
-def user_card_list() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/card/user/getcardlist")
+def user_card_list(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     openid = body.get("openid")
     user = sb.r.hgetall(sb.keys.user(openid)) if isinstance(openid, str) and openid else {}
-    if not user or appid != sb.config.oa_appid:
+    if not user or call.appid != sb.config.oa_appid:
         raise WeChatError(40003, "invalid openid")
-    only = body.get("card_id") or None
     now = sb.clock.now()
-    found = []
-    for entry in sorted(sb.r.smembers(sb.keys.holdings(openid))):
-        card_id, _, code = entry.partition(" ")
-        if only and card_id != only:
-            continue
-        card = sb.r.hgetall(sb.keys.card(card_id))
-        record = sb.r.hgetall(sb.keys.code(card_id, code))
-        if card and record and record.get("openid") == openid \
-                and status_of(card, record, now) in LISTED:
-            found.append({"code": code, "card_id": card_id})
+    found = [{"code": record["code"], "card_id": card["card_id"]}
+             for card, record in held_cards(sb, openid, call.appid, body.get("card_id") or None)
+             if status_of(card, record, now) in LISTED]
     return ok(card_list=found, has_share_card=False)
 
 
@@ -108,20 +88,16 @@ def _amount(body: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise _format_error(f"{name} must be an integer")
+        raise format_error(f"{name} must be an integer")
     return as_int(value)
 
 
-@bp.post("/card/membercard/updateuser")
-def member_update_user() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    if not body.get("card_id"):
-        raise _format_error("card_id is required")
-    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+@wechat_api(bp, "/card/membercard/updateuser")
+def member_update_user(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card, record = call.code(card_id_required=True)
     if card["card_type"] != "MEMBER_CARD":
-        raise _format_error("not a member card")
+        raise format_error("not a member card")
     if status_of(card, record, sb.clock.now()) != "NORMAL":
         raise WeChatError(40127, "invalid user-card status")
     amounts = {n: _amount(body, n) for n in ("add_bonus", "bonus", "add_balance", "balance")}
@@ -129,13 +105,13 @@ def member_update_user() -> Response:
     for name in ("record_bonus", "record_balance"):
         if body.get(name) is not None:
             if len(str(body[name])) > RECORD_CHARS:
-                raise _format_error(f"{name} is longer than {RECORD_CHARS} characters")
+                raise format_error(f"{name} is longer than {RECORD_CHARS} characters")
             extra[f"last_{name}"] = str(body[name])
     for i in (1, 2, 3):
         name = f"custom_field_value{i}"
         if body.get(name) is not None:
             if len(str(body[name]).encode("utf-8")) > CUSTOM_FIELD_BYTES:
-                raise _format_error(f"{name} is longer than {CUSTOM_FIELD_BYTES} bytes")
+                raise format_error(f"{name} is longer than {CUSTOM_FIELD_BYTES} bytes")
             extra[f"init_custom_field_value{i}"] = str(body[name])
     if body.get("background_pic_url") is not None:
         extra["background_pic_url"] = str(body["background_pic_url"])
@@ -151,7 +127,7 @@ def member_update_user() -> Response:
             add, absolute = amounts[f"add_{kind}"], amounts[kind]
             after = absolute if absolute is not None else before + (add or 0)
             if after < 0:
-                raise _format_error(f"{kind} would go below 0")
+                raise format_error(f"{kind} would go below 0")
             results.append(after)
             modified.append(add if add is not None else after - before)
         pipe.multi()

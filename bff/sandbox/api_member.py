@@ -14,10 +14,10 @@ from flask import Blueprint
 from flask.wrappers import Response
 
 from bff.sandbox import crypto, cube
-from bff.sandbox.cards import card_or_fail, find_code, status_of
-from bff.sandbox.core import Sandbox, WeChatError
+from bff.sandbox.cards import status_of
+from bff.sandbox.core import Sandbox, WeChatError, format_error
 from bff.sandbox.state import load_json
-from bff.sandbox.web import as_int, ok, require_token, sandbox, wechat_body
+from bff.sandbox.web import WeChatCall, as_int, ok, wechat_api
 
 bp = Blueprint("wx_member", __name__)
 
@@ -34,18 +34,10 @@ def decrypt_card_id(sb: Sandbox, sealed: str) -> str | None:
     return crypto.unseal(sb.code_key(sb.config.oa_appid), sealed, lead=len(CARD_ID_LEAD))
 
 
-def _format_error(what: str) -> WeChatError:
-    return WeChatError(47001, f"data format error: {what}")
-
-
-@bp.post("/card/membercard/activate/geturl")
-def activate_geturl() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
-    if card["card_type"] != "MEMBER_CARD":
-        raise _format_error("not a member card")
+@wechat_api(bp, "/card/membercard/activate/geturl")
+def activate_geturl(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
+    card = call.member_card()
     outer_str = str(body.get("outer_str") or "")
     url = (f"{ACTIVATION_BASE}?action=preshow&&encrypt_card_id="
            f"{quote(encrypt_card_id(sb, card['card_id']), safe='')}"
@@ -54,29 +46,26 @@ def activate_geturl() -> Response:
     return ok(url=url)
 
 
-@bp.post("/card/membercard/activatetempinfo/get")
-def activate_temp_info() -> Response:
-    appid = require_token()
-    ticket = wechat_body().get("activate_ticket")
-    sb = sandbox()
+@wechat_api(bp, "/card/membercard/activatetempinfo/get")
+def activate_temp_info(call: WeChatCall) -> Response:
+    ticket = call.body.get("activate_ticket")
+    sb = call.sb
     data = sb.r.hgetall(sb.keys.activate_ticket(ticket)) if isinstance(ticket, str) else {}
-    if not data or data["appid"] != appid or float(data["expires_at"]) <= sb.clock.now():
+    if not data or data["appid"] != call.appid or float(data["expires_at"]) <= sb.clock.now():
         raise WeChatError(72012, "activate_ticket has been expired")
     return ok(info=load_json(data.get("form"), {"common_field_list": [],
                                                 "custom_field_list": []}))
 
 
-@bp.post("/card/membercard/activate")
-def activate() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
+@wechat_api(bp, "/card/membercard/activate")
+def activate(call: WeChatCall) -> Response:
+    sb, body = call.sb, call.body
     number = body.get("membership_number")
     if isinstance(number, int) and not isinstance(number, bool):
         number = str(number)
     if not isinstance(number, str) or not number or len(number) > 20:
-        raise _format_error("membership_number is required, at most 20 characters")
-    card, record = find_code(sb, appid, body.get("code"), body.get("card_id"))
+        raise format_error("membership_number is required, at most 20 characters")
+    card, record = call.code()
     if status_of(card, record, sb.clock.now()) != "NORMAL":
         raise WeChatError(40127, "invalid user-card status")
     values: dict[str, Any] = {
@@ -93,7 +82,7 @@ def activate() -> Response:
         name = f"init_custom_field_value{i}"
         if body.get(name) is not None:
             if len(str(body[name]).encode("utf-8")) > 12:
-                raise _format_error(f"{name} is longer than 12 bytes")
+                raise format_error(f"{name} is longer than 12 bytes")
             values[name] = str(body[name])
     pipe = sb.r.pipeline()
     pipe.hset(sb.keys.code(card["card_id"], record["code"]), mapping=values)
@@ -104,13 +93,11 @@ def activate() -> Response:
     return ok()
 
 
-@bp.post("/card/membercard/userinfo/get")
-def member_userinfo() -> Response:
-    appid = require_token()
-    body = wechat_body()
-    sb = sandbox()
-    card = card_or_fail(sb, body.get("card_id"), appid)
-    card, record = find_code(sb, appid, body.get("code"), card["card_id"])
+@wechat_api(bp, "/card/membercard/userinfo/get")
+def member_userinfo(call: WeChatCall) -> Response:
+    sb = call.sb
+    call.card()  # 40073 before 40056
+    card, record = call.code()
     user = sb.r.hgetall(sb.keys.user(record["openid"]))
     form = load_json(record.get("form"), {"common_field_list": [], "custom_field_list": []})
     sex = user.get("sex", "0")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bff.sandbox.core import WeChatError
+from bff.sandbox.core import WeChatError, format_error
 
 CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
 CODE_TYPES = ("CODE_TYPE_TEXT", "CODE_TYPE_BARCODE", "CODE_TYPE_QRCODE",
@@ -21,7 +21,7 @@ CODE_TYPES = ("CODE_TYPE_TEXT", "CODE_TYPE_BARCODE", "CODE_TYPE_QRCODE",
 COLORS = ("Color010", "Color020", "Color030", "Color040", "Color050", "Color060", "Color070",
           "Color080", "Color081", "Color082", "Color090", "Color100", "Color101", "Color102")
 DATE_TYPES = ("DATE_TYPE_FIX_TIME_RANGE", "DATE_TYPE_FIX_TERM", "DATE_TYPE_PERMANENT")
-MAX_QUANTITY = 100_000_000
+MAX_QUANTITY = 100_000_000  # of a card's sku: at most 100 million
 BASE_REQUIRED = ("logo_url", "brand_name", "code_type", "title", "color", "notice",
                  "description", "sku", "date_info")
 BASE_BYTES = {
@@ -54,28 +54,24 @@ def _missing(name: str) -> WeChatError:
     return WeChatError(41011, f"missing required field: {name}")
 
 
-def _format(what: str) -> WeChatError:
-    return WeChatError(47001, f"data format error: {what}")
-
-
 def _bytes(value: Any, name: str, limit: int) -> None:
     if not isinstance(value, str):
-        raise _format(f"{name} must be a string")
+        raise format_error(f"{name} must be a string")
     if len(value.encode("utf-8")) > limit:
         raise WeChatError(45021, f"field length exceeds limit: {name} (at most {limit} bytes)")
 
 
 def _int(value: Any, name: str, low: int = 0, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _format(f"{name} must be an integer")
+        raise format_error(f"{name} must be an integer")
     if value < low or (high is not None and value > high):
-        raise _format(f"{name} out of range")
+        raise format_error(f"{name} out of range")
     return value
 
 
 def _bool(value: Any, name: str) -> None:
     if not isinstance(value, bool):
-        raise _format(f"{name} must be true or false")
+        raise format_error(f"{name} must be true or false")
 
 
 def card_detail(card: Any) -> tuple[str, dict[str, Any]]:
@@ -118,9 +114,9 @@ def check_deposit_mode(base: dict[str, Any], quantity: int, deposited: int) -> N
     """WeChat's "Import Code" rules: get_custom_code_mode needs use_custom_code, and the stock
     may not exceed the codes imported (none when the card is created)."""
     if base.get("get_custom_code_mode") != "GET_CUSTOM_CODE_MODE_DEPOSIT":
-        raise _format("get_custom_code_mode")
+        raise format_error("get_custom_code_mode")
     if base.get("use_custom_code") is not True:
-        raise _format("get_custom_code_mode needs use_custom_code true")
+        raise format_error("get_custom_code_mode needs use_custom_code true")
     if quantity > deposited:
         raise WeChatError(40122, "invalid quantity: more stock than imported codes")
 
@@ -132,7 +128,7 @@ def _check_base(base: dict[str, Any], card_type: str, now: float) -> None:
     if "code_type" in base and base["code_type"] not in CODE_TYPES:
         raise WeChatError(40072, "invalid code type")
     if "color" in base and base["color"] not in COLORS:
-        raise _format("base_info.color is not one of WeChat's colour names")
+        raise format_error("base_info.color is not one of WeChat's colour names")
     for name in ("use_custom_code", "bind_openid", "can_share", "can_give_friend"):
         if name in base:
             _bool(base[name], f"base_info.{name}")
@@ -198,16 +194,16 @@ def _check_member(detail: dict[str, Any], *, creating: bool) -> None:
         if detail.get(name) is not None:
             _bytes(detail[name], name, 128)
     if detail.get("wx_activate") and detail.get("auto_activate"):
-        raise _format("auto_activate and wx_activate exclude each other")
+        raise format_error("auto_activate and wx_activate exclude each other")
     if detail.get("wx_activate") and detail.get("activate_url"):
-        raise _format("wx_activate and activate_url exclude each other")
+        raise format_error("wx_activate and activate_url exclude each other")
     brand = detail.get("activate_app_brand_user_name")
     if brand is not None:
         if not isinstance(brand, str) or not APP_BRAND.fullmatch(brand):
-            raise _format("activate_app_brand_user_name must be the Mini Program's "
+            raise format_error("activate_app_brand_user_name must be the Mini Program's "
                           "original id with @app (gh_...@app)")
         if not (detail.get("wx_activate") and detail.get("wx_activate_after_submit")):
-            raise _format("activate_app_brand_user_name needs wx_activate and "
+            raise format_error("activate_app_brand_user_name needs wx_activate and "
                           "wx_activate_after_submit")
     if detail.get("activate_app_brand_pass") is not None:
         if brand is None:
@@ -229,15 +225,15 @@ def check_update(card_type: str, change: Any, now: float) -> bool:
         raise _missing(card_type.lower())
     base = change.get("base_info", {})
     if not isinstance(base, dict):
-        raise _format("base_info must be an object")
+        raise format_error("base_info must be an object")
     for name in base:
         if name not in UPDATABLE_BASE:
-            raise _format(f"base_info.{name} cannot be changed by card/update")
+            raise format_error(f"base_info.{name} cannot be changed by card/update")
     allowed = ("base_info", TEXT_FIELD.get(card_type, "")) + (
         UPDATABLE_MEMBER if card_type == "MEMBER_CARD" else ())
     for name in change:
         if name not in allowed:
-            raise _format(f"{name} cannot be changed by card/update")
+            raise format_error(f"{name} cannot be changed by card/update")
     _check_base(base, card_type, now)
     _check_type_fields(card_type, change, creating=False)
     return any(n in base for n in REVIEWED) or any(n in change for n in REVIEWED)

@@ -13,10 +13,9 @@ from typing import Any
 import redis
 
 from bff.sandbox import crypto, cube
-from bff.sandbox.core import Sandbox, WeChatError
+from bff.sandbox.core import Sandbox, WeChatError, format_error
 from bff.sandbox.state import load_json
 
-CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
 DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
 STATUSES = ("NORMAL", "CONSUMED", "EXPIRE", "GIFTING", "GIFT_SUCC", "GIFT_TIMEOUT", "DELETE",
             "UNAVAILABLE")
@@ -25,10 +24,6 @@ YEAR = 365 * 86400
 
 def invalid_code() -> WeChatError:
     return WeChatError(40056, "invalid serial code")
-
-
-def format_error() -> WeChatError:
-    return WeChatError(47001, "data format error")
 
 
 def whole(value: Any, default: int) -> int:
@@ -116,6 +111,11 @@ def card_or_fail(sb: Sandbox, card_id: Any, appid: str) -> dict[str, str]:
 
 def is_custom(card: dict[str, str]) -> bool:
     return card.get("use_custom_code") == "1" or card.get("get_custom_code_mode") == DEPOSIT_MODE
+
+
+def supplies_codes(card: dict[str, str]) -> bool:
+    """The merchant gives the code with each take: custom codes, not served from deposited ones."""
+    return card.get("use_custom_code") == "1" and card.get("get_custom_code_mode") != DEPOSIT_MODE
 
 
 def find_code(sb: Sandbox, appid: str, code: Any,
@@ -260,13 +260,17 @@ def change_status(sb: Sandbox, card_id: str, code: str, to: str,
     return record
 
 
-def holdings_of(sb: Sandbox, oa_openid: str, card_id: str) -> list[dict[str, str]]:
-    """The user's code records of ``card_id``."""
-    records = []
-    for entry in sb.r.smembers(sb.keys.holdings(oa_openid)):
+def held_cards(sb: Sandbox, oa_openid: str, appid: str, card_id: str | None = None
+               ) -> list[tuple[dict[str, str], dict[str, str]]]:
+    """(card, code record) for each code of ``appid`` (of ``card_id`` when given) that the user
+    holds, in the order of their holdings entries."""
+    found = []
+    for entry in sorted(sb.r.smembers(sb.keys.holdings(oa_openid))):
         held_card, _, code = entry.partition(" ")
-        if held_card == card_id:
-            record = sb.r.hgetall(sb.keys.code(card_id, code))
-            if record and record.get("openid") == oa_openid:
-                records.append(record)
-    return records
+        if card_id and held_card != card_id:
+            continue
+        card = get_card(sb, held_card, appid)
+        record = sb.r.hgetall(sb.keys.code(held_card, code))
+        if card and record and record.get("openid") == oa_openid:
+            found.append((card, record))
+    return found

@@ -38,6 +38,11 @@ class WeChatError(Exception):
         self.errmsg = errmsg
 
 
+def format_error(what: str = "") -> WeChatError:
+    """WeChat's 47001 for a body it cannot use, saying what is wrong when that helps."""
+    return WeChatError(47001, f"data format error: {what}" if what else "data format error")
+
+
 class SimError(Exception):
     """A simulator request that makes no sense: HTTP 4xx ``{"error": ...}``."""
 

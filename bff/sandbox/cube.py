@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bff.sandbox.core import Sandbox, WeChatError
+from bff.sandbox.core import Sandbox, WeChatError, format_error
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 MAX_DAYS = 62
@@ -49,7 +49,7 @@ def date_range(sb: Sandbox, body: dict[str, Any]) -> list[str]:
 def cond_source(body: dict[str, Any]) -> int:
     value = body.get("cond_source")
     if value not in (0, 1, "0", "1"):
-        raise WeChatError(47001, "data format error: cond_source must be 0 or 1")
+        raise format_error("cond_source must be 0 or 1")
     return int(value)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bff.sandbox.core import Sandbox, SimError, WeChatError
+from bff.sandbox.core import Sandbox, SimError, format_error
 from bff.sandbox.state import load_json
 
 COMMON_FIELDS = ("USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_SEX",
@@ -17,28 +17,24 @@ COMMON_FIELDS = ("USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_SEX",
 RICH_TYPES = ("FORM_FIELD_RADIO", "FORM_FIELD_SELECT", "FORM_FIELD_CHECK_BOX")
 
 
-def _format(what: str) -> WeChatError:
-    return WeChatError(47001, f"data format error: {what}")
-
-
 def form_part(part: Any, name: str) -> dict[str, Any]:
     """One part of the form (required_form or optional_form), checked, as WeChat keeps it."""
     if not isinstance(part, dict):
-        raise _format(f"{name} must be an object")
+        raise format_error(f"{name} must be an object")
     common = part.get("common_field_id_list") or []
     custom = part.get("custom_field_list") or []
     rich = part.get("rich_field_list") or []
     if not isinstance(common, list) or any(f not in COMMON_FIELDS for f in common):
-        raise _format(f"{name}.common_field_id_list holds USER_FORM_INFO_FLAG_* names")
+        raise format_error(f"{name}.common_field_id_list holds USER_FORM_INFO_FLAG_* names")
     if not isinstance(custom, list) or any(not isinstance(f, str) or not f for f in custom):
-        raise _format(f"{name}.custom_field_list holds names")
+        raise format_error(f"{name}.custom_field_list holds names")
     if not isinstance(rich, list):
-        raise _format(f"{name}.rich_field_list must be a list")
+        raise format_error(f"{name}.rich_field_list must be a list")
     for field in rich:
         if not isinstance(field, dict) or field.get("type") not in RICH_TYPES \
                 or not field.get("name") or not isinstance(field.get("values"), list) \
                 or not field["values"]:
-            raise _format(f"{name}.rich_field_list entries need type, name and values")
+            raise format_error(f"{name}.rich_field_list entries need type, name and values")
     return {"can_modify": bool(part.get("can_modify", False)),
             "common_field_id_list": list(common), "custom_field_list": list(custom),
             "rich_field_list": [{"type": f["type"], "name": str(f["name"]),

@@ -13,19 +13,21 @@ from bff.sandbox import crypto
 from bff.sandbox.api_auth import LOGIN_CODE_LIFETIME, valid_tickets
 from bff.sandbox.api_catalogue import stock_running_low
 from bff.sandbox.api_member import decrypt_card_id, store_activation_form
+from bff.sandbox.card_rules import CARD_TYPES, DATE_TYPES, MAX_QUANTITY
 from bff.sandbox.cards import (
-    CARD_TYPES,
     DEPOSIT_MODE,
     create_card,
     get_card,
-    holdings_of,
+    held_cards,
+    is_custom,
     issue_code,
+    supplies_codes,
 )
 from bff.sandbox.core import Sandbox, SimError, WeChatError
 from bff.sandbox.forms import activation_form_of, check_filled_form
 from bff.sandbox.push import card_event, push_event, summary
 from bff.sandbox.state import DAY
-from bff.sandbox.web import sandbox, sim_body, sim_field
+from bff.sandbox.web import sandbox, sim_body, sim_field, user_request
 
 bp = Blueprint("sim", __name__, url_prefix="/_sim")
 
@@ -73,9 +75,7 @@ def new_login_code(sb: Sandbox, user: dict[str, str], app: str) -> str:
 
 @bp.post("/login-codes")
 def create_login_code() -> Response:
-    sb = sandbox()
-    body = sim_body()
-    user = sb.user_or_fail(body.get("user"))
+    sb, body, user = user_request()
     app = sim_field(body, "app", "str", "miniprogram", choices=("miniprogram", "h5"))
     return jsonify(code=new_login_code(sb, user, app))
 
@@ -101,8 +101,8 @@ def create_sim_card() -> Response:
     card_type = sim_field(body, "card_type", "str", "GENERAL_COUPON", choices=CARD_TYPES)
     base_info = {
         "title": sim_field(body, "title", "str", f"Sandbox {card_type.lower()}"),
-        "sku": {"quantity": sim_field(body, "quantity", "int", 100000, low=0, high=MAX_STOCK)},
-        "get_limit": sim_field(body, "get_limit", "int", 0, low=0, high=MAX_STOCK),
+        "sku": {"quantity": sim_field(body, "quantity", "int", 100000, low=0, high=MAX_QUANTITY)},
+        "get_limit": sim_field(body, "get_limit", "int", 0, low=0, high=MAX_QUANTITY),
         "use_custom_code": sim_field(body, "use_custom_code", "bool", False),
         "get_custom_code_mode": sim_field(body, "get_custom_code_mode", "str", nullable=True,
                                           choices=(DEPOSIT_MODE,)),
@@ -146,8 +146,6 @@ def review_card(card_id: str) -> Response:
 
 SIM_CARD_FIELDS = ("card_type", "title", "quantity", "get_limit", "use_custom_code",
                    "get_custom_code_mode", "bind_openid", "date_info", "approved")
-MAX_STOCK = 100_000_000  # WeChat's sku quantity is at most 100 million
-DATE_TYPES = ("DATE_TYPE_FIX_TIME_RANGE", "DATE_TYPE_FIX_TERM", "DATE_TYPE_PERMANENT")
 
 
 def sim_date_info(date_info: dict[str, Any]) -> dict[str, Any]:
@@ -198,10 +196,9 @@ def verify_card_ext(sb: Sandbox, card: dict[str, str], user: dict[str, str],
         raise WeChatError(40003, "invalid openid: the card is bound to another openid")
     if openid and openid != user["oa_openid"]:
         raise WeChatError(40003, "invalid openid")
-    custom = card["use_custom_code"] == "1" and card["get_custom_code_mode"] != DEPOSIT_MODE
-    if custom and not code:
+    if supplies_codes(card) and not code:
         raise bad("code required for a custom-code card")
-    if code and card["use_custom_code"] != "1" and card["get_custom_code_mode"] != DEPOSIT_MODE:
+    if code and not is_custom(card):
         raise bad("code given for a card with WeChat-generated codes")
     if not sb.r.set(sb.keys.nonce(card["card_id"], nonce, timestamp), "1", nx=True, ex=DAY):
         raise bad("nonce_str and timestamp already used")
@@ -229,9 +226,7 @@ def take_card(sb: Sandbox, card: dict[str, str], user: dict[str, str], *, code: 
 
 @bp.post("/add-card")
 def add_card() -> Response:
-    sb = sandbox()
-    body = sim_body()
-    user = sb.user_or_fail(body.get("user"))
+    sb, body, user = user_request()
     card_list = body.get("card_list")
     if not isinstance(card_list, list) or not card_list:
         raise SimError("card_list must be a non-empty list")
@@ -260,9 +255,7 @@ def add_card() -> Response:
 
 @bp.post("/activation-form")
 def activation_form() -> Response:
-    sb = sandbox()
-    body = sim_body()
-    user = sb.user_or_fail(body.get("user"))
+    sb, body, user = user_request()
     sealed, biz = body.get("encrypt_card_id"), body.get("biz")
     if not isinstance(sealed, str) or not isinstance(biz, str):
         raise SimError("encrypt_card_id and biz are required strings")
@@ -282,13 +275,14 @@ def activation_form() -> Response:
     if form is not None and all(isinstance(x, dict) for x in filled):
         check_filled_form(form, *filled)
     pushed = []
-    held = [r for r in holdings_of(sb, user["oa_openid"], card_id) if r["status"] == "NORMAL"]
+    held = [record for _, record in held_cards(sb, user["oa_openid"], sb.config.oa_appid, card_id)
+            if record["status"] == "NORMAL"]
     if held:
         code = held[0]["code"]
     else:
-        custom = card["use_custom_code"] == "1" and card["get_custom_code_mode"] != DEPOSIT_MODE
         try:
-            code, push = take_card(sb, card, user, code=crypto.numeric(12) if custom else None,
+            code, push = take_card(sb, card, user,
+                                   code=crypto.numeric(12) if supplies_codes(card) else None,
                                    outer_str=outer_str)
         except WeChatError as e:
             raise SimError(f"the user cannot take the card: {e.errcode} {e.errmsg}", 409) from e

@@ -15,10 +15,10 @@ from flask.wrappers import Response
 
 from bff.sandbox import crypto
 from bff.sandbox.api_auth import valid_tickets
-from bff.sandbox.cards import get_card, status_of
+from bff.sandbox.cards import held_cards, status_of
 from bff.sandbox.core import Sandbox, SimError
 from bff.sandbox.push import card_event, push_event, summary
-from bff.sandbox.web import sandbox, sim_body
+from bff.sandbox.web import sandbox, sim_body, user_request
 
 bp = Blueprint("sim_jsapi", __name__, url_prefix="/_sim")
 
@@ -97,23 +97,14 @@ def card_sign_valid(sb: Sandbox, body: dict[str, Any]) -> bool:
 
 def _holdings(sb: Sandbox, oa_openid: str) -> list[tuple[dict[str, str], dict[str, str]]]:
     """(card, code record) for each code the user holds, newest first."""
-    found = []
-    for entry in sb.r.smembers(sb.keys.holdings(oa_openid)):
-        card_id, _, code = entry.partition(" ")
-        card = get_card(sb, card_id, sb.config.oa_appid)
-        record = sb.r.hgetall(sb.keys.code(card_id, code))
-        if card and record and record.get("openid") == oa_openid:
-            found.append((card, record))
-    found.sort(key=lambda pair: float(pair[1].get("received_at", 0)), reverse=True)
-    return found
+    return sorted(held_cards(sb, oa_openid, sb.config.oa_appid),
+                  key=lambda pair: float(pair[1].get("received_at", 0)), reverse=True)
 
 
 @bp.post("/choose-card")
 def choose_card() -> Response:
     """wx.chooseCard: the user's usable cards that match; a bad cardSign gives an empty list."""
-    sb = sandbox()
-    body = sim_body()
-    user = sb.user_or_fail(body.get("user"))
+    sb, body, user = user_request()
     if not card_sign_valid(sb, body):
         return jsonify(sign_ok=False, cards=[])
     card_id = _text(body, "card_id", required=False)
@@ -134,9 +125,7 @@ def choose_card() -> Response:
 @bp.post("/open-card")
 def open_card() -> Response:
     """wx.openCard: the user views cards they hold; each view pushes ``user_view_card``."""
-    sb = sandbox()
-    body = sim_body()
-    user = sb.user_or_fail(body.get("user"))
+    sb, body, user = user_request()
     card_list = body.get("card_list")
     if not isinstance(card_list, list) or not 1 <= len(card_list) <= MAX_CARDS:
         raise SimError(f"card_list must be a list of 1 to {MAX_CARDS} {{card_id, code}}")

@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.wrappers import Response
 
-from bff.sandbox.cards import CARD_TYPES, DEPOSIT_MODE, STATUSES
+from bff.sandbox.card_rules import CARD_TYPES
+from bff.sandbox.cards import DEPOSIT_MODE, STATUSES
 
 bp = Blueprint("sim_spec", __name__)
 

@@ -57,8 +57,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 import redis
@@ -69,8 +70,28 @@ PUSH_HISTORY = 200  # pushes remembered by default (``push_history`` in /_sim/co
 MAX_PUSH_HISTORY = 1_000_000
 
 
+class _Key:
+    """A key builder of ``Keys``: ``keys.code(card_id, code)`` is ``P code:<card_id>:<code>``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, keys: Keys, owner: type | None = None) -> Callable[..., str]:
+        return partial(keys.k, self.name)
+
+
+class _Fixed:
+    """A key without parts: ``keys.clock`` is ``P clock``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, keys: Keys, owner: type | None = None) -> str:
+        return keys.k(self.name)
+
+
 class Keys:
-    """Key builders under one prefix."""
+    """Key builders under one prefix; the module's docstring says what each key holds."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -78,101 +99,36 @@ class Keys:
     def k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
-    @property
-    def clock(self) -> str:
-        return self.k("clock")
-
-    @property
-    def config(self) -> str:
-        return self.k("config")
-
-    @property
-    def calls(self) -> str:
-        return self.k("calls")
-
-    @property
-    def pushes(self) -> str:
-        return self.k("pushes")
-
-    @property
-    def whitelist(self) -> str:
-        return self.k("whitelist")
-
-    @property
-    def page_seq(self) -> str:
-        return self.k("seq", "page")
-
-    def fault(self, path: str) -> str:
-        return self.k("fault", path)
-
-    def token(self, token: str) -> str:
-        return self.k("tok", token)
-
-    def classic(self, appid: str) -> str:
-        return self.k("classic", appid)
-
-    def stable(self, appid: str) -> str:
-        return self.k("stable", appid)
-
-    def ticket(self, appid: str, kind: str) -> str:
-        return self.k("ticket", appid, kind)
-
-    def tickets(self, appid: str, kind: str) -> str:
-        return self.k("tickets", appid, kind)
-
-    def codekey(self, appid: str) -> str:
-        return self.k("codekey", appid)
-
-    def user(self, oa_openid: str) -> str:
-        return self.k("user", oa_openid)
-
-    def uidx(self, any_id: str) -> str:
-        return self.k("uidx", any_id)
-
-    def login(self, code: str) -> str:
-        return self.k("login", code)
-
-    def card(self, card_id: str) -> str:
-        return self.k("card", card_id)
-
-    def got(self, card_id: str) -> str:
-        return self.k("got", card_id)
-
-    def code(self, card_id: str, code: str) -> str:
-        return self.k("code", card_id, code)
-
-    def codeidx(self, code: str) -> str:
-        return self.k("codeidx", code)
-
-    def holdings(self, oa_openid: str) -> str:
-        return self.k("holdings", oa_openid)
-
-    def deposit(self, card_id: str) -> str:
-        return self.k("deposit", card_id)
-
-    def pool(self, card_id: str) -> str:
-        return self.k("pool", card_id)
-
-    def nonce(self, card_id: str, nonce_str: str, timestamp: str) -> str:
-        return self.k("nonce", card_id, nonce_str, timestamp)
-
-    def activate_ticket(self, ticket: str) -> str:
-        return self.k("actticket", ticket)
-
-    def card_index(self, appid: str) -> str:
-        return self.k("cards", appid)
-
-    def activation_form(self, card_id: str) -> str:
-        return self.k("form", card_id)
-
-    def cube(self, card_id: str, day: str) -> str:
-        return self.k("cube", card_id, day)
-
-    def cube_users(self, card_id: str, day: str, metric: str) -> str:
-        return self.k("cubeu", card_id, day, metric)
-
-    def sku_remind(self, card_id: str) -> str:
-        return self.k("skuremind", card_id)
+    clock = _Fixed("clock")
+    config = _Fixed("config")
+    calls = _Fixed("calls")
+    pushes = _Fixed("pushes")
+    whitelist = _Fixed("whitelist")
+    page_seq = _Fixed("seq:page")
+    fault = _Key("fault")  # (path)
+    token = _Key("tok")  # (access_token)
+    classic = _Key("classic")  # (appid)
+    stable = _Key("stable")  # (appid)
+    ticket = _Key("ticket")  # (appid, type)
+    tickets = _Key("tickets")  # (appid, type)
+    codekey = _Key("codekey")  # (appid)
+    user = _Key("user")  # (oa_openid)
+    uidx = _Key("uidx")  # (mp_openid | oa_openid | unionid)
+    login = _Key("login")  # (code)
+    card = _Key("card")  # (card_id)
+    got = _Key("got")  # (card_id)
+    code = _Key("code")  # (card_id, code)
+    codeidx = _Key("codeidx")  # (code)
+    holdings = _Key("holdings")  # (oa_openid)
+    deposit = _Key("deposit")  # (card_id)
+    pool = _Key("pool")  # (card_id)
+    nonce = _Key("nonce")  # (card_id, nonce_str, timestamp)
+    activate_ticket = _Key("actticket")  # (ticket)
+    card_index = _Key("cards")  # (appid)
+    activation_form = _Key("form")  # (card_id)
+    cube = _Key("cube")  # (card_id, YYYY-MM-DD)
+    cube_users = _Key("cubeu")  # (card_id, YYYY-MM-DD, metric)
+    sku_remind = _Key("skuremind")  # (card_id)
 
 
 class Clock:

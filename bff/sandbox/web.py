@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.wrappers import Response
 
-from bff.sandbox.core import Sandbox, SimError, WeChatError
+from bff.sandbox.cards import card_or_fail, find_code
+from bff.sandbox.core import Sandbox, SimError, WeChatError, format_error
 
 EXTENSION = "wxsandbox"
 
@@ -38,7 +41,7 @@ def wechat_body() -> dict[str, Any]:
     """The JSON body of a WeChat API call (WeChat ignores the Content-Type)."""
     data = _json_body()
     if not isinstance(data, dict):
-        raise WeChatError(47001, "data format error")
+        raise format_error()
     return data
 
 
@@ -49,6 +52,14 @@ def sim_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SimError("the body must be a JSON object")
     return data
+
+
+def user_request() -> tuple[Sandbox, dict[str, Any], dict[str, str]]:
+    """A simulator request on a user's behalf: the sandbox, the body and the user its ``user``
+    names (any of their ids; 404 when unknown)."""
+    sb = sandbox()
+    body = sim_body()
+    return sb, body, sb.user_or_fail(body.get("user"))
 
 
 _KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -97,6 +108,50 @@ def require_token() -> str:
     return data["appid"]
 
 
+class WeChatCall:
+    """A call to a WeChat API path whose access_token is valid: the appid it belongs to, and
+    the JSON body, read when first used (so a bad token is reported before a bad body)."""
+
+    def __init__(self, sb: Sandbox, appid: str) -> None:
+        self.sb = sb
+        self.appid = appid
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        return wechat_body()
+
+    def card(self) -> dict[str, str]:
+        """The body's ``card_id``: a card of the caller's appid, else 40073."""
+        return card_or_fail(self.sb, self.body.get("card_id"), self.appid)
+
+    def member_card(self, why: str = "not a member card") -> dict[str, str]:
+        """The body's ``card_id``: a member card of the caller's appid, else 40073 or 47001."""
+        card = self.card()
+        if card["card_type"] != "MEMBER_CARD":
+            raise format_error(why)
+        return card
+
+    def code(self, *, card_id_required: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+        """(card, code record) of the body's ``code`` (and ``card_id``), else 40056; 47001
+        without ``card_id`` where the path requires it."""
+        if card_id_required and not self.body.get("card_id"):
+            raise format_error("card_id is required")
+        return find_code(self.sb, self.appid, self.body.get("code"), self.body.get("card_id"))
+
+
+def wechat_api(bp: Blueprint, path: str, *, method: str = "POST"
+               ) -> Callable[[Callable[[WeChatCall], Response]], Callable[[WeChatCall], Response]]:
+    """Route a WeChat API path that takes an access_token: the view gets the checked call."""
+    def register(view: Callable[[WeChatCall], Response]) -> Callable[[WeChatCall], Response]:
+        def endpoint() -> Response:
+            return view(WeChatCall(sandbox(), require_token()))
+
+        bp.add_url_rule(path, view.__name__, endpoint, methods=[method])
+        return view
+
+    return register
+
+
 def as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes")
@@ -109,4 +164,4 @@ def as_int(value: Any, default: int | None = None) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 parses as inf
-        raise WeChatError(47001, "data format error") from None
+        raise format_error() from None

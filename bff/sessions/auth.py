@@ -1,11 +1,10 @@
-"""``@require_user`` and ``current_user()``: the caller of a user endpoint, from its bearer token.
+"""``@user_required`` and ``current_user()``: the caller of a user endpoint, from its bearer token.
 
-Usage in a flask-smorest view (below the ``@blp.response`` decorators)::
+Usage in a flask-smorest view (below the ``@blp.response`` decorators); the spec's security
+requirement and its 401 follow from the one decorator::
 
-    @blp.doc(security=[{"bearerAuth": []}])
-    @blp.alt_response(401, description="no valid session token")
     @blp.response(200, OutSchema)
-    @require_user
+    @user_required
     def post(self, data): user = current_user()
 
 The session is read with one Redis round trip. ``SessionUser.oa_openid`` is resolved lazily on
@@ -89,18 +88,19 @@ def authenticate() -> SessionUser:
     if len(token) > 128:
         raise Unauthorized("the session token is invalid, expired or revoked; log in again")
     svc = services()
+    now = svc.clock()
     cache = svc.extras.get("session_cache")
     if cache is not None:  # BFF_SESSION_CACHE: invalidated by Redis on every change
-        rec = cache.load(token, lambda t: load_session(svc.redis, t))
+        rec = cache.load(token, lambda t: load_session(svc.redis, t, now=now), now=now)
     else:
-        rec = load_session(svc.redis, token)
+        rec = load_session(svc.redis, token, now=now)
     if rec is None:
         raise Unauthorized("the session token is invalid, expired or revoked; log in again")
     return SessionUser.from_record(svc.redis, rec)
 
 
 def current_user() -> SessionUser:
-    """The caller authenticated by ``@require_user`` for this request."""
+    """The caller authenticated by ``@user_required`` for this request."""
     user = g.get("bff_user")
     if user is None:
         user = authenticate()
@@ -111,7 +111,7 @@ def current_user() -> SessionUser:
 USER_SECURITY: list[dict[str, list]] = [{SESSION_SCHEME: []}]
 
 
-def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
+def user_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse with 401 unless the request carries a live session token.
 
     The spec follows from it: the operation requires ``bearerAuth`` and documents 401 (and the
@@ -130,7 +130,7 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def authenticate_early() -> None:
-    """``before_request``: a view marked by ``@require_user`` answers 401 before its body is
+    """``before_request``: a view marked by ``@user_required`` answers 401 before its body is
     parsed, so a caller without a session never learns the endpoint's schema from a 422."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)

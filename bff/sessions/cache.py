@@ -149,17 +149,18 @@ class SessionCache:
 
     # -- the cache ---------------------------------------------------------------------------
 
-    def load(self, token: str, loader: Any) -> SessionRecord | None:
-        """The session of ``token``: from the cache when valid, else ``loader(token)``."""
+    def load(self, token: str, loader: Any, *, now: float) -> SessionRecord | None:
+        """The session of ``token`` live at ``now`` (wall clock): from the cache when valid,
+        else ``loader(token)``."""
         token_id = token_id_of(token)
-        now = time.monotonic()
+        started = time.monotonic()
         with self._lock:
             trusted = self._drain()
             if trusted:
                 cached = self._entries.get(token_id)
                 if cached is not None:
                     rec, stored_at = cached
-                    if now - stored_at < self.max_age and rec.expires_at > time.time():
+                    if started - stored_at < self.max_age and rec.expires_at > now:
                         self.hits += 1
                         return rec
                     del self._entries[token_id]
@@ -172,7 +173,7 @@ class SessionCache:
             if self._drain() and self._epoch == epoch:
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()
-                self._entries[token_id] = (rec, now)
+                self._entries[token_id] = (rec, started)
         return rec
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis
 
@@ -41,41 +42,40 @@ def _link(r: redis.Redis, source: str, **ids: str | None) -> None:
         pass  # refused, logged and counted by link_openids; the login itself still succeeds
 
 
-def login_miniprogram(
-    r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str
-) -> tuple[str, dict]:
-    """jscode2session → a new session; returns (token, the record's public fields)."""
+def _exchange(exchange: Callable[[str], dict], code: str) -> tuple[dict, str, str | None]:
+    """WeChat's answer to a login code, its openid and unionid (login errors translated)."""
     try:
-        answer = wechat.jscode2session(code)
+        answer = exchange(code)
     except WeChatApiError as e:
         raise _translate_login_error(e) from None
-    mp_openid = answer["openid"]
-    unionid = answer.get("unionid") or None
+    return answer, answer["openid"], answer.get("unionid") or None
+
+
+def login_miniprogram(r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str, *,
+                      now: float) -> tuple[str, dict]:
+    """jscode2session → a new session from ``now``; returns (token, the record's public fields)."""
+    answer, mp_openid, unionid = _exchange(wechat.jscode2session, code)
     _link(r, "jscode2session", unionid=unionid, mp_openid=mp_openid)
     ident = find_identity(r, mp_openid=mp_openid)
-    oa = ident.official_account_openid if ident else None
     sealed = None
     if answer.get("session_key"):
         sealed = seal_session_key(settings, answer["session_key"])
-    token, rec = create_session(r, ttl=settings.session_ttl, mp_openid=mp_openid,
-                                oa_openid=oa, unionid=unionid or (ident and ident.unionid),
-                                sealed_session_key=sealed)
+    token, _ = create_session(r, ttl=settings.session_ttl, now=now, mp_openid=mp_openid,
+                              oa_openid=ident.official_account_openid if ident else None,
+                              unionid=unionid or (ident and ident.unionid),
+                              sealed_session_key=sealed)
     return token, {"openid": mp_openid, "expires_in": settings.session_ttl}
 
 
-def login_h5(r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str) -> tuple[str, dict]:
+def login_h5(r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str, *,
+             now: float) -> tuple[str, dict]:
     """Web authorization (sns/oauth2/access_token) → a session for the OA openid."""
-    try:
-        answer = wechat.oauth2_access_token(code)
-    except WeChatApiError as e:
-        raise _translate_login_error(e) from None
-    oa_openid = answer["openid"]
-    unionid = answer.get("unionid") or None
+    _, oa_openid, unionid = _exchange(wechat.oauth2_access_token, code)
     _link(r, "h5_login", unionid=unionid, oa_openid=oa_openid)
     ident = find_identity(r, oa_openid=oa_openid)
-    mp = ident.miniprogram_openid if ident else None
-    token, rec = create_session(r, ttl=settings.session_ttl, mp_openid=mp, oa_openid=oa_openid,
-                                unionid=unionid or (ident and ident.unionid))
+    token, _ = create_session(r, ttl=settings.session_ttl, now=now,
+                              mp_openid=ident.miniprogram_openid if ident else None,
+                              oa_openid=oa_openid, unionid=unionid or (ident and ident.unionid))
     return token, {"openid": oa_openid, "expires_in": settings.session_ttl}
 
 

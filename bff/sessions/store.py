@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,15 +53,16 @@ def create_session(
     r: redis.Redis,
     *,
     ttl: int,
+    now: float,
     mp_openid: str | None = None,
     oa_openid: str | None = None,
     unionid: str | None = None,
     sealed_session_key: str | None = None,
 ) -> tuple[str, SessionRecord]:
-    """A new session; returns the token (shown once, to the caller) and the record."""
+    """A new session from ``now``; returns the token (shown once, to the caller) and the record."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     token_id = token_id_of(token)
-    now = int(time.time())
+    now = int(now)
     values = {
         "mp": mp_openid or "",
         "oa": oa_openid or "",
@@ -78,14 +78,15 @@ def create_session(
     return token, SessionRecord(token_id, mp_openid, oa_openid, unionid, now + ttl)
 
 
-def load_session(r: redis.Redis, token: str) -> SessionRecord | None:
-    """The live session of ``token``, or None when unknown, revoked or expired (one round trip)."""
+def load_session(r: redis.Redis, token: str, *, now: float) -> SessionRecord | None:
+    """The session of ``token`` live at ``now``, or None when unknown, revoked or expired (one
+    round trip)."""
     token_id = token_id_of(token)
     h = r.hmget(keys.session(token_id), "mp", "oa", "unionid", "expires_at")
     if h[3] is None:
         return None
     expires_at = int(h[3])
-    if expires_at <= time.time():
+    if expires_at <= now:
         return None
     return SessionRecord(token_id, h[0] or None, h[1] or None, h[2] or None, expires_at)
 

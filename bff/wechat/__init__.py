@@ -10,25 +10,12 @@ import requests
 from bff.wechat.api import WeChatApi
 from bff.wechat.client import WeChatClient
 from bff.wechat.credential_source import WeChatCredentialSource
-from bff.wechat.credentials import Credentials, CredentialStoreUnavailable
-from bff.wechat.errors import (
-    Busy,
-    ErrCode,
-    QuotaExceeded,
-    TokenInvalid,
-    WeChatApiError,
-    WeChatError,
-    WeChatUnavailable,
-)
+from bff.wechat.credentials import Credentials
 
 if TYPE_CHECKING:
     from bff.config import Settings
 
-__all__ = [
-    "Busy", "CredentialStoreUnavailable", "Credentials", "ErrCode", "QuotaExceeded",
-    "TokenInvalid", "WeChatApi", "WeChatApiError", "WeChatClient", "WeChatError",
-    "WeChatUnavailable", "build_wechat",
-]
+__all__ = ["build_wechat"]  # errors: bff.wechat.errors; the API: bff.wechat.api
 
 
 def build_wechat(

@@ -153,37 +153,6 @@ export interface RedeemOut {
   redeemed_at: number;
 }
 
-export interface MembershipNumber {
-  mode?: "code" | "sequence";
-  prefix?: string;
-  width?: number;
-}
-
-export interface Profile {
-  card_id?: string;
-  bind_openid?: boolean;
-  code_mode?: "none" | "deposit" | "pool";
-  self_redeem?: boolean;
-  membership_number?: MembershipNumber;
-  init_bonus?: number;
-  init_bonus_record?: string;
-  init_balance?: number;
-  background_pic_url?: string;
-  review_state?: string;
-  review_reason?: string | null;
-}
-
-export interface PoolLoad {
-  /** a code repeated or already loaded is counted in duplicates */
-  codes: Array<string>;
-}
-
-export interface PoolLoadOut {
-  added: number;
-  duplicates: number;
-  available: number;
-}
-
 export interface PluginRequest {
   card_id: string;
   outer_str?: string | null;
@@ -243,56 +212,6 @@ export interface Capabilities {
   activation_plugin: boolean;
   /** ios, android or other */
   platform: string;
-}
-
-export interface Event {
-  /** Stream id; ordered */
-  id: string;
-  event: string;
-  card_id?: string | null;
-  code?: string | null;
-  /** Official Account openid */
-  openid?: string | null;
-  /** WeChat's CreateTime */
-  create_time?: number | null;
-  /** Epoch milliseconds when recorded */
-  received_at?: number;
-  /** safe or plain */
-  mode?: string;
-  /** All XML fields */
-  fields?: {
-    [key: string]: string;
-  };
-}
-
-export interface EventsPage {
-  events: Array<Event>;
-  /** Pass as `after` next time */
-  next?: string | null;
-}
-
-export interface ChannelRow {
-  date: string;
-  card_id: string;
-  /** '' when none was given */
-  outer_str: string;
-  received: number;
-  consumed: number;
-  deleted: number;
-  gifted: number;
-}
-
-export interface ChannelStats {
-  rows: Array<ChannelRow>;
-  /** the range was longer than 366 days: pass this as from for the rest */
-  next_from?: string | null;
-}
-
-export interface Identity {
-  unionid?: string | null;
-  miniprogram_openid?: string | null;
-  official_account_openid?: string | null;
-  linked_by?: string | null;
 }
 
 export interface QrCard {
@@ -638,10 +557,6 @@ export interface CustomField {
 }
 
 export interface MemberCard {
-  base_info: BaseInfo;
-  advanced_info?: {
-    [key: string]: unknown;
-  };
   background_pic_url?: string;
   prerogative: string;
   auto_activate?: boolean;
@@ -666,6 +581,10 @@ export interface MemberCard {
   custom_field2?: CustomField;
   custom_field3?: CustomField;
   custom_cell1?: {
+    [key: string]: unknown;
+  };
+  base_info: BaseInfo;
+  advanced_info?: {
     [key: string]: unknown;
   };
   [key: string]: unknown;
@@ -734,20 +653,8 @@ export interface BaseInfoChange {
 }
 
 export interface CardChange {
-  base_info?: BaseInfoChange;
-  deal_detail?: string;
-  gift?: string;
-  default_detail?: string;
   background_pic_url?: string;
   prerogative?: string;
-  supply_bonus?: boolean;
-  supply_balance?: boolean;
-  bonus_url?: string;
-  balance_url?: string;
-  bonus_rule?: {
-    [key: string]: unknown;
-  };
-  discount?: number;
   auto_activate?: boolean;
   wx_activate?: boolean;
   wx_activate_after_submit?: boolean;
@@ -755,15 +662,27 @@ export interface CardChange {
   activate_url?: string;
   activate_app_brand_user_name?: string;
   activate_app_brand_pass?: string;
+  supply_bonus?: boolean;
+  supply_balance?: boolean;
+  bonus_url?: string;
+  balance_url?: string;
+  bonus_cleared?: string;
+  bonus_rules?: string;
+  balance_rules?: string;
+  bonus_rule?: {
+    [key: string]: unknown;
+  };
+  discount?: number;
   custom_field1?: CustomField;
   custom_field2?: CustomField;
   custom_field3?: CustomField;
   custom_cell1?: {
     [key: string]: unknown;
   };
-  bonus_cleared?: string;
-  bonus_rules?: string;
-  balance_rules?: string;
+  base_info?: BaseInfoChange;
+  deal_detail?: string;
+  gift?: string;
+  default_detail?: string;
 }
 
 export interface SendCheck {
@@ -806,6 +725,87 @@ export interface WeChatStats {
   rows?: Array<{
     [key: string]: unknown;
   }>;
+}
+
+export interface MembershipNumber {
+  mode?: "code" | "sequence";
+  prefix?: string;
+  width?: number;
+}
+
+export interface Profile {
+  card_id?: string;
+  bind_openid?: boolean;
+  code_mode?: "none" | "deposit" | "pool";
+  self_redeem?: boolean;
+  membership_number?: MembershipNumber;
+  init_bonus?: number;
+  init_bonus_record?: string;
+  init_balance?: number;
+  background_pic_url?: string;
+  review_state?: string;
+  review_reason?: string | null;
+}
+
+export interface PoolLoad {
+  /** a code repeated or already loaded is counted in duplicates */
+  codes: Array<string>;
+}
+
+export interface PoolLoadOut {
+  added: number;
+  duplicates: number;
+  available: number;
+}
+
+export interface Event {
+  /** Stream id; ordered */
+  id: string;
+  event: string;
+  card_id?: string | null;
+  code?: string | null;
+  /** Official Account openid */
+  openid?: string | null;
+  /** WeChat's CreateTime */
+  create_time?: number | null;
+  /** Epoch milliseconds when recorded */
+  received_at?: number;
+  /** safe or plain */
+  mode?: string;
+  /** All XML fields */
+  fields?: {
+    [key: string]: string;
+  };
+}
+
+export interface EventsPage {
+  events: Array<Event>;
+  /** Pass as `after` next time */
+  next?: string | null;
+}
+
+export interface ChannelRow {
+  date: string;
+  card_id: string;
+  /** '' when none was given */
+  outer_str: string;
+  received: number;
+  consumed: number;
+  deleted: number;
+  gifted: number;
+}
+
+export interface ChannelStats {
+  rows: Array<ChannelRow>;
+  /** the range was longer than 366 days: pass this as from for the rest */
+  next_from?: string | null;
+}
+
+export interface Identity {
+  unionid?: string | null;
+  miniprogram_openid?: string | null;
+  official_account_openid?: string | null;
+  linked_by?: string | null;
 }
 
 /** Every operation: "METHOD /path" -> its path parameters, query, JSON body and success answer. */
@@ -914,36 +914,6 @@ export interface Operations {
     response: RedeemOut;
     status: 200;
   };
-  /** The card's profile (defaults when never set) */
-  "GET /v1/admin/cards/{card_id}/profile": {
-    path: {
-      card_id: string;
-    };
-    query: never;
-    body: never;
-    response: Profile;
-    status: 200;
-  };
-  /** Set the card's profile; omitted fields keep their value */
-  "PUT /v1/admin/cards/{card_id}/profile": {
-    path: {
-      card_id: string;
-    };
-    query: never;
-    body: Profile;
-    response: Profile;
-    status: 200;
-  };
-  /** Load codes into the card's pool (a code is never loaded, or handed out, twice) */
-  "POST /v1/admin/cards/{card_id}/pool": {
-    path: {
-      card_id: string;
-    };
-    query: never;
-    body: PoolLoad;
-    response: PoolLoadOut;
-    status: 200;
-  };
   /** Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in */
   "POST /v1/membership/activation-plugin": {
     path: never;
@@ -1009,55 +979,6 @@ export interface Operations {
     body: string;
     response: string;
     status: 200;
-  };
-  /** Read the event stream in order, after a cursor. */
-  "GET /v1/admin/events": {
-    path: never;
-    query: {
-      /** Return events after this id (the last `next`) */
-      after?: string | null;
-      limit?: number;
-    };
-    body: never;
-    response: EventsPage;
-    status: 200;
-  };
-  /** Cards received, consumed, deleted and gifted per day and channel (outer_str). */
-  "GET /v1/admin/stats/channels": {
-    path: never;
-    query: {
-      card_id?: string | null;
-      /** First day (Asia/Shanghai); default to - 29 days */
-      from?: string | null;
-      /** Last day (Asia/Shanghai), inclusive; default today */
-      to?: string | null;
-    };
-    body: never;
-    response: ChannelStats;
-    status: 200;
-  };
-  /** The links between a unionid, Mini Program openid and Official Account openid. */
-  "GET /v1/admin/identities": {
-    path: never;
-    query: {
-      unionid?: string | null;
-      mp_openid?: string | null;
-      oa_openid?: string | null;
-    };
-    body: never;
-    response: Identity;
-    status: 200;
-  };
-  /** Remove a wrong link: that openid no longer maps to the others (logged without ids) */
-  "DELETE /v1/admin/identities": {
-    path: never;
-    query: {
-      mp_openid?: string | null;
-      oa_openid?: string | null;
-    };
-    body: never;
-    response: void;
-    status: 204;
   };
   /** Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD) */
   "POST /v1/admin/qrcodes": {
@@ -1313,5 +1234,84 @@ export interface Operations {
     body: never;
     response: WeChatStats;
     status: 200;
+  };
+  /** The card's profile (defaults when never set) */
+  "GET /v1/admin/cards/{card_id}/profile": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: never;
+    response: Profile;
+    status: 200;
+  };
+  /** Set the card's profile; omitted fields keep their value */
+  "PUT /v1/admin/cards/{card_id}/profile": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: Profile;
+    response: Profile;
+    status: 200;
+  };
+  /** Load codes into the card's pool (a code is never loaded, or handed out, twice) */
+  "POST /v1/admin/cards/{card_id}/pool": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: PoolLoad;
+    response: PoolLoadOut;
+    status: 200;
+  };
+  /** Read the event stream in order, after a cursor. */
+  "GET /v1/admin/events": {
+    path: never;
+    query: {
+      /** Return events after this id (the last `next`) */
+      after?: string | null;
+      limit?: number;
+    };
+    body: never;
+    response: EventsPage;
+    status: 200;
+  };
+  /** Cards received, consumed, deleted and gifted per day and channel (outer_str). */
+  "GET /v1/admin/stats/channels": {
+    path: never;
+    query: {
+      card_id?: string | null;
+      /** First day (Asia/Shanghai); default to - 29 days */
+      from?: string | null;
+      /** Last day (Asia/Shanghai), inclusive; default today */
+      to?: string | null;
+    };
+    body: never;
+    response: ChannelStats;
+    status: 200;
+  };
+  /** The links between a unionid, Mini Program openid and Official Account openid. */
+  "GET /v1/admin/identities": {
+    path: never;
+    query: {
+      unionid?: string | null;
+      mp_openid?: string | null;
+      oa_openid?: string | null;
+    };
+    body: never;
+    response: Identity;
+    status: 200;
+  };
+  /** Remove a wrong link: that openid no longer maps to the others (logged without ids) */
+  "DELETE /v1/admin/identities": {
+    path: never;
+    query: {
+      mp_openid?: string | null;
+      oa_openid?: string | null;
+    };
+    body: never;
+    response: void;
+    status: 204;
   };
 }

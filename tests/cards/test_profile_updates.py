@@ -3,28 +3,50 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from bff import profiles, store
 
 
-def test_review_event_between_read_and_write_of_a_put_is_kept(redis_client, redis_url,
-                                                             monkeypatch):
+class WriteAfterFirstRead:
+    """The connection handed to the code under test: after the first read inside its
+    transaction, ``write`` runs on another connection (another process's write lands between
+    this one's read and its write). Everything else is the real client."""
+
+    def __init__(self, r: Any, write: Callable[[], None]) -> None:
+        self._r, self._write, self.fired = r, write, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._r, name)
+
+    def transaction(self, func: Callable[[Any], Any], *watches: Any, **kwargs: Any) -> Any:
+        outer = self
+
+        class Pipe:
+            def __init__(self, pipe: Any) -> None:
+                self._pipe = pipe
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._pipe, name)
+
+            def get(self, key: Any) -> Any:
+                value = self._pipe.get(key)
+                if not outer.fired:
+                    outer.fired = True
+                    outer._write()
+                return value
+
+        return self._r.transaction(lambda pipe: func(Pipe(pipe)), *watches, **kwargs)
+
+
+def test_review_event_between_read_and_write_of_a_put_is_kept(redis_client, redis_url):
     """Another process records WeChat's review verdict while an operator's PUT is mid-way."""
     other = store.connect(redis_url, allow_embedded=False)
-    real_parse = profiles._parse
-    interleaved = []
-
-    def parse_then_interleave(card_id, raw):
-        parsed = real_parse(card_id, raw)
-        if not interleaved:
-            interleaved.append(True)
-            monkeypatch.setattr(profiles, "_parse", real_parse)
-            profiles.set_review_state(other, card_id, "rejected", "blurry logo")
-        return parsed
-
-    monkeypatch.setattr(profiles, "_parse", parse_then_interleave)
-    stored = profiles.put_profile(redis_client, "pCARD", {"self_redeem": True})
-    assert interleaved
+    r = WriteAfterFirstRead(redis_client, lambda: profiles.set_review_state(
+        other, "pCARD", "rejected", "blurry logo"))
+    stored = profiles.put_profile(r, "pCARD", {"self_redeem": True})
+    assert r.fired
     assert stored.self_redeem is True and stored.review_state == "rejected"
     fresh = profiles.get_profile(redis_client, "pCARD", fresh=True)
     assert (fresh.self_redeem, fresh.review_state, fresh.review_reason) == (

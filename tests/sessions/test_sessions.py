@@ -92,11 +92,11 @@ def test_a_revoked_token_is_refused(story, client):
     assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 401
 
 
-def test_an_expired_token_is_refused(story, client, monkeypatch):
+def test_an_expired_token_is_refused(story, app, client):
     token = story.login(story.user())
     assert client.get("/v1/me", headers=bearer(token)).status_code == 200
     later = time.time() + 7 * 24 * 3600 + 1
-    monkeypatch.setattr(store.time, "time", lambda: later)
+    app.extensions["bff"].clock = lambda: later
     res = client.get("/v1/me", headers=bearer(token))
     assert res.status_code == 401
     assert "expired" in res.json["message"]

@@ -18,6 +18,20 @@ export function reason (e) {
   return String(e && e.message ? e.message : e)
 }
 
+/** A button's action: the button is disabled while it runs, a failure goes to the status line. */
+export function onPress (button, action) {
+  button.onclick = async () => {
+    button.disabled = true
+    try {
+      await action()
+    } catch (e) {
+      say(reason(e), 'error')
+    } finally {
+      button.disabled = false
+    }
+  }
+}
+
 export async function demoConfig () {
   const res = await fetch('/demo/config.json')
   return res.json()

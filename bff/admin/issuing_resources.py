@@ -19,9 +19,9 @@ from bff.admin.schemas import (
     QrImageQuerySchema,
     WhitelistSchema,
 )
-from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
+from bff.admin_auth import admin_blueprint, admin_required
 from bff.extensions import services
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-issuing", __name__,
                       "Operators: issuing cards (QR codes, landing pages, articles, testers)")
@@ -29,17 +29,14 @@ blp = admin_blueprint("admin-issuing", __name__,
 
 @blp.route("/qrcodes")
 class QrCodes(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(QrCodeRequestSchema)
     @blp.response(201, QrCodeSchema)
     @blp.alt_response(404, description="unknown card_id (40073), or an openid this Official "
                                        "Account does not know (40003)")
-    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
-                                       "or is deleted")
     @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
                                        "card needs (its code, its openid) is missing")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(NOT_ISSUABLE, UPSTREAM_FAILURES)
+    @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
 
@@ -52,14 +49,14 @@ class QrCodes(MethodView):
 
 @blp.route("/qrcodes/image")
 class QrImage(MethodView):
-    @blp.doc(security=ADMIN_SECURITY, responses={"200": {
+    @blp.doc(responses={"200": {
         "description": "the QR image",
         "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
                     "image/svg+xml": {"schema": {"type": "string"}}},
     }})
     @blp.arguments(QrImageQuerySchema, location="query", unknown=RAISE)
     @blp.alt_response(422, description="url is not an absolute http(s) URL of ≤1024 characters")
-    @require_admin
+    @admin_required
     def get(self, args: dict[str, Any]) -> Response:
         """Render a QR code's url as PNG or SVG (locally; nothing is fetched)"""
         body, mimetype = qrimage.render(args["url"], args["format"], scale=args["scale"],
@@ -72,16 +69,12 @@ class QrImage(MethodView):
 
 @blp.route("/landing-pages")
 class LandingPages(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(LandingPageRequestSchema)
     @blp.response(201, LandingPageSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
-    @blp.alt_response(409, description="a card has not passed WeChat's review, was refused, "
-                                       "or is deleted")
     @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
                                        "custom-code card whose codes were never imported")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
         svc = services()
@@ -90,11 +83,9 @@ class LandingPages(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/article-html")
 class ArticleHtml(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ArticleHtmlSchema)
-    @blp.alt_response(404, description="unknown card_id (40073)")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""
         return issuing.article_html(services().wechat, card_id)
@@ -102,14 +93,13 @@ class ArticleHtml(MethodView):
 
 @blp.route("/test-whitelist")
 class TestWhitelist(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(WhitelistSchema)
     @blp.response(200, WhitelistSchema)
     @blp.alt_response(404, description="an openid this Official Account does not know (40003)")
     @blp.alt_response(422, description="no list given, more than 10 testers in all, or one "
                                        "repeated")
     @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @admin_required
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the test whitelist (openids and usernames, at most 10 in all)"""
         return issuing.set_whitelist(services().wechat, data["openid"], data["username"])

@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from bff import pool, profiles
-from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
+from bff.admin_auth import admin_blueprint, admin_required
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
 from bff.catalogue import ensure_known
 from bff.errors import Unprocessable
 from bff.extensions import services
-from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("card_profiles", __name__, "Operators: how the BFF treats each card")
-NO_ADMIN = "no valid operator token"
 
 
 def _card_id(card_id: str) -> str:
@@ -29,23 +28,17 @@ def _card_id(card_id: str) -> str:
 
 @blp.route("/cards/<card_id:card_id>/profile")
 class Profile(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.response(200, ProfileSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description="WeChat knows no card with this card_id")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
         return profiles.get_profile(services().redis, _card_id(card_id), fresh=True).as_dict()
 
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description="WeChat knows no card with this card_id")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
 
@@ -59,13 +52,10 @@ class Profile(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/pool")
 class Pool(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
-    @blp.alt_response(401, description=NO_ADMIN)
-    @blp.alt_response(404, description="WeChat knows no card with this card_id")
-    @documents(UPSTREAM_FAILURES)
-    @require_admin
+    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @admin_required
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""
         r = services().redis

@@ -7,7 +7,7 @@ import datetime as dt
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from bff.admin_auth import ADMIN_SECURITY, admin_blueprint, require_admin
+from bff.admin_auth import admin_blueprint, admin_required
 from bff.errors import NotFound, Unprocessable
 from bff.events import stats
 from bff.events.schemas import (
@@ -30,12 +30,10 @@ blp = admin_blueprint("events_admin", __name__,
 
 @blp.route("/events")
 class Events(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(EventsQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, EventsPage)
-    @blp.alt_response(401, description="Operator token missing or wrong")
     @documents(STORAGE_FAILURE)
-    @require_admin
+    @admin_required
     def get(self, after: str | None, limit: int) -> dict:
         """Read the event stream in order, after a cursor.
 
@@ -48,13 +46,11 @@ class Events(MethodView):
 
 @blp.route("/stats/channels")
 class Channels(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(ChannelQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, ChannelStats)
-    @blp.alt_response(401, description="Operator token missing or wrong")
     @blp.alt_response(422, description="not a date YYYY-MM-DD, or not a card_id")
     @documents(STORAGE_FAILURE)
-    @require_admin
+    @admin_required
     def get(self, card_id: str | None, from_: dt.date | None, to: dt.date | None) -> dict:
         """Cards received, consumed, deleted and gifted per day and channel (outer_str).
 
@@ -69,14 +65,12 @@ class Channels(MethodView):
 
 @blp.route("/identities")
 class Identities(MethodView):
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(IdentityQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, IdentitySchema)
-    @blp.alt_response(401, description="Operator token missing or wrong")
     @blp.alt_response(404, description="no identity has every id given (or no id was given)")
     @blp.alt_response(422, description="an id that is no openid or unionid")
     @documents(STORAGE_FAILURE)
-    @require_admin
+    @admin_required
     def get(self, unionid: str | None, mp_openid: str | None, oa_openid: str | None) -> dict:
         """The links between a unionid, Mini Program openid and Official Account openid.
 
@@ -96,13 +90,11 @@ class Identities(MethodView):
         raise NotFound("no identity is known with every id given "
                        "(give unionid, mp_openid or oa_openid)")
 
-    @blp.doc(security=ADMIN_SECURITY)
     @blp.arguments(UnlinkQuery, location="query", as_kwargs=True)
     @blp.response(204)
-    @blp.alt_response(401, description="Operator token missing or wrong")
     @blp.alt_response(404, description="No link is known for that openid")
     @blp.alt_response(422, description="Not exactly one of mp_openid, oa_openid")
-    @require_admin
+    @admin_required
     def delete(self, mp_openid: str | None, oa_openid: str | None) -> None:
         """Remove a wrong link: that openid no longer maps to the others (logged without ids)
 
