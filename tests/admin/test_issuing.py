@@ -117,9 +117,11 @@ def test_whitelist_replaces_and_is_limited_to_ten(story, client):
     assert res.status_code == 422
     assert "at most 10" in str(res.json["errors"])
     assert story.calls("card/testwhitelist/set") == 1
-    for empty in ({}, None):  # no list at all: refused, never read as "empty the whitelist"
-        assert client.put("/v1/admin/test-whitelist", json=empty, headers=ADMIN).status_code in (
-            415, 422)
+    # No list at all is refused, never read as "empty the whitelist": an empty object is
+    # invalid (422), no JSON body is 415.
+    for empty, status in (({}, 422), (None, 415)):
+        story.assert_error(client.put("/v1/admin/test-whitelist", json=empty, headers=ADMIN),
+                           status)
     assert story.calls("card/testwhitelist/set") == 1
     cleared = client.put("/v1/admin/test-whitelist", json={"openid": []}, headers=ADMIN)
     assert cleared.status_code == 200 and cleared.json == {"openid": [], "username": []}
