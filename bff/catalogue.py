@@ -42,7 +42,8 @@ NOT_ISSUABLE = {
 }
 
 
-# The one answer to a card_id WeChat does not know (40073), wherever it comes back: 404.
+# A card_id WeChat does not know (40073) is the operator's 404 (catalogue, issuing, codes,
+# profiles); a member change keeps its own answer, 422 (bff.membership.changes).
 UNKNOWN_CARD: Refusals = {
     ErrCode.INVALID_CARD_ID: (NotFound, "unknown card_id: the Official Account has no such card"),
 }

@@ -37,9 +37,9 @@ UPSTREAM_FAILURES = {
     504: "WeChat did not answer in time (Retry-After)",
 }
 STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
-UNKNOWN_CARD = {404: "unknown card_id: WeChat knows no card with it (40073)"}
+UNKNOWN_CARD_ANSWER = {404: "unknown card_id: WeChat knows no card with it (40073)"}
 # A card that cannot be issued yet or any more (bff.catalogue.ensure_issuable_id).
-NOT_ISSUABLE = {409: "a card has not passed WeChat's review, was refused, or is deleted"}
+NOT_ISSUABLE_ANSWER = {409: "a card has not passed WeChat's review, was refused, or is deleted"}
 # Redeeming a code once, at the counter or by its holder (bff.redemption).
 REDEMPTION_ANSWERS = {
     404: "unknown code (40056)",

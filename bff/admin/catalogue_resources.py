@@ -25,7 +25,7 @@ from bff.admin_auth import admin_blueprint, admin_required
 from bff.cards.schemas import CARD_ID
 from bff.errors import Unprocessable
 from bff.extensions import services
-from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-catalogue", __name__,
                       "Operators: the card catalogue, activation forms and WeChat's card data")
@@ -77,7 +77,7 @@ class Cards(MethodView):
 class Card(MethodView):
     @blp.response(200, CardViewSchema)
     @blp.alt_response(422, description="not a card_id")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """The card as WeChat has it, with its review state and any low-stock alert"""
@@ -89,7 +89,7 @@ class Card(MethodView):
     @blp.alt_response(409, description="the card is deleted (40078)")
     @blp.alt_response(422, description="a field card/update cannot change, or one that is not "
                                        "of this card's type")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Change a card (card/update): base_info and type fields that WeChat lets change
@@ -102,7 +102,7 @@ class Card(MethodView):
 
     @blp.response(204)
     @blp.alt_response(422, description="not a card_id")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def delete(self, card_id: str) -> None:
         """Delete a card (card/delete); codes already received stay in users' card packages"""
@@ -119,7 +119,7 @@ class Stock(MethodView):
                                        + ONCE_CONFLICT)
     @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
                                        "was used for another change")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any], headers: dict[str, Any],
              card_id: str) -> dict[str, Any]:
@@ -138,7 +138,7 @@ class ActivationForm(MethodView):
     @blp.response(200, ActivationFormSchema)
     @blp.alt_response(422, description="an unknown field, a field asked twice, or not a "
                                        "member card")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Set the member card's activation form (activateuserform/set)

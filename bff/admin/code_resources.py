@@ -21,7 +21,7 @@ from bff.admin.schemas import (
 from bff.admin_auth import admin_blueprint, admin_required
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
-from bff.openapi import REDEMPTION_ANSWERS, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import REDEMPTION_ANSWERS, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 from bff.ownership import resolve_code
 
 blp = admin_blueprint("admin-codes", __name__,
@@ -33,7 +33,7 @@ class Codes(MethodView):
     @blp.arguments(CodesSchema)
     @blp.response(200, DepositResultSchema)
     @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
@@ -43,7 +43,7 @@ class Codes(MethodView):
 @blp.route("/cards/<card_id:card_id>/codes/count")
 class CodesCount(MethodView):
     @blp.response(200, CountSchema)
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
@@ -54,7 +54,7 @@ class CodesCount(MethodView):
 class CodesCheck(MethodView):
     @blp.arguments(CodesSchema)
     @blp.response(200, CheckResultSchema)
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""

@@ -21,7 +21,7 @@ from bff.admin.schemas import (
 )
 from bff.admin_auth import admin_blueprint, admin_required
 from bff.extensions import services
-from bff.openapi import NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("admin-issuing", __name__,
                       "Operators: issuing cards (QR codes, landing pages, articles, testers)")
@@ -35,7 +35,7 @@ class QrCodes(MethodView):
                                        "Account does not know (40003)")
     @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
                                        "card needs (its code, its openid) is missing")
-    @documents(NOT_ISSUABLE, UPSTREAM_FAILURES)
+    @documents(NOT_ISSUABLE_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
@@ -73,7 +73,7 @@ class LandingPages(MethodView):
     @blp.response(201, LandingPageSchema)
     @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
                                        "custom-code card whose codes were never imported")
-    @documents(NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
@@ -84,7 +84,7 @@ class LandingPages(MethodView):
 @blp.route("/cards/<card_id:card_id>/article-html")
 class ArticleHtml(MethodView):
     @blp.response(200, ArticleHtmlSchema)
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""

@@ -10,7 +10,7 @@ from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, Profil
 from bff.catalogue import ensure_known
 from bff.errors import Unprocessable
 from bff.extensions import services
-from bff.openapi import UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 
 blp = admin_blueprint("card_profiles", __name__, "Operators: how the BFF treats each card")
 
@@ -29,7 +29,7 @@ def _card_id(card_id: str) -> str:
 @blp.route("/cards/<card_id:card_id>/profile")
 class Profile(MethodView):
     @blp.response(200, ProfileSchema)
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
@@ -37,7 +37,7 @@ class Profile(MethodView):
 
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
@@ -54,7 +54,7 @@ class Profile(MethodView):
 class Pool(MethodView):
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
-    @documents(UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""

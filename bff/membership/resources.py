@@ -20,7 +20,7 @@ from bff.membership.schemas import (
     PluginRequestSchema,
     PluginSchema,
 )
-from bff.openapi import NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES, documents
+from bff.openapi import NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 from bff.sessions.auth import current_user, user_required
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
@@ -33,7 +33,7 @@ class ActivationPlugin(MethodView):
     @blp.arguments(PluginRequestSchema)
     @blp.response(200, PluginSchema)
     @blp.alt_response(422, description="not a member card (47001), or an invalid body")
-    @documents(NOT_ISSUABLE, UNKNOWN_CARD, UPSTREAM_FAILURES)
+    @documents(NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @user_required
     def post(self, data: dict) -> dict:
         """Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in"""

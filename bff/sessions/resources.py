@@ -28,7 +28,7 @@ Login = Callable[..., tuple[str, dict]]
 
 def login_operation(view: Callable[..., Any]) -> Callable[..., Any]:
     """The contract both logins share: a login code in, a new session (201) out."""
-    view = documents(_LOGIN_ERRORS, UPSTREAM_FAILURES)(view)
+    view = documents(UPSTREAM_FAILURES)(documents(_LOGIN_ERRORS, own=True)(view))
     return blp.arguments(LoginSchema())(blp.response(201, SessionSchema)(view))
 
 
