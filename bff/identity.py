@@ -118,6 +118,30 @@ def link_openids(
     )
 
 
+def link_conflicts(
+    r: redis.Redis,
+    *,
+    unionid: str | None = None,
+    mp_openid: str | None = None,
+    oa_openid: str | None = None,
+) -> bool:
+    """Whether ``link_openids`` with these ids would be refused, read without writing (the
+    same merge as its script: every given id's record, no field may change)."""
+    merged = {"unionid": unionid or "", "mp": mp_openid or "", "oa": oa_openid or ""}
+    given = [(kind, value) for kind, value in merged.items() if value]
+    pipe = r.pipeline(transaction=False)
+    for kind, value in given:
+        pipe.hgetall(keys.identity(kind, value))
+    for rec in pipe.execute():
+        for f in merged:
+            have = rec.get(f) or ""
+            if have:
+                if merged[f] and merged[f] != have:
+                    return True
+                merged[f] = have
+    return False
+
+
 def find_identity(
     r: redis.Redis,
     *,

@@ -7,14 +7,19 @@ openid is provably the caller's:
 - the caller's OA openid is known (an H5 session comes from web authorization; a Mini Program
   session through an identity link) and equal to the owner; or
 - the caller's unionid (from ``jscode2session``) equals the owner's (``/cgi-bin/user/info``,
-  cached a day); the link is then recorded (source ``user_info``); or
+  cached a day); the link is recorded (source ``user_info``); or
 - WeChat pushed that the owner received this code, not as a gift, through a cardExt this
   service signed for the caller: the cardExt's ``outer_str`` carries a proof, an HMAC of the
   caller's Mini Program openid and the card (``card_ext_outer_str``). WeChat hands it back in
-  ``user_get_card`` (OuterStr) and ``/card/code/get`` (outer_str). The link is then recorded
-  (source ``card_ext``).
+  ``user_get_card`` (OuterStr) and ``/card/code/get`` (outer_str). ``outer_str`` is not
+  signed, so a proof can be copied into another channel (an activation link, a QR code): it
+  counts only with the code's encrypt_code, which WeChat hands back to the caller's own
+  ``wx.addCard``, shown within ``PROOF_CLAIM_WINDOW`` of WeChat's receipt. The link is
+  recorded (source ``card_ext``).
 
-Holding a code or an encrypt_code proves nothing. When the proof may still be on its way (the
+A new link is never a side effect of the check: ``check_owner`` only reads and returns a
+``Claim``; ``settle`` writes the link (and the holding) once the request has succeeded, so a
+refused request leaves nothing behind. Holding a code or an encrypt_code alone proves nothing. When the proof may still be on its way (the
 code carries the caller's proof but WeChat's push has not reached us), the answer is a
 retryable 409; nothing is linked on a guess.
 """
@@ -25,14 +30,16 @@ import functools
 import hashlib
 import hmac
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import redis
 
 from bff.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
 from bff.holdings import Holding, get_holding, holdings_of, record_holding
-from bff.identity import IdentityConflict, find_identity, link_openids
+from bff.identity import IdentityConflict, find_identity, link_conflicts, link_openids
 from bff.store import keys
 from bff.wechat.errors import (
     Busy,
@@ -176,6 +183,9 @@ MAX_CHANNEL_LENGTH = 100
 PROOF_WINDOW = 600
 PROOF_SKEW = 60
 PROOF_USED_SECONDS = 30 * 86_400
+# The link on a proof must be asked for this soon after WeChat's receipt (the front-end
+# decrypts what wx.addCard handed back at once): a leaked encrypt_code later proves nothing.
+PROOF_CLAIM_WINDOW = 600
 
 
 def _mac(proof_key: bytes, mp_openid: str, card_id: str, signed_at: str) -> str:
@@ -241,20 +251,41 @@ def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str, *,
 
 # -- ownership -----------------------------------------------------------------------------------
 
-def _link(r: redis.Redis, caller: Caller, source: str, **ids: str) -> None:
-    try:
-        link_openids(r, source=source, mp_openid=caller.mp_openid, **ids)
-    except IdentityConflict:
-        raise Forbidden(NOT_YOURS) from None
-    forget = getattr(caller, "forget_oa_openid", None)
-    if forget is not None:
-        forget()
+@dataclass(frozen=True)
+class NamedCode:
+    """A code as the caller named it: ``encrypted`` when they gave the ``encrypt_code`` that
+    WeChat handed back to their own front-end (``wx.addCard``, the activation plug-in), not the
+    plain code."""
+
+    code: str
+    encrypted: bool
+
+
+def name_code(wechat: WeChatApi, *, code: str | None = None,
+              encrypt_code: str | None = None) -> NamedCode:
+    """``resolve_code``, remembering whether the caller proved it with an encrypt_code."""
+    plain = bool(code and code.strip())
+    return NamedCode(resolve_code(wechat, code=code, encrypt_code=encrypt_code),
+                     encrypted=not plain and bool(encrypt_code))
+
+
+@dataclass
+class Claim:
+    """What ``check_owner`` found: the code is the caller's. The link it rests on, if it is new,
+    is written by ``settle`` only once the request has succeeded: an ownership check never
+    leaves state behind, and a refused request links nothing."""
+
+    facts: CodeFacts
+    link_source: str = ""
+    link_ids: dict[str, str] = field(default_factory=dict)
+    proof_mac: str = ""
 
 
 def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFacts, *,
-                proof_keys: tuple[bytes, ...]) -> None:
-    """Return when ``facts.oa_openid`` is provably the caller's (linking on the way, as the
-    module docstring says); 403 when it is not; 409 while the proof may be on its way."""
+                proof_keys: tuple[bytes, ...], encrypted: bool = False,
+                now: float | None = None) -> Claim:
+    """The claim when ``facts.oa_openid`` is provably the caller's (as the module docstring
+    says); 403 when it is not; 409 while the proof may be on its way. Reads only."""
     owner = facts.oa_openid
     if not owner:
         raise Conflict("the owner of this code is not known yet; retry in a moment",
@@ -263,19 +294,18 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
     if caller_oa:
         if caller_oa != owner:
             raise Forbidden(NOT_YOURS)
-        return
+        return Claim(facts)
     if caller.unionid:
         unionid = unionid_of(r, wechat, owner)
         if unionid == caller.unionid:
-            _link(r, caller, "user_info", unionid=unionid, oa_openid=owner)
-            return
+            return _new_link(r, caller, facts, "user_info", unionid=unionid, oa_openid=owner)
         if unionid:
             raise Forbidden(NOT_YOURS)
     proof = proof_of(proof_keys, facts.outer_str, caller.mp_openid or "", facts.card_id)
     if proof is not None:
         if facts.receipt == "push":
-            _link_by_proof(r, caller, owner, proof, facts.received_at)
-            return
+            return _claim_by_proof(r, caller, facts, proof, encrypted=encrypted,
+                                   now=time.time() if now is None else now)
         if not facts.receipt:
             # The caller's proof, but not (yet) WeChat's push saying the owner received the
             # code through that cardExt rather than as a gift: never link on that.
@@ -284,33 +314,76 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
     raise Forbidden(NOT_LINKED)
 
 
-def _link_by_proof(r: redis.Redis, caller: Caller, owner: str, proof: tuple[int, str],
-                   received_at: int) -> None:
-    """Link the caller to ``owner`` on a cardExt proof: received within the window after the
-    signature, the proof used for no other user, and not a link an operator removed."""
+def _new_link(r: redis.Redis, caller: Caller, facts: CodeFacts, source: str,
+              proof_mac: str = "", **ids: str) -> Claim:
+    ids = {"mp_openid": caller.mp_openid or "", **ids}
+    if link_conflicts(r, **ids):
+        raise Forbidden(NOT_YOURS)
+    return Claim(facts, link_source=source, link_ids=ids, proof_mac=proof_mac)
+
+
+def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tuple[int, str],
+                    *, encrypted: bool, now: float) -> Claim:
+    """A cardExt proof counts only when it came back inside the cardExt this service signed
+    for the caller. WeChat's push cannot tell that apart from a proof copied into another
+    channel (an activation link, a QR code: ``outer_str`` is not signed), so the caller must
+    also show what WeChat handed back to *their own* ``wx.addCard``: the code's encrypt_code,
+    within ``PROOF_CLAIM_WINDOW`` of WeChat's receipt. And: received within the window after
+    the signature, the proof used for no other receiver, not a link an operator removed."""
     signed_at, mac = proof
-    if not signed_at - PROOF_SKEW <= received_at <= signed_at + PROOF_WINDOW:
+    owner = facts.oa_openid
+    if not signed_at - PROOF_SKEW <= facts.received_at <= signed_at + PROOF_WINDOW:
+        raise Forbidden(NOT_LINKED)
+    if not encrypted or not facts.received_at - PROOF_SKEW <= now <= (
+            facts.received_at + PROOF_CLAIM_WINDOW):
         raise Forbidden(NOT_LINKED)
     mp = caller.mp_openid or ""
     if r.sismember(keys.identity_removed(mp), owner):
         raise Forbidden(NOT_LINKED)  # an operator removed this very link
-    used = keys.card_ext_proof_used(mac)
-    if not r.set(used, owner, nx=True, ex=PROOF_USED_SECONDS) and r.get(used) != owner:
+    used = r.get(keys.card_ext_proof_used(mac))
+    if used is not None and used != owner:
         raise Forbidden(NOT_LINKED)  # one cardExt, one receiver
-    _link(r, caller, "card_ext", oa_openid=owner)
+    return _new_link(r, caller, facts, "card_ext", proof_mac=mac, oa_openid=owner)
 
 
-def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, *, code: str,
+def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True) -> None:
+    """After the request succeeded: write the link the claim rests on (and mark its cardExt
+    proof used), then the holding. A lost race (the proof used by another receiver, a link
+    that now contradicts) writes no link; the request's own outcome stands."""
+    if claim.link_source:
+        linked = True
+        if claim.proof_mac:
+            used = keys.card_ext_proof_used(claim.proof_mac)
+            owner = claim.facts.oa_openid
+            linked = bool(r.set(used, owner, nx=True, ex=PROOF_USED_SECONDS)) \
+                or r.get(used) == owner
+        if linked:
+            try:
+                link_openids(r, source=claim.link_source, **claim.link_ids)
+            except IdentityConflict:
+                pass  # refused, logged and counted by link_openids
+        forget = getattr(caller, "forget_oa_openid", None)
+        if forget is not None:
+            forget()
+    if record:
+        facts = claim.facts
+        record_holding(r, Holding(card_id=facts.card_id, code=facts.code,
+                                  oa_openid=facts.oa_openid, mp_openid=caller.mp_openid or "",
+                                  status=facts.status, outer_str=facts.outer_str))
+
+
+@contextmanager
+def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, named: NamedCode, *,
                card_id: str | None, proof_keys: tuple[bytes, ...],
-               pool_card: str | None = None) -> CodeFacts:
-    """The facts of a code the caller owns (its holding recorded for the caller), else the
-    refusal: 404 unknown, 403 another user's, 409 not resolvable yet."""
-    facts = code_facts(r, wechat, code, card_id, pool_card=pool_card)
-    check_owner(r, wechat, caller, facts, proof_keys=proof_keys)
-    record_holding(r, Holding(card_id=facts.card_id, code=code, oa_openid=facts.oa_openid,
-                              mp_openid=caller.mp_openid or "", status=facts.status,
-                              outer_str=facts.outer_str))
-    return facts
+               pool_card: str | None = None) -> Iterator[CodeFacts]:
+    """``with owned_code(...) as facts:`` the facts of a code the caller owns, else the refusal
+    (404 unknown, 403 another user's, 409 not resolvable yet). When the block succeeds, the
+    claim is settled (link, holding); when it raises, nothing is written."""
+    facts = code_facts(r, wechat, named.code, card_id, pool_card=pool_card)
+    claim = check_owner(r, wechat, caller, facts, proof_keys=proof_keys,
+                        encrypted=named.encrypted)
+    yield facts
+    settle(r, caller, claim)
 
 
 def holdings_of_caller(r: redis.Redis, caller: Caller) -> list[Holding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import redis
 
 from bff.config import Settings
-from bff.ownership import holdings_of_caller, is_hidden, owned_code, proof_keys, resolve_code
+from bff.ownership import holdings_of_caller, is_hidden, name_code, owned_code, proof_keys
 from bff.pool import mark_pool_code_received, pool_card_of
 from bff.profiles import get_profile
 from bff.sessions.auth import SessionUser
@@ -20,12 +20,12 @@ def decrypt_for_owner(
     r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser, encrypt_code: str,
     card_id: str | None = None,
 ) -> dict:
-    code = resolve_code(wechat, encrypt_code=encrypt_code)
-    facts = owned_code(r, wechat, user, code=code, card_id=card_id,
-                       proof_keys=proof_keys(settings),
-                       pool_card=None if card_id else pool_card_of(r, code))
-    if get_profile(r, facts.card_id).code_mode == "pool":
-        mark_pool_code_received(r, facts.card_id, code)
+    named = name_code(wechat, encrypt_code=encrypt_code)
+    code = named.code
+    with owned_code(r, wechat, user, named, card_id=card_id, proof_keys=proof_keys(settings),
+                    pool_card=None if card_id else pool_card_of(r, code)) as facts:
+        if get_profile(r, facts.card_id).code_mode == "pool":
+            mark_pool_code_received(r, facts.card_id, code)
     return {"card_id": facts.card_id, "code": code, "user_card_status": facts.status,
             "can_consume": facts.can_consume}
 

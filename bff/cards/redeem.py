@@ -12,7 +12,7 @@ import redis
 
 from bff.config import Settings
 from bff.errors import Forbidden
-from bff.ownership import CodeFacts, check_owner, code_facts, proof_keys, resolve_code
+from bff.ownership import CodeFacts, check_owner, code_facts, name_code, proof_keys, settle
 from bff.profiles import get_profile
 from bff.redemption import lookup, redeem_once
 from bff.sessions.auth import SessionUser
@@ -28,7 +28,8 @@ def redeem_own_code(
     attempt on a redeemed code a 409 saying when and through which channel."""
     if not get_profile(r, card_id).self_redeem:
         raise Forbidden("this card cannot be redeemed by its holder; show it at the counter")
-    code = resolve_code(wechat, code=code, encrypt_code=encrypt_code)
+    named = name_code(wechat, code=code, encrypt_code=encrypt_code)
+    code = named.code
     done = lookup(r, code, card_id)
     if done is not None:  # already redeemed: its owner is the one the ledger recorded
         facts = CodeFacts(card_id=done["card_id"], code=code,
@@ -36,9 +37,11 @@ def redeem_own_code(
                           can_consume=False)
     else:
         facts = code_facts(r, wechat, code, card_id)
-    check_owner(r, wechat, user, facts, proof_keys=proof_keys(settings))
+    claim = check_owner(r, wechat, user, facts, proof_keys=proof_keys(settings),
+                        encrypted=named.encrypted)
     entry = redeem_once(r, wechat, card_id=card_id, code=code, channel="self",
                         idempotency_key=idempotency_key, key_scope=facts.oa_openid,
                         show_staff=False)
+    settle(r, user, claim, record=False)  # linked only once the redemption stands
     return {"card_id": entry["card_id"], "code": code, "user_card_status": "CONSUMED",
             "redeemed_at": entry["redeemed_at"]}

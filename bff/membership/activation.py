@@ -34,7 +34,7 @@ from bff.errors import (
 )
 from bff.membership.members import readable_fields, store_member
 from bff.membership.numbers import membership_number_for
-from bff.ownership import Caller, owned_code, proof_keys, resolve_code, translate_code_error
+from bff.ownership import Caller, name_code, owned_code, proof_keys, translate_code_error
 from bff.personal import PersonalDataError, seal, unseal
 from bff.profiles import get_profile
 from bff.store import STORE_ERRORS, keys, release_claim
@@ -73,9 +73,17 @@ def activate_member_card(
     activate_ticket: str, card_id: str, code: str | None = None, encrypt_code: str | None = None,
 ) -> dict[str, Any]:
     """``{card_id, code, membership_number, fields}``; the same answer for every retry."""
-    real_code = resolve_code(wechat, code=code, encrypt_code=encrypt_code)
-    facts = owned_code(r, wechat, caller, code=real_code, card_id=card_id,
-                       proof_keys=proof_keys(settings))
+    named = name_code(wechat, code=code, encrypt_code=encrypt_code)
+    # Linked (when the ownership rests on a new link) only if the activation succeeds.
+    with owned_code(r, wechat, caller, named, card_id=card_id,
+                    proof_keys=proof_keys(settings)) as facts:
+        return _activate_once(r, settings, wechat, caller, activate_ticket=activate_ticket,
+                              card_id=card_id, real_code=named.code, oa_openid=facts.oa_openid)
+
+
+def _activate_once(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller, *,
+                   activate_ticket: str, card_id: str, real_code: str,
+                   oa_openid: str) -> dict[str, Any]:
     # One activation per (ticket, code), not per ticket: WeChat gives no link between an
     # activate_ticket and the user it was issued to, so a ticket someone else used first (a
     # leaked one) must not lock its owner out of their own activation. README: "What is bound
@@ -104,7 +112,7 @@ def activate_member_card(
                     return _replay(settings, digest, blob, card_id=card_id, code=real_code)
                 return _as_owner(r, settings, wechat, caller, digest, token, activate_ticket,
                                  card_id=card_id, code=real_code,
-                                 oa_openid=facts.oa_openid)
+                                 oa_openid=oa_openid)
             continue
         watched = owner
         if time.monotonic() > deadline:

@@ -56,14 +56,13 @@ def login_miniprogram(r: redis.Redis, wechat: WeChatApi, settings: Settings, cod
     """jscode2session → a new session from ``now``; returns (token, the record's public fields)."""
     answer, mp_openid, unionid = _exchange(wechat.jscode2session, code)
     _link(r, "jscode2session", unionid=unionid, mp_openid=mp_openid)
-    ident = find_identity(r, mp_openid=mp_openid)
     sealed = None
     if answer.get("session_key"):
         sealed = seal_session_key(settings, answer["session_key"])
+    # Only what this login proved: the OA openid (and a linked unionid) are read from the
+    # identity links on each request, so removing a link reaches this session at once.
     token, _ = create_session(r, ttl=settings.session_ttl, now=now, mp_openid=mp_openid,
-                              oa_openid=ident.official_account_openid if ident else None,
-                              unionid=unionid or (ident and ident.unionid),
-                              sealed_session_key=sealed)
+                              unionid=unionid, sealed_session_key=sealed)
     return token, {"openid": mp_openid, "expires_in": settings.session_ttl}
 
 
@@ -72,10 +71,8 @@ def login_h5(r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str, *
     """Web authorization (sns/oauth2/access_token) → a session for the OA openid."""
     _, oa_openid, unionid = _exchange(wechat.oauth2_access_token, code)
     _link(r, "h5_login", unionid=unionid, oa_openid=oa_openid)
-    ident = find_identity(r, oa_openid=oa_openid)
-    token, _ = create_session(r, ttl=settings.session_ttl, now=now,
-                              mp_openid=ident.miniprogram_openid if ident else None,
-                              oa_openid=oa_openid, unionid=unionid or (ident and ident.unionid))
+    token, _ = create_session(r, ttl=settings.session_ttl, now=now, oa_openid=oa_openid,
+                              unionid=unionid)
     return token, {"openid": oa_openid, "expires_in": settings.session_ttl}
 
 

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from bff.config import Settings
 
 TOKEN_BYTES = 32
+# v2: a record holds only what its login proved (a Mini Program session its openid and the
+# unionid jscode2session gave; an H5 session its OA openid and unionid), never a linked id.
+SESSION_VERSION = "2"
 
 
 @dataclass
@@ -70,6 +73,7 @@ def create_session(
         "sk": sealed_session_key or "",
         "created_at": now,
         "expires_at": now + ttl,
+        "v": SESSION_VERSION,
     }
     pipe = r.pipeline(transaction=True)
     pipe.hset(keys.session(token_id), mapping=values)
@@ -82,13 +86,18 @@ def load_session(r: redis.Redis, token: str, *, now: float) -> SessionRecord | N
     """The session of ``token`` live at ``now``, or None when unknown, revoked or expired (one
     round trip)."""
     token_id = token_id_of(token)
-    h = r.hmget(keys.session(token_id), "mp", "oa", "unionid", "expires_at")
+    h = r.hmget(keys.session(token_id), "mp", "oa", "unionid", "expires_at", "v")
     if h[3] is None:
         return None
     expires_at = int(h[3])
     if expires_at <= now:
         return None
-    return SessionRecord(token_id, h[0] or None, h[1] or None, h[2] or None, expires_at)
+    mp, oa, unionid = h[0] or None, h[1] or None, h[2] or None
+    if h[4] is None and mp:
+        # A record written before v2 copied link-resolved ids into a Mini Program session:
+        # keep only what its login proved, so a removed link reaches it too.
+        oa = None
+    return SessionRecord(token_id, mp, oa, unionid, expires_at)
 
 
 def revoke_session(r: redis.Redis, token_id: str) -> bool:

@@ -168,7 +168,7 @@ class _Caller:
 
 def test_a_proof_counts_only_soon_after_its_signature_and_for_one_receiver(app, redis_client):
     from bff.errors import Forbidden
-    from bff.ownership import CodeFacts, card_ext_outer_str, check_owner, proof_keys
+    from bff.ownership import CodeFacts, card_ext_outer_str, check_owner, proof_keys, settle
 
     keys_ = proof_keys(app.extensions["bff"].settings)
     signed = 1_800_000_000
@@ -179,12 +179,22 @@ def test_a_proof_counts_only_soon_after_its_signature_and_for_one_receiver(app, 
                          can_consume=True, outer_str=outer, receipt="push",
                          received_at=received_at)
 
-    late = facts("oALICE", "1", signed + 3600)  # a cardExt used an hour after it was signed
-    with pytest.raises(Forbidden):
-        check_owner(redis_client, None, _Caller("mMALLORY"), late, proof_keys=keys_)
-    check_owner(redis_client, None, _Caller("mMALLORY"), facts("oMALLORY", "2", signed + 5),
-                proof_keys=keys_)  # in time: linked
+    def claim(owner: str, code: str, received_at: int, *, encrypted: bool = True,
+              now: int = signed + 10):
+        return check_owner(redis_client, None, _Caller("mMALLORY"),
+                           facts(owner, code, received_at), proof_keys=keys_,
+                           encrypted=encrypted, now=now)
+
+    with pytest.raises(Forbidden):  # a cardExt used an hour after it was signed
+        claim("oALICE", "1", signed + 3600)
+    with pytest.raises(Forbidden):  # the plain code, not WeChat's encrypt_code: no
+        claim("oMALLORY", "2", signed + 5, encrypted=False)
+    with pytest.raises(Forbidden):  # the first link asked for long after the signature: no
+        claim("oMALLORY", "2", signed + 5, now=signed + 7200)
+    assert redis_client.keys("bff:{id}:*") == []  # the refusals wrote nothing
+    settle(redis_client, _Caller("mMALLORY"), claim("oMALLORY", "2", signed + 5),
+           record=False)  # in time, encrypted, settled: linked
+    assert redis_client.keys("bff:{id}:*")
     redis_client.delete(*redis_client.keys("bff:{id}:*"))
     with pytest.raises(Forbidden):  # the same proof on another receiver's code: no
-        check_owner(redis_client, None, _Caller("mMALLORY"), facts("oALICE", "3", signed + 6),
-                    proof_keys=keys_)
+        claim("oALICE", "3", signed + 6)
