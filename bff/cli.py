@@ -67,10 +67,12 @@ class BffGroup(AppGroup):
 
 def _operator_commands() -> list[click.Command]:
     """The areas' commands; each loads the app (and its settings) only when it runs."""
+    from flask_smorest.spec import openapi_cli  # flask-smorest puts it on every app's CLI
+
     from bff.admin.cli import GROUPS
     from bff.events.cli import events, worker
 
-    return [*GROUPS, events, worker]
+    return [*GROUPS, events, worker, openapi_cli]
 
 
 cli = BffGroup("bff", help="bff: WeChat Cards & Offers backend. Settings: BFF_* variables "
