@@ -59,6 +59,12 @@ The bff CLI in another terminal sees this same state with:
   export BFF_SANDBOX=1 BFF_REDIS_URL={redis_url} BFF_WECHAT_API_BASE={base}/sandbox
   bff codes count CARD_ID;  bff cards profile get CARD_ID;  bff events tail"""
 
+NO_JSSDK = """\
+The demo pages need the official WeChat JS-SDK, which is not installed here
+({path} is missing). Install it once, at the repository root:
+  cd {repo} && npm ci
+"""
+
 EMBEDDED_STORE = """\
 Store: embedded, in this process (no redis-server on the PATH and no BFF_REDIS_URL): state is
 lost on exit and a bff CLI in another terminal cannot see it. Install redis-server (Debian:
@@ -85,7 +91,9 @@ class RedisProcess:
                 [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                # its own session: Ctrl-C in the terminal reaches bff dev only, which stops
+                # the worker first and then this server (no "redis unavailable" on the way out)
+                preexec_fn=_die_with_parent, start_new_session=True,
             )
             if self._wait_ready():
                 atexit.register(self.stop)
@@ -190,12 +198,9 @@ def dev(host: str, port: int) -> None:
         server = make_server(host, port, app, threaded=True)
     except OSError as e:
         raise click.ClickException(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
-    try:
-        from bff.events import start_worker_thread
-    except ImportError:
-        start_worker_thread = None
-    if start_worker_thread is not None:
-        start_worker_thread(app)
+    from bff.events import start_worker_thread
+
+    worker, stop_worker = start_worker_thread(app)
 
     base = f"http://{host}:{port}"
     if redis_url:
@@ -207,14 +212,28 @@ def dev(host: str, port: int) -> None:
         store = EMBEDDED_STORE
     admin_token = services(app).settings.admin_token
     click.echo(WALKTHROUGH.format(base=base, store=store, admin_token=admin_token))
+    notice = jssdk_notice()
+    if notice:
+        click.secho(notice, err=True, fg="yellow")
     sys.stdout.flush()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so atexit stops the redis-server
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how bff dev is stopped: exit status 0, no traceback
     finally:
         server.server_close()
+        stop_worker.set()  # before the redis-server goes: the worker's blocking read ends first
+        worker.join(timeout=services(app).settings.worker_block_ms / 1000 + 5)
         if redis_server is not None:
             redis_server.stop()
+
+
+def jssdk_notice() -> str | None:
+    """What to run when the demo pages' JS-SDK (npm ``weixin-js-sdk``) is missing; else None."""
+    from bff.demo import JSSDK_FILE, REPO
+
+    if JSSDK_FILE.is_file():
+        return None
+    return NO_JSSDK.format(path=JSSDK_FILE.relative_to(REPO), repo=REPO)

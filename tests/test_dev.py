@@ -185,3 +185,45 @@ def test_the_printed_redis_url_hides_its_password(url: str, printed: str) -> Non
     from bff.dev import _without_password
 
     assert _without_password(url) == printed
+
+
+@pytest.mark.slow  # a bff dev start, with its redis-server
+def test_ctrl_c_stops_bff_dev_quietly_with_status_0() -> None:
+    """Ctrl-C in a terminal signals the whole foreground process group: so does this test."""
+    port = free_port()
+    proc = subprocess.Popen([BFF, "dev", "--port", str(port)], env=bare_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.1)
+        time.sleep(0.5)  # the worker thread is blocked reading the stream, as when idle
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "ERROR" not in err and "Traceback" not in err, err
+    assert "event worker" in err and "stopped" in err  # it stopped, and said so at INFO
+
+
+def test_dev_says_how_to_install_a_missing_jssdk(monkeypatch) -> None:
+    import bff.demo
+    from bff.dev import jssdk_notice
+
+    assert jssdk_notice() is None or not bff.demo.JSSDK_FILE.is_file()
+    monkeypatch.setattr(bff.demo, "JSSDK_FILE",
+                        bff.demo.REPO / "node_modules" / "no-such-package" / "index.js")
+    notice = jssdk_notice()
+    assert notice is not None
+    assert "node_modules/no-such-package/index.js is missing" in notice
+    assert f"cd {bff.demo.REPO} && npm ci" in notice

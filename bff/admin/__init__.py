@@ -12,7 +12,6 @@ def register(app: Flask, api: Any) -> None:
     from bff.admin import (
         catalogue_resources,
         cli,
-        cli_catalogue,
         code_resources,
         event_resources,
         issuing_resources,
@@ -26,5 +25,5 @@ def register(app: Flask, api: Any) -> None:
     api.register_blueprint(catalogue_resources.blp)
     api.register_blueprint(profile_resources.blp)
     api.register_blueprint(event_resources.blp)
-    for group in (*cli.GROUPS, cli_catalogue.stats):
+    for group in cli.GROUPS:
         app.cli.add_command(group)

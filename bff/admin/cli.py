@@ -1,4 +1,7 @@
-"""``bff qrcode|whitelist|cards profile|identities ...``; ``bff codes ...`` is in cli_codes."""
+"""``bff qrcode|whitelist|cards profile|identities ...``; ``bff codes ...`` is in cli_codes.
+
+``GROUPS`` is every operator group, each whole: a group's subcommands are added where the group
+is defined (here for ``cards``), never by importing some other module later."""
 
 from __future__ import annotations
 
@@ -9,8 +12,19 @@ import click
 from flask.cli import AppGroup
 
 from bff.admin import issuing, qrimage
+from bff.admin.cli_catalogue import (
+    activation_form,
+    cards_create,
+    cards_delete,
+    cards_get,
+    cards_list,
+    cards_stock,
+    cards_update,
+    stats,
+)
 from bff.admin.cli_codes import codes
 from bff.admin.cli_data import data
+from bff.admin.cli_members import members, users
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.admin.schemas import QrCodeRequestSchema, WhitelistSchema
 from bff.cards.schemas import ProfileSchema
@@ -22,7 +36,9 @@ whitelist = AppGroup("whitelist", help="The test whitelist.")
 cards = AppGroup("cards", help="Cards as the BFF treats them.")
 profile = AppGroup("profile", help="A card's profile (bind_openid, code_mode, self_redeem...).")
 identities = AppGroup("identities", help="Mini Program / Official Account identity links.")
-cards.add_command(profile)
+for _command in (cards_create, cards_list, cards_get, cards_update, cards_delete, cards_stock,
+                 activation_form, profile):
+    cards.add_command(_command)
 
 
 @qrcode.command("create")
@@ -162,6 +178,4 @@ def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
     echo_json(removed.as_dict())
 
 
-from bff.admin.cli_members import members, users  # noqa: E402  (adds to the codes group)
-
-GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data)
+GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data, stats)

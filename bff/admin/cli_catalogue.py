@@ -1,5 +1,9 @@
 """``bff cards create|list|get|update|delete|stock|activation-form ...`` and
-``bff stats channels|wechat`` (CSV)."""
+``bff stats channels|wechat`` (CSV).
+
+The ``cards`` commands here are plain commands: ``bff.admin.cli``, where the ``cards`` group is
+defined, adds them, so the group is whole wherever it is imported (the installed ``bff`` looks
+``cards`` up before any app exists)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from bff import card_data, catalogue
 from bff.admin.card_schemas import CardChangeSchema, CardCreateSchema
@@ -20,12 +24,10 @@ from bff.admin.catalogue_schemas import (
     StockSchema,
     WeChatStatsQuerySchema,
 )
-from bff.admin.cli import cards
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.events.stats import METRICS, channel_rows, today
 
 activation_form = AppGroup("activation-form", help="A member card's activation form.")
-cards.add_command(activation_form)
 stats = AppGroup("stats", help="Card statistics as CSV: the service's channels, WeChat's data.")
 
 
@@ -36,8 +38,9 @@ def read_json_file(path: Path) -> Any:
         raise click.ClickException(f"{path} is not JSON (UTF-8): {e}") from None
 
 
-@cards.command("create")
+@click.command("create")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
 @cli_errors
 def cards_create(file: Path) -> None:
     """Create a card from FILE, WeChat's card/create JSON ({"card": {...}}); prints card_id."""
@@ -45,11 +48,12 @@ def cards_create(file: Path) -> None:
     echo_json({"card_id": catalogue.create_card(svc().redis, svc().wechat, data["card"])})
 
 
-@cards.command("list")
+@click.command("list")
 @click.option("--offset", type=int, default=0, show_default=True)
 @click.option("--count", type=int, default=50, show_default=True, help="At most 50.")
 @click.option("--status", "statuses", multiple=True,
               help="CARD_STATUS_* to keep (repeatable); default all but deleted.")
+@with_appcontext
 @cli_errors
 def cards_list(offset: int, count: int, statuses: tuple[str, ...]) -> None:
     """The Official Account's card ids, a page at a time."""
@@ -59,17 +63,19 @@ def cards_list(offset: int, count: int, statuses: tuple[str, ...]) -> None:
                                    args.get("status")))
 
 
-@cards.command("get")
+@click.command("get")
 @click.argument("card_id")
+@with_appcontext
 @cli_errors
 def cards_get(card_id: str) -> None:
     """A card as WeChat has it, with its review state."""
     echo_json(catalogue.get_card(svc().redis, svc().wechat, card_id))
 
 
-@cards.command("update")
+@click.command("update")
 @click.argument("card_id")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
 @cli_errors
 def cards_update(card_id: str, file: Path) -> None:
     """Change a card: FILE holds the changed fields ({"base_info": {...}, "prerogative": ...})."""
@@ -77,9 +83,10 @@ def cards_update(card_id: str, file: Path) -> None:
     echo_json(catalogue.update_card(svc().redis, svc().wechat, card_id, change))
 
 
-@cards.command("delete")
+@click.command("delete")
 @click.argument("card_id")
 @click.confirmation_option(prompt="Delete the card? Users keep the codes they hold.")
+@with_appcontext
 @cli_errors
 def cards_delete(card_id: str) -> None:
     """Delete a card."""
@@ -87,9 +94,10 @@ def cards_delete(card_id: str) -> None:
     echo_json({"deleted": card_id})
 
 
-@cards.command("stock", context_settings={"ignore_unknown_options": True})
+@click.command("stock", context_settings={"ignore_unknown_options": True})
 @click.argument("card_id")
 @click.argument("delta")
+@with_appcontext
 @cli_errors
 def cards_stock(card_id: str, delta: str) -> None:
     """Change a card's stock by DELTA: +100 adds 100, -20 takes 20 away."""

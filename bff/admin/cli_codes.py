@@ -1,4 +1,5 @@
-"""``bff codes import|count|check``: the custom-code pipeline on the command line."""
+"""``bff codes import|count|check``: the custom-code pipeline on the command line; the
+group also holds ``unavailable|update|redeem`` (``bff.admin.cli_members``), added here."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import click
 from flask.cli import AppGroup
 
 from bff.admin import codes as codes_domain
+from bff.admin.cli_members import code_redeem, code_unavailable, code_update
 from bff.admin.cli_support import TqdmProgress, cli_errors, echo_json, svc
 from bff.admin.importer import CodeImporter, ImportAborted, ImportInterrupted, ImportLocked
 from bff.admin.reconcile import check_all, write_report
 
 codes = AppGroup("codes", help="Custom codes deposited into WeChat.")
+for _command in (code_unavailable, code_update, code_redeem):
+    codes.add_command(_command)
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 

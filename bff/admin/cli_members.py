@@ -1,16 +1,18 @@
 """``bff members change|changes|find``, ``bff codes unavailable|update|redeem`` and
-``bff users cards``: member changes and code administration on the command line."""
+``bff users cards``: member changes and code administration on the command line.
+
+The ``codes`` commands here are plain commands that ``bff.admin.cli_codes``, where the ``codes``
+group is defined, adds to it."""
 
 from __future__ import annotations
 
 import getpass
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from bff import redemption
 from bff.admin import code_admin
-from bff.admin.cli_codes import codes
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.admin.member_schemas import (
     CodeUpdateRequestSchema,
@@ -112,10 +114,11 @@ def member_find(code: str | None, membership_number: str | None, oa_openid: str 
     echo_json({"members": find_members(s.redis, s.settings, **query)})
 
 
-@codes.command("unavailable")
+@click.command("unavailable")
 @click.argument("card_id")
 @click.argument("code")
 @click.option("--reason", help="Why (kept by WeChat).")
+@with_appcontext
 @cli_errors
 def code_unavailable(card_id: str, code: str, reason: str | None) -> None:
     """Make a code unavailable (card/code/unavailable); irreversible."""
@@ -126,10 +129,11 @@ def code_unavailable(card_id: str, code: str, reason: str | None) -> None:
                                           code=data["code"], reason=data.get("reason")))
 
 
-@codes.command("update")
+@click.command("update")
 @click.argument("card_id")
 @click.argument("code")
 @click.argument("new_code")
+@with_appcontext
 @cli_errors
 def code_update(card_id: str, code: str, new_code: str) -> None:
     """Change a custom code (card/code/update); the holdings index follows."""
@@ -139,12 +143,13 @@ def code_update(card_id: str, code: str, new_code: str) -> None:
     echo_json(code_admin.change_code(s.redis, s.settings, s.wechat, **data))
 
 
-@codes.command("redeem")
+@click.command("redeem")
 @click.argument("code")
 @click.option("--card-id")
 @click.option("--key", help="Idempotency-Key: the same key again gets the first answer.")
 @click.option("--staff-id")
 @click.option("--location")
+@with_appcontext
 @cli_errors
 def code_redeem(code: str, card_id: str | None, key: str | None, staff_id: str | None,
                 location: str | None) -> None:

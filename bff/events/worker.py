@@ -162,6 +162,8 @@ def run_worker(target: Flask | Services, stop: threading.Event, *,
                 last_claim = time.monotonic()
             read_new(svc, consumer, counts, svc.settings.worker_block_ms)
         except STORE_ERRORS as e:
+            if stop.is_set():  # stopping (Ctrl-C on bff dev): its Redis may be going too
+                break
             log.error("event worker: redis unavailable (%s); retrying in 1 s", type(e).__name__)
             stop.wait(1.0)
     log.info("event worker %s stopped", consumer)

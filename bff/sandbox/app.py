@@ -100,8 +100,15 @@ def _before_wechat_call() -> Response | None:
         return Response(f"sandbox fault: HTTP {status}\n", status=status, mimetype="text/plain")
     if "errcode" in fault:
         errcode = int(fault["errcode"])
-        return jsonify(errcode=errcode, errmsg=ERRMSGS.get(errcode, "sandbox fault"))
+        return jsonify(errcode=errcode, errmsg=_fault_errmsg(errcode))
     return None
+
+
+def _fault_errmsg(errcode: int) -> str:
+    if errcode == 40164:  # WeChat names the caller's address, as the IP whitelist saw it
+        ip = request.remote_addr or "0.0.0.0"
+        return f"invalid ip {ip} ipv6 ::ffff:{ip}, not in whitelist rid: sandbox"
+    return ERRMSGS.get(errcode, "sandbox fault")
 
 
 def _delay_answer(response: Response) -> Response:
