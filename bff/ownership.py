@@ -19,9 +19,10 @@ openid is provably the caller's:
 
 A new link is never a side effect of the check: ``check_owner`` only reads and returns a
 ``Claim``; ``settle`` writes the link (and the holding) once the request has succeeded, so a
-refused request leaves nothing behind. Holding a code or an encrypt_code alone proves nothing. When the proof may still be on its way (the
-code carries the caller's proof but WeChat's push has not reached us), the answer is a
-retryable 409; nothing is linked on a guess.
+refused request leaves nothing behind. Holding a code or an encrypt_code alone proves
+nothing. When the proof may still be on its way (the code carries the caller's proof but
+WeChat's push has not reached us), the answer is a retryable 409; nothing is linked on a
+guess.
 """
 
 from __future__ import annotations
