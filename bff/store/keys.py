@@ -139,7 +139,8 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 #   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was
 #   lost or the consume outlived its claim: when WeChat reports the code consumed, the earliest
 #   one becomes the ledger entry; TTL 1 day.
-# - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed (digest: sha256 of
+# - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed, written when its
+#   consume is sent (a refused request leaves none; digest: sha256 of
 #   channel, caller scope and key); TTL 30 days.
 # Custom-code import checkpoint (bff/admin/importer.py), one hash tag per (card_id, digest);
 # digest = sha256 of the file, or of the file's sha256 and the reading options (CSV column,
