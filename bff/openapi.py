@@ -28,6 +28,7 @@ from werkzeug.routing import BaseConverter
 # Security scheme names in components.securitySchemes (declared in create_app).
 SESSION_SCHEME = "bearerAuth"  # a session token from POST /v1/sessions/*
 ADMIN_SCHEME = "adminAuth"  # BFF_ADMIN_TOKEN
+METRICS_SCHEME = "metricsAuth"  # BFF_METRICS_TOKEN
 
 # What the error handlers in bff.errors answer when WeChat or Redis fail.
 UPSTREAM_FAILURES = {
@@ -147,11 +148,13 @@ def _complete_answers(operation: dict) -> None:
 
 
 def security_schemes() -> Iterable[tuple[str, dict[str, str]]]:
-    """The two bearer schemes: sessions of users, and the operators' token."""
+    """The bearer schemes: sessions of users, the operators' token, the metrics token."""
     yield SESSION_SCHEME, {"type": "http", "scheme": "bearer",
                            "description": "a session token from POST /v1/sessions/*"}
     yield ADMIN_SCHEME, {"type": "http", "scheme": "bearer",
                          "description": "the operators' token (BFF_ADMIN_TOKEN)"}
+    yield METRICS_SCHEME, {"type": "http", "scheme": "bearer",
+                           "description": "the metrics scraper's token (BFF_METRICS_TOKEN)"}
 
 
 def build_api(app: Any) -> Any:
