@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class Settings:
     push_aes_key_previous: str = field(default="", repr=False)
     redis_url: str = field(default="", repr=False)
     admin_token: str = field(default="", repr=False)
+    metrics_token: str = field(default="", repr=False)  # bearer of /metrics; "" = no /metrics
     sandbox: bool = False
     wechat_api_base: str = "https://api.weixin.qq.com"
     token_mode: str = "stable"  # "stable" (/cgi-bin/stable_token) or "classic" (/cgi-bin/token)
@@ -133,6 +135,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_PUSH_AES_KEY_PREVIOUS": ("push_aes_key_previous", str),
     "BFF_REDIS_URL": ("redis_url", str),
     "BFF_ADMIN_TOKEN": ("admin_token", str),
+    "BFF_METRICS_TOKEN": ("metrics_token", str),
     "BFF_SANDBOX": ("sandbox", _bool),
     "BFF_WECHAT_API_BASE": ("wechat_api_base", str),
     "BFF_TOKEN_MODE": ("token_mode", str),
@@ -234,41 +237,44 @@ def _validate(s: Settings) -> None:
                           "or (a Redis Cluster) redis+cluster://, rediss+cluster://")
     if not s.wechat_api_base.startswith(("http://", "https://")):
         raise ConfigError("BFF_WECHAT_API_BASE must be an http(s) URL")
-    if s.connect_timeout <= 0 or s.read_timeout <= 0:
-        raise ConfigError("BFF_CONNECT_TIMEOUT and BFF_READ_TIMEOUT must be positive")
     for origin in s.cors_origins:  # overrides bypass the parser: check them the same way
         try:
             if _origin(origin) != origin:
                 raise ValueError(f"{origin!r}: write it as {_origin(origin)!r}")
         except ValueError as e:
             raise ConfigError(f"BFF_CORS_ORIGINS is invalid: {e}") from None
-    if not 0 <= s.max_retries <= 5:
-        raise ConfigError("BFF_MAX_RETRIES must be between 0 and 5")
     _validate_ranges(s)
 
 
-# field -> (smallest allowed value, what it is): a 0 TTL made every push a 503 (the dedup key
-# expired at once), a 0 body limit made every request a 413
-MINIMUMS: dict[str, tuple[int, str]] = {
-    "session_ttl": (1, "seconds"),
-    "push_max_skew": (1, "seconds"),
-    "max_body_bytes": (1024, "bytes (1 KiB)"),
-    "event_retention_days": (1, "days"),
-    "event_dedup_ttl": (1, "seconds"),
-    "worker_batch_size": (1, "events"),
-    "worker_block_ms": (1, "milliseconds"),
-    "worker_claim_idle": (1, "seconds"),
-    "worker_max_attempts": (1, "attempts"),
+# field -> (smallest, largest allowed value, unit): every number setting, finite and in range
+# (the README's configuration table states each range). A 0 TTL made every push a 503 (the dedup
+# key expired at once), a 0 body limit made every request a 413; a NaN or infinite timeout made
+# every upstream call a 500, a TTL past what Redis takes made every login or push a 503.
+RANGES: dict[str, tuple[float, float, str]] = {
+    "connect_timeout": (0.1, 60, "seconds"),
+    "read_timeout": (0.1, 300, "seconds"),
+    "max_retries": (0, 5, "retries"),
+    "session_ttl": (1, 365 * 86400, "seconds (365 days)"),
+    "push_max_skew": (1, 3600, "seconds"),
+    "max_body_bytes": (1024, 16 * 1024 * 1024, "bytes (1 KiB to 16 MiB)"),
+    "event_retention_days": (1, 3650, "days"),
+    "event_dedup_ttl": (1, 30 * 86400, "seconds (30 days)"),
+    "worker_batch_size": (1, 1000, "events"),
+    "worker_block_ms": (1, 60_000, "milliseconds"),
+    "worker_claim_idle": (1, 86400, "seconds"),
+    "worker_max_attempts": (1, 100, "attempts"),
 }
 MIN_ADMIN_TOKEN = 32  # characters, outside sandbox mode: a guessable operator token opens all
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _validate_ranges(s: Settings) -> None:
-    for name, (low, unit) in MINIMUMS.items():
-        if getattr(s, name) < low:
-            raise ConfigError(f"{_VAR_OF[name]} must be at least {low} {unit}, "
-                              f"got {getattr(s, name)}")
+    for name, (low, high, unit) in RANGES.items():
+        value = getattr(s, name)
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or not low <= value <= high):
+            raise ConfigError(f"{_VAR_OF[name]} must be a finite number from {low:g} to "
+                              f"{high:g} {unit}, got {value!r}")
     if s.log_level.upper() not in LOG_LEVELS:
         raise ConfigError(f"BFF_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 

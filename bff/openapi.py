@@ -28,6 +28,7 @@ from werkzeug.routing import BaseConverter
 # Security scheme names in components.securitySchemes (declared in create_app).
 SESSION_SCHEME = "bearerAuth"  # a session token from POST /v1/sessions/*
 ADMIN_SCHEME = "adminAuth"  # BFF_ADMIN_TOKEN
+METRICS_SCHEME = "metricsAuth"  # BFF_METRICS_TOKEN
 
 # What the error handlers in bff.errors answer when WeChat or Redis fail.
 UPSTREAM_FAILURES = {
@@ -147,11 +148,13 @@ def _complete_answers(operation: dict) -> None:
 
 
 def security_schemes() -> Iterable[tuple[str, dict[str, str]]]:
-    """The two bearer schemes: sessions of users, and the operators' token."""
+    """The bearer schemes: sessions of users, the operators' token, the metrics token."""
     yield SESSION_SCHEME, {"type": "http", "scheme": "bearer",
                            "description": "a session token from POST /v1/sessions/*"}
     yield ADMIN_SCHEME, {"type": "http", "scheme": "bearer",
                          "description": "the operators' token (BFF_ADMIN_TOKEN)"}
+    yield METRICS_SCHEME, {"type": "http", "scheme": "bearer",
+                           "description": "the metrics scraper's token (BFF_METRICS_TOKEN)"}
 
 
 def build_api(app: Any) -> Any:
@@ -181,6 +184,18 @@ class Pattern(validate.Regexp):
 
 
 CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+# A card code names something only with a visible character in it: "   " is refused by the
+# schema (422, as the spec says), not later as a 400. Linear to match; Python and ECMA agree.
+CODE_PATTERN = r"^[^!-~]*[!-~][\s\S]*$"
+MAX_CODE_LENGTH = 128
+
+
+def code_field(*, max_length: int = MAX_CODE_LENGTH, **kwargs: Any) -> fields.Str:
+    """The one definition of a card code a request gives (self-redemption, activation, counter
+    query and redemption, member and code administration)."""
+    return fields.Str(validate=[validate.Length(1, max_length),
+                                Pattern(CODE_PATTERN, error="a code needs a visible character")],
+                      **kwargs)
 # visible ASCII after the host (a page's location.href is percent-encoded); no "\s": Python's
 # and ECMA's whitespace classes differ (e.g. U+001C), and the two must agree
 _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"

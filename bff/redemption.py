@@ -141,7 +141,7 @@ def redeem_once(
     """
     digest = key_digest(channel, key_scope, idempotency_key)
     if digest:
-        _bind_key(r, digest, code)
+        _check_key(r, digest, code)  # bound only once a consume is about to be sent
     deadline = time.monotonic() + wait_seconds
     while True:
         entry = lookup(r, code, card_id)
@@ -164,13 +164,22 @@ def redeem_once(
         time.sleep(POLL_SECONDS)
 
 
-def _bind_key(r: redis.Redis, digest: str, code: str) -> None:
+def _check_key(r: redis.Redis, digest: str, code: str) -> None:
     """One key, one code: reusing a key for another code is a client bug, refused."""
-    key = keys.redeem_key(digest)
-    r.set(key, code, nx=True, ex=KEY_TTL)
-    if r.get(key) != code:
+    bound = r.get(keys.redeem_key(digest))
+    if bound is not None and bound != code:
         raise Unprocessable("this Idempotency-Key was already used to redeem another code; "
                             "use a new key for each redemption")
+
+
+def _bind_key(r: redis.Redis, digest: str, code: str) -> bool:
+    """Bind the key to ``code`` before its consume is sent (never before: a refused request
+    leaves no key behind). True when this call bound it, to be undone on a refusal."""
+    key = keys.redeem_key(digest)
+    if r.set(key, code, nx=True, ex=KEY_TTL):
+        return True
+    _check_key(r, digest, code)
+    return False
 
 
 def _answer(entry: dict[str, Any], digest: str | None, channel: str,
@@ -210,6 +219,7 @@ def _redeem_as_owner(
         "redeemed_at": int(time.time()), "staff_id": staff_id, "location": location,
         "channel": channel, "key": digest,
     }
+    bound_here = _bind_key(r, digest, code) if digest else False
     inflight = keys.redeem_inflight(code)
     pipe = r.pipeline(transaction=True)
     pipe.hset(inflight, token, json.dumps(entry))
@@ -220,10 +230,12 @@ def _redeem_as_owner(
     except WeChatUnavailable as e:
         if not e.request_sent:
             r.hdel(inflight, token)  # never reached WeChat: nothing to settle later
+            _unbind_key(r, digest, bound_here)
         REDEMPTIONS.labels(channel, "failed").inc()
         raise
     except WeChatApiError as e:
         r.hdel(inflight, token)
+        _unbind_key(r, digest, bound_here)
         if e.errcode == ErrCode.CODE_CONSUMED:  # an attempt whose claim expired got there first
             settled = _settle(r, code, card_id, exclude=token)
             if settled is not None:
@@ -237,6 +249,12 @@ def _redeem_as_owner(
     REDEMPTIONS.labels(channel, "consumed").inc()
     log.info("code consumed card_id=%s channel=%s", resolved, channel)
     return stored, True
+
+
+def _unbind_key(r: redis.Redis, digest: str | None, bound_here: bool) -> None:
+    """The consume was refused, or never sent: the key this request bound is free again."""
+    if digest and bound_here:
+        r.delete(keys.redeem_key(digest))
 
 
 def _settle(r: redis.Redis, code: str, card_id: str | None,

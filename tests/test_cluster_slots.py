@@ -77,7 +77,7 @@ def test_keys_that_go_together_share_a_slot() -> None:
         [keys.redeem_ledger("c"), keys.redeem_claim("c"), keys.redeem_inflight("c")],
         [keys.import_checkpoint("card", "d", p) for p in ("done", "sent", "stock")],
         [keys.pool("card", p) for p in ("all", "available", "reserved", "holder", "claimed",
-                                         "held-by")],
+                                         "held-by", "retired")],
         [keys.event_stream(), keys.event_dedup("x"), keys.event_done("1-0"), keys.event_dead()],
         [keys.channel_stats("card", "2026-01-01"), keys.channel_counted("1-0"),
          keys.channel_cards()],

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bff import create_app
@@ -71,10 +77,55 @@ def test_embedded_store_in_sandbox_mode_without_redis(monkeypatch, caplog):
     ("BFF_WORKER_BATCH_SIZE", "0"),
     ("BFF_WORKER_MAX_ATTEMPTS", "0"),
     ("BFF_LOG_LEVEL", "LOUD"),
+    # not finite, or past what Redis or a request can use: every upstream call was a 500, every
+    # login or push a 503
+    ("BFF_READ_TIMEOUT", "nan"),
+    ("BFF_CONNECT_TIMEOUT", "inf"),
+    ("BFF_CONNECT_TIMEOUT", "-inf"),
+    ("BFF_READ_TIMEOUT", "0"),
+    ("BFF_SESSION_TTL", str(10**30)),
+    ("BFF_PUSH_MAX_SKEW", str(10**20)),
+    ("BFF_EVENT_DEDUP_TTL", str(10**20)),
+    ("BFF_EVENT_RETENTION_DAYS", str(10**15)),
+    ("BFF_MAX_BODY_BYTES", str(10**12)),
+    ("BFF_MAX_RETRIES", "6"),
+    ("BFF_WORKER_BLOCK_MS", str(10**12)),
+    ("BFF_WORKER_CLAIM_IDLE", str(10**12)),
+    ("BFF_WORKER_BATCH_SIZE", str(10**9)),
+    ("BFF_WORKER_MAX_ATTEMPTS", str(10**9)),
 ])
 def test_malformed_or_out_of_range_settings_stop_the_start_with_their_name(var, value):
     with pytest.raises(ConfigError, match=var):
         load_settings({**PRODUCTION_ENV, var: value})
+
+
+def test_every_number_setting_has_a_stated_range():
+    from bff.config import FIELDS, RANGES, Settings
+    numbers = {f.name for f in dataclasses.fields(Settings) if f.type in ("int", "float")}
+    assert numbers == set(RANGES)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme[readme.index("| variable | default | meaning |"):]
+    for var, (name, _) in FIELDS.items():
+        if name in RANGES:
+            row = next(line for line in table.splitlines() if f"`{var}`" in line)
+            low, high, _ = RANGES[name]
+            assert f" {low:g} to {int(high) if high == int(high) else high}" in row, row
+
+
+def test_overrides_are_checked_like_variables(redis_url):
+    with pytest.raises(ConfigError, match="BFF_READ_TIMEOUT"):
+        create_app({"sandbox": True, "redis_url": redis_url, "read_timeout": float("nan")})
+    with pytest.raises(ConfigError, match="BFF_SESSION_TTL"):
+        create_app({"sandbox": True, "redis_url": redis_url, "session_ttl": 2**63})
+
+
+def test_the_bff_command_refuses_to_start_naming_the_setting():
+    bff = Path(sys.executable).parent / "bff"
+    env = {**os.environ, "BFF_SANDBOX": "1", "BFF_READ_TIMEOUT": "nan"}
+    done = subprocess.run([str(bff), "codes", "count", "pAnyCard"], env=env, timeout=60,
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "BFF_READ_TIMEOUT must be a finite number" in done.stderr
 
 
 def test_smallest_allowed_values_load():

@@ -29,6 +29,41 @@ def test_metrics_are_prometheus_text(client):
     assert "bff_upstream_calls_total" in resp.get_data(as_text=True)
 
 
+def _production(redis_url: str, **overrides):
+    from bff import config as c
+    from bff import create_app
+
+    return create_app({
+        "sandbox": False, "redis_url": redis_url, "appid": c.SANDBOX_APPID,
+        "secret": c.SANDBOX_SECRET, "miniprogram_appid": c.SANDBOX_MP_APPID,
+        "miniprogram_secret": c.SANDBOX_MP_SECRET, "push_token": c.SANDBOX_PUSH_TOKEN,
+        "push_aes_key": c.SANDBOX_PUSH_AES_KEY, "admin_token": "a" * 32,
+        "data_key": c.SANDBOX_DATA_KEY, **overrides}).test_client()
+
+
+def test_metrics_need_their_token_outside_sandbox_mode(story, redis_client, redis_url):
+    """/metrics was public on the service port: call rates, errcodes and event counts."""
+    story.assert_error(_production(redis_url).get("/metrics"), 404)  # no token: no /metrics
+    client = _production(redis_url, metrics_token="scrape-" + "m" * 25)
+    story.assert_error(client.get("/metrics"), 401)
+    story.assert_error(client.get("/metrics", headers={"Authorization": "Bearer " + "a" * 32}),
+                       401)  # the operators' token is not the metrics token
+    ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-" + "m" * 25})
+    assert ok.status_code == 200 and "bff_upstream_calls_total" in ok.get_data(as_text=True)
+
+
+def test_metrics_in_sandbox_mode_are_open_unless_a_token_is_set(story, redis_client, redis_url):
+    from bff import create_app
+
+    assert create_app({"sandbox": True, "redis_url": redis_url}).test_client().get(
+        "/metrics").status_code == 200
+    client = create_app({"sandbox": True, "redis_url": redis_url,
+                         "metrics_token": "t" * 32}).test_client()
+    story.assert_error(client.get("/metrics"), 401)
+    assert client.get("/metrics", headers={"Authorization": "Bearer " + "t" * 32}).status_code \
+        == 200
+
+
 def test_errors_share_one_shape(story, client, app):
     story.assert_error(client.get("/no/such/path"), 404)
     body = story.assert_error(client.delete("/healthz"), 405)

@@ -7,7 +7,6 @@ defined, adds them, so the group is whole wherever it is imported (the installed
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from bff.admin.catalogue_schemas import (
     WeChatStatsQuerySchema,
 )
 from bff.admin.cli_support import cli_errors, echo_json, svc
+from bff.csv_out import write_rows
 from bff.events.stats import METRICS, channel_rows, today
 
 activation_form = AppGroup("activation-form", help="A member card's activation form.")
@@ -134,9 +134,7 @@ def write_csv(rows: list[dict[str, Any]], columns: list[str], output: Path | Non
     header = columns + list(dict.fromkeys(extra))
     stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
-        writer = csv.DictWriter(stream, fieldnames=header, restval="", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        write_rows(stream, header, rows)
     finally:
         if output:
             stream.close()

@@ -16,13 +16,13 @@ from typing import Any
 
 from bff.admin.issuing import OPERATOR_REFUSALS
 from bff.errors import Unprocessable, refusals
+from bff.openapi import MAX_CODE_LENGTH
 from bff.wechat.api import WeChatApi
 
 # WeChat's batch limit: ``card/code/deposit`` and ``card/code/checkcode`` take at most 100 codes
 # per call. A code longer than MAX_CODE_LENGTH is refused here, before it reaches WeChat. The
 # operator schemas (``bff.admin.schemas``) validate with the same two numbers.
 MAX_BATCH = 100
-MAX_CODE_LENGTH = 128
 # A custom code is visible ASCII (letters, digits, punctuation; never blank): one rule for a
 # code file and for POST .../codes (the schema's pattern is this one).
 CUSTOM_CODE_PATTERN = rf"^[!-~]{{1,{MAX_CODE_LENGTH}}}$"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from bff.admin.codes import MAX_BATCH, CodeFile
+from bff.csv_out import write_rows
 from bff.wechat.api import WeChatApi
 
 STATUSES = ("succeeded", "duplicate", "failed", "missing", "invalid")
@@ -110,8 +110,6 @@ def write_report(report: dict[str, Any], path: str | Path) -> None:
     path = Path(path)
     if path.suffix.lower() == ".csv":
         with path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=["line", "code", "status", "reason", "batch"])
-            writer.writeheader()
-            writer.writerows(report["codes"])
+            write_rows(f, ["line", "code", "status", "reason", "batch"], report["codes"])
         return
     path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

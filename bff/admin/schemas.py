@@ -6,8 +6,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.admin.codes import CUSTOM_CODE_PATTERN, MAX_BATCH, MAX_CODE_LENGTH
-from bff.openapi import CARD_ID_PATTERN, HTTP_URL_PATTERN, Pattern, StrictBool, one_of_required
+from bff.admin.codes import CUSTOM_CODE_PATTERN, MAX_BATCH
+from bff.openapi import (
+    CARD_ID_PATTERN,
+    HTTP_URL_PATTERN,
+    Pattern,
+    StrictBool,
+    code_field,
+    one_of_required,
+)
 
 SCENES = (
     "SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5", "SCENE_IVR",
@@ -179,7 +186,7 @@ class CodeRefSchema(Schema):
         openapi = one_of_required("code", "encrypt_code")
 
     card_id = fields.Str(validate=CARD_ID)
-    code = fields.Str(validate=validate.Length(1, MAX_CODE_LENGTH))
+    code = code_field()
     encrypt_code = fields.Str(validate=validate.Length(1, 512))
 
     @validates_schema

@@ -11,6 +11,7 @@ from bff.openapi import (
     HTTP_URL_PATTERN,
     Pattern,
     StrictBool,
+    code_field,
     one_of_required,
 )
 from bff.ownership import MAX_CHANNEL_LENGTH
@@ -169,7 +170,7 @@ class RedeemSchema(Schema):
         openapi = one_of_required("code", "encrypt_code")
 
     card_id = fields.Str(required=True, validate=CARD_ID)
-    code = fields.Str(validate=validate.Length(min=1, max=64))
+    code = code_field(max_length=64)
     encrypt_code = fields.Str(validate=ENCRYPT_CODE)
 
     @validates_schema

@@ -68,12 +68,8 @@ def _reserve(r: redis.Redis, card_id: str, user: SessionUser) -> str:
     """The caller's pool code of the card (the same one until a user receives it)."""
     holder = user.mp_openid or user.oa_openid or user.token_id
     got = reserve_pool_code(r, card_id, holder)
-    if got.code is None:
-        wait = got.retry_after()
-        if wait is None:
-            raise Conflict(f"card {card_id} has no codes left in its pool")
-        raise Conflict(f"card {card_id} has no codes left in its pool; reserved codes that are "
-                       f"not taken come back, the next in {wait} s", retry_after=wait)
+    if got.code is None:  # codes shown to someone are never given to another: none come back
+        raise Conflict(f"card {card_id} has no codes left in its pool")
     return got.code
 
 

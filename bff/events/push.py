@@ -1,13 +1,14 @@
 """``/wechat/events``: the Official Account's server URL, where WeChat pushes card events.
 
-GET is WeChat's URL check. POST carries a push in plain mode (``signature``) or safe mode
-(``encrypt_type=aes``, ``msg_signature``, AES body). ``BFF_PUSH_MODE`` says which are accepted:
-``safe`` (the default with an EncodingAESKey) refuses plain pushes, whose signature does not
-cover the body; in safe mode ``signature`` is checked too when sent. A signed triple
-(timestamp, nonce, signature) is accepted once. Every check is constant-time; the
-timestamp must be within ``BFF_PUSH_MAX_SKEW`` seconds of now; the body is bounded by
-``BFF_MAX_BODY_BYTES`` (413); XML is parsed without DTDs or entities (400). ``success`` is
-answered only once the event is in the Redis stream; handling happens later (the worker).
+GET is WeChat's URL check; its signed (timestamp, nonce) is used up as a push's is. POST carries
+a push in plain mode (``signature``) or safe mode (``encrypt_type=aes``, ``msg_signature``, AES
+body). ``BFF_PUSH_MODE`` says which are accepted: ``safe`` (the default with an EncodingAESKey)
+refuses plain pushes, whose signature does not cover the body; in safe mode ``signature`` is
+checked too when sent. A signed triple (timestamp, nonce, signature) is accepted once. Every
+check is constant-time; the timestamp must be within ``BFF_PUSH_MAX_SKEW`` seconds of now; the
+body is bounded by ``BFF_MAX_BODY_BYTES`` (413); XML is parsed without DTDs or entities (400).
+``success`` is answered only once the event is in the Redis stream; handling happens later (the
+worker).
 """
 
 from __future__ import annotations
@@ -101,13 +102,18 @@ class WeChatEvents(MethodView):
                               "schema": {"type": "string", "maxLength": 512}, "required": True}],
         responses={"200": {"description": "echostr, verbatim (text/plain)",
                            "content": {"text/plain": {"schema": {"type": "string"}}}},
-                   "403": _REFUSED},
+                   "403": {"description": "Signature or timestamp refused, or this signed "
+                                          "(timestamp, nonce) was already used (JSON error, "
+                                          "no echo)"}},
     )
     def get(self) -> Response:
         """WeChat URL check: echo ``echostr`` when the signature is right."""
         timestamp, nonce = _fresh_timestamp()
         if not _crypto().check_signature(request.args.get("signature", ""), timestamp, nonce):
             raise Forbidden("bad signature")
+        # Used up like a push's: its signature is a plain push's, and would otherwise admit
+        # one forged plain push (compat or plain mode) within the skew.
+        _first_sight(timestamp, nonce, services().settings.push_max_skew)
         return _text(request.args.get("echostr", ""))
 
     @blp.doc(

@@ -6,11 +6,12 @@
 A retry, or ten requests at once, with the same ticket and code make one upstream activation:
 a request claims the ticket and code (``SET NX EX``), does the work and stores the sealed
 answer; the others wait (bounded) for that answer. A failure releases the claim so a retry
-can proceed, and tells only the requests that were waiting on that attempt; it is never
-stored as an answer. An activate is never resent blindly: it is marked before it is sent
-(cleared on a definite refusal); an attempt that finds the mark of one whose outcome was lost
-(a timeout, or Redis failing before the answer was stored) waits until it must have landed
-(``LOST_ANSWER_FACTOR`` x the read timeout after it was sent), then asks
+can proceed, and tells only the requests that were waiting on that attempt (each waiting
+request leaves a marker the failure is written into; a refusal nobody waits on leaves no key
+behind); it is never stored as an answer. An activate is never resent blindly: it is marked
+before it is sent (cleared on a definite refusal); an attempt that finds the mark of one whose
+outcome was lost (a timeout, or Redis failing before the answer was stored) waits until it must
+have landed (``LOST_ANSWER_FACTOR`` x the read timeout after it was sent), then asks
 ``membercard/userinfo/get`` and activates only if not.
 """
 
@@ -114,6 +115,9 @@ def _activate_once(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller
                                  card_id=card_id, code=real_code,
                                  oa_openid=oa_openid)
             continue
+        if owner != watched:  # ask the owner to tell us its failure, if it fails
+            r.set(keys.activation_failure(digest, owner), "", nx=True,
+                  ex=FAILURE_SECONDS + math.ceil(WAIT_SECONDS))
         watched = owner
         if time.monotonic() > deadline:
             raise ServiceUnavailable("This activation is still in progress; retry shortly",
@@ -213,8 +217,9 @@ def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> No
         retry_after = answer.headers.get("Retry-After") if answer else None
     record = {"status": status, "message": message, "errcode": getattr(e, "errcode", None),
               "retry_after": int(retry_after or 2)}
-    try:
-        r.set(keys.activation_failure(digest, token), json.dumps(record), ex=FAILURE_SECONDS)
+    try:  # only for requests waiting on this attempt: a lone refusal leaves no key behind
+        r.set(keys.activation_failure(digest, token), json.dumps(record), xx=True,
+              ex=FAILURE_SECONDS)
     except STORE_ERRORS:
         pass  # waiting requests then time out and answer "retry shortly"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bff.cards.schemas import CHANNEL
-from bff.openapi import one_of_required
+from bff.openapi import code_field, one_of_required
 
 CARD_ID = validate.Length(min=1, max=64)
 
@@ -36,7 +36,7 @@ class ActivateRequestSchema(Schema):
 
     activate_ticket = fields.Str(required=True, validate=validate.Length(min=1, max=512))
     card_id = fields.Str(required=True, validate=CARD_ID)
-    code = fields.Str(validate=validate.Length(min=1, max=64))
+    code = code_field(max_length=64)
     encrypt_code = fields.Str(validate=validate.Length(min=1, max=512))
 
     @validates_schema

@@ -1,7 +1,13 @@
-"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+"""Operations endpoints: liveness, readiness and Prometheus metrics.
+
+``/metrics`` needs ``Authorization: Bearer <BFF_METRICS_TOKEN>``; without that setting it does
+not exist (404), except in sandbox mode, where it is open. Its figures (call rates, errcodes,
+event counts) are the service's business, not the public's.
+"""
 
 from __future__ import annotations
 
+import hmac
 import os
 
 from flask import Response
@@ -11,9 +17,11 @@ from marshmallow import Schema, fields
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from bff.errors import ServiceUnavailable
+from bff.bearer import bearer_token
+from bff.errors import NotFound, ServiceUnavailable, Unauthorized
 from bff.extensions import services
 from bff.metrics import REGISTRY
+from bff.openapi import METRICS_SCHEME, documents
 from bff.store import STORE_ERRORS
 
 blp = Blueprint("ops", __name__, description="Operations: health, readiness, metrics")
@@ -51,11 +59,32 @@ class Ready(MethodView):
         return {"status": "ready", "redis": "ok", "sandbox": svc.settings.sandbox}
 
 
+def check_metrics_token() -> None:
+    """404 without ``BFF_METRICS_TOKEN`` (open in sandbox mode); 401 without that token."""
+    settings = services().settings
+    expected = settings.metrics_token
+    if not expected:
+        if settings.sandbox:
+            return
+        raise NotFound("The requested URL was not found on the server.")
+    token = bearer_token()
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("a valid metrics token is required (Authorization: Bearer ...)")
+
+
 @blp.route("/metrics")
 class Metrics(MethodView):
     @blp.response(200, content_type="text/plain")
+    @documents({401: "no valid metrics token (BFF_METRICS_TOKEN is set)",
+                404: "BFF_METRICS_TOKEN is not set (outside sandbox mode)"},
+               security=[{METRICS_SCHEME: []}, {}])
     def get(self) -> Response:
-        """Prometheus metrics (text exposition format)"""
+        """Prometheus metrics (text exposition format)
+
+        ``Authorization: Bearer <BFF_METRICS_TOKEN>``. Without that setting the endpoint does
+        not exist (404), except in sandbox mode, where it is open.
+        """
+        check_metrics_token()
         registry = REGISTRY
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # Several gunicorn workers: add up every worker's values, not just this one's.

@@ -139,7 +139,8 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 #   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was
 #   lost or the consume outlived its claim: when WeChat reports the code consumed, the earliest
 #   one becomes the ledger entry; TTL 1 day.
-# - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed (digest: sha256 of
+# - ``bff:redeem-key:<digest>`` string, the code an Idempotency-Key redeemed, written when its
+#   consume is sent (a refused request leaves none; digest: sha256 of
 #   channel, caller scope and key); TTL 30 days.
 # Custom-code import checkpoint (bff/admin/importer.py), one hash tag per (card_id, digest);
 # digest = sha256 of the file, or of the file's sha256 and the reading options (CSV column,
@@ -178,19 +179,21 @@ def import_checkpoint(card_id: str, digest: str, part: str) -> str:
 # - ``bff:{pool:<card_id>}:all`` set, every code ever loaded into the pool; no TTL.
 # - ``bff:{pool:<card_id>}:available`` set, codes free to hand out; no TTL.
 # - ``bff:{pool:<card_id>}:reserved`` sorted set, code -> reservation expiry (epoch s); no TTL.
-#   Expired reservations go back to ``available`` lazily, in the next reserve script.
-# - ``bff:{pool:<card_id>}:holder`` hash, code -> who it was reserved for (kept once
-#   a user received it); no TTL.
+#   Expired reservations are retired lazily, in the next reserve script (never back to
+#   ``available``: the code was shown in a cardExt).
+# - ``bff:{pool:<card_id>}:holder`` hash, code -> who it was reserved for (shown to); no TTL.
 # - ``bff:{pool:<card_id>}:claimed`` set, codes received by a user (``mark_pool_code_received``;
 #   the name is the stored one): kept forever; no TTL.
 # - ``bff:{pool:<card_id>}:held-by`` hash, holder -> the code reserved for it (one open
 #   reservation per holder); an entry goes when its reservation lapses; no TTL.
+# - ``bff:{pool:<card_id>}:retired`` set, codes whose reservation lapsed unreceived: shown to one
+#   user, never handed to another (that user may still receive it); no TTL.
 def profile(card_id: str) -> str:
     return f"{PREFIX}profile:{card_id}"
 
 
 def pool(card_id: str, part: str) -> str:
-    """``part`` is all | available | reserved | holder | claimed | held-by."""
+    """``part`` is all | available | reserved | holder | claimed | held-by | retired."""
     return f"{PREFIX}{{pool:{card_id}}}:{part}"
 
 

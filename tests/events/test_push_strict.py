@@ -126,3 +126,21 @@ def test_a_receipt_without_card_id_is_acknowledged_not_500(client, redis_client)
            "<UserCardCode>123</UserCardCode></xml>")
     res = push(client, xml)
     assert res.status_code == 200 and res.get_data(as_text=True) == "success"
+
+
+@pytest.mark.parametrize("mode", ["compat", "plain"])
+def test_a_url_check_signature_admits_no_forged_plain_push(story, redis_client, redis_url, mode):
+    """The URL check's query (timestamp, nonce, signature) is a plain push's signature: once
+    used for the check, it is used up, as a push's is."""
+    client = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": mode}).test_client()
+    ts, nonce = str(int(time.time())), "8134"
+    query = {"signature": sha1_sorted(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+    check = client.get("/wechat/events?" + urlencode({**query, "echostr": "hello"}))
+    assert check.status_code == 200 and check.get_data(as_text=True) == "hello"
+    forged = card_event("user_get_card", "oMALLORY", code="777")
+    res = client.post("/wechat/events?" + urlencode(query), data=forged.encode(),
+                      content_type="text/xml")
+    story.assert_error(res, 403, message="replay")
+    assert stream_len(redis_client) == 0 and get_holding(redis_client, "777") is None
+    again = client.get("/wechat/events?" + urlencode({**query, "echostr": "hello"}))
+    story.assert_error(again, 403, message="replay")

@@ -1,0 +1,75 @@
+"""gunicorn's access log, as the Procfile asks for it (``--logger-class``): the raw request path,
+escaped, without its query string, and with no personal id in it.
+
+gunicorn's ``%(U)s`` is the *decoded* path: ``GET /x%0aforged`` wrote a line break into the
+log, so anyone could forge a log line. Here ``%(U)s`` (and ``%(r)s``, the request line) are the
+path as it came on the wire (``RAW_URI``), cut at ``?``, with every byte outside visible ASCII,
+``"`` and ``\\`` written as ``\\xNN``.
+
+Path segments that are card codes or openids (``/v1/admin/members/{card_id}/{code}/...``,
+``/v1/admin/users/{oa_openid}/cards``, the sandbox's ``/_sim/users/{id}/cards/{code}``,
+``/_sim/login-codes/{code}``) are written as ``~`` and a short hash (``sha256[:10]``): the same id
+gives the same hash, so one user's requests can still be followed, but the log holds no id.
+Any other segment that looks like an id (6 or more of ``A-Za-z0-9_-`` with a digit or a
+capital, but not a card_id) is hashed the same way, so an id in a route added later is not
+written either; other segments (``v1``, ``admin``, ``x%0aforged``) are written as sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from gunicorn.glogging import Logger
+
+_ID_LIKE = re.compile(r"(?=.*[0-9A-Z])[A-Za-z0-9_-]{6,}")  # a code, an openid, a token
+_CARD_ID = re.compile(r"p[A-Za-z0-9_-]{27}")  # WeChat's card_id: not personal
+_AFTER = ("users", "login-codes")  # the next segment is an openid or a login code
+
+
+def _escape(text: str) -> str:
+    return "".join(c if "!" <= c <= "~" and c not in '"\\' else "".join(
+        f"\\x{byte:02x}" for byte in c.encode("utf-8", "surrogateescape")) for c in text)
+
+
+def _hashed(segment: str) -> str:
+    return "~" + hashlib.sha256(segment.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+
+
+def _personal(segments: list[str], i: int) -> bool:
+    segment = unquote(segments[i], errors="surrogateescape")
+    if _ID_LIKE.fullmatch(segment) and not _CARD_ID.fullmatch(segment):
+        return True
+    before = segments[:i]
+    return bool(
+        (before and before[-1] in _AFTER)
+        or (len(before) >= 2 and before[-2] == "members")  # members/{card_id}/{code}
+        or (before and before[-1] == "cards" and "users" in before)  # users/{id}/cards/{code}
+    )
+
+
+def safe_path(environ: dict[str, Any]) -> str:
+    """The request's raw path, without its query string, escaped, ids hashed."""
+    raw = environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
+    path = raw.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path:  # an absolute-form request target: keep the path only
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    segments = path.split("/")
+    return _escape("/".join(_hashed(s) if s and _personal(segments, i) else s
+                            for i, s in enumerate(segments)))
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger with a safe ``%(U)s`` and ``%(r)s``; everything else unchanged."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
+              request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = safe_path(environ)
+        atoms["U"] = path
+        atoms["q"] = ""
+        atoms["r"] = "{} {} {}".format(_escape(environ.get("REQUEST_METHOD", "-")), path,
+                                       _escape(environ.get("SERVER_PROTOCOL", "-")))
+        return atoms

@@ -1,0 +1,68 @@
+"""The access log of the Procfile's gunicorn: raw, escaped paths (no forged lines) without query
+strings, and no card code or openid in it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import subprocess
+import time
+
+from bench.common import ROOT, free_port, procfile_web, stop_processes, wait_http
+from bff.access_log import safe_path
+from bff.config import SANDBOX_ADMIN_TOKEN
+
+CARD_ID = "pFS7Fjg8kV1IdDz01r4SQwMkuCKc"
+CODE = "123456789012"
+OPENID = "oABCDEFGHIJKLMNOPQRSTUVWXYZa"
+
+
+def _get(port: int, path: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("GET", path, skip_accept_encoding=True)  # the path exactly as given
+        conn.putheader("Authorization", f"Bearer {SANDBOX_ADMIN_TOKEN}")
+        conn.endheaders()
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_the_procfile_access_log_has_no_forged_lines_and_no_ids(redis_url, tmp_path):
+    port = free_port()
+    env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
+           "BFF_LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "1"}
+    log = tmp_path / "web.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(procfile_web(port, "wsgi:app", env), cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+            assert _get(port, "/x%0aforged%0d%0a1.2.3.4%20%22GET%20/admin%22%20200") == 404
+            assert _get(port, f"/v1/admin/members/{CARD_ID}/{CODE}/changes?card=1") == 200
+            assert _get(port, f"/v1/admin/users/{OPENID}/cards") in (200, 404)
+            assert _get(port, f"/v1/admin/identities?oa_openid={OPENID}") in (200, 404)
+            time.sleep(0.5)
+        finally:
+            stop_processes([proc])
+    text = log.read_text(encoding="utf-8", errors="replace")
+    lines = [ln for ln in text.splitlines() if '"GET ' in ln]
+    assert len(lines) >= 5, text  # /healthz (at least once) and the four above
+    forged = next(ln for ln in lines if "/x%0aforged" in ln)
+    assert re.fullmatch(r'127\.0\.0\.1 "GET /x%0aforged%0d%0a1\.2\.3\.4%20%22GET%20/admin%22%20200"'
+                        r" 404 \d+ \d+ms [0-9a-f]{32}", forged), forged
+    assert not any(ln.startswith(("forged", "1.2.3.4")) for ln in text.splitlines())
+    for secret in (CODE, OPENID, "card=1", "oa_openid"):
+        assert secret not in text, secret
+    assert f"/v1/admin/members/{CARD_ID}/~" in text  # the card_id stays, the code is hashed
+    assert "/v1/admin/users/~" in text
+
+
+def test_safe_path_escapes_and_hashes():
+    assert safe_path({"RAW_URI": '/a"b\\c\x00'}) == "/a\\x22b\\x5cc\\x00"
+    one = safe_path({"RAW_URI": f"/v1/admin/members/{CARD_ID}/abc/changes"})
+    assert "abc" not in one and one == safe_path({"RAW_URI": f"/v1/admin/members/{CARD_ID}/abc"
+                                                             "/changes?x"})  # stable
+    assert safe_path({"RAW_URI": "/sandbox/_sim/login-codes/lc-1"}).count("~") == 1
+    assert safe_path({"RAW_URI": "/wechat/events?openid=o1"}) == "/wechat/events"
