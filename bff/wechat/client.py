@@ -10,6 +10,7 @@ import json as jsonlib
 import logging
 import random
 import time
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import requests
@@ -20,6 +21,10 @@ from bff.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
 from bff.wechat.errors import Busy, TokenInvalid, WeChatError, WeChatUnavailable, error_for
 
 log = logging.getLogger("bff.wechat")
+
+# Calls sent to WeChat by the work in progress (bff.quota counts them per request: a refused
+# request that made none spent no quota). None outside such work.
+CALLS_MADE: ContextVar[list[int] | None] = ContextVar("bff_wechat_calls", default=None)
 
 
 class TokenProvider(Protocol):
@@ -110,6 +115,9 @@ class WeChatClient:
     ) -> dict:
         started = time.perf_counter()
         label = "transport"
+        counter = CALLS_MADE.get()
+        if counter is not None:
+            counter[0] += 1
         try:
             try:
                 resp = self.session.request(
