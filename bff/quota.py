@@ -3,20 +3,22 @@ WeChat with a value the caller chose (a login code, a card_id, an encrypt_code, 
 
 Two budgets per client address and per user (the session's openid), in fixed windows of the
 ``limits`` library, stored in the shared Redis (every instance counts together; a Redis Cluster
-too) or, on the embedded store of ``bff dev``, in process memory:
+too) or, on the embedded store of ``bff dev``, in process memory. Both are charged when a
+guarded request is about to make its first WeChat call (``bff.wechat.client.BEFORE_CALL``), so
+a request answered from caches (add-card for a known card: the hot path) costs nothing:
 
-- **requests** (``BFF_LIMIT_ADDRESS``, ``BFF_LIMIT_USER``): every request to such an endpoint
+- **requests** (``BFF_LIMIT_ADDRESS``, ``BFF_LIMIT_USER``): each request that calls WeChat
   counts 1;
 - **failures** (``BFF_LIMIT_ADDRESS_FAILURES``, ``BFF_LIMIT_USER_FAILURES``): 1 is charged
-  *before* the request may call WeChat, atomically (INCRBY in one script), and given back when
-  the request succeeds, when it made no WeChat call, or when its refusal says to retry
-  (``Retry-After``) or is not the caller's (5xx). What stays charged is a refused attempt (a
-  4xx: a junk login code, an unknown card or code) that reached WeChat. Since the charge comes
-  first, parallel junk cannot slip through between a test and a deduction: at most the budget
-  is ever in flight or spent.
+  *before* the call, atomically (INCRBY in one script), and given back when the request
+  succeeds, or when its refusal says to retry (``Retry-After``) or is not the caller's (5xx).
+  What stays charged is a refused attempt (a 4xx: a junk login code, an unknown card or code)
+  that reached WeChat. Since the charge comes first, parallel junk cannot slip through between
+  a test and a deduction: at most the budget is ever in flight or spent.
 
 A request over a budget is refused with 429, ``Retry-After`` (seconds until its window ends), in
-the service's one error shape, before any WeChat call.
+the service's one error shape, before the call. The service's own calls for its access_token and
+tickets are not charged to anyone.
 """
 
 from __future__ import annotations
@@ -41,11 +43,13 @@ from bff.errors import DomainError, TooManyRequests
 from bff.extensions import services
 from bff.openapi import documents
 from bff.store import STORE_ERRORS, is_cluster_url
-from bff.wechat.client import CALLS_MADE
+from bff.wechat.client import BEFORE_CALL
+from bff.wechat.credential_source import CLASSIC_TOKEN_PATH, STABLE_TOKEN_PATH, TICKET_PATH
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "bff:limits"
+SERVICE_PATHS = frozenset((CLASSIC_TOKEN_PATH, STABLE_TOKEN_PATH, TICKET_PATH))
 EXTRA = "quota"  # the Services.extras entry
 RATE_LIMITED_ANSWER = {
     429: "too many requests, or too many refused attempts, from this address or user "
@@ -148,6 +152,18 @@ def _is_refusal(status: int | None, retry_after: Any) -> bool:
     return status is not None and 400 <= status < 500 and status != 429 and retry_after is None
 
 
+class _Spending:
+    """One guarded request: charged at its first WeChat call (``BEFORE_CALL``)."""
+
+    def __init__(self, guard: QuotaGuard, address: str, user: str | None) -> None:
+        self.guard, self.address, self.user = guard, address, user
+        self.charge: Charge | None = None
+
+    def __call__(self, path: str) -> None:
+        if self.charge is None and path not in SERVICE_PATHS:
+            self.charge = self.guard.admit(self.address, self.user)
+
+
 def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
     """Guard a view that calls WeChat with the caller's values (innermost decorator: after
     authentication and body parsing, so a 401 or a 422 costs nothing and counts nothing)."""
@@ -158,9 +174,8 @@ def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
         if guard is None:
             return view(*args, **kwargs)
         user = caller_key()
-        charge = guard.admit(_digest(client_address()), _digest(user) if user else None)
-        calls = [0]
-        token = CALLS_MADE.set(calls)
+        spending = _Spending(guard, _digest(client_address()), _digest(user) if user else None)
+        token = BEFORE_CALL.set(spending)
         failed = False
         try:
             return view(*args, **kwargs)
@@ -171,8 +186,9 @@ def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
             failed = _is_refusal(e.code, None)
             raise
         finally:
-            CALLS_MADE.reset(token)
-            guard.settle(charge, failed=failed and calls[0] > 0)
+            BEFORE_CALL.reset(token)
+            if spending.charge is not None:
+                guard.settle(spending.charge, failed=failed)
 
     return documents(RATE_LIMITED_ANSWER, own=True)(wrapper)
 

@@ -123,6 +123,15 @@ def test_add_card_with_made_up_card_ids_makes_a_bounded_number_of_calls(story):
     assert len(profiles._local(story.app.extensions["bff"].redis)) <= profiles.CACHE_ENTRIES
 
 
+def test_requests_answered_from_caches_are_not_counted(story):
+    """add-card for a known card (the hot path) calls no one: no limit applies to it."""
+    token = story.login(story.user())
+    card_id = story.card()
+    assert [story.sign(token, {"card_id": card_id}).status_code
+            for _ in range(100)] == [200] * 100  # over BFF_LIMIT_USER's 60/minute
+    assert story.calls("card/get") == 1
+
+
 def test_junk_decrypts_make_a_bounded_number_of_calls(story, client):
     token = story.login(story.user())
     answers = [client.post("/v1/cards/codes/decrypt", headers=bearer(token),

@@ -10,6 +10,7 @@ import json as jsonlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -22,9 +23,10 @@ from bff.wechat.errors import Busy, TokenInvalid, WeChatError, WeChatUnavailable
 
 log = logging.getLogger("bff.wechat")
 
-# Calls sent to WeChat by the work in progress (bff.quota counts them per request: a refused
-# request that made none spent no quota). None outside such work.
-CALLS_MADE: ContextVar[list[int] | None] = ContextVar("bff_wechat_calls", default=None)
+# Asked with the path before each call to WeChat made for the work in progress (bff.quota:
+# the caller's budgets are charged before the call and may refuse it). None outside such work.
+BEFORE_CALL: ContextVar[Callable[[str], None] | None] = ContextVar("bff_before_wechat_call",
+                                                                   default=None)
 
 
 class TokenProvider(Protocol):
@@ -76,6 +78,9 @@ class WeChatClient:
         ``idempotent=False`` (e.g. consuming a code) retries only failures where the request
         certainly never reached WeChat, so a lost answer is never turned into a second action.
         """
+        before = BEFORE_CALL.get()
+        if before is not None:
+            before(path)
         if not token:
             return self._call(method, path, params, json, idempotent)
         if self.credentials is None:
@@ -115,9 +120,6 @@ class WeChatClient:
     ) -> dict:
         started = time.perf_counter()
         label = "transport"
-        counter = CALLS_MADE.get()
-        if counter is not None:
-            counter[0] += 1
         try:
             try:
                 resp = self.session.request(
