@@ -73,6 +73,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from bff import tracing
 
     tracing.init_app(app)  # when OTEL_* variables ask for it
+    from bff import quota
+
+    quota.init_app(app, settings, redis_client)  # last: ProxyFix wraps everything
     return app
 
 

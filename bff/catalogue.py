@@ -13,15 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import redis
+from cachetools import TTLCache
 
 from bff.catalogue_rules import UPDATABLE_TYPE_FIELDS, activation_mode_problems
 from bff.errors import Conflict, NotFound, Refusals, Unprocessable, refusals
 from bff.profiles import CardProfile, get_profile, set_review_state
+from bff.single_flight import filled
 from bff.store import keys, release_claim
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
@@ -119,29 +122,32 @@ def ensure_issuable(profile: CardProfile) -> None:
 KNOWN_SECONDS = 3600  # a card WeChat confirmed, in Redis
 UNKNOWN_SECONDS = 60  # a card_id WeChat did not know, in Redis (it may be created meanwhile)
 KNOWN_LOCAL_SECONDS = 300  # a confirmed card, in process memory (the add-card hot path)
-_known_here: dict[str, float] = {}
+KNOWN_LOCAL_ENTRIES = 4096
+_known_here: TTLCache[str, bool] = TTLCache(maxsize=KNOWN_LOCAL_ENTRIES, ttl=KNOWN_LOCAL_SECONDS)
+_known_lock = threading.Lock()  # TTLCache is not thread-safe
 
 
 def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
     """404 when WeChat knows no card with this card_id (card/get, 40073); the answer is cached
-    (a known card 5 min in process and 1 h in Redis, an unknown one 60 s in Redis)."""
-    now = time.monotonic()
-    if _known_here.get(card_id, 0.0) > now:
-        return
-    known = r.get(keys.card_known(card_id))
-    if known is None:
+    (a known card 5 min in process and 1 h in Redis, an unknown one 60 s in Redis, for every
+    instance), and asked once however many requests want it at once (``bff.single_flight``)."""
+    with _known_lock:
+        if _known_here.get(card_id):
+            return
+
+    def ask() -> tuple[str, int]:
         try:
             wechat.card_get(card_id)
-            known = "1"
         except WeChatApiError as e:
             if e.errcode != ErrCode.INVALID_CARD_ID:
                 raise
-            known = "0"
-        r.set(keys.card_known(card_id), known,
-              ex=KNOWN_SECONDS if known == "1" else UNKNOWN_SECONDS)
-    if known != "1":
+            return "0", UNKNOWN_SECONDS
+        return "1", KNOWN_SECONDS
+
+    if filled(r, keys.card_known(card_id), ask) != "1":
         raise unknown_card()
-    _known_here[card_id] = now + KNOWN_LOCAL_SECONDS
+    with _known_lock:
+        _known_here[card_id] = True
 
 
 def issuable_profile(r: redis.Redis, wechat: WeChatApi, card_id: str) -> CardProfile:

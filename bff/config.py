@@ -68,6 +68,14 @@ class Settings:
     worker_claim_idle: int = 60
     worker_max_attempts: int = 5
 
+    # quota guard (bff.quota): limits of the endpoints that call WeChat on a caller's values,
+    # in the ``limits`` library's notation ("30/minute;300/hour"); "" turns one off
+    limit_address: str = "6000/minute"
+    limit_address_failures: str = "30/minute;300/hour"
+    limit_user: str = "60/minute;1000/day"
+    limit_user_failures: str = "10/minute;60/hour"
+    trusted_proxies: int = 0  # X-Forwarded-For hops to trust for the client address
+
     @property
     def effective_push_mode(self) -> str:
         return self.push_mode or ("safe" if self.push_aes_key else "plain")
@@ -159,6 +167,11 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_WORKER_BLOCK_MS": ("worker_block_ms", int),
     "BFF_WORKER_CLAIM_IDLE": ("worker_claim_idle", int),
     "BFF_WORKER_MAX_ATTEMPTS": ("worker_max_attempts", int),
+    "BFF_LIMIT_ADDRESS": ("limit_address", str),
+    "BFF_LIMIT_ADDRESS_FAILURES": ("limit_address_failures", str),
+    "BFF_LIMIT_USER": ("limit_user", str),
+    "BFF_LIMIT_USER_FAILURES": ("limit_user_failures", str),
+    "BFF_TRUSTED_PROXIES": ("trusted_proxies", int),
 }
 _VAR_OF = {f: var for var, (f, _) in FIELDS.items()}
 REQUIRED = (
@@ -263,8 +276,28 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "worker_block_ms": (1, 60_000, "milliseconds"),
     "worker_claim_idle": (1, 86400, "seconds"),
     "worker_max_attempts": (1, 100, "attempts"),
+    "trusted_proxies": (0, 5, "proxies"),
 }
 MIN_ADMIN_TOKEN = 32  # characters, outside sandbox mode: a guessable operator token opens all
+LIMIT_FIELDS = ("limit_address", "limit_address_failures", "limit_user", "limit_user_failures")
+
+
+def parse_limits(value: str) -> list[Any]:
+    """``"30/minute;300/hour"`` as ``limits`` items ([] for ""); ValueError when malformed."""
+    from limits import parse_many
+
+    if not value.strip():
+        return []
+    try:
+        items = parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r}: write limits as N/second|minute|hour|day, separated by "
+                         "';' (e.g. 30/minute;300/hour)") from None
+    if any(item.amount < 1 for item in items):
+        raise ValueError(f"{value!r}: each limit allows at least 1")
+    return items
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -275,6 +308,11 @@ def _validate_ranges(s: Settings) -> None:
                 or not math.isfinite(value) or not low <= value <= high):
             raise ConfigError(f"{_VAR_OF[name]} must be a finite number from {low:g} to "
                               f"{high:g} {unit}, got {value!r}")
+    for name in LIMIT_FIELDS:
+        try:
+            parse_limits(getattr(s, name))
+        except ValueError as e:
+            raise ConfigError(f"{_VAR_OF[name]} is invalid: {e}") from None
     if s.log_level.upper() not in LOG_LEVELS:
         raise ConfigError(f"BFF_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 

@@ -165,6 +165,9 @@ def build_api(app: Any) -> Any:
     api = Api(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()]})
     api.register_converter(CardIdConverter, lambda _converter: {
         "type": "string", "pattern": CARD_ID_PATTERN, "minLength": 1, "maxLength": 64})
+    app.url_map.converters["wx_card_id"] = WxCardIdConverter
+    api.register_converter(WxCardIdConverter, lambda _converter: {
+        "type": "string", "pattern": WX_CARD_ID_PATTERN, "minLength": 28, "maxLength": 28})
     for name, scheme in security_schemes():
         api.spec.components.security_scheme(name, scheme)
     return api
@@ -196,6 +199,13 @@ def code_field(*, max_length: int = MAX_CODE_LENGTH, **kwargs: Any) -> fields.St
     return fields.Str(validate=[validate.Length(1, max_length),
                                 Pattern(CODE_PATTERN, error="a code needs a visible character")],
                       **kwargs)
+# What WeChat hands out, checked on the endpoints users reach before any call to WeChat with it
+# (bff.quota): a card_id is 28 characters ("p" and 27 of A-Za-z0-9_-); a wx.login or web
+# authorization code 32 characters of A-Za-z0-9 (the sandbox's: 12 digits); an encrypt_code
+# base64 (+, /, =), possibly still percent-encoded once (%2B) or with "+" read as a space.
+WX_CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{28}$"
+LOGIN_CODE_PATTERN = r"^[A-Za-z0-9_\-]{12,64}$"
+ENCRYPT_CODE_PATTERN = r"^[A-Za-z0-9+/= %_\-]{16,512}$"
 # visible ASCII after the host (a page's location.href is percent-encoded); no "\s": Python's
 # and ECMA's whitespace classes differ (e.g. U+001C), and the two must agree
 _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
@@ -207,6 +217,12 @@ class CardIdConverter(BaseConverter):
     """``<card_id:card_id>`` in a route: a path that is no card_id is a 404 (no such resource)."""
 
     regex = CARD_ID_PATTERN.strip("^$")
+
+
+class WxCardIdConverter(BaseConverter):
+    """``<wx_card_id:card_id>``: a card_id as WeChat hands them out (users' routes)."""
+
+    regex = WX_CARD_ID_PATTERN.strip("^$")
 
 
 class StrictBool(fields.Boolean):

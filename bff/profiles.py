@@ -2,7 +2,8 @@
 membership numbers, review state). The code pool is ``bff.pool``.
 
 A profile is one JSON string per card. Reads sit on the add-card hot path, so ``get_profile``
-keeps each profile in process memory for ``CACHE_SECONDS`` (3 s); a write through this module
+keeps each profile in process memory for ``CACHE_SECONDS`` (3 s), at most ``CACHE_ENTRIES`` of
+them (a made-up card_id's default profile must not stay forever); a write through this module
 drops the local copy at once, other processes see it within 3 s.
 """
 
@@ -16,10 +17,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import redis
+from cachetools import TTLCache
 
 from bff.store import keys
 
 CACHE_SECONDS = 3.0
+CACHE_ENTRIES = 4096  # per app (Redis client), least recently expiring dropped first
 CODE_MODES = ("none", "deposit", "pool")
 # unknown: created elsewhere (WeChat alone judges); pending: created or changed through the
 # catalogue and waiting for WeChat's review.
@@ -49,15 +52,18 @@ class CardProfile:
 
 
 _NAMES = {f.name for f in fields(CardProfile)}
-_cache: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, CardProfile]]] = (
+_cache: weakref.WeakKeyDictionary[Any, TTLCache[str, tuple[float, CardProfile]]] = (
     weakref.WeakKeyDictionary()
 )
-_cache_lock = threading.Lock()
+_cache_lock = threading.Lock()  # TTLCache is not thread-safe: every use holds it
 
 
-def _local(r: redis.Redis) -> dict[str, tuple[float, CardProfile]]:
+def _local(r: redis.Redis) -> TTLCache[str, tuple[float, CardProfile]]:
     with _cache_lock:
-        return _cache.setdefault(r, {})
+        local = _cache.get(r)
+        if local is None:
+            local = _cache[r] = TTLCache(maxsize=CACHE_ENTRIES, ttl=CACHE_SECONDS)
+        return local
 
 
 def _parse(card_id: str, raw: str | None) -> CardProfile:
@@ -72,11 +78,13 @@ def get_profile(r: redis.Redis, card_id: str, *, fresh: bool = False) -> CardPro
     """The card's profile (defaults when never set); at most ``CACHE_SECONDS`` old."""
     local = _local(r)
     now = time.monotonic()
-    hit = local.get(card_id)
+    with _cache_lock:
+        hit = local.get(card_id)
     if hit and not fresh and now - hit[0] < CACHE_SECONDS:
         return hit[1]
     profile = _parse(card_id, r.get(keys.profile(card_id)))
-    local[card_id] = (now, profile)
+    with _cache_lock:
+        local[card_id] = (now, profile)
     return profile
 
 
@@ -119,5 +127,7 @@ def _update(r: redis.Redis, card_id: str, change: Any) -> CardProfile:
         return profile
 
     profile = r.transaction(txn, key, value_from_callable=True)
-    _local(r).pop(card_id, None)
+    local = _local(r)
+    with _cache_lock:
+        local.pop(card_id, None)
     return profile

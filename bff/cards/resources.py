@@ -23,6 +23,7 @@ from bff.cards.schemas import (
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
 from bff.openapi import REDEMPTION_ANSWERS, UPSTREAM_FAILURES, documents
+from bff.quota import spends_quota
 from bff.sessions.auth import current_user, user_required
 
 blp = Blueprint("cards", __name__, url_prefix="/v1", description="Cards for their holders")
@@ -37,6 +38,7 @@ class AddCard(MethodView):
                                        "passed WeChat's review (or was refused, or deleted)")
     @documents(UPSTREAM_FAILURES)
     @user_required
+    @spends_quota
     def post(self, data: dict) -> dict:
         """Sign a wx.addCard cardList (1..10 cards)
 
@@ -83,6 +85,7 @@ class Decrypt(MethodView):
                                        "card_id")
     @documents(UPSTREAM_FAILURES)
     @user_required
+    @spends_quota
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
         svc = services()
@@ -117,6 +120,7 @@ class Redeem(MethodView):
     @documents(REDEMPTION_ANSWERS, own=True)
     @documents(UPSTREAM_FAILURES)
     @user_required
+    @spends_quota
     def post(self, headers: dict, data: dict) -> dict:
         """Redeem the caller's own code (where the card allows it), once
 

@@ -8,7 +8,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from bff.openapi import (
     CARD_ID_PATTERN,
+    ENCRYPT_CODE_PATTERN,
     HTTP_URL_PATTERN,
+    WX_CARD_ID_PATTERN,
     Pattern,
     StrictBool,
     code_field,
@@ -22,14 +24,17 @@ MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
 MAX_POOL_LOAD = 500
 
 CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
-ENCRYPT_CODE = validate.Length(min=1, max=512)
+# What users send before a WeChat call with it (bff.openapi): malformed is a 422, no call.
+WX_CARD_ID = Pattern(WX_CARD_ID_PATTERN, error="not a card_id (28 characters A-Za-z0-9_-)")
+ENCRYPT_CODE = Pattern(ENCRYPT_CODE_PATTERN, error="not an encrypt_code (base64, 16-512 "
+                                                   "characters, percent-encoded at most once)")
 # A channel tag (outer_str as the front-end sends it): the service appends "~" and a proof.
 CHANNEL = [validate.Length(max=MAX_CHANNEL_LENGTH),
            validate.Regexp(r"^[^~]*$", error="outer_str may not contain '~'")]
 
 
 class AddCardItemSchema(Schema):
-    card_id = fields.Str(required=True, validate=CARD_ID)
+    card_id = fields.Str(required=True, validate=WX_CARD_ID)
     outer_str = fields.Str(
         validate=CHANNEL,
         metadata={"description": "channel tag for the statistics (unsigned). For a Mini Program "
@@ -78,7 +83,7 @@ def _fast_add_card(data: Any) -> dict | None:
             card_id = item.get("card_id")
             if type(card_id) is not str:
                 return None
-            CARD_ID(card_id)
+            WX_CARD_ID(card_id)
             if "outer_str" in item:
                 if type(item["outer_str"]) is not str:
                     return None
@@ -142,7 +147,7 @@ class JssdkConfigOutSchema(Schema):
 
 class DecryptSchema(Schema):
     encrypt_code = fields.Str(required=True, validate=ENCRYPT_CODE)
-    card_id = fields.Str(validate=CARD_ID)
+    card_id = fields.Str(validate=WX_CARD_ID)
 
 
 class HeldCodeSchema(Schema):
@@ -169,7 +174,7 @@ class RedeemSchema(Schema):
     class Meta:
         openapi = one_of_required("code", "encrypt_code")
 
-    card_id = fields.Str(required=True, validate=CARD_ID)
+    card_id = fields.Str(required=True, validate=WX_CARD_ID)
     code = code_field(max_length=64)
     encrypt_code = fields.Str(validate=ENCRYPT_CODE)
 

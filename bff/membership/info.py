@@ -41,7 +41,9 @@ def member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: C
                 card_id: str) -> dict[str, Any]:
     """The member info of the caller's code of ``card_id`` (owner only)."""
     code = caller_code(r, caller, card_id)
-    if not code and refresh_when_missing(r, wechat, caller.oa_openid, card_id):
+    # The whole card package, at most once a minute per user (not per card_id: made-up
+    # card_ids must not each cost a getcardlist)
+    if not code and refresh_when_missing(r, wechat, caller.oa_openid):
         code = caller_code(r, caller, card_id)  # WeChat knew a card the index had missed
     if not code:
         raise NotFound("You hold no member card of this kind")

@@ -18,6 +18,7 @@ import redis
 
 from bff.catalogue import ensure_issuable_id
 from bff.errors import DomainError, NotFound, Unprocessable
+from bff.single_flight import filled
 from bff.store import keys
 from bff.wechat.errors import ErrCode, WeChatApiError
 
@@ -76,19 +77,20 @@ def activation_plugin(
     409 for a card that cannot be issued (the plug-in gives the user the card).
     """
     ensure_issuable_id(r, wechat, card_id)
-    key = _cache_key(card_id, outer_str)
-    cached = r.get(key)
-    if cached:
-        return json.loads(cached)
-    try:
-        answer = wechat.membercard_activate_geturl(card_id, outer_str)
-    except WeChatApiError as e:
-        if e.errcode == ErrCode.INVALID_CARD_ID:
-            raise NotFound("WeChat knows no card with this card_id", errcode=e.errcode) from None
-        if e.errcode == ErrCode.DATA_FORMAT_ERROR:
-            raise Unprocessable("this card is not a member card (only member cards have an "
-                                "activation plug-in)", errcode=e.errcode) from None
-        raise
-    result = plugin_parameters(str(answer.get("url") or ""), outer_str)
-    r.set(key, json.dumps(result), ex=CACHE_SECONDS)
-    return result
+
+    def ask() -> tuple[str, int]:
+        try:
+            answer = wechat.membercard_activate_geturl(card_id, outer_str)
+        except WeChatApiError as e:
+            if e.errcode == ErrCode.INVALID_CARD_ID:
+                raise NotFound("WeChat knows no card with this card_id",
+                               errcode=e.errcode) from None
+            if e.errcode == ErrCode.DATA_FORMAT_ERROR:
+                raise Unprocessable("this card is not a member card (only member cards have an "
+                                    "activation plug-in)", errcode=e.errcode) from None
+            raise
+        result = plugin_parameters(str(answer.get("url") or ""), outer_str)
+        return json.dumps(result), CACHE_SECONDS
+
+    # one geturl per (card, outer_str) however many users open the plug-in at once
+    return json.loads(filled(r, _cache_key(card_id, outer_str), ask))

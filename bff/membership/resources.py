@@ -21,6 +21,7 @@ from bff.membership.schemas import (
     PluginSchema,
 )
 from bff.openapi import NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.quota import spends_quota
 from bff.sessions.auth import current_user, user_required
 
 blp = Blueprint("membership", __name__, url_prefix="/v1",
@@ -35,6 +36,7 @@ class ActivationPlugin(MethodView):
     @blp.alt_response(422, description="not a member card (47001), or an invalid body")
     @documents(NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
     @user_required
+    @spends_quota
     def post(self, data: dict) -> dict:
         """Parameters for wx.navigateToMiniProgram to WeChat's card activation plug-in"""
         svc = services()
@@ -54,6 +56,7 @@ class Activate(MethodView):
                                        "(open the plug-in again), or an invalid body")
     @documents(UPSTREAM_FAILURES)
     @user_required
+    @spends_quota
     def post(self, data: dict) -> dict:
         """Activate the caller's member card with the plug-in's activate_ticket (idempotent)"""
         svc = services()
@@ -64,13 +67,14 @@ class Activate(MethodView):
         )
 
 
-@blp.route("/membership/cards/<card_id:card_id>")
+@blp.route("/membership/cards/<wx_card_id:card_id>")
 class MemberCard(MethodView):
     @blp.response(200, MemberInfoSchema)
     @blp.alt_response(403, description="the member card belongs to another user")
     @blp.alt_response(404, description="the caller holds no card of this kind")
     @documents(UPSTREAM_FAILURES)
     @user_required
+    @spends_quota
     def get(self, card_id: str) -> dict:
         """The caller's member-card info: number, bonus, balance, status, form fields"""
         svc = services()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.cards.schemas import CHANNEL
+from bff.cards.schemas import CHANNEL, ENCRYPT_CODE, WX_CARD_ID
 from bff.openapi import code_field, one_of_required
 
-CARD_ID = validate.Length(min=1, max=64)
+CARD_ID = WX_CARD_ID
 
 
 class PluginRequestSchema(Schema):
@@ -37,7 +37,7 @@ class ActivateRequestSchema(Schema):
     activate_ticket = fields.Str(required=True, validate=validate.Length(min=1, max=512))
     card_id = fields.Str(required=True, validate=CARD_ID)
     code = code_field(max_length=64)
-    encrypt_code = fields.Str(validate=validate.Length(min=1, max=512))
+    encrypt_code = fields.Str(validate=ENCRYPT_CODE)
 
     @validates_schema
     def _one_code(self, data: dict, **kwargs: object) -> None:

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from bff.extensions import services
 from bff.openapi import UPSTREAM_FAILURES, documents
+from bff.quota import spends_quota
 from bff.sessions import service
 from bff.sessions.auth import current_user, user_required
 from bff.sessions.schemas import LoginSchema, MeSchema, SessionSchema
@@ -21,14 +22,15 @@ _LOGIN_ERRORS = {
     401: "40029: the code is invalid or expired",
     409: "40163: the code was already used",
     403: "40226: WeChat blocked the code",
-    429: "45011: WeChat's per-minute quota; see Retry-After",
+    429: "too many logins, or too many refused login codes, from this address (BFF_LIMIT_*), "
+         "or 45011: WeChat's per-minute quota; see Retry-After",
 }
 Login = Callable[..., tuple[str, dict]]
 
 
 def login_operation(view: Callable[..., Any]) -> Callable[..., Any]:
     """The contract both logins share: a login code in, a new session (201) out."""
-    view = documents(UPSTREAM_FAILURES)(documents(_LOGIN_ERRORS, own=True)(view))
+    view = documents(UPSTREAM_FAILURES)(documents(_LOGIN_ERRORS, own=True)(spends_quota(view)))
     return blp.arguments(LoginSchema())(blp.response(201, SessionSchema)(view))
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
+
+from bff.openapi import LOGIN_CODE_PATTERN, Pattern
 
 
 class LoginSchema(Schema):
-    code = fields.Str(required=True, validate=validate.Length(min=1, max=128),
+    # malformed is a 422 before any call to WeChat (bff.quota)
+    code = fields.Str(required=True, validate=Pattern(LOGIN_CODE_PATTERN,
+                                                      error="not a login code"),
                       metadata={"description": "wx.login code (Mini Program) or the web "
                                                "authorization code (H5)"})
 

@@ -337,6 +337,13 @@ def card_known(card_id: str) -> str:
     return f"{PREFIX}card-known:{card_id}"
 
 
+# Single flight of a cached lookup (bff.single_flight): while one request asks WeChat and fills
+# ``<key>``, the others wait for it.
+# - ``<key>:filling`` string, a redis-py Lock's owner token; TTL 10 s.
+def filling(key: str) -> str:
+    return f"{key}:filling"
+
+
 def activation_form(card_id: str) -> str:
     return f"{PREFIX}activation-form:{card_id}"
 

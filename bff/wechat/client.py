@@ -10,6 +10,8 @@ import json as jsonlib
 import logging
 import random
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import requests
@@ -20,6 +22,11 @@ from bff.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
 from bff.wechat.errors import Busy, TokenInvalid, WeChatError, WeChatUnavailable, error_for
 
 log = logging.getLogger("bff.wechat")
+
+# Asked with the path before each call to WeChat made for the work in progress (bff.quota:
+# the caller's budgets are charged before the call and may refuse it). None outside such work.
+BEFORE_CALL: ContextVar[Callable[[str], None] | None] = ContextVar("bff_before_wechat_call",
+                                                                   default=None)
 
 
 class TokenProvider(Protocol):
@@ -71,6 +78,9 @@ class WeChatClient:
         ``idempotent=False`` (e.g. consuming a code) retries only failures where the request
         certainly never reached WeChat, so a lost answer is never turned into a second action.
         """
+        before = BEFORE_CALL.get()
+        if before is not None:
+            before(path)
         if not token:
             return self._call(method, path, params, json, idempotent)
         if self.credentials is None:

@@ -7,15 +7,17 @@ from marshmallow import Schema, ValidationError
 
 from bff.cards.schemas import AddCardSchema, CardListSchema, _fast_add_card
 
+P1, P2 = "p" + "1" * 27, "p" + "2" * 27  # card_ids as WeChat hands them out: 28 characters
 GOOD = [
-    {"cards": [{"card_id": "pABC_def-1"}]},
-    {"cards": [{"card_id": "p1", "outer_str": ""}, {"card_id": "p2", "outer_str": "x" * 100}]},
-    {"cards": [{"card_id": "p1", "fixed_begintimestamp": 0}] * 10},
-    {"cards": [{"card_id": "p1", "fixed_begintimestamp": 2**32 - 1, "outer_str": "渠道"}]},
+    {"cards": [{"card_id": "pABC_def-1" + "x" * 18}]},
+    {"cards": [{"card_id": P1, "outer_str": ""}, {"card_id": P2, "outer_str": "x" * 100}]},
+    {"cards": [{"card_id": P1, "fixed_begintimestamp": 0}] * 10},
+    {"cards": [{"card_id": P1, "fixed_begintimestamp": 2**32 - 1, "outer_str": "渠道"}]},
 ]
 BAD = [
     {}, {"cards": []}, {"cards": [{"card_id": "p"}] * 11}, {"cards": "p1"},
     {"cards": [{"card_id": "p 1"}]}, {"cards": [{"card_id": ""}]}, {"cards": [{}]},
+    {"cards": [{"card_id": "pABC_def-1"}]}, {"cards": [{"card_id": P1 + "1"}]},
     {"cards": [{"card_id": 1}]}, {"cards": [{"card_id": "p", "outer_str": "x" * 101}]},
     {"cards": [{"card_id": "p", "outer_str": "a~b"}]},
     {"cards": [{"card_id": "p", "fixed_begintimestamp": True}]},

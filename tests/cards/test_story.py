@@ -147,13 +147,13 @@ def test_no_personal_data_in_logs(story, client, caplog):
 
 def test_a_card_wechat_does_not_know_gets_no_card_ext_and_no_profile(story, client):
     token = story.login(story.user())
-    res = story.sign(token, {"card_id": "pNoSuchCardAtAll"})
+    res = story.sign(token, {"card_id": "pNoSuchCardAtAll000000000000"})
     story.assert_error(res, 404, errcode=40073)
     for method in ("get", "put"):
-        got = getattr(client, method)("/v1/admin/cards/pNoSuchCardAtAll/profile",
+        got = getattr(client, method)("/v1/admin/cards/pNoSuchCardAtAll000000000000/profile",
                                       headers=ADMIN, json={"self_redeem": True})
         assert got.status_code == 404, got.json
-    pool = client.post("/v1/admin/cards/pNoSuchCardAtAll/pool", headers=ADMIN,
+    pool = client.post("/v1/admin/cards/pNoSuchCardAtAll000000000000/pool", headers=ADMIN,
                        json={"codes": ["A1"]})
     assert pool.status_code == 404
     known = story.card()  # a real card: the check is cached, signing goes through

@@ -57,7 +57,7 @@ def test_needs_a_session_and_a_member_card(story, client) -> None:
     refused = story.plugin(token, coupon)
     assert refused.status_code == 422
     assert refused.get_json()["errcode"] == 47001
-    unknown = story.plugin(token, "pNoSuchCard")
+    unknown = story.plugin(token, "pNoSuchCard" + "0" * 17)  # 28 characters
     assert unknown.status_code == 404
     assert unknown.get_json()["errcode"] == 40073
     assert client.post("/v1/membership/activation-plugin", headers=bearer(token), json={}) \

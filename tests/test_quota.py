@@ -1,0 +1,230 @@
+"""Nobody spends the merchant's WeChat quota but its users (issue 16 §3).
+
+Each attack of the review, replayed: the upstream calls the sandbox counts stay within the
+documented bound (README, "Security: what is bound to what", Quota), while real users behind one
+address are never limited.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+
+import pytest
+
+from bff import create_app, profiles
+from bff.config import ConfigError, load_settings
+from tests.story import Story, bearer
+
+ADDRESS_FAILURES = 30  # the defaults: BFF_LIMIT_ADDRESS_FAILURES=30/minute;...
+USER_FAILURES = 10  # BFF_LIMIT_USER_FAILURES=10/minute;...
+_ALNUM = string.ascii_letters + string.digits
+
+
+def junk_code() -> str:
+    """A well-formed login code no user was given."""
+    return "".join(secrets.choice(string.digits) for _ in range(12))
+
+
+def made_up_card_id() -> str:
+    return "p" + "".join(secrets.choice(_ALNUM + "_-") for _ in range(27))
+
+
+def junk_encrypt_code() -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(43)) + "="
+
+
+def login_calls(story: Story) -> int:
+    return story.calls("sns/jscode2session") + story.calls("sns/oauth2/access_token")
+
+
+def test_junk_logins_from_one_address_make_a_bounded_number_of_calls(story, client):
+    answers = [client.post(f"/v1/sessions/{'miniprogram' if i % 2 else 'h5'}",
+                           json={"code": junk_code()}) for i in range(200)]
+    assert login_calls(story) == ADDRESS_FAILURES  # was 200
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) == 200 - ADDRESS_FAILURES
+    body = story.assert_error(refused[0], 429, message="too many refused attempts")
+    assert 1 <= int(refused[0].headers["Retry-After"]) <= 60, body
+    # another address is not affected
+    other = client.post("/v1/sessions/miniprogram", json={"code": junk_code()},
+                        environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    story.assert_error(other, 401, errcode=40029)
+
+
+def test_real_users_behind_one_address_are_never_limited(story, client):
+    """A campaign behind one carrier NAT address: successes give their charge back."""
+    for _ in range(3 * ADDRESS_FAILURES):
+        story.login(story.user())
+    assert story.calls("sns/jscode2session") == 3 * ADDRESS_FAILURES
+
+
+def test_parallel_junk_cannot_slip_through(story, app):
+    """50 junk logins at once, each slowed down upstream: the charge comes before the call."""
+    story.fault("/sns/jscode2session", latency_ms=200, count=100)
+    start = threading.Barrier(50)
+    statuses: list[int] = []
+
+    def junk() -> None:
+        c = app.test_client()
+        start.wait()
+        statuses.append(c.post("/v1/sessions/miniprogram", json={"code": junk_code()})
+                        .status_code)
+
+    threads = [threading.Thread(target=junk) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(statuses) == 50
+    assert story.calls("sns/jscode2session") <= ADDRESS_FAILURES
+    assert statuses.count(429) >= 50 - ADDRESS_FAILURES
+
+
+def test_a_forged_x_forwarded_for_does_not_change_the_address(story, client):
+    """BFF_TRUSTED_PROXIES=0 (the default): X-Forwarded-For is the client's word, not used."""
+    for i in range(ADDRESS_FAILURES + 10):
+        client.post("/v1/sessions/miniprogram", json={"code": junk_code()},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"})
+    assert login_calls(story) == ADDRESS_FAILURES
+
+
+@pytest.fixture
+def behind_one_proxy(redis_client, settings_overrides):
+    app = create_app({**settings_overrides, "trusted_proxies": 1,
+                      "limit_address_failures": "3/minute"})
+    app.config["TESTING"] = True
+    return app
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(behind_one_proxy):
+    client = behind_one_proxy.test_client()
+    story = Story(client)
+
+    def junk(forwarded: str) -> int:
+        return client.post("/v1/sessions/miniprogram", json={"code": junk_code()},
+                           headers={"X-Forwarded-For": forwarded}).status_code
+
+    # the router appends the client's address; whatever the client wrote before it is ignored
+    assert [junk(f"10.0.0.{i}, 203.0.113.5") for i in range(5)] == [401] * 3 + [429] * 2
+    assert junk("203.0.113.6") == 401
+    assert login_calls(story) == 4
+
+
+def test_add_card_with_made_up_card_ids_makes_a_bounded_number_of_calls(story):
+    token = story.login(story.user())
+    answers = [story.sign(token, {"card_id": made_up_card_id()}) for _ in range(1000)]
+    assert story.calls("card/get") == USER_FAILURES  # was 1000
+    assert sum(a.status_code == 404 for a in answers) == USER_FAILURES
+    story.assert_error(answers[USER_FAILURES], 429,
+                       message="too many refused attempts from this user")
+    story.assert_error(answers[-1], 429, message="too many requests from this user")
+    assert len(profiles._local(story.app.extensions["bff"].redis)) <= profiles.CACHE_ENTRIES
+
+
+def test_requests_answered_from_caches_are_not_counted(story):
+    """add-card for a known card (the hot path) calls no one: no limit applies to it."""
+    token = story.login(story.user())
+    card_id = story.card()
+    assert [story.sign(token, {"card_id": card_id}).status_code
+            for _ in range(100)] == [200] * 100  # over BFF_LIMIT_USER's 60/minute
+    assert story.calls("card/get") == 1
+
+
+def test_junk_decrypts_make_a_bounded_number_of_calls(story, client):
+    token = story.login(story.user())
+    answers = [client.post("/v1/cards/codes/decrypt", headers=bearer(token),
+                           json={"encrypt_code": junk_encrypt_code()}) for _ in range(200)]
+    assert story.calls("card/code/decrypt") == USER_FAILURES  # was 200
+    assert {a.status_code for a in answers} == {404, 429}
+
+
+def test_member_info_for_random_card_ids_asks_for_the_card_package_once(story, client):
+    user = story.user()
+    token = story.login(user, app="h5")
+    answers = [client.get(f"/v1/membership/cards/{made_up_card_id()}", headers=bearer(token))
+               for _ in range(300)]
+    assert story.calls("card/user/getcardlist") == 1  # was 300
+    assert {a.status_code for a in answers} <= {404, 429}
+
+
+def test_one_unknown_card_id_is_asked_once_a_minute_for_every_user(story):
+    card_id = made_up_card_id()
+    for _ in range(5):
+        token = story.login(story.user())
+        story.assert_error(story.sign(token, {"card_id": card_id}), 404, errcode=40073)
+    assert story.calls("card/get") == 1
+
+
+def test_a_cold_storm_on_one_new_card_makes_one_card_get(story, app, settings_overrides):
+    """50 users (50 addresses) on two instances (two apps on one Redis), WeChat slow to answer.
+    (From one address, at most BFF_LIMIT_ADDRESS_FAILURES requests are in flight at once.)"""
+    other = create_app(settings_overrides)
+    other.config["TESTING"] = True
+    card_id = story.card()
+    tokens = [story.login(story.user()) for _ in range(50)]
+    story.fault("/card/get", latency_ms=300, count=100)
+    start = threading.Barrier(50)
+    statuses: list[int] = []
+
+    def sign(i: int) -> None:
+        c = (app if i % 2 else other).test_client()
+        start.wait()
+        statuses.append(c.post("/v1/cards/add-card", json={"cards": [{"card_id": card_id}]},
+                               headers=bearer(tokens[i]),
+                               environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}).status_code)
+
+    threads = [threading.Thread(target=sign, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert statuses == [200] * 50
+    assert story.calls("card/get") == 1  # was 28 on the cluster
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/sessions/miniprogram", {"code": "x"}),
+    ("/v1/sessions/h5", {"code": "not a code!"}),
+    ("/v1/cards/add-card", {"cards": [{"card_id": "pShort"}]}),
+    ("/v1/cards/codes/decrypt", {"encrypt_code": "abc"}),
+    ("/v1/cards/codes/decrypt", {"encrypt_code": "<script>alert(1)</script>"}),
+    ("/v1/cards/codes/redeem", {"card_id": "p", "code": "1"}),
+    ("/v1/membership/activation-plugin", {"card_id": "p" * 29}),
+])
+def test_malformed_values_are_refused_before_any_call(story, client, path, body):
+    token = story.login(story.user())
+    before = story.calls()
+    story.assert_error(client.post(path, json=body, headers=bearer(token)), 422)
+    assert story.calls() == before
+
+
+def test_the_sandboxs_values_are_well_formed(story, client):
+    """Login codes, card_ids and encrypt_codes as the sandbox (WeChat) hands them out."""
+    user = story.user()
+    card_id = story.card()
+    token = story.login(user)
+    assert story.login(user, app="h5")
+    user, encrypt_code = story.take(card_id, user, token=token)
+    assert story.my_code(token, encrypt_code)
+
+
+def test_limits_are_settings_checked_at_start():
+    base = {"sandbox": True}
+    assert load_settings({}, {**base, "limit_user": ""}).limit_user == ""  # off
+    for name, value in [("limit_address", "lots"), ("limit_user_failures", "0/minute"),
+                        ("limit_user", "10 per fortnight"), ("trusted_proxies", -1),
+                        ("trusted_proxies", 6)]:
+        with pytest.raises(ConfigError):
+            load_settings({}, {**base, name: value})
+    with pytest.raises(ConfigError, match="BFF_LIMIT_ADDRESS_FAILURES"):
+        load_settings({"BFF_SANDBOX": "1", "BFF_LIMIT_ADDRESS_FAILURES": "30/minutes/"})
+
+
+def test_the_embedded_store_limits_in_memory():
+    app = create_app({"sandbox": True})  # no Redis URL: bff dev's embedded store
+    client = app.test_client()
+    statuses = [client.post("/v1/sessions/miniprogram", json={"code": junk_code()}).status_code
+                for _ in range(ADDRESS_FAILURES + 5)]
+    assert statuses == [401] * ADDRESS_FAILURES + [429] * 5
