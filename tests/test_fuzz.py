@@ -88,11 +88,6 @@ KNOWN_FINDINGS = {
         "bff/membership/members.py)",
     ("GET", "/v1/admin/stats/wechat", 422, "card_id goes with kind=card"):
         "a rule across two query parameters (bff/admin/catalogue_resources.py)",
-    **{("GET", "/v1/admin/stats/wechat", 422, marker):
-       "from/to are patterns (\\d, any Unicode digit in Python) checked by card_data.day_range; "
-       "fields.Date gives format: date, and ranges could be cut and paged as /stats/channels "
-       "does (next_from) instead of refused"
-       for marker in ("must be dates", "dates between", "from is after to", "days at a time")},
     # Idempotency-Key reused for another request: contract v2 says 422 for member changes and
     # the redemptions follow it; 409 is the answer a valid request may get (a conflict).
     ("POST", "/v1/admin/codes/redeem", 422, "Idempotency-Key was already used"):

@@ -725,6 +725,8 @@ export interface WeChatStats {
   rows?: Array<{
     [key: string]: unknown;
   }>;
+  /** the range was longer than 366 days: pass this as from for the rest */
+  next_from?: string | null;
 }
 
 export interface MembershipNumber {
