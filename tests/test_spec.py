@@ -56,6 +56,15 @@ def test_json_bodies_are_required_and_document_415_and_422(spec):
             assert {"415", "422"} <= set(op["responses"]), (method, path)
 
 
+def test_every_operation_taking_an_idempotency_key_documents_its_reuse(spec):
+    taking = [(m, p, op) for m, p, op in operations(spec)
+              if any(q["in"] == "header" and q["name"] == "Idempotency-Key"
+                     for q in op.get("parameters", []))]
+    assert len(taking) >= 5  # redemptions (2), member changes, card creation, stock
+    for method, path, op in taking:
+        assert "Idempotency-Key" in op["responses"]["422"]["description"], (method, path)
+
+
 def test_exactly_one_of_code_and_encrypt_code_is_in_the_schemas(spec):
     schemas = spec["components"]["schemas"]
     for name in ("Redeem", "CodeRef", "RedeemRequest"):
