@@ -79,14 +79,6 @@ def credentials(case, app, user: dict[str, str]) -> dict[str, str]:
 # exact answer: only that answer goes unvalidated; any other answer of the operation is checked.
 # Delete an entry once its fix is merged (the finding, and what would fix it, is in the text).
 KNOWN_FINDINGS = {
-    # "Exactly one of" several query parameters: OpenAPI 3.0 cannot say it. GET /identities
-    # answers instead: every id given must belong to the one identity, none given is a 404.
-    ("DELETE", "/v1/admin/identities", 422, "exactly one of mp_openid, oa_openid"):
-        "both or neither openid is a 422 the spec cannot predict (bff/admin/event_resources.py)",
-    ("GET", "/v1/admin/members", 422, "exactly one of code, membership_number, oa_openid"):
-        "as for identities: AND the criteria (find_members filters by number and openid but "
-        "not by code) and drop the one-of rule (bff/admin/member_schemas.py, "
-        "bff/membership/members.py)",
     ("GET", "/v1/admin/stats/wechat", 422, "card_id goes with kind=card"):
         "a rule across two query parameters (bff/admin/catalogue_resources.py)",
     ("POST", "/v1/admin/members/{card_id}/{code}/changes", 422, "at most 12 bytes"):

@@ -1097,7 +1097,7 @@ export interface Operations {
     response: MemberChangeResult;
     status: 200;
   };
-  /** Find members by code, membership number or Official Account openid */
+  /** Find members by code, membership number and Official Account openid */
   "GET /v1/admin/members": {
     path: never;
     query: {
