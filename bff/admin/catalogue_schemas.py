@@ -39,6 +39,7 @@ class CardIdsQuerySchema(Schema):
     offset = fields.Int(load_default=0, validate=validate.Range(0, 100_000))
     count = fields.Int(load_default=50, validate=validate.Range(1, 50))
     status = fields.List(fields.Str(validate=validate.OneOf(CARD_STATUSES)),
+                         validate=validate.Length(max=len(CARD_STATUSES)),
                          metadata={"description": "repeat to ask for several statuses"})
 
 
