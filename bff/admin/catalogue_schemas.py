@@ -97,6 +97,12 @@ class ActivationFormSchema(Schema):
 
     class Meta:
         unknown = RAISE
+        # at least one field: a non-empty list in required_form or optional_form
+        openapi = {"anyOf": [
+            {"required": [part], "properties": {part: {
+                "required": [items], "properties": {items: {"minItems": 1}}}}}
+            for part in ("required_form", "optional_form")
+            for items in ("common_field_id_list", "custom_field_list", "rich_field_list")]}
 
     service_statement = fields.Nested(LinkSchema)
     bind_old_card = fields.Nested(LinkSchema)
