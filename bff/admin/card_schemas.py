@@ -60,7 +60,7 @@ def _not_true(name: str) -> dict[str, Any]:
 
 def _absent(name: str) -> dict[str, Any]:
     """A string field left out: no string is both at least 1 and at most 0 characters long
-    (``not`` would say it too, but schemathesis then sends bodies that are no object)."""
+    (OpenAPI 3.0 has no ``false`` schema)."""
     return {"properties": {name: {"type": "string", "minLength": 1, "maxLength": 0}}}
 
 
