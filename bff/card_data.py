@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bff.errors import Unprocessable
 from bff.events.stats import today as shanghai_today
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import WeChatApiError
@@ -22,7 +21,8 @@ CALLS = {"summary": "getcardbizuininfo", "card": "getcardcardinfo",
 WECHAT_MAX_DAYS = 62
 DATE_RANGE_ERROR = 61501
 MAX_DAYS = 366
-EARLIEST, LATEST = dt.date(2014, 1, 1), dt.date(2099, 12, 31)  # WeChat cards began in 2014
+# WeChat is asked only about days it can have: its cards began in 2014
+EARLIEST, LATEST = dt.date(2014, 1, 1), dt.date(2099, 12, 31)
 FIELDS = {
     "summary": ("ref_date", "view_cnt", "view_user", "receive_cnt", "receive_user",
                 "verify_cnt", "verify_user", "given_cnt", "given_user", "expire_cnt",
@@ -36,21 +36,22 @@ FIELDS = {
 }
 
 
-def day_range(from_: str | None, to: str | None) -> tuple[dt.date, dt.date]:
-    """The inclusive day range of a statistics request (default: the last 7 computed days);
-    422 for dates that are not dates, out of order, or too far apart."""
-    try:
-        end = dt.date.fromisoformat(to) if to else shanghai_today() - dt.timedelta(days=1)
-        start = dt.date.fromisoformat(from_) if from_ else end - dt.timedelta(days=6)
-    except (ValueError, OverflowError):
-        raise Unprocessable("from and to must be dates YYYY-MM-DD") from None
-    if not (EARLIEST <= start and end <= LATEST):
-        raise Unprocessable(f"dates between {EARLIEST} and {LATEST}")
-    if start > end:
-        raise Unprocessable("from is after to")
-    if (end - start).days >= MAX_DAYS:
-        raise Unprocessable(f"at most {MAX_DAYS} days at a time")
-    return start, end
+def day_range(from_: dt.date | None, to: dt.date | None
+              ) -> tuple[dt.date, dt.date, dt.date | None]:
+    """``(start, end, next_from)`` of a statistics request, as /stats/channels answers it.
+
+    Defaults: the last 7 computed days. A range longer than ``MAX_DAYS`` is cut after
+    ``MAX_DAYS`` days and ``next_from`` says where the rest starts (else None); ``from`` after
+    ``to`` is an empty range. Any dates are taken: days before WeChat's cards began have no
+    data, days WeChat has not computed come back ``computed: false``.
+    """
+    end = to or shanghai_today() - dt.timedelta(days=1)
+    if from_ is None:
+        from_ = end - dt.timedelta(days=min(6, (end - dt.date.min).days))
+    if (end - from_).days < MAX_DAYS:
+        return from_, end, None
+    cut = from_ + dt.timedelta(days=MAX_DAYS - 1)
+    return from_, cut, cut + dt.timedelta(days=1)
 
 
 def pieces(start: dt.date, end: dt.date, size: int = WECHAT_MAX_DAYS
@@ -69,21 +70,19 @@ def wechat_card_rows(wechat: WeChatApi, kind: str, start: dt.date, end: dt.date,
                      today: dt.date | None = None) -> list[dict[str, Any]]:
     """Rows by day (and card), WeChat's counts where WeChat has computed the day."""
     today = today or shanghai_today()
-    last_ready = min(end, today - dt.timedelta(days=1))
+    last_ready = min(end, today - dt.timedelta(days=1), LATEST)
     rows: list[dict[str, Any]] = []
-    for first, last in pieces(start, last_ready):
+    for first, last in pieces(max(start, EARLIEST), last_ready):
         for row in _ask(wechat, kind, first, last, card_id, cond_source, today):
             if isinstance(row, dict) and row.get("ref_date"):
                 rows.append({**row, "computed": True})
     seen = {str(row["ref_date"]) for row in rows}
-    day = start
-    while day <= end:
+    for day in (start + dt.timedelta(days=i) for i in range((end - start).days + 1)):
         if day.isoformat() not in seen and day >= today - dt.timedelta(days=1):
             placeholder: dict[str, Any] = {"ref_date": day.isoformat(), "computed": False}
             if kind == "card" and card_id:
                 placeholder["card_id"] = card_id
             rows.append(placeholder)
-        day += dt.timedelta(days=1)
     rows.sort(key=lambda r: (str(r["ref_date"]), str(r.get("card_id", ""))))
     return rows
 

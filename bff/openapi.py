@@ -6,7 +6,8 @@ flask-smorest still generates the spec; this module adds what marshmallow cannot
 - ``SpecTruthPlugin`` (an apispec plugin):
   * an operation with a security requirement documents 401;
   * an operation with a JSON body documents 415 (no JSON body) and 422 (invalid body), one
-    with query parameters 414 (over-long query string);
+    with query parameters 414 (over-long query string), one taking an Idempotency-Key a 422
+    for a key already used for another request;
   * every documented 4xx/5xx answer carries the error schema;
   * a marshmallow schema's ``Meta.openapi`` (e.g. ``one_of_required("code", "encrypt_code")``)
     is merged into its component, for rules across fields (exactly one of, at least one of);
@@ -24,6 +25,8 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 from marshmallow import ValidationError, fields, validate
 from werkzeug.routing import BaseConverter
+
+from bff.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 # Security scheme names in components.securitySchemes (declared in create_app).
 SESSION_SCHEME = "bearerAuth"  # a session token from POST /v1/sessions/*
@@ -49,6 +52,8 @@ REDEMPTION_ANSWERS = {
     422: "invalid body, or an Idempotency-Key already used for another code",
     503: "another request is redeeming this code; retry",
 }
+# Every operation taking an Idempotency-Key: the key bound to another request is a 422.
+KEY_REUSED = "an Idempotency-Key already used for another request"
 FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; never in the spec
 
 
@@ -140,11 +145,25 @@ def _complete_answers(operation: dict) -> None:
             responses["415"] = {"description": "no JSON body (Content-Type: application/json)"}
         if not _has(responses, 422):
             responses["422"] = "UNPROCESSABLE_ENTITY"
+    if any(p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER
+           for p in operation.get("parameters", []) if isinstance(p, dict)):
+        _document_key_reuse(responses)
     for status, answer in responses.items():
         if str(status) == "default" or int(status) < 400 or not isinstance(answer, dict):
             continue
         if "content" not in answer and "$ref" not in answer:
             answer["content"] = {"application/json": {"schema": "Error"}}
+
+
+def _document_key_reuse(responses: dict) -> None:
+    """The 422 of an operation taking an Idempotency-Key says the key may be bound already."""
+    status = "422" if "422" in responses else 422
+    answer = responses.get(status)
+    if not isinstance(answer, dict):  # none, or flask-smorest's generic one
+        responses.pop(status, None)
+        responses["422"] = {"description": f"invalid request, or {KEY_REUSED}"}
+    elif IDEMPOTENCY_HEADER not in answer.get("description", ""):
+        answer["description"] = f"{answer.get('description', 'invalid request')}, or {KEY_REUSED}"
 
 
 def security_schemes() -> Iterable[tuple[str, dict[str, str]]]:

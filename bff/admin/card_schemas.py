@@ -44,6 +44,26 @@ APP_BRAND_USER = r"^gh_[0-9A-Za-z]{1,32}@app$"
 MAX_TEXT = 3072
 
 
+# Rules across fields, as the spec states them (``Meta.openapi``, merged by bff.openapi).
+def _true(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"enum": [True]}}}
+
+
+def _given(name: str) -> dict[str, Any]:
+    return {"required": [name]}
+
+
+def _not_true(name: str) -> dict[str, Any]:
+    """Absent or false."""
+    return {"properties": {name: {"enum": [False]}}}
+
+
+def _absent(name: str) -> dict[str, Any]:
+    """A string field left out: no string is both at least 1 and at most 0 characters long
+    (OpenAPI 3.0 has no ``false`` schema)."""
+    return {"properties": {name: {"type": "string", "minLength": 1, "maxLength": 0}}}
+
+
 class Bytes(validate.Validator):
     """At most ``limit`` bytes of UTF-8, WeChat's measure of a string field."""
 
@@ -78,6 +98,15 @@ class SkuSchema(Schema):
 
 
 class DateInfoSchema(Schema):
+    class Meta:
+        # the fields each type needs (end after begin and in the future: not sayable)
+        openapi = {"anyOf": [
+            {"properties": {"type": {"enum": ["DATE_TYPE_FIX_TIME_RANGE"]}},
+             "required": ["begin_timestamp", "end_timestamp"]},
+            {"properties": {"type": {"enum": ["DATE_TYPE_FIX_TERM"]}},
+             "required": ["fixed_term"]},
+            {"properties": {"type": {"enum": ["DATE_TYPE_PERMANENT"]}}}]}
+
     type = fields.Str(required=True, validate=validate.OneOf(DATE_TYPES))
     begin_timestamp = fields.Int(strict=True, validate=validate.Range(0, LAST_TIMESTAMP))
     end_timestamp = fields.Int(strict=True, validate=validate.Range(0, LAST_TIMESTAMP))
@@ -158,6 +187,15 @@ BaseInfoSchema = type("BaseInfoSchema", (Schema,), {
 BaseInfoChangeSchema = type("BaseInfoChangeSchema", (Schema,), {
     "__doc__": "The base_info fields card/update can change; every one optional.",
     "Meta": _Raise, **_base_info_fields(False)})
+
+
+# WeChat's "Import Code" rule (CouponSchema._deposited_codes)
+DEPOSIT_RULE = {"anyOf": [
+    {"properties": {"base_info": _absent("get_custom_code_mode")}},
+    {"properties": {"base_info": {
+        "required": ["use_custom_code"],
+        "properties": {"use_custom_code": {"enum": [True]},
+                       "sku": {"properties": {"quantity": {"enum": [0]}}}}}}}]}
 
 
 class CouponSchema(Schema):
@@ -276,6 +314,32 @@ TYPE_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
+# WeChat's activation rules (bff.catalogue_rules.activation_mode_problems)
+ACTIVATION_RULES = [
+    {"anyOf": [_not_true("wx_activate"), _not_true("auto_activate")]},
+    {"anyOf": [_not_true("wx_activate"), _absent("activate_url")]},
+    {"anyOf": [_not_true("wx_activate_after_submit"), _true("wx_activate")]},
+    {"anyOf": [_absent("activate_app_brand_user_name"),
+               {"allOf": [_true("wx_activate"), _true("wx_activate_after_submit")]}]},
+    {"anyOf": [_absent("activate_app_brand_pass"), _given("activate_app_brand_user_name")]},
+]
+
+
+def _one_card_type(card_type: str) -> dict[str, Any]:
+    """``card_type``, its object and no other; DATE_TYPE_PERMANENT only for member cards."""
+    name = card_type.lower()
+    rules: list[dict[str, Any]] = [DEPOSIT_RULE]
+    if card_type == "MEMBER_CARD":
+        rules += ACTIVATION_RULES
+    else:
+        dated = [t for t in DATE_TYPES if t != "DATE_TYPE_PERMANENT"]
+        rules.append({"properties": {"base_info": {"properties": {
+            "date_info": {"properties": {"type": {"enum": dated}}}}}}})
+    # card_type and its object, and nothing else (the card has no other property)
+    return {"required": ["card_type", name], "maxProperties": 2,
+            "properties": {"card_type": {"enum": [card_type]}, name: {"allOf": rules}}}
+
+
 class CardSchema(Schema):
     """WeChat's ``card``: ``card_type`` and the one object named after it."""
 
@@ -310,6 +374,12 @@ class CardSchema(Schema):
 
 
 class CardCreateSchema(Schema):
+    class Meta:
+        # WeChat's rules across a card's fields, stated on the body rather than on Card,
+        # Cash, ...: with anyOf in a nested component schemathesis's coverage phase sends
+        # bodies that are no object
+        openapi = {"anyOf": [{"properties": {"card": _one_card_type(t)}} for t in CARD_TYPES]}
+
     card = fields.Nested(CardSchema, required=True)
 
 

@@ -163,8 +163,7 @@ class ActivationForm(MethodView):
 class WeChatStats(MethodView):
     @blp.arguments(WeChatStatsQuerySchema, location="query")
     @blp.response(200, WeChatStatsSchema)
-    @blp.alt_response(422, description="bad dates, a range over 366 days, or card_id without "
-                                       "kind=card")
+    @blp.alt_response(422, description="not a date YYYY-MM-DD, or card_id without kind=card")
     @documents(UPSTREAM_FAILURES)
     @admin_required
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -172,11 +171,13 @@ class WeChatStats(MethodView):
 
         Ranges longer than WeChat's 62 days are asked for in pieces. Days WeChat has not
         finished computing (today; yesterday until WeChat has it) have computed: false.
+        ``from`` after ``to`` is an empty range. At most 366 days are answered at a time:
+        ``next_from`` then says where the rest starts.
         """
-        start, end = card_data.day_range(args.get("from_"), args.get("to"))
+        start, end, next_from = card_data.day_range(args.get("from_"), args.get("to"))
         if args.get("card_id") and args["kind"] != "card":
             raise Unprocessable("card_id goes with kind=card")
         rows = card_data.wechat_card_rows(services().wechat, args["kind"], start, end,
                                           card_id=args.get("card_id"),
                                           cond_source=args["cond_source"])
-        return {"rows": rows}
+        return {"rows": rows, "next_from": next_from}

@@ -39,6 +39,7 @@ class CardIdsQuerySchema(Schema):
     offset = fields.Int(load_default=0, validate=validate.Range(0, 100_000))
     count = fields.Int(load_default=50, validate=validate.Range(1, 50))
     status = fields.List(fields.Str(validate=validate.OneOf(CARD_STATUSES)),
+                         validate=validate.Length(max=len(CARD_STATUSES)),
                          metadata={"description": "repeat to ask for several statuses"})
 
 
@@ -96,6 +97,12 @@ class ActivationFormSchema(Schema):
 
     class Meta:
         unknown = RAISE
+        # at least one field: a non-empty list in required_form or optional_form
+        openapi = {"anyOf": [
+            {"required": [part], "properties": {part: {
+                "required": [items], "properties": {items: {"minItems": 1}}}}}
+            for part in ("required_form", "optional_form")
+            for items in ("common_field_id_list", "custom_field_list", "rich_field_list")]}
 
     service_statement = fields.Nested(LinkSchema)
     bind_old_card = fields.Nested(LinkSchema)
@@ -121,17 +128,14 @@ class ActivationFormSchema(Schema):
 
 # -- WeChat's card data (datacube) -------------------------------------------------------------
 
-_DATE = validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="a date YYYY-MM-DD")
-
-
 class WeChatStatsQuerySchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(("summary", "card", "member")),
                       metadata={"description": "summary: getcardbizuininfo, card: "
                                                "getcardcardinfo, member: getcardmembercardinfo"})
-    from_ = fields.Str(data_key="from", load_default=None, validate=_DATE,
-                       metadata={"description": "first day (Asia/Shanghai); default to - 6"})
-    to = fields.Str(load_default=None, validate=_DATE,
-                    metadata={"description": "last day, inclusive; default yesterday"})
+    from_ = fields.Date(data_key="from", load_default=None,
+                        metadata={"description": "first day (Asia/Shanghai); default to - 6"})
+    to = fields.Date(load_default=None,
+                     metadata={"description": "last day, inclusive; default yesterday"})
     card_id = fields.Str(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$"),
                          metadata={"description": "kind=card only: one card"})
     cond_source = fields.Int(load_default=1, validate=validate.OneOf((0, 1)),
@@ -143,3 +147,5 @@ class WeChatStatsSchema(Schema):
     rows = fields.List(fields.Dict(), metadata={"description": (
         "WeChat's rows (its field names) by ref_date, plus computed: false for a day WeChat "
         "has not finished computing (no counts then)")})
+    next_from = fields.Date(allow_none=True, metadata={
+        "description": "the range was longer than 366 days: pass this as from for the rest"})

@@ -7,6 +7,7 @@ defined, adds them, so the group is whole wherever it is imported (the installed
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -140,6 +141,24 @@ def write_csv(rows: list[dict[str, Any]], columns: list[str], output: Path | Non
             stream.close()
 
 
+def _day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise click.ClickException(f"not a date YYYY-MM-DD: {value}") from None
+
+
+def _pages(from_: dt.date | None, to: dt.date | None) -> list[tuple[dt.date, dt.date]]:
+    """The whole range in the pages the API answers (a CSV has no next_from)."""
+    out = []
+    start, end, rest = card_data.day_range(from_, to)
+    out.append((start, end))
+    while rest is not None:
+        start, end, rest = card_data.day_range(rest, to)
+        out.append((start, end))
+    return out
+
+
 @stats.command("channels")
 @click.option("--card-id")
 @click.option("--from", "from_", help="First day YYYY-MM-DD (Asia/Shanghai; default to - 6).")
@@ -150,8 +169,9 @@ def write_csv(rows: list[dict[str, Any]], columns: list[str], output: Path | Non
 def stats_channels(card_id: str | None, from_: str | None, to: str | None,
                    output: Path | None) -> None:
     """The service's own counts per day and channel (outer_str), from card events."""
-    start, end = card_data.day_range(from_, to or today().isoformat())
-    rows = channel_rows(svc().redis, card_id=card_id, start=start, end=end)
+    rows: list[dict[str, Any]] = []
+    for start, end in _pages(_day(from_), _day(to) or today()):
+        rows.extend(channel_rows(svc().redis, card_id=card_id, start=start, end=end))
     write_csv(rows, ["date", "card_id", "outer_str", *METRICS], output)
 
 
@@ -171,10 +191,11 @@ def stats_wechat(kind: str, card_id: str | None, from_: str | None, to: str | No
     args = WeChatStatsQuerySchema().load({
         "kind": kind, "cond_source": cond_source,
         **{k: v for k, v in (("from", from_), ("to", to), ("card_id", card_id)) if v}})
-    start, end = card_data.day_range(args.get("from_"), args.get("to"))
     if args.get("card_id") and kind != "card":
         raise click.ClickException("--card-id goes with --kind card")
-    rows = card_data.wechat_card_rows(svc().wechat, kind, start, end,
-                                      card_id=args.get("card_id"),
-                                      cond_source=args["cond_source"])
+    rows = []
+    for start, end in _pages(args.get("from_"), args.get("to")):
+        rows.extend(card_data.wechat_card_rows(svc().wechat, kind, start, end,
+                                               card_id=args.get("card_id"),
+                                               cond_source=args["cond_source"]))
     write_csv(rows, [*card_data.FIELDS[kind], "computed"], output)

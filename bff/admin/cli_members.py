@@ -106,10 +106,12 @@ def member_changes(card_id: str, code: str) -> None:
 @click.option("--oa-openid")
 @cli_errors
 def member_find(code: str | None, membership_number: str | None, oa_openid: str | None) -> None:
-    """Find members by code, membership number or OA openid (exactly one)."""
+    """Find members by code, membership number and OA openid (every one given)."""
     query = MembersQuerySchema().load({k: v for k, v in (
         ("code", code), ("membership_number", membership_number), ("oa_openid", oa_openid))
         if v})
+    if not query:
+        raise click.ClickException("give --code, --membership-number or --oa-openid")
     s = svc()
     echo_json({"members": find_members(s.redis, s.settings, **query)})
 

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from bff.admin_auth import admin_blueprint, admin_required
-from bff.errors import NotFound, Unprocessable
+from bff.errors import NotFound
 from bff.events import stats
 from bff.events.schemas import (
     ChannelQuery,
@@ -92,16 +92,23 @@ class Identities(MethodView):
 
     @blp.arguments(UnlinkQuery, location="query", as_kwargs=True)
     @blp.response(204)
-    @blp.alt_response(404, description="No link is known for that openid")
-    @blp.alt_response(422, description="Not exactly one of mp_openid, oa_openid")
+    @blp.alt_response(404, description="no link is known for that openid, both openids given "
+                                       "do not belong to one identity, or none was given")
     @admin_required
     def delete(self, mp_openid: str | None, oa_openid: str | None) -> None:
         """Remove a wrong link: that openid no longer maps to the others (logged without ids)
 
-        Every live session sees the change at once. Links are made again only from WeChat's
-        proof (login with a unionid, a pushed unionid, a card received through a cardExt
-        signed for that Mini Program user)."""
-        if bool(mp_openid) == bool(oa_openid):
-            raise Unprocessable("give exactly one of mp_openid, oa_openid")
-        if unlink(services().redis, mp_openid=mp_openid, oa_openid=oa_openid) is None:
-            raise NotFound("no link is known for that openid")
+        Give mp_openid or oa_openid. Both: they must belong to one identity, and the Official
+        Account openid's link goes (the Mini Program openid's, proven at login, stays), so
+        the two no longer map to each other. Every live session sees the change at once.
+        Links are made again only from WeChat's proof (login with a unionid, a pushed
+        unionid, a card received through a cardExt signed for that Mini Program user)."""
+        r = services().redis
+        if mp_openid and oa_openid:
+            identity = find_identity(r, mp_openid=mp_openid)
+            if identity is None or identity.official_account_openid != oa_openid:
+                raise NotFound("no identity has both openids given")
+            mp_openid = None
+        if not (mp_openid or oa_openid) or unlink(r, mp_openid=mp_openid,
+                                                    oa_openid=oa_openid) is None:
+            raise NotFound("no link is known for that openid (give mp_openid or oa_openid)")

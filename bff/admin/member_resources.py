@@ -103,10 +103,18 @@ class MemberChanges(MethodView):
 class Members(MethodView):
     @blp.arguments(MembersQuerySchema, location="query")
     @blp.response(200, MembersSchema)
-    @blp.alt_response(422, description="not exactly one of code, membership_number, oa_openid")
+    @blp.alt_response(404, description="no criterion given (code, membership_number, "
+                                       "oa_openid)")
+    @blp.alt_response(422, description="a criterion that is no code, membership number or "
+                                       "openid")
     @admin_required
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Find members by code, membership number or Official Account openid"""
+        """Find members by code, membership number and Official Account openid
+
+        A member matches when it meets every criterion given (any combination of them).
+        """
+        if not args:
+            raise NotFound("give code, membership_number or oa_openid to find members by")
         svc = services()
         return {"members": find_members(svc.redis, svc.settings, **args)}
 

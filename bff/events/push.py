@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 
 import redis
@@ -37,8 +38,16 @@ log = logging.getLogger(__name__)
 blp = Blueprint("wechat_push", __name__, url_prefix="/wechat",
                 description="WeChat message push (the Official Account's server URL)")
 
+# WeChat's query parameters are printable ASCII (hex digests, digits, openids): the pattern
+# keeps the worst request line within gunicorn's limit (tests/test_spec.py); anything else
+# is refused with 403, as any wrong signature is.
+_ASCII = r"^[\x20-\x7e]*$"
+_PRINTABLE_ASCII = re.compile(_ASCII)
+_LIMITS = {"signature": 128, "timestamp": 128, "nonce": 128, "openid": 128, "echostr": 512,
+           "msg_signature": 128}
 _QUERY = [
-    {"in": "query", "name": n, "schema": {"type": "string", "maxLength": 128}, "required": req}
+    {"in": "query", "name": n, "required": req,
+     "schema": {"type": "string", "maxLength": _LIMITS[n], "pattern": _ASCII}}
     for n, req in (("signature", True), ("timestamp", True), ("nonce", True), ("openid", False))
 ]
 _REFUSED = {"description": "Signature, timestamp or ciphertext refused (JSON error, no echo)"}
@@ -60,6 +69,10 @@ def _text(body: str) -> Response:
 
 
 def _fresh_timestamp() -> tuple[str, str]:
+    if any(len(request.args.get(name, "")) > limit
+           or not _PRINTABLE_ASCII.fullmatch(request.args.get(name, ""))
+           for name, limit in _LIMITS.items()):
+        raise Forbidden("the push is not signed")
     timestamp = request.args.get("timestamp", "")
     nonce = request.args.get("nonce", "")
     # ASCII digits only: str.isdigit() also accepts "²" or Arabic-Indic digits, and int("²")
@@ -99,7 +112,8 @@ class WeChatEvents(MethodView):
     @blp.doc(
         summary="WeChat URL check",
         parameters=[*_QUERY, {"in": "query", "name": "echostr",
-                              "schema": {"type": "string", "maxLength": 512}, "required": True}],
+                              "schema": {"type": "string", "maxLength": _LIMITS["echostr"],
+                                         "pattern": _ASCII}, "required": True}],
         responses={"200": {"description": "echostr, verbatim (text/plain)",
                            "content": {"text/plain": {"schema": {"type": "string"}}}},
                    "403": {"description": "Signature or timestamp refused, or this signed "
@@ -122,7 +136,8 @@ class WeChatEvents(MethodView):
                     {"in": "query", "name": "encrypt_type", "schema": {"type": "string",
                                                                        "enum": ["aes"]}},
                     {"in": "query", "name": "msg_signature",
-                     "schema": {"type": "string", "maxLength": 128}}],
+                     "schema": {"type": "string", "maxLength": _LIMITS["msg_signature"],
+                                "pattern": _ASCII}}],
         requestBody={"content": {"text/xml": {"schema": {"type": "string"}}}},
         responses={"200": {"description": "``success`` once the event is durably recorded",
                            "content": {"text/plain": {"schema": {"type": "string"}}}},

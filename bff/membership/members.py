@@ -170,8 +170,9 @@ def find_members(
     r: redis.Redis, settings: Settings, *, code: str | None = None,
     membership_number: str | None = None, oa_openid: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Members with this code, membership number or OA openid (no form fields: operators
-    looking a member up need who and which card, not the member's personal data)."""
+    """Members with this code, membership number and OA openid: every criterion given (no
+    form fields: operators looking a member up need who and which card, not the member's
+    personal data)."""
     from bff.holdings import get_holding
 
     refs: set[tuple[str, str]] = set()
@@ -190,6 +191,8 @@ def find_members(
     for card_id, ref_code in sorted(refs):
         member = get_member(r, settings, card_id=card_id, code=ref_code)
         if member is None:
+            continue
+        if code and ref_code != code:
             continue
         if membership_number and member.membership_number != membership_number:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bff.cards.schemas import CHANNEL, ENCRYPT_CODE, WX_CARD_ID
-from bff.openapi import code_field, one_of_required
+from bff.openapi import Pattern, code_field, one_of_required
 
 CARD_ID = WX_CARD_ID
 
@@ -73,7 +73,10 @@ class MemberInfoSchema(Schema):
 
 
 class CapabilitiesQuerySchema(Schema):
-    ua = fields.Str(load_default=None, validate=validate.Length(max=1024),
+    # printable ASCII, as a User-Agent header is: the worst request line stays within
+    # gunicorn's limit (12 bytes per 4-byte character once percent-encoded would not)
+    ua = fields.Str(load_default=None, validate=[validate.Length(max=1024), Pattern(
+        r"^[\x20-\x7e]*$", error="printable ASCII, as a User-Agent is")],
                     metadata={"description": "a User-Agent to test instead of the request's"})
 
 

@@ -725,6 +725,8 @@ export interface WeChatStats {
   rows?: Array<{
     [key: string]: unknown;
   }>;
+  /** the range was longer than 366 days: pass this as from for the rest */
+  next_from?: string | null;
 }
 
 export interface MembershipNumber {
@@ -1095,7 +1097,7 @@ export interface Operations {
     response: MemberChangeResult;
     status: 200;
   };
-  /** Find members by code, membership number or Official Account openid */
+  /** Find members by code, membership number and Official Account openid */
   "GET /v1/admin/members": {
     path: never;
     query: {

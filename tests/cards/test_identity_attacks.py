@@ -155,10 +155,26 @@ def test_an_operator_removes_a_wrong_link_and_every_session_sees_it(story, clien
     assert again.status_code == 404
     both = client.delete("/v1/admin/identities", headers=ADMIN, query_string={
         "mp_openid": alice["mp_openid"], "oa_openid": alice["oa_openid"]})
-    assert both.status_code == 422
+    assert both.status_code == 404  # they no longer belong to one identity
+    assert client.delete("/v1/admin/identities", headers=ADMIN).status_code == 404
     # a removed link is not made again from the same kind of proof (WeChat's unionid still can)
     assert decrypt(client, alice_token, alice_code).status_code == 403
     assert me(client, alice_token)["official_account_openid"] is None
+
+
+def test_both_openids_of_one_identity_remove_the_official_account_link(story, client, cast):
+    card_id, alice, alice_token, mallory, _ = cast
+    _, alice_code = story.take(card_id, alice, token=alice_token, outer_str="poster")
+    assert decrypt(client, alice_token, alice_code).status_code == 200
+    other = client.delete("/v1/admin/identities", headers=ADMIN, query_string={
+        "mp_openid": mallory["mp_openid"], "oa_openid": alice["oa_openid"]})
+    assert other.status_code == 404
+    both = client.delete("/v1/admin/identities", headers=ADMIN, query_string={
+        "mp_openid": alice["mp_openid"], "oa_openid": alice["oa_openid"]})
+    assert both.status_code == 204
+    assert me(client, alice_token)["official_account_openid"] is None
+    assert client.get("/v1/admin/identities", headers=ADMIN, query_string={
+        "oa_openid": alice["oa_openid"]}).status_code == 404
 
 
 class _Caller:

@@ -236,9 +236,15 @@ def test_find_members_by_code_number_or_openid(client, member):
         assert res.get_json()["members"] == [found], query
     assert client.get("/v1/admin/members", query_string={"code": "nope"},
                       headers=ADMIN).get_json() == {"members": []}
-    for query in ({}, {"code": member["code"], "oa_openid": "x"}):
+    every = {"code": member["code"], "membership_number": found["membership_number"],
+             "oa_openid": member["user"]["oa_openid"]}
+    assert client.get("/v1/admin/members", query_string=every,
+                      headers=ADMIN).get_json()["members"] == [found]
+    for query in ({"code": member["code"], "oa_openid": "x"},
+                  {"code": "nope", "membership_number": found["membership_number"]}):
         assert client.get("/v1/admin/members", query_string=query,
-                          headers=ADMIN).status_code == 422
+                          headers=ADMIN).get_json() == {"members": []}, query
+    assert client.get("/v1/admin/members", headers=ADMIN).status_code == 404
 
 
 def test_cli_change_changes_and_find(app, runner, story, member):
