@@ -20,6 +20,7 @@ from bff.sandbox import (
     api_manage,
     api_member,
     h5,
+    push,
     sim,
     sim_actions,
     sim_control,
@@ -54,6 +55,7 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.after_request(_delay_answer)
+    app.teardown_request(_flush_pushes)
     app.register_error_handler(WeChatError, _wechat_error)
     app.register_error_handler(SimError, _sim_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -116,6 +118,11 @@ def _delay_answer(response: Response) -> Response:
     if delay:
         time.sleep(delay)
     return response
+
+
+def _flush_pushes(exc: BaseException | None) -> None:
+    """The pushes this request held back (push_reorder), in reverse order."""
+    push.flush_batch(sandbox())
 
 
 def _wechat_error(e: WeChatError) -> Response:
