@@ -103,3 +103,34 @@ def test_reordered_and_delayed(wx, story: Story, receiver):
     assert receiver.received == []
     wait(wx)
     assert [e["OuterStr"] for e in events(receiver)] == ["n1", "n0"]
+
+
+def test_standalone_sandbox_pushes_later_over_http(redis_url, sb_config, receiver):
+    """The standalone sandbox (its own port) makes delayed pushes over real HTTP."""
+    import dataclasses
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from bff.sandbox import serve_in_thread
+
+    server = make_server("127.0.0.1", 0, receiver, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = dataclasses.replace(
+        sb_config, event_url=f"http://127.0.0.1:{server.server_port}/wechat/events")
+    base, shutdown = serve_in_thread(redis_url, config)
+    try:
+        with requests.Session() as s:
+            s.put(f"{base}/_sim/config", json={"push_delay_ms": 100, "push_duplicate": True},
+                  timeout=5)
+            story = Story(s, wechat=base, appid=sb_config.oa_appid, secret=sb_config.oa_secret)
+            answer = story.add_card(story.user(), story.card())
+            assert answer["pushed"][0]["scheduled"] is True
+            done = s.post(f"{base}/_sim/pushes/wait", json={}, timeout=15).json()
+            assert done == {"done": True, "pending": 0}
+    finally:
+        shutdown()
+        server.shutdown()
+    first, second = events(receiver)
+    assert first == second and first["Event"] == "user_get_card"
