@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,15 +67,17 @@ class Sandbox:
         self.clock = Clock(r, self.keys)
         self.push_session = push_session or requests.Session()
         self._push_queue: Any = None
+        self._push_queue_lock = threading.Lock()
 
     @property
     def push_queue(self) -> Any:
-        """This process's pushes made later (``push_delay_ms``): a ``push.PushQueue``."""
-        if self._push_queue is None:
-            from bff.sandbox.push import PushQueue  # push imports this module
+        """This process's pushes made later (``push_delay_ms``): one ``push.PushQueue``."""
+        with self._push_queue_lock:
+            if self._push_queue is None:
+                from bff.sandbox.push import PushQueue  # push imports this module
 
-            self._push_queue = PushQueue()
-        return self._push_queue
+                self._push_queue = PushQueue()
+            return self._push_queue
 
     # -- runtime settings (persisted so every worker agrees) --
     def settings(self) -> dict[str, Any]:
