@@ -22,7 +22,14 @@ import redis
 from cachetools import TTLCache
 
 from bff.catalogue_rules import UPDATABLE_TYPE_FIELDS, activation_mode_problems
-from bff.errors import Conflict, NotFound, Refusals, Unprocessable, refusals
+from bff.errors import (
+    Conflict,
+    NotFound,
+    Refusals,
+    ServiceUnavailable,
+    Unprocessable,
+    refusals,
+)
 from bff.profiles import CardProfile, get_profile, set_review_state
 from bff.single_flight import filled
 from bff.store import keys, release_claim
@@ -150,12 +157,47 @@ def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
         _known_here[card_id] = True
 
 
+REVIEW_RECHECK_SECONDS = 30  # a card still pending is re-asked of WeChat at most this often
+REVIEW_RECHECK_WAIT = 2.0  # seconds a request waits for another one asking the same
+
+
+def caught_up(r: redis.Redis, wechat: WeChatApi, profile: CardProfile) -> CardProfile:
+    """The profile of a card still ``pending``, with WeChat's verdict if card/get has one.
+
+    The verdict comes in card_pass_check / card_not_pass_check, pushes WeChat gives up on after
+    3 tries: a lost one must not leave the card unissuable until an operator opens it. So the
+    issuing path asks card/get about a pending card, at most once per
+    ``REVIEW_RECHECK_SECONDS`` for every instance (one request asks, the others wait for its
+    answer: ``bff.single_flight``). WeChat unavailable: the card stays pending this time."""
+    if profile.review_state != "pending":
+        return profile
+    card_id = profile.card_id
+
+    def ask() -> tuple[str, int]:
+        try:
+            card = wechat.card_get(card_id).get("card") or {}
+        except (WeChatApiError, WeChatUnavailable):
+            return "pending", REVIEW_RECHECK_SECONDS
+        state = REVIEW_OF_STATUS.get(_status(card) if isinstance(card, dict) else "", "pending")
+        if state != "pending" and get_profile(r, card_id, fresh=True).review_state == "pending":
+            set_review_state(r, card_id, state)
+        return state, REVIEW_RECHECK_SECONDS
+
+    try:
+        state = filled(r, keys.review_asked(card_id), ask, wait_seconds=REVIEW_RECHECK_WAIT)
+    except ServiceUnavailable:  # another request is still asking: pending, this time
+        return profile
+    return profile if state == "pending" else get_profile(r, card_id, fresh=True)
+
+
 def issuable_profile(r: redis.Redis, wechat: WeChatApi, card_id: str) -> CardProfile:
     """The profile of a card that may be issued: WeChat knows it (404 otherwise; a card whose
-    review this service has seen is known) and it is not pending, refused or deleted (409)."""
+    review this service has seen is known) and it is not pending, refused or deleted (409).
+    A card still pending is caught up with WeChat's verdict now and then (``caught_up``)."""
     profile = get_profile(r, card_id)
     if profile.review_state == "unknown":
         ensure_known(r, wechat, card_id)
+    profile = caught_up(r, wechat, profile)
     ensure_issuable(profile)
     return profile
 

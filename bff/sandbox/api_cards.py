@@ -5,7 +5,10 @@ Errcodes chosen where WeChat's own is undocumented: 47001 for malformed bodies (
 action_name), 40073 for unknown card ids, 40109 for too many codes / QR cards / whitelist
 users, 40079 for an expire_seconds outside 60-1800, 41011 for a field the seed marks required
 (a custom-code card's code, a bind_openid card's openid, the landing page's fields), 40078 for
-a unique-code QR code of a card that has not passed review or has no stock left.
+a unique-code QR code of a card that has not passed review or has no stock left, 40079 for
+consuming a code whose validity has not begun (a time range starting later, a
+fixed_begin_term not over), 47001 for mpnews/gethtml of a custom-code card with no imported
+codes.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from bff.sandbox.cards import (
     card_or_fail,
     change_status,
     invalid_code,
+    is_custom,
+    not_yet_valid,
     status_of,
     supplies_codes,
     validity,
 )
-from bff.sandbox.core import WeChatError, format_error
+from bff.sandbox.core import Sandbox, WeChatError, format_error
 from bff.sandbox.push import card_event, push_event
 from bff.sandbox.web import WeChatCall, as_bool, as_int, ok, wechat_api
 
@@ -37,6 +42,7 @@ bp = Blueprint("wx_cards", __name__)
 MAX_CODES = 100
 MAX_QR_CARDS = 5
 MAX_WHITELIST = 10
+QR_KEEP_SECONDS = 30 * 86400  # a permanent QR code's record (the sandbox forgets it then)
 SCENES = ("SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5",
           "SCENE_IVR", "SCENE_CARD_CUSTOM_CELL")
 BAD_STATUS = ("DELETE", "GIFTING", "GIFT_SUCC", "GIFT_TIMEOUT", "UNAVAILABLE", "EXPIRE")
@@ -82,7 +88,7 @@ def code_get(call: WeChatCall) -> Response:
         card={"card_id": card["card_id"], "begin_time": begin, "end_time": end,
               "code": record["code"]},
         openid=record["openid"],
-        can_consume=status == "NORMAL",
+        can_consume=status == "NORMAL" and not not_yet_valid(card, record, sb.clock.now()),
         user_card_status=status,
         outer_str=record.get("outer_str", ""),
     )
@@ -95,6 +101,9 @@ def code_consume(call: WeChatCall) -> Response:
     now = sb.clock.now()
     if status_of(card, record, now) == "EXPIRE":
         raise WeChatError(40127, "invalid user-card status")
+    if not_yet_valid(card, record, now):
+        raise WeChatError(40079, "invalid time: the code is not valid yet (its begin_time is "
+                                 "later)")
     change_status(sb, card["card_id"], record["code"], "CONSUMED",
                   {"consumed_at": repr(now), "consume_source": "FROM_API"})
     sb.r.hincrby(sb.keys.code(card["card_id"], record["code"]), "consumes", 1)
@@ -164,6 +173,7 @@ def qrcode_create(call: WeChatCall) -> Response:
         card = card_or_fail(sb, entry.get("card_id"), call.appid)
         _qr_entry_fields(card, entry)
     ticket = base64.b64encode(b"\x81\x0f" + os.urandom(46)).decode("ascii")
+    remember_qrcode(sb, ticket, entries, expire)
     answer: dict[str, Any] = {
         "ticket": ticket,
         "url": "http://weixin.qq.com/q/" + crypto.urlsafe_id("0", 22),
@@ -173,6 +183,19 @@ def qrcode_create(call: WeChatCall) -> Response:
     if expire is not None:
         answer["expire_seconds"] = expire
     return ok(**answer)
+
+
+def remember_qrcode(sb: Sandbox, ticket: str, entries: list[dict[str, Any]],
+                    expire: int | None) -> None:
+    """What a scan of the QR code gives (``/_sim/scan-qrcode``): its cards as created."""
+    cards = [{"card_id": e["card_id"], "code": str(e.get("code") or ""),
+              "openid": str(e.get("openid") or ""),
+              "is_unique_code": as_bool(e.get("is_unique_code", False)),
+              "outer_str": str(e.get("outer_str") or ""),
+              "outer_id": as_int(e.get("outer_id"), 0)} for e in entries]
+    expires_at = sb.clock.now() + expire if expire is not None else 0
+    sb.r.set(sb.keys.qrcode(ticket), json.dumps({"cards": cards, "expires_at": expires_at}),
+             ex=(expire or 0) + QR_KEEP_SECONDS)
 
 
 def _required(name: str) -> WeChatError:
@@ -185,6 +208,10 @@ def _qr_entry_fields(card: dict[str, str], entry: dict[str, Any]) -> None:
     a unique-code QR code only for an approved card with stock."""
     if supplies_codes(card) and not entry.get("code"):
         raise _required("code (the card uses custom codes)")
+    outer_id = entry.get("outer_id")
+    if outer_id is not None and (isinstance(outer_id, bool) or not isinstance(outer_id, int)
+                                 or not 0 <= outer_id <= 2**32 - 1):
+        raise format_error("outer_id must be an integer")  # WeChat's own scene number
     if card.get("bind_openid") == "1" and not entry.get("openid"):
         raise _required("openid (the card is bound to an openid)")
     if as_bool(entry.get("is_unique_code", False)) and (
@@ -220,6 +247,8 @@ def landing_page_create(call: WeChatCall) -> Response:
     scene = SCENES.index(body["scene"]) + 1
     url = (f"https://mp.weixin.qq.com/bizmall/cardlandingpage?biz={quote(sb.biz, safe='')}"
            f"&page_id={page_id}&scene={scene}#wechat_redirect")
+    sb.r.set(sb.keys.landing_page(str(page_id)), json.dumps({
+        "card_ids": [e["card_id"] for e in card_list], "scene": body["scene"], "url": url}))
     return ok(url=url, page_id=page_id)
 
 
@@ -227,6 +256,9 @@ def landing_page_create(call: WeChatCall) -> Response:
 def mpnews_html(call: WeChatCall) -> Response:
     sb = call.sb
     card = call.card()
+    if is_custom(card) and not sb.r.scard(sb.keys.deposit(card["card_id"])):
+        # WeChat: a card with custom codes goes into an article only once codes are imported.
+        raise format_error("a custom-code card needs imported codes (card/code/deposit)")
     src = (f"http://mp.weixin.qq.com/bizmall/appmsgcard?action=show&biz={quote(sb.biz, safe='')}"
            f"&cardid={card['card_id']}&wechat_card_js=1#wechat_redirect")
     return ok(content=f'<iframe class="res_iframe card_iframe js_editor_card" '
@@ -248,3 +280,18 @@ def test_whitelist(call: WeChatCall) -> Response:
             raise WeChatError(40003, "invalid openid")
     sb.r.set(sb.keys.whitelist, json.dumps({"openid": openids, "username": usernames}))
     return ok()
+
+
+# WeChat's card colours with their values, as card/getcolors lists them (card/create also
+# accepts Color101 and Color102, which this list does not show).
+COLOR_VALUES = (
+    ("Color010", "#63b359"), ("Color020", "#2c9f67"), ("Color030", "#509fc9"),
+    ("Color040", "#5885cf"), ("Color050", "#9062c0"), ("Color060", "#d09a45"),
+    ("Color070", "#e4b138"), ("Color080", "#ee903c"), ("Color081", "#f08500"),
+    ("Color082", "#a9d92d"), ("Color090", "#dd6549"), ("Color100", "#cc463d"),
+)
+
+
+@wechat_api(bp, "/card/getcolors", method="GET")
+def get_colors(call: WeChatCall) -> Response:
+    return ok(colors=[{"name": name, "value": value} for name, value in COLOR_VALUES])

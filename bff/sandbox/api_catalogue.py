@@ -2,7 +2,8 @@
 activation form (activateuserform/set); card data (datacube).
 
 Errcodes chosen where WeChat's own is undocumented: 40073 for an unknown (or another appid's)
-card, 45031 for reducing stock below 0, 40109 for a batchget count over 50, 47001 for an
+card, 45031 for reducing stock below 0, 40122 for raising a deposit-mode card's stock above
+its imported codes not yet issued, 40109 for a batchget count over 50, 47001 for an
 activation form on a card that is not a member card or with a field WeChat does not know.
 """
 
@@ -15,7 +16,7 @@ from flask import Blueprint
 from flask.wrappers import Response
 
 from bff.sandbox import card_rules, cube
-from bff.sandbox.cards import create_card
+from bff.sandbox.cards import DEPOSIT_MODE, create_card
 from bff.sandbox.core import Sandbox, WeChatError, format_error
 from bff.sandbox.forms import form_part
 from bff.sandbox.state import load_json
@@ -133,9 +134,14 @@ def modify_stock(call: WeChatCall) -> Response:
     if increase < 0 or reduce < 0:
         raise format_error("stock values are positive")
     key = sb.keys.card(card["card_id"])
-    if sb.r.hincrby(key, "quantity", increase - reduce) < 0:
+    left = sb.r.hincrby(key, "quantity", increase - reduce)
+    if left < 0:
         sb.r.hincrby(key, "quantity", reduce - increase)
         raise WeChatError(45031, "stock is not enough")
+    if increase > reduce and card.get("get_custom_code_mode") == DEPOSIT_MODE \
+            and left > sb.r.llen(sb.keys.pool(card["card_id"])):
+        sb.r.hincrby(key, "quantity", reduce - increase)
+        raise WeChatError(40122, "invalid quantity: more stock than imported codes left")
     sb.r.hincrby(key, "total_quantity", increase - reduce)
     return ok()
 

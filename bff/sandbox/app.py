@@ -20,8 +20,10 @@ from bff.sandbox import (
     api_manage,
     api_member,
     h5,
+    push,
     sim,
     sim_actions,
+    sim_channels,
     sim_control,
     sim_jsapi,
     sim_spec,
@@ -50,10 +52,11 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
     for module in (api_auth, api_cards, api_catalogue, api_member, api_manage, sim,
-                   sim_actions, sim_control, sim_jsapi, sim_spec, h5):
+                   sim_actions, sim_channels, sim_control, sim_jsapi, sim_spec, h5):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.after_request(_delay_answer)
+    app.teardown_request(_flush_pushes)
     app.register_error_handler(WeChatError, _wechat_error)
     app.register_error_handler(SimError, _sim_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -118,6 +121,11 @@ def _delay_answer(response: Response) -> Response:
     return response
 
 
+def _flush_pushes(exc: BaseException | None) -> None:
+    """The pushes this request held back (push_reorder), in reverse order."""
+    push.flush_batch(sandbox())
+
+
 def _wechat_error(e: WeChatError) -> Response:
     return jsonify(errcode=e.errcode, errmsg=e.errmsg)
 
@@ -144,8 +152,16 @@ def _http_error(e: HTTPException) -> Response:
     """``/_sim`` paths answer in the service's shape; WeChat's paths in WeChat's own."""
     if _is_sim(request.path.strip("/")):
         return sim_error_response(e.code or 500, e.description or e.name)
-    response = jsonify(errcode=-1, errmsg=f"sandbox: {e.name}")
-    response.status_code = e.code or 500
+    status = e.code or 500
+    if status in (404, 405):  # never -1 (system busy): WeChat's clients retry that forever
+        errcode, errmsg = 48001, (f"api unauthorized: {request.method} {request.path} is not "
+                                  "simulated by the sandbox")
+    elif status < 500:
+        errcode, errmsg = 47001, f"data format error: {e.name}"
+    else:
+        errcode, errmsg = -1, f"sandbox: {e.name}"
+    response = jsonify(errcode=errcode, errmsg=errmsg)
+    response.status_code = status
     return response
 
 

@@ -55,12 +55,13 @@ def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, An
     date_info = base_info.get("date_info") or {}
     if not isinstance(sku, dict) or not isinstance(date_info, dict):
         raise format_error()
-    begin, end, term = int(now), int(now + YEAR), 0
+    begin, end, term, begin_term = int(now), int(now + YEAR), 0, 0
     if date_info.get("type") == "DATE_TYPE_FIX_TIME_RANGE":
         begin = whole(date_info.get("begin_timestamp"), begin)
         end = whole(date_info.get("end_timestamp"), end)
     elif date_info.get("type") == "DATE_TYPE_FIX_TERM":
         term = whole(date_info.get("fixed_term"), 0)
+        begin_term = whole(date_info.get("fixed_begin_term"), 0)
     card_id = crypto.urlsafe_id("p")
     quantity = whole(sku.get("quantity"), 0)
     if definition is None:
@@ -81,6 +82,7 @@ def create_card(sb: Sandbox, appid: str, card_type: str, base_info: dict[str, An
         "begin_time": begin,
         "end_time": end,
         "fixed_term": term,
+        "fixed_begin_term": begin_term,
         "status": "CARD_STATUS_VERIFY_OK" if approved else "CARD_STATUS_NOT_VERIFY",
         "approved": "1" if approved else "0",
         "cond_source": cond_source,
@@ -149,11 +151,20 @@ def status_of(card: dict[str, str], record: dict[str, str], now: float) -> str:
 
 
 def validity(card: dict[str, str], record: dict[str, str]) -> tuple[int, int]:
+    """(begin, end) of a code: the card's time range, or for DATE_TYPE_FIX_TERM from
+    ``fixed_begin_term`` days after receipt for ``fixed_term`` days."""
     term = int(card.get("fixed_term") or 0)
     if term:
-        start = int(float(record.get("received_at", 0)))
+        start = int(float(record.get("received_at", 0))) \
+            + int(card.get("fixed_begin_term") or 0) * 86400
         return start, start + term * 86400
     return int(card["begin_time"]), int(card["end_time"])
+
+
+def not_yet_valid(card: dict[str, str], record: dict[str, str], now: float) -> bool:
+    """The code's validity has not begun (a time range that starts later, or a
+    fixed_begin_term not yet over): WeChat does not let it be consumed."""
+    return validity(card, record)[0] > now
 
 
 def issue_code(sb: Sandbox, card: dict[str, str], oa_openid: str, *, code: str | None = None,

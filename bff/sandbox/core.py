@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,9 @@ import requests
 
 from bff.sandbox import crypto
 from bff.sandbox.state import MAX_PUSH_HISTORY, PUSH_HISTORY, Clock, Keys
+
+PUSH_TIMING_NUMBERS = ("push_delay_ms", "push_drop")
+PUSH_TIMING_FLAGS = ("push_duplicate", "push_reorder")
 
 
 @dataclass
@@ -62,6 +66,18 @@ class Sandbox:
         self.keys = Keys(config.prefix)
         self.clock = Clock(r, self.keys)
         self.push_session = push_session or requests.Session()
+        self._push_queue: Any = None
+        self._push_queue_lock = threading.Lock()
+
+    @property
+    def push_queue(self) -> Any:
+        """This process's pushes made later (``push_delay_ms``): one ``push.PushQueue``."""
+        with self._push_queue_lock:
+            if self._push_queue is None:
+                from bff.sandbox.push import PushQueue  # push imports this module
+
+                self._push_queue = PushQueue()
+            return self._push_queue
 
     # -- runtime settings (persisted so every worker agrees) --
     def settings(self) -> dict[str, Any]:
@@ -72,6 +88,11 @@ class Sandbox:
             "safe_mode": stored.get("safe_mode", "1" if self.config.safe_mode else "0") == "1",
             "latency_ms": int(float(stored.get("latency_ms", 0))),
             "push_history": int(stored.get("push_history", PUSH_HISTORY)),
+            # push timing (bff.sandbox.push): 0 / false = synchronous, as before
+            "push_delay_ms": int(stored.get("push_delay_ms", 0)),
+            "push_drop": int(stored.get("push_drop", 0)),
+            "push_duplicate": stored.get("push_duplicate") == "1",
+            "push_reorder": stored.get("push_reorder") == "1",
         }
 
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +106,12 @@ class Sandbox:
         if "push_history" in changes:  # e.g. a soak test that checks every push
             mapping["push_history"] = str(min(MAX_PUSH_HISTORY,
                                               max(1, int(changes["push_history"] or 1))))
+        for name in PUSH_TIMING_NUMBERS:
+            if name in changes:
+                mapping[name] = str(int(changes[name] or 0))
+        for name in PUSH_TIMING_FLAGS:
+            if name in changes:
+                mapping[name] = "1" if changes[name] else "0"
         if mapping:
             self.r.hset(self.keys.config, mapping=mapping)
         return self.settings()

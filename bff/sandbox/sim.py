@@ -179,10 +179,11 @@ def verify_card_ext(sb: Sandbox, card: dict[str, str], user: dict[str, str],
         raise bad("not JSON") from None
     if not isinstance(ext, dict):
         raise bad("not a JSON object")
-    for name in ("timestamp", "nonce_str", "signature"):
+    for name in ("timestamp", "signature"):
         if ext.get(name) in (None, ""):
             raise bad(f"{name} missing")
-    timestamp, nonce = str(ext["timestamp"]), str(ext["nonce_str"])
+    # nonce_str is optional (WeChat documents it so): the signature is over the fields present.
+    timestamp, nonce = str(ext["timestamp"]), str(ext.get("nonce_str") or "")
     code, openid = str(ext.get("code") or ""), str(ext.get("openid") or "")
     if len(nonce) > NONCE_MAX:
         raise bad("nonce_str longer than 32")
@@ -200,21 +201,26 @@ def verify_card_ext(sb: Sandbox, card: dict[str, str], user: dict[str, str],
         raise bad("code required for a custom-code card")
     if code and not is_custom(card):
         raise bad("code given for a card with WeChat-generated codes")
-    if not sb.r.set(sb.keys.nonce(card["card_id"], nonce, timestamp), "1", nx=True, ex=DAY):
+    # Once only: the nonce with the timestamp, or without a nonce the signed values themselves.
+    once = nonce or f"signature:{ext['signature']}"
+    if not sb.r.set(sb.keys.nonce(card["card_id"], once, timestamp), "1", nx=True, ex=DAY):
         raise bad("nonce_str and timestamp already used")
     return {"code": code, "outer_str": str(ext.get("outer_str") or "")}
 
 
 def take_card(sb: Sandbox, card: dict[str, str], user: dict[str, str], *, code: str | None,
-              outer_str: str, unionid_in_event: bool = True) -> tuple[str, dict[str, Any]]:
-    """The user takes a card: the code is recorded, then ``user_get_card`` is pushed."""
+              outer_str: str, unionid_in_event: bool = True,
+              source_scene: str = "SOURCE_SCENE_MINI_PROGRAM",
+              outer_id: int = 0) -> tuple[str, dict[str, Any]]:
+    """The user takes a card: the code is recorded, then ``user_get_card`` is pushed (with
+    where it was taken: ``source_scene``, and a QR code's ``outer_id``)."""
     code = issue_code(sb, card, user["oa_openid"], code=code or None, outer_str=outer_str)
     fields = card_event(
         sb, "user_get_card", user["oa_openid"], CardId=card["card_id"], IsGiveByFriend=0,
-        UserCardCode=code, FriendUserName="", OuterId=0, OldUserCardCode="", OuterStr=outer_str,
-        IsRestoreMemberCard=0, IsRecommendByFriend=0,
+        UserCardCode=code, FriendUserName="", OuterId=outer_id, OldUserCardCode="",
+        OuterStr=outer_str, IsRestoreMemberCard=0, IsRecommendByFriend=0,
         UnionId=(user.get("unionid") or None) if unionid_in_event else None,
-        SourceScene="SOURCE_SCENE_MINI_PROGRAM",
+        SourceScene=source_scene,
     )
     pushed = summary(push_event(sb, fields))
     detail = stock_running_low(sb, card["card_id"])

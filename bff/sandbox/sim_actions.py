@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 from flask.wrappers import Response
 
 from bff.sandbox import crypto
-from bff.sandbox.cards import change_status, fresh_code, record_holding
+from bff.sandbox.cards import change_status, fresh_code, not_yet_valid, record_holding
 from bff.sandbox.core import Sandbox, SimError, WeChatError
 from bff.sandbox.push import card_event, push_event, summary
 from bff.sandbox.web import sandbox, sim_body, sim_field
@@ -86,6 +86,9 @@ def consume_card(oa_openid: str, code: str) -> Response:
     source = sim_field(body, "consume_source", "str", "FROM_MOBILE_HELPER")
     location = sim_field(body, "location_name", "str", "")
     staff = sim_field(body, "staff_openid", "str", "")
+    if not_yet_valid(sb.r.hgetall(sb.keys.card(record["card_id"])), record, sb.clock.now()):
+        raise SimError("the code is not valid yet: it cannot be consumed before its begin_time",
+                       409)
     _change(sb, record, "CONSUMED", {"consumed_at": repr(sb.clock.now()),
                                      "consume_source": source})
     fields = card_event(

@@ -9,12 +9,13 @@ from flask.wrappers import Response
 
 from bff.sandbox.api_auth import current_ticket
 from bff.sandbox.core import SimError
-from bff.sandbox.push import recent_pushes
+from bff.sandbox.push import PUSH_ATTEMPTS, recent_pushes
 from bff.sandbox.state import scan_delete
 from bff.sandbox.web import sandbox, sim_body, sim_field
 
 bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
 MAX_LATENCY_MS = 60_000  # longer than any client timeout: a hang, not a slow WeChat
+MAX_PUSH_DELAY_MS = 60_000
 FAULT_BOUNDS = {"errcode": (-1, 99_999_999), "http_status": (400, 599),
                 "latency_ms": (0, MAX_LATENCY_MS), "latency_after_ms": (0, MAX_LATENCY_MS)}
 
@@ -114,12 +115,17 @@ def get_config() -> Response:
 @bp.put("/config")
 def put_config() -> Response:
     body = sim_body()
-    unknown = set(body) - {"event_url", "safe_mode", "latency_ms", "push_history"}
+    unknown = set(body) - {"event_url", "safe_mode", "latency_ms", "push_history",
+                           "push_delay_ms", "push_drop", "push_duplicate", "push_reorder"}
     if unknown:
         raise SimError(f"unknown settings: {', '.join(sorted(unknown))}")
     sim_field(body, "event_url", "str", nullable=True)
     sim_field(body, "safe_mode", "bool", nullable=True)
     sim_field(body, "latency_ms", "int", nullable=True, low=0, high=MAX_LATENCY_MS)
+    sim_field(body, "push_delay_ms", "int", nullable=True, low=0, high=MAX_PUSH_DELAY_MS)
+    sim_field(body, "push_drop", "int", nullable=True, low=0, high=PUSH_ATTEMPTS)
+    sim_field(body, "push_duplicate", "bool", nullable=True)
+    sim_field(body, "push_reorder", "bool", nullable=True)
     return jsonify(sandbox().update_settings(body))
 
 
@@ -136,3 +142,14 @@ def get_pushes() -> Response:
     limit = request.args.get("limit", default=20, type=int) or 20
     sb = sandbox()
     return jsonify(pushes=recent_pushes(sb, max(1, min(limit, sb.settings()["push_history"]))))
+
+
+@bp.post("/pushes/wait")
+def wait_for_pushes() -> Response:
+    """Wait until every push this process scheduled (push_delay_ms) has been made, at most
+    ``timeout_ms``; ``{done, pending}``."""
+    body = sim_body()
+    timeout = sim_field(body, "timeout_ms", "int", 10_000, low=0, high=MAX_LATENCY_MS)
+    queue = sandbox().push_queue
+    done = queue.wait(timeout / 1000)
+    return jsonify(done=done, pending=queue.pending())

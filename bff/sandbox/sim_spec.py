@@ -79,7 +79,25 @@ CONFIG = _obj(
                "description": "where card events are pushed (mounted: the app's /wechat/events)"},
     safe_mode={"type": "boolean", "description": "encrypt pushes (AES safe mode)"},
     latency_ms={"type": "integer", "minimum": 0, "description": "added to every WeChat call"},
+    push_history={"type": "integer", "minimum": 1, "description": "pushes remembered"},
+    push_delay_ms={"type": "integer", "minimum": 0, "maximum": 60000, "default": 0,
+                   "description": "each push is made this much later, from a background "
+                   "thread of the process, in order (0: at once, before the call answers); a "
+                   "retry after a dropped attempt waits as long again. Answers show such a "
+                   "push as scheduled; POST /_sim/pushes/wait waits for them"},
+    push_drop={"type": "integer", "minimum": 0, "maximum": 3, "default": 0,
+               "description": "the first N attempts of each push are not delivered, then "
+               "retried as WeChat does (3 attempts in all): 3 loses every push, as when "
+               "WeChat gives up"},
+    push_duplicate={"type": "boolean", "default": False,
+                    "description": "each push is delivered twice (the same event)"},
+    push_reorder={"type": "boolean", "default": False,
+                  "description": "the pushes one call makes (a gift's two events, several "
+                  "cards of one wx.addCard) are delivered in reverse order, after it answers"},
 )
+TAKEN = _obj(card_id=_str(), code=_str("the real code"),
+             encrypt_code=_str("the code encrypted, as WeChat hands it to pages"),
+             pushed=PUSHED)
 CLOCK = _obj(now={"type": "number"}, offset={"type": "number"})
 
 
@@ -189,6 +207,25 @@ def _paths() -> dict[str, Any]:
             _obj(pushes={"type": "array", "items": {"type": "object"}}), None, (),
             [{"in": "query", "name": "limit", "schema": {"type": "integer", "default": 20,
                                                          "maximum": 200}}])},
+        "/_sim/pushes/wait": {"post": _op(
+            "pushes: wait until every push this process scheduled (push_delay_ms) is made",
+            _obj(done={"type": "boolean"}, pending={"type": "integer"}),
+            _obj(timeout_ms={"type": "integer", "default": 10000, "maximum": 60000}))},
+        "/_sim/scan-qrcode": {"post": _op(
+            "channels: the user scans a card QR code and takes its card (user_get_card is "
+            "pushed with SourceScene SOURCE_SCENE_QRCODE, the QR code's OuterStr and OuterId)",
+            TAKEN,
+            _obj(("user", "ticket"), user=USER, ticket=_str("card/qrcode/create's ticket"),
+                 card_id=_str("which card of a QR_MULTIPLE_CARD code (default: the first)")),
+            (400, 404, 409))},
+        "/_sim/take-from-landing-page": {"post": _op(
+            "channels: the user takes a card on a landing page (user_get_card is pushed "
+            "with the page's scene as SourceScene and the url's outer_str)",
+            TAKEN,
+            _obj(("user",), user=USER, page_id={"type": "integer"},
+                 url=_str("card/landingpage/create's url (with &outer_str=... if any)"),
+                 card_id=_str("default: the page's first card"), outer_str=_str()),
+            (400, 404, 409))},
         "/_sim/faults": {
             "post": _op("faults: inject failures into a WeChat path", FAULT, FAULT),
             "get": _op("faults: the faults still armed", {"type": "object"}, None, ()),
@@ -207,7 +244,8 @@ def _paths() -> dict[str, Any]:
         },
         "/_sim/config": {
             "get": _op("config: where and how events are pushed, latency", CONFIG, None, ()),
-            "put": _op("config: change push URL, safe mode, latency", CONFIG, CONFIG),
+            "put": _op("config: change push URL, safe mode, latency, push timing", CONFIG,
+                       CONFIG, (400, 422)),
         },
         "/_sim/tickets": {"get": _op(
             "config: the current wx_card and jsapi tickets (to check signatures independently)",
@@ -233,7 +271,11 @@ def sim_spec(server_url: str) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": _paths(),
         "components": {
-            "schemas": {"Push": _obj(event=_str(), delivered={"type": "boolean"},
+            "schemas": {"Push": _obj(event=_str(),
+                                     delivered={"type": "boolean", "nullable": True,
+                                                "description": "null while scheduled"},
+                                     scheduled={"type": "boolean", "description": "made "
+                                                "later (push timing in /_sim/config)"},
                                      attempts={"type": "integer"},
                                      http_status={"type": "integer", "nullable": True}),
                         "SimError": _obj(("error",), error=_str())},

@@ -27,7 +27,8 @@ Keys (``P`` = prefix):
 - ``P card:<card_id>`` hash: ``appid``, ``card_type``, ``use_custom_code``,
   ``get_custom_code_mode``, ``bind_openid``, ``quantity`` (stock left), ``total_quantity``,
   ``initial_quantity``,
-  ``get_limit``, ``title``, ``begin_time``, ``end_time``, ``fixed_term``, ``status``
+  ``get_limit``, ``title``, ``begin_time``, ``end_time``, ``fixed_term``,
+  ``fixed_begin_term`` (days after receipt before a FIX_TERM code is valid), ``status``
   (CARD_STATUS_*), ``approved`` (passed review once), ``refuse_reason``, ``cond_source``,
   ``created_at``, ``definition`` (JSON of the card as created and updated); no TTL.
 - ``P got:<card_id>`` hash oa_openid -> codes received (get_limit); no TTL.
@@ -50,6 +51,13 @@ Keys (``P`` = prefix):
 - ``P cubeu:<card_id>:<YYYY-MM-DD>:<metric>`` set of openids behind those counts; no TTL.
 - ``P skuremind:<card_id>`` string, a card_sku_remind was pushed; TTL 12 hours.
 - ``P seq:page`` string, landing page id counter; no TTL.
+- ``P page:<page_id>`` string, JSON ``{card_ids, scene, url}`` of a landing page
+  (/_sim/take-from-landing-page); no TTL.
+- ``P qr:<ticket>`` string, JSON ``{cards: [{card_id, code, openid, is_unique_code, outer_str,
+  outer_id}], expires_at (0: permanent)}`` of a card QR code (/_sim/scan-qrcode); TTL its
+  expire_seconds + 30 days.
+- ``P qrused:<ticket>:<card_id>`` string, the oa_openid that took a once-only QR code's card
+  (is_unique_code, or made with a code); no TTL.
 - ``P whitelist`` string, JSON of the last test whitelist; no TTL.
 """
 
@@ -105,6 +113,9 @@ class Keys:
     pushes = _Fixed("pushes")
     whitelist = _Fixed("whitelist")
     page_seq = _Fixed("seq:page")
+    landing_page = _Key("page")  # (page_id)
+    qrcode = _Key("qr")  # (ticket)
+    qrcode_used = _Key("qrused")  # (ticket, card_id)
     fault = _Key("fault")  # (path)
     token = _Key("tok")  # (access_token)
     classic = _Key("classic")  # (appid)

@@ -27,19 +27,29 @@ def ok(**fields: Any) -> Response:
 
 
 _UNREADABLE = object()
+_NOT_UTF8 = object()
 
 
 def _json_body() -> Any:
-    """The parsed body, or ``_UNREADABLE``: malformed, nested too deep, or an over-long number."""
+    """The parsed body, or ``_UNREADABLE``: malformed, nested too deep, or an over-long number;
+    ``_NOT_UTF8`` for bytes that are not UTF-8 (WeChat reads UTF-8 only: json.loads alone
+    would take UTF-16 and UTF-32 too)."""
     try:
-        return json.loads(request.get_data())
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        return _NOT_UTF8
+    try:
+        return json.loads(text)
     except (ValueError, RecursionError):
         return _UNREADABLE
 
 
 def wechat_body() -> dict[str, Any]:
-    """The JSON body of a WeChat API call (WeChat ignores the Content-Type)."""
+    """The JSON body of a WeChat API call (WeChat ignores the Content-Type); 47001 for one that
+    is not UTF-8 JSON (a GBK body, say), as WeChat answers a body it cannot read."""
     data = _json_body()
+    if data is _NOT_UTF8:
+        raise format_error("the body is not UTF-8")
     if not isinstance(data, dict):
         raise format_error()
     return data
@@ -49,6 +59,8 @@ def sim_body() -> dict[str, Any]:
     if not request.get_data():
         return {}
     data = _json_body()
+    if data is _NOT_UTF8:
+        raise SimError("the body must be UTF-8")
     if not isinstance(data, dict):
         raise SimError("the body must be a JSON object")
     return data

@@ -337,6 +337,13 @@ def card_known(card_id: str) -> str:
     return f"{PREFIX}card-known:{card_id}"
 
 
+# - ``bff:review-asked:<card_id>`` string, the review state card/get reported when the issuing
+#   path last asked about a card still pending (its verdict's push may be lost); TTL
+#   ``bff.catalogue.REVIEW_RECHECK_SECONDS``.
+def review_asked(card_id: str) -> str:
+    return f"{PREFIX}review-asked:{card_id}"
+
+
 # Single flight of a cached lookup (bff.single_flight): while one request asks WeChat and fills
 # ``<key>``, the others wait for it.
 # - ``<key>:filling`` string, a redis-py Lock's owner token; TTL 10 s.

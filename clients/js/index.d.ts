@@ -51,6 +51,9 @@ export interface ClientOptions {
   userAgent?: string
   /** Extra attempts of an idempotent call after 429/503 or no answer (default 2) */
   maxRetries?: number
+  /** Extra attempts of an idempotent call answered 409 with Retry-After: the service waits on
+   * WeChat, e.g. its user_get_card push right after wx.addCard (default 5) */
+  maxConflictRetries?: number
   /** Longest Retry-After (ms) waited out; a longer one is the caller's (default 10000) */
   maxRetryWait?: number
   sleep?: (ms: number) => Promise<void>

@@ -64,7 +64,8 @@ def test_reset_removes_only_sandbox_keys(wx, story: Story, redis_client):
 def test_config_is_shared_and_merged(wx, redis_client, sb_config):
     assert wx.get("/_sim/config").get_json() == {
         "event_url": sb_config.event_url, "safe_mode": True, "latency_ms": 0,
-        "push_history": 200}
+        "push_history": 200, "push_delay_ms": 0, "push_drop": 0, "push_duplicate": False,
+        "push_reorder": False}
     wx.put("/_sim/config", json={"latency_ms": 5})
     other_worker = create_sandbox_app(redis_client, sb_config).test_client()
     assert other_worker.get("/_sim/config").get_json()["latency_ms"] == 5

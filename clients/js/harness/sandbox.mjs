@@ -78,6 +78,15 @@ export class Sandbox {
   card (body) { return this.sim('cards', body).then((c) => c.card_id) }
   fault (path, fault) { return this.sim('faults', { path, ...fault }) }
   clearFaults () { return fetch(`${this.base}/sandbox/_sim/faults`, { method: 'DELETE' }) }
+  /** PUT /_sim/config: push timing (push_delay_ms, push_drop, ...), latency, event URL. */
+  async config (settings) {
+    const res = await fetch(`${this.base}/sandbox/_sim/config`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings)
+    })
+    if (!res.ok) throw new Error(`config answered ${res.status}`)
+    return res.json()
+  }
+
   async calls () { return (await fetch(`${this.base}/sandbox/_sim/calls`)).json() }
   async tickets () { return (await fetch(`${this.base}/sandbox/_sim/tickets`)).json() }
 

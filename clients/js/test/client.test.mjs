@@ -170,6 +170,26 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
     assert.match(again.message, /channel self/)
   })
 
+  test('WeChat\'s push comes after wx.addCard: decrypt waits as Retry-After says, no error', async () => {
+    const user = await sandbox.sim('users', { unionid: false }) // only the cardExt proof links it
+    const wx = wxStandIn(sandbox, user, { form: FORM })
+    const waits = []
+    const sleep = (ms) => { waits.push(ms); return new Promise((resolve) => setTimeout(resolve, ms)) }
+    const client = createClient({ baseUrl: bff.base, wx, sleep })
+    await client.login()
+    const cardId = await sandbox.card({ card_type: 'GROUPON' })
+    await sandbox.config({ push_delay_ms: 1000, push_duplicate: true })
+    try {
+      const [added] = await client.addCards([cardId])
+      assert.equal(added.card_id, cardId)
+      assert.equal(added.user_card_status, 'NORMAL')
+      assert.ok(waits.length >= 1 && waits.every((ms) => ms === 2000), JSON.stringify(waits))
+      assert.deepEqual((await client.myCards()).map((c) => c.code), [added.code])
+    } finally {
+      await sandbox.config({ push_delay_ms: 0, push_duplicate: false })
+    }
+  })
+
   test('a Retry-After longer than maxRetryWait is not waited out', async () => {
     const { client, waits } = await miniProgramUser()
     await client.login()

@@ -108,3 +108,45 @@ describe('wx.request transport', () => {
     await assert.rejects(wxRequestTransport(wx)({ method: 'GET', url: 'http://bff.test/x', headers: {} }), /request:fail timeout/)
   })
 })
+
+describe('409 with Retry-After: the service waits on WeChat', () => {
+  const pending = () => ({ status: 409, headers: { 'Retry-After': '2' }, data: { code: 409, status: 'Conflict', message: 'WeChat has not yet confirmed that you received this card; retry in a moment' } })
+
+  test('decrypt right after wx.addCard waits as asked, then succeeds', async () => {
+    const card = { card_id: 'p1', code: '123456789012', user_card_status: 'NORMAL' }
+    const { client, seen, waits } = scripted([pending(), pending(), { status: 200, data: card }])
+    assert.deepEqual(await client.decrypt('enc', 'p1'), card)
+    assert.equal(seen.length, 3)
+    assert.deepEqual(waits, [2000, 2000])
+  })
+
+  test('a bounded number of times, then the 409 is the caller\'s', async () => {
+    const { client, seen, waits } = scripted(Array.from({ length: 10 }, pending), { maxConflictRetries: 3 })
+    const err = await client.decrypt('enc', 'p1').catch((e) => e)
+    assert.ok(err instanceof BffError)
+    assert.equal(err.code, 409)
+    assert.equal(err.retryAfter, 2)
+    assert.equal(seen.length, 4)
+    assert.deepEqual(waits, [2000, 2000, 2000])
+  })
+
+  test('a 409 without Retry-After, or on a call not marked retryable, is not retried', async () => {
+    const final = scripted([{ status: 409, data: { code: 409, status: 'Conflict', message: 'already redeemed' } }])
+    assert.equal((await final.client.decrypt('enc', 'p1').catch((e) => e)).code, 409)
+    assert.equal(final.seen.length, 1)
+    const login = scripted([pending()])
+    login.client.token = null
+    const err = await login.client.request('POST', '/v1/sessions/h5', { body: { code: 'c' }, auth: false, idempotent: false }).catch((e) => e)
+    assert.equal(err.code, 409)
+    assert.equal(login.seen.length, 1)
+    assert.deepEqual(login.waits, [])
+  })
+
+  test('a Retry-After longer than maxRetryWait is not waited out', async () => {
+    const long = { status: 409, headers: { 'Retry-After': '60' }, data: { code: 409, status: 'Conflict', message: 'later' } }
+    const { client, seen, waits } = scripted([long])
+    assert.equal((await client.decrypt('enc', 'p1').catch((e) => e)).retryAfter, 60)
+    assert.equal(seen.length, 1)
+    assert.deepEqual(waits, [])
+  })
+})
