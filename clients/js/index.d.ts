@@ -118,6 +118,8 @@ export class BffClient {
   addCards(cardIds: string[], options?: { outerStr?: string }): Promise<Code[]>
   decrypt(encryptCode: string, cardId?: string): Promise<Code>
   myCards(): Promise<MineItem[]>
+  /** H5: {encryptCode, cardId} that WeChat appended to a card's link (default: this page's URL), or null */
+  cardFromUrl(url?: string): { encryptCode: string, cardId?: string } | null
   openCards(cards?: CardRef[]): Promise<Array<{ cardId: string, code: string }>>
   chooseCard(options?: { cardId?: string, cardType?: string, shopId?: string }): Promise<Code[]>
   redeem(options: { cardId: string, code?: string, encryptCode?: string, idempotencyKey?: string }): Promise<RedeemOut>

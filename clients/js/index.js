@@ -175,6 +175,18 @@ export class BffClient {
     return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: true, idempotencyKey })
   }
 
+  /**
+   * H5: the card a card's link was opened for. WeChat opens a card's custom_url, center_url or
+   * promotion_url with &card_id=…&encrypt_code=… appended; decrypt(encryptCode, cardId) gives its
+   * code (only to its holder). From `url` (default: this page); null if it carries none.
+   */
+  cardFromUrl (url) {
+    const loc = this.options.location ?? globalThis.location
+    const data = queryOf(url ?? (loc && loc.href) ?? '')
+    if (!data.encrypt_code) return null
+    return data.card_id ? { encryptCode: data.encrypt_code, cardId: data.card_id } : { encryptCode: data.encrypt_code }
+  }
+
   // ---- JS-SDK ----------------------------------------------------------------------------
 
   /** Sign wx.config for `url` (default: this page without its fragment) and run it when wx is there. */

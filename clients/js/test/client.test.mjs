@@ -300,6 +300,13 @@ describe('in an H5 page (fetch + the JS-SDK)', () => {
     assert.equal(err.errMsg, 'config:invalid signature')
   })
 
+  test('H5: cardFromUrl reads the card_id and encrypt_code WeChat appends to a card\'s link', async () => {
+    const client = createClient({ baseUrl: bff.base, wx: {}, location: { href: 'https://h5.example/c?x=1&card_id=pc&encrypt_code=a+b%2Fc%3D%3D#top' } })
+    assert.deepEqual(client.cardFromUrl(), { encryptCode: 'a+b/c==', cardId: 'pc' }) // decoded once; '+' is data
+    assert.deepEqual(client.cardFromUrl('https://h5.example/c?encrypt_code=abc'), { encryptCode: 'abc' })
+    assert.equal(client.cardFromUrl('https://h5.example/c?card_id=pc'), null)
+  })
+
   test('H5: the activation return URL gives what activate() takes', async () => {
     const client = createClient({ baseUrl: bff.base, wx: {} })
     const back = 'https://h5.example/member?activate_ticket=fDZv9eMQ&card_id=pcard&encrypt_code=a%2Bb%3D'

@@ -22,6 +22,8 @@ export async function page (): Promise<void> {
   const member = await bff.activate({ activateTicket: 't', cardId: 'pcard', encryptCode: 'e' })
   const info = await bff.memberCard(member.card_id)
   const total: number = info.bonus + info.balance
+  const link = bff.cardFromUrl('https://h5.example.com/card?card_id=p1&encrypt_code=a%2Bb')
+  if (link) await bff.decrypt(link.encryptCode, link.cardId)
   const config = await bff.jssdkConfig(undefined, ['addCard'])
   const signature: string = config.signature
   const chosen = await bff.chooseCard({ cardType: 'GROUPON' })
