@@ -152,6 +152,55 @@ def error_response(
     return response
 
 
+MAX_FIELDS_IN_MESSAGE = 3
+
+
+def _field_paths(errors: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, first message) of each invalid field, in the order marshmallow gave them:
+    ``cards[0].card_id``; a list index as ``[i]``, a schema-wide error at its parent's path."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            key = str(key)
+            if key == "_schema":
+                child = path
+            elif key.isdigit():
+                child = f"{path}[{key}]"
+            else:
+                child = f"{path}.{key}" if path else key
+            yield from _field_paths(value, child)
+    elif isinstance(errors, list | tuple):
+        if errors and all(isinstance(m, str) for m in errors):
+            yield path or "body", errors[0]
+        else:
+            for i, value in enumerate(errors):
+                yield from _field_paths(value, f"{path}[{i}]")
+    elif errors is not None:
+        yield path or "body", str(errors)
+
+
+def validation_message(errors: dict[str, Any]) -> str | None:
+    """The top-level ``message`` of a 422: up to three field paths with their first message,
+    e.g. ``cards[0].card_id: Not a valid string.``; None when ``errors`` names no field.
+
+    ``errors`` is flask-smorest's ``{location: {field: messages}}``: a JSON body's fields are
+    named bare, a query parameter as ``?name``, a header or path part with its location."""
+    found: list[tuple[str, str]] = []
+    for location, fields in errors.items():
+        for path, message in _field_paths(fields):
+            if location in ("json", "form", "files"):
+                named = path
+            elif location == "query":
+                named = f"?{path}"
+            else:
+                named = f"{location} {path}"
+            found.append((named, message))
+    if not found:
+        return None
+    shown = "; ".join(f"{path}: {message}" for path, message in found[:MAX_FIELDS_IN_MESSAGE])
+    more = len(found) - MAX_FIELDS_IN_MESSAGE
+    return f"{shown}; …and {more} more" if more > 0 else shown
+
+
 def wechat_error_response(e: WeChatError) -> Response:
     """Map a WeChat failure that the domain did not translate itself."""
     if isinstance(e, WeChatUnavailable):
@@ -210,7 +259,10 @@ def init_app(app: Flask) -> None:
     def _http(e: HTTPException) -> Response:
         data = getattr(e, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
-        message = data.get("message") or e.description or HTTPStatus(e.code or 500).phrase
+        message = data.get("message")
+        if not message and e.code == 422 and isinstance(errors, dict):
+            message = validation_message(errors)  # which field, and why
+        message = message or e.description or HTTPStatus(e.code or 500).phrase
         response = error_response(e.code or 500, str(message), errors=errors)
         if e.code == 405 and e.response is None:
             allow = e.get_headers()

@@ -11,6 +11,8 @@ flask-smorest still generates the spec; this module adds what marshmallow cannot
   * every documented 4xx/5xx answer carries the error schema;
   * a marshmallow schema's ``Meta.openapi`` (e.g. ``one_of_required("code", "encrypt_code")``)
     is merged into its component, for rules across fields (exactly one of, at least one of);
+  * a request schema's ``example`` (``bff.openapi_docs.REQUEST_EXAMPLES``), what /docs shows;
+- the overview at the top of /docs (``info.description``, ``bff.openapi_docs.OVERVIEW``);
 - ``documents(...)``: a view decorator adding documented answers without a body of their own,
   used by the authentication decorators and for upstream failures (``UPSTREAM_FAILURES``).
 """
@@ -27,6 +29,7 @@ from marshmallow import ValidationError, fields, validate
 from werkzeug.routing import BaseConverter
 
 from bff.idempotency import HEADER as IDEMPOTENCY_HEADER
+from bff.openapi_docs import OVERVIEW, REQUEST_EXAMPLES
 
 # Security scheme names in components.securitySchemes (declared in create_app).
 SESSION_SCHEME = "bearerAuth"  # a session token from POST /v1/sessions/*
@@ -116,6 +119,8 @@ class SpecTruthPlugin(BasePlugin):
         extra = getattr(getattr(cls, "Meta", None), "openapi", None)
         if extra:
             definition.update(deepcopy(extra))
+        if name in REQUEST_EXAMPLES:  # else Swagger UI makes one from the types ("string", 0)
+            definition["example"] = deepcopy(REQUEST_EXAMPLES[name])
         return None
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None,
@@ -181,7 +186,8 @@ def build_api(app: Any) -> Any:
     from bff.errors import Api  # its ERROR_SCHEMA is the one error shape
 
     app.url_map.converters["card_id"] = CardIdConverter
-    api = Api(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()]})
+    api = Api(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()],
+                                "info": {"description": OVERVIEW}})
     api.register_converter(CardIdConverter, lambda _converter: {
         "type": "string", "pattern": CARD_ID_PATTERN, "minLength": 1, "maxLength": 64})
     app.url_map.converters["wx_card_id"] = WxCardIdConverter

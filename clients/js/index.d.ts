@@ -37,7 +37,7 @@ export interface ClientOptions {
   platform?: 'miniprogram' | 'h5'
   fetch?: typeof fetch
   transport?: Transport
-  /** Where the session token is kept (default: memory) */
+  /** Where the session token is kept (default: wxStorage(wx) in a Mini Program, kept across launches; else memory) */
   storage?: Storage
   /** H5 login: the Official Account's appId for the web-authorization redirect */
   appId?: string
@@ -121,6 +121,8 @@ export class BffClient {
   addCards(cardIds: string[], options?: { outerStr?: string }): Promise<Code[]>
   decrypt(encryptCode: string, cardId?: string): Promise<Code>
   myCards(): Promise<MineItem[]>
+  /** H5: {encryptCode, cardId} that WeChat appended to a card's link (default: this page's URL), or null */
+  cardFromUrl(url?: string): { encryptCode: string, cardId?: string } | null
   openCards(cards?: CardRef[]): Promise<Array<{ cardId: string, code: string }>>
   chooseCard(options?: { cardId?: string, cardType?: string, shopId?: string }): Promise<Code[]>
   redeem(options: { cardId: string, code?: string, encryptCode?: string, idempotencyKey?: string }): Promise<RedeemOut>
@@ -128,7 +130,9 @@ export class BffClient {
   activationPlugin(cardId: string, options?: { outerStr?: string }): Promise<ActivationPluginParams>
   openActivationPlugin(cardId: string, options?: { outerStr?: string }): Promise<unknown>
   activationReturn(source: string | { referrerInfo?: { extraData?: object } } | object): ActivationReturn | null
-  activate(options: ActivationReturn): Promise<Activation>
+  /** null (nothing to activate: activationReturn gave null) resolves to null */
+  activate(returned: ActivationReturn): Promise<Activation>
+  activate(returned: ActivationReturn | null): Promise<Activation | null>
   memberCard(cardId: string): Promise<MemberInfo>
   capabilities(options?: { userAgent?: string }): Promise<Capabilities>
   request<T = unknown>(method: string, path: string, options?: {
@@ -139,4 +143,8 @@ export class BffClient {
 export function createClient(options: ClientOptions): BffClient
 export function fetchTransport(fetchImpl?: typeof fetch): Transport
 export function wxRequestTransport(wx: any): Transport
+/** The Mini Program's storage (wx.getStorageSync/setStorageSync/removeStorageSync) as a Storage */
+export function wxStorage(wx: any): Storage
+/** A Storage in memory: the token lives as long as the page */
+export function memoryStorage(): Storage
 export function retryAfterMs(value: string | null | undefined, now?: number): number | null

@@ -3,11 +3,13 @@
 import { WxError } from './errors.js'
 import { authorizeUrlFor, codeFromPage, queryOf } from './h5.js'
 import { newIdempotencyKey, send } from './request.js'
+import { memoryStorage, wxStorage } from './storage.js'
 import { fetchTransport, wxRequestTransport } from './transport.js'
 import { callWx, chosenCards, configWx } from './wx.js'
 
 export { BffError, NetworkError, WxError } from './errors.js'
 export { fetchTransport, retryAfterMs, wxRequestTransport } from './transport.js'
+export { memoryStorage, wxStorage } from './storage.js'
 
 const DEFAULTS = {
   maxRetries: 2, // extra attempts of an idempotent call after 429/503 or no answer
@@ -15,11 +17,6 @@ const DEFAULTS = {
   maxRetryWait: 10000, // ms; a longer Retry-After is handed to the caller instead of waited out
   authorizeUrl: 'https://open.weixin.qq.com/connect/oauth2/authorize',
   scope: 'snsapi_base'
-}
-
-const memoryStorage = () => {
-  const m = new Map()
-  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k) }
 }
 
 // A Mini Program injects `wx` into each module's scope, not always onto globalThis
@@ -30,10 +27,13 @@ function detectPlatform (wx) {
   return wx && typeof wx.request === 'function' && typeof wx.login === 'function' ? 'miniprogram' : 'h5'
 }
 
+const hasWxStorage = (wx) => ['getStorageSync', 'setStorageSync', 'removeStorageSync'].every((f) => typeof wx[f] === 'function')
+
 export class BffClient {
   /**
    * @param {object} options  baseUrl (required); wx (default globalThis.wx); platform
-   *   ('miniprogram' | 'h5', detected from wx); fetch; transport; storage ({getItem,setItem,removeItem});
+   *   ('miniprogram' | 'h5', detected from wx); fetch; transport; storage ({getItem,setItem,removeItem};
+   *   default: wx storage in a Mini Program, kept across launches, else memory);
    *   appId + authorizeUrl + scope (H5 login redirect); h5Code (a function giving the H5 authorization
    *   code, default: ?code= of the page URL); location; maxRetries; maxConflictRetries; maxRetryWait (ms); sleep.
    */
@@ -45,7 +45,7 @@ export class BffClient {
     this.platform = options.platform ?? detectPlatform(this.wx)
     this.transport = options.transport ??
       (this.platform === 'miniprogram' && !options.fetch ? wxRequestTransport(this.wx) : fetchTransport(options.fetch))
-    this.storage = options.storage ?? memoryStorage()
+    this.storage = options.storage ?? (this.platform === 'miniprogram' && hasWxStorage(this.wx) ? wxStorage(this.wx) : memoryStorage())
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
     this.usedCodes = new Set()
     this.loggingIn = null
@@ -176,6 +176,18 @@ export class BffClient {
     return this.request('POST', '/v1/cards/codes/redeem', { body, idempotent: true, idempotencyKey })
   }
 
+  /**
+   * H5: the card a card's link was opened for. WeChat opens a card's custom_url, center_url or
+   * promotion_url with &card_id=…&encrypt_code=… appended; decrypt(encryptCode, cardId) gives its
+   * code (only to its holder). From `url` (default: this page); null if it carries none.
+   */
+  cardFromUrl (url) {
+    const loc = this.options.location ?? globalThis.location
+    const data = queryOf(url ?? (loc && loc.href) ?? '')
+    if (!data.encrypt_code) return null
+    return data.card_id ? { encryptCode: data.encrypt_code, cardId: data.card_id } : { encryptCode: data.encrypt_code }
+  }
+
   // ---- JS-SDK ----------------------------------------------------------------------------
 
   /** Sign wx.config for `url` (default: this page without its fragment) and run it when wx is there. */
@@ -222,8 +234,14 @@ export class BffClient {
     return out
   }
 
-  /** Activate the member card with what the plug-in returned (idempotent per activate_ticket). */
-  activate ({ activateTicket, cardId, encryptCode, code }) {
+  /**
+   * Activate the member card with what the plug-in returned (idempotent per activate_ticket).
+   * Nothing to activate (activationReturn gave null: a launch that is no return from the plug-in)
+   * resolves to null, so App.onShow can call activate(activationReturn(options)) every time.
+   */
+  async activate (returned) {
+    if (!returned) return null
+    const { activateTicket, cardId, encryptCode, code } = returned
     const body = { activate_ticket: activateTicket, card_id: cardId }
     if (encryptCode) body.encrypt_code = encryptCode
     if (code) body.code = code

@@ -69,8 +69,11 @@ export async function send (client, method, path, { body, auth = true, idempoten
 }
 
 /** A fresh Idempotency-Key for one logical call (retries of that call reuse it). */
-export function newIdempotencyKey () {
+export function newIdempotencyKey (cryptoImpl = globalThis.crypto) {
   const bytes = new Uint8Array(16)
-  globalThis.crypto.getRandomValues(bytes)
+  if (cryptoImpl && typeof cryptoImpl.getRandomValues === 'function') cryptoImpl.getRandomValues(bytes)
+  // a Mini Program has no Web Crypto (wx.getRandomValues is asynchronous): a key must only be
+  // unique to its caller's calls, not secret, so Math.random and the time serve
+  else for (let i = 0; i < 16; i++) bytes[i] = (Math.random() * 256) ^ (i < 6 ? (Date.now() / 2 ** (8 * i)) & 255 : 0)
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }

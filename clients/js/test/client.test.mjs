@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
 
-import { BffError, createClient, WxError } from '../index.js'
+import { BffError, createClient, memoryStorage, wxStorage, WxError } from '../index.js'
 import { createStaffClient } from '../staff.js'
-import { ADMIN_TOKEN, Sandbox, startBff, wxStandIn } from '../harness/sandbox.mjs'
+import { ADMIN_TOKEN, Sandbox, startBff, wxStandIn } from 'bff-client/testing'
 
 const FORM = { USER_FORM_INFO_FLAG_MOBILE: '13912345678', USER_FORM_INFO_FLAG_NAME: '李小龙' }
 const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 10_3 like Mac OS X) AppleWebKit/603.1.30 ' +
@@ -73,6 +73,7 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
     assert.deepEqual(wx.log.navigate[0].appId, 'wxeb490c6f9b154ef9')
     // what the plug-in hands back: App.onShow(options) with options.referrerInfo.extraData
     const { activate_ticket: ticket, card_id: returnedCard, encrypt_code: encrypted } = wx.log.returned
+    assert.deepEqual(wx.log.returnOptions.referrerInfo, { appId: plugin.appId, extraData: wx.log.returned })
     const returned = client.activationReturn({
       referrerInfo: { appId: plugin.appId, extraData: { activate_ticket: ticket, card_id: returnedCard, encrypt_code: encrypted } }
     })
@@ -89,6 +90,71 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
     assert.equal(typeof info.bonus, 'number')
     assert.equal(typeof info.balance, 'number')
     assert.equal(info.fields.mobile, FORM.USER_FORM_INFO_FLAG_MOBILE)
+  })
+
+  test('the session is kept in wx storage: a relaunch does not log in again', async () => {
+    const { client, wx, user } = await miniProgramUser()
+    await client.login()
+    assert.equal(wx.getStorageSync('bff.token'), client.token)
+    // the Mini Program is closed and launched again: a new client, the same storage
+    const relaunched = wxStandIn(sandbox, user, { storage: wx.storage })
+    const again = createClient({ baseUrl: bff.base, wx: relaunched })
+    assert.equal(again.token, client.token)
+    assert.deepEqual(await again.myCards(), [])
+    assert.equal(relaunched.log.login, 0)
+  })
+
+  test('a kept session that has expired (401) logs in again once', async () => {
+    const { wx, user } = await miniProgramUser()
+    wx.setStorageSync('bff.token', 'expired-' + 'x'.repeat(35))
+    const client = createClient({ baseUrl: bff.base, wx })
+    assert.deepEqual(await client.myCards(), [])
+    assert.equal(wx.log.login, 1)
+    assert.notEqual(wx.getStorageSync('bff.token'), 'expired-' + 'x'.repeat(35))
+    const relaunched = wxStandIn(sandbox, user, { storage: wx.storage })
+    assert.equal((await createClient({ baseUrl: bff.base, wx: relaunched }).me()).miniprogram_openid, user.mp_openid)
+    assert.equal(relaunched.log.login, 0)
+  })
+
+  test('H5, or a wx without storage: the token is kept in memory', async () => {
+    assert.equal(createClient({ baseUrl: bff.base, wx: {} }).token, null)
+    const bare = { request () {}, login () {} }
+    const client = createClient({ baseUrl: bff.base, wx: bare })
+    client.token = 't'
+    assert.equal(client.token, 't')
+  })
+
+  test('wxStorage: a missing key is null, a failing storage loses only the token', () => {
+    const kept = new Map()
+    const store = wxStorage({
+      getStorageSync: (k) => (kept.has(k) ? kept.get(k) : ''),
+      setStorageSync: (k, v) => { if (v === 'full') throw new Error('setStorageSync:fail exceed storage max size'); kept.set(k, v) },
+      removeStorageSync: (k) => { kept.delete(k) }
+    })
+    assert.equal(store.getItem('bff.token'), null)
+    store.setItem('bff.token', 'abc')
+    assert.equal(store.getItem('bff.token'), 'abc')
+    store.setItem('other', 'full')
+    assert.equal(store.getItem('other'), null)
+    store.removeItem('bff.token')
+    assert.equal(store.getItem('bff.token'), null)
+    const broken = wxStorage({ getStorageSync () { throw new Error('no') }, setStorageSync () {}, removeStorageSync () {} })
+    assert.equal(broken.getItem('bff.token'), null)
+    const memory = memoryStorage()
+    memory.setItem('k', 'v')
+    assert.equal(memory.getItem('k'), 'v')
+  })
+
+  test('activate(activationReturn(...)) with nothing to activate resolves to null', async () => {
+    const { client, wx } = await miniProgramUser()
+    const calls = []
+    client.transport = ((inner) => async (req) => { calls.push(req.url); return inner(req) })(client.transport)
+    assert.equal(client.activationReturn({ scene: 1001 }), null) // a plain launch
+    assert.equal(await client.activate(client.activationReturn({ scene: 1001 })), null)
+    assert.equal(await client.activate(client.activationReturn({ referrerInfo: { appId: 'wxother', extraData: {} } })), null)
+    assert.equal(await client.activate(null), null)
+    assert.deepEqual(calls, [])
+    assert.equal(wx.log.login, 0)
   })
 
   test('a revoked session logs in again once and the call goes through', async () => {
@@ -252,6 +318,13 @@ describe('in an H5 page (fetch + the JS-SDK)', () => {
     const err = await client.jssdkConfig('http://127.0.0.1/another-page').catch((e) => e)
     assert.ok(err instanceof WxError, String(err))
     assert.equal(err.errMsg, 'config:invalid signature')
+  })
+
+  test('H5: cardFromUrl reads the card_id and encrypt_code WeChat appends to a card\'s link', async () => {
+    const client = createClient({ baseUrl: bff.base, wx: {}, location: { href: 'https://h5.example/c?x=1&card_id=pc&encrypt_code=a+b%2Fc%3D%3D#top' } })
+    assert.deepEqual(client.cardFromUrl(), { encryptCode: 'a+b/c==', cardId: 'pc' }) // decoded once; '+' is data
+    assert.deepEqual(client.cardFromUrl('https://h5.example/c?encrypt_code=abc'), { encryptCode: 'abc' })
+    assert.equal(client.cardFromUrl('https://h5.example/c?card_id=pc'), null)
   })
 
   test('H5: the activation return URL gives what activate() takes', async () => {

@@ -150,3 +150,12 @@ describe('409 with Retry-After: the service waits on WeChat', () => {
     assert.deepEqual(waits, [])
   })
 })
+
+test('an Idempotency-Key is made without Web Crypto too (a Mini Program has none)', async () => {
+  const { newIdempotencyKey } = await import('../request.js')
+  const keys = new Set(Array.from({ length: 200 }, () => newIdempotencyKey(null)))
+  assert.equal(keys.size, 200)
+  for (const key of keys) assert.match(key, /^[0-9a-f]{32}$/)
+  assert.match(newIdempotencyKey(), /^[0-9a-f]{32}$/)
+})
+

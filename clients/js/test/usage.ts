@@ -1,6 +1,7 @@
 // Compiled (never run) by the type check: how a page uses the client, checked against index.d.ts.
-import { BffError, createClient, type Code, type Operations } from '../index.js'
+import { BffError, createClient, wxStorage, type Activation, type Code, type Operations } from '../index.js'
 import { createStaffClient } from '../staff.js'
+import { Sandbox, startBff, wxStandIn } from '../testing.js'
 
 export async function page (): Promise<void> {
   const bff = createClient({ baseUrl: 'https://api.example.com', maxRetries: 1 })
@@ -15,9 +16,14 @@ export async function page (): Promise<void> {
   const biz: string = plugin.extraData.biz
   const returned = bff.activationReturn({ referrerInfo: { extraData: { activate_ticket: 't', card_id: 'c' } } })
   if (returned) await bff.activate(returned)
+  const maybe: Activation | null = await bff.activate(returned) // null: nothing to activate
+  // @ts-expect-error activate(null) may resolve to null
+  const sure: Activation = await bff.activate(returned)
   const member = await bff.activate({ activateTicket: 't', cardId: 'pcard', encryptCode: 'e' })
   const info = await bff.memberCard(member.card_id)
   const total: number = info.bonus + info.balance
+  const link = bff.cardFromUrl('https://h5.example.com/card?card_id=p1&encrypt_code=a%2Bb')
+  if (link) await bff.decrypt(link.encryptCode, link.cardId)
   const config = await bff.jssdkConfig(undefined, ['addCard'])
   const signature: string = config.signature
   const chosen = await bff.chooseCard({ cardType: 'GROUPON' })
@@ -38,5 +44,12 @@ export async function page (): Promise<void> {
   info.bonus.toUpperCase()
   // @ts-expect-error the add-card body needs card_id
   const bad: Operations['POST /v1/cards/add-card']['body'] = { cards: [{ id: 'pcard' }] }
-  console.log(bad, token, at, biz, total, signature, redeemed.redeemed_at, plug, body, done.channel)
+  const running = await startBff()
+  const sandbox = new Sandbox(running.base)
+  const wx = wxStandIn(sandbox, await sandbox.user(), { form: { USER_FORM_INFO_FLAG_NAME: 'Li' } })
+  const kept = createClient({ baseUrl: running.base, wx, storage: wxStorage(wx) })
+  const back = wx.log.returnOptions
+  if (back) await kept.activate(kept.activationReturn(back))
+  await running.stop()
+  console.log(maybe, sure, bad, token, at, biz, total, signature, redeemed.redeemed_at, plug, body, done.channel)
 }

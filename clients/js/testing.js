@@ -1,5 +1,6 @@
-// Test support: a real `bff dev` on a free port, the simulator, and `wx` stand-ins whose card APIs
-// go to the sandbox's simulator (so WeChat's checks of cardExt and cardSign really run).
+// bff-client/testing: for Node tests of pages built on the client (and the client's own tests).
+// A real `bff dev` on a free port, the simulator, and `wx` stand-ins whose card APIs go to the
+// sandbox's simulator (so WeChat's checks of cardExt and cardSign really run).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -7,7 +8,7 @@ import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..') // when in this repository
 export const ADMIN_TOKEN = 'sandbox-admin-token' // bff.config.SANDBOX_ADMIN_TOKEN
 
 function bffCommand () {
@@ -27,11 +28,15 @@ export function freePort () {
   })
 }
 
-/** Start `bff dev` on a free port; resolves when /healthz answers. Call stop() when done. */
-export async function startBff (env = {}) {
+/**
+ * Start `bff dev` on a free port; resolves when /healthz answers. Call stop() when done.
+ * The command: `command`, else $BFF_BIN, else the repository's .venv/bin/bff, else `bff` on the PATH.
+ */
+export async function startBff (env = {}, { command, cwd } = {}) {
   const port = await freePort()
-  const child = spawn(bffCommand(), ['dev', '--port', String(port)], {
-    cwd: REPO,
+  const bin = command ?? bffCommand()
+  const child = spawn(bin, ['dev', '--port', String(port)], {
+    cwd: cwd ?? (existsSync(join(REPO, 'pyproject.toml')) ? REPO : process.cwd()),
     env: { ...process.env, BFF_LOG_LEVEL: 'WARNING', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true // its own process group: stop() ends it and the redis-server it started
@@ -112,10 +117,16 @@ function tampered (cardExt) {
 /** WeChat's `wx` as the user `user` sees it: Mini Program (`request`, `login`) or JS-SDK (`config`). */
 export const SANDBOX_APPID = 'wxsandbox0a000001' // bff.config.SANDBOX_APPID
 
-export function wxStandIn (sandbox, user, { platform = 'miniprogram', tamper = false, form, pageUrl } = {}) {
-  const log = { login: 0, openCard: [], navigate: [], returned: null, config: null }
+/**
+ * Options: platform ('miniprogram' | 'h5'); form (the activation form's answers, WeChat's field
+ * names); pageUrl (H5: the page wx.config is checked against); tamper (spoil each cardExt's
+ * signature); storage (a Map behind wx.get/set/removeStorageSync: pass the same Map to a second
+ * stand-in to play a relaunch of the Mini Program).
+ */
+export function wxStandIn (sandbox, user, { platform = 'miniprogram', tamper = false, form, pageUrl, storage = new Map() } = {}) {
+  const log = { login: 0, openCard: [], navigate: [], returned: null, returnOptions: null, config: null }
   const held = [] // {card_id, encrypt_code} of the cards this user took here, for chooseCard
-  const wx = { log, held }
+  const wx = { log, held, storage }
   const answer = (api, params, work) => {
     work().then(
       (res) => params.success && params.success({ errMsg: `${api}:ok`, ...res }),
@@ -140,17 +151,22 @@ export function wxStandIn (sandbox, user, { platform = 'miniprogram', tamper = f
           statusCode: res.status, header: Object.fromEntries(res.headers), data: await res.text(), errMsg: 'request:ok'
         }), (e) => params.fail({ errMsg: `request:fail ${e.message}` }))
     }
+    wx.getStorageSync = (key) => (storage.has(key) ? storage.get(key) : '')
+    wx.setStorageSync = (key, value) => { storage.set(key, value) }
+    wx.removeStorageSync = (key) => { storage.delete(key) }
     wx.login = (params) => answer('login', params, async () => {
       log.login++
       return { code: (await sandbox.sim('login-codes', { user: user.mp_openid, app: 'miniprogram' })).code }
     })
-    // the activation plug-in: the user fills in WeChat's form; its return data lands in log.returned
+    // the activation plug-in: the user fills in WeChat's form; its return data lands in log.returned,
+    // and log.returnOptions is what App.onShow(options) gets when the user comes back (scene 1038)
     wx.navigateToMiniProgram = (params) => answer('navigateToMiniProgram', params, async () => {
       log.navigate.push({ appId: params.appId, extraData: params.extraData })
       const { encrypt_card_id: encryptCardId, biz, outer_str: outerStr } = params.extraData
       log.returned = await sandbox.sim('activation-form', {
         user: user.oa_openid, encrypt_card_id: encryptCardId, biz, outer_str: outerStr, fields: form || {}
       })
+      log.returnOptions = { scene: 1038, referrerInfo: { appId: params.appId, extraData: log.returned } }
     })
   } else {
     // the JS-SDK: wx.config is checked as WeChat does (jsapi_ticket, url, appId, timestamp, nonce)
