@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,9 @@ NOT_LINKED = ("this card code belongs to another user, or your WeChat account is
 RECEIPT_PENDING = ("WeChat has not yet confirmed that you received this card; retry in a "
                    "moment")
 RECEIPT_RETRY_AFTER = 2
+# WeChat retries a push 3 times, 5 s apart at most: a receipt not pushed this long after the
+# signature is not coming, and the code's own record stands in for it.
+RECEIPT_GRACE = 30
 ALREADY_REDEEMED = "the code has already been redeemed"
 USERINFO_CACHE_SECONDS = 86_400
 
@@ -102,6 +106,8 @@ CODE_REFUSALS: Refusals = {
     ErrCode.CODE_CONSUMED: (Conflict, ALREADY_REDEEMED),
     ErrCode.CARD_DELETED_OR_GIFTING: (Conflict, "the card was deleted by its holder or is being "
                                                 "given to a friend"),
+    ErrCode.INVALID_TIME: (Conflict, "the code is not valid yet: its card's validity has "
+                                           "not begun"),
 }
 
 
@@ -304,13 +310,23 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
             raise Forbidden(NOT_YOURS)
     proof = proof_of(proof_keys, facts.outer_str, caller.mp_openid or "", facts.card_id)
     if proof is not None:
+        now = time.time() if now is None else now
         if facts.receipt == "push":
-            return _claim_by_proof(r, caller, facts, proof, encrypted=encrypted,
-                                   now=time.time() if now is None else now)
+            return _claim_by_proof(r, caller, facts, proof, encrypted=encrypted, now=now,
+                                   received_at=facts.received_at)
         if not facts.receipt:
-            # The caller's proof, but not (yet) WeChat's push saying the owner received the
-            # code through that cardExt rather than as a gift: never link on that.
-            raise Conflict(RECEIPT_PENDING, retry_after=RECEIPT_RETRY_AFTER)
+            waited = now - proof[0]
+            if waited < RECEIPT_GRACE:
+                # The caller's proof, but not (yet) WeChat's push saying the owner received
+                # the code through that cardExt rather than as a gift: wait for it.
+                raise Conflict(RECEIPT_PENDING, retry_after=RECEIPT_RETRY_AFTER if waited < 10
+                               else min(10, max(RECEIPT_RETRY_AFTER,
+                                                math.ceil(RECEIPT_GRACE - waited))))
+            # WeChat gives up a push after 3 tries: past the grace, the code's own record
+            # (/card/code/get) stands in for the lost receipt, so a lost push never blocks
+            # its owner. The encrypt_code and the windows still apply.
+            return _claim_by_proof(r, caller, facts, proof, encrypted=encrypted, now=now,
+                                   received_at=None)
         # A gift carries the giver's outer_str: it proves nothing about the receiver.
     raise Forbidden(NOT_LINKED)
 
@@ -324,7 +340,7 @@ def _new_link(r: redis.Redis, caller: Caller, facts: CodeFacts, source: str,
 
 
 def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tuple[int, str],
-                    *, encrypted: bool, now: float) -> Claim:
+                    *, encrypted: bool, now: float, received_at: int | None) -> Claim:
     """A cardExt proof counts only when it came back inside the cardExt this service signed
     for the caller. WeChat's push cannot tell that apart from a proof copied into another
     channel (an activation link, a QR code: ``outer_str`` is not signed), so the caller must
@@ -333,10 +349,11 @@ def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tup
     the signature, the proof used for no other receiver, not a link an operator removed."""
     signed_at, mac = proof
     owner = facts.oa_openid
-    if not signed_at - PROOF_SKEW <= facts.received_at <= signed_at + PROOF_WINDOW:
+    if received_at is None:  # the push was lost: the latest the code can have been received
+        received_at = min(int(now), signed_at + PROOF_WINDOW)
+    if not signed_at - PROOF_SKEW <= received_at <= signed_at + PROOF_WINDOW:
         raise Forbidden(NOT_LINKED)
-    if not encrypted or not facts.received_at - PROOF_SKEW <= now <= (
-            facts.received_at + PROOF_CLAIM_WINDOW):
+    if not encrypted or not received_at - PROOF_SKEW <= now <= received_at + PROOF_CLAIM_WINDOW:
         raise Forbidden(NOT_LINKED)
     mp = caller.mp_openid or ""
     if r.sismember(keys.identity_removed(mp), owner):

@@ -4,6 +4,7 @@ retryable 409 at most; a duplicated one counts once."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -99,16 +100,23 @@ def test_a_dropped_user_get_card_push_is_reconciled_from_code_get(story: Story):
     assert mine(story, token) == [(code, "CONSUMED")]
 
 
-@pytest.mark.xfail(strict=True, reason="bff/ownership.py links a user without a unionid only "
-                   "on WeChat's user_get_card push: a lost push leaves a 409 forever (the "
-                   "lead owns ownership.py; see the simtime branch's report)")
-def test_a_dropped_push_does_not_block_a_user_without_unionid(story: Story):
+def test_a_dropped_push_does_not_block_a_user_without_unionid(story: Story, monkeypatch):
+    """WeChat gives up a push after 3 tries: until then the decrypt waits (409, Retry-After);
+    after RECEIPT_GRACE the code's own record (/card/code/get) stands in for the receipt."""
+    from bff.ownership import RECEIPT_GRACE
+
     card_id = story.card()
     timing(story, push_drop=3)
     user = story.user(unionid=False)
     token = story.login(user)
     _, encrypted = story.take(card_id, user, token=token)
+    early = decrypt(story, token, encrypted)
+    story.assert_error(early, 409)
+    assert early.headers["Retry-After"] == "2"
+    later = time.time() + RECEIPT_GRACE + 1
+    monkeypatch.setattr("bff.ownership.time.time", lambda: later)
     assert decrypt(story, token, encrypted).status_code == 200
+    assert story.client.get("/v1/me", headers=bearer(token)).get_json()["linked_by"] == "card_ext"
 
 
 def test_the_approval_push_dropped_the_card_is_still_issued(story: Story):
