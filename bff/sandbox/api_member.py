@@ -22,7 +22,7 @@ from bff.sandbox.web import WeChatCall, as_int, ok, wechat_api
 bp = Blueprint("wx_member", __name__)
 
 ACTIVATE_TICKET_LIFETIME = 1800
-CARD_ID_LEAD = b"\x01"  # one lead byte: the base64 of an encrypt_card_id ends with "=="
+CARD_ID_LEAD = b"\x01\x02"  # lead bytes: the base64 of an encrypt_card_id ends with "=="
 ACTIVATION_BASE = "https://mp.weixin.qq.com/bizmall/activatemembercard"
 
 

@@ -2,7 +2,8 @@
 
 - ``sorted_sha1``: WeChat's card_ext / cardSign / push signature (sorted values, joined, SHA-1).
 - ``encrypt_push``: safe-mode message encryption (AES-256-CBC, IV = key[:16], 32-byte PKCS#7).
-- ``seal`` / ``unseal``: encrypt_code and encrypt_card_id (AES-256-CBC with a per-appid key).
+- ``seal`` / ``unseal``: encrypt_code and encrypt_card_id (AES-256-CBC with a per-appid key,
+  authenticated by an HMAC tag: a value cannot be forged or altered without the key).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 import secrets
 import string
@@ -54,12 +56,23 @@ def new_code_key() -> str:
     return base64.b64encode(os.urandom(32)).decode("ascii")
 
 
-def seal(key_b64: str, text: str, *, lead: bytes = b"") -> str:
-    """AES-CBC ciphertext (random IV) of ``text``, base64 with the standard alphabet.
+TAG_BYTES = 17  # 17, not 16: the base64 keeps its "=" padding, as WeChat's encrypt_codes do
 
-    The IV is drawn again until the base64 contains ``+``, so that callers which decode it
-    zero or two times (``+`` -> space) get caught. ``lead`` bytes shift the padding so that the
-    base64 ends with ``=`` or ``==``.
+
+def _tag(key: bytes, sealed: bytes) -> bytes:
+    return hmac.new(key, b"encrypt_code\n" + sealed, hashlib.sha256).digest()[:TAG_BYTES]
+
+
+def seal(key_b64: str, text: str, *, lead: bytes = b"") -> str:
+    """AES-CBC ciphertext (random IV) of ``text`` and an HMAC tag over it, base64 with the
+    standard alphabet.
+
+    The tag makes a value unforgeable without the account's key: CBC alone is malleable (a
+    holder of one encrypt_code and its code could turn the IV into another code's), and the
+    service treats an encrypt_code as something only WeChat can make (README: Security). The
+    IV is drawn again until the base64 contains ``+``, so that callers which decode it zero or
+    two times (``+`` -> space) get caught. ``lead`` bytes shift the padding so that the base64
+    ends with ``=`` or ``==``.
     """
     key = base64.b64decode(key_b64)
     data = text.encode("utf-8")
@@ -67,23 +80,28 @@ def seal(key_b64: str, text: str, *, lead: bytes = b"") -> str:
     data += bytes([pad]) * pad
     while True:
         iv = os.urandom(16)
-        out = base64.b64encode(lead + iv + AES.new(key, AES.MODE_CBC, iv).encrypt(data))
+        body = iv + AES.new(key, AES.MODE_CBC, iv).encrypt(data)
+        out = base64.b64encode(lead + body + _tag(key, body))
         sealed = out.decode("ascii")
         if "+" in sealed:
             return sealed
 
 
 def unseal(key_b64: str, sealed: str, *, lead: int = 0) -> str | None:
-    """Decrypt a ``seal`` value; ``None`` when it is not ours or not base64 at all."""
+    """Decrypt a ``seal`` value; ``None`` when it is not ours (its tag does not match: forged
+    or altered) or not base64 at all."""
     try:
         raw = base64.b64decode(sealed, validate=True)
     except (binascii.Error, ValueError):
         return None
     raw = raw[lead:]
-    if len(raw) < 32 or len(raw) % 16:
+    if len(raw) < 32 + TAG_BYTES or (len(raw) - TAG_BYTES) % 16:
         return None
     key = base64.b64decode(key_b64)
-    plain = AES.new(key, AES.MODE_CBC, raw[:16]).decrypt(raw[16:])
+    body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
+    if not hmac.compare_digest(_tag(key, body), tag):
+        return None
+    plain = AES.new(key, AES.MODE_CBC, body[:16]).decrypt(body[16:])
     pad = plain[-1]
     if not 1 <= pad <= 16 or plain[-pad:] != bytes([pad]) * pad:
         return None

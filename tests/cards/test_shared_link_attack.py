@@ -205,3 +205,35 @@ def test_a_session_record_holds_only_what_its_login_proved(story, redis_client):
     records = [redis_client.hgetall(k) for k in redis_client.scan_iter("bff:session:*")]
     assert sorted((r["mp"], r["oa"]) for r in records) == sorted(
         [(erin["mp_openid"], ""), ("", erin["oa_openid"])])
+
+
+def forge(encrypt_code: str, own_code: str, other_code: str) -> str:
+    """CBC's malleability: whoever holds one encrypt_code and its code turns the IV into another
+    code's (the second review's forgery: IV' = IV xor pad(own) xor pad(other))."""
+    import base64
+
+    def pad(text: str) -> bytes:
+        data = text.encode()
+        n = 16 - len(data) % 16
+        return (data + bytes([n]) * n)[:16]
+
+    raw = bytearray(base64.b64decode(encrypt_code))
+    for i, (a, b) in enumerate(zip(pad(own_code), pad(other_code), strict=True)):
+        raw[i] ^= a ^ b
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def test_an_encrypt_code_forged_from_ones_own_proves_nothing(story, client, redis_client, cast):
+    """WeChat's encrypt_code cannot be made for a chosen code without the account's key; the
+    sandbox's carries a tag, so the forgery names no code at all."""
+    got = alice_takes_both_through_shared_links(story, client, cast)
+    mallory, token = cast["mallory"], cast["mallory_token"]
+    other = story.card()
+    _, own_encrypted = story.take(other, mallory, signed_by="ticket")
+    own_code = story.code_of(own_encrypted)
+    for target in (got["coupon_code"], got["member"]["code"]):
+        forged = forge(own_encrypted, own_code, target)
+        answer = client.post("/v1/cards/codes/decrypt", headers=bearer(token),
+                             json={"encrypt_code": forged})
+        story.assert_error(answer, 404)
+    assert_mallory_has_nothing(story, client, redis_client, cast)
