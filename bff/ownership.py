@@ -390,6 +390,52 @@ def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True)
                                   status=facts.status, outer_str=facts.outer_str))
 
 
+PENDING_SECONDS = 120  # longer than any one request's upstream calls with their retries
+
+
+def _hold(r: redis.Redis, claim: Claim) -> bool:
+    """Reserve the new link the claim rests on for this request while it runs: one OA openid at
+    a time per Mini Program openid, so two requests racing with two receivers' codes cannot
+    both act before either links (the loser is refused, not merely left unlinked). After the
+    reservation, what ``check_owner`` read is read again: a link or a use of the proof that
+    landed in between refuses this request too. True when this request holds it."""
+    mp = claim.link_ids.get("mp_openid", "")
+    if not claim.link_source or not mp:
+        return False
+    owner = claim.facts.oa_openid
+    pending = keys.identity_pending(mp)
+    held = bool(r.set(pending, owner, nx=True, ex=PENDING_SECONDS))
+    if not held and r.get(pending) != owner:
+        raise Forbidden(NOT_YOURS)  # another receiver's code is being claimed right now
+    used = r.get(keys.card_ext_proof_used(claim.proof_mac)) if claim.proof_mac else None
+    if link_conflicts(r, **claim.link_ids) or (used is not None and used != owner):
+        _release(r, claim, held)
+        raise Forbidden(NOT_YOURS)
+    return held
+
+
+def _release(r: redis.Redis, claim: Claim, held: bool) -> None:
+    if held:
+        r.delete(keys.identity_pending(claim.link_ids["mp_openid"]))
+
+
+@contextmanager
+def settling(r: redis.Redis, caller: Caller, claim: Claim, *,
+             record: bool = True) -> Iterator[None]:
+    """``with settling(...):`` the request's work; the claim's link is reserved while it runs,
+    settled when it succeeds, and released (nothing written) when it raises."""
+    held = _hold(r, claim)
+    try:
+        yield
+    except BaseException:
+        _release(r, claim, held)
+        raise
+    try:
+        settle(r, caller, claim, record=record)
+    finally:
+        _release(r, claim, held)
+
+
 @contextmanager
 def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, named: NamedCode, *,
                card_id: str | None, proof_keys: tuple[bytes, ...],
@@ -400,8 +446,8 @@ def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, named: NamedCo
     facts = code_facts(r, wechat, named.code, card_id, pool_card=pool_card)
     claim = check_owner(r, wechat, caller, facts, proof_keys=proof_keys,
                         encrypted=named.encrypted)
-    yield facts
-    settle(r, caller, claim)
+    with settling(r, caller, claim):
+        yield facts
 
 
 def holdings_of_caller(r: redis.Redis, caller: Caller) -> list[Holding]:

@@ -12,7 +12,7 @@ import redis
 
 from bff.config import Settings
 from bff.errors import Forbidden
-from bff.ownership import CodeFacts, check_owner, code_facts, name_code, proof_keys, settle
+from bff.ownership import CodeFacts, check_owner, code_facts, name_code, proof_keys, settling
 from bff.profiles import get_profile
 from bff.redemption import lookup, redeem_once
 from bff.sessions.auth import SessionUser
@@ -39,9 +39,9 @@ def redeem_own_code(
         facts = code_facts(r, wechat, code, card_id)
     claim = check_owner(r, wechat, user, facts, proof_keys=proof_keys(settings),
                         encrypted=named.encrypted)
-    entry = redeem_once(r, wechat, card_id=card_id, code=code, channel="self",
-                        idempotency_key=idempotency_key, key_scope=facts.oa_openid,
-                        show_staff=False)
-    settle(r, user, claim, record=False)  # linked only once the redemption stands
+    with settling(r, user, claim, record=False):  # linked only once the redemption stands
+        entry = redeem_once(r, wechat, card_id=card_id, code=code, channel="self",
+                            idempotency_key=idempotency_key, key_scope=facts.oa_openid,
+                            show_staff=False)
     return {"card_id": entry["card_id"], "code": code, "user_card_status": "CONSUMED",
             "redeemed_at": entry["redeemed_at"]}

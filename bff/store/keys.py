@@ -44,6 +44,11 @@ def identity_removed(mp_openid: str) -> str:
     return f"{PREFIX}{{id}}:removed:{mp_openid}"
 
 
+def identity_pending(mp_openid: str) -> str:
+    """The OA openid a request is linking this Mini Program openid to, while it runs."""
+    return f"{PREFIX}{{id}}:pending:{mp_openid}"
+
+
 # - ``bff:card-ext-proof:<mac>`` string, the OA openid a cardExt proof linked: one proof, one
 #   receiver; TTL 30 days (bff.ownership).
 def card_ext_proof_used(mac: str) -> str:

@@ -237,3 +237,41 @@ def test_an_encrypt_code_forged_from_ones_own_proves_nothing(story, client, redi
                              json={"encrypt_code": forged})
         story.assert_error(answer, 404)
     assert_mallory_has_nothing(story, client, redis_client, cast)
+
+
+def test_two_receivers_codes_claimed_at_once_act_once(story, client, redis_client):
+    """The second review's race: one attacker, two proofs, two receivers (whose encrypt_codes
+    he somehow holds), two redemptions sent together. The first to reserve the link acts; the
+    other is refused before its consume, not merely left unlinked."""
+    import threading
+
+    card_id = story.card()
+    story.put_profile(card_id, self_redeem=True)
+    mallory = story.user(unionid=False)
+    token = story.login(mallory)
+    victims = []
+    for _ in range(2):
+        outer = outer_str_of(story.sign(token, {"card_id": card_id}))
+        victim = story.user(unionid=False)
+        ext = story.card_ext(card_id, outer_str=outer)
+        [taken] = story.add_card(victim, [{"cardId": card_id, "cardExt": ext}])["card_list"]
+        victims.append(taken["code"])
+    story.fault("/card/code/consume", latency_ms=600, count=2)
+    before = story.calls("/card/code/consume")
+    answers: list[int] = []
+    start = threading.Barrier(2)
+
+    def redeem(encrypt_code: str) -> None:
+        c = story.app.test_client()
+        start.wait()
+        answers.append(c.post("/v1/cards/codes/redeem", headers=bearer(token), json={
+            "card_id": card_id, "encrypt_code": encrypt_code}).status_code)
+
+    threads = [threading.Thread(target=redeem, args=(e,)) for e in victims]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(answers) == [200, 403]
+    assert story.calls("/card/code/consume") - before == 1
+    assert redis_client.get(f"bff:{{id}}:pending:{mallory['mp_openid']}") is None
