@@ -65,7 +65,7 @@ class Broadcasts(MethodView):
         return (answer, 200) if replayed else answer
 
 
-@blp.route("/broadcasts/<card_id:broadcast_id>")
+@blp.route("/broadcasts/<broadcast_id:broadcast_id>")
 class Broadcast(MethodView):
     @blp.response(200, BroadcastSchema)
     @blp.alt_response(404, description="no such broadcast (kept 90 days)")
