@@ -273,3 +273,16 @@ def test_the_job_finish_push_is_deduplicated_by_msg_id(story: Story):
     assert story.handle_events()["done"] == 2
     events = story.client.get("/v1/admin/events", headers=ADMIN).get_json()["events"]
     assert sorted(e["fields"]["MsgID"] for e in events) == ["1000000777", "1000000778"]
+
+
+def test_refused_broadcasts_leave_no_client_msg_id_behind(story: Story, redis_client):
+    """A refused send under a fresh client_msg_id stores nothing, and the id stays free."""
+    story.user()
+    card_id = story.card(use_custom_code=True)
+    Story.assert_error(broadcast(story, card_id, {"all": True}, client_msg_id="warm-up"), 409)
+    before = set(redis_client.scan_iter(match="bff:*", count=1000))
+    for n in range(5):
+        Story.assert_error(broadcast(story, card_id, {"all": True}, client_msg_id=f"r-{n}"), 409)
+    assert set(redis_client.scan_iter(match="bff:*", count=1000)) == before
+    usable = broadcast(story, story.card(), {"all": True}, client_msg_id="r-0")
+    assert usable.status_code == 201 and usable.get_json()["replayed"] is False
