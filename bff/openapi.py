@@ -191,6 +191,9 @@ def build_api(app: Any) -> Any:
     api.register_converter(CardIdConverter, lambda _converter: {
         "type": "string", "pattern": CARD_ID_PATTERN, "minLength": 1, "maxLength": 64})
     app.url_map.converters["wx_card_id"] = WxCardIdConverter
+    app.url_map.converters["broadcast_id"] = BroadcastIdConverter
+    api.register_converter(BroadcastIdConverter, lambda _converter: {
+        "type": "string", "pattern": BROADCAST_ID_PATTERN})
     api.register_converter(WxCardIdConverter, lambda _converter: {
         "type": "string", "pattern": WX_CARD_ID_PATTERN, "minLength": 28, "maxLength": 28})
     for name, scheme in security_schemes():
@@ -248,6 +251,17 @@ class WxCardIdConverter(BaseConverter):
     """``<wx_card_id:card_id>``: a card_id as WeChat hands them out (users' routes)."""
 
     regex = WX_CARD_ID_PATTERN.strip("^$")
+
+
+# A broadcast's id (bff.admin.broadcasts): "b" and 20 hex digits, so /v1/admin/broadcasts/preview
+# is never read as one.
+BROADCAST_ID_PATTERN = r"^b[0-9a-f]{20}$"
+
+
+class BroadcastIdConverter(BaseConverter):
+    """``<broadcast_id:...>`` in a route: anything else is a 404 (and ``preview`` a path)."""
+
+    regex = BROADCAST_ID_PATTERN.strip("^$")
 
 
 class StrictBool(fields.Boolean):

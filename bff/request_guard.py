@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
 
 from bff.errors import error_response
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_JSON_DEPTH = 32  # no endpoint takes more than a few levels
 MAX_JSON_BRACKETS = 64  # fewer brackets than this cannot nest too deeply: no second parse
@@ -125,7 +128,33 @@ def refuse_long_query() -> Response | None:
     return None
 
 
+BODY_LIMIT_ATTRIBUTE = "_bff_body_limit"
+
+
+def body_limit(max_bytes: int) -> Callable[[F], F]:
+    """A view that takes larger bodies than ``BFF_MAX_BODY_BYTES`` (a broadcast's 10,000
+    openids): its own bound, or the setting when that is larger."""
+
+    def mark(view: F) -> F:
+        setattr(view, BODY_LIMIT_ATTRIBUTE, max_bytes)
+        return view
+
+    return mark
+
+
+def _view_body_limit() -> None:
+    """``before_request``, first: the body bound of the view this request reaches."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None) if view_class else view
+    limit = getattr(method, BODY_LIMIT_ATTRIBUTE, None)
+    if limit is not None:
+        request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)
+
+
 def init_app(app: Flask) -> None:
-    """The guards that run before every request (the query first, then the JSON body)."""
+    """The guards that run before every request (a view's own body bound, the query, then the
+    JSON body)."""
+    app.before_request(_view_body_limit)
     app.before_request(refuse_long_query)
     app.before_request(_hostile_json)

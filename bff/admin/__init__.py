@@ -1,5 +1,6 @@
-"""Operators: every ``/v1/admin`` endpoint (issuing, codes, catalogue, members, card profiles
-and pools, events, channel statistics, identity links) and the command line for them."""
+"""Operators: every ``/v1/admin`` endpoint (issuing, card messages, codes, catalogue, members,
+card profiles and pools, events, channel statistics, identity links) and the command line for
+them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Flask
 
 def register(app: Flask, api: Any) -> None:
     from bff.admin import (
+        broadcast_resources,
         catalogue_resources,
         cli,
         code_resources,
@@ -20,6 +22,7 @@ def register(app: Flask, api: Any) -> None:
     )
 
     api.register_blueprint(issuing_resources.blp)
+    api.register_blueprint(broadcast_resources.blp)
     api.register_blueprint(code_resources.blp)
     api.register_blueprint(member_resources.blp)
     api.register_blueprint(catalogue_resources.blp)

@@ -1,4 +1,5 @@
-"""``bff qrcode|whitelist|cards profile|identities ...``; ``bff codes ...`` is in cli_codes.
+"""``bff qrcode|whitelist|cards profile|identities ...``; ``bff codes ...`` is in cli_codes,
+``bff broadcasts|messages ...`` in cli_broadcasts.
 
 ``GROUPS`` is every operator group, each whole: a group's subcommands are added where the group
 is defined (here for ``cards``), never by importing some other module later."""
@@ -12,6 +13,7 @@ import click
 from flask.cli import AppGroup
 
 from bff.admin import issuing, qrimage
+from bff.admin.cli_broadcasts import broadcasts, messages
 from bff.admin.cli_catalogue import (
     activation_form,
     cards_create,
@@ -178,4 +180,5 @@ def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
     echo_json(removed.as_dict())
 
 
-GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data, stats)
+GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data, stats, broadcasts,
+          messages)

@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from bff import holdings
+from bff.admin.broadcasts import record_job_finish
 from bff.catalogue import record_stock_alert
 from bff.events import stats
 from bff.events.parse import as_int
@@ -199,6 +200,11 @@ def card_sku_remind(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
         record_stock_alert(svc.redis, ev["CardId"], ev.get("Detail", ""), _create_time(ev))
 
 
+def mass_send_job_finish(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+    """A broadcast's job ended: its Status and counts, recorded against its MsgID."""
+    record_job_finish(svc.redis, ev, _create_time(ev))
+
+
 HANDLERS: dict[str, Handler] = {
     "user_get_card": user_get_card,
     "user_gifting_card": user_gifting_card,
@@ -209,6 +215,7 @@ HANDLERS: dict[str, Handler] = {
     "card_pass_check": card_pass_check,
     "card_not_pass_check": card_not_pass_check,
     "card_sku_remind": card_sku_remind,
+    "MASSSENDJOBFINISH": mass_send_job_finish,
 }
 
 

@@ -64,7 +64,10 @@ def as_int(value: str | None, max_digits: int = 11) -> int | None:
 
 # Events that can come twice in one second for one code with different content: a retry repeats
 # every field, so adding these keeps retries together and stops real changes being dropped.
-DEDUP_EXTRA = {"update_member_card": ("ModifyBonus", "ModifyBalance")}
+# MASSSENDJOBFINISH comes from WeChat's broadcast assistant (one FromUserName, no card or
+# code): two broadcasts ending in one second differ only by their MsgID.
+DEDUP_EXTRA = {"update_member_card": ("ModifyBonus", "ModifyBalance"),
+               "MASSSENDJOBFINISH": ("MsgID",)}
 
 
 def dedup_digest(fields: dict[str, str]) -> str:

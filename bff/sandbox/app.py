@@ -18,7 +18,9 @@ from bff.sandbox import (
     api_cards,
     api_catalogue,
     api_manage,
+    api_media,
     api_member,
+    api_messages,
     h5,
     push,
     sim,
@@ -26,6 +28,7 @@ from bff.sandbox import (
     sim_channels,
     sim_control,
     sim_jsapi,
+    sim_messages,
     sim_spec,
 )
 from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
@@ -51,8 +54,9 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_catalogue, api_member, api_manage, sim,
-                   sim_actions, sim_channels, sim_control, sim_jsapi, sim_spec, h5):
+    for module in (api_auth, api_cards, api_catalogue, api_member, api_manage, api_messages,
+                   api_media, sim, sim_actions, sim_channels, sim_messages, sim_control,
+                   sim_jsapi, sim_spec, h5):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.after_request(_delay_answer)

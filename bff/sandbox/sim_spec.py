@@ -198,6 +198,23 @@ def _paths() -> dict[str, Any]:
             _obj(status=_str(), pushed=PUSHED),
             _obj(card_id=_str(), consume_source=_str(default="FROM_MOBILE_HELPER"),
                  location_name=_str(), staff_openid=_str()), (400, 404, 409), HOLDER)},
+        "/_sim/users/{openid}/messages": {"get": _op(
+            "messages: what the user received (broadcasts, previews, customer-service "
+            "messages), oldest first",
+            _obj(("messages",), messages={"type": "array", "items": _obj(
+                ("msg_id", "msgtype", "at"), msg_id=_str("WeChat's msg_id (a broadcast's is "
+                                                         "the same for every receiver)"),
+                msgtype=_str(enum=["wxcard"]), card_id=_str("the card a wxcard message offers"),
+                at={"type": "integer", "description": "sandbox time, epoch seconds"},
+                via=_str(enum=["mass", "preview", "custom"]))}),
+            None, (404,), [{"in": "path", "name": "openid", "required": True, "schema": USER}])},
+        "/_sim/take-from-message": {"post": _op(
+            "messages: the user opens a card message and takes its card (user_get_card is "
+            "pushed)",
+            _obj(card_id=_str(), code=_str("the real code"), encrypt_code=_str(),
+                 pushed=PUSHED),
+            _obj(("user", "msg_id"), user=USER, msg_id=_str("from the user's messages")),
+            (400, 404, 409, 422))},
         "/_sim/events": {"post": _op(
             "pushes: push any event; the body's fields become the XML's elements",
             _obj(event=_str(), delivered={"type": "boolean"}, fields={"type": "object"}),
@@ -263,7 +280,8 @@ def sim_spec(server_url: str) -> dict[str, Any]:
             "title": "bff sandbox — the user simulator (/_sim)",
             "version": "v1",
             "description": "What users and WeChat do, simulated: users, login codes, cards, "
-                           "wx.addCard, the activation form, consume/gift/delete, pushes, "
+                           "wx.addCard, the activation form, consume/gift/delete, the messages "
+                           "users received and taking a card from one, pushes, "
                            "faults, the clock and settings. Every other path of the sandbox "
                            "answers like api.weixin.qq.com. Card statuses: "
                            + ", ".join(STATUSES) + ".",

@@ -59,6 +59,17 @@ Keys (``P`` = prefix):
 - ``P qrused:<ticket>:<card_id>`` string, the oa_openid that took a once-only QR code's card
   (is_unique_code, or made with a code); no TTL.
 - ``P whitelist`` string, JSON of the last test whitelist; no TTL.
+- ``P tags`` hash tag id -> name, the Official Account's user tags (cgi-bin/tags/*); no TTL.
+- ``P seq:tag`` string, tag id counter (ids from 100, as WeChat's own tags take 0-99); no TTL.
+- ``P tagusers:<tag_id>`` set of the OA openids with that tag; no TTL.
+- ``P usertags:<oa_openid>`` set of the user's tag ids; no TTL.
+- ``P inbox:<oa_openid>`` list of JSON ``{msg_id, msgtype, card_id, at, via}``, the messages
+  the user received (mass, preview, custom), oldest first, the last 500; no TTL.
+- ``P seq:msg`` string, msg_id counter; no TTL.
+- ``P mass:<msg_id>`` hash ``msg_id``, ``card_id``, ``status`` (SEND_SUCCESS), ``total``,
+  ``filtered``, ``sent``, ``errors``, ``at``: a broadcast job (message/mass/get); TTL 2 days.
+- ``P massclient:<sha1 of clientmsgid>`` string ``<msg_id> <at>``: the broadcast sent with
+  that clientmsgid (WeChat refuses another for 24 h: 45065); TTL 2 days.
 """
 
 from __future__ import annotations
@@ -140,6 +151,14 @@ class Keys:
     cube = _Key("cube")  # (card_id, YYYY-MM-DD)
     cube_users = _Key("cubeu")  # (card_id, YYYY-MM-DD, metric)
     sku_remind = _Key("skuremind")  # (card_id)
+    tags = _Fixed("tags")
+    tag_seq = _Fixed("seq:tag")
+    tag_users = _Key("tagusers")  # (tag_id)
+    user_tags = _Key("usertags")  # (oa_openid)
+    inbox = _Key("inbox")  # (oa_openid)
+    msg_seq = _Fixed("seq:msg")
+    mass = _Key("mass")  # (msg_id)
+    mass_client = _Key("massclient")  # (sha1 of clientmsgid)
 
 
 class Clock:

@@ -7,7 +7,8 @@ holds, and its TTL. The groups, in file order: credentials (below), identity lin
 holdings, sessions, member cards, activation per ticket, redemption (ledger, lock, in-flight
 consumes, Idempotency-Keys), custom-code import checkpoints, card profiles and the code pool,
 user-info unionids, card events (stream, dedup, dead letters), channel statistics, member
-changes, the catalogue, the demo pages, data-key rotation, and the custom-code import lock.
+changes, the catalogue, the demo pages, data-key rotation, the custom-code import lock, and
+card messages (broadcasts).
 
 Credentials (per appid; one hash tag per appid; ``<kind>`` is ``access_token`` or
 ``ticket:wx_card`` / ``ticket:jsapi``):
@@ -389,3 +390,28 @@ def rekey_checkpoint(fingerprint: str) -> str:
 #   ``bff codes import`` running for that card; TTL 60 s, renewed every 20 s while it runs.
 def import_lock(card_id: str) -> str:
     return f"{PREFIX}import-lock:{card_id}"
+
+
+# Card messages (bff/admin/broadcasts.py; one hash tag for all: a few broadcasts a day):
+# - ``bff:{broadcasts}:<broadcast_id>`` hash {broadcast_id, card_id, msg_id, client_msg_id,
+#   fingerprint (sha256 of card and audience), audience (JSON {audience, tag_id,
+#   openid_count}), created_at}; TTL 90 days.
+# - ``bff:{broadcasts}:client:<d>`` string, the broadcast_id sent with the client_msg_id whose
+#   sha256[:32] is ``<d>`` (while it is being sent: the same, for 60 s); TTL 90 days.
+# - ``bff:{broadcasts}:msg:<msg_id>`` string, the broadcast_id of WeChat's msg_id; TTL 90 days.
+# - ``bff:{broadcasts}:job:<msg_id>`` hash {status, total, filtered, sent, errors, at}: WeChat's
+#   MASSSENDJOBFINISH push for that msg_id; TTL 90 days.
+def broadcast(broadcast_id: str) -> str:
+    return f"{PREFIX}{{broadcasts}}:{broadcast_id}"
+
+
+def broadcast_client(digest: str) -> str:
+    return f"{PREFIX}{{broadcasts}}:client:{digest}"
+
+
+def broadcast_msg(msg_id: str) -> str:
+    return f"{PREFIX}{{broadcasts}}:msg:{msg_id}"
+
+
+def broadcast_job(msg_id: str) -> str:
+    return f"{PREFIX}{{broadcasts}}:job:{msg_id}"

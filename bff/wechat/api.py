@@ -174,6 +174,46 @@ class WeChatApi:
         body = {"openid": list(openids), "username": list(usernames)}
         return self.client.post("/card/testwhitelist/set", body)
 
+    # -- card messages (broadcasts, previews, customer service) ----------------------------
+
+    def mass_sendall(self, card_id: str, *, is_to_all: bool, tag_id: int | None,
+                     clientmsgid: str) -> dict:
+        """``{msg_id}``: a card message to every follower or to one tag. WeChat keeps a
+        ``clientmsgid`` for 24 h and refuses a second send with it (45065, naming the first
+        ``msg_id``), so the call is safe to retry."""
+        target: dict = {"is_to_all": is_to_all}
+        if tag_id is not None:
+            target["tag_id"] = tag_id
+        return self.client.post("/cgi-bin/message/mass/sendall", {
+            "filter": target, "msgtype": "wxcard", "wxcard": {"card_id": card_id},
+            "clientmsgid": clientmsgid})
+
+    def mass_send(self, card_id: str, openids: Sequence[str], *, clientmsgid: str) -> dict:
+        """``{msg_id}``: a card message to 2-10,000 openids (safe to retry, as above)."""
+        return self.client.post("/cgi-bin/message/mass/send", {
+            "touser": list(openids), "msgtype": "wxcard", "wxcard": {"card_id": card_id},
+            "clientmsgid": clientmsgid})
+
+    def mass_preview(self, card_id: str, *, openid: str | None = None,
+                     wxname: str | None = None) -> dict:
+        """A preview of a card message to one follower (openid) or WeChat ID (wxname)."""
+        body: dict = {"msgtype": "wxcard", "wxcard": {"card_id": card_id}}
+        if openid is not None:
+            body["touser"] = openid
+        else:
+            body["towxname"] = wxname
+        return self.client.post("/cgi-bin/message/mass/preview", body, idempotent=False)
+
+    def mass_get(self, msg_id: str) -> dict:
+        """``{msg_id, msg_status}``: SEND_SUCCESS, SENDING, SEND_FAIL or DELETE."""
+        return self.client.post("/cgi-bin/message/mass/get", {"msg_id": msg_id})
+
+    def custom_send_card(self, openid: str, card_id: str) -> dict:
+        """A customer-service card message to one follower."""
+        return self.client.post("/cgi-bin/message/custom/send", {
+            "touser": openid, "msgtype": "wxcard", "wxcard": {"card_id": card_id}},
+            idempotent=False)
+
     # -- member cards ---------------------------------------------------------------------
 
     def membercard_activate_geturl(self, card_id: str, outer_str: str | None = None) -> dict:

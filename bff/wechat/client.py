@@ -149,7 +149,7 @@ class WeChatClient:
                 raise WeChatUnavailable("bad_response", path, http_status=200) from None
             label = str(errcode)
             if errcode != 0:
-                raise error_for(errcode, str(errmsg), path)
+                raise error_for(errcode, str(errmsg), path, payload)
             return payload
         finally:
             elapsed = time.perf_counter() - started

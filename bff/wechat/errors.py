@@ -23,6 +23,7 @@ class ErrCode(IntEnum):
     INVALID_APPID = 40013
     INVALID_ACCESS_TOKEN = 40014
     INVALID_CODE = 40029
+    INVALID_TAG = 40050
     INVALID_SERIAL_CODE = 40056
     INVALID_ENCODING = 40072
     INVALID_CARD_ID = 40073
@@ -34,6 +35,8 @@ class ErrCode(IntEnum):
     TOO_MANY_CODES = 40109
     INVALID_APPSECRET = 40125
     CARD_DELETED_OR_GIFTING = 40127
+    OPENID_LIST_SIZE = 40130
+    INVALID_WXNAME = 40132
     CODE_BEEN_USED = 40163
     IP_NOT_WHITELISTED = 40164
     CODE_BLOCKED = 40226
@@ -45,6 +48,7 @@ class ErrCode(IntEnum):
     NO_API_PERMISSION = 45030
     STOCK_EMPTY = 45031
     OVER_GET_LIMIT = 45033
+    CLIENT_MSG_ID_EXISTS = 45065
     DATA_FORMAT_ERROR = 47001
     API_UNAUTHORIZED = 48001
     IP_NOT_WHITELISTED_2 = 61004
@@ -68,7 +72,12 @@ class WeChatError(Exception):
 
 
 class WeChatApiError(WeChatError):
-    """WeChat answered with a non-zero errcode."""
+    """WeChat answered with a non-zero errcode; ``answer`` holds the answer's other fields
+    (45065 names the existing broadcast's ``msg_id``), never logged."""
+
+    def __init__(self, errcode: int, errmsg: str, path: str, answer: dict | None = None) -> None:
+        super().__init__(errcode, errmsg, path)
+        self.answer = dict(answer or {})
 
 
 class TokenInvalid(WeChatApiError):
@@ -101,8 +110,9 @@ class WeChatUnavailable(WeChatError):
         super().__init__(TRANSPORT_ERRCODE, f"WeChat unavailable: {detail}", path)
 
 
-def error_for(errcode: int, errmsg: str, path: str) -> WeChatApiError:
-    """The exception for a non-zero errcode."""
+def error_for(errcode: int, errmsg: str, path: str,
+              answer: dict | None = None) -> WeChatApiError:
+    """The exception for a non-zero errcode (``answer``: the rest of WeChat's answer)."""
     if errcode in TOKEN_INVALID_CODES:
         cls: type[WeChatApiError] = TokenInvalid
     elif errcode in QUOTA_CODES:
@@ -111,7 +121,7 @@ def error_for(errcode: int, errmsg: str, path: str) -> WeChatApiError:
         cls = Busy
     else:
         cls = WeChatApiError
-    return cls(errcode, _scrub(errmsg), path)
+    return cls(errcode, _scrub(errmsg), path, answer)
 
 
 def _scrub(errmsg: str) -> str:

@@ -263,6 +263,105 @@ export interface Whitelist {
   username?: Array<string>;
 }
 
+export interface Audience {
+  /** every follower (message/mass/sendall) */
+  all?: true;
+  /** the followers with this tag (message/mass/sendall) */
+  tag_id?: number;
+  /** 2 to 10,000 followers' openids (message/mass/send) */
+  openids?: Array<string>;
+}
+
+export interface BroadcastRequest {
+  card_id: string;
+  to: Audience;
+  /** the same send again (same card and audience) is answered with the first broadcast, replayed, and sends nothing; sent to WeChat as clientmsgid */
+  client_msg_id?: string;
+}
+
+export interface BroadcastSent {
+  broadcast_id: string;
+  /** WeChat's msg_id */
+  msg_id?: string | null;
+  card_id: string;
+  audience: "all" | "tag" | "openids";
+  tag_id?: number | null;
+  openid_count?: number | null;
+  client_msg_id?: string | null;
+  /** epoch seconds */
+  created_at: number;
+  /** sent / failed from the MASSSENDJOBFINISH push once it came, else from message/mass/get */
+  status: "sending" | "sent" | "failed" | "deleted";
+  /** WeChat's word: the push's Status (sendsuccess, sendfail, err(...)) or message/mass/get's msg_status */
+  wechat_status?: string | null;
+  /** TotalCount: followers in the audience */
+  total?: number | null;
+  /** FilterCount: left after WeChat's filters */
+  filtered?: number | null;
+  /** SentCount */
+  sent?: number | null;
+  /** ErrorCount */
+  errors?: number | null;
+  /** the push's CreateTime */
+  finished_at?: number | null;
+  /** true: this client_msg_id was sent before; this is that broadcast */
+  replayed: boolean;
+}
+
+export interface Broadcast {
+  broadcast_id: string;
+  /** WeChat's msg_id */
+  msg_id?: string | null;
+  card_id: string;
+  audience: "all" | "tag" | "openids";
+  tag_id?: number | null;
+  openid_count?: number | null;
+  client_msg_id?: string | null;
+  /** epoch seconds */
+  created_at: number;
+  /** sent / failed from the MASSSENDJOBFINISH push once it came, else from message/mass/get */
+  status: "sending" | "sent" | "failed" | "deleted";
+  /** WeChat's word: the push's Status (sendsuccess, sendfail, err(...)) or message/mass/get's msg_status */
+  wechat_status?: string | null;
+  /** TotalCount: followers in the audience */
+  total?: number | null;
+  /** FilterCount: left after WeChat's filters */
+  filtered?: number | null;
+  /** SentCount */
+  sent?: number | null;
+  /** ErrorCount */
+  errors?: number | null;
+  /** the push's CreateTime */
+  finished_at?: number | null;
+}
+
+export interface PreviewRequest {
+  card_id: string;
+  /** a follower's openid */
+  openid?: string;
+  /** a follower's WeChat ID */
+  wxname?: string;
+}
+
+export interface Preview {
+  card_id: string;
+  openid?: string | null;
+  wxname?: string | null;
+  msg_id?: string | null;
+}
+
+export interface CardMessageRequest {
+  openid: string;
+  card_id: string;
+}
+
+export interface CardMessage {
+  openid: string;
+  card_id: string;
+  /** epoch seconds */
+  sent_at: number;
+}
+
 export interface Codes {
   codes: Array<string>;
 }
@@ -1027,6 +1126,40 @@ export interface Operations {
     query: never;
     body: Whitelist;
     response: Whitelist;
+    status: 200;
+  };
+  /** Broadcast a card message: to every follower or a tag (message/mass/sendall), or to 2-10,000 openids (message/mass/send) */
+  "POST /v1/admin/broadcasts": {
+    path: never;
+    query: never;
+    body: BroadcastRequest;
+    response: BroadcastSent;
+    status: 200;
+  };
+  /** What became of a broadcast: WeChat's MASSSENDJOBFINISH counts once pushed, else message/mass/get's status */
+  "GET /v1/admin/broadcasts/{broadcast_id}": {
+    path: {
+      broadcast_id: string;
+    };
+    query: never;
+    body: never;
+    response: Broadcast;
+    status: 200;
+  };
+  /** Preview a card message on one follower's phone (message/mass/preview), by openid or WeChat ID */
+  "POST /v1/admin/broadcasts/preview": {
+    path: never;
+    query: never;
+    body: PreviewRequest;
+    response: Preview;
+    status: 200;
+  };
+  /** Send one follower a customer-service card message (message/custom/send, wxcard) */
+  "POST /v1/admin/card-messages": {
+    path: never;
+    query: never;
+    body: CardMessageRequest;
+    response: CardMessage;
     status: 200;
   };
   /** Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import`` */

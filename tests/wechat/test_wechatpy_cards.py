@@ -1,5 +1,6 @@
 """A third-party client runs unchanged against the sandbox: wechatpy 1.8.18's card and member
-calls (consume, get code, update member, unavailable, update code, getcardlist).
+calls (consume, get code, update member, unavailable, update code, getcardlist), its card
+messages (send_mass_card, send_card, get_mass) and media.upload_image.
 
 wechatpy hard-codes api.weixin.qq.com in several places (the card API's own base URL, the token
 fetch); every one is redirected to the in-process sandbox, and a guard adapter refuses any other
@@ -8,6 +9,7 @@ host, so nothing here can reach the network.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -108,3 +110,47 @@ def test_update_member_card(story, app, client, wxpy):
     [change] = client.get(f"/v1/admin/members/{card_id}/{code}/changes",
                           headers=ADMIN).json["changes"]
     assert (change["source"], change["add_bonus"], change["add_balance"]) == ("wechat", 30, 0)
+
+
+def inbox(story, user: dict) -> list[dict]:
+    return story._send("GET", f"/_sim/users/{user['oa_openid']}/messages")[1]["messages"]
+
+
+def test_card_messages_and_image_upload(story, app, client, wxpy):
+    """wechatpy's own send_mass_card (to a tag, as group_id, and to an openid list), send_card
+    (customer service) and media.upload_image, unchanged."""
+    alice, bob, carol = story.user(), story.user(), story.user()
+    token = story.token()
+    vip = story.call("/cgi-bin/tags/create", token, {"tag": {"name": "vip"}})["tag"]["id"]
+    story.call("/cgi-bin/tags/members/batchtagging", token,
+               {"openid_list": [alice["oa_openid"], bob["oa_openid"]], "tagid": vip})
+    card_id = story.card()
+    to_tag = wxpy.message.send_mass_card(vip, card_id)
+    assert to_tag["errcode"] == 0 and to_tag["msg_id"]
+    to_list = wxpy.message.send_mass_card([bob["oa_openid"], carol["oa_openid"]], card_id,
+                                          client_msg_id="wechatpy-list")
+    assert to_list["msg_id"] != to_tag["msg_id"]
+    with pytest.raises(WeChatClientException) as repeated:
+        wxpy.message.send_mass_card([bob["oa_openid"], carol["oa_openid"]], card_id,
+                                    client_msg_id="wechatpy-list")
+    assert repeated.value.errcode == 45065
+    with pytest.raises(WeChatClientException) as too_short:
+        wxpy.message.send_mass_card([carol["oa_openid"]], card_id)
+    assert too_short.value.errcode == 40130
+    assert wxpy.message.get_mass(to_tag["msg_id"])["msg_status"] == "SEND_SUCCESS"
+    assert wxpy.message.send_card(carol["oa_openid"], card_id)["errcode"] == 0
+    assert [m["via"] for m in inbox(story, alice)] == ["mass"]
+    assert [m["via"] for m in inbox(story, bob)] == ["mass", "mass"]
+    assert [m["via"] for m in inbox(story, carol)] == ["mass", "custom"]
+    # The service followed both broadcasts through WeChat's MASSSENDJOBFINISH pushes.
+    process_pending(app)
+    events = client.get("/v1/admin/events", headers=ADMIN).json["events"]
+    finished = {e["fields"]["MsgID"]: e["fields"]["SentCount"] for e in events
+                if e["event"] == "MASSSENDJOBFINISH"}
+    assert finished == {str(to_tag["msg_id"]): "2", str(to_list["msg_id"]): "2"}
+    png = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    url = wxpy.media.upload_image(png)
+    assert url.startswith("http://mmbiz.qpic.cn/mmbiz_png/")
+    with pytest.raises(WeChatClientException) as not_an_image:
+        wxpy.media.upload_image(io.BytesIO(b"GIF89a"))
+    assert not_an_image.value.errcode == 40005
