@@ -88,7 +88,10 @@ class QuotaGuard:
 
     def admit(self, address: str, user: str | None) -> Charge:
         """Count the request and charge the failure budgets; 429 when one is used up."""
-        who = [("address", address, self.address, self.address_failures)]
+        # A signed-in caller's refusals are charged to that user only: the address's failure
+        # budget guards the logins (the one way in without a session), so junk sent with a
+        # session by one user behind a carrier NAT does not lock out everyone behind it.
+        who = [("address", address, self.address, [] if user else self.address_failures)]
         if user:
             who.append(("user", user, self.user, self.user_failures))
         for kind, ident, requests_, _ in who:

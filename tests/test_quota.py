@@ -228,3 +228,21 @@ def test_the_embedded_store_limits_in_memory():
     statuses = [client.post("/v1/sessions/miniprogram", json={"code": junk_code()}).status_code
                 for _ in range(ADDRESS_FAILURES + 5)]
     assert statuses == [401] * ADDRESS_FAILURES + [429] * 5
+
+
+def test_one_users_junk_does_not_lock_out_others_behind_the_same_address(story, client):
+    """The second review's F4: signed-in refusals are the user's own. Junk logins from an
+    address limit that address's logins; users already signed in there keep working."""
+    alice, mallory = story.user(), story.user()
+    alice_token, mallory_token = story.login(alice), story.login(mallory)
+    for _ in range(3 * ADDRESS_FAILURES):  # mallory's junk, signed in, from the shared address
+        client.post("/v1/cards/codes/decrypt", headers=bearer(mallory_token),
+                    json={"encrypt_code": junk_encrypt_code()})
+    for _ in range(2 * ADDRESS_FAILURES):  # and junk logins from it
+        client.post("/v1/sessions/miniprogram", json={"code": junk_code()})
+    story.assert_error(client.post("/v1/sessions/miniprogram", json={"code": junk_code()}), 429)
+    card_id = story.card()
+    _, encrypt_code = story.take(card_id, alice, signed_by="ticket")
+    answer = client.post("/v1/cards/codes/decrypt", headers=bearer(alice_token),
+                         json={"encrypt_code": encrypt_code})
+    assert answer.status_code == 200, answer.get_json()

@@ -9,10 +9,9 @@ percent-decoded exactly once; ``+`` is base64 data, not a space, so ``parse_qs``
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import redis
 
@@ -63,24 +62,39 @@ def plugin_parameters(url: str, outer_str: str | None) -> dict[str, Any]:
     return {"appId": PLUGIN_APPID, "extraData": extra, "url": url}
 
 
-def _cache_key(card_id: str, outer_str: str | None) -> str:
-    # None (not sent) and "" (sent empty) are different requests upstream.
-    digest = hashlib.sha256(json.dumps(outer_str).encode()).hexdigest()[:32]
-    return keys.activation_plugin(card_id, digest)
+def _cache_key(card_id: str) -> str:
+    return keys.activation_plugin(card_id, "url")
+
+
+def with_channel(params: dict[str, Any], outer_str: str) -> dict[str, Any]:
+    """The plug-in's parameters with the caller's channel: ``outer_str`` is not signed or
+    sealed in WeChat's URL (it rides in the query as plain text), so it is set here instead of
+    asking WeChat again for each channel a caller names."""
+    head, hash_, fragment = params["url"].partition("#")
+    base, _, query = head.partition("?")
+    channel = "outer_str=" + quote(outer_str, safe="")
+    parts = [channel if p.startswith("outer_str=") else p for p in query.split("&")]
+    if channel not in parts:
+        parts.append(channel)
+    url = f"{base}?{'&'.join(parts)}{hash_}{fragment}"
+    return {**params, "extraData": {**params["extraData"], "outer_str": outer_str}, "url": url}
 
 
 def activation_plugin(
     r: redis.Redis, wechat: WeChatApi, card_id: str, outer_str: str | None = None
 ) -> dict[str, Any]:
-    """The plug-in's launch parameters for ``card_id``; cached a few minutes per outer_str.
+    """The plug-in's launch parameters for ``card_id`` and the caller's channel.
 
-    409 for a card that cannot be issued (the plug-in gives the user the card).
+    WeChat is asked once per card every few minutes (``activate/geturl`` without a channel),
+    however many users open the plug-in at once and whatever channel each names: a caller
+    choosing a new ``outer_str`` per request cannot make WeChat calls. 409 for a card that
+    cannot be issued (the plug-in gives the user the card).
     """
     ensure_issuable_id(r, wechat, card_id)
 
     def ask() -> tuple[str, int]:
         try:
-            answer = wechat.membercard_activate_geturl(card_id, outer_str)
+            answer = wechat.membercard_activate_geturl(card_id, "")
         except WeChatApiError as e:
             if e.errcode == ErrCode.INVALID_CARD_ID:
                 raise NotFound("WeChat knows no card with this card_id",
@@ -89,8 +103,7 @@ def activation_plugin(
                 raise Unprocessable("this card is not a member card (only member cards have an "
                                     "activation plug-in)", errcode=e.errcode) from None
             raise
-        result = plugin_parameters(str(answer.get("url") or ""), outer_str)
+        result = plugin_parameters(str(answer.get("url") or ""), "")
         return json.dumps(result), CACHE_SECONDS
 
-    # one geturl per (card, outer_str) however many users open the plug-in at once
-    return json.loads(filled(r, _cache_key(card_id, outer_str), ask))
+    return with_channel(json.loads(filled(r, _cache_key(card_id), ask)), outer_str or "")
