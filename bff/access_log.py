@@ -8,8 +8,10 @@ path as it came on the wire (``RAW_URI``), cut at ``?``, with every byte outside
 
 Path segments that are card codes or openids (``/v1/admin/members/{card_id}/{code}/...``,
 ``/v1/admin/users/{oa_openid}/cards``, the sandbox's ``/_sim/users/{id}/cards/{code}``,
-``/_sim/login-codes/{code}``) are written as ``~`` and a short hash (``sha256[:10]``): the same id
-gives the same hash, so one user's requests can still be followed, but the log holds no id.
+``/_sim/login-codes/{code}``) are written as ``~`` and a short keyed hash (HMAC-SHA256 of the
+decoded segment under a key derived from ``BFF_DATA_KEY``, 10 hex digits): the same id gives the
+same hash, so one user's requests can still be followed, but the log holds no id, and without
+the key a short code or a 12-digit one cannot be found again by trying every value.
 Any other segment that looks like an id (6 or more of ``A-Za-z0-9_-`` with a digit or a
 capital, but not a card_id) is hashed the same way, so an id in a route added later is not
 written either; other segments (``v1``, ``admin``, ``x%0aforged``) are written as sent.
@@ -17,7 +19,12 @@ written either; other segments (``v1``, ``admin``, ``x%0aforged``) are written a
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import hashlib
+import hmac
+import os
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -34,8 +41,24 @@ def _escape(text: str) -> str:
         f"\\x{byte:02x}" for byte in c.encode("utf-8", "surrogateescape")) for c in text)
 
 
+@functools.lru_cache(maxsize=1)
+def _key() -> bytes:
+    """The hashing key, from ``BFF_DATA_KEY`` (the service refuses to start without a valid
+    one outside sandbox mode; in sandbox mode the sandbox's default key)."""
+    from bff.config import SANDBOX_DATA_KEY
+
+    try:
+        data_key = base64.b64decode(os.environ.get("BFF_DATA_KEY") or SANDBOX_DATA_KEY,
+                                    validate=True)
+    except (binascii.Error, ValueError):
+        data_key = base64.b64decode(SANDBOX_DATA_KEY)
+    return hmac.new(data_key, b"bff access log ids", hashlib.sha256).digest()
+
+
 def _hashed(segment: str) -> str:
-    return "~" + hashlib.sha256(segment.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    decoded = unquote(segment, errors="surrogateescape")  # one id, one hash, however encoded
+    mac = hmac.new(_key(), decoded.encode("utf-8", "surrogateescape"), hashlib.sha256)
+    return "~" + mac.hexdigest()[:10]
 
 
 def _personal(segments: list[str], i: int) -> bool:

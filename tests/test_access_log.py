@@ -66,3 +66,16 @@ def test_safe_path_escapes_and_hashes():
                                                              "/changes?x"})  # stable
     assert safe_path({"RAW_URI": "/sandbox/_sim/login-codes/lc-1"}).count("~") == 1
     assert safe_path({"RAW_URI": "/wechat/events?openid=o1"}) == "/wechat/events"
+
+
+def test_hashed_ids_are_keyed_and_one_per_id_however_encoded():
+    """The second review's F5: an unsalted sha256 of ``1234`` or a 12-digit code is found
+    again by trying every value; the hash is keyed (BFF_DATA_KEY), and an id percent-encoded
+    differently is the same id."""
+    import hashlib
+
+    plain = safe_path({"RAW_URI": "/v1/admin/members/" + CARD_ID + "/1234"})
+    assert "~" + hashlib.sha256(b"1234").hexdigest()[:10] not in plain
+    a = safe_path({"RAW_URI": "/v1/admin/users/oAbcdeT123456"})
+    b = safe_path({"RAW_URI": "/v1/admin/users/oAbcde%54123456"})
+    assert a == b
