@@ -115,4 +115,8 @@ REQUEST_EXAMPLES: dict[str, Any] = {
                 "membership_number": {"mode": "sequence", "prefix": "M", "width": 8},
                 "init_bonus": 100, "init_balance": 5000},
     "PoolLoad": {"codes": ["A1000001", "A1000002", "A1000003"]},
+    "BroadcastRequest": {"card_id": CARD_ID, "to": {"tag_id": 100},
+                         "client_msg_id": "spring-sale-1"},
+    "PreviewRequest": {"card_id": CARD_ID, "openid": OPENID},
+    "CardMessageRequest": {"openid": OPENID, "card_id": CARD_ID},
 }
