@@ -13,6 +13,7 @@ export { memoryStorage, wxStorage } from './storage.js'
 
 const DEFAULTS = {
   maxRetries: 2, // extra attempts of an idempotent call after 429/503 or no answer
+  maxConflictRetries: 5, // extra attempts of an idempotent call after 409 with Retry-After
   maxRetryWait: 10000, // ms; a longer Retry-After is handed to the caller instead of waited out
   authorizeUrl: 'https://open.weixin.qq.com/connect/oauth2/authorize',
   scope: 'snsapi_base'
@@ -34,7 +35,7 @@ export class BffClient {
    *   ('miniprogram' | 'h5', detected from wx); fetch; transport; storage ({getItem,setItem,removeItem};
    *   default: wx storage in a Mini Program, kept across launches, else memory);
    *   appId + authorizeUrl + scope (H5 login redirect); h5Code (a function giving the H5 authorization
-   *   code, default: ?code= of the page URL); location; maxRetries; maxRetryWait (ms); sleep.
+   *   code, default: ?code= of the page URL); location; maxRetries; maxConflictRetries; maxRetryWait (ms); sleep.
    */
   constructor (options = {}) {
     if (!options.baseUrl) throw new TypeError('baseUrl is required, e.g. https://api.example.com')

@@ -7,15 +7,18 @@ const backoff = (attempt) => Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.ra
 /**
  * One call to the service for `client`. Idempotent calls (GET/PUT/DELETE, or `idempotent: true`)
  * are retried after 429/503 as Retry-After asks (at most maxRetries times, each wait <=
- * maxRetryWait) and after no answer; other calls never are. A 401 logs in again once and repeats
- * the call: the service refused it before doing anything. An `idempotencyKey` goes out as the
+ * maxRetryWait) and after no answer; other calls never are. A 409 with Retry-After on such a
+ * call says the service waits on WeChat (e.g. decrypt right after wx.addCard, before WeChat's
+ * user_get_card push has arrived): it is waited out as asked, at most maxConflictRetries times.
+ * A 401 logs in again once and repeats the call: the service refused it before doing anything. An `idempotencyKey` goes out as the
  * `Idempotency-Key` header, the same on every retry: the service answers a retry with the first
  * answer instead of doing it again.
  */
 export async function send (client, method, path, { body, auth = true, idempotent, relogin = true, idempotencyKey } = {}) {
-  const { maxRetries, maxRetryWait } = client.options
+  const { maxRetries, maxRetryWait, maxConflictRetries } = client.options
   const safe = idempotent ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)
   let attempt = 0
+  let conflicts = 0
   let reloggedIn = !relogin
   for (;;) {
     if (auth && !client.token) await client.login()
@@ -47,6 +50,12 @@ export async function send (client, method, path, { body, auth = true, idempoten
         await client.sleep(ms)
         continue
       }
+    }
+    if (res.status === 409 && safe && wait !== null && wait <= maxRetryWait &&
+        conflicts < (maxConflictRetries ?? 5)) {
+      conflicts++
+      await client.sleep(wait)
+      continue
     }
     if (res.status === 401 && auth) client.token = null
     throw new BffError(res.data, {
