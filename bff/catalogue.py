@@ -122,6 +122,11 @@ KNOWN_LOCAL_SECONDS = 300  # a confirmed card, in process memory (the add-card h
 _known_here: dict[str, float] = {}
 
 
+def clear_caches() -> None:
+    """Forget the cards confirmed in process memory (tests reuse one app across a flushed Redis)."""
+    _known_here.clear()
+
+
 def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
     """404 when WeChat knows no card with this card_id (card/get, 40073); the answer is cached
     (a known card 5 min in process and 1 h in Redis, an unknown one 60 s in Redis)."""

@@ -55,6 +55,12 @@ _cache: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, CardProfile]]] = (
 _cache_lock = threading.Lock()
 
 
+def clear_caches() -> None:
+    """Forget every profile held in process memory (tests reuse one app across a flushed Redis)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def _local(r: redis.Redis) -> dict[str, tuple[float, CardProfile]]:
     with _cache_lock:
         return _cache.setdefault(r, {})

@@ -20,6 +20,9 @@ from bff import store
 from bff.openapi import ADMIN_SCHEME, SESSION_SCHEME
 from tests.story import ADMIN, Story, bearer
 
+# a few minutes: `pytest -m fuzz` (a plain `pytest` leaves it out)
+pytestmark = pytest.mark.fuzz
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Examples per operation and generation mode: enough to reach every schema branch, bounded so the
