@@ -134,6 +134,11 @@ _known_here: TTLCache[str, bool] = TTLCache(maxsize=KNOWN_LOCAL_ENTRIES, ttl=KNO
 _known_lock = threading.Lock()  # TTLCache is not thread-safe
 
 
+def clear_caches() -> None:
+    """Forget the cards confirmed in process memory (tests reuse one app across a flushed Redis)."""
+    _known_here.clear()
+
+
 def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
     """404 when WeChat knows no card with this card_id (card/get, 40073); the answer is cached
     (a known card 5 min in process and 1 h in Redis, an unknown one 60 s in Redis, for every

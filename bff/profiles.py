@@ -58,6 +58,12 @@ _cache: weakref.WeakKeyDictionary[Any, TTLCache[str, tuple[float, CardProfile]]]
 _cache_lock = threading.Lock()  # TTLCache is not thread-safe: every use holds it
 
 
+def clear_caches() -> None:
+    """Forget every profile held in process memory (tests reuse one app across a flushed Redis)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def _local(r: redis.Redis) -> TTLCache[str, tuple[float, CardProfile]]:
     with _cache_lock:
         local = _cache.get(r)

@@ -74,8 +74,8 @@ class RedisServer:
 
     def __init__(self, port: int | None = None, *, cluster_node_timeout_ms: int | None = None,
                  ) -> None:
-        self.port = port or (free_port() if cluster_node_timeout_ms is None
-                             else free_cluster_port())
+        self.chosen = port is not None
+        self.port = port or self._free_port(cluster_node_timeout_ms)
         self.dir = tempfile.mkdtemp(prefix="bff-redis-")
         self.cluster_node_timeout_ms = cluster_node_timeout_ms
         self.proc: subprocess.Popen[bytes] | None = None
@@ -88,7 +88,31 @@ class RedisServer:
         return redis.Redis(port=self.port, decode_responses=True, socket_connect_timeout=1,
                            socket_timeout=5, **options)  # type: ignore[arg-type]
 
+    @staticmethod
+    def _free_port(cluster_node_timeout_ms: int | None) -> int:
+        return free_port() if cluster_node_timeout_ms is None else free_cluster_port()
+
     def start(self) -> RedisServer:
+        """Start the server; a free port taken meanwhile (another xdist worker) gets another."""
+        for _ in range(5):
+            self._start()
+            if self.chosen or self._is_ours():
+                return self
+            self.stop()
+            self.port = self._free_port(self.cluster_node_timeout_ms)
+        raise RuntimeError("no free port for redis-server")
+
+    def _is_ours(self) -> bool:
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        try:
+            return (self.proc is not None and self.proc.poll() is None
+                    and int(client.info("server")["process_id"]) == self.proc.pid)
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def _start(self) -> None:
         argv = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", self.dir,
                 "--loglevel", "warning"]
@@ -97,9 +121,11 @@ class RedisServer:
                      "--cluster-node-timeout", str(self.cluster_node_timeout_ms)]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        _wait(client.ping, f"redis-server on port {self.port}", timeout=10)
-        client.close()
-        return self
+        try:
+            _wait(lambda: self.proc.poll() is not None or client.ping(),
+                  f"redis-server on port {self.port}", timeout=10)
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -18,6 +18,9 @@ from bff.store import keys
 from tests.redis_server import RedisClusterNodes
 from tests.story import Story, bearer
 
+# starts its own Redis Cluster: runs in the cluster pass (`pytest -m cluster`)
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture
 def cluster() -> Iterator[RedisClusterNodes]:

@@ -19,6 +19,9 @@ import requests
 from tests.redis_server import free_port
 from tests.story import ADMIN, Story, bearer
 
+# `bff dev` and the CLI as subprocesses
+pytestmark = pytest.mark.slow
+
 BFF = str(Path(sys.executable).with_name("bff"))
 
 

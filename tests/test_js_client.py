@@ -9,6 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# node and tsc as subprocesses
+pytestmark = pytest.mark.slow
+
 CLIENT = Path(__file__).resolve().parent.parent / "clients" / "js"
 
 

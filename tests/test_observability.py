@@ -174,7 +174,7 @@ def test_tracing_is_off_unless_the_otel_variables_ask_for_it():
 
 
 @pytest.fixture
-def spans(app):
+def spans(fresh_app):
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -183,6 +183,7 @@ def spans(app):
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = fresh_app  # instrumented: an app of its own
     assert tracing.init_app(app, tracer_provider=provider)
     try:
         yield exporter

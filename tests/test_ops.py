@@ -73,7 +73,7 @@ def test_errors_share_one_shape(story, client, app):
                                    headers={"Content-Type": "application/json"}), 413)
 
 
-def test_unexpected_failure_is_a_json_500_without_trace(story, app, client):
+def test_unexpected_failure_is_a_json_500_without_trace(story, fresh_app, app, client):
     @app.route("/boom")
     def boom():
         raise RuntimeError("secret-value-should-not-leak")
@@ -82,7 +82,7 @@ def test_unexpected_failure_is_a_json_500_without_trace(story, app, client):
     assert "secret-value" not in json.dumps(body)
 
 
-def test_wechat_failures_map_to_clear_statuses(story, app, client):
+def test_wechat_failures_map_to_clear_statuses(story, fresh_app, app, client):
     from bff.wechat.errors import Busy, QuotaExceeded, WeChatApiError, WeChatUnavailable
 
     cases = [

@@ -269,6 +269,7 @@ class RedisServerProbe:
 
 
 @pytest.mark.slow
+@pytest.mark.cluster
 def test_rekey_on_a_cluster_checkpoints_each_node_and_resumes(cluster):
     members = [(f"pCARD{i % 7}", f"{200000 + i}") for i in range(90)]
     for card_id, code in members:  # spread over the three nodes' slots
