@@ -9,6 +9,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from bench.common import ROOT, free_port, procfile_web, stop_processes, wait_http
 from bff.access_log import safe_path
 from bff.config import SANDBOX_ADMIN_TOKEN
@@ -29,6 +31,7 @@ def _get(port: int, path: str) -> int:
         conn.close()
 
 
+@pytest.mark.slow  # a real gunicorn from the Procfile line
 def test_the_procfile_access_log_has_no_forged_lines_and_no_ids(redis_url, tmp_path):
     port = free_port()
     env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,

@@ -84,6 +84,7 @@ def test_the_installed_bff_has_every_command_of_the_apps_cli(app) -> None:
         assert not missing, f"bff {' '.join(path)} --help lacks {sorted(missing)}"
 
 
+@pytest.mark.slow  # the installed script in subprocesses
 def test_bff_help_is_bffs_own_and_version_is_bffs() -> None:
     shown = bff("--help")
     assert shown.returncode == 0, shown.stderr
@@ -96,6 +97,7 @@ def test_bff_help_is_bffs_own_and_version_is_bffs() -> None:
     assert version.stdout.strip() == f"bff {metadata.version('bff')}"
 
 
+@pytest.mark.slow  # the installed script in subprocesses
 def test_cards_create_then_get_through_the_installed_script(operator_env) -> None:
     created = bff("cards", "create", "examples/cash-coupon.json", env=operator_env)
     assert created.returncode == 0, created.stderr
@@ -111,6 +113,7 @@ def test_cards_create_then_get_through_the_installed_script(operator_env) -> Non
     assert got.stderr == ""  # no log lines either
 
 
+@pytest.mark.slow  # the installed script in subprocesses
 def test_a_refused_command_is_one_error_line_without_log_lines(operator_env) -> None:
     refused = bff("cards", "get", "pNoSuchCard0000000000000000", env=operator_env)
     assert refused.returncode == 1

@@ -119,6 +119,7 @@ def test_overrides_are_checked_like_variables(redis_url):
         create_app({"sandbox": True, "redis_url": redis_url, "session_ttl": 2**63})
 
 
+@pytest.mark.slow  # the installed script in a subprocess
 def test_the_bff_command_refuses_to_start_naming_the_setting():
     bff = Path(sys.executable).parent / "bff"
     env = {**os.environ, "BFF_SANDBOX": "1", "BFF_READ_TIMEOUT": "nan"}
