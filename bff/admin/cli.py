@@ -99,7 +99,8 @@ def whitelist_set(openids: tuple[str, ...], usernames: tuple[str, ...], clear: b
     if not openids and not usernames and not clear:
         raise click.ClickException("give --openid/--username (replaces the list), or --clear")
     data = WhitelistSchema().load({"openid": list(openids), "username": list(usernames)})
-    echo_json(issuing.set_whitelist(svc().wechat, data["openid"], data["username"]))
+    echo_json(issuing.set_whitelist(svc().redis, svc().wechat, data["openid"],
+                                     data["username"]))
 
 
 @profile.command("get")

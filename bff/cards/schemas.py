@@ -209,6 +209,10 @@ class ProfileSchema(Schema):
     background_pic_url = fields.Str(validate=validate.Length(max=512))
     review_state = fields.Str(dump_only=True)
     review_reason = fields.Str(dump_only=True, allow_none=True)
+    defined_code = fields.Str(dump_only=True, metadata={"description": (
+        "the codes the card's definition gives, once the service has seen it (created or read "
+        "through /v1/admin/cards): wechat, custom or deposit; then bind_openid and code_mode "
+        "follow the definition and a PUT contradicting it is a 422; empty when never seen")})
 
 
 class PoolLoadSchema(Schema):
