@@ -51,6 +51,8 @@ Keys (``P`` = prefix):
 - ``P skuremind:<card_id>`` string, a card_sku_remind was pushed; TTL 12 hours.
 - ``P seq:page`` string, landing page id counter; no TTL.
 - ``P whitelist`` string, JSON of the last test whitelist; no TTL.
+- ``P img:<id>`` string ``<png|jpg> <base64 of the image>``, an upload of media/uploadimg;
+  TTL 30 days.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ class Keys:
     cube = _Key("cube")  # (card_id, YYYY-MM-DD)
     cube_users = _Key("cubeu")  # (card_id, YYYY-MM-DD, metric)
     sku_remind = _Key("skuremind")  # (card_id)
+    image = _Key("img")  # (image id)
 
 
 class Clock:
