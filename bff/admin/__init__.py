@@ -10,6 +10,7 @@ from flask import Flask
 
 def register(app: Flask, api: Any) -> None:
     from bff.admin import (
+        button_resources,
         catalogue_resources,
         cli,
         code_resources,
@@ -25,5 +26,6 @@ def register(app: Flask, api: Any) -> None:
     api.register_blueprint(catalogue_resources.blp)
     api.register_blueprint(profile_resources.blp)
     api.register_blueprint(event_resources.blp)
+    api.register_blueprint(button_resources.blp)
     for group in cli.GROUPS:
         app.cli.add_command(group)

@@ -12,6 +12,7 @@ import click
 from flask.cli import AppGroup
 
 from bff.admin import issuing, qrimage
+from bff.admin.cli_buttons import cards_pay_cell, cards_self_consume_cell, images
 from bff.admin.cli_catalogue import (
     activation_form,
     cards_create,
@@ -37,7 +38,7 @@ cards = AppGroup("cards", help="Cards as the BFF treats them.")
 profile = AppGroup("profile", help="A card's profile (bind_openid, code_mode, self_redeem...).")
 identities = AppGroup("identities", help="Mini Program / Official Account identity links.")
 for _command in (cards_create, cards_list, cards_get, cards_update, cards_delete, cards_stock,
-                 activation_form, profile):
+                 activation_form, profile, cards_self_consume_cell, cards_pay_cell):
     cards.add_command(_command)
 
 
@@ -179,4 +180,4 @@ def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
     echo_json(removed.as_dict())
 
 
-GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data, stats)
+GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data, stats, images)

@@ -59,7 +59,10 @@ def upload_image(call: WeChatCall) -> Response:
     upload = request.files.get("buffer") or request.files.get("media")
     if upload is None:
         raise WeChatError(41005, "media data missing")
-    data = upload.read(MAX_IMAGE_BYTES + 1)
+    try:
+        data = upload.read(MAX_IMAGE_BYTES + 1)
+    finally:
+        upload.close()  # a large part is spooled to a temporary file
     if len(data) > MAX_IMAGE_BYTES:
         raise WeChatError(40009, "invalid image size")
     kind = _kind(data)

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from bff.sandbox import (
     api_auth,
+    api_card_buttons,
     api_cards,
     api_catalogue,
     api_manage,
@@ -50,7 +51,8 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_catalogue, api_member, api_manage, api_media, sim,
+    for module in (api_auth, api_cards, api_card_buttons, api_catalogue, api_member, api_manage,
+                   api_media, sim,
                    sim_actions, sim_control, sim_jsapi, sim_spec, h5):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
