@@ -114,7 +114,10 @@ def _paths() -> dict[str, Any]:
                  use_custom_code={"type": "boolean", "default": False},
                  get_custom_code_mode=_str(f"{DEPOSIT_MODE} for deposited custom codes"),
                  bind_openid={"type": "boolean", "default": False},
-                 date_info={"type": "object", "description": "WeChat's base_info.date_info"}))},
+                 date_info={"type": "object", "description": "WeChat's base_info.date_info"},
+                 approved={"type": "boolean", "default": True},
+                 custom_url=_str("the card's custom entry (custom_url): /_sim/open-card offers "
+                                 "it with the link parameters WeChat appends")))},
         "/_sim/cards/{card_id}/review": {"post": _op(
             "cards: WeChat's reviewer decides (card_pass_check / card_not_pass_check is pushed)",
             _obj(status=_str(), pushed=PUSHED),

@@ -102,6 +102,17 @@ export interface ActivationReturn {
   code?: string
 }
 
+/** What WeChat appends to a card's link (cardLink). */
+export interface CardLink {
+  encryptCode: string
+  cardId?: string
+  openid?: string
+  outerStr?: string
+}
+
+/** Where a card link's parameters are read: a URL, or a Mini Program page's onLoad options. */
+export type CardLinkSource = string | { encrypt_code?: string, card_id?: string, openid?: string, outer_str?: string }
+
 export interface JssdkConfig extends JssdkConfigOut {
   debug: boolean
   jsApiList: string[]
@@ -117,6 +128,8 @@ export class BffClient {
   me(): Promise<Me>
   addCards(cardIds: string[], options?: { outerStr?: string }): Promise<Code[]>
   decrypt(encryptCode: string, cardId?: string): Promise<Code>
+  cardLink(source?: CardLinkSource): CardLink | null
+  cardFromLink(source?: CardLinkSource): Promise<(Code & { outer_str?: string }) | null>
   myCards(): Promise<MineItem[]>
   openCards(cards?: CardRef[]): Promise<Array<{ cardId: string, code: string }>>
   chooseCard(options?: { cardId?: string, cardType?: string, shopId?: string }): Promise<Code[]>
