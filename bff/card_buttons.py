@@ -30,7 +30,8 @@ BUTTON_REFUSALS: Refusals = {
 MARK_REFUSALS: Refusals = {
     **BUTTON_REFUSALS,
     ErrCode.INVALID_SERIAL_CODE: (NotFound, "unknown code for this card (40056)"),
-    ErrCode.INVALID_OPENID: (Conflict, "the openid does not hold this code (40003)"),
+    ErrCode.INVALID_OPENID: (NotFound, "no such user: the openid is not one of this Official "
+                                       "Account (40003)"),
     ErrCode.CODE_CONSUMED: (Conflict, "the code is already redeemed (40099)"),
     ErrCode.CARD_DELETED_OR_GIFTING: (Conflict, "the code is deleted, unavailable or being "
                                                 "given away (40127)"),

@@ -70,10 +70,10 @@ class PayCell(MethodView):
 class CodeMark(MethodView):
     @blp.arguments(CodeMarkSchema)
     @blp.response(200, CodeMarkSchema)
-    @blp.alt_response(404, description="unknown card_id (40073) or code (40056)")
+    @blp.alt_response(404, description="unknown card_id (40073), code (40056) or openid "
+                                       "(40003)")
     @blp.alt_response(409, description="another openid's order has marked the code (40145), "
-                                       "the openid does not hold it (40003), or it is redeemed, "
-                                       "deleted or being given away")
+                                       "or it is redeemed, deleted or being given away")
     @documents(UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ The cells are stored on the card (card/get shows them in ``base_info``, as WeCha
 holds a code for one openid while that user's order uses it: another openid cannot mark it
 until it is released (``is_mark: false`` by the same openid) or the code is redeemed.
 Errcodes chosen where WeChat's own is undocumented: 40145 for a code marked by another openid,
-40003 for an openid that does not hold the code, 47001 for a body WeChat cannot use.
+40003 for an openid the Official Account does not know, 47001 for a body WeChat cannot use.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ def code_mark(call: WeChatCall) -> Response:
     openid = body.get("openid")
     if not isinstance(openid, str) or not openid:
         raise WeChatError(41011, "missing required field: openid")
+    if not call.sb.r.exists(call.sb.keys.user(openid)):
+        raise WeChatError(40003, "invalid openid")
     card, record = call.code(card_id_required=True)
-    if record.get("openid") != openid:
-        raise WeChatError(40003, "invalid openid: the user does not hold this code")
     if record.get("status") == "CONSUMED":
         raise WeChatError(40099, "invalid code, this code has consumed.")
     if record.get("status", "NORMAL") != "NORMAL":
