@@ -19,6 +19,7 @@ from bff.admin.button_schemas import (
     SelfConsumeCellSchema,
 )
 from bff.admin_auth import admin_blueprint, admin_required
+from bff.errors import Unprocessable
 from bff.extensions import services
 from bff.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 
@@ -91,7 +92,7 @@ class Images(MethodView):
     @blp.response(201, ImageSchema)
     @blp.alt_response(413, description="the image is over 1 MB")
     @blp.alt_response(415, description="the file is not a JPG or PNG (judged by its bytes)")
-    @blp.alt_response(422, description="no file part, or an empty file")
+    @blp.alt_response(422, description="no file part, another form field, or an empty file")
     @documents(UPSTREAM_FAILURES)
     @admin_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +102,11 @@ class Images(MethodView):
         A file that is not a JPG/PNG, or is over 1 MB, is refused before any call to WeChat.
         """
         upload = data["file"]
+        extra = sorted(set(request.form) | (set(request.files) - {"file"}))
+        if extra:  # the files schema sees only file parts: a stray field is refused here
+            upload.close()
+            raise Unprocessable("unknown form field", errors={name: ["Unknown field."]
+                                                              for name in extra})
         try:
             body = upload.stream.read(images.MAX_IMAGE_BYTES + 1)
         finally:

@@ -77,3 +77,14 @@ def test_bff_images_upload(story, runner, tmp_path):
     res = runner.invoke(args=["images", "upload", str(path)])
     assert res.exit_code == 1 and "not a JPG or PNG" in res.stderr
     assert story.calls("cgi-bin/media/uploadimg") == 1
+
+
+def test_a_stray_form_field_is_refused(story, client):
+    boundary = "b"
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+            + PNG + b"\r\n--b\r\nContent-Disposition: form-data; name=\"extra\"\r\n\r\n42\r\n"
+            b"--b--\r\n")
+    res = client.post("/v1/admin/images", data=body, headers=ADMIN,
+                      content_type=f"multipart/form-data; boundary={boundary}")
+    assert "extra" in story.assert_error(res, 422)["errors"]
+    assert story.calls("cgi-bin/media/uploadimg") == 0
