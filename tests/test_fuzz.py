@@ -114,6 +114,14 @@ KNOWN_FINDINGS = {
         "texts are bounded in UTF-8 bytes, the spec counts characters",
     ("PUT", "/v1/admin/cards/{card_id}/activation-form", 422, "each field once in the form"):
         "a field named in both parts of the form, or twice in one list of objects",
+    # A file is judged by its bytes (JPG/PNG magic numbers, at most 1 MB, not empty): OpenAPI's
+    # format: binary cannot say what a file holds.
+    ("POST", "/v1/admin/images", 415, "not a JPG or PNG"):
+        "the image's type is in its bytes, which the spec cannot describe (bff/images.py)",
+    ("POST", "/v1/admin/images", 422, "the file is empty"):
+        "an empty file part: the spec's binary string has no minimum length for files",
+    ("POST", "/v1/admin/images", 413, "over 1024 KB"):
+        "the size bound of a file part: the spec cannot bound a binary file's bytes",
     ("PUT", "/v1/admin/cards/{card_id}/activation-form", 422, "at least one field"):
         "at least one field across required_form/optional_form, each once: not in the spec "
         "(bff/admin/catalogue_schemas.py)",
