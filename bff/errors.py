@@ -68,6 +68,14 @@ class Conflict(DomainError):
     status = 409
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+
+
 class Unprocessable(DomainError):
     status = 422
 

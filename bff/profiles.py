@@ -19,11 +19,17 @@ from typing import Any
 import redis
 from cachetools import TTLCache
 
+from bff.errors import Unprocessable
 from bff.store import keys
 
 CACHE_SECONDS = 3.0
 CACHE_ENTRIES = 4096  # per app (Redis client), least recently expiring dropped first
 CODE_MODES = ("none", "deposit", "pool")
+DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
+# What add-card may sign for each kind of code a card is defined with: WeChat's own codes take
+# no code; custom codes take one per user (the pool); deposited codes are WeChat's to pick
+# (``deposit``), or one of them from a pool of the same codes.
+MODES_OF_CODE = {"wechat": ("none",), "custom": ("pool",), "deposit": ("deposit", "pool")}
 # unknown: created elsewhere (WeChat alone judges); pending: created or changed through the
 # catalogue and waiting for WeChat's review.
 REVIEW_STATES = ("unknown", "pending", "approved", "rejected", "deleted")
@@ -46,6 +52,10 @@ class CardProfile:
     background_pic_url: str = ""
     review_state: str = "unknown"
     review_reason: str | None = None
+    # The card's own definition (card/create or card/get through the service) set bind_openid
+    # and which code modes fit; ``defined_code`` is "" (never seen), "wechat", "custom" or
+    # "deposit".
+    defined_code: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +104,43 @@ def get_profile(r: redis.Redis, card_id: str, *, fresh: bool = False) -> CardPro
     return profile
 
 
+def defined_code(base_info: dict[str, Any]) -> str:
+    """The kind of code a card's ``base_info`` defines: wechat, custom or deposit."""
+    if base_info.get("get_custom_code_mode") == DEPOSIT_MODE:
+        return "deposit"
+    return "custom" if base_info.get("use_custom_code") else "wechat"
+
+
+def follow_definition(r: redis.Redis, card_id: str, base_info: dict[str, Any]) -> CardProfile:
+    """Make what add-card signs follow the card's definition: its ``bind_openid``, and a code
+    mode its codes allow (kept when it already fits, else the first that does)."""
+    kind = defined_code(base_info)
+    bind = base_info.get("bind_openid") is True
+
+    def follow(current: CardProfile) -> CardProfile:
+        modes = MODES_OF_CODE[kind]
+        mode = current.code_mode if current.code_mode in modes else modes[0]
+        return replace(current, bind_openid=bind, code_mode=mode, defined_code=kind)
+
+    return _update(r, card_id, follow)
+
+
+def definition_conflicts(profile: CardProfile, data: dict[str, Any]) -> dict[str, list[str]]:
+    """``{field: [why]}`` for a change of bind_openid or code_mode the card's definition
+    contradicts (only once the service has seen the definition)."""
+    if not profile.defined_code:
+        return {}
+    wrong: dict[str, list[str]] = {}
+    if "bind_openid" in data and data["bind_openid"] != profile.bind_openid:
+        wrong["bind_openid"] = [f"the card is defined with bind_openid "
+                                f"{str(profile.bind_openid).lower()}"]
+    modes = MODES_OF_CODE[profile.defined_code]
+    if "code_mode" in data and data["code_mode"] not in modes:
+        wrong["code_mode"] = [f"the card's definition ({profile.defined_code} codes) allows "
+                              f"code_mode {' or '.join(modes)}"]
+    return wrong
+
+
 def validate_profile(profile: CardProfile) -> None:
     if profile.code_mode not in CODE_MODES:
         raise ValueError(f"code_mode must be one of {CODE_MODES}")
@@ -102,10 +149,16 @@ def validate_profile(profile: CardProfile) -> None:
 
 
 def put_profile(r: redis.Redis, card_id: str, data: dict) -> CardProfile:
-    """Merge ``data`` into the stored profile (omitted fields keep their value)."""
-    changes = {k: v for k, v in data.items() if k in _NAMES and k != "card_id"}
+    """Merge ``data`` into the stored profile (omitted fields keep their value); 422 for a
+    bind_openid or code_mode the card's definition contradicts."""
+    changes = {k: v for k, v in data.items()
+               if k in _NAMES and k not in ("card_id", "defined_code")}
 
     def merge(current: CardProfile) -> CardProfile:
+        wrong = definition_conflicts(current, changes)
+        if wrong:
+            named = "; ".join(f"{k}: {' '.join(v)}" for k, v in wrong.items())
+            raise Unprocessable(f"the card's definition decides this: {named}", errors=wrong)
         merged = dict(changes)
         if "membership_number" in merged:
             merged["membership_number"] = {**current.membership_number,

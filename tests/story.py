@@ -272,6 +272,16 @@ class Story:
         assert answer.status_code == 201, answer.get_json()
         return answer.get_json()["card_id"]
 
+    def upload_image(self, data: bytes, filename: str = "image.png") -> Any:
+        """The operator uploads a card image (POST /v1/admin/images); the response. The
+        multipart body is built here (the test client would spool a large one to a file)."""
+        boundary = "bff-test-boundary"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        return self.client.post("/v1/admin/images", data=body, headers=ADMIN,
+                                content_type=f"multipart/form-data; boundary={boundary}")
+
     def admin_card(self, card_id: str) -> dict[str, Any]:
         """The card as the operator reads it through the BFF."""
         answer = self.client.get(f"/v1/admin/cards/{card_id}", headers=ADMIN)

@@ -127,6 +127,14 @@ KNOWN_FINDINGS = {
     ("PUT", "/v1/admin/cards/{card_id}/activation-form", 422, "each field once in the form"):
         "a field named in both parts of the form, or in two of its lists (strings and objects' "
         "names): uniqueItems compares items of one array only",
+    # A file is judged by its bytes (JPG/PNG magic numbers, at most 1 MB, not empty): OpenAPI's
+    # format: binary cannot say what a file holds.
+    ("POST", "/v1/admin/images", 415, "not a JPG or PNG"):
+        "the image's type is in its bytes, which the spec cannot describe (bff/images.py)",
+    ("POST", "/v1/admin/images", 422, "the file is empty"):
+        "an empty file part: the spec's binary string has no minimum length for files",
+    ("POST", "/v1/admin/images", 413, "over 1024 KB"):
+        "the size bound of a file part: the spec cannot bound a binary file's bytes",
 }
 
 

@@ -12,6 +12,7 @@ from flask import Flask
 def register(app: Flask, api: Any) -> None:
     from bff.admin import (
         broadcast_resources,
+        button_resources,
         catalogue_resources,
         cli,
         code_resources,
@@ -28,5 +29,6 @@ def register(app: Flask, api: Any) -> None:
     api.register_blueprint(catalogue_resources.blp)
     api.register_blueprint(profile_resources.blp)
     api.register_blueprint(event_resources.blp)
+    api.register_blueprint(button_resources.blp)
     for group in cli.GROUPS:
         app.cli.add_command(group)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from flask import current_app, has_app_context
 from marshmallow import (
     INCLUDE,
     RAISE,
@@ -22,7 +23,13 @@ from marshmallow import (
     validates_schema,
 )
 
-from bff.catalogue_rules import activation_mode_problems
+from bff.catalogue_rules import (
+    APP_BRAND_PAIRS,
+    CELL_APP_BRAND_PAIR,
+    activation_mode_problems,
+    app_brand_problems,
+)
+from bff.images import is_card_image_url
 from bff.openapi import StrictBool, at_least_one_of
 
 CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
@@ -41,6 +48,7 @@ MAX_QUANTITY = 100_000_000
 DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
 LAST_TIMESTAMP = 4_102_444_800  # 2100-01-01: WeChat's timestamps are 32-bit seconds
 APP_BRAND_USER = r"^gh_[0-9A-Za-z]{1,32}@app$"
+PAGE_PATH = r"^[^\s]+$"  # a Mini Program page path (with its query), no spaces
 MAX_TEXT = 3072
 
 
@@ -93,6 +101,35 @@ def app_brand_user(**kwargs: Any) -> fields.Str:
         **kwargs)
 
 
+def app_brand_pass(**kwargs: Any) -> fields.Str:
+    """A Mini Program page path (``pages/card/index?from=card``): ≤ 128 bytes, no spaces."""
+    return fields.Str(validate=[validate.Length(min=1), Bytes(128), validate.Regexp(
+        PAGE_PATH, error="a Mini Program page path, e.g. pages/card/index, without spaces")],
+        **kwargs)
+
+
+def _sandbox_mode() -> bool:
+    if not has_app_context():
+        return False
+    return bool(current_app.extensions["bff"].settings.sandbox)
+
+
+class CardImageUrl(validate.Validator):
+    """A card picture's URL: on WeChat's image host (upload it with POST /v1/admin/images)."""
+
+    def __call__(self, value: str) -> str:
+        if not is_card_image_url(value, sandbox=_sandbox_mode()):
+            raise ValidationError("an image URL on WeChat's image host (mmbiz.qpic.cn): upload "
+                                  "the picture with POST /v1/admin/images and use its url")
+        return value
+
+
+def image_url(**kwargs: Any) -> fields.Str:
+    return fields.Str(validate=[validate.Length(min=1), Bytes(128), CardImageUrl()],
+                      metadata={"description": "an image on WeChat's image host "
+                                               "(POST /v1/admin/images answers one)"}, **kwargs)
+
+
 class SkuSchema(Schema):
     quantity = fields.Int(required=True, strict=True, validate=validate.Range(0, MAX_QUANTITY))
 
@@ -134,7 +171,8 @@ UPDATABLE_BASE = ("logo_url", "title", "color", "notice", "description", "servic
                   "center_title", "center_sub_title", "center_url", "custom_url_name",
                   "custom_url", "custom_url_sub_title", "promotion_url_name", "promotion_url",
                   "promotion_url_sub_title", "location_id_list", "use_all_locations",
-                  "get_custom_code_mode")
+                  "get_custom_code_mode", *(name for pair in APP_BRAND_PAIRS["base_info"]
+                                            for name in pair))
 REQUIRED_BASE = ("logo_url", "brand_name", "code_type", "title", "color", "notice",
                  "description", "sku", "date_info")
 
@@ -143,7 +181,7 @@ def _base_info_fields(creating: bool) -> dict[str, fields.Field]:
     """base_info's fields: required ones required when creating, every one optional in a
     change, and only what card/update may change in a change."""
     declared: dict[str, fields.Field] = {
-        "logo_url": text(128), "brand_name": text(36),
+        "logo_url": image_url(), "brand_name": text(36),
         "code_type": fields.Str(validate=validate.OneOf(CODE_TYPES)),
         "title": text(27), "color": fields.Str(validate=validate.OneOf(COLORS)),
         "notice": text(48), "description": text(MAX_TEXT),
@@ -158,10 +196,8 @@ def _base_info_fields(creating: bool) -> dict[str, fields.Field]:
         "custom_url_name": text(15), "custom_url": text(128), "custom_url_sub_title": text(18),
         "promotion_url_name": text(15), "promotion_url": text(128),
         "promotion_url_sub_title": text(18), "source": text(36),
-        "center_app_brand_user_name": app_brand_user(), "center_app_brand_pass": text(128),
-        "custom_app_brand_user_name": app_brand_user(), "custom_app_brand_pass": text(128),
-        "promotion_app_brand_user_name": app_brand_user(),
-        "promotion_app_brand_pass": text(128),
+        **{user: app_brand_user() for user, _ in APP_BRAND_PAIRS["base_info"]},
+        **{page: app_brand_pass() for _, page in APP_BRAND_PAIRS["base_info"]},
         "location_id_list": fields.List(fields.Int(strict=True, validate=validate.Range(
             0, 2**63 - 1))), "use_all_locations": flag(),
     }
@@ -180,10 +216,24 @@ class _Raise:
     unknown = RAISE
 
 
-BaseInfoSchema = type("BaseInfoSchema", (Schema,), {
+class AppBrandPairs(Schema):
+    """An object whose ``*_app_brand_pass`` needs its ``*_app_brand_user_name`` (WeChat's
+    Mini Program links): ``pairs`` names them."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    @validates_schema
+    def _pairs(self, data: dict[str, Any], **_: Any) -> None:
+        problems = app_brand_problems(data, self.pairs)
+        if problems:
+            raise ValidationError(problems)
+
+
+BaseInfoSchema = type("BaseInfoSchema", (AppBrandPairs,), {
     "__doc__": "``base_info``: what every card type shares.",
-    "Meta": _Include, **_base_info_fields(True)})
-# What card/update may change; any other field is refused (422 "Unknown field").
+    "Meta": _Include, "pairs": APP_BRAND_PAIRS["base_info"], **_base_info_fields(True)})
+# What card/update may change; any other field is refused (422 "Unknown field"). A page path
+# without its Mini Program is judged against the card it changes (bff.catalogue.update_card).
 BaseInfoChangeSchema = type("BaseInfoChangeSchema", (Schema,), {
     "__doc__": "The base_info fields card/update can change; every one optional.",
     "Meta": _Raise, **_base_info_fields(False)})
@@ -258,18 +308,37 @@ class CustomFieldSchema(Schema):
     name = text(15)
     url = text(128)
     app_brand_user_name = app_brand_user()
-    app_brand_pass = text(128)
+    app_brand_pass = app_brand_pass()
 
     @validates_schema
     def _named(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("name_type") and not data.get("name"):
             raise ValidationError({"name_type": ["give name_type or name"]})
+        problems = app_brand_problems(data, (CELL_APP_BRAND_PAIR,))
+        if problems:
+            raise ValidationError(problems)
 
 
-class MemberCardFieldsSchema(Schema):
+class CustomCellSchema(AppBrandPairs):
+    """A member card's custom entry (custom_cell1/2): a name and a link, to a web page or to a
+    Mini Program page."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    pairs = (CELL_APP_BRAND_PAIR,)
+    name = text(15, required=True)
+    tips = text(18)
+    url = text(128)
+    app_brand_user_name = app_brand_user()
+    app_brand_pass = app_brand_pass()
+
+
+class MemberCardFieldsSchema(AppBrandPairs):
     """The member card's own fields, each optional: card/update may change any one of them."""
 
-    background_pic_url = text(128)
+    pairs = APP_BRAND_PAIRS["member_card"][1:]  # activate_*: activation_mode_problems
+    background_pic_url = image_url()
     prerogative = text(MAX_TEXT)
     auto_activate = flag()
     wx_activate = flag()
@@ -277,7 +346,11 @@ class MemberCardFieldsSchema(Schema):
     wx_activate_after_submit_url = text(128)
     activate_url = text(128)
     activate_app_brand_user_name = app_brand_user()
-    activate_app_brand_pass = text(128)
+    activate_app_brand_pass = app_brand_pass()
+    bonus_app_brand_user_name = app_brand_user()
+    bonus_app_brand_pass = app_brand_pass()
+    balance_app_brand_user_name = app_brand_user()
+    balance_app_brand_pass = app_brand_pass()
     supply_bonus = flag()
     supply_balance = flag()
     bonus_url = text(128)
@@ -290,7 +363,8 @@ class MemberCardFieldsSchema(Schema):
     custom_field1 = fields.Nested(CustomFieldSchema)
     custom_field2 = fields.Nested(CustomFieldSchema)
     custom_field3 = fields.Nested(CustomFieldSchema)
-    custom_cell1 = fields.Dict()
+    custom_cell1 = fields.Nested(CustomCellSchema)
+    custom_cell2 = fields.Nested(CustomCellSchema)
 
 
 class MemberCardSchema(CouponSchema, MemberCardFieldsSchema):
@@ -391,6 +465,7 @@ class CardChangeSchema(MemberCardFieldsSchema):
     class Meta:
         unknown = RAISE
 
+    pairs = ()  # judged against the card it changes (bff.catalogue.update_card)
     base_info = fields.Nested(BaseInfoChangeSchema)
     deal_detail = text(MAX_TEXT)
     gift = text(MAX_TEXT)

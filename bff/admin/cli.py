@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from bff.admin import issuing, qrimage
 from bff.admin.cli_broadcasts import broadcasts, messages
+from bff.admin.cli_buttons import cards_pay_cell, cards_self_consume_cell, images
 from bff.admin.cli_catalogue import (
     activation_form,
     cards_create,
@@ -39,7 +40,7 @@ cards = AppGroup("cards", help="Cards as the BFF treats them.")
 profile = AppGroup("profile", help="A card's profile (bind_openid, code_mode, self_redeem...).")
 identities = AppGroup("identities", help="Mini Program / Official Account identity links.")
 for _command in (cards_create, cards_list, cards_get, cards_update, cards_delete, cards_stock,
-                 activation_form, profile):
+                 activation_form, profile, cards_self_consume_cell, cards_pay_cell):
     cards.add_command(_command)
 
 
@@ -101,7 +102,8 @@ def whitelist_set(openids: tuple[str, ...], usernames: tuple[str, ...], clear: b
     if not openids and not usernames and not clear:
         raise click.ClickException("give --openid/--username (replaces the list), or --clear")
     data = WhitelistSchema().load({"openid": list(openids), "username": list(usernames)})
-    echo_json(issuing.set_whitelist(svc().wechat, data["openid"], data["username"]))
+    echo_json(issuing.set_whitelist(svc().redis, svc().wechat, data["openid"],
+                                     data["username"]))
 
 
 @profile.command("get")
@@ -181,4 +183,4 @@ def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
 
 
 GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data, stats, broadcasts,
-          messages)
+          messages, images)

@@ -10,13 +10,14 @@ import click
 from flask.cli import AppGroup
 
 from bff.admin import codes as codes_domain
+from bff.admin.cli_buttons import codes_mark
 from bff.admin.cli_members import code_redeem, code_unavailable, code_update
 from bff.admin.cli_support import TqdmProgress, cli_errors, echo_json, svc
 from bff.admin.importer import CodeImporter, ImportAborted, ImportInterrupted, ImportLocked
 from bff.admin.reconcile import check_all, write_report
 
 codes = AppGroup("codes", help="Custom codes deposited into WeChat.")
-for _command in (code_unavailable, code_update, code_redeem):
+for _command in (code_unavailable, code_update, code_redeem, codes_mark):
     codes.add_command(_command)
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 

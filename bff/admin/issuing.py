@@ -5,6 +5,7 @@ Input arrives validated by ``bff.admin.schemas``; this module builds WeChat's bo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ import redis
 
 from bff.catalogue import UNKNOWN_CARD, ensure_issuable_id
 from bff.errors import NotFound, Refusals, Unprocessable, refusals
+from bff.store import keys
 from bff.wechat.api import WeChatApi
 from bff.wechat.errors import ErrCode
 
@@ -54,7 +56,8 @@ def create_qrcode(r: redis.Redis, wechat: WeChatApi, cards: list[dict[str, Any]]
     """``{ticket, url, show_qrcode_url, expire_seconds, image_url}``; 409 for a card that
     cannot be issued (not yet reviewed, refused, deleted)."""
     for card in cards:
-        ensure_issuable_id(r, wechat, card["card_id"])
+        # A QR code made for one tester's openid may offer a card still in review.
+        ensure_issuable_id(r, wechat, card["card_id"], tester=card.get("openid"))
     with refusals(OPERATOR_REFUSALS):
         answer = wechat.qrcode_create(qrcode_body(cards, expire_seconds))
     url = str(answer.get("url", "")).strip()
@@ -90,10 +93,14 @@ def article_html(wechat: WeChatApi, card_id: str) -> dict[str, Any]:
         return {"content": wechat.mpnews_gethtml(card_id).get("content", "")}
 
 
-def set_whitelist(wechat: WeChatApi, openids: list[str], usernames: list[str]) -> dict[str, Any]:
-    """Replace the whole test whitelist (the schema has checked the 10-user limit)."""
+def set_whitelist(r: redis.Redis, wechat: WeChatApi, openids: list[str],
+                  usernames: list[str]) -> dict[str, Any]:
+    """Replace the whole test whitelist (the schema has checked the 10-user limit), then keep
+    what WeChat accepted: issuing a card in review to a tester reads it from Redis."""
     openids = list(dict.fromkeys(openids))
     usernames = list(dict.fromkeys(usernames))
     with refusals(OPERATOR_REFUSALS):
         wechat.testwhitelist_set(openids, usernames)
-    return {"openid": openids, "username": usernames}
+    whitelist = {"openid": openids, "username": usernames}
+    r.set(keys.test_whitelist(), json.dumps(whitelist))
+    return whitelist

@@ -102,4 +102,5 @@ class TestWhitelist(MethodView):
     @admin_required
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the test whitelist (openids and usernames, at most 10 in all)"""
-        return issuing.set_whitelist(services().wechat, data["openid"], data["username"])
+        svc = services()
+        return issuing.set_whitelist(svc.redis, svc.wechat, data["openid"], data["username"])

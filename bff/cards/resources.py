@@ -20,6 +20,7 @@ from bff.cards.schemas import (
     RedeemOutSchema,
     RedeemSchema,
 )
+from bff.events.stats import count_link_open
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
 from bff.openapi import REDEMPTION_ANSWERS, UPSTREAM_FAILURES, documents
@@ -89,8 +90,11 @@ class Decrypt(MethodView):
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
         svc = services()
-        return codes.decrypt_for_owner(svc.redis, svc.settings, svc.wechat, current_user(),
-                                       data["encrypt_code"], data.get("card_id"))
+        answer = codes.decrypt_for_owner(svc.redis, svc.settings, svc.wechat, current_user(),
+                                         data["encrypt_code"], data.get("card_id"))
+        if data.get("outer_str"):  # a card link's channel (member cards)
+            count_link_open(svc, answer["card_id"], answer["code"], data["outer_str"])
+        return answer
 
 
 @blp.route("/cards/mine")

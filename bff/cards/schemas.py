@@ -146,8 +146,17 @@ class JssdkConfigOutSchema(Schema):
 
 
 class DecryptSchema(Schema):
+    """What a card link carries (WeChat appends ``encrypt_code``, ``card_id``, ``openid`` and,
+    for member cards, ``outer_str`` to the card's URL): a page may forward them all."""
+
     encrypt_code = fields.Str(required=True, validate=ENCRYPT_CODE)
     card_id = fields.Str(validate=WX_CARD_ID)
+    openid = fields.Str(validate=validate.Length(max=128), metadata={
+        "description": "the link's OA openid: accepted and ignored (the session proves who "
+                       "the caller is; a URL proves nothing)"})
+    outer_str = fields.Str(validate=validate.Length(max=128), metadata={
+        "description": "the member card link's channel: counted as opened in channel "
+                       "statistics for the code's card, once per code and day"})
 
 
 class HeldCodeSchema(Schema):
@@ -209,6 +218,10 @@ class ProfileSchema(Schema):
     background_pic_url = fields.Str(validate=validate.Length(max=512))
     review_state = fields.Str(dump_only=True)
     review_reason = fields.Str(dump_only=True, allow_none=True)
+    defined_code = fields.Str(dump_only=True, metadata={"description": (
+        "the codes the card's definition gives, once the service has seen it (created or read "
+        "through /v1/admin/cards): wechat, custom or deposit; then bind_openid and code_mode "
+        "follow the definition and a PUT contradicting it is a 422; empty when never seen")})
 
 
 class PoolLoadSchema(Schema):

@@ -38,7 +38,7 @@ def add_card(
     reserved: dict[str, str] = {}
     for item in cards:
         card_id = item["card_id"]
-        profile = issuable_profile(r, wechat, card_id)
+        profile = issuable_profile(r, wechat, card_id, tester=lambda: user.oa_openid)
         openid = ""
         if profile.bind_openid:
             openid = user.oa_openid or ""

@@ -28,7 +28,7 @@ JSSDK_FILE = REPO / "node_modules" / "weixin-js-sdk" / "index.js"
 
 # What the seeded cards look like (valid card/create definitions); the member card starts
 # members with some bonus and balance.
-_BASE = {"logo_url": "https://example.com/logo.png", "brand_name": "bff demo",
+_BASE = {"logo_url": "http://mmbiz.qpic.cn/mmbiz/bffdemo/0", "brand_name": "bff demo",
          "code_type": "CODE_TYPE_QRCODE", "color": "Color010", "notice": "Show the code",
          "description": "A demo card of the sandbox", "can_share": False,
          "can_give_friend": False}

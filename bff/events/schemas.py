@@ -63,6 +63,9 @@ class ChannelRow(Schema):
     consumed = fields.Int(required=True)
     deleted = fields.Int(required=True)
     gifted = fields.Int(required=True)
+    opened = fields.Int(required=True, metadata={
+        "description": "holders who opened the card's link carrying this outer_str (member "
+                       "cards: decrypt with the link's outer_str), once per code and day"})
 
 
 class ChannelStats(Schema):

@@ -2,13 +2,17 @@
 
 Days are calendar days in Asia/Shanghai (UTC+8, no daylight saving) of the event's CreateTime,
 the merchant's day. Metrics: ``received`` (user_get_card, not from a friend), ``consumed``,
-``deleted``, ``gifted`` (user_gifting_card, not returned). consumed/deleted/gifted are
-attributed to the channel the code was received through.
+``deleted``, ``gifted`` (user_gifting_card, not returned), and ``opened``: a holder opened the
+card's link (WeChat appends ``outer_str`` to a member card's links; the page decrypted the code
+with it), once per code and day. consumed/deleted/gifted are attributed to the channel the code
+was received through.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import time
 
 import redis
 
@@ -17,7 +21,7 @@ from bff.ownership import channel_of
 from bff.store import keys
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-METRICS = ("received", "consumed", "deleted", "gifted")
+METRICS = ("received", "consumed", "deleted", "gifted", "opened")
 MAX_DAYS = 366
 
 
@@ -56,6 +60,14 @@ def count_once(svc: Services, entry_id: str, card_id: str, create_time: int, out
                 continue
 
 
+def count_link_open(svc: Services, card_id: str, code: str, outer_str: str) -> bool:
+    """``opened`` for the channel a card link carried (its ``outer_str``), once per code and
+    day however often the holder opens it."""
+    now = int(time.time())
+    digest = hashlib.sha256(f"{card_id}\x1f{code}".encode()).hexdigest()[:24]
+    return count_once(svc, f"open:{digest}:{day_of(now)}", card_id, now, outer_str, "opened")
+
+
 def day_range(start: dt.date | None, end: dt.date | None
               ) -> tuple[dt.date, dt.date, dt.date | None]:
     """``(start, end, next_start)``: defaults filled in, at most ``MAX_DAYS`` days.
@@ -74,7 +86,8 @@ def day_range(start: dt.date | None, end: dt.date | None
 
 def channel_rows(r: redis.Redis, *, card_id: str | None, start: dt.date,
                  end: dt.date) -> list[dict]:
-    """Rows ``{date, card_id, outer_str, received, consumed, deleted, gifted}``, by date."""
+    """Rows ``{date, card_id, outer_str, received, consumed, deleted, gifted, opened}``, by
+    date."""
     cards = [card_id] if card_id else sorted(r.smembers(keys.channel_cards()))
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     pipe = r.pipeline(transaction=False)

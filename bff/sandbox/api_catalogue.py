@@ -101,6 +101,7 @@ def card_update(call: WeChatCall) -> Response:
                                       sb.r.scard(sb.keys.deposit(card["card_id"])))
     base.update(change.get("base_info") or {})
     detail.update({k: v for k, v in change.items() if k != "base_info"})
+    card_rules.check_links(detail)  # a page path needs its Mini Program, on the changed card
     mapping: dict[str, Any] = {"definition": json.dumps(definition, ensure_ascii=False)}
     if "title" in base:
         mapping["title"] = str(base["title"])

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from bff.sandbox import (
     api_auth,
+    api_card_buttons,
     api_cards,
     api_catalogue,
     api_manage,
@@ -54,9 +55,9 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
     app = Flask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
-    for module in (api_auth, api_cards, api_catalogue, api_member, api_manage, api_messages,
-                   api_media, sim, sim_actions, sim_channels, sim_messages, sim_control,
-                   sim_jsapi, sim_spec, h5):
+    for module in (api_auth, api_cards, api_card_buttons, api_catalogue, api_member, api_manage,
+                   api_messages, api_media, sim, sim_actions, sim_channels, sim_messages,
+                   sim_control, sim_jsapi, sim_spec, h5):
         app.register_blueprint(module.bp)
     app.before_request(_before_wechat_call)
     app.after_request(_delay_answer)
@@ -70,8 +71,9 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
 
 
 def _is_sim(path: str) -> bool:
-    """The simulator's own paths (and its spec): not calls to WeChat."""
-    return path in ("_sim", "openapi.json") or path.startswith("_sim/")
+    """The simulator's own paths (and its spec), and the image host: not calls to WeChat's
+    API."""
+    return path in ("_sim", "openapi.json") or path.startswith(("_sim/", "mmbiz.qpic.cn/"))
 
 
 def _before_wechat_call() -> Response | None:

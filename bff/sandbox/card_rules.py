@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bff.sandbox.api_media import card_image_url_ok
 from bff.sandbox.core import WeChatError, format_error
 
 CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
@@ -34,18 +35,28 @@ BASE_BYTES = {
 TEXT_FIELD = {"GROUPON": "deal_detail", "GIFT": "gift", "GENERAL_COUPON": "default_detail",
               "MEMBER_CARD": "prerogative"}
 APP_BRAND = re.compile(r"gh_[0-9A-Za-z]{1,32}@app")
+PAGE_PATH = re.compile(r"[^\s]{1,128}")  # a Mini Program page path (≤ 128 bytes, no spaces)
+# (user_name, page path) of every link from a card to a Mini Program page.
+BASE_APP_BRAND = tuple((f"{e}_app_brand_user_name", f"{e}_app_brand_pass")
+                       for e in ("custom", "promotion", "center"))
+MEMBER_APP_BRAND = tuple((f"{e}_app_brand_user_name", f"{e}_app_brand_pass")
+                         for e in ("bonus", "balance"))
+CELL_APP_BRAND = (("app_brand_user_name", "app_brand_pass"),)
+CELLS = ("custom_field1", "custom_field2", "custom_field3", "custom_cell1", "custom_cell2")
+IMAGES = ("logo_url", "background_pic_url")  # only on WeChat's image host
 # What card/update may change; a change to a REVIEWED field sends the card back to review.
 UPDATABLE_BASE = ("logo_url", "title", "color", "notice", "description", "service_phone",
                   "code_type", "get_limit", "can_share", "can_give_friend", "date_info",
                   "center_title", "center_sub_title", "center_url", "custom_url_name",
                   "custom_url", "custom_url_sub_title", "promotion_url_name", "promotion_url",
                   "promotion_url_sub_title", "location_id_list", "use_all_locations",
-                  "get_custom_code_mode")
+                  "get_custom_code_mode", *(n for pair in BASE_APP_BRAND for n in pair))
 UPDATABLE_MEMBER = ("background_pic_url", "prerogative", "supply_bonus", "supply_balance",
                     "bonus_url", "balance_url", "bonus_rule", "discount", "auto_activate",
                     "wx_activate", "wx_activate_after_submit", "wx_activate_after_submit_url",
                     "activate_url", "activate_app_brand_user_name", "activate_app_brand_pass",
-                    "custom_field1", "custom_field2", "custom_field3", "custom_cell1")
+                    "custom_field1", "custom_field2", "custom_field3", "custom_cell1",
+                    "custom_cell2", *(n for pair in MEMBER_APP_BRAND for n in pair))
 REVIEWED = ("logo_url", "title", "color", "notice", "description", "prerogative", "deal_detail",
             "gift", "default_detail")
 
@@ -107,6 +118,7 @@ def check_card(card: Any, now: float) -> tuple[str, dict[str, Any]]:
     if base.get("get_custom_code_mode") is not None:
         check_deposit_mode(base, quantity, deposited=0)
     _check_type_fields(card_type, detail, creating=True)
+    check_links(detail)
     return card_type, detail
 
 
@@ -121,10 +133,50 @@ def check_deposit_mode(base: dict[str, Any], quantity: int, deposited: int) -> N
         raise WeChatError(40122, "invalid quantity: more stock than imported codes")
 
 
+def check_app_brand(obj: dict[str, Any], pairs: tuple[tuple[str, str], ...], where: str,
+                    *, pairs_complete: bool = True) -> None:
+    """Mini Program links: a user_name is ``gh_...@app``, a page path ≤ 128 bytes without
+    spaces; with ``pairs_complete`` a page path needs its user_name in the same object."""
+    for user, page in pairs:
+        if obj.get(user) is not None and (not isinstance(obj[user], str)
+                                          or not APP_BRAND.fullmatch(obj[user])):
+            raise format_error(f"{where}{user} must be the Mini Program's original id with "
+                               "@app (gh_...@app)")
+        if obj.get(page) is not None:
+            _bytes(obj[page], f"{where}{page}", 128)
+            if not PAGE_PATH.fullmatch(obj[page]):
+                raise format_error(f"{where}{page} must be a Mini Program page path")
+            if pairs_complete and not obj.get(user):
+                raise _missing(f"{where}{user}")
+
+
+def check_images(obj: dict[str, Any], where: str) -> None:
+    for name in IMAGES:
+        if obj.get(name) is not None and not card_image_url_ok(obj[name]):
+            raise WeChatError(40005, f"invalid image url: {where}{name} must be an image "
+                                     "uploaded with media/uploadimg")
+
+
+def check_links(detail: dict[str, Any], *, pairs_complete: bool = True) -> None:
+    """Every Mini Program link of a ``<card type>`` object (a card, or a change merged into
+    one)."""
+    base = detail.get("base_info") or {}
+    if isinstance(base, dict):
+        check_app_brand(base, BASE_APP_BRAND, "base_info.", pairs_complete=pairs_complete)
+    check_app_brand(detail, MEMBER_APP_BRAND, "", pairs_complete=pairs_complete)
+    for name in CELLS:
+        cell = detail.get(name)
+        if isinstance(cell, dict):
+            check_app_brand(cell, CELL_APP_BRAND, f"{name}.", pairs_complete=pairs_complete)
+        elif cell is not None:
+            raise format_error(f"{name} must be an object")
+
+
 def _check_base(base: dict[str, Any], card_type: str, now: float) -> None:
     for name, limit in BASE_BYTES.items():
         if base.get(name) is not None:
             _bytes(base[name], f"base_info.{name}", limit)
+    check_images(base, "base_info.")
     if "code_type" in base and base["code_type"] not in CODE_TYPES:
         raise WeChatError(40072, "invalid code type")
     if "color" in base and base["color"] not in COLORS:
@@ -193,6 +245,7 @@ def _check_member(detail: dict[str, Any], *, creating: bool) -> None:
                  "wx_activate_after_submit_url"):
         if detail.get(name) is not None:
             _bytes(detail[name], name, 128)
+    check_images(detail, "")
     if detail.get("wx_activate") and detail.get("auto_activate"):
         raise format_error("auto_activate and wx_activate exclude each other")
     if detail.get("wx_activate") and detail.get("activate_url"):
@@ -236,4 +289,5 @@ def check_update(card_type: str, change: Any, now: float) -> bool:
             raise format_error(f"{name} cannot be changed by card/update")
     _check_base(base, card_type, now)
     _check_type_fields(card_type, change, creating=False)
+    check_links(change, pairs_complete=False)  # pairs: judged on the card with the change
     return any(n in base for n in REVIEWED) or any(n in change for n in REVIEWED)

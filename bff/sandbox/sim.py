@@ -109,6 +109,9 @@ def create_sim_card() -> Response:
         "bind_openid": sim_field(body, "bind_openid", "bool", False),
         "date_info": sim_date_info(sim_field(body, "date_info", "object", {}, nullable=True)),
     }
+    custom_url = sim_field(body, "custom_url", "str", nullable=True)
+    if custom_url:
+        base_info.update(custom_url_name="Use now", custom_url=custom_url[:128])
     sb = sandbox()
     return jsonify(card_id=create_card(sb, sb.config.oa_appid, card_type, base_info,
                                        approved=sim_field(body, "approved", "bool", True)))
@@ -145,7 +148,7 @@ def review_card(card_id: str) -> Response:
 
 
 SIM_CARD_FIELDS = ("card_type", "title", "quantity", "get_limit", "use_custom_code",
-                   "get_custom_code_mode", "bind_openid", "date_info", "approved")
+                   "get_custom_code_mode", "bind_openid", "date_info", "approved", "custom_url")
 
 
 def sim_date_info(date_info: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, jsonify
 from flask.wrappers import Response
@@ -18,6 +18,7 @@ from bff.sandbox.api_auth import valid_tickets
 from bff.sandbox.cards import held_cards, status_of
 from bff.sandbox.core import Sandbox, SimError
 from bff.sandbox.push import card_event, push_event, summary
+from bff.sandbox.state import load_json
 from bff.sandbox.web import sandbox, sim_body, user_request
 
 bp = Blueprint("sim_jsapi", __name__, url_prefix="/_sim")
@@ -122,6 +123,45 @@ def choose_card() -> Response:
     return jsonify(sign_ok=True, cards=cards)
 
 
+# The card's entries that lead out of it: (where in the definition, its name field).
+LINK_ENTRIES = (("base_info", "center"), ("base_info", "custom"), ("base_info", "promotion"),
+                ("", "bonus"), ("", "balance"))
+LINK_CELLS = ("custom_cell1", "custom_cell2", "custom_field1", "custom_field2", "custom_field3")
+
+
+def card_links(sb: Sandbox, card: dict[str, str], record: dict[str, str]) -> list[dict[str, Any]]:
+    """The card view's links, as WeChat opens them: each web URL and Mini Program page with
+    ``encrypt_code``, ``card_id`` and ``openid`` appended, and ``outer_str`` for member cards."""
+    params = {"encrypt_code": crypto.seal(sb.code_key(card["appid"]), record["code"]),
+              "card_id": card["card_id"], "openid": record.get("openid", "")}
+    if card["card_type"] == "MEMBER_CARD":
+        params["outer_str"] = record.get("outer_str", "")
+    definition = load_json(card.get("definition"), {}) or {}
+    detail = definition.get(card["card_type"].lower()) or {}
+    found: list[tuple[str, dict[str, Any], str]] = []
+    for where, entry in LINK_ENTRIES:
+        obj = detail.get(where) if where else detail
+        if isinstance(obj, dict):
+            found.append((entry, obj, f"{entry}_"))
+    found += [(name, detail[name], "") for name in LINK_CELLS if isinstance(detail.get(name), dict)]
+    links = []
+    for entry, obj, prefix in found:
+        url = obj.get(f"{prefix}url")
+        if isinstance(url, str) and url:
+            links.append({"entry": entry, "url": with_query(url, params)})
+        brand, page = obj.get(f"{prefix}app_brand_user_name"), obj.get(f"{prefix}app_brand_pass")
+        if isinstance(brand, str) and brand:
+            links.append({"entry": entry, "app_brand_user_name": brand,
+                          "app_brand_pass": with_query(page if isinstance(page, str) else "",
+                                                       params)})
+    return links
+
+
+def with_query(url: str, params: dict[str, str]) -> str:
+    """``url`` with ``params`` appended to its query, as WeChat appends them."""
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
 @bp.post("/open-card")
 def open_card() -> Response:
     """wx.openCard: the user views cards they hold; each view pushes ``user_view_card``."""
@@ -143,7 +183,8 @@ def open_card() -> Response:
         card, record = held[key]
         opened.append({"card_id": key[0], "code": key[1], "opened": True,
                        "title": card.get("title", ""), "card_type": card["card_type"],
-                       "user_card_status": status_of(card, record, now)})
+                       "user_card_status": status_of(card, record, now),
+                       "links": card_links(sb, card, record)})
         fields = card_event(sb, "user_view_card", user["oa_openid"], CardId=key[0],
                             UserCardCode=key[1], OuterStr=record.get("outer_str", ""))
         pushed.append(summary(push_event(sb, fields)))

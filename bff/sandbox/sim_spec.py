@@ -132,7 +132,10 @@ def _paths() -> dict[str, Any]:
                  use_custom_code={"type": "boolean", "default": False},
                  get_custom_code_mode=_str(f"{DEPOSIT_MODE} for deposited custom codes"),
                  bind_openid={"type": "boolean", "default": False},
-                 date_info={"type": "object", "description": "WeChat's base_info.date_info"}))},
+                 date_info={"type": "object", "description": "WeChat's base_info.date_info"},
+                 approved={"type": "boolean", "default": True},
+                 custom_url=_str("the card's custom entry (custom_url): /_sim/open-card offers "
+                                 "it with the link parameters WeChat appends")))},
         "/_sim/cards/{card_id}/review": {"post": _op(
             "cards: WeChat's reviewer decides (card_pass_check / card_not_pass_check is pushed)",
             _obj(status=_str(), pushed=PUSHED),
@@ -179,7 +182,13 @@ def _paths() -> dict[str, Any]:
             "jsapi: wx.openCard: the user views cards they hold (user_view_card is pushed)",
             _obj(card_list={"type": "array", "items": _obj(
                 card_id=_str(), code=_str(), opened={"type": "boolean"}, title=_str(),
-                card_type=_str(), user_card_status=_str())}, pushed=PUSHED),
+                card_type=_str(), user_card_status=_str(), links={
+                    "type": "array", "description": "the card's links as WeChat opens them: "
+                    "encrypt_code, card_id, openid (and outer_str for member cards) appended",
+                    "items": _obj(entry=_str("center, custom, promotion, bonus, balance, "
+                                             "custom_cell1/2, custom_field1..3"),
+                                  url=_str(), app_brand_user_name=_str(),
+                                  app_brand_pass=_str())})}, pushed=PUSHED),
             _obj(("user", "card_list"), user=USER, card_list={
                 "type": "array", "minItems": 1, "maxItems": 50,
                 "items": _obj(("card_id", "code"), card_id=_str(), code=_str(

@@ -70,6 +70,8 @@ Keys (``P`` = prefix):
   ``filtered``, ``sent``, ``errors``, ``at``: a broadcast job (message/mass/get); TTL 2 days.
 - ``P massclient:<sha1 of clientmsgid>`` string ``<msg_id> <at>``: the broadcast sent with
   that clientmsgid (WeChat refuses another for 24 h: 45065); TTL 2 days.
+- ``P img:<id>`` string ``<png|jpg> <base64 of the image>``, an upload of media/uploadimg;
+  TTL 30 days.
 """
 
 from __future__ import annotations
@@ -159,6 +161,7 @@ class Keys:
     msg_seq = _Fixed("seq:msg")
     mass = _Key("mass")  # (msg_id)
     mass_client = _Key("massclient")  # (sha1 of clientmsgid)
+    image = _Key("img")  # (image id)
 
 
 class Clock:

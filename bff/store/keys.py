@@ -361,6 +361,13 @@ def activation_form(card_id: str) -> str:
     return f"{PREFIX}activation-form:{card_id}"
 
 
+# Test whitelist (bff/admin/issuing.py, bff/catalogue.py):
+# - ``bff:test-whitelist`` string, JSON {openid: [...], username: [...]} as WeChat last accepted
+#   it from the service (card/testwhitelist/set); read when a card in review is issued; no TTL.
+def test_whitelist() -> str:
+    return f"{PREFIX}test-whitelist"
+
+
 def stock_alert(card_id: str) -> str:
     return f"{PREFIX}stock-alert:{card_id}"
 

@@ -168,6 +168,29 @@ class WeChatApi:
     def mpnews_gethtml(self, card_id: str) -> dict:
         return self.client.post("/card/mpnews/gethtml", {"card_id": card_id})
 
+    def media_uploadimg(self, filename: str, data: bytes, mimetype: str) -> dict:
+        """``{url}`` of an image for cards (logo_url, background_pic_url, banners): multipart,
+        the file in the form field ``buffer``. Uploading twice only makes a second URL."""
+        return self.client.request("POST", "/cgi-bin/media/uploadimg",
+                                   files={"buffer": (filename, data, mimetype)})
+
+    def card_selfconsumecell_set(self, card_id: str, is_open: bool,
+                                 need_verify_cod: bool = False,
+                                 need_remark_amount: bool = False) -> dict:
+        """The holder's self-redemption button on the card (replaces the setting)."""
+        return self.client.post("/card/selfconsumecell/set", {
+            "card_id": card_id, "is_open": is_open, "need_verify_cod": need_verify_cod,
+            "need_remark_amount": need_remark_amount})
+
+    def card_paycell_set(self, card_id: str, is_open: bool) -> dict:
+        """WeChat Pay's quick-pay button on the card (replaces the setting)."""
+        return self.client.post("/card/paycell/set", {"card_id": card_id, "is_open": is_open})
+
+    def code_mark(self, card_id: str, code: str, openid: str, is_mark: bool) -> dict:
+        """Mark (or release) a code while a user's online order uses it."""
+        return self.client.post("/card/code/mark", {
+            "card_id": card_id, "code": code, "openid": openid, "is_mark": is_mark})
+
     def testwhitelist_set(
         self, openids: Sequence[str] = (), usernames: Sequence[str] = ()
     ) -> dict:

@@ -70,6 +70,7 @@ class WeChatClient:
         *,
         params: dict | None = None,
         json: Any = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
         token: bool = True,
         idempotent: bool = True,
     ) -> dict:
@@ -82,7 +83,7 @@ class WeChatClient:
         if before is not None:
             before(path)
         if not token:
-            return self._call(method, path, params, json, idempotent)
+            return self._call(method, path, params, json, idempotent, files)
         if self.credentials is None:
             raise ValueError("this client has no credentials; pass token=False")
         # Two rounds at most: the second only after WeChat rejected the token of the first.
@@ -90,7 +91,7 @@ class WeChatClient:
             access_token = self.credentials.access_token()
             query = dict(params or {}, access_token=access_token)
             try:
-                return self._call(method, path, query, json, idempotent)
+                return self._call(method, path, query, json, idempotent, files)
             except TokenInvalid:
                 if round_ == 1:
                     raise
@@ -98,7 +99,8 @@ class WeChatClient:
         raise AssertionError("unreachable")
 
     def _call(
-        self, method: str, path: str, params: dict | None, body: Any, idempotent: bool
+        self, method: str, path: str, params: dict | None, body: Any, idempotent: bool,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict:
         data = headers = None
         if body is not None:
@@ -107,7 +109,7 @@ class WeChatClient:
             headers = {"Content-Type": "application/json; charset=utf-8"}
         for attempt in range(self.max_retries + 1):
             try:
-                return self._send(method, path, params, data, headers)
+                return self._send(method, path, params, data, headers, files)
             except (WeChatUnavailable, Busy) as e:
                 if attempt >= self.max_retries or not _retryable(e, idempotent):
                     raise
@@ -116,7 +118,8 @@ class WeChatClient:
         raise AssertionError("unreachable")
 
     def _send(
-        self, method: str, path: str, params: dict | None, data: bytes | None, headers: Any
+        self, method: str, path: str, params: dict | None, data: bytes | None, headers: Any,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict:
         started = time.perf_counter()
         label = "transport"
@@ -124,7 +127,7 @@ class WeChatClient:
             try:
                 resp = self.session.request(
                     method, self.base_url + path, params=params, data=data, headers=headers,
-                    timeout=self.timeout,
+                    files=files, timeout=self.timeout,
                 )
             # "from None": requests' exception text holds the URL, query string and token included.
             except requests.Timeout as e:

@@ -105,6 +105,17 @@ export interface ActivationReturn {
   code?: string
 }
 
+/** What WeChat appends to a card's link (cardLink). */
+export interface CardLink {
+  encryptCode: string
+  cardId?: string
+  openid?: string
+  outerStr?: string
+}
+
+/** Where a card link's parameters are read: a URL, or a Mini Program page's onLoad options. */
+export type CardLinkSource = string | { encrypt_code?: string, card_id?: string, openid?: string, outer_str?: string }
+
 export interface JssdkConfig extends JssdkConfigOut {
   debug: boolean
   jsApiList: string[]
@@ -120,9 +131,11 @@ export class BffClient {
   me(): Promise<Me>
   addCards(cardIds: string[], options?: { outerStr?: string }): Promise<Code[]>
   decrypt(encryptCode: string, cardId?: string): Promise<Code>
+  cardLink(source?: CardLinkSource): CardLink | null
+  cardFromLink(source?: CardLinkSource): Promise<(Code & { outer_str?: string }) | null>
   myCards(): Promise<MineItem[]>
   /** H5: {encryptCode, cardId} that WeChat appended to a card's link (default: this page's URL), or null */
-  cardFromUrl(url?: string): { encryptCode: string, cardId?: string } | null
+  cardFromUrl(url?: string): CardLink | null
   openCards(cards?: CardRef[]): Promise<Array<{ cardId: string, code: string }>>
   chooseCard(options?: { cardId?: string, cardType?: string, shopId?: string }): Promise<Code[]>
   redeem(options: { cardId: string, code?: string, encryptCode?: string, idempotencyKey?: string }): Promise<RedeemOut>

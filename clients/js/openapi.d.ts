@@ -120,6 +120,10 @@ export interface JssdkConfigOut {
 export interface Decrypt {
   encrypt_code: string;
   card_id?: string;
+  /** the link's OA openid: accepted and ignored (the session proves who the caller is; a URL proves nothing) */
+  openid?: string;
+  /** the member card link's channel: counted as opened in channel statistics for the code's card, once per code and day */
+  outer_str?: string;
 }
 
 export interface Code {
@@ -559,6 +563,7 @@ export interface DateInfo {
 }
 
 export interface BaseInfo {
+  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
   logo_url: string;
   brand_name: string;
   code_type: "CODE_TYPE_TEXT" | "CODE_TYPE_BARCODE" | "CODE_TYPE_QRCODE" | "CODE_TYPE_ONLY_QRCODE" | "CODE_TYPE_ONLY_BARCODE" | "CODE_TYPE_NONE";
@@ -586,12 +591,12 @@ export interface BaseInfo {
   promotion_url?: string;
   promotion_url_sub_title?: string;
   source?: string;
-  center_app_brand_user_name?: string;
-  center_app_brand_pass?: string;
   custom_app_brand_user_name?: string;
-  custom_app_brand_pass?: string;
   promotion_app_brand_user_name?: string;
+  center_app_brand_user_name?: string;
+  custom_app_brand_pass?: string;
   promotion_app_brand_pass?: string;
+  center_app_brand_pass?: string;
   location_id_list?: Array<number>;
   use_all_locations?: boolean;
   [key: string]: unknown;
@@ -655,7 +660,17 @@ export interface CustomField {
   [key: string]: unknown;
 }
 
+export interface CustomCell {
+  name: string;
+  tips?: string;
+  url?: string;
+  app_brand_user_name?: string;
+  app_brand_pass?: string;
+  [key: string]: unknown;
+}
+
 export interface MemberCard {
+  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
   background_pic_url?: string;
   prerogative: string;
   auto_activate?: boolean;
@@ -665,6 +680,10 @@ export interface MemberCard {
   activate_url?: string;
   activate_app_brand_user_name?: string;
   activate_app_brand_pass?: string;
+  bonus_app_brand_user_name?: string;
+  bonus_app_brand_pass?: string;
+  balance_app_brand_user_name?: string;
+  balance_app_brand_pass?: string;
   supply_bonus: boolean;
   supply_balance: boolean;
   bonus_url?: string;
@@ -679,9 +698,8 @@ export interface MemberCard {
   custom_field1?: CustomField;
   custom_field2?: CustomField;
   custom_field3?: CustomField;
-  custom_cell1?: {
-    [key: string]: unknown;
-  };
+  custom_cell1?: CustomCell;
+  custom_cell2?: CustomCell;
   base_info: BaseInfo;
   advanced_info?: {
     [key: string]: unknown;
@@ -726,6 +744,7 @@ export interface CardView {
 }
 
 export interface BaseInfoChange {
+  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
   logo_url?: string;
   code_type?: "CODE_TYPE_TEXT" | "CODE_TYPE_BARCODE" | "CODE_TYPE_QRCODE" | "CODE_TYPE_ONLY_QRCODE" | "CODE_TYPE_ONLY_BARCODE" | "CODE_TYPE_NONE";
   title?: string;
@@ -747,11 +766,18 @@ export interface BaseInfoChange {
   promotion_url_name?: string;
   promotion_url?: string;
   promotion_url_sub_title?: string;
+  custom_app_brand_user_name?: string;
+  promotion_app_brand_user_name?: string;
+  center_app_brand_user_name?: string;
+  custom_app_brand_pass?: string;
+  promotion_app_brand_pass?: string;
+  center_app_brand_pass?: string;
   location_id_list?: Array<number>;
   use_all_locations?: boolean;
 }
 
 export interface CardChange {
+  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
   background_pic_url?: string;
   prerogative?: string;
   auto_activate?: boolean;
@@ -761,6 +787,10 @@ export interface CardChange {
   activate_url?: string;
   activate_app_brand_user_name?: string;
   activate_app_brand_pass?: string;
+  bonus_app_brand_user_name?: string;
+  bonus_app_brand_pass?: string;
+  balance_app_brand_user_name?: string;
+  balance_app_brand_pass?: string;
   supply_bonus?: boolean;
   supply_balance?: boolean;
   bonus_url?: string;
@@ -775,9 +805,8 @@ export interface CardChange {
   custom_field1?: CustomField;
   custom_field2?: CustomField;
   custom_field3?: CustomField;
-  custom_cell1?: {
-    [key: string]: unknown;
-  };
+  custom_cell1?: CustomCell;
+  custom_cell2?: CustomCell;
   base_info?: BaseInfoChange;
   deal_detail?: string;
   gift?: string;
@@ -846,6 +875,8 @@ export interface Profile {
   background_pic_url?: string;
   review_state?: string;
   review_reason?: string | null;
+  /** the codes the card's definition gives, once the service has seen it (created or read through /v1/admin/cards): wechat, custom or deposit; then bind_openid and code_mode follow the definition and a PUT contradicting it is a 422; empty when never seen */
+  defined_code?: string;
 }
 
 export interface PoolLoad {
@@ -894,6 +925,8 @@ export interface ChannelRow {
   consumed: number;
   deleted: number;
   gifted: number;
+  /** holders who opened the card's link carrying this outer_str (member cards: decrypt with the link's outer_str), once per code and day */
+  opened: number;
 }
 
 export interface ChannelStats {
@@ -907,6 +940,55 @@ export interface Identity {
   miniprogram_openid?: string | null;
   official_account_openid?: string | null;
   linked_by?: string | null;
+}
+
+export interface SelfConsumeCell {
+  /** show the holder's self-redemption button on the card */
+  is_open: boolean;
+  /** the holder confirms with the store's verification code */
+  need_verify_cod?: boolean;
+  /** the holder types the amount spent */
+  need_remark_amount?: boolean;
+}
+
+export interface SelfConsumeCellOut {
+  /** show the holder's self-redemption button on the card */
+  is_open: boolean;
+  /** the holder confirms with the store's verification code */
+  need_verify_cod?: boolean;
+  /** the holder types the amount spent */
+  need_remark_amount?: boolean;
+  card_id?: string;
+}
+
+export interface PayCell {
+  /** show WeChat Pay's quick-pay button on the card */
+  is_open: boolean;
+}
+
+export interface PayCellOut {
+  /** show WeChat Pay's quick-pay button on the card */
+  is_open: boolean;
+  card_id?: string;
+}
+
+export interface CodeMark {
+  card_id: string;
+  code: string;
+  /** the OA openid of the user whose order uses the code (its holder) */
+  openid: string;
+  /** true marks the code for this order; false releases it */
+  is_mark: boolean;
+}
+
+export interface ImageUpload {
+  /** a JPG or PNG of at most 1 MB (judged by its bytes) */
+  file: Blob;
+}
+
+export interface Image {
+  /** the image on WeChat's image host: what logo_url, background_pic_url and landing-page banners take */
+  url: string;
 }
 
 /** Every operation: "METHOD /path" -> its path parameters, query, JSON body and success answer. */
@@ -1448,5 +1530,41 @@ export interface Operations {
     body: never;
     response: void;
     status: 204;
+  };
+  /** Show or hide the holder's self-redemption button (card/selfconsumecell/set) */
+  "PUT /v1/admin/cards/{card_id}/self-consume-cell": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: SelfConsumeCell;
+    response: SelfConsumeCellOut;
+    status: 200;
+  };
+  /** Show or hide WeChat Pay's quick-pay button on the card (card/paycell/set) */
+  "PUT /v1/admin/cards/{card_id}/pay-cell": {
+    path: {
+      card_id: string;
+    };
+    query: never;
+    body: PayCell;
+    response: PayCellOut;
+    status: 200;
+  };
+  /** Mark a code for a user's online order, or release it (card/code/mark) */
+  "POST /v1/admin/codes/mark": {
+    path: never;
+    query: never;
+    body: CodeMark;
+    response: CodeMark;
+    status: 200;
+  };
+  /** Upload an image for cards (media/uploadimg): its URL on WeChat's image host */
+  "POST /v1/admin/images": {
+    path: never;
+    query: never;
+    body: ImageUpload;
+    response: Image;
+    status: 201;
   };
 }

@@ -124,7 +124,7 @@ def test_csv_from_the_cli_next_to_the_channel_statistics(client, story, runner):
     assert channels.exit_code == 0, channels.output
     rows = list(csv.DictReader(io.StringIO(channels.output)))
     assert rows == [{"date": today, "card_id": card_id, "outer_str": "poster", "received": "1",
-                     "consumed": "0", "deleted": "0", "gifted": "0"}]
+                     "consumed": "0", "deleted": "0", "gifted": "0", "opened": "0"}]
     wechat = runner.invoke(args=["stats", "wechat", "--kind", "card", "--card-id", card_id,
                                  "--to", today])
     assert wechat.exit_code == 0, wechat.output

@@ -53,6 +53,28 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
     assert.deepEqual(wx.log.openCard, [[{ cardId, code: added[0].code }]])
   })
 
+  test('a card link: cardFromLink decrypts what WeChat appended, with a member card\'s channel', async () => {
+    const { client, user } = await miniProgramUser()
+    await client.login()
+    const cardId = await sandbox.card({ card_type: 'MEMBER_CARD', custom_url: 'https://h5.example/card' })
+    const [added] = await client.addCards([cardId], { outerStr: 'poster-9' })
+    const view = await sandbox.sim('open-card', { user: user.oa_openid, card_list: [{ card_id: cardId, code: added.code }] })
+    const [link] = view.card_list[0].links
+    assert.match(link.url, /^https:\/\/h5\.example\/card\?encrypt_code=[^&]+&card_id=[^&]+&openid=[^&]+&outer_str=poster-9/)
+    const parsed = client.cardLink(link.url)
+    assert.equal(parsed.cardId, cardId)
+    assert.equal(parsed.openid, user.oa_openid)
+    const card = await client.cardFromLink(link.url)
+    assert.equal(card.code, added.code)
+    assert.equal(card.card_id, cardId)
+    assert.ok(card.outer_str.startsWith('poster-9'))
+    // a Mini Program page gets the same parameters as its onLoad options
+    const fromOptions = await client.cardFromLink({ encrypt_code: parsed.encryptCode, card_id: cardId })
+    assert.equal(fromOptions.code, added.code)
+    assert.equal(client.cardLink('https://h5.example/card'), null)
+    assert.equal(await client.cardFromLink({}), null)
+  })
+
   test('a tampered cardExt is refused by WeChat and nothing is decrypted', async () => {
     const { client } = await miniProgramUser({ tamper: true })
     const cardId = await sandbox.card({ card_type: 'GROUPON' })

@@ -28,6 +28,10 @@ export async function page (): Promise<void> {
   const signature: string = config.signature
   const chosen = await bff.chooseCard({ cardType: 'GROUPON' })
   const redeemed = await bff.redeem({ cardId: 'pcard', code: chosen[0].code })
+  const linked = await bff.cardFromLink()
+  if (linked) console.log(linked.code, linked.outer_str)
+  const parsed = bff.cardLink({ encrypt_code: 'e', card_id: 'pcard' })
+  if (parsed) console.log(parsed.encryptCode, parsed.outerStr)
   const caps = await bff.capabilities({ userAgent: 'MicroMessenger/8.0.0' })
   const plug: boolean = caps.activation_plugin
   const body: Operations['POST /v1/cards/add-card']['body'] = { cards: [{ card_id: 'pcard' }] }

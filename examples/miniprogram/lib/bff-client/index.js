@@ -142,6 +142,39 @@ export class BffClient {
     return this.request('POST', '/v1/cards/codes/decrypt', { body, idempotent: true })
   }
 
+  /**
+   * What WeChat appends to a card's link (a card entry's URL, or a Mini Program page's query):
+   * encrypt_code, card_id, openid and, for member cards, outer_str. From a URL (default: the
+   * page's) or a Mini Program page's onLoad options. null when it carries no encrypt_code.
+   */
+  cardLink (source) {
+    if (source === undefined) {
+      const loc = this.options.location ?? globalThis.location
+      source = loc && loc.href
+    }
+    const data = typeof source === 'string' ? queryOf(source) : source
+    if (!data || !data.encrypt_code) return null
+    const out = { encryptCode: data.encrypt_code }
+    if (data.card_id) out.cardId = data.card_id
+    if (data.openid) out.openid = data.openid
+    if (data.outer_str) out.outerStr = data.outer_str
+    return out
+  }
+
+  /**
+   * The card a link opened, decrypted for its holder: decrypt's answer plus the link's
+   * outerStr (a member card's channel, counted as opened by the service). null without a link.
+   */
+  async cardFromLink (source) {
+    const link = this.cardLink(source)
+    if (!link) return null
+    const body = { encrypt_code: link.encryptCode }
+    if (link.cardId) body.card_id = link.cardId
+    if (link.outerStr) body.outer_str = link.outerStr
+    const card = await this.request('POST', '/v1/cards/codes/decrypt', { body, idempotent: true })
+    return link.outerStr ? { ...card, outer_str: link.outerStr } : card
+  }
+
   /** The user's cards with real codes. */
   async myCards () {
     return (await this.request('GET', '/v1/cards/mine')).cards
@@ -177,15 +210,12 @@ export class BffClient {
   }
 
   /**
-   * H5: the card a card's link was opened for. WeChat opens a card's custom_url, center_url or
-   * promotion_url with &card_id=…&encrypt_code=… appended; decrypt(encryptCode, cardId) gives its
-   * code (only to its holder). From `url` (default: this page); null if it carries none.
+   * H5: the card a card's link was opened for: cardLink(url), under the name the guide uses
+   * (one parser of WeChat's link parameters). decrypt(encryptCode, cardId), or cardFromLink,
+   * gives its code (only to its holder). From `url` (default: this page); null if none.
    */
   cardFromUrl (url) {
-    const loc = this.options.location ?? globalThis.location
-    const data = queryOf(url ?? (loc && loc.href) ?? '')
-    if (!data.encrypt_code) return null
-    return data.card_id ? { encryptCode: data.encrypt_code, cardId: data.card_id } : { encryptCode: data.encrypt_code }
+    return this.cardLink(url)
   }
 
   // ---- JS-SDK ----------------------------------------------------------------------------
