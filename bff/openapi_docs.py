@@ -119,4 +119,7 @@ REQUEST_EXAMPLES: dict[str, Any] = {
                          "client_msg_id": "spring-sale-1"},
     "PreviewRequest": {"card_id": CARD_ID, "openid": OPENID},
     "CardMessageRequest": {"openid": OPENID, "card_id": CARD_ID},
+    "SelfConsumeCell": {"is_open": True, "need_verify_cod": False, "need_remark_amount": True},
+    "PayCell": {"is_open": True},
+    "CodeMark": {"card_id": CARD_ID, "code": "110201201245", "openid": OPENID, "is_mark": True},
 }

@@ -67,9 +67,9 @@ MESSAGE_REFUSALS: Refusals = {
 def ensure_sendable(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
     """409 unless the card may go out in a message: issuable (review), and WeChat can hand out
     its codes (a custom-code card with deposited codes; stock left). 404 for an unknown card."""
-    ensure_issuable(get_profile(r, card_id))  # known refusals: no call
+    ensure_issuable(r, get_profile(r, card_id))  # known refusals: no call
     seen = get_card(r, wechat, card_id)  # WeChat's status wins over what was recorded
-    ensure_issuable(get_profile(r, card_id, fresh=True))
+    ensure_issuable(r, get_profile(r, card_id, fresh=True))
     card = seen["card"]
     base = (card.get(str(card.get("card_type", "")).lower()) or {}).get("base_info") or {}
     if base.get("use_custom_code"):

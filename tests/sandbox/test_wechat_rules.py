@@ -113,10 +113,10 @@ def test_card_ext_without_nonce_str_is_signed_over_the_fields_present(story: Sto
 
 def test_a_path_the_sandbox_does_not_simulate_is_no_system_busy(story: Story, wx):
     token = story.token()
-    answer = wx.post(f"/card/paycell/set?access_token={token}", json={})
+    answer = wx.post(f"/card/invoice/setbizattr?access_token={token}", json={})
     body = answer.get_json()
     assert body["errcode"] == 48001 and body["errcode"] != -1
-    assert "/card/paycell/set" in body["errmsg"] and "not simulated" in body["errmsg"]
+    assert "/card/invoice/setbizattr" in body["errmsg"] and "not simulated" in body["errmsg"]
     assert wx.put("/card/create", json={}).get_json()["errcode"] == 48001
 
 
