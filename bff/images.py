@@ -11,7 +11,6 @@ call. The sandbox answers URLs it serves itself, shaped as WeChat's
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from bff.errors import (
     PayloadTooLarge,
@@ -23,9 +22,7 @@ from bff.errors import (
 from bff.wechat.api import WeChatApi
 
 MAX_IMAGE_BYTES = 1024 * 1024  # WeChat's limit for media/uploadimg
-WECHAT_IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn")
 # The sandbox's own image URLs (bff/sandbox/api_media.py mints them).
-SANDBOX_IMAGE_PATH = re.compile(r"/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/[0-9a-f]{32}/0$")
 MAGIC = {b"\xff\xd8\xff": ("jpg", "image/jpeg"), b"\x89PNG\r\n\x1a\n": ("png", "image/png")}
 # WeChat's refusals of the file itself (its type, its size).
 IMAGE_REFUSALS: Refusals = {40005: (UnsupportedMediaType, "WeChat refused the file type: {errmsg}"),
@@ -63,16 +60,15 @@ def upload_card_image(wechat: WeChatApi, data: bytes) -> str:
     return str(answer.get("url") or "")
 
 
+# The one rule for a card picture's URL, as patterns so the spec states it exactly: http(s) on
+# WeChat's image host, or (sandbox mode) an upload the sandbox serves under its own base.
+CARD_IMAGE_URL_PATTERN = r"^https?://(?:mmbiz\.qpic\.cn|mmbiz\.qlogo\.cn)(?::\d{1,5})?(?:[/?#]\S*)?$"
+SANDBOX_IMAGE_URL_PATTERN = (r"^https?://[^/\s?#]+(?:/\S*)?/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/"
+                             r"[0-9a-f]{32}/0$")
+
+
 def is_card_image_url(url: str, *, sandbox: bool) -> bool:
     """A URL a card's picture may have: http(s) on WeChat's image host, or in sandbox mode one
     the sandbox serves (its uploads)."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host in WECHAT_IMAGE_HOSTS:
-        return True
-    return sandbox and SANDBOX_IMAGE_PATH.search(parts.path) is not None
+    return bool(re.fullmatch(CARD_IMAGE_URL_PATTERN, url)
+                or (sandbox and re.fullmatch(SANDBOX_IMAGE_URL_PATTERN, url)))

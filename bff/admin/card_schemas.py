@@ -29,7 +29,7 @@ from bff.catalogue_rules import (
     activation_mode_problems,
     app_brand_problems,
 )
-from bff.images import is_card_image_url
+from bff.images import CARD_IMAGE_URL_PATTERN, SANDBOX_IMAGE_URL_PATTERN, is_card_image_url
 from bff.openapi import StrictBool, at_least_one_of
 
 CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
@@ -127,7 +127,10 @@ class CardImageUrl(validate.Validator):
 def image_url(**kwargs: Any) -> fields.Str:
     return fields.Str(validate=[validate.Length(min=1), Bytes(128), CardImageUrl()],
                       metadata={"description": "an image on WeChat's image host "
-                                               "(POST /v1/admin/images answers one)"}, **kwargs)
+                                               "(POST /v1/admin/images answers one; in sandbox "
+                                               "mode also the sandbox's own uploads)",
+                                "pattern": f"{CARD_IMAGE_URL_PATTERN}|{SANDBOX_IMAGE_URL_PATTERN}"},
+                      **kwargs)
 
 
 class SkuSchema(Schema):
@@ -216,6 +219,12 @@ class _Raise:
     unknown = RAISE
 
 
+def app_brand_rule(pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """``Meta.openapi`` for ``AppBrandPairs``: each page path needs its Mini Program."""
+    return {"allOf": [{"anyOf": [{"not": {"required": [page]}}, {"required": [user]}]}
+                      for user, page in pairs]}
+
+
 class AppBrandPairs(Schema):
     """An object whose ``*_app_brand_pass`` needs its ``*_app_brand_user_name`` (WeChat's
     Mini Program links): ``pairs`` names them."""
@@ -231,7 +240,8 @@ class AppBrandPairs(Schema):
 
 BaseInfoSchema = type("BaseInfoSchema", (AppBrandPairs,), {
     "__doc__": "``base_info``: what every card type shares.",
-    "Meta": _Include, "pairs": APP_BRAND_PAIRS["base_info"], **_base_info_fields(True)})
+    "Meta": type("Meta", (_Include,), {"openapi": app_brand_rule(APP_BRAND_PAIRS["base_info"])}),
+    "pairs": APP_BRAND_PAIRS["base_info"], **_base_info_fields(True)})
 # What card/update may change; any other field is refused (422 "Unknown field"). A page path
 # without its Mini Program is judged against the card it changes (bff.catalogue.update_card).
 BaseInfoChangeSchema = type("BaseInfoChangeSchema", (Schema,), {
@@ -302,7 +312,8 @@ class CustomFieldSchema(Schema):
 
     class Meta:
         unknown = INCLUDE
-        openapi = at_least_one_of(("name_type", "name"))
+        openapi = {**at_least_one_of(("name_type", "name")),
+                   **app_brand_rule((CELL_APP_BRAND_PAIR,))}
 
     name_type = fields.Str(validate=validate.OneOf(FIELD_NAME_TYPES))
     name = text(15)
@@ -325,6 +336,7 @@ class CustomCellSchema(AppBrandPairs):
 
     class Meta:
         unknown = INCLUDE
+        openapi = app_brand_rule((CELL_APP_BRAND_PAIR,))
 
     pairs = (CELL_APP_BRAND_PAIR,)
     name = text(15, required=True)
@@ -370,6 +382,10 @@ class MemberCardFieldsSchema(AppBrandPairs):
 class MemberCardSchema(CouponSchema, MemberCardFieldsSchema):
     """``member_card``: one activation mode, and for the Mini Program flow ``wx_activate`` +
     ``wx_activate_after_submit`` + ``activate_app_brand_user_name`` / ``_pass``."""
+
+    class Meta:
+        unknown = INCLUDE
+        openapi = app_brand_rule(MemberCardFieldsSchema.pairs)
 
     prerogative = text(MAX_TEXT, required=True)
     supply_bonus = flag(required=True)

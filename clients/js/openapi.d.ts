@@ -562,45 +562,7 @@ export interface DateInfo {
   fixed_begin_term?: number;
 }
 
-export interface BaseInfo {
-  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
-  logo_url: string;
-  brand_name: string;
-  code_type: "CODE_TYPE_TEXT" | "CODE_TYPE_BARCODE" | "CODE_TYPE_QRCODE" | "CODE_TYPE_ONLY_QRCODE" | "CODE_TYPE_ONLY_BARCODE" | "CODE_TYPE_NONE";
-  title: string;
-  color: "Color010" | "Color020" | "Color030" | "Color040" | "Color050" | "Color060" | "Color070" | "Color080" | "Color081" | "Color082" | "Color090" | "Color100" | "Color101" | "Color102";
-  notice: string;
-  description: string;
-  sku: Sku;
-  date_info: DateInfo;
-  use_custom_code?: boolean;
-  get_custom_code_mode?: "GET_CUSTOM_CODE_MODE_DEPOSIT";
-  bind_openid?: boolean;
-  service_phone?: string;
-  get_limit?: number;
-  use_limit?: number;
-  can_share?: boolean;
-  can_give_friend?: boolean;
-  center_title?: string;
-  center_sub_title?: string;
-  center_url?: string;
-  custom_url_name?: string;
-  custom_url?: string;
-  custom_url_sub_title?: string;
-  promotion_url_name?: string;
-  promotion_url?: string;
-  promotion_url_sub_title?: string;
-  source?: string;
-  custom_app_brand_user_name?: string;
-  promotion_app_brand_user_name?: string;
-  center_app_brand_user_name?: string;
-  custom_app_brand_pass?: string;
-  promotion_app_brand_pass?: string;
-  center_app_brand_pass?: string;
-  location_id_list?: Array<number>;
-  use_all_locations?: boolean;
-  [key: string]: unknown;
-}
+export type BaseInfo = unknown | unknown & unknown | unknown & unknown | unknown;
 
 export interface Groupon {
   base_info: BaseInfo;
@@ -651,61 +613,11 @@ export interface GeneralCoupon {
   [key: string]: unknown;
 }
 
-export interface CustomField {
-  name_type?: "FIELD_NAME_TYPE_LEVEL" | "FIELD_NAME_TYPE_COUPON" | "FIELD_NAME_TYPE_STAMP" | "FIELD_NAME_TYPE_DISCOUNT" | "FIELD_NAME_TYPE_ACHIEVEMEN" | "FIELD_NAME_TYPE_MILEAGE" | "FIELD_NAME_TYPE_SET_POINTS" | "FIELD_NAME_TYPE_TIMS";
-  name?: string;
-  url?: string;
-  app_brand_user_name?: string;
-  app_brand_pass?: string;
-  [key: string]: unknown;
-}
+export type CustomField = unknown | unknown;
 
-export interface CustomCell {
-  name: string;
-  tips?: string;
-  url?: string;
-  app_brand_user_name?: string;
-  app_brand_pass?: string;
-  [key: string]: unknown;
-}
+export type CustomCell = unknown | unknown;
 
-export interface MemberCard {
-  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
-  background_pic_url?: string;
-  prerogative: string;
-  auto_activate?: boolean;
-  wx_activate?: boolean;
-  wx_activate_after_submit?: boolean;
-  wx_activate_after_submit_url?: string;
-  activate_url?: string;
-  activate_app_brand_user_name?: string;
-  activate_app_brand_pass?: string;
-  bonus_app_brand_user_name?: string;
-  bonus_app_brand_pass?: string;
-  balance_app_brand_user_name?: string;
-  balance_app_brand_pass?: string;
-  supply_bonus: boolean;
-  supply_balance: boolean;
-  bonus_url?: string;
-  balance_url?: string;
-  bonus_cleared?: string;
-  bonus_rules?: string;
-  balance_rules?: string;
-  bonus_rule?: {
-    [key: string]: unknown;
-  };
-  discount?: number;
-  custom_field1?: CustomField;
-  custom_field2?: CustomField;
-  custom_field3?: CustomField;
-  custom_cell1?: CustomCell;
-  custom_cell2?: CustomCell;
-  base_info: BaseInfo;
-  advanced_info?: {
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
+export type MemberCard = unknown | unknown & unknown | unknown;
 
 export interface Card {
   card_type: "GROUPON" | "CASH" | "DISCOUNT" | "GIFT" | "GENERAL_COUPON" | "MEMBER_CARD";
@@ -744,7 +656,7 @@ export interface CardView {
 }
 
 export interface BaseInfoChange {
-  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
+  /** an image on WeChat's image host (POST /v1/admin/images answers one; in sandbox mode also the sandbox's own uploads) */
   logo_url?: string;
   code_type?: "CODE_TYPE_TEXT" | "CODE_TYPE_BARCODE" | "CODE_TYPE_QRCODE" | "CODE_TYPE_ONLY_QRCODE" | "CODE_TYPE_ONLY_BARCODE" | "CODE_TYPE_NONE";
   title?: string;
@@ -777,7 +689,7 @@ export interface BaseInfoChange {
 }
 
 export interface CardChange {
-  /** an image on WeChat's image host (POST /v1/admin/images answers one) */
+  /** an image on WeChat's image host (POST /v1/admin/images answers one; in sandbox mode also the sandbox's own uploads) */
   background_pic_url?: string;
   prerogative?: string;
   auto_activate?: boolean;
