@@ -56,5 +56,31 @@ def test_the_story_over_real_http_without_a_mounted_sandbox(redis_client, redis_
         assert decrypted.get_json()["card_id"] == card
         assert client.get("/v1/admin/events", headers=bearer(PROD_ADMIN_TOKEN)).status_code == 200
         assert sandbox.calls("cgi-bin/stable_token") == 1  # production default: stable_token
+
+        # An operator's picture, uploaded through the service to the standalone sandbox, is one
+        # a card may carry (the sandbox serves it under its own base, as WeChat's image host).
+        import copy
+
+        from bff.openapi_docs import REQUEST_EXAMPLES
+
+        admin = bearer(PROD_ADMIN_TOKEN)
+        png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+        boundary = "bff-test-boundary"
+        form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n").encode() + png \
+            + f"\r\n--{boundary}--\r\n".encode()
+        uploaded = client.post("/v1/admin/images", data=form, headers=admin,
+                               content_type=f"multipart/form-data; boundary={boundary}")
+        assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
+        url = uploaded.get_json()["url"]
+        assert url.startswith(wechat + "/")
+        card_body = copy.deepcopy(REQUEST_EXAMPLES["CardCreate"])
+        card_body["card"]["cash"]["base_info"]["logo_url"] = url
+        created = client.post("/v1/admin/cards", json=card_body, headers=admin)
+        assert created.status_code == 201, created.get_data(as_text=True)
+        elsewhere = f"https://example.com/x/mmbiz.qpic.cn/mmbiz_png/{'0' * 32}/0"
+        card_body["card"]["cash"]["base_info"]["logo_url"] = elsewhere  # not where WeChat is
+        refused = client.post("/v1/admin/cards", json=card_body, headers=admin)
+        assert refused.status_code == 422, refused.get_data(as_text=True)
     finally:
         shutdown()

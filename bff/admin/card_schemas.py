@@ -108,17 +108,23 @@ def app_brand_pass(**kwargs: Any) -> fields.Str:
         **kwargs)
 
 
-def _sandbox_mode() -> bool:
+def _sandbox_upload(url: str) -> bool:
+    """Whether an upload the sandbox served counts here: in sandbox mode, or when the service
+    talks to a standalone sandbox over HTTP (``BFF_WECHAT_API_BASE`` not WeChat's) and the URL
+    is under that base. Against WeChat, only WeChat's image host."""
     if not has_app_context():
         return False
-    return bool(current_app.extensions["bff"].settings.sandbox)
+    settings = current_app.extensions["bff"].settings
+    base = settings.wechat_api_base.rstrip("/")
+    return bool(settings.sandbox) or (
+        base != "https://api.weixin.qq.com" and url.startswith(base + "/"))
 
 
 class CardImageUrl(validate.Validator):
     """A card picture's URL: on WeChat's image host (upload it with POST /v1/admin/images)."""
 
     def __call__(self, value: str) -> str:
-        if not is_card_image_url(value, sandbox=_sandbox_mode()):
+        if not is_card_image_url(value, sandbox=_sandbox_upload(value)):
             raise ValidationError("an image URL on WeChat's image host (mmbiz.qpic.cn): upload "
                                   "the picture with POST /v1/admin/images and use its url")
         return value
