@@ -112,6 +112,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(behind_one_proxy):
     assert login_calls(story) == 4
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_add_card_with_made_up_card_ids_makes_a_bounded_number_of_calls(story):
     token = story.login(story.user())
     answers = [story.sign(token, {"card_id": made_up_card_id()}) for _ in range(1000)]

@@ -66,7 +66,8 @@ def serve_in_thread(redis_url: str | None, config: SandboxConfig,
     client = redis_from_url(redis_url)
     server = make_server(host, 0, create_sandbox_app(client, config), threaded=True,
                          request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="wx-sandbox", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="wx-sandbox", daemon=True)  # a quick shutdown
     thread.start()
 
     def shutdown() -> None:

@@ -32,6 +32,7 @@ def write_codes(path, codes: list[str], extra: bytes = b"") -> str:
     return str(path)
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_ten_thousand_codes_with_a_failure_an_interruption_and_a_rerun(
         story, app, client, tmp_path):
     r, wechat = services(app)
@@ -178,6 +179,7 @@ def test_two_imports_of_one_card_at_once_are_locked_and_the_second_says_who_hold
     assert res.exit_code == 0, res.output
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_the_import_lock_is_renewed_while_held_and_another_card_is_not_locked(app):
     r, _ = services(app)
     with ImportLock(r, "card-a", ttl=1):

@@ -7,6 +7,8 @@ import threading
 import time
 from urllib.parse import quote
 
+import pytest
+
 from bff import redemption as ledger
 from bff.store import keys
 from tests.story import ADMIN
@@ -146,6 +148,7 @@ def first_and_retry_past_its_claim(app, r, body: dict, key: str) -> dict[str, tu
     return answers
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(story, app, client, monkeypatch,
                                                                     redis_client):
     """The first request's consume stalls past its claim; its retry (same key) takes the claim
@@ -167,6 +170,7 @@ def test_a_consume_that_outlives_its_claim_never_409s_its_own_retry(story, app, 
     assert f"by staff {answers['first'][1]['staff_id']}" in other.json["message"]
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_a_consume_whose_answer_outlives_its_claim_is_one_consume_for_its_retry(
         story, app, client, monkeypatch, redis_client):
     """WeChat applies the first consume at once but answers after the claim expired; the retry

@@ -137,6 +137,7 @@ def test_refresh_ahead_keeps_serving_the_old_value(redis_client: redis.Redis) ->
     assert other.access_token() == "token-2" and source.token_calls == 2
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_redis_outage_serves_local_value_and_recovers() -> None:
     server = RedisServer().start()
     client = redis.Redis.from_url(server.url, decode_responses=True,

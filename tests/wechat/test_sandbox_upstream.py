@@ -118,6 +118,7 @@ def test_quota_on_the_token_endpoint_is_not_hammered(
     assert story.calls("cgi-bin/stable_token") == 1  # the failure is shared for a moment
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_timeouts_give_unavailable_after_bounded_attempts(redis_client: redis.Redis,
                                                           redis_url: str) -> None:
     from bff.sandbox import serve_in_thread
@@ -144,6 +145,7 @@ def test_timeouts_give_unavailable_after_bounded_attempts(redis_client: redis.Re
         shutdown()
 
 
+@pytest.mark.slow  # seconds of real waiting (timeouts, renewals, outages)
 def test_redis_outage_serves_the_cached_token_and_recovers(
     story: Story, redis_client: redis.Redis
 ) -> None:
