@@ -253,7 +253,7 @@ class WxCardIdConverter(BaseConverter):
     regex = WX_CARD_ID_PATTERN.strip("^$")
 
 
-# A broadcast's id (bff.admin.broadcasts): "b" and 20 hex digits, so /v1/admin/broadcasts/preview
+# A broadcast's id (bff.broadcasts): "b" and 20 hex digits, so /v1/admin/broadcasts/preview
 # is never read as one.
 BROADCAST_ID_PATTERN = r"^b[0-9a-f]{20}$"
 

@@ -1,5 +1,5 @@
 """Operator endpoints for card messages: broadcasts, their previews and status, and
-customer-service card messages (the rules: ``bff.admin.broadcasts``)."""
+customer-service card messages (the rules: ``bff.broadcasts``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from bff.admin import broadcasts
+from bff import broadcasts
 from bff.admin.broadcast_schemas import (
     BroadcastRequestSchema,
     BroadcastSchema,

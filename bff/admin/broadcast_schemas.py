@@ -1,5 +1,5 @@
 """Request and response schemas of card messages: broadcasts, previews, customer-service
-messages (``bff.admin.broadcasts``)."""
+messages (``bff.broadcasts``)."""
 
 from __future__ import annotations
 

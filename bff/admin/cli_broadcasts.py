@@ -1,5 +1,5 @@
 """``bff broadcasts send|preview|status`` and ``bff messages card``: card messages from the
-command line, through the same rules as ``/v1/admin/broadcasts`` (``bff.admin.broadcasts``).
+command line, through the same rules as ``/v1/admin/broadcasts`` (``bff.broadcasts``).
 
 Both groups are whole here; ``bff.admin.cli.GROUPS`` lists them."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from bff.admin import broadcasts as domain
+from bff import broadcasts as domain
 from bff.admin.broadcast_schemas import (
     BroadcastRequestSchema,
     CardMessageRequestSchema,

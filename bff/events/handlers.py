@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from bff import holdings
-from bff.admin.broadcasts import record_job_finish
+from bff.broadcasts import record_job_finish
 from bff.catalogue import record_stock_alert
 from bff.events import stats
 from bff.events.parse import as_int

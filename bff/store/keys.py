@@ -399,7 +399,7 @@ def import_lock(card_id: str) -> str:
     return f"{PREFIX}import-lock:{card_id}"
 
 
-# Card messages (bff/admin/broadcasts.py; one hash tag for all: a few broadcasts a day):
+# Card messages (bff/broadcasts.py; one hash tag for all: a few broadcasts a day):
 # - ``bff:{broadcasts}:<broadcast_id>`` hash {broadcast_id, card_id, msg_id, client_msg_id,
 #   fingerprint (sha256 of card and audience), audience (JSON {audience, tag_id,
 #   openid_count}), created_at}; TTL 90 days.
