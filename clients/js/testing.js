@@ -31,8 +31,15 @@ export function freePort () {
 /**
  * Start `bff dev` on a free port; resolves when /healthz answers. Call stop() when done.
  * The command: `command`, else $BFF_BIN, else the repository's .venv/bin/bff, else `bff` on the PATH.
+ * With $BFF_URL set (a `bff dev` you already run, e.g. http://127.0.0.1:8000), nothing is
+ * started: that service is used, and stop() leaves it running.
  */
 export async function startBff (env = {}, { command, cwd } = {}) {
+  if (process.env.BFF_URL && !command) {
+    const base = process.env.BFF_URL.replace(/\/+$/, '')
+    if (!(await fetch(`${base}/healthz`)).ok) throw new Error(`BFF_URL ${base} does not answer /healthz`)
+    return { base, port: Number(new URL(base).port), stop: async () => {}, output: () => '' }
+  }
   const port = await freePort()
   const bin = command ?? bffCommand()
   const child = spawn(bin, ['dev', '--port', String(port)], {

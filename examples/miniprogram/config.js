@@ -3,6 +3,6 @@
 // The tests point these at a `bff dev` and its sandbox's cards.
 export default {
   baseUrl: 'https://api.example.com',
-  couponCardId: 'pCOUPONCARDIDxxxxxxxxxxxxxxx', // a card_id from `bff cards create` (28 characters)
+  couponCardId: 'pCOUPONCARDIDxxxxxxxxxxxxxxx', // a card_id (28 characters): POST /sandbox/_sim/cards, or `bff cards create` then approve it (README)
   memberCardId: 'pMEMBERCARDIDxxxxxxxxxxxxxxx'
 }
