@@ -41,7 +41,7 @@ class IdentityConflict(Exception):
 
 
 # KEYS[1..3] = identity hash of unionid / mp / oa (empty key name '' when not given)
-# ARGV = unionid, mp_openid, oa_openid, source
+# ARGV = unionid, mp_openid, oa_openid, source, dry run ('1': check only, write nothing)
 # Each known id maps to one hash {unionid, mp, oa, by}. The script gathers the records of every
 # given id, refuses when any field would change, and writes the merged record under every id.
 _LINK = """
@@ -67,6 +67,7 @@ for i = 1, 3 do
     end
   end
 end
+if ARGV[5] == '1' then return {'ok'} end  -- dry run: the check alone (link_conflicts)
 if by == '' then by = ARGV[4] end
 local changed = 0
 for i = 1, 3 do
@@ -99,13 +100,7 @@ def link_openids(
     """
     if source not in SOURCES:
         raise ValueError(f"unknown identity source {source!r}")
-    ids = (unionid or "", mp_openid or "", oa_openid or "")
-    if sum(1 for i in ids if i) < 1:
-        raise ValueError("at least one id is required")
-    key_names = [keys.identity(kind, value) if value else keys.identity(kind, "-")
-                 for kind, value in zip(("unionid", "mp", "oa"), ids, strict=True)]
-    prefixes = [keys.identity(kind, "") for kind in ("unionid", "mp", "oa")]
-    result = r.eval(_LINK, 6, *key_names, *prefixes, *ids, source)
+    result = _run_link(r, (unionid or "", mp_openid or "", oa_openid or ""), source, dry=False)
     if result[0] == "conflict":
         IDENTITY_CONFLICTS.labels(source).inc()
         log.warning("identity link refused: source=%s conflicting field=%s", source, result[1])
@@ -125,21 +120,20 @@ def link_conflicts(
     mp_openid: str | None = None,
     oa_openid: str | None = None,
 ) -> bool:
-    """Whether ``link_openids`` with these ids would be refused, read without writing (the
-    same merge as its script: every given id's record, no field may change)."""
-    merged = {"unionid": unionid or "", "mp": mp_openid or "", "oa": oa_openid or ""}
-    given = [(kind, value) for kind, value in merged.items() if value]
-    pipe = r.pipeline(transaction=False)
-    for kind, value in given:
-        pipe.hgetall(keys.identity(kind, value))
-    for rec in pipe.execute():
-        for f in merged:
-            have = rec.get(f) or ""
-            if have:
-                if merged[f] and merged[f] != have:
-                    return True
-                merged[f] = have
-    return False
+    """Whether ``link_openids`` with these ids would be refused, read without writing: the
+    same script, stopped before it writes (nothing logged or counted)."""
+    ids = (unionid or "", mp_openid or "", oa_openid or "")
+    return _run_link(r, ids, "", dry=True)[0] == "conflict"
+
+
+def _run_link(r: redis.Redis, ids: tuple[str, str, str], source: str, *,
+              dry: bool) -> list[str]:
+    if sum(1 for i in ids if i) < 1:
+        raise ValueError("at least one id is required")
+    key_names = [keys.identity(kind, value) if value else keys.identity(kind, "-")
+                 for kind, value in zip(("unionid", "mp", "oa"), ids, strict=True)]
+    prefixes = [keys.identity(kind, "") for kind in ("unionid", "mp", "oa")]
+    return r.eval(_LINK, 6, *key_names, *prefixes, *ids, source, "1" if dry else "0")
 
 
 def find_identity(

@@ -333,10 +333,23 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
 
 def _new_link(r: redis.Redis, caller: Caller, facts: CodeFacts, source: str,
               proof_mac: str = "", **ids: str) -> Claim:
-    ids = {"mp_openid": caller.mp_openid or "", **ids}
-    if link_conflicts(r, **ids):
-        raise Forbidden(NOT_YOURS)
-    return Claim(facts, link_source=source, link_ids=ids, proof_mac=proof_mac)
+    claim = Claim(facts, link_source=source,
+                  link_ids={"mp_openid": caller.mp_openid or "", **ids}, proof_mac=proof_mac)
+    refusal = _contradicted(r, claim)
+    if refusal:
+        raise Forbidden(refusal)
+    return claim
+
+
+def _contradicted(r: redis.Redis, claim: Claim) -> str | None:
+    """Why the new link cannot be made, or None: its cardExt proof already linked another
+    receiver (one cardExt, one receiver), or it contradicts a stored link. Read when the claim
+    is made, and again once it is reserved (``_hold``)."""
+    if claim.proof_mac:
+        used = r.get(keys.card_ext_proof_used(claim.proof_mac))
+        if used is not None and used != claim.facts.oa_openid:
+            return NOT_LINKED
+    return NOT_YOURS if link_conflicts(r, **claim.link_ids) else None
 
 
 def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tuple[int, str],
@@ -358,9 +371,6 @@ def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tup
     mp = caller.mp_openid or ""
     if r.sismember(keys.identity_removed(mp), owner):
         raise Forbidden(NOT_LINKED)  # an operator removed this very link
-    used = r.get(keys.card_ext_proof_used(mac))
-    if used is not None and used != owner:
-        raise Forbidden(NOT_LINKED)  # one cardExt, one receiver
     return _new_link(r, caller, facts, "card_ext", proof_mac=mac, oa_openid=owner)
 
 
@@ -407,10 +417,10 @@ def _hold(r: redis.Redis, claim: Claim) -> bool:
     held = bool(r.set(pending, owner, nx=True, ex=PENDING_SECONDS))
     if not held and r.get(pending) != owner:
         raise Forbidden(NOT_YOURS)  # another receiver's code is being claimed right now
-    used = r.get(keys.card_ext_proof_used(claim.proof_mac)) if claim.proof_mac else None
-    if link_conflicts(r, **claim.link_ids) or (used is not None and used != owner):
+    refusal = _contradicted(r, claim)  # landed between check_owner's read and the reservation
+    if refusal:
         _release(r, claim, held)
-        raise Forbidden(NOT_YOURS)
+        raise Forbidden(refusal)
     return held
 
 
