@@ -301,3 +301,21 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def standalone_wechat(redis_client: redis.Redis, redis_url: str) -> Iterator[str]:
+    """A standalone sandbox on a free port, with the sandbox's settings: the WeChat a service
+    (or the installed ``bff``) built from BFF_* variables calls over real HTTP. Its base URL."""
+    from bff import config as c
+    from bff.sandbox import SandboxConfig
+    from bff.sandbox.server import serve_in_thread
+
+    base, shutdown = serve_in_thread(redis_url, SandboxConfig(
+        oa_appid=c.SANDBOX_APPID, oa_secret=c.SANDBOX_SECRET, mp_appid=c.SANDBOX_MP_APPID,
+        mp_secret=c.SANDBOX_MP_SECRET, push_token=c.SANDBOX_PUSH_TOKEN,
+        push_aes_key=c.SANDBOX_PUSH_AES_KEY))
+    try:
+        yield base
+    finally:
+        shutdown()

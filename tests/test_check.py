@@ -6,8 +6,6 @@ in-process one of sandbox mode; Redis is the test Redis, or a port nothing liste
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 from click.testing import CliRunner
@@ -15,26 +13,12 @@ from redis.exceptions import ResponseError
 
 from bff import config as c
 from bff.check import _persistence, check, run_checks
-from bff.sandbox import SandboxConfig
-from bff.sandbox.server import serve_in_thread
 from tests.redis_server import free_port
 from tests.story import Story
 
 
 @pytest.fixture
-def wechat(redis_client, redis_url) -> Iterator[str]:
-    base, shutdown = serve_in_thread(redis_url, SandboxConfig(
-        oa_appid=c.SANDBOX_APPID, oa_secret=c.SANDBOX_SECRET, mp_appid=c.SANDBOX_MP_APPID,
-        mp_secret=c.SANDBOX_MP_SECRET, push_token=c.SANDBOX_PUSH_TOKEN,
-        push_aes_key=c.SANDBOX_PUSH_AES_KEY))
-    try:
-        yield base
-    finally:
-        shutdown()
-
-
-@pytest.fixture
-def env(redis_url: str, wechat: str) -> dict[str, str]:
+def env(redis_url: str, standalone_wechat: str) -> dict[str, str]:
     """Production-shaped settings (no sandbox defaults) against the standalone sandbox."""
     return {
         "BFF_APPID": c.SANDBOX_APPID, "BFF_SECRET": c.SANDBOX_SECRET,
@@ -42,7 +26,7 @@ def env(redis_url: str, wechat: str) -> dict[str, str]:
         "BFF_MINIPROGRAM_SECRET": c.SANDBOX_MP_SECRET,
         "BFF_PUSH_TOKEN": c.SANDBOX_PUSH_TOKEN, "BFF_PUSH_AES_KEY": c.SANDBOX_PUSH_AES_KEY,
         "BFF_REDIS_URL": redis_url, "BFF_ADMIN_TOKEN": "check-admin-token-" + "x" * 16,
-        "BFF_DATA_KEY": c.SANDBOX_DATA_KEY, "BFF_WECHAT_API_BASE": wechat,
+        "BFF_DATA_KEY": c.SANDBOX_DATA_KEY, "BFF_WECHAT_API_BASE": standalone_wechat,
         "BFF_JSSDK_HOSTS": "h5.example.com",
     }
 
@@ -84,8 +68,9 @@ def test_a_wrong_miniprogram_secret_is_named(env):
     assert "40125" in failed
 
 
-def test_an_ip_off_the_whitelist_is_named(env, wechat):
-    Story(requests.Session(), wechat=wechat).fault("/cgi-bin/stable_token", errcode=40164)
+def test_an_ip_off_the_whitelist_is_named(env, standalone_wechat):
+    wechat = Story(requests.Session(), wechat=standalone_wechat)
+    wechat.fault("/cgi-bin/stable_token", errcode=40164)
     failed = failures(env)
     assert any("IP whitelist" in line and "127.0.0.1" in line and "40164" in line
                for line in failed), failed

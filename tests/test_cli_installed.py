@@ -20,10 +20,6 @@ from pathlib import Path
 import click
 import pytest
 
-from bff import config as c
-from bff.sandbox import SandboxConfig
-from bff.sandbox.server import serve_in_thread
-
 REPO = Path(__file__).resolve().parents[1]
 BFF = str(Path(sys.executable).with_name("bff")) if Path(sys.executable).with_name(
     "bff").exists() else shutil.which("bff")
@@ -54,22 +50,10 @@ def groups(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[
 
 
 @pytest.fixture
-def wechat(redis_client, redis_url) -> Iterator[str]:
-    """A standalone sandbox on a free port: the WeChat the installed bff calls over HTTP."""
-    base, shutdown = serve_in_thread(redis_url, SandboxConfig(
-        oa_appid=c.SANDBOX_APPID, oa_secret=c.SANDBOX_SECRET, mp_appid=c.SANDBOX_MP_APPID,
-        mp_secret=c.SANDBOX_MP_SECRET, push_token=c.SANDBOX_PUSH_TOKEN,
-        push_aes_key=c.SANDBOX_PUSH_AES_KEY))
-    try:
-        yield base
-    finally:
-        shutdown()
-
-
-@pytest.fixture
-def operator_env(redis_url: str, wechat: str) -> dict[str, str]:
+def operator_env(redis_url: str, standalone_wechat: str) -> dict[str, str]:
     """What ``bff dev`` tells another terminal to export."""
-    return {"BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url, "BFF_WECHAT_API_BASE": wechat}
+    return {"BFF_SANDBOX": "1", "BFF_REDIS_URL": redis_url,
+            "BFF_WECHAT_API_BASE": standalone_wechat}
 
 
 @pytest.mark.slow  # one subprocess per group (about a dozen interpreter starts)
