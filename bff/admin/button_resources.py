@@ -22,6 +22,7 @@ from bff.admin_auth import admin_blueprint, admin_required
 from bff.errors import Unprocessable
 from bff.extensions import services
 from bff.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.request_guard import body_limit
 
 blp = admin_blueprint("admin-card-buttons", __name__,
                       "Operators: WeChat's buttons on a card, online redemption marks, images")
@@ -29,14 +30,6 @@ BUTTON_CONFLICT = {409: "WeChat refuses it for the card's status, or the account
                         "card permission"}
 # A multipart body with a 1 MB image and its form framing.
 IMAGE_BODY_BYTES = images.MAX_IMAGE_BYTES + 64 * 1024
-
-
-@blp.before_request
-def _room_for_an_image() -> None:
-    """The image upload may be larger than BFF_MAX_BODY_BYTES (64 KiB by default)."""
-    if request.endpoint == f"{blp.name}.Images":
-        request.max_content_length = max(IMAGE_BODY_BYTES,
-                                         services().settings.max_body_bytes)
 
 
 @blp.route("/cards/<card_id:card_id>/self-consume-cell")
@@ -88,6 +81,7 @@ class CodeMark(MethodView):
 
 @blp.route("/images")
 class Images(MethodView):
+    @body_limit(IMAGE_BODY_BYTES)  # larger than BFF_MAX_BODY_BYTES (64 KiB by default)
     @blp.arguments(ImageUploadSchema, location="files")
     @blp.response(201, ImageSchema)
     @blp.alt_response(413, description="the image is over 1 MB")
