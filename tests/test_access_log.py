@@ -78,6 +78,7 @@ def test_hashed_ids_are_keyed_and_one_per_id_however_encoded():
     import hashlib
 
     plain = safe_path({"RAW_URI": "/v1/admin/members/" + CARD_ID + "/1234"})
+    assert plain.startswith(f"/v1/admin/members/{CARD_ID}/~") and "1234" not in plain
     assert "~" + hashlib.sha256(b"1234").hexdigest()[:10] not in plain
     a = safe_path({"RAW_URI": "/v1/admin/users/oAbcdeT123456"})
     b = safe_path({"RAW_URI": "/v1/admin/users/oAbcde%54123456"})
