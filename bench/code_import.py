@@ -24,12 +24,12 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from bench.common import throwaway_redis  # noqa: E402
-from bff.admin.codes import read_code_file  # noqa: E402
-from bff.admin.importer import CodeImporter  # noqa: E402
-from bff.admin.reconcile import Progress  # noqa: E402
-from bff.config import load_settings  # noqa: E402
+from bff.domain.codes.custom import read_code_file  # noqa: E402
+from bff.domain.codes.importer import CodeImporter  # noqa: E402
+from bff.domain.codes.reconcile import Progress  # noqa: E402
+from bff.ground.config import load_settings  # noqa: E402
+from bff.ground.wechat import build_wechat  # noqa: E402
 from bff.sandbox.server import config_from_env, serve_in_thread  # noqa: E402
-from bff.wechat import build_wechat  # noqa: E402
 
 
 class Stopwatch(Progress):

@@ -26,11 +26,11 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from bench.common import throwaway_redis  # noqa: E402
-from bff import config, store  # noqa: E402
-from bff.store import keys  # noqa: E402
-from bff.wechat.client import WeChatClient  # noqa: E402
-from bff.wechat.credential_source import WeChatCredentialSource  # noqa: E402
-from bff.wechat.credentials import Credentials  # noqa: E402
+from bff.ground import config, store
+from bff.ground.store import keys  # noqa: E402
+from bff.ground.wechat.client import WeChatClient  # noqa: E402
+from bff.ground.wechat.credential_source import WeChatCredentialSource  # noqa: E402
+from bff.ground.wechat.credentials import Credentials  # noqa: E402
 
 TOKEN_PATHS = ("cgi-bin/stable_token", "cgi-bin/token")
 TICKET_PATH = "cgi-bin/ticket/getticket"

@@ -26,13 +26,13 @@ import redis
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import common  # noqa: E402
 from bench.loadgen import require_wrk, run_wrk_requests  # noqa: E402
-from bff.store import keys  # noqa: E402
+from bff.ground.store import keys  # noqa: E402
 
 
 def build(mode: str, tag: str, count: int) -> list[tuple[str, bytes]]:
     """Signed pushes (path + query, body), as WeChat sends them; fresh timestamps."""
-    from bff.config import SANDBOX_APPID, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN
-    from bff.wechat.crypto import PushCrypto
+    from bff.ground.config import SANDBOX_APPID, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN
+    from bff.ground.wechat.crypto import PushCrypto
 
     crypto = PushCrypto(SANDBOX_PUSH_TOKEN, SANDBOX_PUSH_AES_KEY, SANDBOX_APPID)
     out = []
@@ -60,7 +60,7 @@ def build(mode: str, tag: str, count: int) -> list[tuple[str, bytes]]:
 def _sig(timestamp: str, nonce: str) -> str:
     import hashlib
 
-    from bff.config import SANDBOX_PUSH_TOKEN
+    from bff.ground.config import SANDBOX_PUSH_TOKEN
 
     return hashlib.sha1("".join(sorted([SANDBOX_PUSH_TOKEN, timestamp, nonce])).encode()
                         ).hexdigest()

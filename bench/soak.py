@@ -57,8 +57,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import requests  # noqa: E402
 
 from bench.common import ROOT, VENV_BIN, free_port, start_web, stop_processes, wait_http  # noqa: E402
-from bff import config, store  # noqa: E402
-from bff.store import keys  # noqa: E402
+from bff.ground import config, store
+from bff.ground.store import keys  # noqa: E402
 from tests.redis_server import RedisClusterNodes, RedisServer  # noqa: E402
 
 ADMIN = {"Authorization": f"Bearer {config.SANDBOX_ADMIN_TOKEN}"}

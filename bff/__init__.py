@@ -9,7 +9,7 @@ from typing import Any
 import requests
 from flask import Flask
 
-from bff.config import Settings, load_settings
+from bff.ground.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ DEFAULT_WECHAT_BASE = "https://api.weixin.qq.com"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, BFF_* environment, ``config``), Redis, WeChat, routes."""
     settings = load_settings(overrides=config)
-    from bff import observability
+    from bff.ground import observability
 
     observability.configure_logging(settings)
     app = Flask(__name__)
@@ -35,16 +35,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
 
-    from bff import cors, errors, request_guard, store
-    from bff.extensions import Services, install
-    from bff.wechat import build_wechat
+    from bff.edges.http import cors, errors, request_guard
+    from bff.ground import store
+    from bff.ground.services import Services, install
+    from bff.ground.wechat import build_wechat
 
     redis_client = store.connect(settings.redis_url, allow_embedded=settings.sandbox)
     wechat_session, wechat_base = _wechat_transport(app, settings, redis_client)
     wechat = build_wechat(settings, redis_client, session=wechat_session, base_url=wechat_base)
     install(app, Services(settings=settings, redis=redis_client, wechat=wechat))
 
-    from bff.openapi import build_api
+    from bff.edges.http.openapi import build_api
 
     api = build_api(app)  # one per app: several apps (instances) can live in one process
     app.extensions["bff_api"] = api
@@ -53,27 +54,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     observability.init_app(app)  # first of the before_request hooks
     cors.allow_origins(app, settings.cors_origins)
 
-    from bff.ops.resources import blp as ops_blp
+    from bff.edges.ops.resources import blp as ops_blp
 
     api.register_blueprint(ops_blp)
-    from bff.ops.docs import register_docs
+    from bff.edges.ops.docs import register_docs
 
     register_docs(app, title=app.config["API_TITLE"], sandbox=settings.sandbox)
     # Every area, explicitly: an area that fails to import fails the start.
-    from bff import admin, cards, events, membership, sessions
+    from bff.edges import admin, cards, events, membership, sessions
 
     for area in (sessions, cards, membership, events, admin):
         area.register(app, api)
     if settings.sandbox:  # the demo pages hand out the sandbox's staff token: never elsewhere
-        from bff.demo import register_demo
+        from bff.edges.demo import register_demo
 
         register_demo(app)
     # after the areas' authentication hooks: a caller without credentials gets 401 first
     app.before_request(request_guard.refuse_missing_json_body_outside_checking_blueprints)
-    from bff import tracing
+    from bff.edges.http import tracing
 
     tracing.init_app(app)  # when OTEL_* variables ask for it
-    from bff import quota
+    from bff.edges.http import quota
 
     quota.init_app(app, settings, redis_client)  # last: ProxyFix wraps everything
     return app
@@ -108,7 +109,7 @@ def _wechat_transport(
         ),
         push_session=push_session,
     )
-    from bff.cors import allow_origins
+    from bff.edges.http.cors import allow_origins
 
     allow_origins(sandbox_app, settings.cors_origins)  # the JS-SDK bridge calls it from H5 pages
     app.wsgi_app = DispatcherMiddleware(bff_wsgi, {"/sandbox": sandbox_app})  # type: ignore[method-assign]

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from bff.config import (
+from bff.ground.config import (
     FIELDS,
     SANDBOX_DEFAULTS,
     ConfigError,
@@ -100,8 +100,8 @@ def _lenient_settings(environ: Mapping[str, str]) -> Settings:
 
 
 def _check_redis(settings: Settings) -> tuple[Any, Result]:
-    from bff import store
     from bff.dev import _without_password
+    from bff.ground import store
 
     if not settings.redis_url:
         if settings.sandbox:
@@ -166,7 +166,7 @@ def _one_node(answer: Any) -> dict:
 
 
 def _check_wechat(settings: Settings, redis_client: Any) -> list[Result]:
-    from bff.wechat.client import WeChatClient
+    from bff.ground.wechat.client import WeChatClient
 
     oa = "Official Account AppSecret (BFF_SECRET) gets an access token"
     whitelist = "this server's IP is on the Official Account's IP whitelist"
@@ -185,7 +185,7 @@ def _check_wechat(settings: Settings, redis_client: Any) -> list[Result]:
 
 def _check_token(client: Any, settings: Settings, where: str, oa: str,
                  whitelist: str) -> list[Result]:
-    from bff.wechat.errors import WeChatApiError, WeChatError
+    from bff.ground.wechat.errors import WeChatApiError, WeChatError
 
     if not (settings.appid and settings.secret):
         why = "not checked: BFF_APPID and BFF_SECRET are needed"
@@ -203,7 +203,7 @@ def _check_token(client: Any, settings: Settings, where: str, oa: str,
 
 
 def _check_miniprogram(client: Any, settings: Settings, where: str, mp: str) -> Result:
-    from bff.wechat.errors import WeChatApiError, WeChatError
+    from bff.ground.wechat.errors import WeChatApiError, WeChatError
 
     if not (settings.miniprogram_appid and settings.miniprogram_secret):
         return Result(False, mp, "not checked: BFF_MINIPROGRAM_APPID and "

@@ -24,7 +24,7 @@ SERVICES = frozenset({"worker"})
 
 def _create_app():  # ScriptInfo calls it with no arguments
     from bff import create_app
-    from bff.config import ConfigError
+    from bff.ground.config import ConfigError
 
     overrides: dict[str, Any] = {}
     if not os.environ.get("BFF_LOG_LEVEL") and _invoked() not in SERVICES:
@@ -69,8 +69,8 @@ def _operator_commands() -> list[click.Command]:
     """The areas' commands; each loads the app (and its settings) only when it runs."""
     from flask_smorest.spec import openapi_cli  # flask-smorest puts it on every app's CLI
 
-    from bff.admin.cli import GROUPS
-    from bff.events.cli import events, worker
+    from bff.edges.admin.cli import GROUPS
+    from bff.edges.events.cli import events, worker
 
     return [*GROUPS, events, worker, openapi_cli]
 

@@ -174,8 +174,8 @@ def dev(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from bff import create_app
-    from bff.config import ConfigError
-    from bff.extensions import services
+    from bff.ground.config import ConfigError
+    from bff.ground.services import services
 
     try:  # the port first: a taken one is said before anything else happens
         probe = socket.create_server((host, port))
@@ -198,7 +198,7 @@ def dev(host: str, port: int) -> None:
         server = make_server(host, port, app, threaded=True)
     except OSError as e:
         raise click.ClickException(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
-    from bff.events import start_worker_thread
+    from bff.edges.events import start_worker_thread
 
     worker, stop_worker = start_worker_thread(app)
 
@@ -232,7 +232,7 @@ def dev(host: str, port: int) -> None:
 
 def jssdk_notice() -> str | None:
     """What to run when the demo pages' JS-SDK (npm ``weixin-js-sdk``) is missing; else None."""
-    from bff.demo import JSSDK_FILE, REPO
+    from bff.edges.demo import JSSDK_FILE, REPO
 
     if JSSDK_FILE.is_file():
         return None

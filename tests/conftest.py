@@ -19,7 +19,7 @@ import pytest
 import redis
 import requests
 
-from bff import store
+from bff.ground import store
 from tests.redis_server import RedisClusterNodes, RedisServer
 from tests.slot_guard import SlotGuard
 
@@ -162,7 +162,7 @@ def settings_overrides(redis_url: str) -> dict:
 
 def clear_process_caches() -> None:
     """Module-level caches that would outlive a flushed Redis."""
-    from bff import catalogue, profiles
+    from bff.domain import catalogue, profiles
 
     catalogue.clear_caches()
     profiles.clear_caches()
@@ -307,7 +307,7 @@ def runner(app):
 def standalone_wechat(redis_client: redis.Redis, redis_url: str) -> Iterator[str]:
     """A standalone sandbox on a free port, with the sandbox's settings: the WeChat a service
     (or the installed ``bff``) built from BFF_* variables calls over real HTTP. Its base URL."""
-    from bff import config as c
+    from bff.ground import config as c
     from bff.sandbox import SandboxConfig
     from bff.sandbox.server import serve_in_thread
 

@@ -19,7 +19,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bff.config import SANDBOX_ADMIN_TOKEN, SANDBOX_APPID, SANDBOX_SECRET
+from bff.ground.config import SANDBOX_ADMIN_TOKEN, SANDBOX_APPID, SANDBOX_SECRET
 
 ADMIN = {"Authorization": f"Bearer {SANDBOX_ADMIN_TOKEN}"}
 MOBILE = "13912345678"
@@ -307,7 +307,7 @@ class Story:
 
     def handle_events(self) -> dict[str, int]:
         """The worker's drain of pending pushes, in-process; its counts."""
-        from bff.events import process_pending
+        from bff.edges.events import process_pending
 
         return process_pending(self.app)
 
@@ -316,7 +316,7 @@ class Story:
     @staticmethod
     def assert_error(response: Any, status: int, *, message: str | None = None,
                      errcode: int | None = None) -> dict[str, Any]:
-        """``response`` is the one error shape (bff/errors.py) with ``status``; its JSON."""
+        """``response`` is the one error shape (bff/ground/errors.py) with ``status``; its JSON."""
         text = response.get_data(as_text=True)
         assert response.status_code == status, text
         body = response.get_json()

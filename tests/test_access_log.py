@@ -12,8 +12,8 @@ import time
 import pytest
 
 from bench.common import ROOT, free_port, procfile_web, stop_processes, wait_http
-from bff.access_log import safe_path
-from bff.config import SANDBOX_ADMIN_TOKEN
+from bff.edges.http.access_log import safe_path
+from bff.ground.config import SANDBOX_ADMIN_TOKEN
 
 CARD_ID = "pFS7Fjg8kV1IdDz01r4SQwMkuCKc"
 CODE = "123456789012"

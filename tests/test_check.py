@@ -11,8 +11,8 @@ import requests
 from click.testing import CliRunner
 from redis.exceptions import ResponseError
 
-from bff import config as c
 from bff.check import _persistence, check, run_checks
+from bff.ground import config as c
 from tests.redis_server import free_port
 from tests.story import Story
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from bff.store import keys
+from bff.ground.store import keys
 from tests.redis_server import RedisClusterNodes
 from tests.story import Story, bearer
 

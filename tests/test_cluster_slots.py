@@ -8,7 +8,7 @@ import redis
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
-from bff.store import connect, is_cluster_url, keys
+from bff.ground.store import connect, is_cluster_url, keys
 from tests.slot_guard import CrossSlot
 
 # Two keys in different slots, and two that share a hash tag.
@@ -68,7 +68,7 @@ def test_the_url_picks_the_client() -> None:
 
 
 def test_keys_that_go_together_share_a_slot() -> None:
-    """The key groups that scripts and transactions take together (bff.store.keys)."""
+    """The key groups that scripts and transactions take together (bff.ground.store.keys)."""
     groups = [
         [keys.credential("wx1", "access_token"), keys.credential_lock("wx1", "access_token"),
          keys.credential_failure("wx1", "access_token")],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bff.config import ConfigError, load_settings
+from bff.ground.config import ConfigError, load_settings
 from tests.test_factory import PRODUCTION_ENV
 
 ALLOWED = "https://h5.merchant.example"

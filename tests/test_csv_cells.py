@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bff.csv_out import safe_cell
+from bff.ground.csv_out import safe_cell
 from tests.catalogue.samples import coupon
 from tests.story import bearer
 
@@ -21,7 +21,7 @@ def test_formula_starts_are_neutralised_and_other_cells_kept():
 
 
 def test_a_channel_tag_reaches_stats_channels_as_text(client, story, runner, tmp_path):
-    from bff.events.stats import today
+    from bff.domain.channel_stats import today
 
     card_id = story.create_card(coupon("GIFT"))
     story.review(card_id)

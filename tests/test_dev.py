@@ -220,13 +220,13 @@ def test_ctrl_c_stops_bff_dev_quietly_with_status_0() -> None:
 
 
 def test_dev_says_how_to_install_a_missing_jssdk(monkeypatch) -> None:
-    import bff.demo
+    import bff.edges.demo
     from bff.dev import jssdk_notice
 
-    assert jssdk_notice() is None or not bff.demo.JSSDK_FILE.is_file()
-    monkeypatch.setattr(bff.demo, "JSSDK_FILE",
-                        bff.demo.REPO / "node_modules" / "no-such-package" / "index.js")
+    assert jssdk_notice() is None or not bff.edges.demo.JSSDK_FILE.is_file()
+    monkeypatch.setattr(bff.edges.demo, "JSSDK_FILE",
+                        bff.edges.demo.REPO / "node_modules" / "no-such-package" / "index.js")
     notice = jssdk_notice()
     assert notice is not None
     assert "node_modules/no-such-package/index.js is missing" in notice
-    assert f"cd {bff.demo.REPO} && npm ci" in notice
+    assert f"cd {bff.edges.demo.REPO} && npm ci" in notice

@@ -19,7 +19,7 @@ import jsonschema_rs
 import pytest
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from bff.openapi_docs import OVERVIEW, REQUEST_EXAMPLES
+from bff.edges.http.openapi_docs import OVERVIEW, REQUEST_EXAMPLES
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bff import create_app
-from bff.config import ConfigError, load_settings
+from bff.ground.config import ConfigError, load_settings
 
 PRODUCTION_ENV = {
     "BFF_APPID": "wx0000000000000001",
@@ -100,7 +100,7 @@ def test_malformed_or_out_of_range_settings_stop_the_start_with_their_name(var, 
 
 
 def test_every_number_setting_has_a_stated_range():
-    from bff.config import FIELDS, RANGES, Settings
+    from bff.ground.config import FIELDS, RANGES, Settings
     numbers = {f.name for f in dataclasses.fields(Settings) if f.type in ("int", "float")}
     assert numbers == set(RANGES)
     readme = (Path(__file__).parent.parent / "README.md").read_text()

@@ -17,9 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.generation.meta import TestPhase
 
-from bff import store
-from bff.idempotency import HEADER as IDEMPOTENCY_HEADER
-from bff.openapi import ADMIN_SCHEME, SESSION_SCHEME
+from bff.edges.http.idempotency import HEADER as IDEMPOTENCY_HEADER
+from bff.edges.http.openapi import ADMIN_SCHEME, SESSION_SCHEME
+from bff.ground import store
 from tests.story import ADMIN, Story, bearer
 
 # a few minutes: `pytest -m fuzz` (a plain `pytest` leaves it out)
@@ -130,7 +130,7 @@ KNOWN_FINDINGS = {
     # A file is judged by its bytes (JPG/PNG magic numbers, at most 1 MB, not empty): OpenAPI's
     # format: binary cannot say what a file holds.
     ("POST", "/v1/admin/images", 415, "not a JPG or PNG"):
-        "the image's type is in its bytes, which the spec cannot describe (bff/images.py)",
+        "the image's type is in its bytes, which the spec cannot describe (bff/domain/images.py)",
     ("POST", "/v1/admin/images", 422, "the file is empty"):
         "an empty file part: the spec's binary string has no minimum length for files",
     ("POST", "/v1/admin/images", 413, "over 1024 KB"):
@@ -139,7 +139,8 @@ KNOWN_FINDINGS = {
 
 
 # A key bound to another request (another code, change, card or stock change): every operation
-# taking an Idempotency-Key documents the 422 (bff.openapi), but which well-formed request gets
+# taking an Idempotency-Key documents the 422 (bff.edges.http.openapi), but which well-formed
+# request gets
 # it depends on the requests before it, and schemathesis takes a 422 to data the spec allows for
 # a refusal of valid data. OpenAPI describes one request at a time: it cannot say "a key seen
 # before with another body". 409 would not help: the key is the caller's mistake, not a state

@@ -1,6 +1,6 @@
 import pytest
 
-from bff.identity import IdentityConflict, find_identity, link_openids
+from bff.domain.identity import IdentityConflict, find_identity, link_openids
 
 
 def test_links_fill_in_and_never_overwrite(redis_client):
@@ -28,11 +28,11 @@ def test_card_ext_links_without_unionid(redis_client):
 
 
 def test_a_refused_link_is_logged_and_counted_without_the_ids(redis_client, caplog):
-    from bff.metrics import IDENTITY_CONFLICTS
+    from bff.ground.metrics import IDENTITY_CONFLICTS
 
     link_openids(redis_client, source="jscode2session", unionid="U7", mp_openid="M7")
     before = IDENTITY_CONFLICTS.labels("card_ext")._value.get()
-    with caplog.at_level("WARNING", logger="bff.identity"), pytest.raises(IdentityConflict):
+    with caplog.at_level("WARNING", logger="bff.domain.identity"), pytest.raises(IdentityConflict):
         link_openids(redis_client, source="card_ext", unionid="U8", mp_openid="M7")
     assert IDENTITY_CONFLICTS.labels("card_ext")._value.get() == before + 1
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
@@ -42,11 +42,11 @@ def test_a_refused_link_is_logged_and_counted_without_the_ids(redis_client, capl
 
 
 def test_unlink_removes_one_openid_and_logs_no_ids(redis_client, caplog):
-    from bff.identity import unlink
+    from bff.domain.identity import unlink
 
     link_openids(redis_client, source="jscode2session", unionid="U5", mp_openid="M5")
     link_openids(redis_client, source="card_ext", mp_openid="M5", oa_openid="O5")
-    with caplog.at_level("WARNING", logger="bff.identity"):
+    with caplog.at_level("WARNING", logger="bff.domain.identity"):
         removed = unlink(redis_client, mp_openid="M5")
     assert removed is not None and removed.official_account_openid == "O5"
     assert find_identity(redis_client, mp_openid="M5") is None

@@ -10,16 +10,17 @@ from collections.abc import Callable
 
 import pytest
 
-from bff import observability, tracing
-from bff.config import (
+from bff.domain.events.worker import process_pending
+from bff.edges.http import tracing
+from bff.ground import observability
+from bff.ground.config import (
     SANDBOX_ADMIN_TOKEN,
     SANDBOX_MP_SECRET,
     SANDBOX_SECRET,
     ConfigError,
     load_settings,
 )
-from bff.events.worker import process_pending
-from bff.store import keys
+from bff.ground.store import keys
 from tests.story import bearer
 
 HEX32 = re.compile(r"[0-9a-f]{32}")

@@ -30,8 +30,8 @@ def test_metrics_are_prometheus_text(client):
 
 
 def _production(redis_url: str, **overrides):
-    from bff import config as c
     from bff import create_app
+    from bff.ground import config as c
 
     return create_app({
         "sandbox": False, "redis_url": redis_url, "appid": c.SANDBOX_APPID,
@@ -83,7 +83,7 @@ def test_unexpected_failure_is_a_json_500_without_trace(story, fresh_app, app, c
 
 
 def test_wechat_failures_map_to_clear_statuses(story, fresh_app, app, client):
-    from bff.wechat.errors import Busy, QuotaExceeded, WeChatApiError, WeChatUnavailable
+    from bff.ground.wechat.errors import Busy, QuotaExceeded, WeChatApiError, WeChatUnavailable
 
     cases = [
         (WeChatUnavailable(path="/x", reason="timeout"), 504, None),

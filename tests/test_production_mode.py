@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import requests
 
-from bff import config as c
 from bff import create_app
+from bff.ground import config as c
 from tests.story import Story, bearer
 
 PROD_ADMIN_TOKEN = "prod-admin-token-" + "x" * 16  # 32 characters, as production requires
@@ -56,7 +56,7 @@ def test_the_story_over_real_http_without_a_mounted_sandbox(redis_url, standalon
     # a card may carry (the sandbox serves it under its own base, as WeChat's image host).
     import copy
 
-    from bff.openapi_docs import REQUEST_EXAMPLES
+    from bff.edges.http.openapi_docs import REQUEST_EXAMPLES
 
     admin = bearer(PROD_ADMIN_TOKEN)
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

@@ -13,8 +13,9 @@ import threading
 
 import pytest
 
-from bff import create_app, profiles
-from bff.config import ConfigError, load_settings
+from bff import create_app
+from bff.domain import profiles
+from bff.ground.config import ConfigError, load_settings
 from tests.story import Story, bearer
 
 ADDRESS_FAILURES = 30  # the defaults: BFF_LIMIT_ADDRESS_FAILURES=30/minute;...

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import redis
 
-from bff.events import process_pending
+from bff.edges.events import process_pending
 from tests.story import ADMIN, bearer
 
 RETRIES = 5

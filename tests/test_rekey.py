@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from bff import rekey
-from bff.config import ConfigError, load_settings
-from bff.membership.members import get_member, store_member
-from bff.personal import PersonalDataError, seal, unseal
-from bff.sessions import store as sessions
-from bff.store import keys
+from bff.domain import rekey
+from bff.domain.members.members import get_member, store_member
+from bff.domain.personal import PersonalDataError, seal, unseal
+from bff.domain.sessions import store as sessions
+from bff.ground.config import ConfigError, load_settings
+from bff.ground.store import keys
 
 OLD = base64.b64encode(b"old-data-key-of-thirty-two-bytes"[:32]).decode()
 NEW = base64.b64encode(b"new-data-key-of-thirty-two-bytes"[:32]).decode()

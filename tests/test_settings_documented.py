@@ -1,4 +1,4 @@
-"""Every setting bff/config.py reads is in ``.env.example`` and in the README's Configuration
+"""Every setting bff/ground/config.py reads is in ``.env.example`` and in the README's Configuration
 table, and the go-live checklist is linked from the README."""
 
 from __future__ import annotations
@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bff.config import FIELDS
+from bff.ground.config import FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"BFF_[A-Z0-9_]+")
 
 
 def settings_read() -> set[str]:
-    """Every BFF_* name in bff/config.py: the FIELDS table and any name its code mentions."""
-    source = (REPO / "bff" / "config.py").read_text("utf-8")
+    """Every BFF_* name in bff/ground/config.py: the FIELDS table and any name its code mentions."""
+    source = (REPO / "bff" / "ground" / "config.py").read_text("utf-8")
     return set(FIELDS) | set(NAME.findall(source))
 
 

@@ -97,7 +97,7 @@ def test_no_credentials_is_a_401_before_the_missing_body(story, client):
 
 
 def test_the_add_card_summary_states_the_batch_limit(spec):
-    from bff.cards.schemas import MAX_ADD_CARDS
+    from bff.edges.cards.schemas import MAX_ADD_CARDS
 
     summary = spec["paths"]["/v1/cards/add-card"]["post"]["summary"]
     assert f"(1..{MAX_ADD_CARDS} cards)" in summary
@@ -169,7 +169,7 @@ def test_the_longest_query_the_spec_allows_fits_the_app_and_gunicorn(spec):
     """Each parameter at its longest (4-byte characters where the spec allows them): the
     decoded query stays within the app's own 414 bound, and the request line within
     gunicorn's (Procfile), which would answer a longer one with an HTML 414 of its own."""
-    from bff.request_guard import MAX_QUERY_CHARS
+    from bff.edges.http.request_guard import MAX_QUERY_CHARS
 
     line_limit = _procfile_line_limit()
     for method, path, op in operations(spec):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bff.errors import validation_message
+from bff.edges.http.errors import validation_message
 from tests.story import ADMIN, bearer
 
 

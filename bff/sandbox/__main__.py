@@ -8,7 +8,7 @@ import os
 
 from werkzeug.serving import run_simple
 
-from bff.cors import allow_origins
+from bff.edges.http.cors import allow_origins
 from bff.sandbox.app import create_sandbox_app
 from bff.sandbox.server import config_from_env, redis_from_url, words
 

@@ -19,8 +19,8 @@ LOOPBACK = ("localhost", "127.0.0.1")  # the pages wx.config and web authorizati
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> SandboxConfig:
-    """``BFF_*`` variables, falling back to the sandbox defaults of ``bff.config``."""
-    from bff import config as defaults
+    """``BFF_*`` variables, falling back to the sandbox defaults of ``bff.ground.config``."""
+    from bff.ground import config as defaults
 
     env = os.environ if environ is None else environ
     return SandboxConfig(
@@ -41,9 +41,9 @@ def words(value: str | None) -> tuple[str, ...]:
 
 def redis_from_url(url: str | None) -> redis.Redis:
     """A client with ``decode_responses=True`` (a cluster client for ``redis+cluster://``, as
-    ``bff.store.connect``); no URL -> an in-process fakeredis."""
+    ``bff.ground.store.connect``); no URL -> an in-process fakeredis."""
     if url:
-        from bff.store import connect
+        from bff.ground.store import connect
 
         return connect(url, allow_embedded=False)
     import fakeredis

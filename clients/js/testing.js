@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..') // when in this repository
-export const ADMIN_TOKEN = 'sandbox-admin-token' // bff.config.SANDBOX_ADMIN_TOKEN
+export const ADMIN_TOKEN = 'sandbox-admin-token' // bff.ground.config.SANDBOX_ADMIN_TOKEN
 
 function bffCommand () {
   if (process.env.BFF_BIN) return process.env.BFF_BIN
@@ -122,7 +122,7 @@ function tampered (cardExt) {
 }
 
 /** WeChat's `wx` as the user `user` sees it: Mini Program (`request`, `login`) or JS-SDK (`config`). */
-export const SANDBOX_APPID = 'wxsandbox0a000001' // bff.config.SANDBOX_APPID
+export const SANDBOX_APPID = 'wxsandbox0a000001' // bff.ground.config.SANDBOX_APPID
 
 /**
  * Options: platform ('miniprogram' | 'h5'); form (the activation form's answers, WeChat's field

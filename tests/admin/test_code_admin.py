@@ -3,9 +3,9 @@ WeChat sees them (reconciled into holdings)."""
 
 from __future__ import annotations
 
-from bff import holdings
-from bff.events import process_pending
-from bff.store import keys
+from bff.domain import holdings
+from bff.edges.events import process_pending
+from bff.ground.store import keys
 from tests.story import ADMIN, bearer
 
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from bff.admin.codes import read_code_file
-from bff.admin.importer import CodeImporter, ImportInterrupted, ImportLock, ImportLocked
-from bff.store import keys
+from bff.domain.codes.custom import read_code_file
+from bff.domain.codes.importer import CodeImporter, ImportInterrupted, ImportLock, ImportLocked
+from bff.ground.store import keys
 from tests.story import ADMIN
 
 

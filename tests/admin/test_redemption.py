@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
-from bff import redemption as ledger
-from bff.store import keys
+from bff.domain import redemption as ledger
+from bff.ground.store import keys
 from tests.story import ADMIN
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema, ValidationError
 
-from bff.cards.schemas import AddCardSchema, CardListSchema, _fast_add_card
+from bff.edges.cards.schemas import AddCardSchema, CardListSchema, _fast_add_card
 
 P1, P2 = "p" + "1" * 27, "p" + "2" * 27  # card_ids as WeChat hands them out: 28 characters
 GOOD = [

@@ -183,8 +183,8 @@ class _Caller:
 
 
 def test_a_proof_counts_only_soon_after_its_signature_and_for_one_receiver(app, redis_client):
-    from bff.errors import Forbidden
-    from bff.ownership import CodeFacts, card_ext_outer_str, check_owner, proof_keys, settle
+    from bff.domain.ownership import CodeFacts, card_ext_outer_str, check_owner, proof_keys, settle
+    from bff.ground.errors import Forbidden
 
     keys_ = proof_keys(app.extensions["bff"].settings)
     signed = 1_800_000_000

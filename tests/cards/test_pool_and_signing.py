@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 
-from bff import pool
+from bff.domain import pool
 from tests.story import ADMIN, bearer
 
 

@@ -6,7 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bff import profiles, store
+from bff.domain import profiles
+from bff.ground import store
 
 
 class WriteAfterFirstRead:

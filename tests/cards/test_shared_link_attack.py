@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bff.identity import find_identity, link_openids
-from bff.ownership import PROOF_CLAIM_WINDOW
+from bff.domain.identity import find_identity, link_openids
+from bff.domain.ownership import PROOF_CLAIM_WINDOW
 from tests.story import ADMIN, MOBILE, bearer
 
 
@@ -104,7 +104,7 @@ def test_a_leaked_encrypt_code_after_the_claim_window_proves_nothing(
     decrypting what its own wx.addCard handed back ever would."""
     got = alice_takes_both_through_shared_links(story, client, cast)
     later = time.time() + PROOF_CLAIM_WINDOW + 60
-    monkeypatch.setattr("bff.ownership.time.time", lambda: later)
+    monkeypatch.setattr("bff.domain.ownership.time.time", lambda: later)
     token = cast["mallory_token"]
     answer = client.post("/v1/cards/codes/decrypt", headers=bearer(token),
                          json={"encrypt_code": got["coupon_encrypt_code"]})

@@ -6,7 +6,7 @@ import json
 import logging
 from urllib.parse import quote
 
-from bff.ownership import channel_of
+from bff.domain.ownership import channel_of
 from tests.story import ADMIN, bearer
 
 

@@ -6,8 +6,8 @@ import csv
 import datetime as dt
 import io
 
-from bff.card_data import pieces, wechat_card_rows
-from bff.events.stats import today as shanghai_today
+from bff.domain.card_data import pieces, wechat_card_rows
+from bff.domain.channel_stats import today as shanghai_today
 from tests.catalogue.samples import coupon, member_card_for_mini_program
 from tests.story import ADMIN, bearer
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 
-from bff.catalogue import REVIEW_RECHECK_SECONDS
-from bff.store import keys
+from bff.domain.catalogue import REVIEW_RECHECK_SECONDS
+from bff.ground.store import keys
 from tests.catalogue.samples import coupon
 from tests.story import ADMIN, bearer
 

@@ -1,4 +1,5 @@
-"""Pushes built the way WeChat builds them, with an AES routine independent of bff.wechat.crypto."""
+"""Pushes built the way WeChat builds them, with an AES routine independent of
+bff.ground.wechat.crypto."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import urlencode
 
 from Crypto.Cipher import AES
 
-from bff.config import SANDBOX_APPID, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN
+from bff.ground.config import SANDBOX_APPID, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN
 
 
 def sha1_sorted(*parts: str) -> str:

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 
 from bff import create_app
-from bff.events import process_pending
-from bff.store import keys
+from bff.edges.events import process_pending
+from bff.ground.store import keys
 from tests.events.helpers import card_event, encrypt, push, sha1_sorted
 from tests.redis_server import RedisServer
 from tests.story import ADMIN

@@ -103,7 +103,7 @@ def test_a_dropped_user_get_card_push_is_reconciled_from_code_get(story: Story):
 def test_a_dropped_push_does_not_block_a_user_without_unionid(story: Story, monkeypatch):
     """WeChat gives up a push after 3 tries: until then the decrypt waits (409, Retry-After);
     after RECEIPT_GRACE the code's own record (/card/code/get) stands in for the receipt."""
-    from bff.ownership import RECEIPT_GRACE
+    from bff.domain.ownership import RECEIPT_GRACE
 
     card_id = story.card()
     timing(story, push_drop=3)
@@ -114,7 +114,7 @@ def test_a_dropped_push_does_not_block_a_user_without_unionid(story: Story, monk
     story.assert_error(early, 409)
     assert early.headers["Retry-After"] == "2"
     later = time.time() + RECEIPT_GRACE + 1
-    monkeypatch.setattr("bff.ownership.time.time", lambda: later)
+    monkeypatch.setattr("bff.domain.ownership.time.time", lambda: later)
     assert decrypt(story, token, encrypted).status_code == 200
     assert story.client.get("/v1/me", headers=bearer(token)).get_json()["linked_by"] == "card_ext"
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bff import create_app
-from bff.store import keys
+from bff.ground.store import keys
 from tests.events.helpers import card_event, push, sha1_sorted, signed_request
 
 
@@ -157,7 +157,7 @@ def test_user_messages_are_acknowledged_not_recorded(client, redis_client):
 def test_record_once_on_the_embedded_store():
     import fakeredis
 
-    from bff.events.stream import record_event
+    from bff.domain.events.stream import record_event
 
     r = fakeredis.FakeRedis(decode_responses=True)
     fields = {"FromUserName": "o1", "CreateTime": "1", "Event": "user_del_card", "CardId": "p",

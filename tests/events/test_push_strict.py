@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from bff import create_app
-from bff.holdings import get_holding
-from bff.store import keys
+from bff.domain.holdings import get_holding
+from bff.ground.store import keys
 from tests.events.helpers import card_event, push, sha1_sorted, signed_request
 
 TOKEN = "sandboxpushtoken"
@@ -57,7 +57,7 @@ def test_a_signed_push_is_accepted_once(story, client, redis_client):
 
 
 def test_a_push_that_was_not_recorded_can_be_retried(client, redis_client, monkeypatch):
-    import bff.events.push as push_module
+    import bff.edges.events.push as push_module
 
     url, body = signed_request(card_event("user_view_card", "o1", code="1"))
     real = push_module.record_event

@@ -3,7 +3,7 @@ and outside the service (WeChat's own verification), through WeChat's user_consu
 
 from __future__ import annotations
 
-from bff.events import process_pending
+from bff.edges.events import process_pending
 from tests.story import ADMIN, bearer
 
 

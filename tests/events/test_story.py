@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bff import holdings
-from bff.events import process_pending
-from bff.identity import find_identity, link_openids
-from bff.ownership import channel_of
-from bff.store import keys
+from bff.domain import holdings
+from bff.domain.identity import find_identity, link_openids
+from bff.domain.ownership import channel_of
+from bff.edges.events import process_pending
+from bff.ground.store import keys
 from tests.events.helpers import card_event, push
 from tests.story import ADMIN
 
@@ -94,7 +94,7 @@ def test_events_feed_in_order_with_cursor(app, client):
 
 
 def test_review_unknown_and_other_events(app, client, redis_client):
-    from bff.profiles import get_profile
+    from bff.domain.profiles import get_profile
 
     push(client, card_event("card_pass_check", "gh", card_id="pOK"))
     push(client, card_event("card_not_pass_check", "gh", card_id="pNO", RefuseReason="blurry"))

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bff.events import handlers, process_pending
-from bff.events.stream import GROUP, ensure_group
-from bff.events.worker import process_stream_entry
-from bff.membership.members import get_member
-from bff.store import keys
+from bff.domain.events import handlers
+from bff.domain.events.stream import GROUP, ensure_group
+from bff.domain.events.worker import process_stream_entry
+from bff.domain.members.members import get_member
+from bff.edges.events import process_pending
+from bff.ground.store import keys
 from tests.events.helpers import card_event, push
 from tests.story import ADMIN
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from bff.demo import JSSDK_FILE
+from bff.edges.demo import JSSDK_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -59,7 +59,7 @@ def browser() -> Iterator[Any]:
 @contextmanager
 def serving(app: Any, port: int = 0) -> Iterator[str]:
     """``app`` on a loopback port, with the event worker ``bff dev`` runs; yields its base URL."""
-    from bff.events import start_worker_thread
+    from bff.edges.events import start_worker_thread
 
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

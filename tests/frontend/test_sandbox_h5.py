@@ -160,8 +160,8 @@ def test_standalone_sandbox_serves_the_bridge_with_its_own_appid(redis_client):
 
 
 def test_outside_sandbox_mode_there_is_no_demo_and_no_bridge(redis_url, monkeypatch):
-    from bff import config as c
     from bff import create_app
+    from bff.ground import config as c
 
     app = create_app({
         "sandbox": False, "appid": c.SANDBOX_APPID, "secret": c.SANDBOX_SECRET,

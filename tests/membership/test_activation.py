@@ -204,8 +204,8 @@ def test_a_shared_plug_in_link_links_nobody(story, client) -> None:
 
 def _lose_the_answer(monkeypatch, *, lands: bool) -> None:
     """The next upstream activate times out after sending; it took effect when ``lands``."""
-    from bff.wechat.api import WeChatApi
-    from bff.wechat.errors import WeChatUnavailable
+    from bff.ground.wechat.api import WeChatApi
+    from bff.ground.wechat.errors import WeChatUnavailable
 
     real = WeChatApi.membercard_activate
 
@@ -224,7 +224,7 @@ def test_a_lost_activate_answer_is_asked_about_not_resent(story, redis_client, m
     """Found by bench/soak.py: a timed-out activate that went through was sent again by the
     retry (two upstream activations). Now the retry waits until it must have landed, asks
     userinfo/get, and activates only if it did not."""
-    from bff.membership import activation
+    from bff.domain.members import activation
 
     m = story.new_member()
     code = m["returned"]["code"]
@@ -249,7 +249,7 @@ def test_redis_failing_after_the_upstream_activate_does_not_activate_twice(
     failed (503); the retry activated again. Now it asks WeChat first."""
     import redis as redislib
 
-    from bff.membership import activation
+    from bff.domain.members import activation
 
     m = story.new_member()
     code = m["returned"]["code"]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bff.events import process_pending
-from bff.membership import changes
-from bff.wechat.api import WeChatApi
-from bff.wechat.errors import WeChatUnavailable
+from bff.domain.members import changes
+from bff.edges.events import process_pending
+from bff.ground.wechat.api import WeChatApi
+from bff.ground.wechat.errors import WeChatUnavailable
 from tests.story import ADMIN, bearer
 
 UPDATE = "card/membercard/updateuser"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from bff.events import process_pending
-from bff.membership import get_member, store_member
+from bff.edges.events import process_pending
+from bff.edges.membership import get_member, store_member
 from tests.story import MOBILE, bearer
 
 ACTIVATE = "card/membercard/activate"

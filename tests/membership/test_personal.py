@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from bff.config import load_settings
-from bff.personal import PersonalDataError, seal, unseal
+from bff.domain.personal import PersonalDataError, seal, unseal
+from bff.ground.config import load_settings
 
 SETTINGS = load_settings(environ={}, overrides={"sandbox": True})
 OTHER_KEY = load_settings(environ={}, overrides={

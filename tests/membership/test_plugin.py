@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bff.membership.plugin import PLUGIN_APPID, query_values
-from bff.ownership import channel_of
+from bff.domain.members.plugin import PLUGIN_APPID, query_values
+from bff.domain.ownership import channel_of
 from tests.story import bearer
 
 URL = ("https://mp.weixin.qq.com/bizmall/activatemembercard?action=preshow&&encrypt_card_id="

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bff.sessions import store
+from bff.domain.sessions import store
 from tests.story import bearer
 
 

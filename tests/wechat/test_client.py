@@ -8,8 +8,8 @@ import logging
 import pytest
 import requests
 
-from bff.wechat import errors
-from bff.wechat.client import WeChatClient
+from bff.ground.wechat import errors
+from bff.ground.wechat.client import WeChatClient
 from tests.wechat.scripted import scripted_session
 
 
@@ -120,7 +120,7 @@ def test_quota_is_not_retried_and_does_not_refresh() -> None:
 
 
 def test_logs_never_carry_the_token(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="bff.wechat")
+    caplog.set_level(logging.DEBUG, logger="bff.ground.wechat")
     client, _ = make({"errcode": -1}, {"errcode": 0}, credentials=FakeTokens())
     client.get("/cgi-bin/user/info", openid="oSECRET")
     text = caplog.text

@@ -8,9 +8,9 @@ import time
 import pytest
 import redis
 
-from bff.store import keys
-from bff.wechat.credentials import Credentials, CredentialStoreUnavailable
-from bff.wechat.errors import QuotaExceeded, TokenInvalid
+from bff.ground.store import keys
+from bff.ground.wechat.credentials import Credentials, CredentialStoreUnavailable
+from bff.ground.wechat.errors import QuotaExceeded, TokenInvalid
 from tests.redis_server import RedisServer
 
 APPID = "wxcredtest"

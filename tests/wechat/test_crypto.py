@@ -9,7 +9,7 @@ import json
 import pytest
 from Crypto.Cipher import AES
 
-from bff.wechat.crypto import PushCrypto, PushCryptoError, decrypt_miniprogram_data
+from bff.ground.wechat.crypto import PushCrypto, PushCryptoError, decrypt_miniprogram_data
 
 TOKEN = "pamtest"
 KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

@@ -1,7 +1,7 @@
 """An encrypt_code mangled by a URL is repaired once; a "+" at either end too (it was stripped
 as a space, so ~3 % of codes failed to decrypt when passed through a query string)."""
 
-from bff.wechat.api import normalise_encrypt_code
+from bff.ground.wechat.api import normalise_encrypt_code
 
 
 def test_plus_signs_read_as_spaces_come_back_at_either_end() -> None:

@@ -13,15 +13,15 @@ import pytest
 import redis
 import requests
 
-from bff import config
-from bff.config import load_settings
-from bff.store import keys
-from bff.wechat import build_wechat
-from bff.wechat.api import WeChatApi
-from bff.wechat.client import WeChatClient
-from bff.wechat.credential_source import WeChatCredentialSource
-from bff.wechat.credentials import Credentials
-from bff.wechat.errors import QuotaExceeded, WeChatUnavailable
+from bff.ground import config
+from bff.ground.config import load_settings
+from bff.ground.store import keys
+from bff.ground.wechat import build_wechat
+from bff.ground.wechat.api import WeChatApi
+from bff.ground.wechat.client import WeChatClient
+from bff.ground.wechat.credential_source import WeChatCredentialSource
+from bff.ground.wechat.credentials import Credentials
+from bff.ground.wechat.errors import QuotaExceeded, WeChatUnavailable
 from tests.redis_server import RedisServer
 from tests.story import Story
 

@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from bff.wechat.signing import card_ext, card_sign, jsapi_signature, nonce_str, sha1_sorted_values
+from bff.ground.wechat.signing import (
+    card_ext,
+    card_sign,
+    jsapi_signature,
+    nonce_str,
+    sha1_sorted_values,
+)
 
 TICKET = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg"
 NONCE = "Wm3WZYTPz0wzccnW"

@@ -18,7 +18,7 @@ from requests.adapters import BaseAdapter
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from bff.events import process_pending
+from bff.edges.events import process_pending
 from bff.sandbox.transport import WSGIAdapter
 from tests.story import ADMIN
 

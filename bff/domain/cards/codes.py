@@ -1,0 +1,36 @@
+"""Codes for their owner: decrypt an encrypt_code, list the caller's cards.
+
+Who owns a code, and how a code is found, is ``bff.domain.ownership``'s to say; this module shapes
+the answers of the Mini Program / H5 endpoints.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from bff.domain.ownership import holdings_of_caller, is_hidden, name_code, owned_code, proof_keys
+from bff.domain.pool import mark_pool_code_received, pool_card_of
+from bff.domain.profiles import get_profile
+from bff.edges.http.user_auth import SessionUser
+from bff.ground.config import Settings
+from bff.ground.wechat.api import WeChatApi
+
+
+def decrypt_for_owner(
+    r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser, encrypt_code: str,
+    card_id: str | None = None,
+) -> dict:
+    named = name_code(wechat, encrypt_code=encrypt_code)
+    code = named.code
+    with owned_code(r, wechat, user, named, card_id=card_id, proof_keys=proof_keys(settings),
+                    pool_card=None if card_id else pool_card_of(r, code)) as facts:
+        if get_profile(r, facts.card_id).code_mode == "pool":
+            mark_pool_code_received(r, facts.card_id, code)
+    return {"card_id": facts.card_id, "code": code, "user_card_status": facts.status,
+            "can_consume": facts.can_consume}
+
+
+def my_cards(r: redis.Redis, user: SessionUser) -> list[dict]:
+    return [{"card_id": h.card_id, "code": h.code, "user_card_status": h.status,
+             "received_at": h.received_at}
+            for h in holdings_of_caller(r, user) if not is_hidden(h.status)]

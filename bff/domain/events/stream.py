@@ -1,0 +1,119 @@
+"""The durable event stream: record once (dedup marker + XADD in one Lua script), read in order.
+
+Retention: entries older than ``BFF_EVENT_RETENTION_DAYS`` are trimmed (XADD ``MINID ~``, so
+a little later than exactly), the dead-letter stream likewise. Dedup markers live
+``BFF_EVENT_DEDUP_TTL`` (WeChat retries within ~15 s; three days covers late replays).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from bff.domain.events.parse import as_int, audit_fields, dedup_digest
+from bff.ground.observability import current_request_id
+from bff.ground.store import keys
+
+GROUP = "handlers"
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    entry_id: str
+    duplicate: bool
+
+
+def retention_min_id(retention_days: int, now_ms: int | None = None) -> str:
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return str(max(0, now_ms - retention_days * DAY_MS))
+
+
+def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
+    """What the stream keeps of an event: the indexed fields and the audit copy."""
+    return {
+        "event": fields.get("Event", "") or fields.get("MsgType", ""),
+        "card_id": fields.get("CardId", ""),
+        "code": fields.get("UserCardCode", ""),
+        "openid": fields.get("FromUserName", ""),
+        "create_time": fields.get("CreateTime", ""),
+        "received_at": str(int(time.time() * 1000)),
+        "mode": mode,
+        "raw": json.dumps(audit_fields(fields), ensure_ascii=False, separators=(",", ":")),
+        "request_id": current_request_id() or "",  # the push request that brought it
+    }
+
+
+# KEYS: dedup marker, stream; ARGV: dedup ttl, minid, field/value pairs. One hash tag: cluster-safe.
+_RECORD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
+local id = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return id
+"""
+
+
+def record_event(
+    r: redis.Redis, fields: dict[str, str], *, mode: str, dedup_ttl: int, retention_days: int
+) -> Recorded:
+    """Mark the event's dedup identity and append it to the stream, atomically.
+
+    One Lua script (one round trip; the embedded store runs Lua too): a crash leaves both or
+    neither, so an acknowledged event is in the stream exactly once across all instances.
+    """
+    marker = keys.event_dedup(dedup_digest(fields))
+    stream = keys.event_stream()
+    values = entry_fields(fields, mode)
+    minid = retention_min_id(retention_days)
+    args = [dedup_ttl, minid, *(x for kv in values.items() for x in kv)]
+    entry_id = _script(r)(keys=[marker, stream], args=args)
+    return Recorded(entry_id=entry_id or "", duplicate=not entry_id)
+
+
+def _script(r: redis.Redis) -> Any:
+    script = getattr(r, "_bff_record_event", None)
+    if script is None:
+        script = r.register_script(_RECORD)
+        r._bff_record_event = script  # type: ignore[attr-defined]
+    return script
+
+
+def ensure_group(r: redis.Redis) -> None:
+    """Create the consumer group from the stream's start (idempotent)."""
+    try:
+        r.xgroup_create(keys.event_stream(), GROUP, id="0", mkstream=True)
+    except redis.ResponseError as e:
+        if "BUSYGROUP" not in str(e):
+            raise
+
+
+def decode_entry(entry_id: str, values: dict[str, str]) -> dict[str, Any]:
+    """The public shape of a stream entry (``GET /v1/admin/events``)."""
+    try:
+        raw = json.loads(values.get("raw") or "{}")
+    except ValueError:
+        raw = {}
+    return {
+        "id": entry_id,
+        "event": values.get("event", ""),
+        "card_id": values.get("card_id") or None,
+        "code": values.get("code") or None,
+        "openid": values.get("openid") or None,
+        "create_time": as_int(values.get("create_time")),
+        "received_at": as_int(values.get("received_at"), 20) or 0,
+        "mode": values.get("mode", ""),
+        "fields": raw,
+    }
+
+
+def read_events(r: redis.Redis, *, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Up to ``limit`` entries strictly after ``after`` (or from the start), and the next cursor."""
+    start = f"({after}" if after else "-"
+    rows = r.xrange(keys.event_stream(), min=start, max="+", count=limit)
+    events = [decode_entry(eid, values) for eid, values in rows]
+    next_cursor = events[-1]["id"] if events else after
+    return events, next_cursor

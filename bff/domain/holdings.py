@@ -1,0 +1,119 @@
+"""Who holds which card code: written by decrypt (Mini Program) and by card events (WeChat push).
+
+A holding is keyed by the code (unique within the Official Account). Indexes by OA openid and
+by Mini Program openid list a user's codes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields
+
+import redis
+
+from bff.ground.store import keys
+
+STATUSES = ("NORMAL", "CONSUMED", "EXPIRE", "GIFTING", "GIFT_TIMEOUT", "GIFTED", "DELETE",
+            "UNAVAILABLE")
+
+
+@dataclass
+class Holding:
+    card_id: str
+    code: str
+    oa_openid: str = ""
+    mp_openid: str = ""
+    status: str = "NORMAL"
+    outer_str: str = ""
+    received_at: int = 0
+    gift_from: str = ""  # the giver's OA openid when received from a friend
+    old_code: str = ""  # the giver's code when received from a friend
+    # How WeChat said the code was received: "push" (user_get_card, not a gift), "gift"
+    # (user_get_card from a friend), "" (not confirmed by a push: decrypt, /card/code/get).
+    receipt: str = ""
+    updated_at: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_INT_FIELDS = {"received_at", "updated_at"}
+_NAMES = {f.name for f in fields(Holding)}
+
+
+def _from_hash(h: dict[str, str]) -> Holding:
+    values = {k: (int(v) if k in _INT_FIELDS else v) for k, v in h.items() if k in _NAMES}
+    return Holding(**values)
+
+
+def get_holding(r: redis.Redis, code: str) -> Holding | None:
+    h = r.hgetall(keys.holding(code))
+    return _from_hash(h) if h else None
+
+
+def record_holding(r: redis.Redis, holding: Holding) -> Holding:
+    """Create or update the holding of ``holding.code``; empty fields never erase stored ones."""
+    now = int(time.time())
+    holding.updated_at = now
+    if not holding.received_at:
+        holding.received_at = now
+    existing = get_holding(r, holding.code)
+    values = {k: v for k, v in holding.as_dict().items() if v not in ("", None)}
+    if existing and existing.received_at and existing.oa_openid == holding.oa_openid:
+        values.pop("received_at", None)  # keep the first time it was received
+    # Not MULTI: the holding and the per-openid indexes are in different hash slots (CROSSSLOT on
+    # a cluster). The indexes are derived: holdings_of re-checks each holding's owner.
+    pipe = r.pipeline(transaction=False)
+    pipe.hset(keys.holding(holding.code), mapping=values)
+    if existing and existing.oa_openid and existing.oa_openid != holding.oa_openid \
+            and holding.oa_openid:
+        pipe.srem(keys.holdings_of("oa", existing.oa_openid), holding.code)
+    if holding.oa_openid:
+        pipe.sadd(keys.holdings_of("oa", holding.oa_openid), holding.code)
+    if holding.mp_openid:
+        pipe.sadd(keys.holdings_of("mp", holding.mp_openid), holding.code)
+    pipe.execute()
+    # What the HSET left in the hash: the stored fields overlaid with ours (no second read).
+    return Holding(**{"card_id": holding.card_id, "code": holding.code,
+                      **(existing.as_dict() if existing else {}), **values})
+
+
+def set_status(r: redis.Redis, code: str, status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    r.hset(keys.holding(code), mapping={"status": status, "updated_at": int(time.time())})
+
+
+def holdings_of(r: redis.Redis, *, oa_openid: str | None = None,
+                mp_openid: str | None = None) -> list[Holding]:
+    """Every holding listed under either openid, newest first."""
+    codes: set[str] = set()
+    if oa_openid:
+        codes |= r.smembers(keys.holdings_of("oa", oa_openid))
+    if mp_openid:
+        codes |= r.smembers(keys.holdings_of("mp", mp_openid))
+    if not codes:
+        return []
+    pipe = r.pipeline(transaction=False)
+    for code in codes:
+        pipe.hgetall(keys.holding(code))
+    found = [_from_hash(h) for h in pipe.execute() if h]
+    mine = [h for h in found
+            if (oa_openid and h.oa_openid == oa_openid) or (mp_openid and h.mp_openid == mp_openid)]
+    return sorted(mine, key=lambda h: h.received_at, reverse=True)
+
+
+def rename_code(r: redis.Redis, old: str, new: str) -> Holding | None:
+    """The holding of ``old`` moves to ``new`` (card/code/update); None when none was recorded."""
+    held = get_holding(r, old)
+    if held is None:
+        return None
+    moved = record_holding(r, Holding(**{**held.as_dict(), "code": new, "old_code": old}))
+    pipe = r.pipeline(transaction=False)
+    pipe.delete(keys.holding(old))
+    if held.oa_openid:
+        pipe.srem(keys.holdings_of("oa", held.oa_openid), old)
+    if held.mp_openid:
+        pipe.srem(keys.holdings_of("mp", held.mp_openid), old)
+    pipe.execute()
+    return moved

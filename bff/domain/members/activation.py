@@ -1,0 +1,231 @@
+"""Member-card activation from the plug-in's ``activate_ticket``, once per ticket and code.
+
+``activatetempinfo/get`` -> readable form fields -> membership number per the card's profile ->
+``/card/membercard/activate`` -> member record (fields sealed) -> answer.
+
+A retry, or ten requests at once, with the same ticket and code make one upstream activation:
+a request claims the ticket and code (``SET NX EX``), does the work and stores the sealed
+answer; the others wait (bounded) for that answer. A failure releases the claim so a retry
+can proceed, and tells only the requests that were waiting on that attempt (each waiting
+request leaves a marker the failure is written into; a refusal nobody waits on leaves no key
+behind); it is never stored as an answer. An activate is never resent blindly: it is marked
+before it is sent (cleared on a definite refusal); an attempt that finds the mark of one whose
+outcome was lost (a timeout, or Redis failing before the answer was stored) waits until it must
+have landed (``LOST_ANSWER_FACTOR`` x the read timeout after it was sent), then asks
+``membercard/userinfo/get`` and activates only if not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from bff.domain.members.members import readable_fields, store_member
+from bff.domain.members.numbers import membership_number_for
+from bff.domain.ownership import Caller, name_code, owned_code, proof_keys, translate_code_error
+from bff.domain.personal import PersonalDataError, seal, unseal
+from bff.domain.profiles import get_profile
+from bff.ground.errors import (
+    Conflict,
+    DomainError,
+    ServiceUnavailable,
+    Unprocessable,
+    wechat_failure,
+)
+from bff.ground.store import STORE_ERRORS, keys, release_claim
+from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatError, WeChatUnavailable
+
+if TYPE_CHECKING:
+    from bff.ground.config import Settings
+    from bff.ground.wechat.api import WeChatApi
+
+CLAIM_SECONDS = 60  # longer than the two upstream calls with their retries
+RESULT_SECONDS = 86400
+FAILURE_SECONDS = 15
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.05
+LOST_ANSWER_FACTOR = 2.0  # x read timeout after sending: by then a lost activate has landed
+
+class _Relayed(DomainError):
+    """The failure of the attempt a waiting request was waiting on."""
+
+    def __init__(self, status: int, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+
+
+def ticket_expired() -> Unprocessable:
+    """72012: WeChat does not know the ticket (forged, expired, or of another account).
+    Retrying the same ticket can never help: the user opens the activation plug-in again."""
+    return Unprocessable(
+        "The activation ticket is expired or not valid; open the activation plug-in again",
+        errcode=int(ErrCode.ACTIVATE_TICKET_EXPIRED),
+    )
+
+
+def activate_member_card(
+    r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller, *,
+    activate_ticket: str, card_id: str, code: str | None = None, encrypt_code: str | None = None,
+) -> dict[str, Any]:
+    """``{card_id, code, membership_number, fields}``; the same answer for every retry."""
+    named = name_code(wechat, code=code, encrypt_code=encrypt_code)
+    # Linked (when the ownership rests on a new link) only if the activation succeeds.
+    with owned_code(r, wechat, caller, named, card_id=card_id,
+                    proof_keys=proof_keys(settings)) as facts:
+        return _activate_once(r, settings, wechat, caller, activate_ticket=activate_ticket,
+                              card_id=card_id, real_code=named.code, oa_openid=facts.oa_openid)
+
+
+def _activate_once(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller, *,
+                   activate_ticket: str, card_id: str, real_code: str,
+                   oa_openid: str) -> dict[str, Any]:
+    # One activation per (ticket, code), not per ticket: WeChat gives no link between an
+    # activate_ticket and the user it was issued to, so a ticket someone else used first (a
+    # leaked one) must not lock its owner out of their own activation. README: "What is bound
+    # to what".
+    digest = hashlib.sha256(f"{activate_ticket}\n{real_code}".encode()).hexdigest()[:32]
+    result_key, claim_key = keys.activation_result(digest), keys.activation_claim(digest)
+    deadline = time.monotonic() + WAIT_SECONDS
+    watched: str | None = None
+    while True:
+        blob = r.get(result_key)
+        if blob:
+            return _replay(settings, digest, blob, card_id=card_id, code=real_code)
+        if watched:
+            failure = r.get(keys.activation_failure(digest, watched))
+            if failure:
+                raise _Relayed(**json.loads(failure))
+        owner = r.get(claim_key)
+        if owner is None:
+            token = secrets.token_hex(16)
+            if r.set(claim_key, token, nx=True, ex=CLAIM_SECONDS):
+                # Second look: the previous owner may have stored its answer and released
+                # the claim between our read of the result and our claim.
+                blob = r.get(result_key)
+                if blob:
+                    _release(r, claim_key, token)
+                    return _replay(settings, digest, blob, card_id=card_id, code=real_code)
+                return _as_owner(r, settings, wechat, caller, digest, token, activate_ticket,
+                                 card_id=card_id, code=real_code,
+                                 oa_openid=oa_openid)
+            continue
+        if owner != watched:  # ask the owner to tell us its failure, if it fails
+            r.set(keys.activation_failure(digest, owner), "", nx=True,
+                  ex=FAILURE_SECONDS + math.ceil(WAIT_SECONDS))
+        watched = owner
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable("This activation is still in progress; retry shortly",
+                                     retry_after=2)
+        time.sleep(POLL_SECONDS)
+
+
+def _replay(settings: Settings, digest: str, blob: str, *, card_id: str,
+            code: str) -> dict[str, Any]:
+    try:
+        answer = unseal(settings, blob, f"act:{digest}")
+    except PersonalDataError:
+        raise ServiceUnavailable("The stored activation cannot be read", retry_after=5) from None
+    if answer.get("card_id") != card_id or answer.get("code") != code:
+        raise Conflict("This activation ticket was already used for another card")
+    return answer
+
+
+def _as_owner(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
+              digest: str, token: str, activate_ticket: str, *, card_id: str, code: str,
+              oa_openid: str | None) -> dict[str, Any]:
+    try:
+        answer = _activate(r, settings, wechat, caller, activate_ticket, digest,
+                           card_id=card_id, code=code, oa_openid=oa_openid)
+        r.set(keys.activation_result(digest), seal(settings, answer, f"act:{digest}"),
+              ex=RESULT_SECONDS)
+        return answer
+    except (DomainError, WeChatError) as e:
+        _record_failure(r, digest, token, e)
+        raise
+    finally:
+        _release(r, keys.activation_claim(digest), token)
+
+
+def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
+              activate_ticket: str, digest: str, *, card_id: str, code: str,
+              oa_openid: str | None) -> dict[str, Any]:
+    try:
+        temp = wechat.membercard_activatetempinfo_get(activate_ticket)
+    except WeChatApiError as e:
+        if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
+            raise ticket_expired() from e
+        raise
+    fields = readable_fields(temp.get("info"))
+    profile = get_profile(r, card_id)
+    number = membership_number_for(r, profile, card_id=card_id, code=code)
+    body: dict[str, Any] = {"membership_number": number, "code": code, "card_id": card_id}
+    for name in ("init_bonus", "init_bonus_record", "init_balance", "background_pic_url"):
+        value = getattr(profile, name, None)
+        if value not in (None, "", 0):
+            body[name] = value
+    if not _earlier_activate_landed(r, settings, wechat, digest, card_id=card_id, code=code):
+        # Written ahead: if the answer, or anything stored after it, is lost (a timeout, Redis
+        # failing over), the next attempt asks WeChat instead of activating a second time.
+        sent = keys.activation_sent(digest)
+        r.set(sent, repr(time.time()), ex=RESULT_SECONDS)
+        try:
+            wechat.membercard_activate(body)
+        except WeChatUnavailable as e:
+            if not e.request_sent:
+                r.delete(sent)
+            raise
+        except WeChatApiError as e:  # a definite refusal: nothing happened upstream
+            r.delete(sent)
+            if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
+                raise ticket_expired() from e
+            raise translate_code_error(e) from e
+    store_member(r, settings, card_id=card_id, code=code, oa_openid=oa_openid,
+                 mp_openid=caller.mp_openid, membership_number=number, fields=fields,
+                 source="activation")
+    return {"card_id": card_id, "code": code, "membership_number": number, "fields": fields}
+
+
+def _earlier_activate_landed(r: redis.Redis, settings: Settings, wechat: WeChatApi,
+                            digest: str, *, card_id: str, code: str) -> bool:
+    """Did an earlier attempt's activate of this ticket (sent, outcome unknown) take effect?"""
+    raw = r.get(keys.activation_sent(digest))
+    if raw is None:
+        return False
+    wait = float(raw) + LOST_ANSWER_FACTOR * settings.read_timeout - time.time()
+    if wait > 0:  # it may still be on its way: asking now could miss it
+        raise ServiceUnavailable("The previous activation attempt's answer was lost; retry "
+                                 "shortly", retry_after=max(1, math.ceil(wait)))
+    info = wechat.membercard_userinfo_get(card_id, code)
+    return bool(info.get("has_active"))
+
+
+def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> None:
+    retry_after = getattr(e, "retry_after", None)
+    if isinstance(e, DomainError):
+        status, message = e.status, e.message
+    else:  # the answer the owner gives (e.g. 504 for a timeout), relayed to the waiting ones
+        answer = wechat_failure(e) if isinstance(e, WeChatError) else None
+        status = answer.status if answer else 502
+        message = (answer.message if answer else None) or \
+            "WeChat could not activate the card; retry shortly"
+        retry_after = answer.retry_after if answer else None
+    record = {"status": status, "message": message, "errcode": getattr(e, "errcode", None),
+              "retry_after": int(retry_after or 2)}
+    try:  # only for requests waiting on this attempt: a lone refusal leaves no key behind
+        r.set(keys.activation_failure(digest, token), json.dumps(record), xx=True,
+              ex=FAILURE_SECONDS)
+    except STORE_ERRORS:
+        pass  # waiting requests then time out and answer "retry shortly"
+
+
+def _release(r: redis.Redis, key: str, token: str) -> None:
+    try:
+        release_claim(r, key, token)
+    except STORE_ERRORS:
+        pass  # the claim expires after CLAIM_SECONDS

@@ -1,0 +1,482 @@
+"""Who owns a card code, and how a code is found. The one home of these rules.
+
+A code belongs to the Official Account (OA) openid WeChat gave it to: the holding recorded
+from WeChat's ``user_get_card`` push, else ``/card/code/get``. A caller owns it only when that
+openid is provably the caller's:
+
+- the caller's OA openid is known (an H5 session comes from web authorization; a Mini Program
+  session through an identity link) and equal to the owner; or
+- the caller's unionid (from ``jscode2session``) equals the owner's (``/cgi-bin/user/info``,
+  cached a day); the link is recorded (source ``user_info``); or
+- WeChat pushed that the owner received this code, not as a gift, through a cardExt this
+  service signed for the caller: the cardExt's ``outer_str`` carries a proof, an HMAC of the
+  caller's Mini Program openid and the card (``card_ext_outer_str``). WeChat hands it back in
+  ``user_get_card`` (OuterStr) and ``/card/code/get`` (outer_str). ``outer_str`` is not
+  signed, so a proof can be copied into another channel (an activation link, a QR code): it
+  counts only with the code's encrypt_code, which WeChat hands back to the caller's own
+  ``wx.addCard``, shown within ``PROOF_CLAIM_WINDOW`` of WeChat's receipt. The link is
+  recorded (source ``card_ext``).
+
+A new link is never a side effect of the check: ``check_owner`` only reads and returns a
+``Claim``; ``settle`` writes the link (and the holding) once the request has succeeded, so a
+refused request leaves nothing behind. Holding a code or an encrypt_code alone proves
+nothing. When the proof may still be on its way (the code carries the caller's proof but
+WeChat's push has not reached us), the answer is a retryable 409; nothing is linked on a
+guess.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import redis
+
+from bff.domain.holdings import Holding, get_holding, holdings_of, record_holding
+from bff.domain.identity import IdentityConflict, find_identity, link_conflicts, link_openids
+from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
+from bff.ground.store import keys
+from bff.ground.wechat.errors import (
+    Busy,
+    ErrCode,
+    QuotaExceeded,
+    TokenInvalid,
+    WeChatApiError,
+    WeChatUnavailable,
+)
+
+if TYPE_CHECKING:
+    from bff.ground.config import Settings
+    from bff.ground.wechat.api import WeChatApi
+
+NOT_YOURS = "this card code belongs to another user"
+NOT_LINKED = ("this card code belongs to another user, or your WeChat account is not linked to "
+              "the Official Account yet")
+RECEIPT_PENDING = ("WeChat has not yet confirmed that you received this card; retry in a "
+                   "moment")
+RECEIPT_RETRY_AFTER = 2
+# WeChat retries a push 3 times, 5 s apart at most: a receipt not pushed this long after the
+# signature is not coming, and the code's own record stands in for it.
+RECEIPT_GRACE = 30
+ALREADY_REDEEMED = "the code has already been redeemed"
+USERINFO_CACHE_SECONDS = 86_400
+
+# -- statuses --------------------------------------------------------------------------------
+# FINAL: a status a replayed or late event never moves back from.
+# HIDDEN: not listed among the user's cards.
+# GONE: no longer the user's card (deleted, given away, or the gift offer lapsed).
+FINAL = frozenset({"CONSUMED", "GIFTED", "DELETE"})
+HIDDEN = frozenset({"DELETE", "GIFTED"})
+GONE = frozenset({"DELETE", "GIFTED", "GIFT_TIMEOUT"})
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL
+
+
+def is_hidden(status: str) -> bool:
+    return status in HIDDEN
+
+
+def is_gone(status: str) -> bool:
+    return status in GONE
+
+
+class Caller(Protocol):
+    mp_openid: str | None
+    unionid: str | None
+
+    @property
+    def oa_openid(self) -> str | None: ...
+
+
+# -- finding a code ----------------------------------------------------------------------------
+
+# WeChat's errcodes about a code, in words.
+CODE_REFUSALS: Refusals = {
+    ErrCode.INVALID_SERIAL_CODE: (NotFound, "unknown code: no card holds it (custom codes also "
+                                            "need their card_id)"),
+    ErrCode.CODE_CONSUMED: (Conflict, ALREADY_REDEEMED),
+    ErrCode.CARD_DELETED_OR_GIFTING: (Conflict, "the card was deleted by its holder or is being "
+                                                "given to a friend"),
+    ErrCode.INVALID_TIME: (Conflict, "the code is not valid yet: its card's validity has "
+                                           "not begun"),
+}
+
+
+def translate_code_error(e: WeChatApiError) -> Exception:
+    """WeChat's errcodes about a code, in words; any other error is left to the app's mapping."""
+    return refusal(e, CODE_REFUSALS)
+
+
+def resolve_code(wechat: WeChatApi, *, code: str | None = None,
+                 encrypt_code: str | None = None) -> str:
+    """The real code: ``code`` as given, or ``encrypt_code`` decrypted (normalised once by
+    ``WeChatApi.code_decrypt``). A value WeChat cannot decrypt names no code: 404, as an unknown
+    code is (any string may be an encrypt_code, so the spec cannot call it malformed; a 400
+    would be an answer the spec does not predict)."""
+    if code and code.strip():
+        return code.strip()
+    if not encrypt_code:
+        raise BadRequest("give either code or encrypt_code")
+    try:
+        answer = wechat.code_decrypt(encrypt_code)
+    except (TokenInvalid, QuotaExceeded, Busy):
+        raise
+    except WeChatApiError as e:
+        raise NotFound("no code matches this encrypt_code (it must come from this Official "
+                       "Account's cards, URL-decoded once)", errcode=e.errcode) from None
+    real = str(answer.get("code") or "")
+    if not real:
+        raise BadRequest("the encrypt_code did not decrypt to a card code")
+    return real
+
+
+@dataclass
+class CodeFacts:
+    """What is known of a code: from its recorded holding, else from ``/card/code/get``."""
+
+    card_id: str
+    code: str
+    oa_openid: str
+    status: str
+    can_consume: bool
+    outer_str: str = ""
+    # WeChat's word on how it was received (user_get_card): "push" (through a cardExt or
+    # another channel), "gift" (from a friend), "" (no push seen yet); and when (CreateTime).
+    receipt: str = ""
+    received_at: int = 0
+
+
+def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None,
+               *, pool_card: str | None = None) -> CodeFacts:
+    """The facts of ``code``; 404 when WeChat knows no such code, or not as a code of card_id."""
+    h = get_holding(r, code)
+    if h and h.oa_openid and h.card_id:
+        facts = CodeFacts(card_id=h.card_id, code=code, oa_openid=h.oa_openid, status=h.status,
+                          can_consume=h.status == "NORMAL", outer_str=h.outer_str,
+                          receipt=h.receipt, received_at=h.received_at)
+    else:
+        try:
+            info = wechat.code_get(code, card_id=card_id or pool_card)
+        except WeChatApiError as e:
+            raise translate_code_error(e) from None
+        facts = CodeFacts(card_id=str((info.get("card") or {}).get("card_id") or card_id or ""),
+                          code=code, oa_openid=str(info.get("openid") or ""),
+                          status=str(info.get("user_card_status") or "NORMAL"),
+                          can_consume=bool(info.get("can_consume")),
+                          outer_str=str(info.get("outer_str") or ""))
+    if card_id and facts.card_id != card_id:
+        raise NotFound("the code is not a code of this card")
+    return facts
+
+
+# -- the cardExt proof -------------------------------------------------------------------------
+
+PROOF_SEPARATOR = "~"
+_TIME_HEX = 8  # the signing time, epoch seconds in hex
+_MAC_HEX = 16
+PROOF_LENGTH = 1 + _TIME_HEX + _MAC_HEX
+MAX_CHANNEL_LENGTH = 100
+# WeChat's receipt must come this soon after the signature (seconds; a little clock skew
+# before it): an old or collected cardExt proves nothing.
+PROOF_WINDOW = 600
+PROOF_SKEW = 60
+PROOF_USED_SECONDS = 30 * 86_400
+# The link on a proof must be asked for this soon after WeChat's receipt (the front-end
+# decrypts what wx.addCard handed back at once): a leaked encrypt_code later proves nothing.
+PROOF_CLAIM_WINDOW = 600
+
+
+def _mac(proof_key: bytes, mp_openid: str, card_id: str, signed_at: str) -> str:
+    msg = f"card_ext\n{mp_openid}\n{card_id}\n{signed_at}".encode()
+    return hmac.new(proof_key, msg, hashlib.sha256).hexdigest()[:_MAC_HEX]
+
+
+def card_ext_outer_str(proof_key: bytes, mp_openid: str, card_id: str, channel: str = "",
+                       *, now: float | None = None) -> str:
+    """``<channel>~<signed at><mac>``: the channel stays readable for the statistics; the
+    rest proves, when WeChat pushes it back with a received code within ``PROOF_WINDOW``, that
+    the card was taken through a cardExt signed for this Mini Program user. Stateless."""
+    signed_at = f"{int(time.time() if now is None else now):0{_TIME_HEX}x}"
+    return (f"{channel}{PROOF_SEPARATOR}{signed_at}"
+            f"{_mac(proof_key, mp_openid, card_id, signed_at)}")
+
+
+def channel_of(outer_str: str) -> str:
+    """The channel part of an ``outer_str`` (the whole value when it carries no proof)."""
+    head, sep, tail = outer_str.rpartition(PROOF_SEPARATOR)
+    if sep and len(tail) == PROOF_LENGTH - 1 and all(c in "0123456789abcdef" for c in tail):
+        return head
+    return outer_str
+
+
+def proof_of(proof_keys: tuple[bytes, ...], outer_str: str, mp_openid: str,
+             card_id: str) -> tuple[int, str] | None:
+    """``(signed_at, mac)`` when ``outer_str`` carries a proof signed for this Mini Program
+    user and card, else None."""
+    if not mp_openid or channel_of(outer_str) == outer_str:
+        return None
+    tail = outer_str[-(PROOF_LENGTH - 1):]
+    signed_at, mac = tail[:_TIME_HEX], tail[_TIME_HEX:]
+    if any(hmac.compare_digest(_mac(k, mp_openid, card_id, signed_at), mac) for k in proof_keys):
+        return int(signed_at, 16), mac
+    return None
+
+
+# -- unionid -------------------------------------------------------------------------------------
+
+def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str, *,
+               transient_raises: bool = False) -> str | None:
+    """The unionid of an OA openid: the identity links, else ``/cgi-bin/user/info`` (cached a
+    day, "" = none). ``transient_raises``: let busy/quota/token errors through (the event worker
+    retries); otherwise any WeChat failure answers None (unknown)."""
+    ident = find_identity(r, oa_openid=oa_openid)
+    if ident and ident.unionid:
+        return ident.unionid
+    cached = r.get(keys.userinfo_unionid(oa_openid))
+    if cached is not None:
+        return cached or None
+    try:
+        unionid = str(wechat.user_info(oa_openid).get("unionid") or "")
+    except (Busy, QuotaExceeded, TokenInvalid, WeChatUnavailable):
+        if transient_raises:
+            raise
+        return None
+    except WeChatApiError:
+        unionid = ""  # WeChat will not say (e.g. not a follower): remembered as "none"
+    r.set(keys.userinfo_unionid(oa_openid), unionid, ex=USERINFO_CACHE_SECONDS)
+    return unionid or None
+
+
+# -- ownership -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NamedCode:
+    """A code as the caller named it: ``encrypted`` when they gave the ``encrypt_code`` that
+    WeChat handed back to their own front-end (``wx.addCard``, the activation plug-in), not the
+    plain code."""
+
+    code: str
+    encrypted: bool
+
+
+def name_code(wechat: WeChatApi, *, code: str | None = None,
+              encrypt_code: str | None = None) -> NamedCode:
+    """``resolve_code``, remembering whether the caller proved it with an encrypt_code."""
+    plain = bool(code and code.strip())
+    return NamedCode(resolve_code(wechat, code=code, encrypt_code=encrypt_code),
+                     encrypted=not plain and bool(encrypt_code))
+
+
+@dataclass
+class Claim:
+    """What ``check_owner`` found: the code is the caller's. The link it rests on, if it is new,
+    is written by ``settle`` only once the request has succeeded: an ownership check never
+    leaves state behind, and a refused request links nothing."""
+
+    facts: CodeFacts
+    link_source: str = ""
+    link_ids: dict[str, str] = field(default_factory=dict)
+    proof_mac: str = ""
+
+
+def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFacts, *,
+                proof_keys: tuple[bytes, ...], encrypted: bool = False,
+                now: float | None = None) -> Claim:
+    """The claim when ``facts.oa_openid`` is provably the caller's (as the module docstring
+    says); 403 when it is not; 409 while the proof may be on its way. Reads only."""
+    owner = facts.oa_openid
+    if not owner:
+        raise Conflict("the owner of this code is not known yet; retry in a moment",
+                       retry_after=RECEIPT_RETRY_AFTER)
+    caller_oa = caller.oa_openid
+    if caller_oa:
+        if caller_oa != owner:
+            raise Forbidden(NOT_YOURS)
+        return Claim(facts)
+    if caller.unionid:
+        unionid = unionid_of(r, wechat, owner)
+        if unionid == caller.unionid:
+            return _new_link(r, caller, facts, "user_info", unionid=unionid, oa_openid=owner)
+        if unionid:
+            raise Forbidden(NOT_YOURS)
+    proof = proof_of(proof_keys, facts.outer_str, caller.mp_openid or "", facts.card_id)
+    if proof is not None:
+        now = time.time() if now is None else now
+        if facts.receipt == "push":
+            return _claim_by_proof(r, caller, facts, proof, encrypted=encrypted, now=now,
+                                   received_at=facts.received_at)
+        if not facts.receipt:
+            waited = now - proof[0]
+            if waited < RECEIPT_GRACE:
+                # The caller's proof, but not (yet) WeChat's push saying the owner received
+                # the code through that cardExt rather than as a gift: wait for it.
+                raise Conflict(RECEIPT_PENDING, retry_after=RECEIPT_RETRY_AFTER if waited < 10
+                               else min(10, max(RECEIPT_RETRY_AFTER,
+                                                math.ceil(RECEIPT_GRACE - waited))))
+            # WeChat gives up a push after 3 tries: past the grace, the code's own record
+            # (/card/code/get) stands in for the lost receipt, so a lost push never blocks
+            # its owner. The encrypt_code and the windows still apply.
+            return _claim_by_proof(r, caller, facts, proof, encrypted=encrypted, now=now,
+                                   received_at=None)
+        # A gift carries the giver's outer_str: it proves nothing about the receiver.
+    raise Forbidden(NOT_LINKED)
+
+
+def _new_link(r: redis.Redis, caller: Caller, facts: CodeFacts, source: str,
+              proof_mac: str = "", **ids: str) -> Claim:
+    claim = Claim(facts, link_source=source,
+                  link_ids={"mp_openid": caller.mp_openid or "", **ids}, proof_mac=proof_mac)
+    refusal = _contradicted(r, claim)
+    if refusal:
+        raise Forbidden(refusal)
+    return claim
+
+
+def _contradicted(r: redis.Redis, claim: Claim) -> str | None:
+    """Why the new link cannot be made, or None: its cardExt proof already linked another
+    receiver (one cardExt, one receiver), or it contradicts a stored link. Read when the claim
+    is made, and again once it is reserved (``_hold``)."""
+    if claim.proof_mac:
+        used = r.get(keys.card_ext_proof_used(claim.proof_mac))
+        if used is not None and used != claim.facts.oa_openid:
+            return NOT_LINKED
+    return NOT_YOURS if link_conflicts(r, **claim.link_ids) else None
+
+
+def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tuple[int, str],
+                    *, encrypted: bool, now: float, received_at: int | None) -> Claim:
+    """A cardExt proof counts only when it came back inside the cardExt this service signed
+    for the caller. WeChat's push cannot tell that apart from a proof copied into another
+    channel (an activation link, a QR code: ``outer_str`` is not signed), so the caller must
+    also show what WeChat handed back to *their own* ``wx.addCard``: the code's encrypt_code,
+    within ``PROOF_CLAIM_WINDOW`` of WeChat's receipt. And: received within the window after
+    the signature, the proof used for no other receiver, not a link an operator removed."""
+    signed_at, mac = proof
+    owner = facts.oa_openid
+    if received_at is None:  # the push was lost: the latest the code can have been received
+        received_at = min(int(now), signed_at + PROOF_WINDOW)
+    if not signed_at - PROOF_SKEW <= received_at <= signed_at + PROOF_WINDOW:
+        raise Forbidden(NOT_LINKED)
+    if not encrypted or not received_at - PROOF_SKEW <= now <= received_at + PROOF_CLAIM_WINDOW:
+        raise Forbidden(NOT_LINKED)
+    mp = caller.mp_openid or ""
+    if r.sismember(keys.identity_removed(mp), owner):
+        raise Forbidden(NOT_LINKED)  # an operator removed this very link
+    return _new_link(r, caller, facts, "card_ext", proof_mac=mac, oa_openid=owner)
+
+
+def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True) -> None:
+    """After the request succeeded: write the link the claim rests on (and mark its cardExt
+    proof used), then the holding. A lost race (the proof used by another receiver, a link
+    that now contradicts) writes no link; the request's own outcome stands."""
+    if claim.link_source:
+        linked = True
+        if claim.proof_mac:
+            used = keys.card_ext_proof_used(claim.proof_mac)
+            owner = claim.facts.oa_openid
+            linked = bool(r.set(used, owner, nx=True, ex=PROOF_USED_SECONDS)) \
+                or r.get(used) == owner
+        if linked:
+            try:
+                link_openids(r, source=claim.link_source, **claim.link_ids)
+            except IdentityConflict:
+                pass  # refused, logged and counted by link_openids
+        forget = getattr(caller, "forget_oa_openid", None)
+        if forget is not None:
+            forget()
+    if record:
+        facts = claim.facts
+        record_holding(r, Holding(card_id=facts.card_id, code=facts.code,
+                                  oa_openid=facts.oa_openid, mp_openid=caller.mp_openid or "",
+                                  status=facts.status, outer_str=facts.outer_str))
+
+
+PENDING_SECONDS = 120  # longer than any one request's upstream calls with their retries
+
+
+def _hold(r: redis.Redis, claim: Claim) -> bool:
+    """Reserve the new link the claim rests on for this request while it runs: one OA openid at
+    a time per Mini Program openid, so two requests racing with two receivers' codes cannot
+    both act before either links (the loser is refused, not merely left unlinked). After the
+    reservation, what ``check_owner`` read is read again: a link or a use of the proof that
+    landed in between refuses this request too. True when this request holds it."""
+    mp = claim.link_ids.get("mp_openid", "")
+    if not claim.link_source or not mp:
+        return False
+    owner = claim.facts.oa_openid
+    pending = keys.identity_pending(mp)
+    held = bool(r.set(pending, owner, nx=True, ex=PENDING_SECONDS))
+    if not held and r.get(pending) != owner:
+        raise Forbidden(NOT_YOURS)  # another receiver's code is being claimed right now
+    refusal = _contradicted(r, claim)  # landed between check_owner's read and the reservation
+    if refusal:
+        _release(r, claim, held)
+        raise Forbidden(refusal)
+    return held
+
+
+def _release(r: redis.Redis, claim: Claim, held: bool) -> None:
+    if held:
+        r.delete(keys.identity_pending(claim.link_ids["mp_openid"]))
+
+
+@contextmanager
+def settling(r: redis.Redis, caller: Caller, claim: Claim, *,
+             record: bool = True) -> Iterator[None]:
+    """``with settling(...):`` the request's work; the claim's link is reserved while it runs,
+    settled when it succeeds, and released (nothing written) when it raises."""
+    held = _hold(r, claim)
+    try:
+        yield
+    except BaseException:
+        _release(r, claim, held)
+        raise
+    try:
+        settle(r, caller, claim, record=record)
+    finally:
+        _release(r, claim, held)
+
+
+@contextmanager
+def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, named: NamedCode, *,
+               card_id: str | None, proof_keys: tuple[bytes, ...],
+               pool_card: str | None = None) -> Iterator[CodeFacts]:
+    """``with owned_code(...) as facts:`` the facts of a code the caller owns, else the refusal
+    (404 unknown, 403 another user's, 409 not resolvable yet). When the block succeeds, the
+    claim is settled (link, holding); when it raises, nothing is written."""
+    facts = code_facts(r, wechat, named.code, card_id, pool_card=pool_card)
+    claim = check_owner(r, wechat, caller, facts, proof_keys=proof_keys,
+                        encrypted=named.encrypted)
+    with settling(r, caller, claim):
+        yield facts
+
+
+def holdings_of_caller(r: redis.Redis, caller: Caller) -> list[Holding]:
+    """The caller's holdings: those recorded for the caller's OA openid, once it is known.
+
+    A holding listed under the Mini Program openid alone is not enough (an operator may have
+    removed a wrong link since)."""
+    oa = caller.oa_openid
+    if not oa:
+        return []
+    return [h for h in holdings_of(r, oa_openid=oa) if h.oa_openid == oa]
+
+
+@functools.lru_cache(maxsize=8)
+def _derive(data_key: bytes) -> bytes:
+    return hmac.new(data_key, b"bff card_ext outer_str proof", hashlib.sha256).digest()
+
+
+def proof_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The keys of the cardExt proof, derived from ``BFF_DATA_KEY`` (the first signs) and,
+    during a rotation, ``BFF_DATA_KEY_PREVIOUS`` (cards signed before it still prove)."""
+    return tuple(_derive(key) for key in settings.data_keys)

@@ -1,0 +1,189 @@
+"""A per-process cache of session records that Redis itself invalidates (``BFF_SESSION_CACHE``).
+
+Redis client-side caching, broadcast mode (Redis >= 6, RESP2 or RESP3): one connection per
+process runs ``CLIENT TRACKING ON REDIRECT <its own id> BCAST PREFIX bff:session:`` and
+subscribes to ``__redis__:invalidate``. From then on the server sends it the name of every
+``bff:session:*`` key that anyone changes, deletes or expires. Before every cache hit the pending
+invalidations on that connection are read (a non-blocking poll): a revocation on any instance
+reaches this one as soon as the server's message does, in the time the revoking request's own
+answer takes to travel.
+
+Safety rules:
+- an entry is stored only if no invalidation arrived while it was being read (an epoch);
+- when the invalidation connection fails, the cache is emptied and bypassed until it is back;
+- an entry lives at most ``max_age`` seconds, and a session past ``expires_at`` is never served.
+
+(redis-py's own client-side cache, ``cache_config`` with RESP3, refuses servers older than 7.4;
+this one works on any Redis the service supports. It is off on the embedded store and on a
+cluster.)
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+import time
+from typing import Any
+
+import redis
+
+from bff.domain.sessions.store import SessionRecord, token_id_of
+from bff.ground.store import keys
+
+log = logging.getLogger(__name__)
+
+try:  # the system's select even when gevent patched the module
+    from gevent.monkey import get_original
+
+    _select = get_original("select", "select")
+except ImportError:  # pragma: no cover - gevent is a dependency
+    _select = select.select
+
+CHANNEL = "__redis__:invalidate"
+RETRY_SECONDS = 1.0  # first retry after a failed connection; doubles up to MAX_RETRY_SECONDS
+MAX_RETRY_SECONDS = 60.0
+
+
+class SessionCache:
+    def __init__(self, r: redis.Redis, *, max_entries: int = 10_000,
+                 max_age: float = 60.0) -> None:
+        self.r = r
+        self.prefix = keys.session("")
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self._entries: dict[str, tuple[SessionRecord, float]] = {}
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._epoch = 0
+        self._retry_at = 0.0
+        self._backoff = RETRY_SECONDS
+        self.hits = self.misses = 0
+
+    # -- the invalidation connection ---------------------------------------------------------
+
+    def _connect(self) -> None:
+        pool = self.r.connection_pool
+        # RESP2: invalidations arrive as plain pub/sub messages on the redirect connection
+        conn = pool.connection_class(**{**pool.connection_kwargs, "protocol": 2})
+        try:
+            conn.connect()
+            conn.send_command("CLIENT", "ID")
+            client_id = conn.read_response()
+            conn.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", client_id, "BCAST",
+                              "PREFIX", self.prefix)
+            conn.read_response()
+            conn.send_command("SUBSCRIBE", CHANNEL)
+            conn.read_response()
+        except (redis.RedisError, OSError) as e:  # e.g. a proxy without CLIENT TRACKING
+            conn.disconnect()
+            self._retry_at = time.monotonic() + self._backoff
+            log.warning("session cache off for %.0f s: no invalidation connection (%s)",
+                        self._backoff, type(e).__name__)
+            self._backoff = min(MAX_RETRY_SECONDS, self._backoff * 2)
+            return
+        self._backoff = RETRY_SECONDS
+        self._conn = conn
+        self._entries.clear()
+        self._epoch += 1
+
+    def _fail(self, e: BaseException) -> None:
+        log.warning("session cache off: invalidation connection lost (%s)", type(e).__name__)
+        try:
+            self._conn.disconnect()
+        except Exception:  # noqa: BLE001 - already broken
+            pass
+        self._conn = None
+        self._entries.clear()
+        self._epoch += 1
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+
+    def _drain(self) -> bool:
+        """Apply every invalidation that has arrived; False when the cache cannot be trusted."""
+        if self._conn is None:
+            if time.monotonic() < self._retry_at:
+                return False
+            self._connect()
+            if self._conn is None:
+                return False
+        try:
+            if not self._maybe_pending():
+                return True
+            while self._conn.can_read(timeout=0):
+                message = self._conn.read_response()
+                self._apply(message)
+        except (redis.RedisError, OSError, ValueError) as e:
+            self._fail(e)
+            return False
+        return True
+
+    def _maybe_pending(self) -> bool:
+        """One zero-timeout select(2) on the socket: has anything arrived (or did it close)?
+
+        A drain leaves no complete message in the parser's buffer, so a quiet socket means
+        nothing new. The system's select is used even under gevent (one system call instead of
+        gevent's poll emulation; a zero timeout never blocks).
+        """
+        sock = getattr(self._conn, "_sock", None)
+        if sock is None:
+            return True  # let can_read find out
+        try:
+            readable, _, _ = _select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return True  # broken: the drain reports it
+        return bool(readable)
+
+    def _apply(self, message: Any) -> None:
+        if not isinstance(message, list) or len(message) < 3 or message[0] != "message":
+            return
+        self._epoch += 1
+        names = message[2]
+        if names is None:  # FLUSHALL / FLUSHDB: everything
+            self._entries.clear()
+            return
+        for name in names if isinstance(names, list) else [names]:
+            if isinstance(name, bytes):
+                name = name.decode()
+            if name.startswith(self.prefix):
+                self._entries.pop(name[len(self.prefix):], None)
+
+    # -- the cache ---------------------------------------------------------------------------
+
+    def load(self, token: str, loader: Any, *, now: float) -> SessionRecord | None:
+        """The session of ``token`` live at ``now`` (wall clock): from the cache when valid,
+        else ``loader(token)``."""
+        token_id = token_id_of(token)
+        started = time.monotonic()
+        with self._lock:
+            trusted = self._drain()
+            if trusted:
+                cached = self._entries.get(token_id)
+                if cached is not None:
+                    rec, stored_at = cached
+                    if started - stored_at < self.max_age and rec.expires_at > now:
+                        self.hits += 1
+                        return rec
+                    del self._entries[token_id]
+            epoch = self._epoch
+        self.misses += 1
+        rec = loader(token)
+        if rec is None or not trusted:
+            return rec
+        with self._lock:
+            if self._drain() and self._epoch == epoch:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[token_id] = (rec, started)
+        return rec
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.disconnect()
+                self._conn = None
+            self._entries.clear()
+
+
+def usable(r: Any) -> bool:
+    """Only a plain redis-py client to a real server (not fakeredis, not a cluster client)."""
+    return type(r) is redis.Redis

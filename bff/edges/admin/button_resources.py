@@ -1,0 +1,112 @@
+"""Operator endpoints for WeChat's own card buttons (self-redemption, quick pay), online
+redemption marks, and card images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+
+from bff import SANDBOX_INTERNAL_BASE
+from bff.domain import card_buttons, images
+from bff.edges.admin.button_schemas import (
+    CodeMarkSchema,
+    ImageSchema,
+    ImageUploadSchema,
+    PayCellOutSchema,
+    PayCellSchema,
+    SelfConsumeCellOutSchema,
+    SelfConsumeCellSchema,
+)
+from bff.edges.http.admin_auth import admin_blueprint, admin_required
+from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.edges.http.request_guard import body_limit
+from bff.ground.errors import Unprocessable
+from bff.ground.services import services
+
+blp = admin_blueprint("admin-card-buttons", __name__,
+                      "Operators: WeChat's buttons on a card, online redemption marks, images")
+BUTTON_CONFLICT = {409: "WeChat refuses it for the card's status, or the account lacks the "
+                        "card permission"}
+# A multipart body with a 1 MB image and its form framing.
+IMAGE_BODY_BYTES = images.MAX_IMAGE_BYTES + 64 * 1024
+
+
+@blp.route("/cards/<card_id:card_id>/self-consume-cell")
+class SelfConsumeCell(MethodView):
+    @blp.arguments(SelfConsumeCellSchema)
+    @blp.response(200, SelfConsumeCellOutSchema)
+    @documents(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
+        """Show or hide the holder's self-redemption button (card/selfconsumecell/set)
+
+        WeChat's own button: the holder redeems the code in the card, with no server call.
+        The service's ``POST /v1/cards/codes/redeem`` (profile ``self_redeem``) is separate.
+        """
+        return card_buttons.set_self_consume_cell(services().wechat, card_id, data["is_open"],
+                                                  data["need_verify_cod"],
+                                                  data["need_remark_amount"])
+
+
+@blp.route("/cards/<card_id:card_id>/pay-cell")
+class PayCell(MethodView):
+    @blp.arguments(PayCellSchema)
+    @blp.response(200, PayCellOutSchema)
+    @documents(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
+        """Show or hide WeChat Pay's quick-pay button on the card (card/paycell/set)"""
+        return card_buttons.set_pay_cell(services().wechat, card_id, data["is_open"])
+
+
+@blp.route("/codes/mark")
+class CodeMark(MethodView):
+    @blp.arguments(CodeMarkSchema)
+    @blp.response(200, CodeMarkSchema)
+    @blp.alt_response(404, description="unknown card_id (40073), code (40056) or openid "
+                                       "(40003)")
+    @blp.alt_response(409, description="another openid's order has marked the code (40145), "
+                                       "or it is redeemed, deleted or being given away")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Mark a code for a user's online order, or release it (card/code/mark)
+
+        While marked by one openid, WeChat refuses another openid's mark of the code.
+        """
+        return card_buttons.mark_code(services().wechat, data["card_id"], data["code"],
+                                      data["openid"], data["is_mark"])
+
+
+@blp.route("/images")
+class Images(MethodView):
+    @body_limit(IMAGE_BODY_BYTES)  # larger than BFF_MAX_BODY_BYTES (64 KiB by default)
+    @blp.arguments(ImageUploadSchema, location="files")
+    @blp.response(201, ImageSchema)
+    @blp.alt_response(413, description="the image is over 1 MB")
+    @blp.alt_response(415, description="the file is not a JPG or PNG (judged by its bytes)")
+    @blp.alt_response(422, description="no file part, another form field, or an empty file")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Upload an image for cards (media/uploadimg): its URL on WeChat's image host
+
+        The URL is what ``logo_url``, ``background_pic_url`` and landing-page banners take.
+        A file that is not a JPG/PNG, or is over 1 MB, is refused before any call to WeChat.
+        """
+        upload = data["file"]
+        extra = sorted(set(request.form) | (set(request.files) - {"file"}))
+        if extra:  # the files schema sees only file parts: a stray field is refused here
+            upload.close()
+            raise Unprocessable("unknown form field", errors={name: ["Unknown field."]
+                                                              for name in extra})
+        try:
+            body = upload.stream.read(images.MAX_IMAGE_BYTES + 1)
+        finally:
+            upload.close()  # a large part is spooled to a temporary file
+        url = images.upload_card_image(services().wechat, body)
+        if url.startswith(SANDBOX_INTERNAL_BASE + "/"):  # the mounted sandbox, as pages reach it
+            url = request.host_url + "sandbox/" + url[len(SANDBOX_INTERNAL_BASE) + 1:]
+        return {"url": url}

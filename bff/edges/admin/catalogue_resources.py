@@ -1,0 +1,183 @@
+"""Operator endpoints of the catalogue: cards, their stock, the member card's activation form,
+and WeChat's card data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from bff.domain import card_data, catalogue
+from bff.edges.admin.card_schemas import CardChangeSchema, CardCreateSchema
+from bff.edges.admin.catalogue_schemas import (
+    ActivationFormSchema,
+    CardCreatedSchema,
+    CardIdsQuerySchema,
+    CardIdsSchema,
+    CardViewSchema,
+    IdempotencyHeaderSchema,
+    SendCheckSchema,
+    StockSchema,
+    WeChatStatsQuerySchema,
+    WeChatStatsSchema,
+)
+from bff.edges.cards.schemas import CARD_ID
+from bff.edges.http.admin_auth import admin_blueprint, admin_required
+from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.ground.errors import Unprocessable
+from bff.ground.services import services
+
+blp = admin_blueprint("admin-catalogue", __name__,
+                      "Operators: the card catalogue, activation forms and WeChat's card data")
+ONCE_CONFLICT = ("a request with this Idempotency-Key is in progress, or its first attempt "
+                 "reached WeChat and the answer was lost")
+
+
+def _card_id(card_id: str) -> str:
+    try:
+        CARD_ID(card_id)
+    except Exception:
+        raise Unprocessable("not a card_id") from None
+    return card_id
+
+
+@blp.route("/cards")
+class Cards(MethodView):
+    @blp.arguments(CardCreateSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.response(201, CardCreatedSchema)
+    @blp.alt_response(409, description=ONCE_CONFLICT)
+    @blp.alt_response(422, description="the card breaks one of WeChat's rules (errors names "
+                                       "the field), or the Idempotency-Key was used for "
+                                       "another card")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
+        """Create a card (WeChat's card/create body); it waits for WeChat's review
+
+        Coupons (GROUPON, CASH, DISCOUNT, GIFT, GENERAL_COUPON) and MEMBER_CARD, including the
+        Mini Program activation flow (wx_activate, wx_activate_after_submit,
+        activate_app_brand_user_name / _pass). Checked against WeChat's rules first.
+        """
+        svc = services()
+        return {"card_id": catalogue.create_card(svc.redis, svc.wechat, data["card"],
+                                                 headers["idempotency_key"])}
+
+    @blp.arguments(CardIdsQuerySchema, location="query")
+    @blp.response(200, CardIdsSchema)
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The Official Account's card ids, a page at a time (card/batchget, ≤ 50)"""
+        return catalogue.list_cards(services().wechat, args["offset"], args["count"],
+                                    args.get("status"))
+
+
+@blp.route("/cards/<card_id:card_id>")
+class Card(MethodView):
+    @blp.response(200, CardViewSchema)
+    @blp.alt_response(422, description="not a card_id")
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def get(self, card_id: str) -> dict[str, Any]:
+        """The card as WeChat has it, with its review state and any low-stock alert"""
+        svc = services()
+        return catalogue.get_card(svc.redis, svc.wechat, _card_id(card_id))
+
+    @blp.arguments(CardChangeSchema)
+    @blp.response(200, SendCheckSchema)
+    @blp.alt_response(409, description="the card is deleted (40078)")
+    @blp.alt_response(422, description="a field card/update cannot change, or one that is not "
+                                       "of this card's type")
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
+        """Change a card (card/update): base_info and type fields that WeChat lets change
+
+        send_check true: the change went back to review, and the card cannot be issued until
+        WeChat approves it again.
+        """
+        svc = services()
+        return catalogue.update_card(svc.redis, svc.wechat, _card_id(card_id), data)
+
+    @blp.response(204)
+    @blp.alt_response(422, description="not a card_id")
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def delete(self, card_id: str) -> None:
+        """Delete a card (card/delete); codes already received stay in users' card packages"""
+        svc = services()
+        catalogue.delete_card(svc.redis, svc.wechat, _card_id(card_id))
+
+
+@blp.route("/cards/<card_id:card_id>/stock")
+class Stock(MethodView):
+    @blp.arguments(StockSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.response(200, StockSchema)
+    @blp.alt_response(409, description="less stock left than delta takes away (45031); "
+                                       + ONCE_CONFLICT)
+    @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
+                                       "was used for another change")
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any], headers: dict[str, Any],
+             card_id: str) -> dict[str, Any]:
+        """Add (delta > 0) or take away (delta < 0) stock (card/modifystock)
+
+        Send an Idempotency-Key to make a retry safe: a stock change is not idempotent.
+        """
+        svc = services()
+        return catalogue.change_stock(svc.redis, svc.wechat, _card_id(card_id), data["delta"],
+                                      headers["idempotency_key"])
+
+
+@blp.route("/cards/<card_id:card_id>/activation-form")
+class ActivationForm(MethodView):
+    @blp.arguments(ActivationFormSchema)
+    @blp.response(200, ActivationFormSchema)
+    @blp.alt_response(422, description="an unknown field, a field asked twice, or not a "
+                                       "member card")
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
+        """Set the member card's activation form (activateuserform/set)
+
+        required_form / optional_form: WeChat's common fields (USER_FORM_INFO_FLAG_*), custom
+        fields, and rich fields (radio, select, check box); service_statement and
+        bind_old_card links. The activation plug-in shows exactly this form.
+        """
+        svc = services()
+        return catalogue.set_activation_form(svc.redis, svc.wechat, _card_id(card_id), data)
+
+    @blp.response(200, ActivationFormSchema)
+    @blp.alt_response(404, description="no form was set through the service")
+    @blp.alt_response(422, description="not a card_id")
+    @admin_required
+    def get(self, card_id: str) -> dict[str, Any]:
+        """The activation form last set through the service"""
+        return catalogue.get_activation_form(services().redis, _card_id(card_id))
+
+
+@blp.route("/stats/wechat")
+class WeChatStats(MethodView):
+    @blp.arguments(WeChatStatsQuerySchema, location="query")
+    @blp.response(200, WeChatStatsSchema)
+    @blp.alt_response(422, description="not a date YYYY-MM-DD, or card_id without kind=card")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """WeChat's card data (datacube) by day: account summary, per card, member cards
+
+        Ranges longer than WeChat's 62 days are asked for in pieces. Days WeChat has not
+        finished computing (today; yesterday until WeChat has it) have computed: false.
+        ``from`` after ``to`` is an empty range. At most 366 days are answered at a time:
+        ``next_from`` then says where the rest starts.
+        """
+        start, end, next_from = card_data.day_range(args.get("from_"), args.get("to"))
+        if args.get("card_id") and args["kind"] != "card":
+            raise Unprocessable("card_id goes with kind=card")
+        rows = card_data.wechat_card_rows(services().wechat, args["kind"], start, end,
+                                          card_id=args.get("card_id"),
+                                          cond_source=args["cond_source"])
+        return {"rows": rows, "next_from": next_from}

@@ -1,0 +1,112 @@
+"""Operator endpoints for issuing: QR codes and their images, landing pages, article HTML,
+test whitelist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from marshmallow import RAISE
+
+from bff.domain import issuing
+from bff.edges.admin import qrimage
+from bff.edges.admin.schemas import (
+    ArticleHtmlSchema,
+    LandingPageRequestSchema,
+    LandingPageSchema,
+    QrCodeRequestSchema,
+    QrCodeSchema,
+    QrImageQuerySchema,
+    WhitelistSchema,
+)
+from bff.edges.http.admin_auth import admin_blueprint, admin_required
+from bff.edges.http.openapi import (
+    NOT_ISSUABLE_ANSWER,
+    UNKNOWN_CARD_ANSWER,
+    UPSTREAM_FAILURES,
+    documents,
+)
+from bff.ground.services import services
+
+blp = admin_blueprint("admin-issuing", __name__,
+                      "Operators: issuing cards (QR codes, landing pages, articles, testers)")
+
+
+@blp.route("/qrcodes")
+class QrCodes(MethodView):
+    @blp.arguments(QrCodeRequestSchema)
+    @blp.response(201, QrCodeSchema)
+    @blp.alt_response(404, description="unknown card_id (40073), or an openid this Official "
+                                       "Account does not know (40003)")
+    @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
+                                       "card needs (its code, its openid) is missing")
+    @documents(NOT_ISSUABLE_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
+
+        ``image_url`` renders ``url`` as PNG (``format=svg`` for SVG) on this service.
+        """
+        svc = services()
+        return issuing.create_qrcode(svc.redis, svc.wechat, data["cards"],
+                                     data.get("expire_seconds"))
+
+
+@blp.route("/qrcodes/image")
+class QrImage(MethodView):
+    @blp.doc(responses={"200": {
+        "description": "the QR image",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "image/svg+xml": {"schema": {"type": "string"}}},
+    }})
+    @blp.arguments(QrImageQuerySchema, location="query", unknown=RAISE)
+    @blp.alt_response(422, description="url is not an absolute http(s) URL of ≤1024 characters")
+    @admin_required
+    def get(self, args: dict[str, Any]) -> Response:
+        """Render a QR code's url as PNG or SVG (locally; nothing is fetched)"""
+        body, mimetype = qrimage.render(args["url"], args["format"], scale=args["scale"],
+                                        border=args["border"])
+        response = Response(body, mimetype=mimetype)
+        response.headers["Cache-Control"] = "private, max-age=3600"
+        response.headers["Content-Disposition"] = f'inline; filename="qrcode.{args["format"]}"'
+        return response
+
+
+@blp.route("/landing-pages")
+class LandingPages(MethodView):
+    @blp.arguments(LandingPageRequestSchema)
+    @blp.response(201, LandingPageSchema)
+    @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
+                                       "custom-code card whose codes were never imported")
+    @documents(NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a landing page (gallery) offering one or more cards"""
+        svc = services()
+        return issuing.create_landing_page(svc.redis, svc.wechat, data)
+
+
+@blp.route("/cards/<card_id:card_id>/article-html")
+class ArticleHtml(MethodView):
+    @blp.response(200, ArticleHtmlSchema)
+    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @admin_required
+    def get(self, card_id: str) -> dict[str, Any]:
+        """HTML that inserts the card into an Official Account article"""
+        return issuing.article_html(services().wechat, card_id)
+
+
+@blp.route("/test-whitelist")
+class TestWhitelist(MethodView):
+    @blp.arguments(WhitelistSchema)
+    @blp.response(200, WhitelistSchema)
+    @blp.alt_response(404, description="an openid this Official Account does not know (40003)")
+    @blp.alt_response(422, description="no list given, more than 10 testers in all, or one "
+                                       "repeated")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace the test whitelist (openids and usernames, at most 10 in all)"""
+        svc = services()
+        return issuing.set_whitelist(svc.redis, svc.wechat, data["openid"], data["username"])

@@ -1,0 +1,166 @@
+"""Operator endpoints: member bonus/balance changes (once per Idempotency-Key), their ledger,
+member lookup, and code administration (unavailable, update, a user's cards per WeChat)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.views import MethodView
+
+from bff.domain.codes import admin as code_admin
+from bff.domain.members import change_ledger, changes
+from bff.domain.members.members import find_members
+from bff.edges.admin.member_schemas import (
+    ChangesSchema,
+    CodeUpdateRequestSchema,
+    CodeUpdateSchema,
+    MemberChangeResultSchema,
+    MemberChangeSchema,
+    MembersQuerySchema,
+    MembersSchema,
+    UnavailableRequestSchema,
+    UnavailableSchema,
+    UserCardsQuerySchema,
+    UserCardsSchema,
+)
+from bff.edges.http.admin_auth import admin_blueprint, admin_required
+from bff.edges.http.idempotency import RequiredIdempotencyKeySchema
+from bff.edges.http.openapi import UPSTREAM_FAILURES, documents
+from bff.ground.errors import NotFound
+from bff.ground.services import services
+
+blp = admin_blueprint("admin-members", __name__,
+                      "Operators: member bonus and balance, member lookup, code administration")
+
+
+CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+CODE_PATTERN = r"^[\x21-\x2e\x30-\x7e]{1,128}$"  # visible ASCII but "/" (a path segment)
+OPENID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+MEMBER_PATH = [
+    {"in": "path", "name": "card_id", "schema": {"type": "string", "pattern": CARD_ID_PATTERN}},
+    {"in": "path", "name": "code", "schema": {"type": "string", "pattern": CODE_PATTERN}},
+]
+USER_PATH = [{"in": "path", "name": "oa_openid",
+              "schema": {"type": "string", "pattern": OPENID_PATTERN}}]
+
+
+def _check_path(**values: str) -> None:
+    """Path values as their documented patterns say, else 404 naming them (no member or user
+    can have such an id)."""
+    patterns = {"card_id": CARD_ID_PATTERN, "code": CODE_PATTERN, "oa_openid": OPENID_PATTERN}
+    bad = sorted(name for name, value in values.items()
+                 if not re.fullmatch(patterns[name], value))
+    if bad:
+        raise NotFound(f"no such {' or '.join(bad)}: not a valid {', '.join(bad)}")
+
+
+@blp.route("/members/<string:card_id>/<string:code>/changes", parameters=MEMBER_PATH)
+class MemberChanges(MethodView):
+    @blp.arguments(RequiredIdempotencyKeySchema, location="headers")
+    @blp.arguments(MemberChangeSchema)
+    @blp.response(201, MemberChangeResultSchema)
+    @blp.alt_response(200, schema=MemberChangeResultSchema,
+                      description="a retry (same Idempotency-Key, same body): the first answer, "
+                                  "no second change")
+    @blp.alt_response(404, description="no such member card code (40056)")
+    @blp.alt_response(409, description="the card was deleted, given away or made unavailable")
+    @blp.alt_response(422, description="invalid body, missing Idempotency-Key, the key used for "
+                                       "another change, or WeChat refused the amounts")
+    @blp.alt_response(503, description="another change to this member is running, or the first "
+                                       "attempt's outcome is awaited; retry")
+    @blp.alt_response(504, description="WeChat's answer was lost: retry with the same key (it "
+                                       "is answered once WeChat confirms or the change is made)")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, headers: dict[str, Any], data: dict[str, Any], card_id: str,
+             code: str) -> Any:
+        """Change a member's bonus and balance once (card/membercard/updateuser)
+
+        ``Idempotency-Key`` is required: the same key with the same body is a retry and gets
+        the first answer (200) without a second upstream call, however many arrive at once;
+        the same key with another body is 422. Changes to one member run one at a time.
+        """
+        _check_path(card_id=card_id, code=code)
+        svc = services()
+        by = data.pop("by")
+        answer, created = changes.change_member(svc.redis, svc.wechat, card_id=card_id,
+                                                code=code, key=headers["key"], body=data, by=by,
+                                                clock=svc.clock)
+        # Two success statuses by contract: 201 made the change, 200 repeats its answer.
+        return answer if created else (answer, 200)
+
+    @blp.response(200, ChangesSchema)
+    @blp.alt_response(422, description="malformed card_id or code")
+    @admin_required
+    def get(self, card_id: str, code: str) -> dict[str, Any]:
+        """The member's ledger: every change, who, why, when, before and after, and its source"""
+        _check_path(card_id=card_id, code=code)
+        return {"changes": change_ledger.ledger(services().redis, card_id, code)}
+
+
+@blp.route("/members")
+class Members(MethodView):
+    @blp.arguments(MembersQuerySchema, location="query")
+    @blp.response(200, MembersSchema)
+    @blp.alt_response(404, description="no criterion given (code, membership_number, "
+                                       "oa_openid)")
+    @blp.alt_response(422, description="a criterion that is no code, membership number or "
+                                       "openid")
+    @admin_required
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Find members by code, membership number and Official Account openid
+
+        A member matches when it meets every criterion given (any combination of them).
+        """
+        if not args:
+            raise NotFound("give code, membership_number or oa_openid to find members by")
+        svc = services()
+        return {"members": find_members(svc.redis, svc.settings, **args)}
+
+
+@blp.route("/codes/unavailable")
+class CodeUnavailable(MethodView):
+    @blp.arguments(UnavailableRequestSchema)
+    @blp.response(200, UnavailableSchema)
+    @blp.alt_response(404, description="unknown code or card (40056, 40073)")
+    @blp.alt_response(409, description="already redeemed, deleted, given away or unavailable")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Make a code unavailable, with a reason (card/code/unavailable); irreversible"""
+        svc = services()
+        return code_admin.make_unavailable(svc.redis, svc.wechat, card_id=data["card_id"],
+                                           code=data["code"], reason=data.get("reason"))
+
+
+@blp.route("/codes/update")
+class CodeUpdate(MethodView):
+    @blp.arguments(CodeUpdateRequestSchema)
+    @blp.response(200, CodeUpdateSchema)
+    @blp.alt_response(404, description="unknown code or card, a WeChat-generated code, or "
+                                       "new_code already taken (40056, 40073)")
+    @blp.alt_response(409, description="the code is no longer usable")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Change a custom code (card/code/update); the holdings index follows"""
+        svc = services()
+        return code_admin.change_code(svc.redis, svc.settings, svc.wechat,
+                                      card_id=data["card_id"], code=data["code"],
+                                      new_code=data["new_code"])
+
+
+@blp.route("/users/<string:oa_openid>/cards", parameters=USER_PATH)
+class UserCards(MethodView):
+    @blp.arguments(UserCardsQuerySchema, location="query")
+    @blp.response(200, UserCardsSchema)
+    @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
+    @blp.alt_response(422, description="malformed oa_openid or card_id")
+    @documents(UPSTREAM_FAILURES)
+    @admin_required
+    def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
+        """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
+        _check_path(oa_openid=oa_openid)
+        svc = services()
+        return code_admin.user_cards(svc.redis, svc.wechat, oa_openid, args.get("card_id"))

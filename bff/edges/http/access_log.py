@@ -1,0 +1,98 @@
+"""gunicorn's access log, as the Procfile asks for it (``--logger-class``): the raw request path,
+escaped, without its query string, and with no personal id in it.
+
+gunicorn's ``%(U)s`` is the *decoded* path: ``GET /x%0aforged`` wrote a line break into the
+log, so anyone could forge a log line. Here ``%(U)s`` (and ``%(r)s``, the request line) are the
+path as it came on the wire (``RAW_URI``), cut at ``?``, with every byte outside visible ASCII,
+``"`` and ``\\`` written as ``\\xNN``.
+
+Path segments that are card codes or openids (``/v1/admin/members/{card_id}/{code}/...``,
+``/v1/admin/users/{oa_openid}/cards``, the sandbox's ``/_sim/users/{id}/cards/{code}``,
+``/_sim/login-codes/{code}``) are written as ``~`` and a short keyed hash (HMAC-SHA256 of the
+decoded segment under a key derived from ``BFF_DATA_KEY``, 10 hex digits): the same id gives the
+same hash, so one user's requests can still be followed, but the log holds no id, and without
+the key a short code or a 12-digit one cannot be found again by trying every value.
+Any other segment that looks like an id (6 or more of ``A-Za-z0-9_-`` with a digit or a
+capital, but not a card_id) is hashed the same way, so an id in a route added later is not
+written either; other segments (``v1``, ``admin``, ``x%0aforged``) are written as sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import os
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from gunicorn.glogging import Logger
+
+_ID_LIKE = re.compile(r"(?=.*[0-9A-Z])[A-Za-z0-9_-]{6,}")  # a code, an openid, a token
+_CARD_ID = re.compile(r"p[A-Za-z0-9_-]{27}")  # WeChat's card_id: not personal
+_AFTER = ("users", "login-codes")  # the next segment is an openid or a login code
+
+
+def _escape(text: str) -> str:
+    return "".join(c if "!" <= c <= "~" and c not in '"\\' else "".join(
+        f"\\x{byte:02x}" for byte in c.encode("utf-8", "surrogateescape")) for c in text)
+
+
+@functools.lru_cache(maxsize=1)
+def _key() -> bytes:
+    """The hashing key, from ``BFF_DATA_KEY`` (the service refuses to start without a valid
+    one outside sandbox mode; in sandbox mode the sandbox's default key)."""
+    from bff.ground.config import SANDBOX_DATA_KEY
+
+    try:
+        data_key = base64.b64decode(os.environ.get("BFF_DATA_KEY") or SANDBOX_DATA_KEY,
+                                    validate=True)
+    except (binascii.Error, ValueError):
+        data_key = base64.b64decode(SANDBOX_DATA_KEY)
+    return hmac.new(data_key, b"bff access log ids", hashlib.sha256).digest()
+
+
+def _hashed(segment: str) -> str:
+    decoded = unquote(segment, errors="surrogateescape")  # one id, one hash, however encoded
+    mac = hmac.new(_key(), decoded.encode("utf-8", "surrogateescape"), hashlib.sha256)
+    return "~" + mac.hexdigest()[:10]
+
+
+def _personal(segments: list[str], i: int) -> bool:
+    segment = unquote(segments[i], errors="surrogateescape")
+    if _ID_LIKE.fullmatch(segment) and not _CARD_ID.fullmatch(segment):
+        return True
+    before = segments[:i]
+    return bool(
+        (before and before[-1] in _AFTER)
+        or (len(before) >= 2 and before[-2] == "members")  # members/{card_id}/{code}
+        or (before and before[-1] == "cards" and "users" in before)  # users/{id}/cards/{code}
+    )
+
+
+def safe_path(environ: dict[str, Any]) -> str:
+    """The request's raw path, without its query string, escaped, ids hashed."""
+    raw = environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
+    path = raw.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path:  # an absolute-form request target: keep the path only
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    segments = path.split("/")
+    return _escape("/".join(_hashed(s) if s and _personal(segments, i) else s
+                            for i, s in enumerate(segments)))
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger with a safe ``%(U)s`` and ``%(r)s``; everything else unchanged."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
+              request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = safe_path(environ)
+        atoms["U"] = path
+        atoms["q"] = ""
+        atoms["r"] = "{} {} {}".format(_escape(environ.get("REQUEST_METHOD", "-")), path,
+                                       _escape(environ.get("SERVER_PROTOCOL", "-")))
+        return atoms

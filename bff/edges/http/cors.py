@@ -1,0 +1,33 @@
+"""CORS for H5 pages on the merchant's own domains: an exact allow-list, never credentials.
+
+The session travels as ``Authorization: Bearer``, never as a cookie, so credentials stay off;
+``Retry-After`` and ``X-Request-Id`` are exposed so a page's script can read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Flask
+from flask_cors import CORS
+
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"]
+EXPOSED_HEADERS = ["Retry-After", "X-Request-Id"]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def allow_origins(app: Flask, origins: Sequence[str]) -> None:
+    """Answer CORS on every path of ``app`` for exactly ``origins`` (validated by
+    bff.ground.config)."""
+    if not origins:
+        return
+    CORS(
+        app,
+        origins=list(origins),  # plain strings without regex characters: compared exactly
+        supports_credentials=False,
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        methods=METHODS,
+        max_age=600,
+        vary_header=True,
+    )

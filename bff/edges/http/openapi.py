@@ -1,0 +1,275 @@
+"""The generated OpenAPI spec says every answer and every constraint the code enforces.
+
+flask-smorest still generates the spec; this module adds what marshmallow cannot say:
+
+- every documented error response carries the one error schema (``bff.ground.errors.ErrorSchema``);
+- ``SpecTruthPlugin`` (an apispec plugin):
+  * an operation with a security requirement documents 401;
+  * an operation with a JSON body documents 415 (no JSON body) and 422 (invalid body), one
+    with query parameters 414 (over-long query string), one taking an Idempotency-Key a 422
+    for a key already used for another request;
+  * every documented 4xx/5xx answer carries the error schema;
+  * a marshmallow schema's ``Meta.openapi`` (e.g. ``one_of_required("code", "encrypt_code")``)
+    is merged into its component, for rules across fields (exactly one of, at least one of);
+  * a request schema's ``example`` (``bff.edges.http.openapi_docs.REQUEST_EXAMPLES``), what /docs
+  shows;
+- the overview at the top of /docs (``info.description``, ``bff.edges.http.openapi_docs.OVERVIEW``);
+- ``documents(...)``: a view decorator adding documented answers without a body of their own,
+  used by the authentication decorators and for upstream failures (``UPSTREAM_FAILURES``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from typing import Any
+
+from apispec import APISpec, BasePlugin
+from marshmallow import ValidationError, fields, validate
+from werkzeug.routing import BaseConverter
+
+from bff.edges.http.idempotency import HEADER as IDEMPOTENCY_HEADER
+from bff.edges.http.openapi_docs import OVERVIEW, REQUEST_EXAMPLES
+
+# Security scheme names in components.securitySchemes (declared in create_app).
+SESSION_SCHEME = "bearerAuth"  # a session token from POST /v1/sessions/*
+ADMIN_SCHEME = "adminAuth"  # BFF_ADMIN_TOKEN
+METRICS_SCHEME = "metricsAuth"  # BFF_METRICS_TOKEN
+
+# What the error handlers in bff.ground.errors answer when WeChat or Redis fail.
+UPSTREAM_FAILURES = {
+    429: "WeChat's per-minute call quota is used up (Retry-After)",
+    502: "WeChat refused the service's request or could not be reached",
+    503: "WeChat is busy, its daily quota is used up, or storage is unavailable (Retry-After)",
+    504: "WeChat did not answer in time (Retry-After)",
+}
+STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
+UNKNOWN_CARD_ANSWER = {404: "unknown card_id: WeChat knows no card with it (40073)"}
+# A card that cannot be issued yet or any more (bff.domain.catalogue.ensure_issuable_id).
+NOT_ISSUABLE_ANSWER = {409: "a card has not passed WeChat's review, was refused, or is deleted"}
+# Redeeming a code once, at the counter or by its holder (bff.domain.redemption).
+REDEMPTION_ANSWERS = {
+    404: "unknown code (40056)",
+    409: "already redeemed (when, where, by whom at a counter, through which channel), deleted "
+         "or being given away",
+    422: "invalid body, or an Idempotency-Key already used for another code",
+    503: "another request is redeeming this code; retry",
+}
+# Every operation taking an Idempotency-Key: the key bound to another request is a 422.
+KEY_REUSED = "an Idempotency-Key already used for another request"
+FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; never in the spec
+
+
+def one_of_required(*names: str) -> dict[str, Any]:
+    """``Meta.openapi`` for "exactly one of these fields"."""
+    return {"oneOf": [{"required": [name]} for name in names]}
+
+
+def at_least_one_of(names: Iterable[str], objects: Iterable[str] = ()) -> dict[str, Any]:
+    """``Meta.openapi`` for "at least one of these fields" (an object field must not be empty)."""
+    objects = set(objects)
+    return {"anyOf": [
+        {"required": [name], **({"properties": {name: {"minProperties": 1}}}
+                                if name in objects else {})}
+        for name in names
+    ]}
+
+
+def documents(*answers: dict[int, str], security: list[dict[str, list]] | None = None,
+              own: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document answers (and a security requirement) on a view, in any decorator position.
+
+    By default the answers are fallbacks (authentication, upstream and storage failures): a
+    status the view documents itself keeps its own description, and an earlier fallback wins
+    over a later one. ``own=True`` makes them the view's own answers, as ``blp.alt_response``
+    would: they replace the generic descriptions (flask-smorest's 422, the fallbacks).
+    ``SpecTruthPlugin`` adds the fallbacks still missing.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, **kwargs)
+
+        doc = deepcopy(getattr(view, "_apidoc", {}))
+        manual = doc.setdefault("manual_doc", {})
+        fallbacks = manual.setdefault(FALLBACK_KEY, {})
+        for status, description in (item for answer in answers for item in answer.items()):
+            if own:
+                manual.setdefault("responses", {})[status] = {"description": description}
+            else:
+                fallbacks.setdefault(str(status), description)
+        if security is not None:
+            manual["security"] = security
+        wrapper._apidoc = doc  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+class SpecTruthPlugin(BasePlugin):
+    """Completes each operation's answers and merges ``Meta.openapi`` into schema components."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        self.spec = spec
+
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        extra = getattr(getattr(cls, "Meta", None), "openapi", None)
+        if extra:
+            definition.update(deepcopy(extra))
+        if name in REQUEST_EXAMPLES:  # else Swagger UI makes one from the types ("string", 0)
+            definition["example"] = deepcopy(REQUEST_EXAMPLES[name])
+        return None
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None,
+                         **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            if isinstance(operation, dict):
+                _complete_answers(operation)
+
+
+def _has(responses: dict, status: int) -> bool:
+    return status in responses or str(status) in responses
+
+
+def _complete_answers(operation: dict) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, description in operation.pop(FALLBACK_KEY, {}).items():
+        if not _has(responses, int(status)):
+            responses[status] = {"description": description}
+    if operation.get("security") and not _has(responses, 401):
+        responses["401"] = {"description": "no valid credentials (Authorization: Bearer ...)"}
+    if any(p.get("in") == "query" for p in operation.get("parameters", [])
+           if isinstance(p, dict)) and not _has(responses, 414):
+        responses["414"] = {"description": "the query string is longer than 4096 characters"}
+    body = operation.get("requestBody") or {}
+    if "application/json" in body.get("content", {}):
+        if not _has(responses, 415):
+            responses["415"] = {"description": "no JSON body (Content-Type: application/json)"}
+        if not _has(responses, 422):
+            responses["422"] = "UNPROCESSABLE_ENTITY"
+    if any(p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER
+           for p in operation.get("parameters", []) if isinstance(p, dict)):
+        _document_key_reuse(responses)
+    for status, answer in responses.items():
+        if str(status) == "default" or int(status) < 400 or not isinstance(answer, dict):
+            continue
+        if "content" not in answer and "$ref" not in answer:
+            answer["content"] = {"application/json": {"schema": "Error"}}
+
+
+def _document_key_reuse(responses: dict) -> None:
+    """The 422 of an operation taking an Idempotency-Key says the key may be bound already."""
+    status = "422" if "422" in responses else 422
+    answer = responses.get(status)
+    if not isinstance(answer, dict):  # none, or flask-smorest's generic one
+        responses.pop(status, None)
+        responses["422"] = {"description": f"invalid request, or {KEY_REUSED}"}
+    elif IDEMPOTENCY_HEADER not in answer.get("description", ""):
+        answer["description"] = f"{answer.get('description', 'invalid request')}, or {KEY_REUSED}"
+
+
+def security_schemes() -> Iterable[tuple[str, dict[str, str]]]:
+    """The bearer schemes: sessions of users, the operators' token, the metrics token."""
+    yield SESSION_SCHEME, {"type": "http", "scheme": "bearer",
+                           "description": "a session token from POST /v1/sessions/*"}
+    yield ADMIN_SCHEME, {"type": "http", "scheme": "bearer",
+                         "description": "the operators' token (BFF_ADMIN_TOKEN)"}
+    yield METRICS_SCHEME, {"type": "http", "scheme": "bearer",
+                           "description": "the metrics scraper's token (BFF_METRICS_TOKEN)"}
+
+
+def build_api(app: Any) -> Any:
+    """``bff.edges.http.errors.Api`` with both security schemes, ``<card_id:...>`` and the
+    plugin."""
+    from bff.edges.http.errors import Api  # its ERROR_SCHEMA is the one error shape
+
+    app.url_map.converters["card_id"] = CardIdConverter
+    api = Api(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()],
+                                "info": {"description": OVERVIEW}})
+    api.register_converter(CardIdConverter, lambda _converter: {
+        "type": "string", "pattern": CARD_ID_PATTERN, "minLength": 1, "maxLength": 64})
+    app.url_map.converters["wx_card_id"] = WxCardIdConverter
+    app.url_map.converters["broadcast_id"] = BroadcastIdConverter
+    api.register_converter(BroadcastIdConverter, lambda _converter: {
+        "type": "string", "pattern": BROADCAST_ID_PATTERN})
+    api.register_converter(WxCardIdConverter, lambda _converter: {
+        "type": "string", "pattern": WX_CARD_ID_PATTERN, "minLength": 28, "maxLength": 28})
+    for name, scheme in security_schemes():
+        api.spec.components.security_scheme(name, scheme)
+    return api
+
+
+class Pattern(validate.Regexp):
+    """``validate.Regexp`` that must match the whole value, as the spec's ``pattern`` says.
+
+    ``re.match`` with ``$`` also accepts a value with one trailing newline, which the spec's
+    (ECMA) pattern refuses: a request the spec calls invalid would be accepted.
+    """
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+# A card code names something only with a visible character in it: "   " is refused by the
+# schema (422, as the spec says), not later as a 400. Linear to match; Python and ECMA agree.
+CODE_PATTERN = r"^[^!-~]*[!-~][\s\S]*$"
+MAX_CODE_LENGTH = 128
+
+
+def code_field(*, max_length: int = MAX_CODE_LENGTH, **kwargs: Any) -> fields.Str:
+    """The one definition of a card code a request gives (self-redemption, activation, counter
+    query and redemption, member and code administration)."""
+    return fields.Str(validate=[validate.Length(1, max_length),
+                                Pattern(CODE_PATTERN, error="a code needs a visible character")],
+                      **kwargs)
+# What WeChat hands out, checked on the endpoints users reach before any call to WeChat with it
+# (bff.edges.http.quota): a card_id is 28 characters ("p" and 27 of A-Za-z0-9_-); a wx.login or web
+# authorization code 32 characters of A-Za-z0-9 (the sandbox's: 12 digits); an encrypt_code
+# base64 (+, /, =), possibly still percent-encoded once (%2B) or with "+" read as a space.
+WX_CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{28}$"
+LOGIN_CODE_PATTERN = r"^[A-Za-z0-9_\-]{12,64}$"
+ENCRYPT_CODE_PATTERN = r"^[A-Za-z0-9+/= %_\-]{16,512}$"
+# visible ASCII after the host (a page's location.href is percent-encoded); no "\s": Python's
+# and ECMA's whitespace classes differ (e.g. U+001C), and the two must agree
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+HTTP_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(:" + _PORT
+                    + r")?([/?#][!-~]*)?$")
+
+
+class CardIdConverter(BaseConverter):
+    """``<card_id:card_id>`` in a route: a path that is no card_id is a 404 (no such resource)."""
+
+    regex = CARD_ID_PATTERN.strip("^$")
+
+
+class WxCardIdConverter(BaseConverter):
+    """``<wx_card_id:card_id>``: a card_id as WeChat hands them out (users' routes)."""
+
+    regex = WX_CARD_ID_PATTERN.strip("^$")
+
+
+# A broadcast's id (bff.domain.broadcasts): "b" and 20 hex digits, so /v1/admin/broadcasts/preview
+# is never read as one.
+BROADCAST_ID_PATTERN = r"^b[0-9a-f]{20}$"
+
+
+class BroadcastIdConverter(BaseConverter):
+    """``<broadcast_id:...>`` in a route: anything else is a 404 (and ``preview`` a path)."""
+
+    regex = BROADCAST_ID_PATTERN.strip("^$")
+
+
+class StrictBool(fields.Boolean):
+    """A JSON boolean only (``fields.Bool`` also takes 1, "yes" or "true": the spec does not)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

@@ -1,0 +1,207 @@
+"""Nobody spends the merchant's WeChat quota but its users: limits on the endpoints that call
+WeChat with a value the caller chose (a login code, a card_id, an encrypt_code, a code).
+
+Two budgets per client address and per user (the session's openid), in fixed windows of the
+``limits`` library, stored in the shared Redis (every instance counts together; a Redis Cluster
+too) or, on the embedded store of ``bff dev``, in process memory. Both are charged when a
+guarded request is about to make its first WeChat call (``bff.ground.wechat.client.BEFORE_CALL``),
+so
+a request answered from caches (add-card for a known card: the hot path) costs nothing:
+
+- **requests** (``BFF_LIMIT_ADDRESS``, ``BFF_LIMIT_USER``): each request that calls WeChat
+  counts 1;
+- **failures** (``BFF_LIMIT_ADDRESS_FAILURES``, ``BFF_LIMIT_USER_FAILURES``): 1 is charged
+  *before* the call, atomically (INCRBY in one script), and given back when the request
+  succeeds, or when its refusal says to retry (``Retry-After``) or is not the caller's (5xx).
+  What stays charged is a refused attempt (a 4xx: a junk login code, an unknown card or code)
+  that reached WeChat. Since the charge comes first, parallel junk cannot slip through between
+  a test and a deduction: at most the budget is ever in flight or spent.
+
+A request over a budget is refused with 429, ``Retry-After`` (seconds until its window ends), in
+the service's one error shape, before the call. The service's own calls for its access_token and
+tickets are not charged to anyone.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import g, request
+from limits import RateLimitItem
+from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import HTTPException
+
+from bff.edges.http.openapi import documents
+from bff.ground.config import Settings, parse_limits
+from bff.ground.errors import DomainError, TooManyRequests
+from bff.ground.services import services
+from bff.ground.store import STORE_ERRORS, is_cluster_url
+from bff.ground.wechat.client import BEFORE_CALL
+from bff.ground.wechat.credential_source import CLASSIC_TOKEN_PATH, STABLE_TOKEN_PATH, TICKET_PATH
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "bff:limits"
+SERVICE_PATHS = frozenset((CLASSIC_TOKEN_PATH, STABLE_TOKEN_PATH, TICKET_PATH))
+EXTRA = "quota"  # the Services.extras entry
+RATE_LIMITED_ANSWER = {
+    429: "too many requests, or too many refused attempts, from this address or user "
+         "(BFF_LIMIT_*), or WeChat's per-minute quota is used up; see Retry-After"}
+
+
+def _storage(settings: Settings, redis_client: Any) -> Any:
+    url = settings.redis_url
+    if not url:  # the embedded store of bff dev: one process, so process memory will do
+        return MemoryStorage()
+    if is_cluster_url(url):
+        scheme, _, rest = url.partition("://")
+        tls = scheme.lower().startswith("rediss")
+        return RedisClusterStorage(f"redis+cluster://{rest}", key_prefix=KEY_PREFIX,
+                                   socket_connect_timeout=2, socket_timeout=2,
+                                   **({"ssl": True} if tls else {}))
+    # one server: the app's own connection pool
+    return RedisStorage("redis://", connection_pool=redis_client.connection_pool,
+                        key_prefix=KEY_PREFIX)
+
+
+@dataclass
+class Charge:
+    """Failure budgets charged for one request, given back unless it ends in a refusal."""
+
+    held: list[tuple[RateLimitItem, tuple[str, ...]]] = field(default_factory=list)
+
+
+class QuotaGuard:
+    def __init__(self, settings: Settings, redis_client: Any) -> None:
+        self.limiter = FixedWindowRateLimiter(_storage(settings, redis_client))
+        self.address = parse_limits(settings.limit_address)
+        self.address_failures = parse_limits(settings.limit_address_failures)
+        self.user = parse_limits(settings.limit_user)
+        self.user_failures = parse_limits(settings.limit_user_failures)
+
+    def admit(self, address: str, user: str | None) -> Charge:
+        """Count the request and charge the failure budgets; 429 when one is used up."""
+        # A signed-in caller's refusals are charged to that user only: the address's failure
+        # budget guards the logins (the one way in without a session), so junk sent with a
+        # session by one user behind a carrier NAT does not lock out everyone behind it.
+        who = [("address", address, self.address, [] if user else self.address_failures)]
+        if user:
+            who.append(("user", user, self.user, self.user_failures))
+        for kind, ident, requests_, _ in who:
+            for item in requests_:
+                if not self.limiter.hit(item, f"{kind}-requests", ident):
+                    raise self._refusal(item, (f"{kind}-requests", ident),
+                                        f"too many requests from this {kind}")
+        charge = Charge()
+        for kind, ident, _, failures in who:
+            for item in failures:
+                ids = (f"{kind}-failures", ident)
+                if not self.limiter.hit(item, *ids):
+                    self._give_back(charge)
+                    self._refund(item, ids)  # the refused charge itself
+                    raise self._refusal(item, ids, f"too many refused attempts from this {kind}")
+                charge.held.append((item, ids))
+        return charge
+
+    def settle(self, charge: Charge, *, failed: bool) -> None:
+        if not failed:
+            self._give_back(charge)
+
+    def _give_back(self, charge: Charge) -> None:
+        for item, ids in charge.held:
+            self._refund(item, ids)
+        charge.held.clear()
+
+    def _refund(self, item: RateLimitItem, ids: tuple[str, ...]) -> None:
+        try:
+            self.limiter.hit(item, *ids, cost=-1)  # a fixed window's counter: INCRBY -1
+        except STORE_ERRORS as e:  # the charge lapses with its window
+            log.warning("quota refund failed: %s", type(e).__name__)
+
+    def _refusal(self, item: RateLimitItem, ids: tuple[str, ...], why: str) -> TooManyRequests:
+        reset = self.limiter.get_window_stats(item, *ids).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        log.info("quota refused: %s (%s)", why, item)
+        return TooManyRequests(f"{why}; retry in {wait} s", retry_after=wait)
+
+
+def _digest(value: str) -> str:
+    """Keys carry no address or openid in clear."""
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
+
+
+def client_address() -> str:
+    """The client's address: the socket's peer, or X-Forwarded-For's entry that
+    ``BFF_TRUSTED_PROXIES`` proxies vouch for (werkzeug's ProxyFix, installed by create_app)."""
+    return request.remote_addr or "unknown"
+
+
+def caller_key() -> str | None:
+    """The authenticated user (by openid: every session of one WeChat user shares a budget)."""
+    user = g.get("bff_user")
+    if user is None:
+        return None
+    return user.mp_openid or user.oa_openid or user.token_id
+
+
+def _is_refusal(status: int | None, retry_after: Any) -> bool:
+    return status is not None and 400 <= status < 500 and status != 429 and retry_after is None
+
+
+class _Spending:
+    """One guarded request: charged at its first WeChat call (``BEFORE_CALL``)."""
+
+    def __init__(self, guard: QuotaGuard, address: str, user: str | None) -> None:
+        self.guard, self.address, self.user = guard, address, user
+        self.charge: Charge | None = None
+
+    def __call__(self, path: str) -> None:
+        if self.charge is None and path not in SERVICE_PATHS:
+            self.charge = self.guard.admit(self.address, self.user)
+
+
+def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Guard a view that calls WeChat with the caller's values (innermost decorator: after
+    authentication and body parsing, so a 401 or a 422 costs nothing and counts nothing)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        guard: QuotaGuard | None = services().extras.get(EXTRA)
+        if guard is None:
+            return view(*args, **kwargs)
+        user = caller_key()
+        spending = _Spending(guard, _digest(client_address()), _digest(user) if user else None)
+        token = BEFORE_CALL.set(spending)
+        failed = False
+        try:
+            return view(*args, **kwargs)
+        except DomainError as e:
+            failed = _is_refusal(e.status, e.retry_after)
+            raise
+        except HTTPException as e:
+            failed = _is_refusal(e.code, None)
+            raise
+        finally:
+            BEFORE_CALL.reset(token)
+            if spending.charge is not None:
+                guard.settle(spending.charge, failed=failed)
+
+    return documents(RATE_LIMITED_ANSWER, own=True)(wrapper)
+
+
+def init_app(app: Any, settings: Settings, redis_client: Any) -> None:
+    """The guard of this app, and the client address from trusted proxies only."""
+    services(app).extras[EXTRA] = QuotaGuard(settings, redis_client)
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies)

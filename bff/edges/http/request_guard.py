@@ -1,0 +1,160 @@
+"""Requests refused before any view runs: hostile JSON (too deep, integers past Python's
+conversion limit, lone surrogates), a JSON body missing where one is required, and over-long
+query strings. Each answers in the one error shape (``bff.edges.http.errors.error_response``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, request
+
+from bff.edges.http.errors import error_response
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MAX_JSON_DEPTH = 32  # no endpoint takes more than a few levels
+MAX_JSON_BRACKETS = 64  # fewer brackets than this cannot nest too deeply: no second parse
+MAX_JSON_INT_DIGITS = 4300  # Python's int/str conversion limit (sys.get_int_max_str_digits)
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{%d}" % (MAX_JSON_INT_DIGITS + 1))
+
+
+class _LongInteger(Exception):
+    """An integer literal longer than Python converts (json.loads would raise ValueError)."""
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise _LongInteger
+    return int(literal)
+
+
+def _json_refusal(data: Any) -> str | None:
+    """Walk parsed JSON without recursion: too deep, or a string UTF-8 cannot encode."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "The JSON body has an invalid \\u escape (lone surrogate)"
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep"
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in items)
+    return None
+
+
+def _hostile_json() -> Response | None:
+    """Refuse JSON bodies the parser would turn into a 500 downstream, before any view runs.
+
+    Three things break after or inside json.loads: nesting deep enough to raise RecursionError
+    (in the arguments parser or marshmallow), ``\\ud800``-style escapes that decode to lone
+    surrogates (redis-py and requests then fail to encode them), and integer literals of more
+    than 4,300 digits (json.loads raises a ValueError the arguments parser does not expect). The
+    byte checks keep ordinary bodies free of a second parse.
+    """
+    if not request.is_json:
+        return None
+    body = request.get_data(cache=True)
+    if (b"\\u" not in body and body.count(b"[") + body.count(b"{") < MAX_JSON_BRACKETS
+            and not _LONG_DIGIT_RUN.search(body)):
+        return None
+    try:
+        refusal = _json_refusal(json.loads(body, parse_int=_bounded_int))
+    except RecursionError:
+        refusal = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep"
+    except _LongInteger:
+        refusal = f"The JSON body has an integer of more than {MAX_JSON_INT_DIGITS} digits"
+    except ValueError:
+        return None  # the arguments parser answers malformed JSON with its own 400
+    return error_response(400, refusal) if refusal else None
+
+
+def _takes_json_body() -> bool:
+    """Whether the view this request reaches declares a JSON body (``@blp.arguments``)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None) if view_class else view
+    params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(p.get("in") == "json" for p in params)
+
+
+def refuse_missing_json_body() -> Response | None:
+    """``before_request``: a view that takes a JSON body gets one, or the caller a 415.
+
+    Without it the arguments parser reads no body (or a body of another media type) as ``{}``,
+    and a schema whose fields are all optional accepts it: an empty PUT emptied the whitelist.
+    It runs after authentication, so a caller without credentials gets 401 first: operator
+    blueprints (``checks_json_body``) run it after their token check, the app for the others.
+    """
+    if not _takes_json_body():
+        return None
+    if request.is_json and request.get_data(cache=True).strip():
+        return None
+    return error_response(415, "a JSON body is required (Content-Type: application/json)")
+
+
+def refuse_missing_json_body_outside_checking_blueprints() -> Response | None:
+    """The app-level hook: blueprints that run ``refuse_missing_json_body`` themselves skip it."""
+    blueprint = current_app.blueprints.get(request.blueprint or "")
+    if getattr(blueprint, "checks_json_body", False):
+        return None
+    return refuse_missing_json_body()
+
+
+MAX_QUERY_CHARS = 4096  # decoded, as the spec's maxLength counts; every documented query fits
+MAX_QUERY_BYTES = 16384  # as sent (percent-encoded): a bound before anything is decoded
+
+
+def refuse_long_query() -> Response | None:
+    """``before_request``: an over-long query string is a 414 in the one error shape.
+
+    Counted in decoded characters, as the spec bounds each parameter, so a request the spec
+    allows is never refused here. gunicorn answers request lines over its own limit (the
+    Procfile raises it to 8190 bytes, its maximum) before the app sees them.
+    """
+    raw = request.query_string
+    if len(raw) > MAX_QUERY_BYTES or (
+            len(raw) > MAX_QUERY_CHARS
+            and sum(len(k) + len(v) + 2 for k, v in request.args.items(multi=True))
+            > MAX_QUERY_CHARS):
+        return error_response(414, f"the query string is longer than {MAX_QUERY_CHARS} "
+                                   "characters")
+    return None
+
+
+BODY_LIMIT_ATTRIBUTE = "_bff_body_limit"
+
+
+def body_limit(max_bytes: int) -> Callable[[F], F]:
+    """A view that takes larger bodies than ``BFF_MAX_BODY_BYTES`` (a broadcast's 10,000
+    openids): its own bound, or the setting when that is larger."""
+
+    def mark(view: F) -> F:
+        setattr(view, BODY_LIMIT_ATTRIBUTE, max_bytes)
+        return view
+
+    return mark
+
+
+def _view_body_limit() -> None:
+    """``before_request``, first: the body bound of the view this request reaches."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None) if view_class else view
+    limit = getattr(method, BODY_LIMIT_ATTRIBUTE, None)
+    if limit is not None:
+        request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)
+
+
+def init_app(app: Flask) -> None:
+    """The guards that run before every request (a view's own body bound, the query, then the
+    JSON body)."""
+    app.before_request(_view_body_limit)
+    app.before_request(refuse_long_query)
+    app.before_request(_hostile_json)

@@ -1,0 +1,89 @@
+"""Redis connection: the only state of the service.
+
+``BFF_REDIS_URL`` picks the client: ``redis://``, ``rediss://`` and ``unix://`` give one server
+(or a managed endpoint / proxy in front of one), ``redis+cluster://host:port`` and
+``rediss+cluster://host:port`` a Redis Cluster, found from that seed node through redis-py's
+cluster client. Every Lua script and transaction of the service names keys of one hash slot
+(``bff.ground.store.keys``), so the same code runs on both.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import (
+    ClusterDownError,
+    MaxConnectionsError,
+    RedisClusterException,
+    TryAgainError,
+)
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+# URL scheme -> the scheme redis-py's cluster client reads.
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+# Everything the store can raise: the cluster client also raises RedisClusterException, which is
+# not a RedisError (e.g. SlotNotCoveredError while a failed master's replica takes over).
+STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, RedisClusterException)
+
+# The store is (for now) unreachable: a broken connection, a timeout, a cluster without a master
+# for the slot. Answered with 503 + Retry-After; the next request reconnects, to the new master.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.ConnectionError, redis.TimeoutError, ClusterDownError, TryAgainError,
+    MaxConnectionsError, RedisClusterException,
+)
+
+_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 2,
+    "health_check_interval": 30,
+    "max_connections": 256,  # per server (per node on a cluster)
+}
+
+
+def is_cluster_url(url: str | None) -> bool:
+    return bool(url) and url.partition("://")[0].lower() in CLUSTER_SCHEMES  # type: ignore[union-attr]
+
+
+def connect(url: str | None, *, allow_embedded: bool) -> Any:
+    """Return a Redis client for ``url`` (a cluster client for ``redis+cluster://``); without
+    one, the embedded store where allowed. Both have the ``redis.Redis`` command methods."""
+    if url and is_cluster_url(url):
+        scheme, _, rest = url.partition("://")
+        return RedisCluster.from_url(
+            f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}",
+            # A few quick retries (a node that moved, a replica being promoted), then the error
+            # reaches the request as a 503 instead of holding it for seconds.
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
+            **_OPTIONS,
+        )
+    if url:
+        return redis.Redis.from_url(url, **_OPTIONS)
+    if not allow_embedded:
+        raise RuntimeError("BFF_REDIS_URL is required outside sandbox mode")
+    import fakeredis
+
+    log.warning(
+        "BFF_REDIS_URL is not set: using an embedded in-process store (fakeredis); "
+        "state is lost on exit and not shared between processes"
+    )
+    return fakeredis.FakeRedis(decode_responses=True, server=fakeredis.FakeServer())
+
+
+# KEYS[1] = a claim or lock; ARGV[1] = the owner token its holder set with SET NX.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def release_claim(r: redis.Redis, key: str, owner: str) -> bool:
+    """Delete a ``SET NX`` claim only if ``owner`` still holds it (never another's)."""
+    return bool(r.eval(_RELEASE, 1, key, owner))

@@ -1,0 +1,193 @@
+"""The one HTTP client that talks to WeChat: pooled session, timeouts, bounded retries.
+
+Every failure leaves here as an exception from ``bff.ground.wechat.errors``. Logs and metrics
+carry the
+API path, errcode and latency only: query strings hold access_tokens, secrets and login codes.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from bff.ground.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
+from bff.ground.wechat.errors import Busy, TokenInvalid, WeChatError, WeChatUnavailable, error_for
+
+log = logging.getLogger("bff.ground.wechat")
+
+# Asked with the path before each call to WeChat made for the work in progress
+# (bff.edges.http.quota:
+# the caller's budgets are charged before the call and may refuse it). None outside such work.
+BEFORE_CALL: ContextVar[Callable[[str], None] | None] = ContextVar("bff_before_wechat_call",
+                                                                   default=None)
+
+
+class TokenProvider(Protocol):
+    def access_token(self) -> str: ...
+
+    def expire_access_token(self, failed: str) -> None: ...
+
+
+class WeChatClient:
+    """Calls ``base_url + path`` and returns the JSON body of a successful answer (errcode 0)."""
+
+    backoff_base = 0.2  # seconds; doubled per attempt, capped, full jitter
+    backoff_cap = 2.0
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 5.0,
+        max_retries: int = 2,
+        credentials: TokenProvider | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session if session is not None else _pooled_session()
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.credentials = credentials
+
+    def get(self, path: str, **params: Any) -> dict:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: dict, *, idempotent: bool = True) -> dict:
+        return self.request("POST", path, json=body, idempotent=idempotent)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        token: bool = True,
+        idempotent: bool = True,
+    ) -> dict:
+        """One logical call: bounded retries, plus one compare-and-expire token refresh.
+
+        ``idempotent=False`` (e.g. consuming a code) retries only failures where the request
+        certainly never reached WeChat, so a lost answer is never turned into a second action.
+        """
+        before = BEFORE_CALL.get()
+        if before is not None:
+            before(path)
+        if not token:
+            return self._call(method, path, params, json, idempotent, files)
+        if self.credentials is None:
+            raise ValueError("this client has no credentials; pass token=False")
+        # Two rounds at most: the second only after WeChat rejected the token of the first.
+        for round_ in range(2):
+            access_token = self.credentials.access_token()
+            query = dict(params or {}, access_token=access_token)
+            try:
+                return self._call(method, path, query, json, idempotent, files)
+            except TokenInvalid:
+                if round_ == 1:
+                    raise
+                self.credentials.expire_access_token(access_token)
+        raise AssertionError("unreachable")
+
+    def _call(
+        self, method: str, path: str, params: dict | None, body: Any, idempotent: bool,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> dict:
+        data = headers = None
+        if body is not None:
+            # WeChat wants raw UTF-8; \u escapes turn Chinese card titles into literal "\u4e2d".
+            data = jsonlib.dumps(body, ensure_ascii=False).encode("utf-8")
+            headers = {"Content-Type": "application/json; charset=utf-8"}
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self._send(method, path, params, data, headers, files)
+            except (WeChatUnavailable, Busy) as e:
+                if attempt >= self.max_retries or not _retryable(e, idempotent):
+                    raise
+                log.warning("wechat retry path=%s errcode=%s attempt=%d", path, e.errcode, attempt)
+                self._sleep_backoff(attempt)
+        raise AssertionError("unreachable")
+
+    def _send(
+        self, method: str, path: str, params: dict | None, data: bytes | None, headers: Any,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> dict:
+        started = time.perf_counter()
+        label = "transport"
+        try:
+            try:
+                resp = self.session.request(
+                    method, self.base_url + path, params=params, data=data, headers=headers,
+                    files=files, timeout=self.timeout,
+                )
+            # "from None": requests' exception text holds the URL, query string and token included.
+            except requests.Timeout as e:
+                sent = not isinstance(e, requests.ConnectTimeout)
+                raise WeChatUnavailable("timeout", path, request_sent=sent) from None
+            except requests.RequestException as e:
+                sent = not _never_sent(e)
+                raise WeChatUnavailable("connection", path, request_sent=sent) from None
+            if resp.status_code != 200:
+                raise WeChatUnavailable("http_status", path, http_status=resp.status_code)
+            try:
+                payload = jsonlib.loads(resp.content.decode("utf-8"))
+            except ValueError:
+                raise WeChatUnavailable("bad_response", path, http_status=200) from None
+            if not isinstance(payload, dict):
+                raise WeChatUnavailable("bad_response", path, http_status=200)
+            errcode = payload.pop("errcode", 0)
+            errmsg = payload.pop("errmsg", "")
+            try:
+                errcode = int(errcode)
+            except (TypeError, ValueError):
+                raise WeChatUnavailable("bad_response", path, http_status=200) from None
+            label = str(errcode)
+            if errcode != 0:
+                raise error_for(errcode, str(errmsg), path, payload)
+            return payload
+        finally:
+            elapsed = time.perf_counter() - started
+            UPSTREAM_CALLS.labels(path, label).inc()
+            UPSTREAM_LATENCY.labels(path).observe(elapsed)
+            log.info("wechat call path=%s errcode=%s latency_ms=%.1f", path, label, elapsed * 1e3)
+
+    def _sleep_backoff(self, attempt: int) -> None:
+        """Capped exponential backoff with full jitter; tests replace it with a no-op."""
+        time.sleep(random.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt)))
+
+
+def _retryable(e: WeChatError, idempotent: bool) -> bool:
+    if isinstance(e, Busy):
+        return True  # -1: WeChat did not process the request
+    assert isinstance(e, WeChatUnavailable)
+    if e.reason == "bad_response" or (e.reason == "http_status" and (e.http_status or 0) < 500):
+        return False
+    return idempotent or not e.request_sent
+
+
+def _never_sent(e: requests.RequestException) -> bool:
+    """True when the connection was never established, so WeChat cannot have acted."""
+    if isinstance(e, requests.ConnectTimeout):
+        return True
+    reason = getattr(e.args[0], "reason", None) if e.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _pooled_session() -> requests.Session:
+    session = requests.Session()
+    # Many worker threads share one client; the default pool of 10 would churn connections.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=100)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
