@@ -9,13 +9,16 @@ from typing import Any
 import requests
 from flask import Flask
 
-from bff.ground.config import Settings, load_settings
+from bff.ground.config import (
+    DEFAULT_WECHAT_BASE,
+    SANDBOX_INTERNAL_BASE,
+    SERVICE_INTERNAL_BASE,
+    Settings,
+    load_settings,
+)
 
 log = logging.getLogger(__name__)
 
-SANDBOX_INTERNAL_BASE = "http://sandbox.internal"
-BFF_INTERNAL_BASE = "http://bff.internal"
-DEFAULT_WECHAT_BASE = "https://api.weixin.qq.com"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -93,7 +96,7 @@ def _wechat_transport(
 
     bff_wsgi = app.wsgi_app
     push_session = requests.Session()
-    push_session.mount(BFF_INTERNAL_BASE, WSGIAdapter(bff_wsgi))
+    push_session.mount(SERVICE_INTERNAL_BASE, WSGIAdapter(bff_wsgi))
     sandbox_app = create_sandbox_app(
         redis_client,
         SandboxConfig(
@@ -103,7 +106,7 @@ def _wechat_transport(
             mp_secret=settings.miniprogram_secret,
             push_token=settings.push_token,
             push_aes_key=settings.push_aes_key,
-            event_url=f"{BFF_INTERNAL_BASE}/wechat/events",
+            event_url=f"{SERVICE_INTERNAL_BASE}/wechat/events",
             safe_mode=True,
             web_hosts=settings.jssdk_hosts,
         ),

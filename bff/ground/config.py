@@ -14,13 +14,21 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-# Defaults the sandbox accepts; never used outside sandbox mode.
-SANDBOX_APPID = "wxsandbox0a000001"
-SANDBOX_SECRET = "sandbox-oa-secret-0000000000000001"
-SANDBOX_MP_APPID = "wxsandbox0m000001"
-SANDBOX_MP_SECRET = "sandbox-mp-secret-0000000000000001"
-SANDBOX_PUSH_TOKEN = "sandboxpushtoken"
-SANDBOX_PUSH_AES_KEY = "c2FuZGJveC1wdXNoLWFlcy1rZXktMzItYnl0ZXMhISE"  # 43 chars, 32 bytes
+DEFAULT_WECHAT_BASE = "https://api.weixin.qq.com"
+# Sandbox mode: the mounted sandbox and the service, as each reaches the other in-process.
+SANDBOX_INTERNAL_BASE = "http://sandbox.internal"
+SERVICE_INTERNAL_BASE = "http://bff.internal"
+
+# Defaults the sandbox accepts (its accounts: bff.vocabulary); never used outside sandbox mode.
+from bff.vocabulary import (  # noqa: E402
+    SANDBOX_APPID,
+    SANDBOX_MP_APPID,
+    SANDBOX_MP_SECRET,
+    SANDBOX_PUSH_AES_KEY,
+    SANDBOX_PUSH_TOKEN,
+    SANDBOX_SECRET,
+)
+
 SANDBOX_DATA_KEY = base64.b64encode(b"sandbox-data-key-32-bytes-long!!").decode()
 SANDBOX_ADMIN_TOKEN = "sandbox-admin-token"
 

@@ -6,9 +6,9 @@ import argparse
 import logging
 import os
 
+from flask_cors import CORS
 from werkzeug.serving import run_simple
 
-from bff.edges.http.cors import allow_origins
 from bff.sandbox.app import create_sandbox_app
 from bff.sandbox.server import config_from_env, redis_from_url, words
 
@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     url = os.environ.get("BFF_SANDBOX_REDIS_URL") or os.environ.get("BFF_REDIS_URL")
     app = create_sandbox_app(redis_from_url(url), config_from_env())
     # H5 pages on other origins load /jsbridge.js, which calls the sandbox from them.
-    allow_origins(app, words(os.environ.get("BFF_CORS_ORIGINS")))
+    origins = list(words(os.environ.get("BFF_CORS_ORIGINS")))
+    if origins:  # exact origins, no credentials (the service's own CORS is its business)
+        CORS(app, origins=origins, supports_credentials=False, max_age=600, vary_header=True,
+             allow_headers=["Content-Type", "X-Request-Id"])
     # werkzeug's request log prints query strings, which carry access tokens and secrets.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     log.info("sandbox WeChat on http://%s:%d", args.host, args.port)

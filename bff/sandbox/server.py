@@ -19,8 +19,8 @@ LOOPBACK = ("localhost", "127.0.0.1")  # the pages wx.config and web authorizati
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> SandboxConfig:
-    """``BFF_*`` variables, falling back to the sandbox defaults of ``bff.ground.config``."""
-    from bff.ground import config as defaults
+    """``BFF_*`` variables, falling back to the sandbox's own accounts (``bff.vocabulary``)."""
+    from bff import vocabulary as defaults
 
     env = os.environ if environ is None else environ
     return SandboxConfig(
@@ -40,12 +40,15 @@ def words(value: str | None) -> tuple[str, ...]:
 
 
 def redis_from_url(url: str | None) -> redis.Redis:
-    """A client with ``decode_responses=True`` (a cluster client for ``redis+cluster://``, as
-    ``bff.ground.store.connect``); no URL -> an in-process fakeredis."""
+    """A client with ``decode_responses=True`` (a cluster client for ``redis+cluster://`` or
+    ``rediss+cluster://``); no URL -> an in-process fakeredis. The sandbox's own connection:
+    it shares no code with the service it checks."""
     if url:
-        from bff.ground.store import connect
-
-        return connect(url, allow_embedded=False)
+        scheme, _, rest = url.partition("://")
+        if scheme.lower().endswith("+cluster"):
+            return redis.RedisCluster.from_url(f"{scheme[:-len('+cluster')]}://{rest}",
+                                               decode_responses=True)
+        return redis.Redis.from_url(url, decode_responses=True)
     import fakeredis
 
     log.warning("no BFF_SANDBOX_REDIS_URL or BFF_REDIS_URL: sandbox state lives in this "

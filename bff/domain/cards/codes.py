@@ -11,7 +11,7 @@ import redis
 from bff.domain.ownership import holdings_of_caller, is_hidden, name_code, owned_code, proof_keys
 from bff.domain.pool import mark_pool_code_received, pool_card_of
 from bff.domain.profiles import get_profile
-from bff.edges.http.user_auth import SessionUser
+from bff.domain.sessions.user import SessionUser
 from bff.ground.config import Settings
 from bff.ground.wechat.api import WeChatApi
 

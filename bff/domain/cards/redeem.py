@@ -13,7 +13,7 @@ import redis
 from bff.domain.ownership import CodeFacts, check_owner, code_facts, name_code, proof_keys, settling
 from bff.domain.profiles import get_profile
 from bff.domain.redemption import lookup, redeem_once
-from bff.edges.http.user_auth import SessionUser
+from bff.domain.sessions.user import SessionUser
 from bff.ground.config import Settings
 from bff.ground.errors import Forbidden
 from bff.ground.wechat.api import WeChatApi

@@ -15,7 +15,7 @@ import redis
 from bff.domain.catalogue import issuable_profile
 from bff.domain.ownership import card_ext_outer_str, proof_keys
 from bff.domain.pool import reserve_pool_code
-from bff.edges.http.user_auth import SessionUser
+from bff.domain.sessions.user import SessionUser
 from bff.ground.config import Settings
 from bff.ground.errors import Conflict, Forbidden, Unprocessable
 from bff.ground.wechat import signing as wx_signing

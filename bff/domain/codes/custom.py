@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bff.domain.issuing import OPERATOR_REFUSALS
-from bff.edges.http.openapi import MAX_CODE_LENGTH
 from bff.ground.errors import Unprocessable, refusals
 from bff.ground.wechat.api import WeChatApi
+from bff.ground.wechat.values import MAX_CODE_LENGTH
 
 # WeChat's batch limit: ``card/code/deposit`` and ``card/code/checkcode`` take at most 100 codes
 # per call. A code longer than MAX_CODE_LENGTH is refused here, before it reaches WeChat. The

@@ -9,7 +9,7 @@ import redis
 
 from bff.domain.identity import IdentityConflict, find_identity, link_openids
 from bff.domain.sessions.store import create_session, seal_session_key
-from bff.edges.http.user_auth import SessionUser
+from bff.domain.sessions.user import SessionUser
 from bff.ground.config import Settings
 from bff.ground.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
 from bff.ground.wechat.api import WeChatApi

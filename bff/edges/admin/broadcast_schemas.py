@@ -7,12 +7,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.edges.http.openapi import CARD_ID_PATTERN, Pattern, StrictBool, one_of_required
+from bff.edges.http.fields import CARD_ID, OPENID, Pattern, StrictBool
+from bff.edges.http.openapi import one_of_required
 
 MIN_OPENIDS, MAX_OPENIDS = 2, 10_000  # WeChat's message/mass/send bounds
-CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
-OPENID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
-OPENID = Pattern(OPENID_PATTERN, error="not an openid")
 # A WeChat ID: 6-20 letters, digits, "_" and "-", starting with a letter.
 WXNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{5,19}$"
 # WeChat's clientmsgid: at most 64 bytes; kept to characters that read the same everywhere.

@@ -8,7 +8,6 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 
-from bff import SANDBOX_INTERNAL_BASE
 from bff.domain import card_buttons, images
 from bff.edges.admin.button_schemas import (
     CodeMarkSchema,
@@ -22,6 +21,7 @@ from bff.edges.admin.button_schemas import (
 from bff.edges.http.admin_auth import admin_blueprint, admin_required
 from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 from bff.edges.http.request_guard import body_limit
+from bff.ground.config import SANDBOX_INTERNAL_BASE
 from bff.ground.errors import Unprocessable
 from bff.ground.services import services
 

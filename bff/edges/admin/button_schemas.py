@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from bff.edges.admin.member_schemas import CODE
 from bff.edges.admin.schemas import CARD_ID
-from bff.edges.http.openapi import StrictBool
-
-OPENID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="an Official Account openid")
+from bff.edges.http.fields import OPENID, StrictBool
 
 
 class SelfConsumeCellSchema(Schema):

@@ -30,7 +30,8 @@ from bff.domain.catalogue_rules import (
     app_brand_problems,
 )
 from bff.domain.images import CARD_IMAGE_URL_PATTERN, SANDBOX_IMAGE_URL_PATTERN, is_card_image_url
-from bff.edges.http.openapi import StrictBool, at_least_one_of
+from bff.edges.http.fields import StrictBool
+from bff.edges.http.openapi import at_least_one_of
 
 CARD_TYPES = ("GROUPON", "CASH", "DISCOUNT", "GIFT", "GENERAL_COUPON", "MEMBER_CARD")
 CODE_TYPES = ("CODE_TYPE_TEXT", "CODE_TYPE_BARCODE", "CODE_TYPE_QRCODE",

@@ -21,8 +21,8 @@ from bff.edges.admin.catalogue_schemas import (
     WeChatStatsQuerySchema,
     WeChatStatsSchema,
 )
-from bff.edges.cards.schemas import CARD_ID
 from bff.edges.http.admin_auth import admin_blueprint, admin_required
+from bff.edges.http.fields import CARD_ID
 from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 from bff.ground.errors import Unprocessable
 from bff.ground.services import services

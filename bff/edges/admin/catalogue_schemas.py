@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from bff.edges.admin.card_schemas import CARD_STATUSES, MAX_QUANTITY, flag, text
+from bff.edges.http.fields import CARD_ID
 
 COMMON_FORM_FIELDS = ("USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_SEX",
                       "USER_FORM_INFO_FLAG_NAME", "USER_FORM_INFO_FLAG_BIRTHDAY",
@@ -136,7 +137,7 @@ class WeChatStatsQuerySchema(Schema):
                         metadata={"description": "first day (Asia/Shanghai); default to - 6"})
     to = fields.Date(load_default=None,
                      metadata={"description": "last day, inclusive; default yesterday"})
-    card_id = fields.Str(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$"),
+    card_id = fields.Str(load_default=None, validate=CARD_ID,
                          metadata={"description": "kind=card only: one card"})
     cond_source = fields.Int(load_default=1, validate=validate.OneOf((0, 1)),
                              metadata={"description": "1: cards created through the API, "

@@ -32,8 +32,8 @@ from bff.edges.admin.cli_codes import codes
 from bff.edges.admin.cli_data import data
 from bff.edges.admin.cli_members import members, users
 from bff.edges.admin.cli_support import cli_errors, echo_json, svc
+from bff.edges.admin.profile_schemas import ProfileSchema
 from bff.edges.admin.schemas import QrCodeRequestSchema, WhitelistSchema
-from bff.edges.cards.schemas import ProfileSchema
 
 qrcode = AppGroup("qrcode", help="Card QR codes.")
 whitelist = AppGroup("whitelist", help="The test whitelist.")

@@ -10,7 +10,7 @@ from marshmallow import RAISE
 from bff.domain import channel_stats as stats
 from bff.domain.events.stream import read_events
 from bff.domain.identity import find_identity, unlink
-from bff.edges.events.schemas import (
+from bff.edges.admin.event_schemas import (
     ChannelQuery,
     ChannelStats,
     EventsPage,

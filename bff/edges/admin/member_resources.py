@@ -3,7 +3,6 @@ member lookup, and code administration (unavailable, update, a user's cards per 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask.views import MethodView
@@ -34,28 +33,7 @@ blp = admin_blueprint("admin-members", __name__,
                       "Operators: member bonus and balance, member lookup, code administration")
 
 
-CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
-CODE_PATTERN = r"^[\x21-\x2e\x30-\x7e]{1,128}$"  # visible ASCII but "/" (a path segment)
-OPENID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
-MEMBER_PATH = [
-    {"in": "path", "name": "card_id", "schema": {"type": "string", "pattern": CARD_ID_PATTERN}},
-    {"in": "path", "name": "code", "schema": {"type": "string", "pattern": CODE_PATTERN}},
-]
-USER_PATH = [{"in": "path", "name": "oa_openid",
-              "schema": {"type": "string", "pattern": OPENID_PATTERN}}]
-
-
-def _check_path(**values: str) -> None:
-    """Path values as their documented patterns say, else 404 naming them (no member or user
-    can have such an id)."""
-    patterns = {"card_id": CARD_ID_PATTERN, "code": CODE_PATTERN, "oa_openid": OPENID_PATTERN}
-    bad = sorted(name for name, value in values.items()
-                 if not re.fullmatch(patterns[name], value))
-    if bad:
-        raise NotFound(f"no such {' or '.join(bad)}: not a valid {', '.join(bad)}")
-
-
-@blp.route("/members/<string:card_id>/<string:code>/changes", parameters=MEMBER_PATH)
+@blp.route("/members/<card_id:card_id>/<path_code:code>/changes")
 class MemberChanges(MethodView):
     @blp.arguments(RequiredIdempotencyKeySchema, location="headers")
     @blp.arguments(MemberChangeSchema)
@@ -81,7 +59,6 @@ class MemberChanges(MethodView):
         the first answer (200) without a second upstream call, however many arrive at once;
         the same key with another body is 422. Changes to one member run one at a time.
         """
-        _check_path(card_id=card_id, code=code)
         svc = services()
         by = data.pop("by")
         answer, created = changes.change_member(svc.redis, svc.wechat, card_id=card_id,
@@ -95,7 +72,6 @@ class MemberChanges(MethodView):
     @admin_required
     def get(self, card_id: str, code: str) -> dict[str, Any]:
         """The member's ledger: every change, who, why, when, before and after, and its source"""
-        _check_path(card_id=card_id, code=code)
         return {"changes": change_ledger.ledger(services().redis, card_id, code)}
 
 
@@ -151,7 +127,7 @@ class CodeUpdate(MethodView):
                                       new_code=data["new_code"])
 
 
-@blp.route("/users/<string:oa_openid>/cards", parameters=USER_PATH)
+@blp.route("/users/<openid:oa_openid>/cards")
 class UserCards(MethodView):
     @blp.arguments(UserCardsQuerySchema, location="query")
     @blp.response(200, UserCardsSchema)
@@ -161,6 +137,5 @@ class UserCards(MethodView):
     @admin_required
     def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
         """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
-        _check_path(oa_openid=oa_openid)
         svc = services()
         return code_admin.user_cards(svc.redis, svc.wechat, oa_openid, args.get("card_id"))

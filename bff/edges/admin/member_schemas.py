@@ -14,9 +14,9 @@ from marshmallow import (
     validates_schema,
 )
 
+from bff.edges.http.fields import CARD_ID
 from bff.edges.http.openapi import at_least_one_of
 
-CARD_ID = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="not a card_id")
 CODE = validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="1-128 visible ASCII characters")
 AMOUNT = validate.Range(-100_000_000, 100_000_000)
 TOTAL = validate.Range(0, 1_000_000_000)

@@ -6,8 +6,9 @@ from flask.views import MethodView
 
 from bff.domain import pool, profiles
 from bff.domain.catalogue import ensure_known
-from bff.edges.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
+from bff.edges.admin.profile_schemas import PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
 from bff.edges.http.admin_auth import admin_blueprint, admin_required
+from bff.edges.http.fields import CARD_ID
 from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 from bff.ground.errors import Unprocessable
 from bff.ground.services import services

@@ -7,14 +7,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bff.domain.codes.custom import CUSTOM_CODE_PATTERN, MAX_BATCH
-from bff.edges.http.openapi import (
-    CARD_ID_PATTERN,
-    HTTP_URL_PATTERN,
-    Pattern,
-    StrictBool,
-    code_field,
-    one_of_required,
-)
+from bff.edges.http.fields import CARD_ID, Pattern, StrictBool, code_field
+from bff.edges.http.openapi import one_of_required
+from bff.ground.wechat.values import HTTP_URL_PATTERN
 
 SCENES = (
     "SCENE_NEAR_BY", "SCENE_MENU", "SCENE_QRCODE", "SCENE_ARTICLE", "SCENE_H5", "SCENE_IVR",
@@ -23,7 +18,6 @@ SCENES = (
 MAX_WHITELIST = 10
 MAX_IMAGE_URL = 1024
 MAX_LANDING_CARDS = 50  # a landing page is a list to scroll, not a catalogue dump
-CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
 HTTP_URL = Pattern(HTTP_URL_PATTERN, error="must be an absolute http(s) URL")
 # visible ASCII: WeChat's custom codes are letters, digits and punctuation, never blank
 CUSTOM_CODE = Pattern(CUSTOM_CODE_PATTERN,

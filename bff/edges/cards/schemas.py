@@ -6,32 +6,21 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.domain.ownership import MAX_CHANNEL_LENGTH
-from bff.edges.http.openapi import (
-    CARD_ID_PATTERN,
-    ENCRYPT_CODE_PATTERN,
-    HTTP_URL_PATTERN,
-    WX_CARD_ID_PATTERN,
+from bff.edges.http.fields import (
+    CARD_ID,
+    CHANNEL,
+    ENCRYPT_CODE,
+    WX_CARD_ID,
     Pattern,
-    StrictBool,
     code_field,
-    one_of_required,
+)
+from bff.edges.http.openapi import one_of_required
+from bff.ground.wechat.values import (
+    HTTP_URL_PATTERN,
 )
 
-INT32_MAX = 2**31 - 1  # WeChat keeps bonus and balance as 32-bit integers
 MAX_ADD_CARDS = 10  # wx.addCard cards per call this service signs at once
-# codes per pool load: 500 codes of 64 characters stay well under the 64 KiB body limit
-MAX_POOL_LOAD = 500
 
-CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
-# What users send before a WeChat call with it (bff.edges.http.openapi): malformed is a 422, no
-# call.
-WX_CARD_ID = Pattern(WX_CARD_ID_PATTERN, error="not a card_id (28 characters A-Za-z0-9_-)")
-ENCRYPT_CODE = Pattern(ENCRYPT_CODE_PATTERN, error="not an encrypt_code (base64, 16-512 "
-                                                   "characters, percent-encoded at most once)")
-# A channel tag (outer_str as the front-end sends it): the service appends "~" and a proof.
-CHANNEL = [validate.Length(max=MAX_CHANNEL_LENGTH),
-           validate.Regexp(r"^[^~]*$", error="outer_str may not contain '~'")]
 
 
 class AddCardItemSchema(Schema):
@@ -200,40 +189,3 @@ class RedeemOutSchema(Schema):
     code = fields.Str(required=True)
     user_card_status = fields.Str(required=True)
     redeemed_at = fields.Int(required=True)
-
-
-class MembershipNumberSchema(Schema):
-    mode = fields.Str(validate=validate.OneOf(("code", "sequence")))
-    prefix = fields.Str(validate=validate.Length(max=16))
-    width = fields.Int(strict=True, validate=validate.Range(min=0, max=20))
-
-
-class ProfileSchema(Schema):
-    card_id = fields.Str(dump_only=True)
-    bind_openid = StrictBool()
-    code_mode = fields.Str(validate=validate.OneOf(("none", "deposit", "pool")))
-    self_redeem = StrictBool()
-    membership_number = fields.Nested(MembershipNumberSchema)
-    init_bonus = fields.Int(strict=True, validate=validate.Range(min=0, max=INT32_MAX))
-    init_bonus_record = fields.Str(validate=validate.Length(max=128))
-    init_balance = fields.Int(strict=True, validate=validate.Range(min=0, max=INT32_MAX))
-    background_pic_url = fields.Str(validate=validate.Length(max=512))
-    review_state = fields.Str(dump_only=True)
-    review_reason = fields.Str(dump_only=True, allow_none=True)
-    defined_code = fields.Str(dump_only=True, metadata={"description": (
-        "the codes the card's definition gives, once the service has seen it (created or read "
-        "through /v1/admin/cards): wechat, custom or deposit; then bind_openid and code_mode "
-        "follow the definition and a PUT contradicting it is a 422; empty when never seen")})
-
-
-class PoolLoadSchema(Schema):
-    codes = fields.List(fields.Str(validate=Pattern(r"^[A-Za-z0-9_\-]{1,64}$")),
-                        required=True, validate=validate.Length(min=1, max=MAX_POOL_LOAD),
-                        metadata={"description": "a code repeated or already loaded is "
-                                                 "counted in duplicates"})
-
-
-class PoolLoadOutSchema(Schema):
-    added = fields.Int(required=True)
-    duplicates = fields.Int(required=True)
-    available = fields.Int(required=True)

@@ -26,9 +26,8 @@ from copy import deepcopy
 from typing import Any
 
 from apispec import APISpec, BasePlugin
-from marshmallow import ValidationError, fields, validate
-from werkzeug.routing import BaseConverter
 
+from bff.edges.http.fields import register_converters
 from bff.edges.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from bff.edges.http.openapi_docs import OVERVIEW, REQUEST_EXAMPLES
 
@@ -187,89 +186,9 @@ def build_api(app: Any) -> Any:
     plugin."""
     from bff.edges.http.errors import Api  # its ERROR_SCHEMA is the one error shape
 
-    app.url_map.converters["card_id"] = CardIdConverter
     api = Api(app, spec_kwargs={"extra_plugins": [SpecTruthPlugin()],
                                 "info": {"description": OVERVIEW}})
-    api.register_converter(CardIdConverter, lambda _converter: {
-        "type": "string", "pattern": CARD_ID_PATTERN, "minLength": 1, "maxLength": 64})
-    app.url_map.converters["wx_card_id"] = WxCardIdConverter
-    app.url_map.converters["broadcast_id"] = BroadcastIdConverter
-    api.register_converter(BroadcastIdConverter, lambda _converter: {
-        "type": "string", "pattern": BROADCAST_ID_PATTERN})
-    api.register_converter(WxCardIdConverter, lambda _converter: {
-        "type": "string", "pattern": WX_CARD_ID_PATTERN, "minLength": 28, "maxLength": 28})
+    register_converters(app, api)
     for name, scheme in security_schemes():
         api.spec.components.security_scheme(name, scheme)
     return api
-
-
-class Pattern(validate.Regexp):
-    """``validate.Regexp`` that must match the whole value, as the spec's ``pattern`` says.
-
-    ``re.match`` with ``$`` also accepts a value with one trailing newline, which the spec's
-    (ECMA) pattern refuses: a request the spec calls invalid would be accepted.
-    """
-
-    def __call__(self, value: str) -> str:
-        if self.regex.fullmatch(value) is None:
-            raise ValidationError(self._format_error(value))
-        return value
-
-
-CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
-# A card code names something only with a visible character in it: "   " is refused by the
-# schema (422, as the spec says), not later as a 400. Linear to match; Python and ECMA agree.
-CODE_PATTERN = r"^[^!-~]*[!-~][\s\S]*$"
-MAX_CODE_LENGTH = 128
-
-
-def code_field(*, max_length: int = MAX_CODE_LENGTH, **kwargs: Any) -> fields.Str:
-    """The one definition of a card code a request gives (self-redemption, activation, counter
-    query and redemption, member and code administration)."""
-    return fields.Str(validate=[validate.Length(1, max_length),
-                                Pattern(CODE_PATTERN, error="a code needs a visible character")],
-                      **kwargs)
-# What WeChat hands out, checked on the endpoints users reach before any call to WeChat with it
-# (bff.edges.http.quota): a card_id is 28 characters ("p" and 27 of A-Za-z0-9_-); a wx.login or web
-# authorization code 32 characters of A-Za-z0-9 (the sandbox's: 12 digits); an encrypt_code
-# base64 (+, /, =), possibly still percent-encoded once (%2B) or with "+" read as a space.
-WX_CARD_ID_PATTERN = r"^[A-Za-z0-9_\-]{28}$"
-LOGIN_CODE_PATTERN = r"^[A-Za-z0-9_\-]{12,64}$"
-ENCRYPT_CODE_PATTERN = r"^[A-Za-z0-9+/= %_\-]{16,512}$"
-# visible ASCII after the host (a page's location.href is percent-encoded); no "\s": Python's
-# and ECMA's whitespace classes differ (e.g. U+001C), and the two must agree
-_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
-HTTP_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(:" + _PORT
-                    + r")?([/?#][!-~]*)?$")
-
-
-class CardIdConverter(BaseConverter):
-    """``<card_id:card_id>`` in a route: a path that is no card_id is a 404 (no such resource)."""
-
-    regex = CARD_ID_PATTERN.strip("^$")
-
-
-class WxCardIdConverter(BaseConverter):
-    """``<wx_card_id:card_id>``: a card_id as WeChat hands them out (users' routes)."""
-
-    regex = WX_CARD_ID_PATTERN.strip("^$")
-
-
-# A broadcast's id (bff.domain.broadcasts): "b" and 20 hex digits, so /v1/admin/broadcasts/preview
-# is never read as one.
-BROADCAST_ID_PATTERN = r"^b[0-9a-f]{20}$"
-
-
-class BroadcastIdConverter(BaseConverter):
-    """``<broadcast_id:...>`` in a route: anything else is a 404 (and ``preview`` a path)."""
-
-    regex = BROADCAST_ID_PATTERN.strip("^$")
-
-
-class StrictBool(fields.Boolean):
-    """A JSON boolean only (``fields.Bool`` also takes 1, "yes" or "true": the spec does not)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value

@@ -19,65 +19,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from flask import current_app, g, request
 
-from bff.domain.identity import find_identity
-from bff.domain.sessions.store import SessionRecord, load_session
+from bff.domain.sessions.store import load_session
+from bff.domain.sessions.user import SessionUser
 from bff.edges.http.bearer import bearer_token
 from bff.edges.http.openapi import SESSION_SCHEME, STORAGE_FAILURE, documents
 from bff.ground.errors import Unauthorized
 from bff.ground.services import services
-
-_UNSET = object()
-
-
-class SessionUser:
-    """The authenticated caller. ``token_id`` is the SHA-256 of the token, never the token."""
-
-    __slots__ = ("token_id", "mp_openid", "unionid", "_oa_openid", "expires_at", "_redis")
-
-    def __init__(self, r: redis.Redis, token_id: str, mp_openid: str | None,
-                 oa_openid: str | None, unionid: str | None, expires_at: int = 0) -> None:
-        self._redis = r  # where the identity links are read: no app context needed
-        self.token_id = token_id
-        self.mp_openid = mp_openid
-        self.unionid = unionid
-        self.expires_at = expires_at
-        self._oa_openid: Any = oa_openid if oa_openid else _UNSET
-
-    @classmethod
-    def from_record(cls, r: redis.Redis, rec: SessionRecord) -> SessionUser:
-        return cls(r, rec.token_id, rec.mp_openid, rec.oa_openid, rec.unionid, rec.expires_at)
-
-    @property
-    def oa_openid(self) -> str | None:
-        """The caller's Official Account openid, or None while no link is known."""
-        if self._oa_openid is _UNSET:
-            self._oa_openid = resolve_oa_openid(self._redis, self.mp_openid, self.unionid)
-        return self._oa_openid
-
-    def forget_oa_openid(self) -> None:
-        """Resolve again on next access (after a new link was written)."""
-        self._oa_openid = _UNSET
-
-    def __repr__(self) -> str:  # no openids in reprs: they end up in logs
-        return f"SessionUser(token_id={self.token_id[:8]}…)"
-
-
-def resolve_oa_openid(r: redis.Redis, mp_openid: str | None,
-                      unionid: str | None) -> str | None:
-    """A Mini Program user's OA openid from the identity links (by openid, then unionid)."""
-    oa = None
-    if mp_openid:
-        ident = find_identity(r, mp_openid=mp_openid)
-        oa = ident.official_account_openid if ident else None
-    if not oa and unionid:
-        ident = find_identity(r, unionid=unionid)
-        oa = ident.official_account_openid if ident else None
-    # Not cached in the session: an operator who removes a wrong link
-    # (DELETE /v1/admin/identities) must cut every live session off at once.
-    return oa
 
 
 def authenticate() -> SessionUser:

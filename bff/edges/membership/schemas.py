@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.edges.cards.schemas import CHANNEL, ENCRYPT_CODE, WX_CARD_ID
-from bff.edges.http.openapi import Pattern, code_field, one_of_required
+from bff.edges.http.fields import CHANNEL, ENCRYPT_CODE, WX_CARD_ID, Pattern, code_field
+from bff.edges.http.openapi import one_of_required
 
 CARD_ID = WX_CARD_ID
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from bff.edges.http.openapi import LOGIN_CODE_PATTERN, Pattern
+from bff.edges.http.fields import Pattern
+from bff.ground.wechat.values import LOGIN_CODE_PATTERN
 
 
 class LoginSchema(Schema):

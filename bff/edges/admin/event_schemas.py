@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from bff.edges.http.openapi import CARD_ID_PATTERN, Pattern
-
-CARD_ID = Pattern(CARD_ID_PATTERN, error="not a card_id")
-_OPENID = Pattern(r"^[A-Za-z0-9_\-]{1,64}$", error="not an openid or unionid")
+from bff.edges.http.fields import CARD_ID
+from bff.edges.http.fields import OPENID as _OPENID
 
 # "$" (kept for the OpenAPI pattern, which is ECMA syntax) also matches before a final "\n";
 # _one_line refuses that, so Redis never sees a stream id it rejects (a 503 otherwise).
