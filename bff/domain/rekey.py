@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from bff.domain.members.members import _context as member_context
+from bff.domain.members.members import sealing_context as member_context
 from bff.domain.personal import PersonalDataError, reseal
 from bff.domain.sessions.store import SESSION_KEY_CONTEXT
 from bff.ground.store import keys

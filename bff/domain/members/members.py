@@ -78,7 +78,8 @@ def readable_fields(info: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
-def _context(card_id: str, code: str) -> str:
+def sealing_context(card_id: str, code: str) -> str:
+    """The associated data a member's sealed form is bound to (rekey re-seals with it)."""
     return f"member:{card_id}:{code}"
 
 
@@ -107,7 +108,7 @@ def store_member(
         merged = {**(existing.fields if existing else {}), **(fields or {})}
         values: dict[str, Any] = {
             "card_id": card_id, "code": code, "source": source, "updated_at": now,
-            "fields": seal(settings, merged, _context(card_id, code)),
+            "fields": seal(settings, merged, sealing_context(card_id, code)),
         }
         if oa_openid:
             values["oa_openid"] = oa_openid
@@ -143,7 +144,7 @@ def get_member(r: redis.Redis, settings: Settings, *, card_id: str, code: str) -
     fields_: dict[str, Any] = {}
     if h.get("fields"):
         try:
-            fields_ = unseal(settings, h["fields"], _context(card_id, code))
+            fields_ = unseal(settings, h["fields"], sealing_context(card_id, code))
         except PersonalDataError:
             fields_ = {}  # another key or a copied blob: treat as absent, never as someone's
     return Member(
