@@ -72,8 +72,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from bff.edges.demo import register_demo
 
         register_demo(app)
-    # after the areas' authentication hooks: a caller without credentials gets 401 first
-    app.before_request(request_guard.refuse_missing_json_body_outside_checking_blueprints)
     from bff.edges.http import tracing
 
     tracing.init_app(app)  # when OTEL_* variables ask for it

@@ -75,36 +75,31 @@ def _hostile_json() -> Response | None:
     return error_response(400, refusal) if refusal else None
 
 
-def _takes_json_body() -> bool:
-    """Whether the view this request reaches declares a JSON body (``@blp.arguments``)."""
+def _view_method() -> Any:
+    """The function that will answer this request: a plain view, or the method of a
+    ``MethodView`` (flask-smorest's ``@blp.route`` classes). Looked up once per request."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
-    method = getattr(view_class, request.method.lower(), None) if view_class else view
+    return getattr(view_class, request.method.lower(), None) if view_class else view
+
+
+def _takes_json_body(method: Any) -> bool:
+    """Whether the view declares a JSON body (``@blp.arguments``)."""
     params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
     return any(p.get("in") == "json" for p in params)
 
 
-def refuse_missing_json_body() -> Response | None:
-    """``before_request``: a view that takes a JSON body gets one, or the caller a 415.
+def _missing_json_body(method: Any) -> Response | None:
+    """A view that takes a JSON body gets one, or the caller a 415.
 
     Without it the arguments parser reads no body (or a body of another media type) as ``{}``,
     and a schema whose fields are all optional accepts it: an empty PUT emptied the whitelist.
-    It runs after authentication, so a caller without credentials gets 401 first: operator
-    blueprints (``checks_json_body``) run it after their token check, the app for the others.
     """
-    if not _takes_json_body():
+    if not _takes_json_body(method):
         return None
     if request.is_json and request.get_data(cache=True).strip():
         return None
     return error_response(415, "a JSON body is required (Content-Type: application/json)")
-
-
-def refuse_missing_json_body_outside_checking_blueprints() -> Response | None:
-    """The app-level hook: blueprints that run ``refuse_missing_json_body`` themselves skip it."""
-    blueprint = current_app.blueprints.get(request.blueprint or "")
-    if getattr(blueprint, "checks_json_body", False):
-        return None
-    return refuse_missing_json_body()
 
 
 MAX_QUERY_CHARS = 4096  # decoded, as the spec's maxLength counts; every documented query fits
@@ -129,6 +124,9 @@ def refuse_long_query() -> Response | None:
 
 
 BODY_LIMIT_ATTRIBUTE = "_bff_body_limit"
+# The authentication a view (or, for views without one, its blueprint) is marked with: a
+# callable that raises Unauthorized/Forbidden. @user_required and @admin_required set it.
+AUTHENTICATE_ATTRIBUTE = "_bff_authenticate"
 
 
 def body_limit(max_bytes: int) -> Callable[[F], F]:
@@ -142,19 +140,43 @@ def body_limit(max_bytes: int) -> Callable[[F], F]:
     return mark
 
 
-def _view_body_limit() -> None:
-    """``before_request``, first: the body bound of the view this request reaches."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    method = getattr(view_class, request.method.lower(), None) if view_class else view
+def authenticated_by(check: Callable[[], Any]) -> Callable[[F], F]:
+    """Mark a view (or a blueprint) with the authentication the gate runs for it."""
+
+    def mark(target: F) -> F:
+        setattr(target, AUTHENTICATE_ATTRIBUTE, check)
+        return target
+
+    return mark
+
+
+def gate() -> Response | None:
+    """The one ``before_request`` gate, in this order:
+
+    1. the view's own body bound (``@body_limit``);
+    2. an over-long query string: 414;
+    3. JSON the parser would turn into a 500: 400;
+    4. the authentication the view is marked with (``@user_required``, ``@admin_required``,
+       or its blueprint's): 401/403 before anything about the body is said;
+    5. a JSON body where the view takes one: 415.
+
+    flask-smorest parses the arguments after this, so a caller without credentials never learns
+    an endpoint's schema from a 415 or 422.
+    """
+    method = _view_method()
     limit = getattr(method, BODY_LIMIT_ATTRIBUTE, None)
     if limit is not None:
         request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)
+    refused = refuse_long_query() or _hostile_json()
+    if refused is not None:
+        return refused
+    authenticate = getattr(method, AUTHENTICATE_ATTRIBUTE, None) or getattr(
+        current_app.blueprints.get(request.blueprint or ""), AUTHENTICATE_ATTRIBUTE, None)
+    if authenticate is not None:
+        authenticate()
+    return _missing_json_body(method)
 
 
 def init_app(app: Flask) -> None:
-    """The guards that run before every request (a view's own body bound, the query, then the
-    JSON body)."""
-    app.before_request(_view_body_limit)
-    app.before_request(refuse_long_query)
-    app.before_request(_hostile_json)
+    """The gate runs before every view (after the request id is bound)."""
+    app.before_request(gate)

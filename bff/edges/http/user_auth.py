@@ -19,12 +19,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g
 
 from bff.domain.sessions.store import load_session
 from bff.domain.sessions.user import SessionUser
 from bff.edges.http.bearer import bearer_token
 from bff.edges.http.openapi import SESSION_SCHEME, STORAGE_FAILURE, documents
+from bff.edges.http.request_guard import authenticated_by
 from bff.ground.errors import Unauthorized
 from bff.ground.services import services
 
@@ -60,29 +61,28 @@ def current_user() -> SessionUser:
 USER_SECURITY: list[dict[str, list]] = [{SESSION_SCHEME: []}]
 
 
+def authenticate_into_request() -> SessionUser:
+    """The caller of this request, authenticated once (the gate runs it first)."""
+    user = g.get("bff_user")
+    if user is None:
+        user = g.bff_user = authenticate()
+    return user
+
+
 def user_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse with 401 unless the request carries a live session token.
 
-    The spec follows from it: the operation requires ``bearerAuth`` and documents 401 (and the
-    503 of a session store that cannot be read).
+    The request gate (``bff.edges.http.request_guard.gate``) runs the check before the body is
+    parsed, so a caller without a session never learns the endpoint's schema from a 422. The
+    spec follows from the one decorator: ``bearerAuth`` and its 401 (and the 503 of a session
+    store that cannot be read).
     """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if g.get("bff_user") is None:  # not already done by authenticate_early
-            g.bff_user = authenticate()
+        authenticate_into_request()
         return view(*args, **kwargs)
 
-    wrapper.requires_user = True  # type: ignore[attr-defined]  # read by authenticate_early
+    authenticated_by(authenticate_into_request)(wrapper)
     return documents({401: "no valid session token", **STORAGE_FAILURE},
                      security=USER_SECURITY)(wrapper)
-
-
-def authenticate_early() -> None:
-    """``before_request``: a view marked by ``@user_required`` answers 401 before its body is
-    parsed, so a caller without a session never learns the endpoint's schema from a 422."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    method = getattr(view_class, request.method.lower(), None) if view_class else view
-    if getattr(method, "requires_user", False):
-        g.bff_user = authenticate()

@@ -7,12 +7,10 @@ from typing import Any
 
 def register(app: Any, api: Any) -> None:
     from bff.domain.sessions.cache import SessionCache, usable
-    from bff.edges.http.user_auth import authenticate_early
     from bff.edges.sessions.resources import blp
     from bff.ground.services import services
 
     api.register_blueprint(blp)
-    app.before_request(authenticate_early)
     svc = services(app)
     if svc.settings.session_cache and usable(svc.redis):
         svc.extras["session_cache"] = SessionCache(svc.redis)
