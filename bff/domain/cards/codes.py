@@ -12,14 +12,12 @@ from bff.domain.ownership import holdings_of_caller, is_hidden, name_code, owned
 from bff.domain.pool import mark_pool_code_received, pool_card_of
 from bff.domain.profiles import get_profile
 from bff.domain.sessions.user import SessionUser
-from bff.ground.config import Settings
-from bff.ground.wechat.api import WeChatApi
+from bff.ground.services import Services
 
 
-def decrypt_for_owner(
-    r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser, encrypt_code: str,
-    card_id: str | None = None,
-) -> dict:
+def decrypt_for_owner(svc: Services, user: SessionUser, encrypt_code: str,
+                      card_id: str | None = None) -> dict:
+    r, settings, wechat = svc.redis, svc.settings, svc.wechat
     named = name_code(wechat, encrypt_code=encrypt_code)
     code = named.code
     with owned_code(r, wechat, user, named, card_id=card_id, proof_keys=proof_keys(settings),

@@ -18,21 +18,19 @@ from bff.domain.pool import reserve_pool_code
 from bff.domain.sessions.user import SessionUser
 from bff.ground.config import Settings
 from bff.ground.errors import Conflict, Forbidden, Unprocessable
+from bff.ground.services import Services
 from bff.ground.wechat import signing as wx_signing
-from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.credentials import Credentials
 
 
-def add_card(
-    r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser,
-    cards: list[dict],
-) -> list[dict]:
+def add_card(svc: Services, user: SessionUser, cards: list[dict]) -> list[dict]:
     """``[{cardId, cardExt}]``, each with its own nonce and timestamp, signed with wx_card.
 
     A Mini Program caller's ``outer_str`` carries the cardExt proof (``bff.domain.ownership``): the
     channel it sent, then ``~`` and an HMAC of its openid and the card, which WeChat hands
     back with the received code and which alone may link the caller to that code's owner.
     """
+    r, settings, wechat = svc.redis, svc.settings, svc.wechat
     ticket = wechat.credentials.ticket("wx_card")
     out = []
     reserved: dict[str, str] = {}

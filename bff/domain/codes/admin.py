@@ -3,7 +3,7 @@ sees them (``bff.domain.card_package``), reconciled into the holdings index."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 
@@ -13,13 +13,10 @@ from bff.domain.holdings import get_holding, rename_code, set_status
 from bff.domain.members.members import get_member, store_member
 from bff.domain.ownership import CODE_REFUSALS
 from bff.ground.errors import NotFound, Refusals, Unprocessable, refusal
+from bff.ground.services import Services
 from bff.ground.store import keys
 from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.errors import ErrCode, WeChatApiError
-
-if TYPE_CHECKING:
-    from bff.ground.config import Settings
-
 
 CODE_ADMIN_REFUSALS: Refusals = {
     **CODE_REFUSALS,
@@ -46,9 +43,9 @@ def make_unavailable(r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: s
     return {"card_id": card_id, "code": code, "user_card_status": "UNAVAILABLE"}
 
 
-def change_code(r: redis.Redis, settings: Settings, wechat: WeChatApi, *, card_id: str,
-                code: str, new_code: str) -> dict[str, Any]:
+def change_code(svc: Services, *, card_id: str, code: str, new_code: str) -> dict[str, Any]:
     """``card/code/update``; the holding and the member record move to the new code."""
+    r, settings, wechat = svc.redis, svc.settings, svc.wechat
     try:
         wechat.code_update(card_id, code, new_code)
     except WeChatApiError as e:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 
@@ -11,11 +11,8 @@ from bff.domain.holdings import get_holding
 from bff.domain.members.members import get_member, member_code_of, readable_fields
 from bff.domain.ownership import Caller, holdings_of_caller, is_gone, translate_code_error
 from bff.ground.errors import Forbidden, NotFound
+from bff.ground.services import Services
 from bff.ground.wechat.errors import WeChatApiError
-
-if TYPE_CHECKING:
-    from bff.ground.config import Settings
-    from bff.ground.wechat.api import WeChatApi
 
 
 def caller_code(r: redis.Redis, caller: Caller, card_id: str) -> str | None:
@@ -37,9 +34,9 @@ def caller_code(r: redis.Redis, caller: Caller, card_id: str) -> str | None:
     return held[0].code if held else None
 
 
-def member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
-                card_id: str) -> dict[str, Any]:
+def member_info(svc: Services, caller: Caller, card_id: str) -> dict[str, Any]:
     """The member info of the caller's code of ``card_id`` (owner only)."""
+    r, settings, wechat = svc.redis, svc.settings, svc.wechat
     code = caller_code(r, caller, card_id)
     # The whole card package, at most once a minute per user (not per card_id: made-up
     # card_ids must not each cost a getcardlist)

@@ -10,9 +10,8 @@ import redis
 from bff.domain.identity import IdentityConflict, find_identity, link_openids
 from bff.domain.sessions.store import create_session, seal_session_key
 from bff.domain.sessions.user import SessionUser
-from bff.ground.config import Settings
 from bff.ground.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
-from bff.ground.wechat.api import WeChatApi
+from bff.ground.services import Services
 from bff.ground.wechat.errors import ErrCode, WeChatApiError
 
 log = logging.getLogger(__name__)
@@ -51,9 +50,9 @@ def _exchange(exchange: Callable[[str], dict], code: str) -> tuple[dict, str, st
     return answer, answer["openid"], answer.get("unionid") or None
 
 
-def login_miniprogram(r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str, *,
-                      now: float) -> tuple[str, dict]:
-    """jscode2session → a new session from ``now``; returns (token, the record's public fields)."""
+def login_miniprogram(svc: Services, code: str) -> tuple[str, dict]:
+    """jscode2session → a new session; returns (token, the record's public fields)."""
+    r, settings, wechat = svc.redis, svc.settings, svc.wechat
     answer, mp_openid, unionid = _exchange(wechat.jscode2session, code)
     _link(r, "jscode2session", unionid=unionid, mp_openid=mp_openid)
     sealed = None
@@ -61,17 +60,17 @@ def login_miniprogram(r: redis.Redis, wechat: WeChatApi, settings: Settings, cod
         sealed = seal_session_key(settings, answer["session_key"])
     # Only what this login proved: the OA openid (and a linked unionid) are read from the
     # identity links on each request, so removing a link reaches this session at once.
-    token, _ = create_session(r, ttl=settings.session_ttl, now=now, mp_openid=mp_openid,
+    token, _ = create_session(r, ttl=settings.session_ttl, now=svc.clock(), mp_openid=mp_openid,
                               unionid=unionid, sealed_session_key=sealed)
     return token, {"openid": mp_openid, "expires_in": settings.session_ttl}
 
 
-def login_h5(r: redis.Redis, wechat: WeChatApi, settings: Settings, code: str, *,
-             now: float) -> tuple[str, dict]:
+def login_h5(svc: Services, code: str) -> tuple[str, dict]:
     """Web authorization (sns/oauth2/access_token) → a session for the OA openid."""
-    _, oa_openid, unionid = _exchange(wechat.oauth2_access_token, code)
+    r, settings = svc.redis, svc.settings
+    _, oa_openid, unionid = _exchange(svc.wechat.oauth2_access_token, code)
     _link(r, "h5_login", unionid=unionid, oa_openid=oa_openid)
-    token, _ = create_session(r, ttl=settings.session_ttl, now=now, oa_openid=oa_openid,
+    token, _ = create_session(r, ttl=settings.session_ttl, now=svc.clock(), oa_openid=oa_openid,
                               unionid=unionid)
     return token, {"openid": oa_openid, "expires_in": settings.session_ttl}
 

@@ -143,7 +143,7 @@ def code_update(card_id: str, code: str, new_code: str) -> None:
     data = CodeUpdateRequestSchema().load({"card_id": card_id, "code": code,
                                            "new_code": new_code})
     s = svc()
-    echo_json(code_admin.change_code(s.redis, s.settings, s.wechat, **data))
+    echo_json(code_admin.change_code(s, **data))
 
 
 @click.command("redeem")

@@ -122,7 +122,7 @@ class CodeUpdate(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Change a custom code (card/code/update); the holdings index follows"""
         svc = services()
-        return code_admin.change_code(svc.redis, svc.settings, svc.wechat,
+        return code_admin.change_code(svc,
                                       card_id=data["card_id"], code=data["code"],
                                       new_code=data["new_code"])
 

@@ -47,7 +47,7 @@ class AddCard(MethodView):
         pass it to wx.addCard unchanged.
         """
         svc = services()
-        card_list = signing.add_card(svc.redis, svc.settings, svc.wechat, current_user(),
+        card_list = signing.add_card(svc, current_user(),
                                      data["cards"])
         return {"card_list": card_list}
 
@@ -90,7 +90,7 @@ class Decrypt(MethodView):
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
         svc = services()
-        answer = codes.decrypt_for_owner(svc.redis, svc.settings, svc.wechat, current_user(),
+        answer = codes.decrypt_for_owner(svc, current_user(),
                                          data["encrypt_code"], data.get("card_id"))
         if data.get("outer_str"):  # a card link's channel (member cards)
             count_link_open(svc, answer["card_id"], answer["code"], data["outer_str"])

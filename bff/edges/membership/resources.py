@@ -83,7 +83,7 @@ class MemberCard(MethodView):
     def get(self, card_id: str) -> dict:
         """The caller's member-card info: number, bonus, balance, status, form fields"""
         svc = services()
-        return member_info(svc.redis, svc.settings, svc.wechat, current_user(), card_id)
+        return member_info(svc, current_user(), card_id)
 
 
 @blp.route("/capabilities")

@@ -35,8 +35,7 @@ def login_operation(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_session(login: Login, code: str) -> dict:
-    svc = services()
-    token, out = login(svc.redis, svc.wechat, svc.settings, code, now=svc.clock())
+    token, out = login(services(), code)
     return {"token": token, **out}
 
 
