@@ -1,53 +1,19 @@
-"""WeChat push XML, parsed safely, and the identity of an event for deduplication.
+"""The identity of an event for deduplication, and the fields kept for audit.
 
-defusedxml with ``forbid_dtd``: a DOCTYPE (hence any entity, billion laughs or external
-reference) is refused before anything is expanded, so hostile XML costs microseconds.
+The XML itself is parsed and verified in ``bff.ground.wechat.push``; the stream keeps its
+fields as they came (``bff.domain.events.stream``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from xml.etree.ElementTree import ParseError
 
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
-
-MAX_FIELDS = 64
-MAX_VALUE_CHARS = 4096
 # The dedup identity of an event: WeChat retries a push (5 s apart, 3 attempts) with the same
 # FromUserName + CreateTime, and these five fields tell real events apart; not broader, or real
 # events get dropped.
 DEDUP_FIELDS = ("FromUserName", "CreateTime", "Event", "CardId", "UserCardCode")
 # Never kept in the audit copy: personal form data (member card forms) if WeChat ever sends it.
 _PERSONAL_PREFIXES = ("USER_FORM_INFO",)
-
-
-class BadXml(ValueError):
-    """The body is not a flat ``<xml>`` document we accept; the message is safe to return."""
-
-
-def parse_xml(body: bytes) -> dict[str, str]:
-    """The ``<xml>`` document's child elements as ``{name: text}``; nested elements are dropped."""
-    if not body or not body.strip():
-        raise BadXml("the body is empty")
-    try:
-        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException:
-        raise BadXml("DTDs, entities and external references are not accepted") from None
-    except (ParseError, ValueError, LookupError):
-        # LookupError: an unknown encoding in the XML declaration; ValueError covers
-        # UnicodeError and expat's "multi-byte encodings are not supported".
-        raise BadXml("the body is not well-formed XML") from None
-    if root.tag != "xml":
-        raise BadXml("the document element must be <xml>")
-    fields: dict[str, str] = {}
-    for child in root:
-        if len(fields) >= MAX_FIELDS:
-            raise BadXml("too many elements")
-        if not isinstance(child.tag, str) or len(child):
-            continue
-        fields[child.tag] = (child.text or "").strip()[:MAX_VALUE_CHARS]
-    return fields
 
 
 def as_int(value: str | None, max_digits: int = 11) -> int | None:
