@@ -26,6 +26,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bff.domain.events.handlers import record_receipt
+from bff.domain.events.parse import CardEvent
 from bff.domain.events.stream import record_event
 from bff.ground.errors import BadRequest, Forbidden
 from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
@@ -159,14 +160,15 @@ def _record(message: PushMessage) -> bool:
     except BaseException:
         _forget(message)
         raise
-    event = message.fields.get("Event", "")[:48] or "unknown"
+    ev = CardEvent.parse(message.fields)
+    event = ev.event[:48] or "unknown"
     if recorded.duplicate:
         log.info("event %s is a duplicate: not recorded again", event)
     else:
         log.info("event %s recorded as stream entry %s", event, recorded.entry_id)
     EVENTS.labels(event, "duplicate" if recorded.duplicate else "recorded").inc()
-    if event == "user_get_card":
-        _record_receipt_now(message.fields)
+    if ev.event == "user_get_card":
+        _record_receipt_now(ev)
     return True
 
 
@@ -192,11 +194,11 @@ def _forget(message: PushMessage) -> None:
         pass  # it expires after 2 x skew; WeChat's retries come within that window anyway
 
 
-def _record_receipt_now(fields: dict[str, str]) -> None:
+def _record_receipt_now(ev: CardEvent) -> None:
     """The holding of a received card, at receipt: a decrypt that follows wx.addCard at once
     then finds WeChat's word on who received the code. The worker records it again (the
     same function, idempotent) and does the rest; a failure here loses nothing."""
     try:
-        record_receipt(services().redis, fields)
+        record_receipt(services().redis, ev)
     except redis.RedisError:
         log.warning("could not record the receipt at push time; the worker will")
