@@ -18,7 +18,7 @@ from bff.domain import channel_stats as stats
 from bff.domain import holdings
 from bff.domain.broadcasts import record_job_finish
 from bff.domain.catalogue import record_stock_alert
-from bff.domain.events.parse import as_int
+from bff.domain.events.parse import CardEvent
 from bff.domain.identity import IdentityConflict, link_openids
 from bff.domain.members.change_events import reconcile
 from bff.domain.members.members import readable_fields, store_member
@@ -30,31 +30,28 @@ from bff.ground.services import Services
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Services, str, dict[str, str]], None]
+Handler = Callable[[Services, str, CardEvent], None]
 
 
-def _create_time(ev: dict[str, str]) -> int:
-    return as_int(ev.get("CreateTime")) or 0
-
-
-def _set_status(svc: Services, ev: dict[str, str], code: str, status: str,
+def _set_status(svc: Services, ev: CardEvent, code: str, status: str,
                 owner: str = "") -> holdings.Holding | None:
     """Move ``code`` to ``status`` unless it is already final (a replay never undoes it)."""
     r = svc.redis
     current = holdings.get_holding(r, code)
     if current is None:
         return holdings.record_holding(r, holdings.Holding(
-            card_id=ev.get("CardId", ""), code=code, oa_openid=owner, status=status,
-            received_at=_create_time(ev)))
+            card_id=ev.card_id, code=code, oa_openid=owner, status=status,
+            received_at=ev.create_time))
     if is_final(current.status) and not is_final(status):
         return current
     holdings.set_status(r, code, status)
     return current
 
 
-def _outer_str_of(svc: Services, code: str, ev: dict[str, str]) -> str:
+def _outer_str_of(svc: Services, code: str, fallback: str = "") -> str:
+    """The channel ``code`` was taken from (its holding's), else ``fallback``."""
     holding = holdings.get_holding(svc.redis, code) if code else None
-    return (holding.outer_str if holding else "") or ev.get("OuterStr", "")
+    return (holding.outer_str if holding else "") or fallback
 
 
 def _link_unionid(svc: Services, oa_openid: str, unionid: str, source: str) -> None:
@@ -72,137 +69,114 @@ def lazy_unionid(svc: Services, oa_openid: str) -> None:
         _link_unionid(svc, oa_openid, unionid, "user_info")
 
 
-def record_receipt(r: redis.Redis, ev: dict[str, str]) -> holdings.Holding | None:
+def record_receipt(r: redis.Redis, ev: CardEvent) -> holdings.Holding | None:
     """The holding a ``user_get_card`` push reports, marked as WeChat's word on how the code
     was received (``receipt``: "push", or "gift" from a friend). Run at receipt of the push
     (so a decrypt right after wx.addCard finds it) and again by the worker; idempotent."""
-    code, openid = ev.get("UserCardCode", ""), ev.get("FromUserName", "")
-    if not code:
+    if not ev.code:
         return None
-    gift = ev.get("IsGiveByFriend") == "1"
-    existing = holdings.get_holding(r, code)
-    keep = existing is not None and existing.oa_openid == openid and is_final(existing.status)
+    gift = ev.is_give_by_friend
+    existing = holdings.get_holding(r, ev.code)
+    keep = existing is not None and existing.oa_openid == ev.openid and is_final(existing.status)
     return holdings.record_holding(r, holdings.Holding(
-        card_id=ev.get("CardId", ""), code=code, oa_openid=openid,
-        status="" if keep else "NORMAL", outer_str=ev.get("OuterStr", ""),
-        received_at=_create_time(ev), receipt="gift" if gift else "push",
-        gift_from=ev.get("FriendUserName", "") if gift else "",
-        old_code=ev.get("OldUserCardCode", "") if gift else ""))
+        card_id=ev.card_id, code=ev.code, oa_openid=ev.openid,
+        status="" if keep else "NORMAL", outer_str=ev.outer_str,
+        received_at=ev.create_time, receipt="gift" if gift else "push",
+        gift_from=ev.friend_openid if gift else "", old_code=ev.old_code if gift else ""))
 
 
-def user_get_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
-    r = svc.redis
-    card_id, code, openid = ev.get("CardId", ""), ev.get("UserCardCode", ""), ev.get(
-        "FromUserName", "")
-    gift = ev.get("IsGiveByFriend") == "1"
-    friend, old_code = ev.get("FriendUserName", ""), ev.get("OldUserCardCode", "")
-    outer = ev.get("OuterStr", "")
-    if gift and old_code:
-        if not outer:
-            outer = _outer_str_of(svc, old_code, {})
-        _set_status(svc, ev, old_code, "GIFTED", owner=friend)
-    if code:
-        record_receipt(r, ev)
-        mark_pool_code_received(r, card_id, code)
-    if not gift:
-        stats.count_once(svc, entry_id, card_id, _create_time(ev), outer, "received")
-    if openid:
-        if ev.get("UnionId"):
-            _link_unionid(svc, openid, ev["UnionId"], "event_unionid")
+def user_get_card(svc: Services, entry_id: str, ev: CardEvent) -> None:
+    outer = ev.outer_str
+    if ev.is_give_by_friend and ev.old_code:
+        outer = outer or _outer_str_of(svc, ev.old_code)
+        _set_status(svc, ev, ev.old_code, "GIFTED", owner=ev.friend_openid)
+    if ev.code:
+        record_receipt(svc.redis, ev)
+        mark_pool_code_received(svc.redis, ev.card_id, ev.code)
+    if not ev.is_give_by_friend:
+        stats.count_once(svc, entry_id, ev.card_id, ev.create_time, outer, "received")
+    if ev.openid:
+        if ev.unionid:
+            _link_unionid(svc, ev.openid, ev.unionid, "event_unionid")
         else:
-            lazy_unionid(svc, openid)
+            lazy_unionid(svc, ev.openid)
 
 
-def user_gifting_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
-    code = ev.get("UserCardCode", "")
-    if not code:
+def user_gifting_card(svc: Services, entry_id: str, ev: CardEvent) -> None:
+    if not ev.code:
         return
-    returned = ev.get("IsReturnBack") == "1"
-    _set_status(svc, ev, code, "NORMAL" if returned else "GIFTING",
-                owner=ev.get("FromUserName", ""))
-    if not returned:
-        stats.count_once(svc, entry_id, ev.get("CardId", ""), _create_time(ev),
-                         _outer_str_of(svc, code, {}), "gifted")
+    _set_status(svc, ev, ev.code, "NORMAL" if ev.is_return_back else "GIFTING", owner=ev.openid)
+    if not ev.is_return_back:
+        stats.count_once(svc, entry_id, ev.card_id, ev.create_time,
+                         _outer_str_of(svc, ev.code), "gifted")
 
 
-def _end_holding(svc: Services, entry_id: str, ev: dict[str, str], status: str,
-                 metric: str) -> None:
+def _end_holding(svc: Services, entry_id: str, ev: CardEvent, status: str, metric: str) -> None:
     """Move the event's code to the final ``status`` and count it once under ``metric``."""
-    code = ev.get("UserCardCode", "")
-    if not code:
+    if not ev.code:
         return
-    _set_status(svc, ev, code, status, owner=ev.get("FromUserName", ""))
-    stats.count_once(svc, entry_id, ev.get("CardId", ""), _create_time(ev),
-                     _outer_str_of(svc, code, ev), metric)
+    _set_status(svc, ev, ev.code, status, owner=ev.openid)
+    stats.count_once(svc, entry_id, ev.card_id, ev.create_time,
+                     _outer_str_of(svc, ev.code, ev.outer_str), metric)
 
 
-def user_del_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def user_del_card(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """The user deleted the card: the holding is DELETE (final) and counted."""
     _end_holding(svc, entry_id, ev, "DELETE", "deleted")
 
 
-def user_consume_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def user_consume_card(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """The holding is CONSUMED and counted; a redemption made outside the service enters the
     redemption ledger, so a later attempt is told when, where and how it was redeemed."""
     _end_holding(svc, entry_id, ev, "CONSUMED", "consumed")
-    record_from_event(svc.redis, card_id=ev.get("CardId", ""), code=ev.get("UserCardCode", ""),
-                      openid=ev.get("FromUserName", ""), at=_create_time(ev),
-                      location=ev.get("LocationName", ""), staff=ev.get("StaffOpenId", ""),
-                      consume_source=ev.get("ConsumeSource", ""))
+    record_from_event(svc.redis, card_id=ev.card_id, code=ev.code, openid=ev.openid,
+                      at=ev.create_time, location=ev.location_name, staff=ev.staff_openid,
+                      consume_source=ev.consume_source)
 
 
-def submit_membercard_user_info(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def submit_membercard_user_info(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """Fetch the member's form (userinfo/get) and store it sealed, like the activation does."""
-    card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
-    if not card_id or not code:
+    if not ev.card_id or not ev.code:
         return
-    info: dict[str, Any] = svc.wechat.membercard_userinfo_get(card_id, code)
+    info: dict[str, Any] = svc.wechat.membercard_userinfo_get(ev.card_id, ev.code)
     store_member(
-        svc.redis, svc.settings, card_id=card_id, code=code,
-        oa_openid=info.get("openid") or ev.get("FromUserName") or None,
+        svc.redis, svc.settings, card_id=ev.card_id, code=ev.code,
+        oa_openid=info.get("openid") or ev.openid or None,
         membership_number=info.get("membership_number") or None,
         fields=readable_fields(info.get("user_info")), source="event",
     )
 
 
-def _signed(value: str | None) -> int:
-    """ModifyBonus / ModifyBalance: an optional minus sign, then 1-11 ASCII digits; else 0."""
-    value = (value or "").strip()
-    number = as_int(value[1:] if value.startswith("-") else value)
-    return 0 if number is None else (-number if value.startswith("-") else number)
-
-
-def update_member_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def update_member_card(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """Reconcile with the member's change ledger; a change made elsewhere is recorded as such."""
-    card_id, code = ev.get("CardId", ""), ev.get("UserCardCode", "")
-    if not card_id or not code:
+    if not ev.card_id or not ev.code:
         return
-    reconcile(svc.redis, card_id=card_id, code=code, event_id=entry_id,
-              create_time=_create_time(ev), modify_bonus=_signed(ev.get("ModifyBonus")),
-              modify_balance=_signed(ev.get("ModifyBalance")), wechat=svc.wechat)
+    reconcile(svc.redis, card_id=ev.card_id, code=ev.code, event_id=entry_id,
+              create_time=ev.create_time, modify_bonus=ev.modify_bonus,
+              modify_balance=ev.modify_balance, wechat=svc.wechat)
 
 
-def card_pass_check(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def card_pass_check(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """WeChat approved the card: its profile's review state is ``approved``."""
-    if ev.get("CardId"):
-        set_review_state(svc.redis, ev["CardId"], "approved", None)
+    if ev.card_id:
+        set_review_state(svc.redis, ev.card_id, "approved", None)
 
 
-def card_not_pass_check(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def card_not_pass_check(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """WeChat rejected the card: its profile's review state is ``rejected``, with the reason."""
-    if ev.get("CardId"):
-        set_review_state(svc.redis, ev["CardId"], "rejected", ev.get("RefuseReason") or None)
+    if ev.card_id:
+        set_review_state(svc.redis, ev.card_id, "rejected", ev.refuse_reason or None)
 
 
-def card_sku_remind(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def card_sku_remind(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """WeChat warns that a card's stock is running low: shown on the card for operators."""
-    if ev.get("CardId"):
-        record_stock_alert(svc.redis, ev["CardId"], ev.get("Detail", ""), _create_time(ev))
+    if ev.card_id:
+        record_stock_alert(svc.redis, ev.card_id, ev.detail, ev.create_time)
 
 
-def mass_send_job_finish(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
+def mass_send_job_finish(svc: Services, entry_id: str, ev: CardEvent) -> None:
     """A broadcast's job ended: its Status and counts, recorded against its MsgID."""
-    record_job_finish(svc.redis, ev, _create_time(ev))
+    record_job_finish(svc.redis, dict(ev.fields), ev.create_time)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -219,10 +193,11 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def apply_card_event(svc: Services, entry_id: str, ev: dict[str, str]) -> bool:
-    """Run the handler of the event named by ``ev["Event"]``; False when it only needs
-    recording (other and unknown events)."""
-    handler = HANDLERS.get(ev.get("Event", ""))
+def apply_card_event(svc: Services, entry_id: str, fields: dict[str, str]) -> bool:
+    """Parse a recorded event's fields once and run the handler of its ``Event``; False when
+    it only needs recording (other and unknown events)."""
+    ev = CardEvent.parse(fields)
+    handler = HANDLERS.get(ev.event)
     if handler is None:
         return False
     handler(svc, entry_id, ev)

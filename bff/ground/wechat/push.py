@@ -1,0 +1,177 @@
+"""WeChat's message push, verified: the query, the signatures, the timestamp, the mode, the XML,
+the AES envelope and its appid, and one use of each signed (timestamp, nonce).
+
+No Flask and no Redis: ``verify_push`` takes the query, the body and the settings, asks the
+caller's ``seen`` whether the signed pair was used before, and returns the verified message or
+raises ``PushRefused`` (one type; its ``reason`` names the check that failed).
+
+Modes (``BFF_PUSH_MODE``): ``safe`` accepts encrypted pushes only (``encrypt_type=aes``,
+``msg_signature`` over the Encrypt value; ``signature`` is checked too when sent): a plain
+push's signature does not cover its body. ``plain`` accepts plain pushes only (``signature``),
+``compat`` both. WeChat's URL check (``body=None``) is signed like a plain push in every mode.
+
+XML is parsed without DTDs or entities (defusedxml with ``forbid_dtd``): a DOCTYPE, hence any
+entity, billion laughs or external reference, is refused before anything is expanded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from bff.ground.wechat.crypto import PushCrypto, PushCryptoError
+
+MODES = ("safe", "compat", "plain")
+# WeChat's query parameters are printable ASCII (hex digests, digits, openids), each bounded;
+# anything else is refused as unsigned (the edge's spec states the same pattern and limits).
+PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+QUERY_LIMITS = {"signature": 128, "timestamp": 128, "nonce": 128, "openid": 128, "echostr": 512,
+                "msg_signature": 128}
+MAX_FIELDS = 64
+MAX_VALUE_CHARS = 4096
+_PRINTABLE = re.compile(PRINTABLE_ASCII)
+
+# PushRefused.reason: which check refused the request.
+UNSIGNED = "unsigned"            # query parameters missing, over-long, non-ASCII, odd timestamp
+STALE = "stale"                  # the timestamp is more than max_skew from now
+WRONG_MODE = "wrong_mode"        # encrypted where plain only is accepted, or the reverse
+BAD_SIGNATURE = "bad_signature"  # signature or msg_signature (or no Encrypt to sign)
+BAD_XML = "bad_xml"              # empty, malformed or hostile XML (outer or decrypted)
+UNDECRYPTABLE = "undecryptable"  # not base64, bad padding or length, another appid or key
+REPLAYED = "replayed"            # this signed (timestamp, nonce) was used before
+
+
+class PushRefused(Exception):
+    """A push or URL check refused; ``str()`` is safe to answer with, ``reason`` is one of the
+    constants above."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """A verified push: its XML fields (decrypted in safe mode; none for a URL check), how it
+    came (``safe`` or ``plain``) and its signed (timestamp, nonce)."""
+
+    fields: dict[str, str] = field(repr=False)
+    mode: str
+    timestamp: str
+    nonce: str
+    echostr: str = ""  # a URL check's, to answer verbatim
+
+    @property
+    def is_event(self) -> bool:
+        """A card (or other) event, not a user's message to the Official Account."""
+        return self.fields.get("MsgType", "event") == "event"
+
+
+Body = bytes | Callable[[], bytes]
+
+
+def verify_push(
+    query: Mapping[str, str], body: Body | None, *, crypto: PushCrypto, mode: str,
+    max_skew: int, now: float, seen: Callable[[str, str], bool],
+) -> PushMessage:
+    """The verified push, or ``PushRefused``.
+
+    ``body`` is the request body, or a callable that reads it (called only once the query has
+    passed, so an unsigned request costs no body read); ``None`` for WeChat's URL check (GET).
+    ``crypto`` holds the token, the EncodingAESKey(s) and the appid. ``seen(timestamp, nonce)``
+    marks the signed pair as used and says whether it already was; it is asked last, once
+    everything else holds."""
+    timestamp, nonce = _signed_query(query, max_skew, now)
+    if body is None:
+        _check_signature(crypto, query.get("signature", ""), timestamp, nonce)
+        message = PushMessage({}, "plain", timestamp, nonce, echostr=query.get("echostr", ""))
+    else:
+        safe = query.get("encrypt_type", "raw").lower() == "aes"
+        _check_mode(mode, safe)
+        data = body() if callable(body) else body
+        fields = (_decrypted(query, data, crypto, timestamp, nonce) if safe
+                  else _plain(query, data, crypto, timestamp, nonce))
+        message = PushMessage(fields, "safe" if safe else "plain", timestamp, nonce)
+    if seen(timestamp, nonce):
+        raise PushRefused(REPLAYED, "this signed push was already received (replay)")
+    return message
+
+
+def _signed_query(query: Mapping[str, str], max_skew: int, now: float) -> tuple[str, str]:
+    if any(len(query.get(name, "")) > limit or not _PRINTABLE.fullmatch(query.get(name, ""))
+           for name, limit in QUERY_LIMITS.items()):
+        raise PushRefused(UNSIGNED, "the push is not signed")
+    timestamp = query.get("timestamp", "")
+    # ASCII digits only: str.isdigit() also accepts "²" or Arabic-Indic digits, and int("²")
+    # raises.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        raise PushRefused(UNSIGNED, "the push is not signed")
+    if abs(now - int(timestamp)) > max_skew:
+        raise PushRefused(STALE, "the push timestamp is too far from now")
+    return timestamp, query.get("nonce", "")
+
+
+def _check_mode(mode: str, safe: bool) -> None:
+    if mode == "safe" and not safe:
+        raise PushRefused(WRONG_MODE, "this endpoint accepts safe-mode (encrypted) pushes only")
+    if mode == "plain" and safe:
+        raise PushRefused(WRONG_MODE, "this endpoint accepts plain-mode pushes only")
+
+
+def _check_signature(crypto: PushCrypto, signature: str, timestamp: str, nonce: str) -> None:
+    if not crypto.check_signature(signature, timestamp, nonce):
+        raise PushRefused(BAD_SIGNATURE, "bad signature")
+
+
+def _plain(query: Mapping[str, str], body: bytes, crypto: PushCrypto, timestamp: str,
+           nonce: str) -> dict[str, str]:
+    _check_signature(crypto, query.get("signature", ""), timestamp, nonce)
+    return parse_xml(body)
+
+
+def _decrypted(query: Mapping[str, str], body: bytes, crypto: PushCrypto, timestamp: str,
+               nonce: str) -> dict[str, str]:
+    encrypt = parse_xml(body).get("Encrypt", "")
+    if not encrypt or not crypto.check_msg_signature(query.get("msg_signature", ""), timestamp,
+                                                     nonce, encrypt):
+        raise PushRefused(BAD_SIGNATURE, "bad msg_signature")
+    # WeChat sends both in safe mode; when ``signature`` is there it must hold too.
+    if "signature" in query:
+        _check_signature(crypto, query["signature"], timestamp, nonce)
+    try:
+        inner = crypto.decrypt(encrypt)
+    except PushCryptoError:
+        raise PushRefused(UNDECRYPTABLE,
+                          "the message could not be decrypted for this account") from None
+    return parse_xml(inner.encode("utf-8"))
+
+
+def parse_xml(body: bytes) -> dict[str, str]:
+    """The ``<xml>`` document's child elements as ``{name: text}``; nested elements are
+    dropped. ``PushRefused(BAD_XML)`` for anything else, with a message safe to return."""
+    if not body or not body.strip():
+        raise PushRefused(BAD_XML, "the body is empty")
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise PushRefused(BAD_XML, "DTDs, entities and external references are not "
+                                   "accepted") from None
+    except (ParseError, ValueError, LookupError):
+        # LookupError: an unknown encoding in the XML declaration; ValueError covers
+        # UnicodeError and expat's "multi-byte encodings are not supported".
+        raise PushRefused(BAD_XML, "the body is not well-formed XML") from None
+    if root.tag != "xml":
+        raise PushRefused(BAD_XML, "the document element must be <xml>")
+    fields: dict[str, str] = {}
+    for child in root:
+        if len(fields) >= MAX_FIELDS:
+            raise PushRefused(BAD_XML, "too many elements")
+        if not isinstance(child.tag, str) or len(child):
+            continue
+        fields[child.tag] = (child.text or "").strip()[:MAX_VALUE_CHARS]
+    return fields
