@@ -75,13 +75,40 @@ def _hostile_json() -> Response | None:
     return error_response(400, refusal) if refusal else None
 
 
+_VIEWS = "bff_request_views"  # app.extensions: (endpoint, method) -> _View
+
+
+class _View:
+    """What the hooks read from the function that answers an (endpoint, HTTP method): looked up
+    once per app, not on every request (the routes are fixed once the app serves)."""
+
+    __slots__ = ("method", "takes_json_body", "body_limit")
+
+    def __init__(self, method: Any) -> None:
+        self.method = method
+        params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        self.takes_json_body = any(p.get("in") == "json" for p in params)
+        self.body_limit: int | None = getattr(method, BODY_LIMIT_ATTRIBUTE, None)
+
+
+def request_view() -> _View:
+    """The function this request reaches (a MethodView's method, else the view function)."""
+    cache = current_app.extensions.get(_VIEWS)
+    if cache is None:
+        cache = current_app.extensions[_VIEWS] = {}
+    key = (request.endpoint, request.method)
+    found = cache.get(key)
+    if found is None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        view_class = getattr(view, "view_class", None)
+        method = getattr(view_class, request.method.lower(), None) if view_class else view
+        found = cache[key] = _View(method)
+    return found
+
+
 def _takes_json_body() -> bool:
     """Whether the view this request reaches declares a JSON body (``@blp.arguments``)."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    method = getattr(view_class, request.method.lower(), None) if view_class else view
-    params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return any(p.get("in") == "json" for p in params)
+    return request_view().takes_json_body
 
 
 def refuse_missing_json_body() -> Response | None:
@@ -144,10 +171,7 @@ def body_limit(max_bytes: int) -> Callable[[F], F]:
 
 def _view_body_limit() -> None:
     """``before_request``, first: the body bound of the view this request reaches."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    method = getattr(view_class, request.method.lower(), None) if view_class else view
-    limit = getattr(method, BODY_LIMIT_ATTRIBUTE, None)
+    limit = request_view().body_limit
     if limit is not None:
         request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)
 

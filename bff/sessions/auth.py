@@ -20,13 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from flask import current_app, g, request
+from flask import g
 
 from bff.bearer import bearer_token
 from bff.errors import Unauthorized
 from bff.extensions import services
 from bff.identity import find_identity
 from bff.openapi import SESSION_SCHEME, STORAGE_FAILURE, documents
+from bff.request_guard import request_view
 from bff.sessions.store import SessionRecord, load_session
 
 _UNSET = object()
@@ -132,8 +133,5 @@ def user_required(view: Callable[..., Any]) -> Callable[..., Any]:
 def authenticate_early() -> None:
     """``before_request``: a view marked by ``@user_required`` answers 401 before its body is
     parsed, so a caller without a session never learns the endpoint's schema from a 422."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    method = getattr(view_class, request.method.lower(), None) if view_class else view
-    if getattr(method, "requires_user", False):
+    if getattr(request_view().method, "requires_user", False):
         g.bff_user = authenticate()
