@@ -19,7 +19,9 @@ Needs wrk: ``apt-get install -y wrk``.
 
     .venv/bin/python bench/signing.py --seconds 5 --rounds 3 --connections 32
 
-``--no-peer`` leaves the peer out (the figures of earlier sessions had none).
+``--no-peer`` leaves the peer out (the figures of earlier sessions had none). ``--variant
+NAME:VAR=VALUE[,VAR=VALUE]`` adds another instance of the service, on the same Redis with the
+same session, loaded in the same rounds (e.g. ``--variant no-cache:BFF_SESSION_CACHE=0``).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def setup_peer(base: str, peer: str, redis_url: str, body: dict, oa_openid: str)
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=3, connections=32)
     p.add_argument("--no-peer", action="store_true", help="bare and add-card only")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
+                   help="another add-card server with these settings (repeatable)")
     a = p.parse_args()
     require_wrk()
     with common.stack() as started:
@@ -103,6 +107,11 @@ def main() -> None:
                                [*common.children(peer.proc.pid), rpid])
         targets["add-card"] = (f"{bff.url}/v1/cards/add-card", token,
                                [*common.children(bff.proc.pid), rpid])
+        for variant in a.variant:
+            name, _, settings = variant.partition(":")
+            server = started.web(**dict(kv.split("=", 1) for kv in settings.split(",") if kv))
+            targets[name] = (f"{server.url}/v1/cards/add-card", token,
+                             [*common.children(server.proc.pid), rpid])
 
         def measure_target(name: str, _round: int, seconds: float) -> dict:
             url, t, pids = targets[name]
@@ -116,6 +125,8 @@ def main() -> None:
         print(f"{name:9s} {s['rps']:8.0f} req/s  p50 {s['p50']:6.2f} ms  "
               f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:6.0f} us/request  "
               f"({sum(r['n'] for r in rs)} requests; rounds {per_round})")
+    for name in summary.keys() - {"bare", "peer", "add-card"}:
+        print(f"ratio {name} / bare = {summary[name]['rps'] / summary['bare']['rps']:.2f}")
     add = summary["add-card"]
     print(f"ratio add-card / bare = {add['rps'] / summary['bare']['rps']:.2f} (target >= 0.70) "
           f"{common.wrk_setup(a)}")
