@@ -87,7 +87,7 @@ def record_receipt(r: redis.Redis, ev: dict[str, str]) -> holdings.Holding | Non
         status="" if keep else "NORMAL", outer_str=ev.get("OuterStr", ""),
         received_at=_create_time(ev), receipt="gift" if gift else "push",
         gift_from=ev.get("FriendUserName", "") if gift else "",
-        old_code=ev.get("OldUserCardCode", "") if gift else ""))
+        old_code=ev.get("OldUserCardCode", "") if gift else ""), existing=existing)
 
 
 def user_get_card(svc: Services, entry_id: str, ev: dict[str, str]) -> None:
