@@ -79,7 +79,7 @@ def main() -> None:
     with stack() as started:
         server = started.web(WEB_CONCURRENCY="1")
         base = server.url
-        token, body = setup_user(base)
+        token, body, _ = setup_user(base)
         pid = worker_pid(server.proc.pid)
         url, method = f"{base}/v1/cards/add-card", "POST"
         if a.endpoint == "me":

@@ -60,7 +60,9 @@ class Settings:
     jssdk_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     session_ttl: int = 7 * 24 * 3600
-    session_cache: bool = False  # per-process session cache, invalidated by Redis (tracking)
+    # per-process session cache, invalidated by Redis (tracking): on by default since issue 18,
+    # where it took ~120 us of CPU off each authenticated request (bench/RESULTS.md)
+    session_cache: bool = True
     push_max_skew: int = 300
     # "safe" (AES bodies only), "compat" (AES or plain) or "plain"; "" = safe with an AES key
     push_mode: str = ""

@@ -82,7 +82,8 @@ def record_receipt(r: redis.Redis, ev: CardEvent) -> holdings.Holding | None:
         card_id=ev.card_id, code=ev.code, oa_openid=ev.openid,
         status="" if keep else "NORMAL", outer_str=ev.outer_str,
         received_at=ev.create_time, receipt="gift" if gift else "push",
-        gift_from=ev.friend_openid if gift else "", old_code=ev.old_code if gift else ""))
+        gift_from=ev.friend_openid if gift else "", old_code=ev.old_code if gift else ""),
+        existing=existing)
 
 
 def user_get_card(svc: Services, entry_id: str, ev: CardEvent) -> None:

@@ -157,7 +157,9 @@ def _is_refusal(status: int | None, retry_after: Any) -> bool:
 
 
 class _Spending:
-    """One guarded request: charged at its first WeChat call (``BEFORE_CALL``)."""
+    """One guarded request: charged at its first WeChat call (``BEFORE_CALL``). The address
+    and user are hashed then, not before: a request answered from caches (add-card for a known
+    card) hashes nothing."""
 
     def __init__(self, guard: QuotaGuard, address: str, user: str | None) -> None:
         self.guard, self.address, self.user = guard, address, user
@@ -165,7 +167,8 @@ class _Spending:
 
     def __call__(self, path: str) -> None:
         if self.charge is None and path not in SERVICE_PATHS:
-            self.charge = self.guard.admit(self.address, self.user)
+            self.charge = self.guard.admit(_digest(self.address),
+                                           _digest(self.user) if self.user else None)
 
 
 def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -178,7 +181,7 @@ def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
         if guard is None:
             return view(*args, **kwargs)
         user = caller_key()
-        spending = _Spending(guard, _digest(client_address()), _digest(user) if user else None)
+        spending = _Spending(guard, client_address(), user)
         token = BEFORE_CALL.set(spending)
         failed = False
         try:

@@ -75,27 +75,48 @@ def _hostile_json() -> Response | None:
     return error_response(400, refusal) if refusal else None
 
 
-def _view_method() -> Any:
-    """The function that will answer this request: a plain view, or the method of a
-    ``MethodView`` (flask-smorest's ``@blp.route`` classes). Looked up once per request."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    return getattr(view_class, request.method.lower(), None) if view_class else view
+_VIEWS = "bff_request_views"  # app.extensions: (endpoint, method) -> _View
 
 
-def _takes_json_body(method: Any) -> bool:
-    """Whether the view declares a JSON body (``@blp.arguments``)."""
-    params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return any(p.get("in") == "json" for p in params)
+class _View:
+    """What the gate reads from the function that answers an (endpoint, HTTP method): looked up
+    once per app, not on every request (the routes are fixed once the app serves)."""
+
+    __slots__ = ("method", "takes_json_body", "body_limit", "authenticate")
+
+    def __init__(self, method: Any, blueprint: Any) -> None:
+        self.method = method
+        params = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        self.takes_json_body = any(p.get("in") == "json" for p in params)
+        self.body_limit: int | None = getattr(method, BODY_LIMIT_ATTRIBUTE, None)
+        # the view's own authentication, else its blueprint's (a view that forgot its decorator)
+        self.authenticate: Callable[[], Any] | None = (
+            getattr(method, AUTHENTICATE_ATTRIBUTE, None)
+            or getattr(blueprint, AUTHENTICATE_ATTRIBUTE, None))
 
 
-def _missing_json_body(method: Any) -> Response | None:
+def request_view() -> _View:
+    """The function this request reaches (a MethodView's method, else the view function)."""
+    cache = current_app.extensions.get(_VIEWS)
+    if cache is None:
+        cache = current_app.extensions[_VIEWS] = {}
+    key = (request.endpoint, request.method)
+    found = cache.get(key)
+    if found is None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        view_class = getattr(view, "view_class", None)
+        method = getattr(view_class, request.method.lower(), None) if view_class else view
+        found = cache[key] = _View(method, current_app.blueprints.get(request.blueprint or ""))
+    return found
+
+
+def _missing_json_body(view: _View) -> Response | None:
     """A view that takes a JSON body gets one, or the caller a 415.
 
     Without it the arguments parser reads no body (or a body of another media type) as ``{}``,
     and a schema whose fields are all optional accepts it: an empty PUT emptied the whitelist.
     """
-    if not _takes_json_body(method):
+    if not view.takes_json_body:
         return None
     if request.is_json and request.get_data(cache=True).strip():
         return None
@@ -163,18 +184,16 @@ def gate() -> Response | None:
     flask-smorest parses the arguments after this, so a caller without credentials never learns
     an endpoint's schema from a 415 or 422.
     """
-    method = _view_method()
-    limit = getattr(method, BODY_LIMIT_ATTRIBUTE, None)
-    if limit is not None:
-        request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)
+    view = request_view()
+    if view.body_limit is not None:
+        request.max_content_length = max(view.body_limit,
+                                         current_app.config["MAX_CONTENT_LENGTH"] or 0)
     refused = refuse_long_query() or _hostile_json()
     if refused is not None:
         return refused
-    authenticate = getattr(method, AUTHENTICATE_ATTRIBUTE, None) or getattr(
-        current_app.blueprints.get(request.blueprint or ""), AUTHENTICATE_ATTRIBUTE, None)
-    if authenticate is not None:
-        authenticate()
-    return _missing_json_body(method)
+    if view.authenticate is not None:
+        view.authenticate()
+    return _missing_json_body(view)
 
 
 def init_app(app: Flask) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from bff.ground.wechat.client import WeChatClient
 from bff.ground.wechat.errors import WeChatUnavailable
 
@@ -12,21 +10,11 @@ CLASSIC_TOKEN_PATH = "/cgi-bin/token"
 TICKET_PATH = "/cgi-bin/ticket/getticket"
 
 
-class CredentialSource(Protocol):
-    appid: str
-    # True when fetching again returns the same token (stable_token) instead of invalidating
-    # the one other instances hold (classic /cgi-bin/token).
-    refetch_is_harmless: bool
-
-    def fetch_access_token(self) -> tuple[str, int]: ...
-
-    def fetch_ticket(self, ticket_type: str, access_token: str) -> tuple[str, int]: ...
-
-    def path_for(self, kind: str) -> str: ...
-
-
 class WeChatCredentialSource:
-    """Fetches from WeChat through a client that has no credentials of its own."""
+    """Fetches from WeChat through a client that has no credentials of its own.
+
+    The only source (a test passes a counting fake with the same attributes): no protocol
+    class stands beside it."""
 
     def __init__(
         self, transport: WeChatClient, *, appid: str, secret: str, mode: str = "stable"
@@ -37,6 +25,8 @@ class WeChatCredentialSource:
         self.appid = appid
         self._secret = secret
         self.mode = mode
+        # True when fetching again returns the same token (stable_token) instead of
+        # invalidating the one other instances hold (classic /cgi-bin/token).
         self.refetch_is_harmless = mode == "stable"
 
     def fetch_access_token(self) -> tuple[str, int]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import redis as redislib
 
 from bff.ground.metrics import CREDENTIAL_REFRESHES, LOCK_WAITS
-from bff.ground.wechat.credential_source import CredentialSource
+from bff.ground.wechat.credential_source import WeChatCredentialSource
 from bff.ground.wechat.credential_store import REDIS_DOWN, CredentialStore, Entry
 from bff.ground.wechat.errors import TokenInvalid, WeChatError, WeChatUnavailable
 
@@ -38,7 +38,7 @@ class Credentials:
     def __init__(
         self,
         redis: redislib.Redis,
-        source: CredentialSource,
+        source: WeChatCredentialSource,
         *,
         local_ttl: float = 60.0,
         refresh_margin: float = 300.0,
