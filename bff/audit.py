@@ -44,6 +44,10 @@ def read(r: redis.Redis, *, limit: int, before: str | None = None
          ) -> tuple[list[dict[str, Any]], str | None]:
     """Entries newest first, older than ``before`` (a stream id) when given; and the id to pass
     as ``before`` for the next page (None when this page reaches the oldest entry)."""
+    if before is not None:
+        ms, _, seq = before.partition("-")
+        if int(ms) == int(seq or 0) == 0:  # nothing is older than the first possible id
+            return [], None
     newest = f"({before}" if before else "+"
     found = r.xrevrange(keys.audit_log(), max=newest, min="-", count=limit + 1)
     page = [_public(entry_id, values) for entry_id, values in found[:limit]]

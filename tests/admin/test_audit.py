@@ -74,6 +74,7 @@ def test_pages_go_back_in_time_with_next_before(story, client, redis_client):
     assert [e["path"][-1] for e in second["entries"]] == ["2", "1"]
     last = entries(client, limit=2, before=second["next_before"])
     assert [e["path"][-1] for e in last["entries"]] == ["0"] and last["next_before"] is None
+    assert entries(client, before="0-0") == {"entries": [], "next_before": None}
     res = client.get("/v1/admin/audit", query_string={"before": "yesterday"}, headers=ADMIN)
     story.assert_error(res, 422)
 
