@@ -43,11 +43,15 @@ Then **Authorize** (top right) → `bearerAuth` → the token, and *Try it out* 
 operation. An H5 session is the same with `"app": "h5"` and
 `POST /v1/sessions/h5`. A session lives `BFF_SESSION_TTL` seconds (7 days).
 
-### The operator token
+### Operator tokens and roles
 
-The `/v1/admin/*` operations take `Authorization: Bearer <BFF_ADMIN_TOKEN>` (`adminAuth`). In
-sandbox mode it is `sandbox-admin-token` unless `BFF_ADMIN_TOKEN` is set; outside it has no
-default (32+ characters).
+The `/v1/admin/*` operations take `Authorization: Bearer <token>` (`adminAuth`): an operator's
+own token (`bff operators add NAME --role staff|marketing|admin` prints it once), or the
+break-glass `BFF_ADMIN_TOKEN` (in sandbox mode `sandbox-admin-token` unless set; outside it has
+no default, 32+ characters). Each operation names the roles that may call it (**Roles:** in its
+description, `x-bff-roles`); another role gets 403. The console signs in with
+`POST /v1/admin/session` and then uses its cookie (`consoleAuth`) with `X-CSRF-Token` on every
+request that changes state.
 
 ### The simulator's spec
 

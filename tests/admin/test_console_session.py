@@ -10,7 +10,6 @@ import time
 import pytest
 
 from bff.config import SANDBOX_ADMIN_TOKEN
-from bff.store import keys
 from tests.story import Story, bearer
 
 SESSION = "/v1/admin/session"
@@ -179,8 +178,3 @@ def test_the_token_is_in_no_answer_and_no_log_line(story, client, caplog):
         assert token not in res.get_data(as_text=True)
         assert token not in str(res.headers)
     assert token not in caplog.text
-
-
-def test_session_keys_are_in_the_operators_hash_tag():
-    assert keys.console_session("a").startswith("bff:{operators}:")
-    assert keys.console_sessions_of("a").startswith("bff:{operators}:")
