@@ -110,3 +110,36 @@ def test_a_refused_command_is_one_error_line_without_log_lines(operator_env) -> 
     assert logged.returncode == 1
     assert "wechat call path=/card/get" in logged.stderr
     assert logged.stderr.splitlines()[-1].startswith("Error: ")
+
+
+@pytest.mark.slow  # the installed script in subprocesses
+def test_operators_are_managed_and_audited_through_the_installed_script(operator_env) -> None:
+    added = bff("operators", "add", "till-1", "--role", "staff", env=operator_env)
+    assert added.returncode == 0, added.stderr
+    token = json.loads(added.stdout)["token"]
+    assert token.startswith("bffop_") and len(token) >= 40
+    assert "not shown again" in added.stderr
+
+    shown = bff("operators", "list", env=operator_env)
+    assert shown.returncode == 0, shown.stderr
+    [account] = json.loads(shown.stdout)["operators"]
+    assert (account["name"], account["role"]) == ("till-1", "staff")
+    assert token not in shown.stdout
+
+    rotated = bff("operators", "rotate", "till-1", env=operator_env)
+    assert rotated.returncode == 0, rotated.stderr
+    new = json.loads(rotated.stdout)["token"]
+    assert new != token
+
+    assert bff("operators", "remove", "till-1", env=operator_env).returncode == 0
+    again = bff("operators", "remove", "till-1", env=operator_env)
+    assert again.returncode == 1
+    assert again.stderr.splitlines() == ["Error: no operator is named 'till-1'"]
+
+    log = bff("audit", "--limit", "10", env=operator_env)
+    assert log.returncode == 0, log.stderr
+    entries = json.loads(log.stdout)["entries"]
+    assert [(e["operator"], e["action"], e["status"]) for e in entries] == [
+        ("cli", "operators remove", 1), ("cli", "operators remove", 0),
+        ("cli", "operators rotate", 0), ("cli", "operators add", 0)]
+    assert token not in log.stdout and new not in log.stdout

@@ -82,6 +82,8 @@ def test_keys_that_go_together_share_a_slot() -> None:
         [keys.channel_stats("card", "2026-01-01"), keys.channel_counted("1-0"),
          keys.channel_cards()],
         [keys.identity("unionid", "u"), keys.identity("mp", "m"), keys.identity("oa", "o")],
+        [keys.operator_accounts(), keys.operator_token_of(), keys.operator_tokens(),
+         keys.console_session("s"), keys.console_sessions_of("n")],
     ]
     for group in groups:
         assert len({key_slot(k.encode()) for k in group}) == 1, group

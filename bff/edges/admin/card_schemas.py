@@ -49,7 +49,9 @@ MAX_QUANTITY = 100_000_000
 DEPOSIT_MODE = "GET_CUSTOM_CODE_MODE_DEPOSIT"
 LAST_TIMESTAMP = 4_102_444_800  # 2100-01-01: WeChat's timestamps are 32-bit seconds
 APP_BRAND_USER = r"^gh_[0-9A-Za-z]{1,32}@app$"
-PAGE_PATH = r"^[^\s]+$"  # a Mini Program page path (with its query), no spaces
+# A Mini Program page path (with its query), no spaces. Python's \s also holds U+001C-U+001F and
+# U+0085, ECMA's (the spec's) U+FEFF: all are named, so both refuse the same values.
+PAGE_PATH = r"^[^\s\x1c-\x1f\x85\ufeff]+$"
 MAX_TEXT = 3072
 
 

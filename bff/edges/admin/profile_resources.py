@@ -7,7 +7,7 @@ from flask.views import MethodView
 from bff.domain import pool, profiles
 from bff.domain.catalogue import ensure_known
 from bff.edges.admin.profile_schemas import PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
-from bff.edges.http.admin_auth import admin_blueprint, admin_required
+from bff.edges.http.admin_auth import MARKETING, admin_blueprint, roles
 from bff.edges.http.fields import CARD_ID
 from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 from bff.ground.errors import Unprocessable
@@ -31,7 +31,7 @@ def _card_id(card_id: str) -> str:
 class Profile(MethodView):
     @blp.response(200, ProfileSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
         return profiles.get_profile(services().redis, _card_id(card_id), fresh=True).as_dict()
@@ -39,7 +39,7 @@ class Profile(MethodView):
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
 
@@ -56,7 +56,7 @@ class Pool(MethodView):
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""
         r = services().redis

@@ -43,11 +43,15 @@ Then **Authorize** (top right) → `bearerAuth` → the token, and *Try it out* 
 operation. An H5 session is the same with `"app": "h5"` and
 `POST /v1/sessions/h5`. A session lives `BFF_SESSION_TTL` seconds (7 days).
 
-### The operator token
+### Operator tokens and roles
 
-The `/v1/admin/*` operations take `Authorization: Bearer <BFF_ADMIN_TOKEN>` (`adminAuth`). In
-sandbox mode it is `sandbox-admin-token` unless `BFF_ADMIN_TOKEN` is set; outside it has no
-default (32+ characters).
+The `/v1/admin/*` operations take `Authorization: Bearer <token>` (`adminAuth`): an operator's
+own token (`bff operators add NAME --role staff|marketing|admin` prints it once), or the
+break-glass `BFF_ADMIN_TOKEN` (in sandbox mode `sandbox-admin-token` unless set; outside it has
+no default, 32+ characters). Each operation names the roles that may call it (**Roles:** in its
+description, `x-bff-roles`); another role gets 403. The console signs in with
+`POST /v1/admin/session` and then uses its cookie (`consoleAuth`) with `X-CSRF-Token` on every
+request that changes state.
 
 ### The simulator's spec
 
@@ -86,7 +90,7 @@ REQUEST_EXAMPLES: dict[str, Any] = {
     "PluginRequest": {"card_id": MEMBER_CARD_ID, "outer_str": "member-page"},
     "ActivateRequest": {"activate_ticket": "fDZv9eMQAFfrNr3XBoqhb8eUX67DFb6h8yUDxHJ9",
                         "card_id": MEMBER_CARD_ID, "encrypt_code": ENCRYPT_CODE},
-    # operators (BFF_ADMIN_TOKEN)
+    # operators (an operator's token or BFF_ADMIN_TOKEN)
     "QrCodeRequest": {"cards": [{"card_id": CARD_ID, "outer_str": "poster-7"}],
                       "expire_seconds": 1800},
     "LandingPageRequest": {"banner": "https://mmbiz.qpic.cn/mmbiz/banner.jpg",
@@ -122,4 +126,6 @@ REQUEST_EXAMPLES: dict[str, Any] = {
     "SelfConsumeCell": {"is_open": True, "need_verify_cod": False, "need_remark_amount": True},
     "PayCell": {"is_open": True},
     "CodeMark": {"card_id": CARD_ID, "code": "110201201245", "openid": OPENID, "is_mark": True},
+    # the console: an operator's token (bff operators add prints it once)
+    "SignIn": {"token": "bffop_3kTq9wX0cY7bN2mLp5rV8sZ1dF4gH6jK0aQwEeRtYuI"},
 }

@@ -106,6 +106,8 @@ def request_view() -> _View:
         view = current_app.view_functions.get(request.endpoint or "")
         view_class = getattr(view, "view_class", None)
         method = getattr(view_class, request.method.lower(), None) if view_class else view
+        if method is None and view_class is not None and request.method == "HEAD":
+            method = getattr(view_class, "get", None)  # Flask answers HEAD with the GET view
         found = cache[key] = _View(method, current_app.blueprints.get(request.blueprint or ""))
     return found
 
