@@ -1,0 +1,74 @@
+// Counter: a code typed or scanned (a scanner types it and Enter), queried, redeemed once.
+// A second redemption of the code is refused by the service with when, where and by whom it
+// was redeemed the first time; the page shows that.
+import { api, newKey, LostAnswer } from '../api.js'
+import { h, field, input, say, status, facts, clear, when, reason, section } from '../ui.js'
+
+export function render (root, { operator }) {
+  const code = input('code', { inputmode: 'text', autofocus: true, required: true, class: 'big', placeholder: 'type or scan' })
+  const location_ = input('location', { placeholder: 'e.g. store 12' })
+  const staff = input('staff_id', { value: operator.name })
+  const query = h('button', { type: 'button', id: 'query', class: 'plain' }, 'Query')
+  const redeem = h('button', { type: 'button', id: 'redeem' }, 'Redeem')
+  const line = status()
+  line.id = 'counter-status'
+  const result = h('div', { id: 'result' })
+  let pending = null // {code, key}: a redemption whose answer was lost is retried with its key
+
+  function show (rows) { clear(result, facts(rows)) }
+
+  query.addEventListener('click', async () => {
+    const value = code.value.trim()
+    if (!value) return code.focus()
+    query.disabled = true
+    try {
+      const q = await api('POST', '/v1/admin/codes/query', { body: { code: value } })
+      show([['card', q.card_id], ['code', q.code], ['status', q.user_card_status],
+        ['can redeem', q.can_consume ? 'yes' : 'no'], ['valid from', when(q.begin_time)], ['valid to', when(q.end_time)]])
+      say(line, q.can_consume ? 'The code can be redeemed' : 'The code cannot be redeemed', q.can_consume ? 'ok' : 'error')
+    } catch (e) {
+      clear(result)
+      say(line, e.status === 409 ? `Cannot be redeemed: ${e.message}` : reason(e), 'error')
+    } finally {
+      query.disabled = false
+    }
+  })
+
+  redeem.addEventListener('click', async () => {
+    const value = code.value.trim()
+    if (!value) return code.focus()
+    if (!pending || pending.code !== value) pending = { code: value, key: newKey() }
+    redeem.disabled = true
+    say(line, 'Redeeming…', 'busy')
+    try {
+      const r = await api('POST', '/v1/admin/codes/redeem', {
+        headers: { 'Idempotency-Key': pending.key },
+        body: { code: value, staff_id: staff.value.trim() || undefined, location: location_.value.trim() || undefined }
+      })
+      pending = null
+      show([['card', r.card_id], ['code', r.code], ['redeemed at', when(r.redeemed_at)],
+        ['staff', r.staff_id], ['location', r.location], ['channel', r.channel]])
+      say(line, 'Redeemed', 'ok')
+    } catch (e) {
+      if (!(e instanceof LostAnswer) && !(e.status >= 500)) pending = null // a refusal is final
+      if (e.status === 409) {
+        clear(result, facts([['first redemption', e.message]]))
+        say(line, 'Already redeemed: not redeemed again', 'error')
+      } else {
+        say(line, e instanceof LostAnswer ? `${e.message} (Redeem again retries the same redemption)` : reason(e), 'error')
+      }
+    } finally {
+      redeem.disabled = false
+    }
+  })
+
+  code.addEventListener('keydown', (e) => { if (e.key === 'Enter') query.click() })
+  code.addEventListener('input', () => { clear(result); say(line, '') })
+
+  root.append(section('Redeem a code',
+    h('p', { class: 'muted', text: 'Type the code or scan it (a scanner types it and Enter), query it, then redeem it once.' }),
+    field('Code', code),
+    h('div', { class: 'row' }, field('Staff', staff), field('Location', location_)),
+    h('div', { class: 'row' }, query, redeem), line, result))
+  code.focus()
+}
