@@ -9,6 +9,12 @@ const COLORS = { received: '#07a05a', consumed: '#0b6bcb', deleted: '#c62828', g
 const PALETTE = ['#07a05a', '#0b6bcb', '#c62828', '#8a6d00', '#7b1fa2', '#00838f', '#ef6c00', '#5d4037']
 const NOT_COUNTS = new Set(['ref_date', 'computed', 'card_id', 'card_type', 'is_pay', 'merchanttype', 'sub_merchant_id'])
 
+/** A card_id on an axis: its start (the whole id is in the tooltip and the CSV). */
+function shortLabel (value) {
+  const label = String(this.getLabelForValue(value))
+  return label.length > 14 ? `${label.slice(0, 12)}…` : label
+}
+
 function day (offset) {
   const d = new Date()
   d.setDate(d.getDate() + offset)
@@ -48,7 +54,7 @@ function channels (ids) {
     chart(perDay, { type: 'line', data: { labels: days, datasets: MEASURES.map((m) => ({ label: m, borderColor: COLORS[m], backgroundColor: COLORS[m], data: days.map((d) => sum((r) => r.date === d, m)) })) } }, 'chart-days')
     chart(perChannelDay, { type: 'line', data: { labels: days, datasets: channelsSeen.map((c, i) => ({ label: label(c), borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], data: days.map((d) => sum((r) => r.date === d && r.outer_str === c, 'received')) })) } }, 'chart-channel-days')
     chart(perChannel, { type: 'bar', data: { labels: channelsSeen.map(label), datasets: MEASURES.map((m) => ({ label: m, backgroundColor: COLORS[m], data: channelsSeen.map((c) => sum((r) => r.outer_str === c, m)) })) } }, 'chart-channels')
-    chart(perCard, { type: 'bar', data: { labels: cards, datasets: MEASURES.map((m) => ({ label: m, backgroundColor: COLORS[m], data: cards.map((c) => sum((r) => r.card_id === c, m)) })) }, options: { indexAxis: 'y' } }, 'chart-cards')
+    chart(perCard, { type: 'bar', data: { labels: cards, datasets: MEASURES.map((m) => ({ label: m, backgroundColor: COLORS[m], data: cards.map((c) => sum((r) => r.card_id === c, m)) })) }, options: { indexAxis: 'y', scales: { y: { ticks: { callback: shortLabel } } } } }, 'chart-cards')
     clear(totals, table([{ title: 'Channel', get: (c) => label(c) }, ...MEASURES.map((m) => ({ title: m, get: (c) => sum((r) => r.outer_str === c, m) }))],
       channelsSeen, { key: (c) => c, testid: 'channel-totals', empty: '' }))
   })
@@ -56,7 +62,7 @@ function channels (ids) {
   download.addEventListener('click', () => downloadBlob(`channels-${from.value}-${to.value}.csv`, new Blob([csv(
     [['date', (r) => r.date], ['card_id', (r) => r.card_id], ['outer_str', (r) => r.outer_str], ...MEASURES.map((m) => [m, (r) => r[m]]), ['opened', (r) => r.opened]], rows)], { type: 'text/csv' })))
   const panel = section('Channels (outer_str)', form, line,
-    h('div', { class: 'grid' }, h('div', {}, h('h3', { text: 'Per day' }), perDay), h('div', {}, h('h3', { text: 'Received per day, per channel' }), perChannelDay),
+    h('div', { class: 'charts' }, h('div', {}, h('h3', { text: 'Per day' }), perDay), h('div', {}, h('h3', { text: 'Received per day, per channel' }), perChannelDay),
       h('div', {}, h('h3', { text: 'Per channel' }), perChannel), h('div', {}, h('h3', { text: 'Per card' }), perCard)),
     h('h3', { text: 'Totals per channel' }), totals)
   show()
