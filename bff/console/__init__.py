@@ -44,6 +44,8 @@ def lock_down(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
+    # the counter may scan codes with the camera; nothing else is asked of the device
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
     response.headers["Cache-Control"] = "no-cache"
     return response
 

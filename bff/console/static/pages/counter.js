@@ -5,7 +5,7 @@ import { api, newKey, LostAnswer } from '../api.js'
 import { h, field, input, say, status, facts, clear, when, reason, section } from '../ui.js'
 
 export function render (root, { operator }) {
-  const code = input('code', { inputmode: 'text', autofocus: true, required: true, class: 'big', placeholder: 'type or scan' })
+  const code = input('code', { inputmode: 'text', required: true, class: 'big', placeholder: 'type or scan' })
   const location_ = input('location', { placeholder: 'e.g. store 12' })
   const staff = input('staff_id', { value: operator.name })
   const query = h('button', { type: 'button', id: 'query', class: 'plain' }, 'Query')
@@ -62,6 +62,8 @@ export function render (root, { operator }) {
     }
   })
 
+  const scan = cameraScanner((value) => { code.value = value; query.click() })
+
   code.addEventListener('keydown', (e) => { if (e.key === 'Enter') query.click() })
   code.addEventListener('input', () => { clear(result); say(line, '') })
 
@@ -69,6 +71,46 @@ export function render (root, { operator }) {
     h('p', { class: 'muted', text: 'Type the code or scan it (a scanner types it and Enter), query it, then redeem it once.' }),
     field('Code', code),
     h('div', { class: 'row' }, field('Staff', staff), field('Location', location_)),
-    h('div', { class: 'row' }, query, redeem), line, result))
+    h('div', { class: 'row' }, query, redeem, scan.button), scan.view, line, result))
   code.focus()
+  return scan.stop
+}
+
+/** Scanning with the device's camera where the browser can read barcodes (BarcodeDetector:
+ * Chrome on Android, for one); elsewhere a USB or Bluetooth scanner types the code. */
+function cameraScanner (found) {
+  const button = h('button', { type: 'button', class: 'plain', id: 'camera', hidden: !('BarcodeDetector' in window) || !navigator.mediaDevices }, 'Scan with the camera')
+  const video = h('video', { class: 'camera', playsinline: true, muted: true })
+  const view = h('div', { hidden: true }, video)
+  let stream = null
+  let running = false
+  function stop () {
+    running = false
+    view.hidden = true
+    if (stream) stream.getTracks().forEach((t) => t.stop())
+    stream = null
+  }
+  button.addEventListener('click', async () => {
+    if (running) return stop()
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } })
+    } catch (e) {
+      return
+    }
+    video.srcObject = stream
+    await video.play()
+    view.hidden = false
+    running = true
+    const detector = new window.BarcodeDetector()
+    const look = async () => {
+      if (!running) return
+      const codes = await detector.detect(video).catch(() => [])
+      if (codes.length) {
+        stop()
+        found(codes[0].rawValue.trim())
+      } else requestAnimationFrame(look)
+    }
+    look()
+  })
+  return { button, view, stop }
 }
