@@ -242,6 +242,7 @@ def admin_changes_a_bonus(console: Any, story: Story, app: Any, member: dict) ->
         assert len(keys) == 2 and keys[0] == keys[1]
         rows = page.wait_for_selector("[data-testid=ledger]").query_selector_all("tbody tr")
         assert len(rows) == 1 and "+10" in rows[0].text_content()
+        assert rows[0].query_selector("[data-col=By]").text_content() == "ada"
         assert story.calls(UPDATE) == 1
         b.screenshot("console-members")
 

@@ -52,7 +52,7 @@ async function memberPage (root, cardId, code, operator) {
     ['Mini Program openid', found.mp_openid], ['activated', when(found.activated_at)], ['through', found.source],
     ['activation form', form ? formSummary(form) : 'none set through the service']]))
   const changes = () => loadLedger(ledger, cardId, code)
-  if (operator.role === 'admin') root.append(changeForm(cardId, code, changes))
+  if (operator.role === 'admin') root.append(changeForm(cardId, code, operator, changes))
   root.append(section('Ledger', ledger))
   await changes()
 }
@@ -85,7 +85,7 @@ async function loadLedger (holder, cardId, code) {
 
 function signed (n) { return n === null || n === undefined ? null : n > 0 ? `+${n}` : String(n) }
 
-function changeForm (cardId, code, reload) {
+function changeForm (cardId, code, operator, reload) {
   const button = h('button', { type: 'submit', id: 'apply-change' }, 'Apply the change')
   const line = status()
   line.id = 'change-status'
@@ -102,6 +102,7 @@ function changeForm (cardId, code, reload) {
     if (v.add_balance) body.add_balance = Number(v.add_balance)
     if (v.record_balance) body.record_balance = v.record_balance
     if (body.add_bonus === undefined && body.add_balance === undefined) throw new Error('change the bonus or the balance')
+    body.by = operator.name // the ledger's "by"
     const same = pending && JSON.stringify(pending.body) === JSON.stringify(body)
     if (!same) pending = { body, key: newKey() }
     try {
