@@ -1,4 +1,16 @@
-"""Operator authentication: ``Authorization: Bearer <BFF_ADMIN_TOKEN>``."""
+"""Operator authentication and roles: who calls a ``/v1/admin`` endpoint, and may they.
+
+A caller is an operator (``bff.operators``) identified by either
+- ``Authorization: Bearer <token>``: an operator's own token, or ``BFF_ADMIN_TOKEN`` (the
+  break-glass admin); or
+- the console's ``bff_console`` cookie (``POST /v1/admin/session``); a request that changes
+  state (not GET/HEAD/OPTIONS) then also carries ``X-CSRF-Token``, the session's CSRF token.
+
+No credentials, an unknown or removed token, an expired session: 401. A console request without
+its CSRF token, or a role the endpoint does not allow: 403. Each endpoint names its roles once,
+with ``@roles(...)``; the spec's security, 401, 403, ``x-bff-roles`` and description follow
+from it.
+"""
 
 from __future__ import annotations
 
@@ -7,55 +19,169 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app, request
 from flask_smorest import Blueprint
 
+from bff import operators
 from bff.bearer import bearer_token
-from bff.errors import Unauthorized
+from bff.errors import Forbidden, Unauthorized
 from bff.extensions import services
-from bff.openapi import ADMIN_SCHEME, documents
+from bff.openapi import ADMIN_SCHEME, CONSOLE_SCHEME, ROLES_KEY, documents
+from bff.operators import ADMIN, MARKETING, ROLES, STAFF, Operator
 from bff.request_guard import refuse_missing_json_body
 
-# OpenAPI security requirement of every operator endpoint (the scheme is declared by the Api).
-ADMIN_SECURITY: list[dict[str, list]] = [{ADMIN_SCHEME: []}]
-NO_ADMIN_TOKEN = "no valid operator token"
+__all__ = ["ADMIN", "MARKETING", "STAFF", "admin_blueprint", "admin_required", "authenticate",
+           "current_operator", "roles"]
+
+# OpenAPI security requirement of every operator endpoint: the bearer token, or the console
+# session (both schemes are declared by the Api).
+ADMIN_SECURITY: list[dict[str, list]] = [{ADMIN_SCHEME: []}, {CONSOLE_SCHEME: []}]
+CONSOLE_SECURITY: list[dict[str, list]] = [{CONSOLE_SCHEME: []}]
+NO_ADMIN_TOKEN = "no valid operator token or console session"
+NO_CONSOLE_SESSION = "no console session (the bff_console cookie is missing or has expired)"
+COOKIE = "bff_console"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_COOKIE_CHARS = 128
+ROLES_ATTRIBUTE = "_bff_roles"
+# Kept in the WSGI environ, not in ``g``: a request the sandbox makes into the app in-process
+# (a pushed event) shares the outer request's app context, hence its ``g``.
+_OPERATOR = "bff.operator"  # authenticated and allowed past the CSRF check
+_SUBJECT = "bff.operator.subject"  # identified (the audit names it even when refused)
+
+
+def subject() -> Operator | None:
+    """The operator this request identified, allowed or not (for the audit)."""
+    return request.environ.get(_SUBJECT)
+
+
+def identified(operator: Operator) -> Operator:
+    """Name the operator of this request (the audit records it, allowed or refused)."""
+    request.environ[_SUBJECT] = operator
+    return operator
+
+
+def console_session() -> operators.ConsoleSession | None:
+    """The live console session of the request's cookie (renewed), if any."""
+    session_id = request.cookies.get(COOKIE, "")
+    if not session_id or len(session_id) > MAX_COOKIE_CHARS:
+        return None
+    svc = services()
+    return operators.session(svc.redis, session_id, svc.settings.admin_token,
+                             svc.settings.console_idle_seconds)
+
+
+def check_csrf(session: operators.ConsoleSession) -> None:
+    """A console request that changes state carries the session's CSRF token, else 403."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+        raise Forbidden(f"a console request that changes state needs the {CSRF_HEADER} header "
+                        "of its session")
+
+
+def authenticate() -> Operator:
+    """The operator calling (bearer token first, else the console cookie); 401 or 403."""
+    found = request.environ.get(_OPERATOR)
+    if found is not None:
+        return found
+    token = bearer_token()
+    if token is not None:
+        svc = services()
+        operator = operators.authenticate(svc.redis, token, svc.settings.admin_token)
+        if operator is None:
+            raise Unauthorized("a valid operator token is required (Authorization: Bearer ...)"
+                               " or a console session")
+        identified(operator)
+    else:
+        session = console_session()
+        if session is None:
+            raise Unauthorized("a valid operator token is required (Authorization: Bearer ...)"
+                               " or a console session")
+        operator = identified(session.operator)
+        check_csrf(session)
+    request.environ[_OPERATOR] = operator
+    return operator
+
+
+def current_operator() -> Operator:
+    """The authenticated operator of this request (authenticating it if not yet done)."""
+    return authenticate()
+
+
+def _view_method() -> Any:
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return view
+    method = request.method.lower()
+    return getattr(view_class, method, None) or (
+        getattr(view_class, "get", None) if method == "head" else None)
+
+
+def _require(operator: Operator, permitted: tuple[str, ...]) -> None:
+    if operator.role not in permitted:
+        raise Forbidden(f"the {operator.role} role may not do this (allowed: "
+                        f"{', '.join(permitted)})")
+
+
+def check_operator() -> None:
+    """``blp.before_request``: authenticate, then the view's roles (``@roles``), before
+    flask-smorest parses the arguments, so a caller without the right gets 401/403, not a
+    400/422 that describes the endpoint's schema. A view that declares no roles is admin's."""
+    operator = authenticate()
+    if request.method == "OPTIONS":
+        return
+    _require(operator, getattr(_view_method(), ROLES_ATTRIBUTE, (ADMIN,)))
 
 
 def check_admin() -> None:
-    """Raise 401 unless the request carries the admin token (constant-time check).
+    """Authenticate the operator (401), whatever its role; ``check_operator`` checks roles."""
+    authenticate()
 
-    Also usable as ``blp.before_request(check_admin)``: it then runs before flask-smorest
-    parses the arguments, so a caller without the token gets 401, not a 400/422 that
-    describes the endpoint's schema.
+
+def forbidden_answer(permitted: tuple[str, ...]) -> dict[int, str]:
+    return {403: f"the operator's role is not one of {', '.join(permitted)}; or a console "
+                 f"request that changes state without its session's {CSRF_HEADER}"}
+
+
+def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Who may call the view: operators of the ``allowed`` roles (admin always may).
+
+    The one declaration of an endpoint's roles: the blueprint's ``check_operator`` reads it
+    before the arguments are parsed, the view checks it again, and the spec documents the
+    security schemes, 401, 403, ``x-bff-roles`` and the roles in the description.
     """
-    token = bearer_token()
-    expected = services().settings.admin_token
-    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized("a valid operator token is required (Authorization: Bearer ...)")
+    unknown = set(allowed) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    permitted = tuple(role for role in ROLES if role in allowed or role == ADMIN)
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _require(authenticate(), permitted)
+            return view(*args, **kwargs)
+
+        setattr(wrapper, ROLES_ATTRIBUTE, permitted)
+        documented = documents({401: NO_ADMIN_TOKEN}, forbidden_answer(permitted),
+                               security=ADMIN_SECURITY)(wrapper)
+        documented._apidoc["manual_doc"][ROLES_KEY] = list(permitted)  # type: ignore[attr-defined]
+        return documented
+
+    return decorator
 
 
-def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse the request with 401 unless it carries the admin token (constant-time check).
-
-    The spec follows from it: the operation requires ``adminAuth`` and documents 401.
-    """
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        check_admin()
-        return view(*args, **kwargs)
-
-    return documents({401: NO_ADMIN_TOKEN}, security=ADMIN_SECURITY)(wrapper)
+admin_required = roles()  # admin only: for a view no other role may call
 
 
 def admin_blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    """A blueprint under ``/v1/admin`` that checks the admin token before anything else.
-
-    The check runs before flask-smorest parses the arguments, so no 400/422 reaches a caller
-    without the token. Each view still carries ``@admin_required``: it documents the security
-    scheme and the 401.
-    """
+    """A blueprint under ``/v1/admin`` that checks the operator and its role before anything
+    else (``check_operator``). Each view still carries ``@roles(...)``: its one declaration of
+    who may call it, which the spec documents."""
     blp = Blueprint(name, import_name, url_prefix="/v1/admin", description=description)
-    blp.before_request(check_admin)
+    blp.before_request(check_operator)
     blp.before_request(refuse_missing_json_body)  # after the token check: 401 comes first
     blp.checks_json_body = True  # type: ignore[attr-defined]
     return blp

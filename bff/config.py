@@ -75,6 +75,7 @@ class Settings:
     limit_user: str = "60/minute;1000/day"
     limit_user_failures: str = "10/minute;60/hour"
     trusted_proxies: int = 0  # X-Forwarded-For hops to trust for the client address
+    console_idle_seconds: int = 1800  # a console session ends after this long unused
 
     @property
     def effective_push_mode(self) -> str:
@@ -172,6 +173,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "BFF_LIMIT_USER": ("limit_user", str),
     "BFF_LIMIT_USER_FAILURES": ("limit_user_failures", str),
     "BFF_TRUSTED_PROXIES": ("trusted_proxies", int),
+    "BFF_CONSOLE_IDLE_SECONDS": ("console_idle_seconds", int),
 }
 _VAR_OF = {f: var for var, (f, _) in FIELDS.items()}
 REQUIRED = (
@@ -277,6 +279,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "worker_claim_idle": (1, 86400, "seconds"),
     "worker_max_attempts": (1, 100, "attempts"),
     "trusted_proxies": (0, 5, "proxies"),
+    "console_idle_seconds": (1, 86400, "seconds (1 day)"),
 }
 MIN_ADMIN_TOKEN = 32  # characters, outside sandbox mode: a guessable operator token opens all
 LIMIT_FIELDS = ("limit_address", "limit_address_failures", "limit_user", "limit_user_failures")

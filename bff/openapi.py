@@ -33,7 +33,8 @@ from bff.openapi_docs import OVERVIEW, REQUEST_EXAMPLES
 
 # Security scheme names in components.securitySchemes (declared in create_app).
 SESSION_SCHEME = "bearerAuth"  # a session token from POST /v1/sessions/*
-ADMIN_SCHEME = "adminAuth"  # BFF_ADMIN_TOKEN
+ADMIN_SCHEME = "adminAuth"  # an operator's token (bff operators add) or BFF_ADMIN_TOKEN
+CONSOLE_SCHEME = "consoleAuth"  # the console's session cookie (POST /v1/admin/session)
 METRICS_SCHEME = "metricsAuth"  # BFF_METRICS_TOKEN
 
 # What the error handlers in bff.errors answer when WeChat or Redis fail.
@@ -58,6 +59,7 @@ REDEMPTION_ANSWERS = {
 # Every operation taking an Idempotency-Key: the key bound to another request is a 422.
 KEY_REUSED = "an Idempotency-Key already used for another request"
 FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; never in the spec
+ROLES_KEY = "x-bff-roles"  # the operator roles an endpoint allows (bff.admin_auth.roles)
 
 
 def one_of_required(*names: str) -> dict[str, Any]:
@@ -136,6 +138,10 @@ def _has(responses: dict, status: int) -> bool:
 
 def _complete_answers(operation: dict) -> None:
     responses = operation.setdefault("responses", {})
+    if operation.get(ROLES_KEY):
+        said = operation.get("description", "")
+        operation["description"] = (f"{said}\n\n" if said else "") + (
+            f"**Roles:** {', '.join(operation[ROLES_KEY])} (other operators get 403).")
     for status, description in operation.pop(FALLBACK_KEY, {}).items():
         if not _has(responses, int(status)):
             responses[status] = {"description": description}
@@ -172,11 +178,19 @@ def _document_key_reuse(responses: dict) -> None:
 
 
 def security_schemes() -> Iterable[tuple[str, dict[str, str]]]:
-    """The bearer schemes: sessions of users, the operators' token, the metrics token."""
+    """The schemes: sessions of users, the operators' tokens and console cookie, metrics."""
     yield SESSION_SCHEME, {"type": "http", "scheme": "bearer",
                            "description": "a session token from POST /v1/sessions/*"}
     yield ADMIN_SCHEME, {"type": "http", "scheme": "bearer",
-                         "description": "the operators' token (BFF_ADMIN_TOKEN)"}
+                         "description": "an operator's own token (bff operators add; its role "
+                                        "decides what it may call), or BFF_ADMIN_TOKEN (the "
+                                        "break-glass admin)"}
+    yield CONSOLE_SCHEME, {"type": "apiKey", "in": "cookie", "name": "bff_console",
+                           "description": "a console session, opened by POST /v1/admin/session "
+                                          "(HttpOnly, SameSite=Strict; ends after "
+                                          "BFF_CONSOLE_IDLE_SECONDS unused). A request that "
+                                          "changes state (not GET/HEAD) also sends the header "
+                                          "X-CSRF-Token: the session's csrf_token, else 403"}
     yield METRICS_SCHEME, {"type": "http", "scheme": "bearer",
                            "description": "the metrics scraper's token (BFF_METRICS_TOKEN)"}
 

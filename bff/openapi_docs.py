@@ -86,7 +86,7 @@ REQUEST_EXAMPLES: dict[str, Any] = {
     "PluginRequest": {"card_id": MEMBER_CARD_ID, "outer_str": "member-page"},
     "ActivateRequest": {"activate_ticket": "fDZv9eMQAFfrNr3XBoqhb8eUX67DFb6h8yUDxHJ9",
                         "card_id": MEMBER_CARD_ID, "encrypt_code": ENCRYPT_CODE},
-    # operators (BFF_ADMIN_TOKEN)
+    # operators (an operator's token or BFF_ADMIN_TOKEN)
     "QrCodeRequest": {"cards": [{"card_id": CARD_ID, "outer_str": "poster-7"}],
                       "expire_seconds": 1800},
     "LandingPageRequest": {"banner": "https://mmbiz.qpic.cn/mmbiz/banner.jpg",
@@ -122,4 +122,6 @@ REQUEST_EXAMPLES: dict[str, Any] = {
     "SelfConsumeCell": {"is_open": True, "need_verify_cod": False, "need_remark_amount": True},
     "PayCell": {"is_open": True},
     "CodeMark": {"card_id": CARD_ID, "code": "110201201245", "openid": OPENID, "is_mark": True},
+    # the console: an operator's token (bff operators add prints it once)
+    "SignIn": {"token": "bffop_3kTq9wX0cY7bN2mLp5rV8sZ1dF4gH6jK0aQwEeRtYuI"},
 }

@@ -23,12 +23,13 @@ tickets are not charged to anyone.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +195,26 @@ def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
                 guard.settle(spending.charge, failed=failed)
 
     return documents(RATE_LIMITED_ANSWER, own=True)(wrapper)
+
+
+@contextlib.contextmanager
+def limited_attempt() -> Iterator[None]:
+    """A guess at a secret (a console sign-in), charged like a refused WeChat call to the
+    client address's budgets (``BFF_LIMIT_ADDRESS*``): 429 when they are used up; the failure
+    charge is given back unless the block raises a refusal (a 4xx)."""
+    guard: QuotaGuard | None = services().extras.get(EXTRA)
+    if guard is None:
+        yield
+        return
+    charge = guard.admit(_digest(client_address()), None)
+    failed = False
+    try:
+        yield
+    except DomainError as e:
+        failed = _is_refusal(e.status, e.retry_after)
+        raise
+    finally:
+        guard.settle(charge, failed=failed)
 
 
 def init_app(app: Any, settings: Settings, redis_client: Any) -> None:

@@ -2,10 +2,11 @@
 redeem it once (one upstream consume per code; a retry gets the first answer, any other attempt a
 409 that says when, where and through which channel the code was redeemed).
 
-The ledger (``bff.store.keys.redeem_ledger``) records each consumed code with who (staff id),
-where (location), when, through which channel, and the digest of the ``Idempotency-Key`` that
-redeemed it. A caller whose key is that digest is the same request retried and gets the first
-answer (200); anyone else — another key, or no key — gets ``Conflict`` naming that redemption.
+The ledger (``bff.store.keys.redeem_ledger``) records each consumed code with who (the operator
+account that redeemed it at the counter, or the staff id the caller gave), where (location),
+when, through which channel, and the digest of the ``Idempotency-Key`` that redeemed it. A
+caller whose key is that digest is the same request retried and gets the first answer (200);
+anyone else — another key, or no key — gets ``Conflict`` naming that redemption.
 
 Concurrent callers race for a short claim (SET NX PX); the winner queries the code, records an
 *in-flight* entry, consumes and writes the ledger; the others wait, bounded, for the ledger. The
@@ -113,7 +114,7 @@ def lookup(r: redis.Redis, code: str, card_id: str | None = None) -> dict[str, A
 
 def public(entry: dict[str, Any]) -> dict[str, Any]:
     """A ledger entry as callers see it (without the key digest)."""
-    return {k: v for k, v in entry.items() if k != "key"}
+    return {"operator": None, **{k: v for k, v in entry.items() if k != "key"}}
 
 
 def redeem_once(
@@ -126,12 +127,13 @@ def redeem_once(
     location: str | None = None,
     channel: str = "counter",
     idempotency_key: str | None = None,
+    operator: str | None = None,
     key_scope: str = "",
     wait_seconds: float = WAIT_SECONDS,
     show_staff: bool = True,
 ) -> dict[str, Any]:
     """Consume ``code`` at most once; answer ``{card_id, code, openid, redeemed_at, staff_id,
-    location, channel}``.
+    operator, location, channel}`` (``operator``: the operator who redeemed it at the counter).
 
     The request that redeemed the code, and its retries (same ``idempotency_key`` in the same
     channel and ``key_scope``), get that answer; any other attempt gets ``Conflict`` describing
@@ -152,7 +154,7 @@ def redeem_once(
             try:
                 entry, consumed_here = _redeem_as_owner(
                     r, wechat, card_id=card_id, code=code, token=token, staff_id=staff_id,
-                    location=location, channel=channel, digest=digest)
+                    location=location, channel=channel, digest=digest, operator=operator)
             finally:
                 release_claim(r, keys.redeem_claim(code), token)
             return public(entry) if consumed_here else _answer(entry, digest, channel,
@@ -195,6 +197,7 @@ def _answer(entry: dict[str, Any], digest: str | None, channel: str,
 def _redeem_as_owner(
     r: redis.Redis, wechat: WeChatApi, *, card_id: str | None, code: str, token: str,
     staff_id: str | None, location: str | None, channel: str, digest: str | None,
+    operator: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """(the ledger entry, True when this call's consume made it)."""
     entry = lookup(r, code, card_id)  # the previous owner may have finished just before
@@ -216,8 +219,8 @@ def _redeem_as_owner(
     resolved = info["card_id"]
     entry = {
         "card_id": resolved, "code": code, "openid": info["openid"],
-        "redeemed_at": int(time.time()), "staff_id": staff_id, "location": location,
-        "channel": channel, "key": digest,
+        "redeemed_at": int(time.time()), "staff_id": staff_id, "operator": operator,
+        "location": location, "channel": channel, "key": digest,
     }
     bound_here = _bind_key(r, digest, code) if digest else False
     inflight = keys.redeem_inflight(code)
@@ -300,6 +303,8 @@ def describe(entry: dict[str, Any], *, show_staff: bool = True) -> str:
     parts = [f"at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(entry['redeemed_at']))}"]
     if entry.get("location"):
         parts.append(f"in {entry['location']}")
+    if show_staff and entry.get("operator") and not entry.get("staff_id"):
+        parts.append(f"by operator {entry['operator']}")
     if show_staff and entry.get("staff_id"):
         parts.append(f"by staff {entry['staff_id']}")
     return f"{ALREADY_REDEEMED} ({' '.join(parts)}, channel {entry['channel']})"

@@ -266,6 +266,18 @@ class Story:
         assert answer.status_code == 200, answer.get_json()
         return answer.get_json()
 
+    def operator(self, name: str, role: str) -> dict[str, str]:
+        """A new operator account (``bff operators add``): its Authorization header."""
+        res = self.app.test_cli_runner().invoke(args=["operators", "add", name, "--role", role])
+        assert res.exit_code == 0, res.output
+        return bearer(json.loads(res.stdout)["token"])
+
+    def sign_in(self, token: str) -> dict[str, Any]:
+        """Open a console session on this client (its cookie jar); the answer's JSON."""
+        res = self.client.post("/v1/admin/session", json={"token": token})
+        assert res.status_code == 201, res.get_data(as_text=True)
+        return res.json
+
     def create_card(self, card: dict[str, Any]) -> str:
         """The operator creates a card through the BFF; its card_id."""
         answer = self.client.post("/v1/admin/cards", json=card, headers=ADMIN)

@@ -21,12 +21,19 @@ def operations(spec: dict):
                 yield method.upper(), path, item[method]
 
 
-def test_operator_operations_require_the_operator_scheme_and_document_401(spec):
-    admin = [(m, p, op) for m, p, op in operations(spec) if p.startswith("/v1/admin/")]
+def test_operator_operations_require_the_operator_schemes_and_document_401_and_403(spec):
+    admin = [(m, p, op) for m, p, op in operations(spec)
+             if p.startswith("/v1/admin/") and p != "/v1/admin/session"]
     assert len(admin) >= 15
     for method, path, op in admin:
-        assert op.get("security") == [{"adminAuth": []}], (method, path)
-        assert "401" in op["responses"], (method, path)
+        assert op.get("security") == [{"adminAuth": []}, {"consoleAuth": []}], (method, path)
+        assert {"401", "403"} <= set(op["responses"]), (method, path)
+        roles = op["x-bff-roles"]
+        assert "admin" in roles and set(roles) <= {"staff", "marketing", "admin"}, (method, path)
+        assert f"**Roles:** {', '.join(roles)}" in op["description"], (method, path)
+    cookie = spec["components"]["securitySchemes"]["consoleAuth"]
+    assert (cookie["type"], cookie["in"], cookie["name"]) == ("apiKey", "cookie", "bff_console")
+    assert "X-CSRF-Token" in cookie["description"]
 
 
 def test_every_secured_operation_documents_401_and_names_a_declared_scheme(spec):

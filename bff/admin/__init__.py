@@ -1,6 +1,6 @@
 """Operators: every ``/v1/admin`` endpoint (issuing, card messages, codes, catalogue, members,
-card profiles and pools, events, channel statistics, identity links) and the command line for
-them."""
+card profiles and pools, events, channel statistics, identity links, the console session and
+the audit log) and the command line for them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def register(app: Flask, api: Any) -> None:
         event_resources,
         issuing_resources,
         member_resources,
+        operator_resources,
         profile_resources,
     )
 
@@ -30,5 +31,8 @@ def register(app: Flask, api: Any) -> None:
     api.register_blueprint(profile_resources.blp)
     api.register_blueprint(event_resources.blp)
     api.register_blueprint(button_resources.blp)
+    api.register_blueprint(operator_resources.session_blp)
+    api.register_blueprint(operator_resources.blp)
+    app.after_request(operator_resources.record_operator_request)
     for group in cli.GROUPS:
         app.cli.add_command(group)

@@ -17,7 +17,7 @@ from bff.admin.broadcast_schemas import (
     PreviewRequestSchema,
     PreviewSchema,
 )
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import MARKETING, admin_blueprint, roles
 from bff.extensions import services
 from bff.openapi import UPSTREAM_FAILURES, documents
 from bff.request_guard import body_limit
@@ -49,7 +49,7 @@ class Broadcasts(MethodView):
                                        "client_msg_id already used for another card or "
                                        "audience")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any]) -> Any:
         """Broadcast a card message: to every follower or a tag (message/mass/sendall), or to
         2-10,000 openids (message/mass/send)
@@ -70,7 +70,7 @@ class Broadcast(MethodView):
     @blp.response(200, BroadcastSchema)
     @blp.alt_response(404, description="no such broadcast (kept 90 days)")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, broadcast_id: str) -> dict[str, Any]:
         """What became of a broadcast: WeChat's MASSSENDJOBFINISH counts once pushed, else
         message/mass/get's status"""
@@ -86,7 +86,7 @@ class Preview(MethodView):
     @blp.alt_response(409, description=NOT_SENDABLE)
     @blp.alt_response(422, description="neither or both of openid and wxname")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Preview a card message on one follower's phone (message/mass/preview), by openid or
         WeChat ID"""
@@ -102,7 +102,7 @@ class CardMessages(MethodView):
     @blp.alt_response(404, description=UNKNOWN)
     @blp.alt_response(409, description=NOT_SENDABLE)
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Send one follower a customer-service card message (message/custom/send, wxcard)"""
         svc = services()

@@ -18,7 +18,7 @@ from bff.admin.button_schemas import (
     SelfConsumeCellOutSchema,
     SelfConsumeCellSchema,
 )
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import ADMIN, MARKETING, admin_blueprint, roles
 from bff.errors import Unprocessable
 from bff.extensions import services
 from bff.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
@@ -37,7 +37,7 @@ class SelfConsumeCell(MethodView):
     @blp.arguments(SelfConsumeCellSchema)
     @blp.response(200, SelfConsumeCellOutSchema)
     @documents(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Show or hide the holder's self-redemption button (card/selfconsumecell/set)
 
@@ -54,7 +54,7 @@ class PayCell(MethodView):
     @blp.arguments(PayCellSchema)
     @blp.response(200, PayCellOutSchema)
     @documents(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Show or hide WeChat Pay's quick-pay button on the card (card/paycell/set)"""
         return card_buttons.set_pay_cell(services().wechat, card_id, data["is_open"])
@@ -69,7 +69,7 @@ class CodeMark(MethodView):
     @blp.alt_response(409, description="another openid's order has marked the code (40145), "
                                        "or it is redeemed, deleted or being given away")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(ADMIN)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Mark a code for a user's online order, or release it (card/code/mark)
 
@@ -88,7 +88,7 @@ class Images(MethodView):
     @blp.alt_response(415, description="the file is not a JPG or PNG (judged by its bytes)")
     @blp.alt_response(422, description="no file part, another form field, or an empty file")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Upload an image for cards (media/uploadimg): its URL on WeChat's image host
 

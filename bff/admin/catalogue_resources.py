@@ -21,7 +21,7 @@ from bff.admin.catalogue_schemas import (
     WeChatStatsQuerySchema,
     WeChatStatsSchema,
 )
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import MARKETING, admin_blueprint, roles
 from bff.cards.schemas import CARD_ID
 from bff.errors import Unprocessable
 from bff.extensions import services
@@ -51,7 +51,7 @@ class Cards(MethodView):
                                        "the field), or the Idempotency-Key was used for "
                                        "another card")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
         """Create a card (WeChat's card/create body); it waits for WeChat's review
 
@@ -66,7 +66,7 @@ class Cards(MethodView):
     @blp.arguments(CardIdsQuerySchema, location="query")
     @blp.response(200, CardIdsSchema)
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The Official Account's card ids, a page at a time (card/batchget, ≤ 50)"""
         return catalogue.list_cards(services().wechat, args["offset"], args["count"],
@@ -78,7 +78,7 @@ class Card(MethodView):
     @blp.response(200, CardViewSchema)
     @blp.alt_response(422, description="not a card_id")
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str) -> dict[str, Any]:
         """The card as WeChat has it, with its review state and any low-stock alert"""
         svc = services()
@@ -90,7 +90,7 @@ class Card(MethodView):
     @blp.alt_response(422, description="a field card/update cannot change, or one that is not "
                                        "of this card's type")
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Change a card (card/update): base_info and type fields that WeChat lets change
 
@@ -103,7 +103,7 @@ class Card(MethodView):
     @blp.response(204)
     @blp.alt_response(422, description="not a card_id")
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def delete(self, card_id: str) -> None:
         """Delete a card (card/delete); codes already received stay in users' card packages"""
         svc = services()
@@ -120,7 +120,7 @@ class Stock(MethodView):
     @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
                                        "was used for another change")
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any], headers: dict[str, Any],
              card_id: str) -> dict[str, Any]:
         """Add (delta > 0) or take away (delta < 0) stock (card/modifystock)
@@ -139,7 +139,7 @@ class ActivationForm(MethodView):
     @blp.alt_response(422, description="an unknown field, a field asked twice, or not a "
                                        "member card")
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Set the member card's activation form (activateuserform/set)
 
@@ -153,7 +153,7 @@ class ActivationForm(MethodView):
     @blp.response(200, ActivationFormSchema)
     @blp.alt_response(404, description="no form was set through the service")
     @blp.alt_response(422, description="not a card_id")
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str) -> dict[str, Any]:
         """The activation form last set through the service"""
         return catalogue.get_activation_form(services().redis, _card_id(card_id))
@@ -165,7 +165,7 @@ class WeChatStats(MethodView):
     @blp.response(200, WeChatStatsSchema)
     @blp.alt_response(422, description="not a date YYYY-MM-DD, or card_id without kind=card")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """WeChat's card data (datacube) by day: account summary, per card, member cards
 

@@ -1,5 +1,5 @@
 """``bff qrcode|whitelist|cards profile|identities ...``; ``bff codes ...`` is in cli_codes,
-``bff broadcasts|messages ...`` in cli_broadcasts.
+``bff broadcasts|messages ...`` in cli_broadcasts, ``bff operators|audit`` in cli_operators.
 
 ``GROUPS`` is every operator group, each whole: a group's subcommands are added where the group
 is defined (here for ``cards``), never by importing some other module later."""
@@ -28,6 +28,7 @@ from bff.admin.cli_catalogue import (
 from bff.admin.cli_codes import codes
 from bff.admin.cli_data import data
 from bff.admin.cli_members import members, users
+from bff.admin.cli_operators import audit_log, operators_group, record_changes
 from bff.admin.cli_support import cli_errors, echo_json, svc
 from bff.admin.schemas import QrCodeRequestSchema, WhitelistSchema
 from bff.cards.schemas import ProfileSchema
@@ -183,4 +184,11 @@ def identities_remove(mp_openid: str | None, oa_openid: str | None) -> None:
 
 
 GROUPS = (qrcode, whitelist, codes, cards, identities, members, users, data, stats, broadcasts,
-          messages, images)
+          messages, images, operators_group, audit_log)
+# Commands that change nothing; every other one records an audit entry (operator "cli").
+READ_ONLY = frozenset({
+    "audit", "broadcasts status", "cards activation-form get", "cards get", "cards list",
+    "cards profile get", "codes check", "codes count", "identities show", "members changes",
+    "members find", "operators list", "stats channels", "stats wechat", "users cards",
+})
+record_changes(GROUPS, READ_ONLY)

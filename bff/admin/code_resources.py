@@ -18,10 +18,11 @@ from bff.admin.schemas import (
     RedeemRequestSchema,
     RedemptionSchema,
 )
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import MARKETING, STAFF, admin_blueprint, current_operator, roles
 from bff.extensions import services
 from bff.idempotency import IdempotencyKeySchema
 from bff.openapi import REDEMPTION_ANSWERS, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.operators import BREAK_GLASS
 from bff.ownership import resolve_code
 
 blp = admin_blueprint("admin-codes", __name__,
@@ -34,7 +35,7 @@ class Codes(MethodView):
     @blp.response(200, DepositResultSchema)
     @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
         return codes.deposit(services().wechat, card_id, data["codes"])
@@ -44,7 +45,7 @@ class Codes(MethodView):
 class CodesCount(MethodView):
     @blp.response(200, CountSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
         return {"count": codes.deposit_count(services().wechat, card_id)}
@@ -55,7 +56,7 @@ class CodesCheck(MethodView):
     @blp.arguments(CodesSchema)
     @blp.response(200, CheckResultSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""
         return codes.check(services().wechat, card_id, data["codes"])
@@ -68,7 +69,7 @@ class CodeQuery(MethodView):
     @blp.alt_response(404, description="unknown code (40056)")
     @blp.alt_response(409, description="already redeemed (40099), deleted or being gifted (40127)")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(STAFF)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Query a code before redemption (check_consume): who holds it, can it be used"""
         svc = services()
@@ -84,19 +85,23 @@ class CodeRedeem(MethodView):
     @blp.response(200, RedemptionSchema)
     @documents(REDEMPTION_ANSWERS, own=True)
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(STAFF)
     def post(self, headers: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Redeem a code at the counter: query, then consume once (ledgered)
 
         Send an ``Idempotency-Key``: a retry with the same key (many at once included) gets the
         first answer and WeChat sees one consume. Any other attempt on a redeemed code, with
         another key or none, is 409 saying when, where and through which channel it was redeemed.
+        The ledger names the operator account that redeemed (``operator``); ``staff_id`` is
+        recorded only for the break-glass ``BFF_ADMIN_TOKEN``.
         """
         svc = services()
+        operator = current_operator()
+        account = operator.name != BREAK_GLASS
         code = resolve_code(svc.wechat, code=data.get("code"),
                             encrypt_code=data.get("encrypt_code"))
         return redemption.redeem_once(
             svc.redis, svc.wechat, card_id=data.get("card_id"), code=code,
-            staff_id=data.get("staff_id"), location=data.get("location"), channel="counter",
-            idempotency_key=headers.get("key"),
+            staff_id=None if account else data.get("staff_id"), operator=operator.name,
+            location=data.get("location"), channel="counter", idempotency_key=headers.get("key"),
         )

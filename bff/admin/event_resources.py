@@ -7,7 +7,7 @@ import datetime as dt
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import ADMIN, MARKETING, admin_blueprint, roles
 from bff.errors import NotFound
 from bff.events import stats
 from bff.events.schemas import (
@@ -33,7 +33,7 @@ class Events(MethodView):
     @blp.arguments(EventsQuery, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, EventsPage)
     @documents(STORAGE_FAILURE)
-    @admin_required
+    @roles(MARKETING)
     def get(self, after: str | None, limit: int) -> dict:
         """Read the event stream in order, after a cursor.
 
@@ -50,7 +50,7 @@ class Channels(MethodView):
     @blp.response(200, ChannelStats)
     @blp.alt_response(422, description="not a date YYYY-MM-DD, or not a card_id")
     @documents(STORAGE_FAILURE)
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str | None, from_: dt.date | None, to: dt.date | None) -> dict:
         """Cards received, consumed, deleted and gifted per day and channel (outer_str).
 
@@ -70,7 +70,7 @@ class Identities(MethodView):
     @blp.alt_response(404, description="no identity has every id given (or no id was given)")
     @blp.alt_response(422, description="an id that is no openid or unionid")
     @documents(STORAGE_FAILURE)
-    @admin_required
+    @roles(ADMIN)
     def get(self, unionid: str | None, mp_openid: str | None, oa_openid: str | None) -> dict:
         """The links between a unionid, Mini Program openid and Official Account openid.
 
@@ -94,7 +94,7 @@ class Identities(MethodView):
     @blp.response(204)
     @blp.alt_response(404, description="no link is known for that openid, both openids given "
                                        "do not belong to one identity, or none was given")
-    @admin_required
+    @roles(ADMIN)
     def delete(self, mp_openid: str | None, oa_openid: str | None) -> None:
         """Remove a wrong link: that openid no longer maps to the others (logged without ids)
 

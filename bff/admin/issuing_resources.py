@@ -19,7 +19,7 @@ from bff.admin.schemas import (
     QrImageQuerySchema,
     WhitelistSchema,
 )
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import MARKETING, admin_blueprint, roles
 from bff.extensions import services
 from bff.openapi import NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
 
@@ -36,7 +36,7 @@ class QrCodes(MethodView):
     @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
                                        "card needs (its code, its openid) is missing")
     @documents(NOT_ISSUABLE_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
 
@@ -56,7 +56,7 @@ class QrImage(MethodView):
     }})
     @blp.arguments(QrImageQuerySchema, location="query", unknown=RAISE)
     @blp.alt_response(422, description="url is not an absolute http(s) URL of ≤1024 characters")
-    @admin_required
+    @roles(MARKETING)
     def get(self, args: dict[str, Any]) -> Response:
         """Render a QR code's url as PNG or SVG (locally; nothing is fetched)"""
         body, mimetype = qrimage.render(args["url"], args["format"], scale=args["scale"],
@@ -74,7 +74,7 @@ class LandingPages(MethodView):
     @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
                                        "custom-code card whose codes were never imported")
     @documents(NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
         svc = services()
@@ -85,7 +85,7 @@ class LandingPages(MethodView):
 class ArticleHtml(MethodView):
     @blp.response(200, ArticleHtmlSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""
         return issuing.article_html(services().wechat, card_id)
@@ -99,7 +99,7 @@ class TestWhitelist(MethodView):
     @blp.alt_response(422, description="no list given, more than 10 testers in all, or one "
                                        "repeated")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the test whitelist (openids and usernames, at most 10 in all)"""
         svc = services()

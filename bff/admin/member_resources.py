@@ -22,7 +22,7 @@ from bff.admin.member_schemas import (
     UserCardsQuerySchema,
     UserCardsSchema,
 )
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import ADMIN, MARKETING, admin_blueprint, roles
 from bff.errors import NotFound
 from bff.extensions import services
 from bff.idempotency import RequiredIdempotencyKeySchema
@@ -72,7 +72,7 @@ class MemberChanges(MethodView):
     @blp.alt_response(504, description="WeChat's answer was lost: retry with the same key (it "
                                        "is answered once WeChat confirms or the change is made)")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(ADMIN)
     def post(self, headers: dict[str, Any], data: dict[str, Any], card_id: str,
              code: str) -> Any:
         """Change a member's bonus and balance once (card/membercard/updateuser)
@@ -92,7 +92,7 @@ class MemberChanges(MethodView):
 
     @blp.response(200, ChangesSchema)
     @blp.alt_response(422, description="malformed card_id or code")
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str, code: str) -> dict[str, Any]:
         """The member's ledger: every change, who, why, when, before and after, and its source"""
         _check_path(card_id=card_id, code=code)
@@ -107,7 +107,7 @@ class Members(MethodView):
                                        "oa_openid)")
     @blp.alt_response(422, description="a criterion that is no code, membership number or "
                                        "openid")
-    @admin_required
+    @roles(MARKETING)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Find members by code, membership number and Official Account openid
 
@@ -126,7 +126,7 @@ class CodeUnavailable(MethodView):
     @blp.alt_response(404, description="unknown code or card (40056, 40073)")
     @blp.alt_response(409, description="already redeemed, deleted, given away or unavailable")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(ADMIN)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Make a code unavailable, with a reason (card/code/unavailable); irreversible"""
         svc = services()
@@ -142,7 +142,7 @@ class CodeUpdate(MethodView):
                                        "new_code already taken (40056, 40073)")
     @blp.alt_response(409, description="the code is no longer usable")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(ADMIN)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Change a custom code (card/code/update); the holdings index follows"""
         svc = services()
@@ -158,7 +158,7 @@ class UserCards(MethodView):
     @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
     @blp.alt_response(422, description="malformed oa_openid or card_id")
     @documents(UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
         """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
         _check_path(oa_openid=oa_openid)

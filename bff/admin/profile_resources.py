@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from bff import pool, profiles
-from bff.admin_auth import admin_blueprint, admin_required
+from bff.admin_auth import MARKETING, admin_blueprint, roles
 from bff.cards.schemas import CARD_ID, PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
 from bff.catalogue import ensure_known
 from bff.errors import Unprocessable
@@ -30,7 +30,7 @@ def _card_id(card_id: str) -> str:
 class Profile(MethodView):
     @blp.response(200, ProfileSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
         return profiles.get_profile(services().redis, _card_id(card_id), fresh=True).as_dict()
@@ -38,7 +38,7 @@ class Profile(MethodView):
     @blp.arguments(ProfileSchema())
     @blp.response(200, ProfileSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
 
@@ -55,7 +55,7 @@ class Pool(MethodView):
     @blp.arguments(PoolLoadSchema())
     @blp.response(200, PoolLoadOutSchema)
     @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @admin_required
+    @roles(MARKETING)
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""
         r = services().redis

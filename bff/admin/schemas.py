@@ -196,7 +196,10 @@ class CodeRefSchema(Schema):
 
 
 class RedeemRequestSchema(CodeRefSchema):
-    staff_id = fields.Str(validate=validate.Length(1, 64))
+    staff_id = fields.Str(validate=validate.Length(1, 64), metadata={
+        "description": "who redeems, as the caller names it: recorded for BFF_ADMIN_TOKEN (the "
+                       "break-glass admin) and the command line; an operator account's "
+                       "redemption records its name (operator) instead"})
     location = fields.Str(validate=validate.Length(1, 128))
 
 
@@ -215,6 +218,12 @@ class RedemptionSchema(Schema):
     code = fields.Str()
     openid = fields.Str(allow_none=True)
     redeemed_at = fields.Int(metadata={"description": "epoch seconds of the one consume"})
-    staff_id = fields.Str(allow_none=True)
+    staff_id = fields.Str(allow_none=True, metadata={
+        "description": "the staff_id given with BFF_ADMIN_TOKEN or on the command line; null "
+                       "when an operator account redeemed"})
+    operator = fields.Str(allow_none=True, metadata={
+        "description": "the operator who redeemed it at the counter: an account's name, or "
+                       "break-glass (BFF_ADMIN_TOKEN); null for other channels and the command "
+                       "line"})
     location = fields.Str(allow_none=True)
     channel = fields.Str(metadata={"description": "counter, server or self"})

@@ -7,8 +7,8 @@ holds, and its TTL. The groups, in file order: credentials (below), identity lin
 holdings, sessions, member cards, activation per ticket, redemption (ledger, lock, in-flight
 consumes, Idempotency-Keys), custom-code import checkpoints, card profiles and the code pool,
 user-info unionids, card events (stream, dedup, dead letters), channel statistics, member
-changes, the catalogue, the demo pages, data-key rotation, the custom-code import lock, and
-card messages (broadcasts).
+changes, the catalogue, the demo pages, data-key rotation, the custom-code import lock,
+card messages (broadcasts), operators (accounts, tokens, console sessions) and the audit log.
 
 Credentials (per appid; one hash tag per appid; ``<kind>`` is ``access_token`` or
 ``ticket:wx_card`` / ``ticket:jsapi``):
@@ -136,7 +136,7 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 # Redemption (bff/redemption.py), one hash tag per code so the lock (``claim``), the ledger and
 # the in-flight consumes live together:
 # - ``bff:{redeem:<code>}:ledger`` hash card_id -> JSON {card_id, code, openid, redeemed_at,
-#   staff_id, location, channel, key (Idempotency-Key digest or null)}; the record of a
+#   staff_id, operator, location, channel, key (Idempotency-Key digest or null)}; the record of a
 #   consumed code; no TTL (it is the audit trail).
 # - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
 #   consume the code now; TTL 60 s, ``bff.redemption.CLAIM_TTL_MS`` (released as soon as the
@@ -422,3 +422,41 @@ def broadcast_msg(msg_id: str) -> str:
 
 def broadcast_job(msg_id: str) -> str:
     return f"{PREFIX}{{broadcasts}}:job:{msg_id}"
+
+
+# Operators (bff/operators.py; one hash tag for all: a handful of accounts, and their scripts
+# touch accounts, tokens and console sessions together). A token is never stored, only its
+# sha256 (``<token_id>``); a console session id likewise (``<sid>`` = sha256 of the cookie):
+# - ``bff:{operators}:accounts`` hash name -> JSON {name, role, created_at, rotated_at}; no TTL.
+# - ``bff:{operators}:token-of`` hash name -> the token_id of its current token; no TTL.
+# - ``bff:{operators}:tokens`` hash token_id -> "<role> <name>"; no TTL.
+# - ``bff:{operators}:console:<sid>`` hash {name, role, token_id, csrf, created_at}, a console
+#   session; TTL BFF_CONSOLE_IDLE_SECONDS, renewed on each use.
+# - ``bff:{operators}:console-of:<name>`` set of the <sid>s of that operator's sessions (ended
+#   when it is removed or rotated; members whose session expired are pruned at sign-in); no TTL.
+def operator_accounts() -> str:
+    return f"{PREFIX}{{operators}}:accounts"
+
+
+def operator_token_of() -> str:
+    return f"{PREFIX}{{operators}}:token-of"
+
+
+def operator_tokens() -> str:
+    return f"{PREFIX}{{operators}}:tokens"
+
+
+def console_session(sid: str) -> str:
+    return f"{PREFIX}{{operators}}:console:{sid}"
+
+
+def console_sessions_of(name: str) -> str:
+    return f"{PREFIX}{{operators}}:console-of:{name}"
+
+
+# Audit (bff/audit.py):
+# - ``bff:{audit}:log`` stream, one entry per state-changing operator request or command
+#   {at, operator, role, via, action, method, path, status, request_id}; XADD trims it to
+#   about ``bff.audit.MAX_ENTRIES`` (100,000) newest entries; no TTL.
+def audit_log() -> str:
+    return f"{PREFIX}{{audit}}:log"

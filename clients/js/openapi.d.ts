@@ -405,6 +405,7 @@ export interface RedeemRequest {
   card_id?: string;
   code?: string;
   encrypt_code?: string;
+  /** who redeems, as the caller names it: recorded for BFF_ADMIN_TOKEN (the break-glass admin) and the command line; an operator account's redemption records its name (operator) instead */
   staff_id?: string;
   location?: string;
 }
@@ -415,7 +416,10 @@ export interface Redemption {
   openid?: string | null;
   /** epoch seconds of the one consume */
   redeemed_at?: number;
+  /** the staff_id given with BFF_ADMIN_TOKEN or on the command line; null when an operator account redeemed */
   staff_id?: string | null;
+  /** the operator who redeemed it at the counter: an account's name, or break-glass (BFF_ADMIN_TOKEN); null for other channels and the command line */
+  operator?: string | null;
   location?: string | null;
   /** counter, server or self */
   channel?: string;
@@ -901,6 +905,51 @@ export interface ImageUpload {
 export interface Image {
   /** the image on WeChat's image host: what logo_url, background_pic_url and landing-page banners take */
   url: string;
+}
+
+export interface Operator {
+  name: string;
+  role: "staff" | "marketing" | "admin";
+}
+
+export interface ConsoleSession {
+  operator: Operator;
+  /** send it as X-CSRF-Token with every request that changes state */
+  csrf_token: string;
+  /** seconds the session lives unused (BFF_CONSOLE_IDLE_SECONDS) */
+  idle_timeout: number;
+}
+
+export interface SignIn {
+  /** an operator's token, or BFF_ADMIN_TOKEN */
+  token: string;
+}
+
+export interface AuditEntry {
+  /** stream id; newer is larger */
+  id: string;
+  /** epoch seconds */
+  at: number;
+  /** the operator's name; break-glass (BFF_ADMIN_TOKEN); cli (a command) */
+  operator: string;
+  role: string;
+  /** bearer, session or cli */
+  via: string;
+  /** the endpoint (blueprint.View), or the command (e.g. cards create) */
+  action: string;
+  /** HTTP method, or CLI */
+  method: string;
+  /** without the query string */
+  path: string;
+  /** HTTP status; a command's exit code */
+  status: number;
+  request_id: string | null;
+}
+
+export interface AuditPage {
+  entries: Array<AuditEntry>;
+  /** pass as before for older entries; null at the oldest */
+  next_before: string | null;
 }
 
 /** Every operation: "METHOD /path" -> its path parameters, query, JSON body and success answer. */
@@ -1478,5 +1527,41 @@ export interface Operations {
     body: ImageUpload;
     response: Image;
     status: 201;
+  };
+  /** The console's session: who is signed in, and its CSRF token (renews it) */
+  "GET /v1/admin/session": {
+    path: never;
+    query: never;
+    body: never;
+    response: ConsoleSession;
+    status: 200;
+  };
+  /** Sign the console in with an operator's token: a session cookie and its CSRF token */
+  "POST /v1/admin/session": {
+    path: never;
+    query: never;
+    body: SignIn;
+    response: ConsoleSession;
+    status: 201;
+  };
+  /** Sign the console out: the session ends on the server, the cookie is cleared */
+  "DELETE /v1/admin/session": {
+    path: never;
+    query: never;
+    body: never;
+    response: void;
+    status: 204;
+  };
+  /** Who changed what: operator requests and commands that change state, newest first */
+  "GET /v1/admin/audit": {
+    path: never;
+    query: {
+      limit?: number;
+      /** the previous page's next_before: entries older than this one */
+      before?: string | null;
+    };
+    body: never;
+    response: AuditPage;
+    status: 200;
   };
 }
