@@ -26,7 +26,7 @@ export async function render (root) {
         { title: 'Role', get: (e) => e.role },
         { title: 'Action', get: (e) => e.action },
         { title: 'Request', get: (e) => `${e.method} ${e.path}` },
-        { title: 'Status', get: (e) => e.status },
+        { title: 'Status', get: (e) => e.status || null }, // 0: a command-line action
         { title: 'Request id', get: (e) => e.request_id }
       ], entries, { testid: 'audit', empty: 'Nothing recorded yet.' }))
     } catch (e) {

@@ -22,8 +22,8 @@ export function partsOf (card) {
 export async function render (root, { params }) {
   if (params[0]) return cardPage(root, params[0])
   const list = h('div', { id: 'catalogue' }, h('p', { class: 'muted', text: 'Loading the catalogue…' }))
-  root.append(section('Catalogue', list), newCardForm())
-  await loadCatalogue(list)
+  root.append(section('Catalogue', list))
+  if (await loadCatalogue(list)) root.append(newCardForm()) // not offered to a role refused the catalogue
 }
 
 async function loadCatalogue (holder) {
@@ -40,8 +40,10 @@ async function loadCatalogue (holder) {
         { title: 'Alert', get: (v) => v.stock_alert ? 'low stock' : '' },
         { title: 'card_id', get: (v) => v.id }
       ], views, { key: (v) => v.id, testid: 'catalogue' }))
+    return true
   } catch (e) {
     clear(holder, h('p', { class: 'status error', id: 'catalogue-error', text: reason(e) }))
+    return e.status !== 403
   }
 }
 

@@ -7,7 +7,9 @@ import { h, field, input, say, status, facts, clear, when, reason, section } fro
 export function render (root, { operator }) {
   const code = input('code', { inputmode: 'text', required: true, class: 'big', placeholder: 'type or scan' })
   const location_ = input('location', { placeholder: 'e.g. store 12' })
-  const staff = input('staff_id', { value: operator.name })
+  // An operator account's redemption is recorded under its name; only the break-glass token
+  // names the person at the counter with a staff id.
+  const staff = operator.name === 'break-glass' ? input('staff_id', { placeholder: 'who is at the counter' }) : null
   const query = h('button', { type: 'button', id: 'query', class: 'plain' }, 'Query')
   const redeem = h('button', { type: 'button', id: 'redeem' }, 'Redeem')
   const line = status()
@@ -43,11 +45,11 @@ export function render (root, { operator }) {
     try {
       const r = await api('POST', '/v1/admin/codes/redeem', {
         headers: { 'Idempotency-Key': pending.key },
-        body: { code: value, staff_id: staff.value.trim() || undefined, location: location_.value.trim() || undefined }
+        body: { code: value, staff_id: (staff && staff.value.trim()) || undefined, location: location_.value.trim() || undefined }
       })
       pending = null
       show([['card', r.card_id], ['code', r.code], ['redeemed at', when(r.redeemed_at)],
-        ['staff', r.staff_id], ['location', r.location], ['channel', r.channel]])
+        ['by', r.operator || r.staff_id], ['location', r.location], ['channel', r.channel]])
       say(line, 'Redeemed', 'ok')
     } catch (e) {
       if (!(e instanceof LostAnswer) && !(e.status >= 500)) pending = null // a refusal is final
@@ -70,7 +72,7 @@ export function render (root, { operator }) {
   root.append(section('Redeem a code',
     h('p', { class: 'muted', text: 'Type the code or scan it (a scanner types it and Enter), query it, then redeem it once.' }),
     field('Code', code),
-    h('div', { class: 'row' }, field('Staff', staff), field('Location', location_)),
+    h('div', { class: 'row' }, staff ? field('Staff id', staff) : null, field('Location', location_)),
     h('div', { class: 'row' }, query, redeem, scan.button), scan.view, line, result))
   code.focus()
   return scan.stop
