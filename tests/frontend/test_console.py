@@ -198,10 +198,30 @@ def marketing_makes_a_card(console: Any, story: Story, app: Any) -> str:
         assert "poster-7" in Path(download.value.path()).read_text("utf-8")
         b.screenshot("console-stats")
 
+        # Events: the list follows the stream while it is open.
         open_section(b, "events")
+        taken = """() => [...document.querySelectorAll('[data-testid=events] [data-col=Event]')]
+            .filter((td) => td.textContent === 'user_get_card').length"""
         page.wait_for_selector("[data-testid=events] .badge:text('user_get_card')")
+        before = page.evaluate(taken)
+        story.take(card_id, outer_str="counter-qr")
+        page.wait_for_function(f"() => ({taken})() > {before}")
         b.screenshot("console-events")
+
+        # Codes: a file of 150 custom codes goes to WeChat 100 at a time, with a report.
+        groupon = story.deposit_card()
         open_section(b, "codes")
+        codes = "\n".join(f"C{n:011d}" for n in range(150)) + "\nC00000000007\n"
+        page.fill("#import-card", groupon)
+        page.set_input_files("#codes-file", files=[{"name": "codes.txt", "mimeType": "text/plain",
+                                                    "buffer": codes.encode()}])
+        page.click("#import")
+        page.wait_for_selector("#import-report [data-fact=deposited]")
+        assert page.text_content("#import-report [data-fact=deposited]") == "150"
+        assert page.text_content("#import-report [data-fact='repeated lines dropped']") == "1"
+        assert page.text_content("#import-report [data-fact='codes WeChat now holds']") == "150"
+        assert page.eval_on_selector("#import-progress", "p => p.value === p.max")
+        assert story.calls("card/code/deposit") == 2
         b.screenshot("console-codes")
         assert b.outside == [] and b.errors == []
     return card_id
@@ -308,10 +328,10 @@ def test_the_token_is_typed_once_and_found_nowhere_after_sign_in(app, console):
 
         page.reload()  # the cookie keeps the session; the CSRF token is read again
         page.wait_for_selector("[data-testid=role]:visible")
-        open_section(b, "identities")
-        page.fill("#identity-value", "o" + "x" * 27)
-        page.click("#find-identity")  # a GET; then a change needs the CSRF token again
-        page.wait_for_selector("#identity-form .status.error")
+        open_section(b, "issuing")
+        page.fill("#whitelist-form [name=username]", "tester_one")
+        page.click("#whitelist-form button")  # a change: it needs the session's CSRF token
+        page.wait_for_selector("#whitelist-form .status.ok")
         assert_token_nowhere(b, token)
 
         page.click("#sign-out")
