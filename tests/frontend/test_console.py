@@ -166,7 +166,18 @@ def marketing_makes_a_card(console: Any, story: Story, app: Any) -> str:
         story.review(card_id)  # WeChat approves it
         b.goto(f"/console/#/cards/{card_id}")
         page.wait_for_selector("#card-facts .badge.approved")
+        page.fill("#change-card [name=notice]", "Show the code before paying")
+        page.click("#save-card")
+        page.wait_for_selector("#change-card .status.ok")
+        assert "back to WeChat's review" in page.text_content("#change-card .status")
+        page.fill("#stock [name=delta]", "250")
+        page.click("#change-stock")
+        page.wait_for_selector("#stock .status.ok")
+        card = story.admin_card(card_id)["card"]["general_coupon"]["base_info"]
+        assert card["notice"] == "Show the code before paying"
+        assert card["sku"]["quantity"] == 750
         b.screenshot("console-card")
+        story.review(card_id)  # the changed notice is approved too
 
         # Issuing: a QR code for the poster channel, with its image.
         open_section(b, "issuing")
@@ -175,6 +186,18 @@ def marketing_makes_a_card(console: Any, story: Story, app: Any) -> str:
         page.click("#make-qr")
         img = page.wait_for_selector("[data-testid=qr-image]")
         page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=img)
+        page.fill("#article-card", card_id)
+        page.click("#article-form button[type=submit]")
+        assert page.wait_for_selector("#article-form textarea").input_value()
+        page.fill("#landing-form [name=page_title]", "Spring offers")
+        page.fill("#landing-form [name=banner]", "http://mmbiz.qpic.cn/mmbiz/banner/0")
+        page.fill("#landing-form [name=cards]", card_id)
+        page.click("#landing-form button[type=submit]")
+        page.wait_for_selector("#landing-form [data-fact=page_id]")
+        page.fill("#broadcast-card", card_id)
+        page.click("#broadcast")  # to every follower
+        page.wait_for_selector("#broadcasts tbody tr")
+        assert story.calls("cgi-bin/message/mass/sendall") == 1
         b.screenshot("console-issuing")
 
         # Statistics: nothing for the channel yet; a user takes the card from the poster.
@@ -233,12 +256,23 @@ def admin_changes_a_bonus(console: Any, story: Story, app: Any, member: dict) ->
         watch(b)
         page = b.page
         sign_in(b, token)
+        # The member card's activation form: name and mobile required, birthday optional.
+        b.goto(f"/console/#/cards/{member['card_id']}")
+        page.wait_for_selector("#activation-form")
+        page.select_option("#activation-form [name=USER_FORM_INFO_FLAG_NAME]", "required")
+        page.select_option("#activation-form [name=USER_FORM_INFO_FLAG_MOBILE]", "required")
+        page.select_option("#activation-form [name=USER_FORM_INFO_FLAG_BIRTHDAY]", "optional")
+        page.click("#save-form")
+        page.wait_for_selector("#activation-form .status.ok")
+
         open_section(b, "members")
         page.select_option("#search-by", "code")
         page.fill("#search-value", member["code"])
         page.click("#search")
         page.click(f"[data-testid=members] tr[data-key='{member['code']}'] a")
         page.wait_for_selector("#member-change")
+        assert page.text_content("[data-fact='activation form']") == (
+            "asks for name, mobile; optional birthday")
 
         keys: list[str] = []
         lost = {"first": True}
