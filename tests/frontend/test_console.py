@@ -308,7 +308,14 @@ def admin_changes_a_bonus(console: Any, story: Story, app: Any, member: dict) ->
         page.fill("#identity-value", member["user"]["mp_openid"])
         page.click("#find-identity")
         page.wait_for_selector("[data-fact='Official Account openid']")
+        assert page.text_content("[data-fact='Official Account openid']") == (
+            member["user"]["oa_openid"])
+        page.click("[data-unlink=mp_openid]")  # asks first
+        page.click("[data-unlink=mp_openid]")
+        page.wait_for_selector("#identity-form .status.ok:text('no longer linked')")
         b.screenshot("console-identities")
+        page.click("#find-identity")
+        page.wait_for_selector("#identity-form .status.error:text('No identity')")
 
         open_section(b, "audit")
         table = page.wait_for_selector("[data-testid=audit]")

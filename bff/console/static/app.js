@@ -66,6 +66,7 @@ function start (opened) {
   useSession(opened.csrf_token, (why) => showSignIn(why))
   $('#operator').textContent = opened.operator.name
   $('#role').textContent = opened.operator.role
+  $('#who').title = `The session ends after ${Math.round(opened.idle_timeout / 60)} min without use`
   $('#who').hidden = false
   $('#menu').hidden = false
   clear($('#nav'), sectionsFor(opened.operator.role).map((s) =>
