@@ -68,6 +68,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for area in (sessions, cards, membership, events, admin):
         area.register(app, api)
+    from bff.edges.console import register_console
+
+    register_console(app)  # the operators' console: production and sandbox mode
     if settings.sandbox:  # the demo pages hand out the sandbox's staff token: never elsewhere
         from bff.edges.demo import register_demo
 

@@ -25,6 +25,7 @@ WALKTHROUGH = """\
 bff is running in sandbox mode on {base} (no WeChat account needed).
 
   Demo pages (H5, official JS-SDK):  {base}/demo/
+  Operators' console:                {base}/console/   (sign in with an operator token)
   Interactive API docs:              {base}/docs
   Readiness:                         {base}/readyz
   The offline WeChat:                {base}/sandbox/...   (its simulator: {base}/sandbox/_sim/...)

@@ -26,6 +26,7 @@ from bff.edges.demo import JSSDK_FILE
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 780}
+LAPTOP = {"width": 1280, "height": 860}
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
@@ -120,9 +121,11 @@ def browsing(browser, live_server: str) -> Iterator[Browsing]:
 
 
 @contextmanager
-def browsing_at(browser: Any, base: str) -> Iterator[Browsing]:
-    """A fresh phone-sized browser context on ``base``; only loopback hosts are reachable."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+def browsing_at(browser: Any, base: str, *, laptop: bool = False) -> Iterator[Browsing]:
+    """A fresh phone-sized (or ``laptop``) browser context on ``base``; only loopback hosts
+    are reachable."""
+    context = (browser.new_context(viewport=LAPTOP) if laptop else
+               browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True))
     page = context.new_page()
     page.set_default_timeout(15000)
     seen = Browsing(page=page, base=base)
