@@ -73,7 +73,7 @@ def test_keys_that_go_together_share_a_slot() -> None:
         [keys.credential("wx1", "access_token"), keys.credential_lock("wx1", "access_token"),
          keys.credential_failure("wx1", "access_token")],
         [keys.activation_claim("t"), keys.activation_result("t"),
-         keys.activation_failure("t", "o")],
+         keys.once_failure(keys.activation_claim("t"), "o")],
         [keys.redeem_ledger("c"), keys.redeem_claim("c"), keys.redeem_inflight("c")],
         [keys.import_checkpoint("card", "d", p) for p in ("done", "sent", "stock")],
         [keys.pool("card", p) for p in ("all", "available", "reserved", "holder", "claimed",

@@ -26,7 +26,6 @@ rules here:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import time
@@ -35,6 +34,7 @@ from typing import Any
 
 import redis
 
+from bff.domain import once
 from bff.domain.catalogue import UNKNOWN_CARD, ensure_issuable, get_card
 from bff.domain.profiles import get_profile
 from bff.ground.errors import Conflict, NotFound, Refusals, Unprocessable, refusals
@@ -91,12 +91,8 @@ def ensure_sendable(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
 
 # -- broadcasts ------------------------------------------------------------------------------
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
 def _fingerprint(card_id: str, to: dict[str, Any]) -> str:
-    return _digest(json.dumps({"card_id": card_id, "to": to}, sort_keys=True))
+    return once.digest(json.dumps({"card_id": card_id, "to": to}, sort_keys=True))
 
 
 def _audience(to: dict[str, Any]) -> dict[str, Any]:
@@ -115,8 +111,9 @@ def send(r: redis.Redis, wechat: WeChatApi, card_id: str, to: dict[str, Any],
     broadcast_id = "b" + secrets.token_hex(10)
     claim_key = owner = None
     if client_msg_id is not None:
-        claim_key = keys.broadcast_client(_digest(client_msg_id))
+        claim_key = keys.broadcast_client(once.digest(client_msg_id))
         owner = broadcast_id
+        # Stays SET NX, not a Lock: a once-marker that becomes the client_msg_id's record.
         while not r.set(claim_key, owner, nx=True, ex=CLAIM_SECONDS):
             first = r.get(claim_key)
             if first is None:

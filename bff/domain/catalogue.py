@@ -10,9 +10,7 @@ elsewhere, which WeChat alone judges.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from typing import Any
 import redis
 from cachetools import TTLCache
 
+from bff.domain import once as exactly_once
 from bff.domain.catalogue_rules import (
     UPDATABLE_TYPE_FIELDS,
     activation_mode_problems,
@@ -36,7 +35,7 @@ from bff.ground.errors import (
     Unprocessable,
     refusals,
 )
-from bff.ground.store import keys, release_claim
+from bff.ground.store import keys
 from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
@@ -79,46 +78,39 @@ def unknown_card() -> NotFound:
 
 def once(r: redis.Redis, scope: str, key: str | None, request: dict[str, Any],
          action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run ``action`` once per caller-supplied Idempotency-Key (none: every time).
-
-    The same key again gets the first answer without a second upstream call; with a different
-    request it is a 422. While the first is running, the same key is a 409 (retry shortly). When
-    the first reached WeChat and its answer was lost (a timeout after sending), the key is
-    spent: a 409 says to check the card, since WeChat may have acted.
-    """
+    """Run ``action`` once per caller-supplied Idempotency-Key (none: every time), as
+    ``bff.domain.once`` runs every key. WeChat has no way to confirm a card creation or a stock
+    change whose answer was lost: the key is then spent (409: check the card)."""
     if key is None:
         return action()
-    digest = hashlib.sha256(f"{scope}\x1f{key}".encode()).hexdigest()[:32]
-    result_key, claim_key = keys.catalogue_once(digest, "result"), keys.catalogue_once(
-        digest, "claim")
-    fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-    stored = r.get(result_key)
-    if stored is None:
-        owner = secrets.token_hex(16)
-        if not r.set(claim_key, owner, nx=True, ex=ONCE_CLAIM_SECONDS):
-            raise Conflict("a request with this Idempotency-Key is in progress; retry shortly",
-                           retry_after=1)
+    digest = exactly_once.digest(scope, key)
+    result_key = keys.catalogue_once(digest, "result")
+    fingerprint = exactly_once.fingerprint(request)
+
+    def stored() -> dict[str, Any] | None:
+        raw = r.get(result_key)
+        if raw is None:
+            return None
+        record = json.loads(raw)
+        if record["fp"] != fingerprint:
+            raise exactly_once.key_reused()
+        if record.get("uncertain"):
+            raise exactly_once.unconfirmable("check the card before trying again with a new key")
+        return record["answer"]
+
+    def first() -> dict[str, Any]:
         try:
-            stored = r.get(result_key)  # finished between our read and our claim
-            if stored is None:
-                answer = action()
-                r.set(result_key, json.dumps({"fp": fingerprint, "answer": answer}),
-                      ex=ONCE_SECONDS)
-                return answer
+            answer = action()
         except WeChatUnavailable as e:
             if e.request_sent:
                 r.set(result_key, json.dumps({"fp": fingerprint, "uncertain": True}),
                       ex=ONCE_SECONDS)
             raise
-        finally:
-            release_claim(r, claim_key, owner)
-    record = json.loads(stored)
-    if record["fp"] != fingerprint:
-        raise Unprocessable("this Idempotency-Key was used for a different request")
-    if record.get("uncertain"):
-        raise Conflict("the first request with this Idempotency-Key reached WeChat but its "
-                       "answer was lost: check the card before trying again with a new key")
-    return record["answer"]
+        r.set(result_key, json.dumps({"fp": fingerprint, "answer": answer}), ex=ONCE_SECONDS)
+        return answer
+
+    return exactly_once.run(r, keys.catalogue_once(digest, "claim"), stored=stored,
+                            action=first, claim_seconds=ONCE_CLAIM_SECONDS)
 
 
 # An OA openid, or a function that finds it (the caller's openid may cost a Redis read: asked

@@ -8,8 +8,9 @@ operator account that redeemed it at the counter, or the staff id the caller gav
 redeemed it. A caller whose key is that digest is the same request retried and gets the first
 answer (200); anyone else — another key, or no key — gets ``Conflict`` naming that redemption.
 
-Concurrent callers race for a short claim (SET NX PX); the winner queries the code, records an
-*in-flight* entry, consumes and writes the ledger; the others wait, bounded, for the ledger. The
+Concurrent callers race for the code's claim (``bff.domain.once``, the one exactly-once
+behaviour); the winner queries the code, records an *in-flight* entry, consumes and writes the
+ledger; the others wait, bounded, for the ledger. The
 in-flight entry outlives the claim: when a consume takes longer than the claim (a stalled worker,
 a slow WeChat), the next claimant that hears "consumed" from WeChat settles the ledger from it,
 so a retry of that request is never told "409" for its own redemption. Two consumes can then
@@ -30,7 +31,6 @@ handler
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -39,11 +39,12 @@ from typing import Any
 
 import redis
 
+from bff.domain import once
 from bff.domain.holdings import get_holding, set_status
 from bff.domain.ownership import ALREADY_REDEEMED, translate_code_error
-from bff.ground.errors import Conflict, ServiceUnavailable, Unprocessable
+from bff.ground.errors import Conflict
 from bff.ground.metrics import REDEMPTIONS
-from bff.ground.store import keys, release_claim
+from bff.ground.store import keys
 from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
@@ -59,8 +60,6 @@ log = logging.getLogger(__name__)
 CLAIM_TTL_MS = 60_000
 INFLIGHT_TTL = 86400
 KEY_TTL = 30 * 86400  # how long an Idempotency-Key stays bound to its code
-WAIT_SECONDS = 10.0
-POLL_SECONDS = 0.02
 OUTSIDE = (f"{ALREADY_REDEEMED} outside this service (WeChat reports it consumed; its "
            "user_consume_card push, once handled, tells when and where)")
 
@@ -96,9 +95,7 @@ def query_for_counter(r: redis.Redis, wechat: WeChatApi, code: str,
 
 def key_digest(channel: str, scope: str, key: str | None) -> str | None:
     """The stored identity of an Idempotency-Key: per channel and caller, never the key itself."""
-    if not key:
-        return None
-    return hashlib.sha256(f"{channel}\x1f{scope}\x1f{key}".encode()).hexdigest()[:32]
+    return once.digest(channel, scope, key) if key else None
 
 
 def lookup(r: redis.Redis, code: str, card_id: str | None = None) -> dict[str, Any] | None:
@@ -130,7 +127,7 @@ def redeem_once(
     idempotency_key: str | None = None,
     operator: str | None = None,
     key_scope: str = "",
-    wait_seconds: float = WAIT_SECONDS,
+    wait_seconds: float | None = None,
     show_staff: bool = True,
 ) -> dict[str, Any]:
     """Consume ``code`` at most once; answer ``{card_id, code, openid, redeemed_at, staff_id,
@@ -140,46 +137,41 @@ def redeem_once(
     channel and ``key_scope``), get that answer; any other attempt gets ``Conflict`` describing
     the redemption. Raises ``Unprocessable`` when the key was used for another code,
     ``Conflict`` / ``NotFound`` when WeChat says the code cannot be used, and
-    ``ServiceUnavailable`` when another caller holds the claim longer than ``wait_seconds``.
+    ``ServiceUnavailable`` when another caller holds the claim longer than ``wait_seconds``
+    (``bff.domain.once.WAIT_SECONDS`` by default).
     """
     digest = key_digest(channel, key_scope, idempotency_key)
     if digest:
         _check_key(r, digest, code)  # bound only once a consume is about to be sent
-    deadline = time.monotonic() + wait_seconds
-    while True:
+
+    def stored() -> dict[str, Any] | None:
         entry = lookup(r, code, card_id)
-        if entry is not None:
-            return _answer(entry, digest, channel, show_staff)
-        token = secrets.token_hex(16)
-        if r.set(keys.redeem_claim(code), token, nx=True, px=CLAIM_TTL_MS):
-            try:
-                entry, consumed_here = _redeem_as_owner(
-                    r, wechat, card_id=card_id, code=code, token=token, staff_id=staff_id,
-                    location=location, channel=channel, digest=digest, operator=operator)
-            finally:
-                release_claim(r, keys.redeem_claim(code), token)
-            return public(entry) if consumed_here else _answer(entry, digest, channel,
-                                                               show_staff)
-        if time.monotonic() >= deadline:
-            raise ServiceUnavailable(
-                "this code is being redeemed by another request; try again", retry_after=2
-            )
-        time.sleep(POLL_SECONDS)
+        return None if entry is None else _answer(entry, digest, channel, show_staff)
+
+    def consume() -> dict[str, Any]:
+        entry, consumed_here = _redeem_as_owner(
+            r, wechat, card_id=card_id, code=code, staff_id=staff_id, location=location,
+            channel=channel, digest=digest, operator=operator)
+        return public(entry) if consumed_here else _answer(entry, digest, channel, show_staff)
+
+    # One claim per code, whatever the key: two keys for one code are two requests, one wins.
+    return once.run(r, keys.redeem_claim(code), stored=stored, action=consume,
+                    wait_seconds=wait_seconds, claim_seconds=CLAIM_TTL_MS / 1000,
+                    busy="this code is being redeemed by another request")
 
 
 def _check_key(r: redis.Redis, digest: str, code: str) -> None:
     """One key, one code: reusing a key for another code is a client bug, refused."""
     bound = r.get(keys.redeem_key(digest))
     if bound is not None and bound != code:
-        raise Unprocessable("this Idempotency-Key was already used to redeem another code; "
-                            "use a new key for each redemption")
+        raise once.key_reused("it redeemed another code; use a new key for each redemption")
 
 
 def _bind_key(r: redis.Redis, digest: str, code: str) -> bool:
     """Bind the key to ``code`` before its consume is sent (never before: a refused request
     leaves no key behind). True when this call bound it, to be undone on a refusal."""
     key = keys.redeem_key(digest)
-    if r.set(key, code, nx=True, ex=KEY_TTL):
+    if r.set(key, code, nx=True, ex=KEY_TTL):  # a once-marker (the key's binding), not a lock
         return True
     _check_key(r, digest, code)
     return False
@@ -196,11 +188,12 @@ def _answer(entry: dict[str, Any], digest: str | None, channel: str,
 
 
 def _redeem_as_owner(
-    r: redis.Redis, wechat: WeChatApi, *, card_id: str | None, code: str, token: str,
+    r: redis.Redis, wechat: WeChatApi, *, card_id: str | None, code: str,
     staff_id: str | None, location: str | None, channel: str, digest: str | None,
     operator: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """(the ledger entry, True when this call's consume made it)."""
+    token = secrets.token_hex(16)  # names this attempt's in-flight entry
     entry = lookup(r, code, card_id)  # the previous owner may have finished just before
     if entry is not None:
         return entry, False

@@ -199,7 +199,7 @@ def test_an_idempotency_key_makes_retries_of_create_and_stock_safe(client, story
     assert first.get_json() == again.get_json()
     assert story.calls("card/create") == 1
     other = client.post("/v1/admin/cards", json=coupon("CASH"), headers=key)
-    story.assert_error(other, 422, message="different request")
+    story.assert_error(other, 422, message="already used for another request")
 
     card_id = first.get_json()["card_id"]
     stock_key = {**ADMIN, "Idempotency-Key": "restock-monday"}
@@ -240,7 +240,7 @@ def test_a_lost_answer_spends_the_key(client, story, app):
     lost = client.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 5}, headers=key)
     assert lost.status_code == 504
     retry = client.post(f"/v1/admin/cards/{card_id}/stock", json={"delta": 5}, headers=key)
-    story.assert_error(retry, 409, message="answer was lost")
+    story.assert_error(retry, 409, message="answer was lost")  # WeChat cannot confirm it
     assert story.calls("card/modifystock") == 1
     assert story.admin_card(card_id)["card"]["gift"]["base_info"]["sku"]["quantity"] == 505
 

@@ -26,11 +26,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import redis
+from redis.exceptions import LockError
 
 from bff.domain.codes.custom import MAX_BATCH, CodeFile
 from bff.domain.codes.reconcile import Progress, build_report, check_all
 from bff.ground.metrics import IMPORTED_CODES
-from bff.ground.store import keys, release_claim
+from bff.ground.store import keys
 from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.errors import Busy, ErrCode, QuotaExceeded, WeChatError, WeChatUnavailable
 
@@ -58,17 +59,11 @@ class ImportLocked(Exception):
             f"{LOCK_TTL} s)")
 
 
-# KEYS[1] = the lock; ARGV[1] = the holder's value; ARGV[2] = TTL in seconds.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
-
 class ImportLock:
-    """One import per card at a time across every machine: ``SET NX`` with a renewed TTL.
+    """One import per card at a time across every machine: a redis-py ``Lock`` whose TTL a
+    thread renews (``extend``; reacquired if it lapsed meanwhile, e.g. Redis away a while).
 
-    The value names the holder (host, pid, start time) so a refused run can say who holds it; a
+    The token names the holder (host, pid, start time) so a refused run can say who holds it; a
     holder that dies leaves a lock that expires within LOCK_TTL.
     """
 
@@ -79,11 +74,13 @@ class ImportLock:
             "owner": secrets.token_hex(8), "host": socket.gethostname(), "pid": os.getpid(),
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         })
+        # Not thread-local: the renewing thread extends the lock the run's thread took.
+        self.lock = r.lock(self.key, timeout=ttl, thread_local=False)
         self._done = threading.Event()
         self._renewer: threading.Thread | None = None
 
     def __enter__(self) -> ImportLock:
-        if not self.r.set(self.key, self.value, nx=True, ex=self.ttl):
+        if not self.lock.acquire(blocking=False, token=self.value):
             raw = self.r.get(self.key)
             try:
                 holder = json.loads(raw) if raw else {}
@@ -98,7 +95,12 @@ class ImportLock:
     def _renew(self) -> None:
         while not self._done.wait(self.ttl / 3):
             try:
-                self.r.eval(_RENEW, 1, self.key, self.value, self.ttl)
+                self.lock.extend(self.ttl, replace_ttl=True)
+            except LockError:  # lapsed: take it back unless another run has it now
+                try:
+                    self.lock.acquire(blocking=False, token=self.value)
+                except redis.RedisError:
+                    continue
             except redis.RedisError:
                 continue  # the next round retries; the TTL leaves two more chances
 
@@ -106,7 +108,10 @@ class ImportLock:
         self._done.set()
         if self._renewer is not None:
             self._renewer.join(timeout=5)
-        release_claim(self.r, self.key, self.value)
+        try:
+            self.lock.release()
+        except LockError:
+            pass  # lapsed: it expires (or already did) by itself
 
 
 def transient(e: WeChatError) -> bool:

@@ -3,12 +3,11 @@
 ``activatetempinfo/get`` -> readable form fields -> membership number per the card's profile ->
 ``/card/membercard/activate`` -> member record (fields sealed) -> answer.
 
-A retry, or ten requests at once, with the same ticket and code make one upstream activation:
-a request claims the ticket and code (``SET NX EX``), does the work and stores the sealed
-answer; the others wait (bounded) for that answer. A failure releases the claim so a retry
-can proceed, and tells only the requests that were waiting on that attempt (each waiting
-request leaves a marker the failure is written into; a refusal nobody waits on leaves no key
-behind); it is never stored as an answer. An activate is never resent blindly: it is marked
+A retry, or ten requests at once, with the same ticket and code make one upstream activation,
+as ``bff.domain.once`` runs every key: a request claims the ticket and code, does the work and
+stores the sealed answer; the others wait (bounded) for that answer, or get the failure of the
+attempt they waited on (a refusal is never stored as an answer, and one nobody waits on leaves
+no key behind). An activate is never resent blindly: it is marked
 before it is sent (cleared on a definite refusal); an attempt that finds the mark of one whose
 outcome was lost (a timeout, or Redis failing before the answer was stored) waits until it must
 have landed (``LOST_ANSWER_FACTOR`` x the read timeout after it was sent), then asks
@@ -17,29 +16,21 @@ have landed (``LOST_ANSWER_FACTOR`` x the read timeout after it was sent), then 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
 import redis
 
+from bff.domain import once
 from bff.domain.members.members import readable_fields, store_member
 from bff.domain.members.numbers import membership_number_for
 from bff.domain.ownership import Caller, name_code, owned_code, proof_keys, translate_code_error
 from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.domain.profiles import get_profile
-from bff.ground.errors import (
-    Conflict,
-    DomainError,
-    ServiceUnavailable,
-    Unprocessable,
-    wechat_failure,
-)
-from bff.ground.store import STORE_ERRORS, keys, release_claim
-from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatError, WeChatUnavailable
+from bff.ground.errors import ServiceUnavailable, Unprocessable
+from bff.ground.store import keys
+from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
 if TYPE_CHECKING:
     from bff.ground.config import Settings
@@ -47,17 +38,7 @@ if TYPE_CHECKING:
 
 CLAIM_SECONDS = 60  # longer than the two upstream calls with their retries
 RESULT_SECONDS = 86400
-FAILURE_SECONDS = 15
-WAIT_SECONDS = 10.0
-POLL_SECONDS = 0.05
 LOST_ANSWER_FACTOR = 2.0  # x read timeout after sending: by then a lost activate has landed
-
-class _Relayed(DomainError):
-    """The failure of the attempt a waiting request was waiting on."""
-
-    def __init__(self, status: int, message: str, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.status = status
 
 
 def ticket_expired() -> Unprocessable:
@@ -88,41 +69,22 @@ def _activate_once(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller
     # One activation per (ticket, code), not per ticket: WeChat gives no link between an
     # activate_ticket and the user it was issued to, so a ticket someone else used first (a
     # leaked one) must not lock its owner out of their own activation. README: "What is bound
-    # to what".
-    digest = hashlib.sha256(f"{activate_ticket}\n{real_code}".encode()).hexdigest()[:32]
-    result_key, claim_key = keys.activation_result(digest), keys.activation_claim(digest)
-    deadline = time.monotonic() + WAIT_SECONDS
-    watched: str | None = None
-    while True:
+    # to what". One part (ticket and code joined by a newline): the digest of stored answers.
+    digest = once.digest(f"{activate_ticket}\n{real_code}")
+    result_key = keys.activation_result(digest)
+
+    def stored() -> dict[str, Any] | None:
         blob = r.get(result_key)
-        if blob:
-            return _replay(settings, digest, blob, card_id=card_id, code=real_code)
-        if watched:
-            failure = r.get(keys.activation_failure(digest, watched))
-            if failure:
-                raise _Relayed(**json.loads(failure))
-        owner = r.get(claim_key)
-        if owner is None:
-            token = secrets.token_hex(16)
-            if r.set(claim_key, token, nx=True, ex=CLAIM_SECONDS):
-                # Second look: the previous owner may have stored its answer and released
-                # the claim between our read of the result and our claim.
-                blob = r.get(result_key)
-                if blob:
-                    _release(r, claim_key, token)
-                    return _replay(settings, digest, blob, card_id=card_id, code=real_code)
-                return _as_owner(r, settings, wechat, caller, digest, token, activate_ticket,
-                                 card_id=card_id, code=real_code,
-                                 oa_openid=oa_openid)
-            continue
-        if owner != watched:  # ask the owner to tell us its failure, if it fails
-            r.set(keys.activation_failure(digest, owner), "", nx=True,
-                  ex=FAILURE_SECONDS + math.ceil(WAIT_SECONDS))
-        watched = owner
-        if time.monotonic() > deadline:
-            raise ServiceUnavailable("This activation is still in progress; retry shortly",
-                                     retry_after=2)
-        time.sleep(POLL_SECONDS)
+        return _replay(settings, digest, blob, card_id=card_id, code=real_code) if blob else None
+
+    def first() -> dict[str, Any]:
+        answer = _activate(r, settings, wechat, caller, activate_ticket, digest,
+                           card_id=card_id, code=real_code, oa_openid=oa_openid)
+        r.set(result_key, seal(settings, answer, f"act:{digest}"), ex=RESULT_SECONDS)
+        return answer
+
+    return once.run(r, keys.activation_claim(digest), stored=stored, action=first,
+                    claim_seconds=CLAIM_SECONDS, busy="this activation is still in progress")
 
 
 def _replay(settings: Settings, digest: str, blob: str, *, card_id: str,
@@ -132,24 +94,9 @@ def _replay(settings: Settings, digest: str, blob: str, *, card_id: str,
     except PersonalDataError:
         raise ServiceUnavailable("The stored activation cannot be read", retry_after=5) from None
     if answer.get("card_id") != card_id or answer.get("code") != code:
-        raise Conflict("This activation ticket was already used for another card")
+        raise once.key_reused("open the activation plug-in again",
+                              key="this activation ticket")
     return answer
-
-
-def _as_owner(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
-              digest: str, token: str, activate_ticket: str, *, card_id: str, code: str,
-              oa_openid: str | None) -> dict[str, Any]:
-    try:
-        answer = _activate(r, settings, wechat, caller, activate_ticket, digest,
-                           card_id=card_id, code=code, oa_openid=oa_openid)
-        r.set(keys.activation_result(digest), seal(settings, answer, f"act:{digest}"),
-              ex=RESULT_SECONDS)
-        return answer
-    except (DomainError, WeChatError) as e:
-        _record_failure(r, digest, token, e)
-        raise
-    finally:
-        _release(r, keys.activation_claim(digest), token)
 
 
 def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller,
@@ -199,33 +146,6 @@ def _earlier_activate_landed(r: redis.Redis, settings: Settings, wechat: WeChatA
         return False
     wait = float(raw) + LOST_ANSWER_FACTOR * settings.read_timeout - time.time()
     if wait > 0:  # it may still be on its way: asking now could miss it
-        raise ServiceUnavailable("The previous activation attempt's answer was lost; retry "
-                                 "shortly", retry_after=max(1, math.ceil(wait)))
+        raise once.answer_lost(retry_after=max(1, math.ceil(wait)))
     info = wechat.membercard_userinfo_get(card_id, code)
     return bool(info.get("has_active"))
-
-
-def _record_failure(r: redis.Redis, digest: str, token: str, e: Exception) -> None:
-    retry_after = getattr(e, "retry_after", None)
-    if isinstance(e, DomainError):
-        status, message = e.status, e.message
-    else:  # the answer the owner gives (e.g. 504 for a timeout), relayed to the waiting ones
-        answer = wechat_failure(e) if isinstance(e, WeChatError) else None
-        status = answer.status if answer else 502
-        message = (answer.message if answer else None) or \
-            "WeChat could not activate the card; retry shortly"
-        retry_after = answer.retry_after if answer else None
-    record = {"status": status, "message": message, "errcode": getattr(e, "errcode", None),
-              "retry_after": int(retry_after or 2)}
-    try:  # only for requests waiting on this attempt: a lone refusal leaves no key behind
-        r.set(keys.activation_failure(digest, token), json.dumps(record), xx=True,
-              ex=FAILURE_SECONDS)
-    except STORE_ERRORS:
-        pass  # waiting requests then time out and answer "retry shortly"
-
-
-def _release(r: redis.Redis, key: str, token: str) -> None:
-    try:
-        release_claim(r, key, token)
-    except STORE_ERRORS:
-        pass  # the claim expires after CLAIM_SECONDS

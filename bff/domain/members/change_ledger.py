@@ -1,20 +1,20 @@
 """The member-change ledger's storage: the per-member lock, the entries in order, and what each
-Idempotency-Key did. Keys: ``bff.ground.store.keys`` (``member_change_*``)."""
+Idempotency-Key did (its digest: ``bff.domain.once``). Keys: ``bff.ground.store.keys``
+(``member_change_*``)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import redis
+from redis.exceptions import LockError
 
+from bff.domain import once
 from bff.ground.errors import ServiceUnavailable
-from bff.ground.store import keys, release_claim
+from bff.ground.store import STORE_ERRORS, keys
 
 # Read at call time, so tests can shorten them.
 LOCK_TTL_MS = 30_000  # longer than one updateuser call with its timeouts
@@ -24,27 +24,23 @@ KEY_TTL = 30 * 86400
 KINDS = ("bonus", "balance")
 
 
-def key_digest(text: str) -> str:
-    """The stored identity of an Idempotency-Key or a body: never the text itself."""
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
 @contextmanager
 def member_lock(r: redis.Redis, card_id: str, code: str,
                 wait_seconds: float | None = None) -> Iterator[None]:
     """Hold the member's lock (one change at a time); 503 after ``wait_seconds``."""
-    key = keys.member_change_lock(card_id, code)
-    owner = secrets.token_hex(16)
-    deadline = time.monotonic() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
-    while not r.set(key, owner, nx=True, px=LOCK_TTL_MS):
-        if time.monotonic() >= deadline:
-            raise ServiceUnavailable("another change to this member is in progress; retry",
-                                     retry_after=2)
-        time.sleep(POLL_SECONDS)
+    lock = r.lock(keys.member_change_lock(card_id, code), timeout=LOCK_TTL_MS / 1000,
+                  sleep=POLL_SECONDS,
+                  blocking_timeout=WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    if not lock.acquire():
+        raise ServiceUnavailable("another change to this member is in progress; retry",
+                                 retry_after=2)
     try:
         yield
     finally:
-        release_claim(r, key, owner)
+        try:
+            lock.release()
+        except (LockError, *STORE_ERRORS):
+            pass  # lapsed, or the store is away: the lock expires by itself
 
 
 def read_key(r: redis.Redis, digest: str) -> dict[str, Any] | None:
@@ -72,7 +68,7 @@ def save(r: redis.Redis, entry: dict[str, Any], *, new: bool = False,
 
 def mark_key_done(r: redis.Redis, entry: dict[str, Any]) -> None:
     """The entry's Idempotency-Key now answers with it (a lost answer settled by its push)."""
-    key = keys.member_change_key(key_digest(entry["key"])) if entry.get("key") else None
+    key = keys.member_change_key(once.digest(entry["key"])) if entry.get("key") else None
     raw = r.get(key) if key else None
     if raw:
         r.set(key, json.dumps({**json.loads(raw), "state": "done"}), ex=KEY_TTL)

@@ -4,7 +4,8 @@ Every change carries the caller's ``Idempotency-Key``. The key is bound to the m
 body (a fingerprint): the same key with the same body is a retry and gets the first answer with
 no second ``card/membercard/updateuser``; the same key with another body is refused (422).
 Changes to one member run one at a time under a lock; a retry that arrives while its first
-attempt is still running waits for it (bounded) and then answers with it.
+attempt is still running waits for it (bounded) and then answers with it: ``bff.domain.once``,
+the one exactly-once behaviour.
 
 The first attempt records a *pending* change before calling WeChat. If WeChat's answer is lost
 after the request was sent (a timeout), the change stays *uncertain*: WeChat's
@@ -22,11 +23,11 @@ from typing import Any
 
 import redis
 
+from bff.domain import once
 from bff.domain.members.change_ledger import (
     KEY_TTL,
     KINDS,
     get_change,
-    key_digest,
     mark_key_done,
     member_lock,
     read_key,
@@ -36,7 +37,6 @@ from bff.ground.errors import (
     Conflict,
     NotFound,
     Refusals,
-    ServiceUnavailable,
     Unprocessable,
     refusal,
 )
@@ -51,8 +51,7 @@ CHANGE_FIELDS = ("add_bonus", "bonus", "record_bonus", "add_balance", "balance",
 
 
 def fingerprint(card_id: str, code: str, body: dict[str, Any]) -> str:
-    return key_digest(json.dumps({"card_id": card_id, "code": code, "body": body},
-                             sort_keys=True, ensure_ascii=False))
+    return once.fingerprint({"card_id": card_id, "code": code, "body": body})
 
 
 def wechat_body(card_id: str, code: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -88,14 +87,19 @@ def change_member(
     if not changes:
         raise Unprocessable("nothing to change: give a bonus, balance, custom field, "
                             "background or notify field")
-    digest = key_digest(key)
+    digest = once.digest(key)
     fp = fingerprint(card_id, code, {**changes, "by": by})
-    known = _replay(r, digest, fp)
-    if known is not None:
-        return known, False
-    with member_lock(r, card_id, code):
-        return _change_locked(r, wechat, card_id=card_id, code=code, key=key, digest=digest,
-                              fp=fp, changes=changes, by=by, clock=clock)
+
+    def stored() -> tuple[dict[str, Any], bool] | None:
+        known = _replay(r, digest, fp)
+        return None if known is None else (known, False)
+
+    def first() -> tuple[dict[str, Any], bool]:
+        with member_lock(r, card_id, code):
+            return _change_locked(r, wechat, card_id=card_id, code=code, key=key,
+                                  digest=digest, fp=fp, changes=changes, by=by, clock=clock)
+
+    return once.run(r, keys.member_change_claim(digest), stored=stored, action=first)
 
 
 def _replay(r: redis.Redis, digest: str, fp: str) -> dict[str, Any] | None:
@@ -103,8 +107,8 @@ def _replay(r: redis.Redis, digest: str, fp: str) -> dict[str, Any] | None:
     if bound is None:
         return None
     if bound["fingerprint"] != fp:
-        raise Unprocessable("this Idempotency-Key was used for another change (another member "
-                            "or another body); use a new key for each change")
+        raise once.key_reused("it made another change (another member or another body); "
+                              "use a new key for each change")
     if bound["state"] == "done":
         entry = get_change(r, bound["card_id"], bound["code"], bound["change_id"])
         return _answer(entry) if entry else None
@@ -115,9 +119,6 @@ def _change_locked(
     r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: str, key: str, digest: str,
     fp: str, changes: dict[str, Any], by: str, clock: Callable[[], float],
 ) -> tuple[dict[str, Any], bool]:
-    known = _replay(r, digest, fp)  # the first attempt may have finished while we waited
-    if known is not None:
-        return known, False
     bound = read_key(r, digest)
     now = clock()
     entry = None
@@ -129,9 +130,7 @@ def _change_locked(
             mark_key_done(r, entry)
             return _answer(entry), False
         elif now - entry["at"] < UNCERTAIN_SECONDS:
-            raise ServiceUnavailable(
-                "the first attempt with this key reached WeChat but its answer was lost; "
-                "WeChat's confirmation is awaited, retry later", retry_after=5)
+            raise once.answer_lost()
     if entry is None:
         entry = {
             "change_id": "chg_" + secrets.token_hex(8), "card_id": card_id, "code": code,
@@ -148,9 +147,10 @@ def _change_locked(
         fresh = False
     bound = {"card_id": card_id, "code": code, "fingerprint": fp,
              "change_id": entry["change_id"], "state": "pending"}
+    # A once-marker (the key's binding, kept 30 days), not a lock: the key's claim is held.
     if fresh and not r.set(keys.member_change_key(digest), json.dumps(bound), nx=True,
                            ex=KEY_TTL):
-        raise Unprocessable("this Idempotency-Key is being used for another change right now")
+        raise once.key_reused("it is being used for another change right now")
     save(r, entry, new=fresh, awaits_event=fresh)
     try:
         answer = wechat.membercard_updateuser(wechat_body(card_id, code, changes))

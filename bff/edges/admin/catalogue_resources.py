@@ -15,7 +15,6 @@ from bff.edges.admin.catalogue_schemas import (
     CardIdsQuerySchema,
     CardIdsSchema,
     CardViewSchema,
-    IdempotencyHeaderSchema,
     SendCheckSchema,
     StockSchema,
     WeChatStatsQuerySchema,
@@ -23,14 +22,20 @@ from bff.edges.admin.catalogue_schemas import (
 )
 from bff.edges.http.admin_auth import MARKETING, admin_blueprint, roles
 from bff.edges.http.fields import CARD_ID
-from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.edges.http.idempotency import IdempotencyKeySchema
+from bff.edges.http.openapi import (
+    ONCE_ANSWERS,
+    UNKNOWN_CARD_ANSWER,
+    UPSTREAM_FAILURES,
+    documents,
+)
 from bff.ground.errors import Unprocessable
 from bff.ground.services import services
 
 blp = admin_blueprint("admin-catalogue", __name__,
                       "Operators: the card catalogue, activation forms and WeChat's card data")
-ONCE_CONFLICT = ("a request with this Idempotency-Key is in progress, or its first attempt "
-                 "reached WeChat and the answer was lost")
+ONCE_CONFLICT = ("the first attempt with this Idempotency-Key reached WeChat and its answer "
+                 "was lost (WeChat cannot confirm it): check the card, then use a new key")
 
 
 def _card_id(card_id: str) -> str:
@@ -44,13 +49,13 @@ def _card_id(card_id: str) -> str:
 @blp.route("/cards")
 class Cards(MethodView):
     @blp.arguments(CardCreateSchema)
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.response(201, CardCreatedSchema)
     @blp.alt_response(409, description=ONCE_CONFLICT)
     @blp.alt_response(422, description="the card breaks one of WeChat's rules (errors names "
                                        "the field), or the Idempotency-Key was used for "
                                        "another card")
-    @documents(UPSTREAM_FAILURES)
+    @documents(ONCE_ANSWERS, UPSTREAM_FAILURES)
     @roles(MARKETING)
     def post(self, data: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
         """Create a card (WeChat's card/create body); it waits for WeChat's review
@@ -61,7 +66,7 @@ class Cards(MethodView):
         """
         svc = services()
         return {"card_id": catalogue.create_card(svc.redis, svc.wechat, data["card"],
-                                                 headers["idempotency_key"])}
+                                                 headers["key"])}
 
     @blp.arguments(CardIdsQuerySchema, location="query")
     @blp.response(200, CardIdsSchema)
@@ -113,13 +118,13 @@ class Card(MethodView):
 @blp.route("/cards/<card_id:card_id>/stock")
 class Stock(MethodView):
     @blp.arguments(StockSchema)
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.response(200, StockSchema)
     @blp.alt_response(409, description="less stock left than delta takes away (45031); "
                                        + ONCE_CONFLICT)
     @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
                                        "was used for another change")
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
+    @documents(UNKNOWN_CARD_ANSWER, ONCE_ANSWERS, UPSTREAM_FAILURES)
     @roles(MARKETING)
     def post(self, data: dict[str, Any], headers: dict[str, Any],
              card_id: str) -> dict[str, Any]:
@@ -129,7 +134,7 @@ class Stock(MethodView):
         """
         svc = services()
         return catalogue.change_stock(svc.redis, svc.wechat, _card_id(card_id), data["delta"],
-                                      headers["idempotency_key"])
+                                      headers["key"])
 
 
 @blp.route("/cards/<card_id:card_id>/activation-form")

@@ -19,13 +19,6 @@ COMMON_FORM_FIELDS = ("USER_FORM_INFO_FLAG_MOBILE", "USER_FORM_INFO_FLAG_SEX",
 RICH_FIELD_TYPES = ("FORM_FIELD_RADIO", "FORM_FIELD_SELECT", "FORM_FIELD_CHECK_BOX")
 
 
-class IdempotencyHeaderSchema(Schema):
-    idempotency_key = fields.Str(
-        data_key="Idempotency-Key", load_default=None, validate=validate.Length(1, 64),
-        metadata={"description": "optional: a retry with the same key gets the first answer "
-                                 "and makes no second call to WeChat"})
-
-
 class CardCreatedSchema(Schema):
     card_id = fields.Str()
 

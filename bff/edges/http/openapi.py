@@ -27,6 +27,7 @@ from typing import Any
 
 from apispec import APISpec, BasePlugin
 
+from bff.domain.once import KEY_REUSED
 from bff.edges.http.fields import register_converters
 from bff.edges.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from bff.edges.http.openapi_docs import OVERVIEW, REQUEST_EXAMPLES
@@ -56,8 +57,11 @@ REDEMPTION_ANSWERS = {
     422: "invalid body, or an Idempotency-Key already used for another code",
     503: "another request is redeeming this code; retry",
 }
-# Every operation taking an Idempotency-Key: the key bound to another request is a 422.
-KEY_REUSED = "an Idempotency-Key already used for another request"
+# Every operation taking an Idempotency-Key: the key bound to another request is a 422
+# (bff.domain.once); a request while the first with its key runs waits, then 503.
+ONCE_ANSWERS = {503: "the first request with the same key (Idempotency-Key, activate_ticket) is "
+                     "still running; or WeChat is busy, its daily quota is used up, or storage "
+                     "is unavailable; retry (Retry-After)"}
 FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; never in the spec
 ROLES_KEY = "x-bff-roles"  # the operator roles an endpoint allows (bff.edges.http.admin_auth.roles)
 

@@ -12,6 +12,7 @@ from bff.domain.members.info import member_info
 from bff.domain.members.plugin import activation_plugin
 from bff.edges.http.openapi import (
     NOT_ISSUABLE_ANSWER,
+    ONCE_ANSWERS,
     UNKNOWN_CARD_ANSWER,
     UPSTREAM_FAILURES,
     documents,
@@ -58,8 +59,9 @@ class Activate(MethodView):
     @blp.alt_response(409, description="the card was deleted / is being given away, or its "
                                         "receipt has not reached the service yet (retry)")
     @blp.alt_response(422, description="72012: the activate_ticket is expired or not valid "
-                                       "(open the plug-in again), or an invalid body")
-    @documents(UPSTREAM_FAILURES)
+                                       "(open the plug-in again), the ticket already used for "
+                                       "another card, or an invalid body")
+    @documents(ONCE_ANSWERS, UPSTREAM_FAILURES)
     @user_required
     @spends_quota
     def post(self, data: dict) -> dict:

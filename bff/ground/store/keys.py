@@ -89,13 +89,13 @@ def session(token_id: str) -> str:
 #   retried activation reuses it; no TTL.
 # - ``bff:plugin:<card_id>:<sha256(outer_str)>`` string, JSON activation-plug-in answer; TTL 300 s.
 # Activation per ticket (one hash tag per ticket; ``<t>`` = sha256(activate_ticket)[:32]):
-# - ``bff:{act:<t>}:claim`` string, owner token of the request doing the work; TTL 60 s.
+# - ``bff:{act:<t>}:claim`` string, the redis-py Lock token of the request doing the work
+#   (``bff.domain.once``); TTL 60 s.
 # - ``bff:{act:<t>}:result`` string, the answer, AES-GCM sealed (context ``act:<t>``); TTL 1 day.
 # - ``bff:{act:<t>}:sent`` string, epoch seconds when the activate was sent (set before, cleared
 #   on a definite refusal): an attempt that finds it asks WeChat whether it landed instead of
 #   activating again; TTL 1 day.
-# - ``bff:{act:<t>}:failure:<owner>`` string, JSON {status, message, errcode, retry_after} of that
-#   owner's failed attempt, for requests that were waiting on it; TTL 15 s.
+# - ``bff:{act:<t>}:claim:failure:<owner>`` (``once_failure``).
 def member(card_id: str, code: str) -> str:
     return f"{PREFIX}member:{card_id}:{code}"
 
@@ -129,8 +129,6 @@ def activation_sent(ticket_digest: str) -> str:
     return f"{PREFIX}{{act:{ticket_digest}}}:sent"
 
 
-def activation_failure(ticket_digest: str, owner: str) -> str:
-    return f"{PREFIX}{{act:{ticket_digest}}}:failure:{owner}"
 
 
 # Redemption (bff/domain/redemption.py), one hash tag per code so the lock (``claim``), the ledger
@@ -140,9 +138,10 @@ def activation_failure(ticket_digest: str, owner: str) -> str:
 #   staff_id, operator, location, channel, key (Idempotency-Key digest or null)}; the record of a
 #   consumed code; no TTL (it is the audit trail).
 # - ``bff:{redeem:<code>}:claim`` string, random owner token of the one caller allowed to
-#   consume the code now; TTL 60 s, ``bff.domain.redemption.CLAIM_TTL_MS`` (released as soon as the
-#   ledger entry is written or the consume failed).
-# - ``bff:{redeem:<code>}:inflight`` hash claim owner -> JSON ledger entry of a consume sent or
+#   consume the code now (a redis-py Lock, ``bff.domain.once``'s claim); TTL 60 s,
+#   ``bff.domain.redemption.CLAIM_TTL_MS`` (released as soon as the ledger entry is written or
+#   the consume failed).
+# - ``bff:{redeem:<code>}:inflight`` hash attempt token -> JSON ledger entry of a consume sent or
 #   about to be sent; dropped when WeChat answers (success or refusal), kept when the answer was
 #   lost or the consume outlived its claim: when WeChat reports the code consumed, the earliest
 #   one becomes the ledger entry; TTL 1 day.
@@ -272,7 +271,8 @@ def channel_cards() -> str:
 
 # Member changes (bff.domain.members.changes), one hash tag per member ``{mbr:<card_id>:<code>}``
 # so the lock, the ledger and its indexes live together:
-# - ``bff:{mbr:<card_id>:<code>}:lock`` string, owner token of the one change running now;
+# - ``bff:{mbr:<card_id>:<code>}:lock`` string, the redis-py Lock token of the one change
+#   running now;
 #   TTL 30 s (``bff.domain.members.changes.LOCK_TTL_MS``).
 # - ``bff:{mbr:<card_id>:<code>}:changes`` hash change_id -> JSON {change_id, card_id, code, key,
 #   at, by, source, state, add_bonus, bonus, record_bonus, add_balance, balance,
@@ -285,6 +285,8 @@ def channel_cards() -> str:
 #   recorded as; no TTL.
 # - ``bff:member-change-key:<sha256(key)[:32]>`` string JSON {card_id, code, fingerprint,
 #   change_id, state}: what an Idempotency-Key did; TTL 30 days.
+# - ``bff:member-change-key:<sha256(key)[:32]>:claim`` string, the redis-py Lock token of the
+#   request running that key's change (``bff.domain.once``); TTL 60 s.
 # - ``bff:member-number-index:<membership_number>`` set of ``<card_id> <code>`` with that number
 #   (written at activation); no TTL.
 def _member_tag(card_id: str, code: str) -> str:
@@ -315,6 +317,10 @@ def member_change_key(digest: str) -> str:
     return f"{PREFIX}member-change-key:{digest}"
 
 
+def member_change_claim(digest: str) -> str:
+    return f"{member_change_key(digest)}:claim"
+
+
 def members_by_number(number: str) -> str:
     return f"{PREFIX}member-number-index:{number}"
 
@@ -339,7 +345,8 @@ def card_package_checked(oa_openid: str, card_id: str) -> str:
 # hash tag per key):
 # - ``bff:{cat:<d>}:result`` string, JSON {fp (sha256 of the request), answer | uncertain};
 #   TTL 1 day.
-# - ``bff:{cat:<d>}:claim`` string, owner token of the request doing the work; TTL 60 s.
+# - ``bff:{cat:<d>}:claim`` string, the redis-py Lock token of the request doing the work
+#   (``bff.domain.once``); TTL 60 s.
 # - ``bff:card-known:<card_id>`` string "1" (WeChat's card/get knows the card) or "0" (40073);
 #   TTL 1 h / 60 s (bff.domain.catalogue.ensure_known).
 def card_known(card_id: str) -> str:
@@ -374,6 +381,14 @@ def test_whitelist() -> str:
 
 def stock_alert(card_id: str) -> str:
     return f"{PREFIX}stock-alert:{card_id}"
+
+
+# Exactly once (bff.domain.once), next to any claim (same hash tag):
+# - ``<claim>:failure:<owner>`` string, JSON {status, message, errcode, retry_after} of that
+#   claim holder's failed attempt, written only for requests waiting on it (each sets it empty
+#   first); TTL 15 s.
+def once_failure(claim_key: str, owner: str) -> str:
+    return f"{claim_key}:failure:{owner}"
 
 
 def catalogue_once(digest: str, part: str) -> str:

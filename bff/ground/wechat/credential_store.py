@@ -8,13 +8,14 @@ processes do not ask again at once. Deletes compare first, in a small Lua script
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import redis as redislib
+from redis.exceptions import LockError
+from redis.lock import Lock
 
-from bff.ground.store import UNAVAILABLE, keys, release_claim
+from bff.ground.store import UNAVAILABLE, keys
 from bff.ground.wechat.errors import WeChatError, WeChatUnavailable, error_for
 
 REDIS_DOWN = UNAVAILABLE
@@ -74,21 +75,19 @@ class CredentialStore:
         except REDIS_DOWN:
             pass
 
-    def lock(self, kind: str) -> str | None:
-        """Take the refresh lock: our owner token, or None when another process holds it."""
-        owner = secrets.token_hex(16)
-        if self.redis.set(keys.credential_lock(self.appid, kind), owner, nx=True,
-                          px=self.lock_ttl_ms):
-            return owner
-        return None
+    def lock(self, kind: str) -> Lock | None:
+        """Take the refresh lock (a redis-py ``Lock``, not waited for: the caller reads the
+        value between tries), or None when another process holds it."""
+        lock = self.redis.lock(keys.credential_lock(self.appid, kind),
+                               timeout=self.lock_ttl_ms / 1000)
+        return lock if lock.acquire(blocking=False) else None
 
-    def release(self, kind: str, owner: str) -> None:
-        """Release the refresh lock only while ``owner`` still holds it (compare and delete)."""
-        key = keys.credential_lock(self.appid, kind)
+    def release(self, kind: str, lock: Lock) -> None:
+        """Release the refresh lock only while we still hold it (never another's)."""
         try:
-            release_claim(self.redis, key, owner)
-        except REDIS_DOWN:
-            pass  # the lock expires by itself
+            lock.release()
+        except (LockError, *REDIS_DOWN):
+            pass  # lapsed, or Redis is away: the lock expires by itself
 
     def expire(self, kind: str, failed: str) -> None:
         """Delete the stored value only if it is still ``failed``."""
