@@ -8,24 +8,19 @@ first, one upstream consume however many requests arrive; a retry with the same
 
 from __future__ import annotations
 
-import redis
-
 from bff.domain.ownership import CodeFacts, check_owner, code_facts, name_code, proof_keys, settling
 from bff.domain.profiles import get_profile
 from bff.domain.redemption import lookup, redeem_once
 from bff.domain.sessions.user import SessionUser
-from bff.ground.config import Settings
 from bff.ground.errors import Forbidden
-from bff.ground.wechat.api import WeChatApi
+from bff.ground.services import Services
 
 
-def redeem_own_code(
-    r: redis.Redis, settings: Settings, wechat: WeChatApi, user: SessionUser, *, card_id: str,
-    code: str | None = None, encrypt_code: str | None = None,
-    idempotency_key: str | None = None,
-) -> dict:
+def redeem_own_code(svc: Services, user: SessionUser, *, card_id: str, code: str | None = None,
+                    encrypt_code: str | None = None, idempotency_key: str | None = None) -> dict:
     """Redeem the caller's code once; a retry with the same key gets the first answer, any other
     attempt on a redeemed code a 409 saying when and through which channel."""
+    r, settings, wechat = svc.redis, svc.settings, svc.wechat
     if not get_profile(r, card_id).self_redeem:
         raise Forbidden("this card cannot be redeemed by its holder; show it at the counter")
     named = name_code(wechat, code=code, encrypt_code=encrypt_code)

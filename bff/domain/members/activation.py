@@ -29,6 +29,7 @@ from bff.domain.ownership import Caller, name_code, owned_code, proof_keys, tran
 from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.domain.profiles import get_profile
 from bff.ground.errors import ServiceUnavailable, Unprocessable
+from bff.ground.services import Services
 from bff.ground.store import keys
 from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
@@ -50,11 +51,11 @@ def ticket_expired() -> Unprocessable:
     )
 
 
-def activate_member_card(
-    r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Caller, *,
-    activate_ticket: str, card_id: str, code: str | None = None, encrypt_code: str | None = None,
-) -> dict[str, Any]:
+def activate_member_card(svc: Services, caller: Caller, *, activate_ticket: str, card_id: str,
+                         code: str | None = None,
+                         encrypt_code: str | None = None) -> dict[str, Any]:
     """``{card_id, code, membership_number, fields}``; the same answer for every retry."""
+    r, settings, wechat = svc.redis, svc.settings, svc.wechat
     named = name_code(wechat, code=code, encrypt_code=encrypt_code)
     # Linked (when the ownership rests on a new link) only if the activation succeeds.
     with owned_code(r, wechat, caller, named, card_id=card_id,

@@ -132,7 +132,7 @@ class Redeem(MethodView):
         attempt on a redeemed code is 409 saying when and through which channel.
         """
         svc = services()
-        return redeem.redeem_own_code(svc.redis, svc.settings, svc.wechat, current_user(),
-                                      card_id=data["card_id"], code=data.get("code"),
+        return redeem.redeem_own_code(svc, current_user(), card_id=data["card_id"],
+                                      code=data.get("code"),
                                       encrypt_code=data.get("encrypt_code"),
                                       idempotency_key=headers.get("key"))

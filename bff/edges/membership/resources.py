@@ -66,9 +66,8 @@ class Activate(MethodView):
     @spends_quota
     def post(self, data: dict) -> dict:
         """Activate the caller's member card with the plug-in's activate_ticket (idempotent)"""
-        svc = services()
         return activate_member_card(
-            svc.redis, svc.settings, svc.wechat, current_user(),
+            services(), current_user(),
             activate_ticket=data["activate_ticket"], card_id=data["card_id"],
             code=data.get("code"), encrypt_code=data.get("encrypt_code"),
         )
@@ -84,8 +83,7 @@ class MemberCard(MethodView):
     @spends_quota
     def get(self, card_id: str) -> dict:
         """The caller's member-card info: number, bonus, balance, status, form fields"""
-        svc = services()
-        return member_info(svc, current_user(), card_id)
+        return member_info(services(), current_user(), card_id)
 
 
 @blp.route("/capabilities")
