@@ -33,7 +33,7 @@ function qrCodes () {
     clear(out, h('img', { class: 'qr', src: png, alt: 'QR code', 'data-testid': 'qr-image' }),
       h('p', {}, h('a', { href: png, download: `qr-${v.card_id}.png`, id: 'qr-png' }, 'Download PNG'), ' · ',
         h('a', { href: svg, download: `qr-${v.card_id}.svg` }, 'Download SVG')),
-      facts([['url', qr.url], ['expires in', qr.expire_seconds ? `${qr.expire_seconds} s` : 'never']]))
+      facts([['ticket', qr.ticket], ['url', qr.url], ['expires in', qr.expire_seconds ? `${qr.expire_seconds} s` : 'never']]))
     say(line, 'QR code made.', 'ok')
   }))
   return section('QR code', form)
