@@ -22,7 +22,17 @@ from bff.ground.store import keys
 
 STATIC = Path(__file__).parent / "static"
 PAGES = ("index", "coupons", "cards", "member", "staff")  # templates/demo/<name>.html
-REPO = Path(__file__).resolve().parents[2]
+
+
+def _repository() -> Path:
+    """The source checkout this package runs from (where ``npm ci`` put the JS-SDK and the
+    client lives): the nearest parent with a pyproject.toml; the package's own folder when
+    installed elsewhere (the demo then reports both as missing)."""
+    here = Path(__file__).resolve()
+    return next((p for p in here.parents if (p / "pyproject.toml").is_file()), here.parent)
+
+
+REPO = _repository()
 CLIENT_DIR = REPO / "clients" / "js"
 JSSDK_FILE = REPO / "node_modules" / "weixin-js-sdk" / "index.js"
 

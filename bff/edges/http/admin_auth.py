@@ -26,6 +26,7 @@ from bff.domain import operators
 from bff.domain.operators import ADMIN, MARKETING, ROLES, STAFF, Operator
 from bff.edges.http.bearer import bearer_token
 from bff.edges.http.openapi import ADMIN_SCHEME, CONSOLE_SCHEME, ROLES_KEY, documents
+from bff.edges.http.quota import limited_attempt
 from bff.edges.http.request_guard import authenticated_by
 from bff.ground.errors import Forbidden, Unauthorized
 from bff.ground.services import services
@@ -91,8 +92,11 @@ def authenticate() -> Operator:
         svc = services()
         operator = operators.authenticate(svc.redis, token, svc.settings.admin_token)
         if operator is None:
-            raise Unauthorized("a valid operator token is required (Authorization: Bearer ...)"
-                               " or a console session")
+            # a guess, charged to the address's failure budget like a refused sign-in: 429
+            # once used up (a valid token is looked up first, so it is never held back)
+            with limited_attempt():
+                raise Unauthorized("a valid operator token is required (Authorization: "
+                                   "Bearer ...) or a console session")
         identified(operator)
     else:
         session = console_session()

@@ -178,9 +178,10 @@ def gate() -> Response | None:
 
     1. the view's own body bound (``@body_limit``);
     2. an over-long query string: 414;
-    3. JSON the parser would turn into a 500: 400;
-    4. the authentication the view is marked with (``@user_required``, ``@admin_required``,
-       or its blueprint's): 401/403 before anything about the body is said;
+    3. the authentication the view is marked with (``@user_required``, ``@roles``, or its
+       blueprint's): 401/403 before anything about the body is said or read — an anonymous
+       caller never makes the service parse its body;
+    4. JSON the parser would turn into a 500: 400;
     5. a JSON body where the view takes one: 415.
 
     flask-smorest parses the arguments after this, so a caller without credentials never learns
@@ -190,12 +191,12 @@ def gate() -> Response | None:
     if view.body_limit is not None:
         request.max_content_length = max(view.body_limit,
                                          current_app.config["MAX_CONTENT_LENGTH"] or 0)
-    refused = refuse_long_query() or _hostile_json()
+    refused = refuse_long_query()
     if refused is not None:
         return refused
     if view.authenticate is not None:
         view.authenticate()
-    return _missing_json_body(view)
+    return _hostile_json() or _missing_json_body(view)
 
 
 def init_app(app: Flask) -> None:
