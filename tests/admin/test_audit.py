@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from bff.domain import audit
 from bff.ground.store import keys
@@ -79,12 +80,33 @@ def test_pages_go_back_in_time_with_next_before(story, client, redis_client):
     story.assert_error(res, 422)
 
 
-def test_the_log_is_capped(redis_client, monkeypatch):
-    monkeypatch.setattr(audit, "MAX_ENTRIES", 10)
-    for _ in range(500):
+def test_the_log_is_trimmed_by_age_never_by_count(redis_client):
+    day_ms = 86400 * 1000
+    now_ms = int(time.time() * 1000)
+    for age in (500, 450):  # days: older than the retention
+        redis_client.xadd(keys.audit_log(), {"path": f"/{age}"}, id=f"{now_ms - age * day_ms}-0")
+    redis_client.xadd(keys.audit_log(), {"path": "/300"}, id=f"{now_ms - 300 * day_ms}-0")
+    for i in range(300):
         audit.record(redis_client, operator="ada", role="admin", via="bearer", action="a",
-                     method="POST", path="/p", status=200, request_id=None)
-    assert redis_client.xlen(keys.audit_log()) < 500
+                     method="POST", path=f"/new{i}", status=200, request_id=None)
+    kept = [v["path"] for _, v in redis_client.xrange(keys.audit_log())]
+    assert "/300" in kept and "/new0" in kept and len(kept) >= 301  # nothing young trimmed
+    assert "/500" not in kept and "/450" not in kept
+
+
+def test_an_operators_refusals_past_the_bound_are_counted_not_listed(redis_client):
+    now = time.time()
+    for i in range(audit.REFUSALS_LISTED_PER_MINUTE + 20):
+        audit.record(redis_client, operator="mia", role="marketing", via="bearer", action="x",
+                     method="POST", path=f"/{i}", status=403, request_id=None, at=now)
+    listed = [v for _, v in redis_client.xrange(keys.audit_log())]
+    assert len(listed) == audit.REFUSALS_LISTED_PER_MINUTE + 1
+    assert listed[-1]["action"] == audit.REFUSALS_COUNTED
+    counted = redis_client.get(keys.audit_refusals("mia", int(now // 60)))
+    assert int(counted) == audit.REFUSALS_LISTED_PER_MINUTE + 20
+    audit.record(redis_client, operator="mia", role="marketing", via="bearer", action="ok",
+                 method="PUT", path="/done", status=200, request_id=None, at=now)
+    assert redis_client.xrevrange(keys.audit_log(), count=1)[0][1]["action"] == "ok"
 
 
 def test_commands_that_change_state_are_recorded_as_cli(story, runner, client):

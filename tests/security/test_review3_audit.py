@@ -22,7 +22,7 @@ def test_review3_a_low_role_operator_cannot_push_real_entries_out_of_the_audit(
     Scaled down here (the cap patched to 50); a fix keeps the entry: retention by age
     (``MINID``) instead of count, refusals throttled/kept apart, or an alert and refusal
     once an operator's refusals pass a bound."""
-    monkeypatch.setattr(audit, "MAX_ENTRIES", 50)
+    monkeypatch.setattr(audit, "RETENTION_SECONDS", audit.RETENTION_SECONDS)
     mia = story.operator("mia", "marketing")
     changed = client.put("/v1/admin/test-whitelist", json={"openid": [], "username": []},
                          headers=mia)

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from bff.domain.codes import admin as code_admin
 from bff.domain.members import change_ledger, changes
 from bff.domain.members.members import find_members
+from bff.domain.operators import BREAK_GLASS
 from bff.edges.admin.member_schemas import (
     ChangesSchema,
     CodeUpdateRequestSchema,
@@ -23,7 +24,7 @@ from bff.edges.admin.member_schemas import (
     UserCardsQuerySchema,
     UserCardsSchema,
 )
-from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, roles
+from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, current_operator, roles
 from bff.edges.http.idempotency import RequiredIdempotencyKeySchema
 from bff.edges.http.openapi import UPSTREAM_FAILURES, documents
 from bff.ground.errors import NotFound
@@ -60,7 +61,9 @@ class MemberChanges(MethodView):
         the same key with another body is 422. Changes to one member run one at a time.
         """
         svc = services()
-        by = data.pop("by")
+        operator = current_operator()
+        by = data.pop("by")  # the ledger names the account; the typed name only for break-glass
+        by = by if operator.name == BREAK_GLASS else operator.name
         answer, created = changes.change_member(svc.redis, svc.wechat, card_id=card_id,
                                                 code=code, key=headers["key"], body=data, by=by,
                                                 clock=svc.clock)

@@ -77,7 +77,9 @@ class MemberChangeSchema(Schema):
         validate.Regexp(r"^https?://[\x21-\x7e]+$", error="an http(s) URL")])
     notify = fields.Nested(NotifySchema)
     by = fields.Str(validate=validate.Length(1, 64), load_default="operator",
-                    metadata={"description": "who makes the change (kept in the ledger)"})
+                    metadata={"description": "who makes the change, kept in the ledger for the "
+                                             "break-glass BFF_ADMIN_TOKEN only; an operator "
+                                             "account's changes name the account"})
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:

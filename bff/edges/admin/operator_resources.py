@@ -49,7 +49,9 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _set_cookie(session_id: str) -> None:
-    secure = (urlsplit(f"//{request.host}").hostname or "") not in LOOPBACK
+    # Secure over HTTPS (request.is_secure follows a trusted proxy's X-Forwarded-Proto), and
+    # on any host but loopback: a TLS proxy forwarding to 127.0.0.1 still gets Secure.
+    secure = request.is_secure or (urlsplit(f"//{request.host}").hostname or "") not in LOOPBACK
 
     @after_this_request
     def cookie(response: Response) -> Response:

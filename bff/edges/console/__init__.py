@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, send_from_directory
+from flask import Blueprint, Flask, request, send_from_directory
 from flask.wrappers import Response
 
 STATIC = Path(__file__).parent / "static"
@@ -33,13 +33,16 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 
 def register_console(app: Flask) -> None:
-    """Serve the console (production and sandbox mode)."""
+    """Serve the console (production and sandbox mode). The lock-down headers go on every
+    answer under /console, including those no console route made (a redirect, a 405)."""
     app.register_blueprint(bp)
+    app.after_request(lock_down)
 
 
-@bp.after_request
 def lock_down(response: Response) -> Response:
     """Every console response carries the policy; pages are revalidated, never cached stale."""
+    if request.path != "/console" and not request.path.startswith("/console/"):
+        return response
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -476,7 +476,14 @@ def console_sessions_of(name: str) -> str:
 
 # Audit (bff/domain/audit.py):
 # - ``bff:{audit}:log`` stream, one entry per state-changing operator request or command
-#   {at, operator, role, via, action, method, path, status, request_id}; XADD trims it to
-#   about ``bff.domain.audit.MAX_ENTRIES`` (100,000) newest entries; no TTL.
+#   {at, operator, role, via, action, method, path, status, request_id}; XADD trims entries
+#   older than ``bff.domain.audit.RETENTION_SECONDS`` (by age, never by count: the people the
+#   audit watches cannot push entries out); no TTL.
+# - ``bff:{audit}:refusals:<operator name>:<minute>`` string, an operator's refused requests
+#   in one minute (INCR; TTL 2 minutes): past the bound they are counted, not listed.
 def audit_log() -> str:
     return f"{PREFIX}{{audit}}:log"
+
+
+def audit_refusals(operator: str, minute: int) -> str:
+    return f"{PREFIX}{{audit}}:refusals:{operator}:{minute}"
