@@ -175,7 +175,7 @@ def dev(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from bff import create_app
-    from bff.ground.config import ConfigError
+    from bff.ground.config import SANDBOX_ADMIN_TOKEN, ConfigError
     from bff.ground.services import services
 
     try:  # the port first: a taken one is said before anything else happens
@@ -212,6 +212,8 @@ def dev(host: str, port: int) -> None:
     else:
         store = EMBEDDED_STORE
     admin_token = services(app).settings.admin_token
+    if admin_token != SANDBOX_ADMIN_TOKEN:  # a token of one's own is never printed
+        admin_token = "<your BFF_ADMIN_TOKEN>"
     click.echo(WALKTHROUGH.format(base=base, store=store, admin_token=admin_token))
     notice = jssdk_notice()
     if notice:

@@ -112,7 +112,7 @@ return 1
 """
 # A session in use: still the operator's current token (or BFF_ADMIN_TOKEN), then renewed.
 _TOUCH = """
--- KEYS: session, tokens; ARGV: idle seconds, token_id of BFF_ADMIN_TOKEN
+-- KEYS: session, tokens; ARGV: idle seconds (0: do not renew), token_id of BFF_ADMIN_TOKEN
 local s = redis.call('HMGET', KEYS[1], 'name', 'role', 'token_id', 'csrf')
 if not s[1] then return false end
 if s[1] == 'break-glass' then
@@ -121,7 +121,7 @@ elseif redis.call('HGET', KEYS[2], s[3]) ~= s[2] .. ' ' .. s[1] then
   redis.call('DEL', KEYS[1])
   return false
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return s
 """
 
@@ -234,11 +234,14 @@ def sign_in(r: redis.Redis, token: str, break_glass_token: str,
 
 
 def session(r: redis.Redis, session_id: str, break_glass_token: str,
-            idle_seconds: int) -> ConsoleSession | None:
-    """The live session of this cookie, renewed for another idle period; else None."""
+            idle_seconds: int, *, renew: bool = True) -> ConsoleSession | None:
+    """The live session of this cookie, renewed for another idle period unless ``renew`` is
+    false (a page's background poll: it must not keep an unattended console signed in);
+    else None."""
     found = _script(r, "touch", _TOUCH)(
         keys=[keys.console_session(token_id(session_id)), keys.operator_tokens()],
-        args=[idle_seconds, token_id(break_glass_token) if break_glass_token else ""])
+        args=[idle_seconds if renew else 0,
+              token_id(break_glass_token) if break_glass_token else ""])
     if not found:
         return None
     name, role, _, csrf = found

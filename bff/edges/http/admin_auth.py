@@ -42,6 +42,9 @@ NO_ADMIN_TOKEN = "no valid operator token or console session"
 NO_CONSOLE_SESSION = "no console session (the bff_console cookie is missing or has expired)"
 COOKIE = "bff_console"
 CSRF_HEADER = "X-CSRF-Token"
+# A console page's own background request (a poll): the session must be live, but the request
+# does not renew it, so an unattended page cannot keep an operator signed in.
+BACKGROUND_HEADER = "X-BFF-Background"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_COOKIE_CHARS = 128
 ROLES_ATTRIBUTE = "_bff_roles"
@@ -69,7 +72,8 @@ def console_session() -> operators.ConsoleSession | None:
         return None
     svc = services()
     return operators.session(svc.redis, session_id, svc.settings.admin_token,
-                             svc.settings.console_idle_seconds)
+                             svc.settings.console_idle_seconds,
+                             renew=request.headers.get(BACKGROUND_HEADER) != "1")
 
 
 def check_csrf(session: operators.ConsoleSession) -> None:

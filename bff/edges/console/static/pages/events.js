@@ -33,7 +33,7 @@ export async function render (root) {
   async function poll () {
     try {
       for (;;) { // the stream from where we are, in pages, up to its end
-        const page = await api('GET', '/v1/admin/events', { query: { after, limit: 1000 } })
+        const page = await api('GET', '/v1/admin/events', { query: { after, limit: 1000 }, headers: { 'X-BFF-Background': '1' } })
         after = page.next || after
         if (!page.events.length) break
         events = [...page.events.reverse(), ...events].slice(0, KEEP)
