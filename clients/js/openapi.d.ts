@@ -483,7 +483,7 @@ export interface MemberChange {
   custom_field_values?: CustomFieldValues;
   background_pic_url?: string;
   notify?: Notify;
-  /** who makes the change (kept in the ledger) */
+  /** who makes the change, kept in the ledger for the break-glass BFF_ADMIN_TOKEN only; an operator account's changes name the account */
   by?: string;
 }
 
