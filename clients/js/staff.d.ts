@@ -2,7 +2,7 @@ import type { CodeInfo, Redemption } from './openapi.js'
 import { BffClient, ClientOptions } from './index.js'
 
 export interface StaffOptions extends ClientOptions {
-  /** BFF_ADMIN_TOKEN: staff devices only */
+  /** an operator token of role staff (bff operators add NAME --role staff): staff devices only */
   adminToken: string
 }
 

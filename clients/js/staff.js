@@ -1,4 +1,4 @@
-// The counter's side: query and redeem a code with the operator token (BFF_ADMIN_TOKEN).
+// The counter's side: query and redeem a code with an operator token (role staff: bff operators add).
 // For staff devices only: never ship the operator token in a page customers load.
 import { BffClient } from './index.js'
 import { BffError } from './errors.js'
