@@ -13,9 +13,12 @@ RETRIES = 5
 
 
 def stored(r: redis.Redis) -> set[str]:
-    """Every key of the service (the sandbox's own keys are its business) but the audit log,
-    one stream that records operators' refused requests by design."""
-    return set(r.scan_iter(match="bff:*", count=1000)) - {keys.audit_log()}
+    """Every key of the service (the sandbox's own keys are its business) but the audit's: its
+    log records operators' refused requests by design, and counts them per minute (a key that
+    expires in two minutes)."""
+    audit_refusals = keys.audit_refusals("", 0).rsplit(":", 2)[0] + ":"
+    return {k for k in r.scan_iter(match="bff:*", count=1000)
+            if k != keys.audit_log() and not k.startswith(audit_refusals)}
 
 
 def _self_redeemed(story) -> tuple[str, str, str]:

@@ -90,4 +90,4 @@ class Metrics(MethodView):
             # Several gunicorn workers: add up every worker's values, not just this one's.
             registry = CollectorRegistry()
             MultiProcessCollector(registry)
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
