@@ -54,6 +54,20 @@ def _redemption(story, app) -> Operation:
     return Operation(post, "card/code/consume", "code_consume", 200, 200)
 
 
+def _redemption_elsewhere(story, app) -> Operation:
+    """The same code under one key, redeemed "again" at another location: another request."""
+    card_id = story.card()
+    code = story.code_of(story.take(card_id, signed_by="ticket")[1])
+
+    def post(c, key: str, body: str) -> Any:
+        return c.post("/v1/admin/codes/redeem",
+                      json={"card_id": card_id, "code": code,
+                            "location": "Store 12" if body == "a" else "Store 13"},
+                      headers={**ADMIN, "Idempotency-Key": key})
+
+    return Operation(post, "card/code/consume", "code_consume", 200, 200)
+
+
 def _member_change(story, app) -> Operation:
     m = story.new_member()
     assert story.activate(m["token"], m["returned"]).status_code == 200
@@ -81,6 +95,7 @@ def _activation(story, app) -> Operation:
 
 
 OPERATIONS = {"catalogue stock": _stock, "redemption": _redemption,
+              "redemption elsewhere": _redemption_elsewhere,
               "member change": _member_change, "activation": _activation}
 
 

@@ -141,8 +141,11 @@ def redeem_once(
     (``bff.domain.once.WAIT_SECONDS`` by default).
     """
     digest = key_digest(channel, key_scope, idempotency_key)
+    # what the key is bound to: the request (the code and what is recorded with it), so the
+    # same key with another body is 422, as for every Idempotency-Key (bff.domain.once)
+    bound_to = f"{code}\x1f{once.fingerprint([card_id, staff_id, location])}"
     if digest:
-        _check_key(r, digest, code)  # bound only once a consume is about to be sent
+        _check_key(r, digest, bound_to)  # bound only once a consume is about to be sent
 
     def stored() -> dict[str, Any] | None:
         entry = lookup(r, code, card_id)
@@ -151,7 +154,7 @@ def redeem_once(
     def consume() -> dict[str, Any]:
         entry, consumed_here = _redeem_as_owner(
             r, wechat, card_id=card_id, code=code, staff_id=staff_id, location=location,
-            channel=channel, digest=digest, operator=operator)
+            channel=channel, digest=digest, operator=operator, bound_to=bound_to)
         return public(entry) if consumed_here else _answer(entry, digest, channel, show_staff)
 
     # One claim per code, whatever the key: two keys for one code are two requests, one wins.
@@ -160,20 +163,22 @@ def redeem_once(
                     busy="this code is being redeemed by another request")
 
 
-def _check_key(r: redis.Redis, digest: str, code: str) -> None:
-    """One key, one code: reusing a key for another code is a client bug, refused."""
+def _check_key(r: redis.Redis, digest: str, bound_to: str) -> None:
+    """One key, one request: reusing a key for another code or body is a client bug, refused.
+    (A binding written before the body was part of it names the code alone.)"""
     bound = r.get(keys.redeem_key(digest))
-    if bound is not None and bound != code:
-        raise once.key_reused("it redeemed another code; use a new key for each redemption")
+    if bound is not None and bound != bound_to and bound != bound_to.split("\x1f", 1)[0]:
+        raise once.key_reused("it redeemed another code, or with another body; use a new key "
+                              "for each redemption")
 
 
-def _bind_key(r: redis.Redis, digest: str, code: str) -> bool:
-    """Bind the key to ``code`` before its consume is sent (never before: a refused request
-    leaves no key behind). True when this call bound it, to be undone on a refusal."""
+def _bind_key(r: redis.Redis, digest: str, bound_to: str) -> bool:
+    """Bind the key to the request before its consume is sent (never before: a refused
+    request leaves no key behind). True when this call bound it, to be undone on a refusal."""
     key = keys.redeem_key(digest)
-    if r.set(key, code, nx=True, ex=KEY_TTL):  # a once-marker (the key's binding), not a lock
+    if r.set(key, bound_to, nx=True, ex=KEY_TTL):  # a once-marker (the key's binding)
         return True
-    _check_key(r, digest, code)
+    _check_key(r, digest, bound_to)
     return False
 
 
@@ -190,7 +195,7 @@ def _answer(entry: dict[str, Any], digest: str | None, channel: str,
 def _redeem_as_owner(
     r: redis.Redis, wechat: WeChatApi, *, card_id: str | None, code: str,
     staff_id: str | None, location: str | None, channel: str, digest: str | None,
-    operator: str | None = None,
+    operator: str | None = None, bound_to: str = "",
 ) -> tuple[dict[str, Any], bool]:
     """(the ledger entry, True when this call's consume made it)."""
     token = secrets.token_hex(16)  # names this attempt's in-flight entry
@@ -216,7 +221,7 @@ def _redeem_as_owner(
         "redeemed_at": int(time.time()), "staff_id": staff_id, "operator": operator,
         "location": location, "channel": channel, "key": digest,
     }
-    bound_here = _bind_key(r, digest, code) if digest else False
+    bound_here = _bind_key(r, digest, bound_to or code) if digest else False
     inflight = keys.redeem_inflight(code)
     pipe = r.pipeline(transaction=True)
     pipe.hset(inflight, token, json.dumps(entry))

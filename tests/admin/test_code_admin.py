@@ -105,7 +105,7 @@ def test_cli_codes_unavailable_update_redeem_and_users_cards(story, app, runner)
     assert res.exit_code == 0 and code in res.output, res.output
     res = runner.invoke(args=["codes", "redeem", code, "--key", "till-1", "--staff-id", "s1"])
     assert res.exit_code == 0 and '"staff_id": "s1"' in res.output, res.output
-    again = runner.invoke(args=["codes", "redeem", code, "--key", "till-1"])
+    again = runner.invoke(args=["codes", "redeem", code, "--key", "till-1", "--staff-id", "s1"])
     assert again.exit_code == 0 and again.output == res.output
     other = runner.invoke(args=["codes", "redeem", code])
     assert other.exit_code == 1 and "already been redeemed" in other.output
