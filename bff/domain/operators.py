@@ -112,9 +112,15 @@ return 1
 """
 # A session in use: still the operator's current token (or BFF_ADMIN_TOKEN), then renewed.
 _TOUCH = """
--- KEYS: session, tokens; ARGV: idle seconds (0: do not renew), token_id of BFF_ADMIN_TOKEN
-local s = redis.call('HMGET', KEYS[1], 'name', 'role', 'token_id', 'csrf')
+-- KEYS: session, tokens; ARGV: idle seconds (0: do not renew), token_id of BFF_ADMIN_TOKEN,
+-- now, the longest a session lives however busy
+local s = redis.call('HMGET', KEYS[1], 'name', 'role', 'token_id', 'csrf', 'created_at')
 if not s[1] then return false end
+if tonumber(s[5] or 0) + tonumber(ARGV[4]) < tonumber(ARGV[3]) then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+s[5] = nil
 if s[1] == 'break-glass' then
   if s[3] ~= ARGV[2] then redis.call('DEL', KEYS[1]) return false end
 elseif redis.call('HGET', KEYS[2], s[3]) ~= s[2] .. ' ' .. s[1] then
@@ -211,6 +217,10 @@ class ConsoleSession:
     csrf_token: str
 
 
+# However busy, a console session ends after a working day: the operator signs in again.
+MAX_SESSION_SECONDS = 12 * 3600
+
+
 def sign_in(r: redis.Redis, token: str, break_glass_token: str,
             idle_seconds: int) -> tuple[str, ConsoleSession] | None:
     """Open a console session for the token's operator: (the cookie's session id, the
@@ -241,7 +251,8 @@ def session(r: redis.Redis, session_id: str, break_glass_token: str,
     found = _script(r, "touch", _TOUCH)(
         keys=[keys.console_session(token_id(session_id)), keys.operator_tokens()],
         args=[idle_seconds if renew else 0,
-              token_id(break_glass_token) if break_glass_token else ""])
+              token_id(break_glass_token) if break_glass_token else "", int(time.time()),
+              MAX_SESSION_SECONDS])
     if not found:
         return None
     name, role, _, csrf = found

@@ -178,3 +178,15 @@ def test_the_token_is_in_no_answer_and_no_log_line(story, client, caplog):
         assert token not in res.get_data(as_text=True)
         assert token not in str(res.headers)
     assert token not in caplog.text
+
+
+def test_a_session_in_constant_use_still_ends_after_its_longest_life(story, client,
+                                                                    monkeypatch):
+    from bff.domain import operators
+
+    story.sign_in(SANDBOX_ADMIN_TOKEN)
+    assert client.get("/v1/admin/session").status_code == 200
+    monkeypatch.setattr(operators, "MAX_SESSION_SECONDS", -1)  # as if a day had passed
+    assert client.get("/v1/admin/session").status_code == 401
+    monkeypatch.setattr(operators, "MAX_SESSION_SECONDS", 12 * 3600)
+    assert client.get("/v1/admin/session").status_code == 401  # ended, not just refused
