@@ -2,8 +2,9 @@
 the AES envelope and its appid, and one use of each signed (timestamp, nonce).
 
 No Flask and no Redis: ``verify_push`` takes the query, the body and the settings, asks the
-caller's ``seen`` whether the signed pair was used before, and returns the verified message or
-raises ``PushRefused`` (one type; its ``reason`` names the check that failed).
+caller's ``seen`` whether the signed pair was used before (or leaves that to the caller, who
+marks it with what it records), and returns the verified message or raises ``PushRefused`` (one
+type; its ``reason`` names the check that failed).
 
 Modes (``BFF_PUSH_MODE``): ``safe`` accepts encrypted pushes only (``encrypt_type=aes``,
 ``msg_signature`` over the Encrypt value; ``signature`` is checked too when sent): a plain
@@ -77,7 +78,7 @@ Body = bytes | Callable[[], bytes]
 
 def verify_push(
     query: Mapping[str, str], body: Body | None, *, crypto: PushCrypto, mode: str,
-    max_skew: int, now: float, seen: Callable[[str, str], bool],
+    max_skew: int, now: float, seen: Callable[[str, str], bool] | None,
 ) -> PushMessage:
     """The verified push, or ``PushRefused``.
 
@@ -85,7 +86,9 @@ def verify_push(
     passed, so an unsigned request costs no body read); ``None`` for WeChat's URL check (GET).
     ``crypto`` holds the token, the EncodingAESKey(s) and the appid. ``seen(timestamp, nonce)``
     marks the signed pair as used and says whether it already was; it is asked last, once
-    everything else holds."""
+    everything else holds. ``seen=None``: the caller marks the pair itself once this returns,
+    in the same step as what it records (the event edge: one Redis script), and refuses a pair
+    used before with ``replayed()``."""
     timestamp, nonce = _signed_query(query, max_skew, now)
     if body is None:
         _check_signature(crypto, query.get("signature", ""), timestamp, nonce)
@@ -97,9 +100,14 @@ def verify_push(
         fields = (_decrypted(query, data, crypto, timestamp, nonce) if safe
                   else _plain(query, data, crypto, timestamp, nonce))
         message = PushMessage(fields, "safe" if safe else "plain", timestamp, nonce)
-    if seen(timestamp, nonce):
-        raise PushRefused(REPLAYED, "this signed push was already received (replay)")
+    if seen is not None and seen(timestamp, nonce):
+        raise replayed()
     return message
+
+
+def replayed() -> PushRefused:
+    """The refusal of a signed (timestamp, nonce) used before."""
+    return PushRefused(REPLAYED, "this signed push was already received (replay)")
 
 
 def _signed_query(query: Mapping[str, str], max_skew: int, now: float) -> tuple[str, str]:
