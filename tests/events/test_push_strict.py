@@ -72,6 +72,38 @@ def test_a_push_that_was_not_recorded_can_be_retried(client, redis_client, monke
     assert stream_len(redis_client) == 1
 
 
+def test_a_replay_whose_recording_fails_does_not_free_the_pair(story, client, redis_client,
+                                                                monkeypatch):
+    """The pair is marked by the recording script with a token of the request; a failed
+    script removes that request's mark only, never the mark of the push that used the pair."""
+    import bff.edges.events.push as push_module
+
+    url, body = signed_request(card_event("user_view_card", "o1", code="1"))
+    assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    real = push_module.record_event
+
+    def down(*args, **kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(push_module, "record_event", down)
+    assert client.post(url, data=body, content_type="text/xml").status_code == 503
+    monkeypatch.setattr(push_module, "record_event", real)
+    story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
+                       message="replay")
+    assert stream_len(redis_client) == 1
+
+
+def test_a_user_message_is_accepted_once(story, client, redis_client):
+    xml = ("<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>"
+           "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>")
+    url, body = signed_request(xml)
+    assert client.post(url, data=body, content_type="text/xml").get_data(as_text=True) \
+        == "success"
+    story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
+                       message="replay")
+    assert stream_len(redis_client) == 0
+
+
 @pytest.mark.parametrize("mode", ["safe", "compat", "plain"])
 def test_non_ascii_signatures_are_refused_not_500(redis_client, redis_url, mode):
     app = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": mode})

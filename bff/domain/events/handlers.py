@@ -12,13 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
 from bff.domain import channel_stats as stats
 from bff.domain import holdings
 from bff.domain.broadcasts import record_job_finish
 from bff.domain.catalogue import record_stock_alert
 from bff.domain.events.parse import CardEvent
+from bff.domain.events.receipt import record_receipt
 from bff.domain.identity import IdentityConflict, link_openids
 from bff.domain.members.change_events import reconcile
 from bff.domain.members.members import readable_fields, store_member
@@ -67,23 +66,6 @@ def lazy_unionid(svc: Services, oa_openid: str) -> None:
     unionid = unionid_of(svc.redis, svc.wechat, oa_openid, transient_raises=True)
     if unionid:
         _link_unionid(svc, oa_openid, unionid, "user_info")
-
-
-def record_receipt(r: redis.Redis, ev: CardEvent) -> holdings.Holding | None:
-    """The holding a ``user_get_card`` push reports, marked as WeChat's word on how the code
-    was received (``receipt``: "push", or "gift" from a friend). Run at receipt of the push
-    (so a decrypt right after wx.addCard finds it) and again by the worker; idempotent."""
-    if not ev.code:
-        return None
-    gift = ev.is_give_by_friend
-    existing = holdings.get_holding(r, ev.code)
-    keep = existing is not None and existing.oa_openid == ev.openid and is_final(existing.status)
-    return holdings.record_holding(r, holdings.Holding(
-        card_id=ev.card_id, code=ev.code, oa_openid=ev.openid,
-        status="" if keep else "NORMAL", outer_str=ev.outer_str,
-        received_at=ev.create_time, receipt="gift" if gift else "push",
-        gift_from=ev.friend_openid if gift else "", old_code=ev.old_code if gift else ""),
-        existing=existing)
 
 
 def user_get_card(svc: Services, entry_id: str, ev: CardEvent) -> None:

@@ -26,6 +26,7 @@ DAY_MS = 86_400_000
 class Recorded:
     entry_id: str
     duplicate: bool
+    replayed: bool = False  # the push's signed pair was used before: nothing recorded
 
 
 def retention_min_id(retention_days: int, now_ms: int | None = None) -> str:
@@ -48,29 +49,49 @@ def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
     }
 
 
-# KEYS: dedup marker, stream; ARGV: dedup ttl, minid, field/value pairs. One hash tag: cluster-safe.
+# KEYS: [the push's signed-pair marker,] the dedup marker, the stream. ARGV: the pair's TTL and
+# token (unused without a marker), the dedup TTL, the MINID, then the entry's field/value pairs.
+# One hash tag ({ev}): cluster-safe. Returns the entry id; '' for a duplicate (the pair is used
+# up all the same: the push is answered "success"); 'replayed' when the pair was used before,
+# and then nothing is written.
 _RECORD = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return '' end
-local id = redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[2], '*', unpack(ARGV, 3))
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+local n = #KEYS
+if n == 3 and redis.call('EXISTS', KEYS[1]) == 1 then return 'replayed' end
+local id = ''
+if redis.call('EXISTS', KEYS[n - 1]) == 0 then
+  id = redis.call('XADD', KEYS[n], 'MINID', '~', ARGV[4], '*', unpack(ARGV, 5))
+  redis.call('SET', KEYS[n - 1], '1', 'EX', ARGV[3])
+end
+if n == 3 then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1]) end
 return id
 """
 
 
 def record_event(
-    r: redis.Redis, fields: dict[str, str], *, mode: str, dedup_ttl: int, retention_days: int
+    r: redis.Redis, fields: dict[str, str], *, mode: str, dedup_ttl: int, retention_days: int,
+    pair: tuple[str, str] | None = None, pair_ttl: int = 0,
 ) -> Recorded:
     """Mark the event's dedup identity and append it to the stream, atomically.
 
     One Lua script (one round trip; the embedded store runs Lua too): a crash leaves both or
     neither, so an acknowledged event is in the stream exactly once across all instances.
+
+    ``pair``: the push's signed-pair marker (``keys.push_seen``) and a token of this request,
+    checked and set in the same script (the replay check costs no round trip of its own):
+    ``Recorded.replayed`` when it was set before, and then nothing is recorded. The marker
+    holds the token, so that a caller whose script failed removes its own mark only
+    (``store.release_claim``), never an earlier push's.
     """
     marker = keys.event_dedup(dedup_digest(fields))
     stream = keys.event_stream()
     values = entry_fields(fields, mode)
     minid = retention_min_id(retention_days)
-    args = [dedup_ttl, minid, *(x for kv in values.items() for x in kv)]
-    entry_id = _script(r)(keys=[marker, stream], args=args)
+    names = [*([pair[0]] if pair else []), marker, stream]
+    args = [pair_ttl, pair[1] if pair else "", dedup_ttl, minid,
+            *(x for kv in values.items() for x in kv)]
+    entry_id = _script(r)(keys=names, args=args)
+    if entry_id == "replayed":
+        return Recorded(entry_id="", duplicate=False, replayed=True)
     return Recorded(entry_id=entry_id or "", duplicate=not entry_id)
 
 

@@ -10,12 +10,20 @@ body is bounded by ``BFF_MAX_BODY_BYTES`` (413); XML is parsed without DTDs or e
 The checks are ``bff.ground.wechat.push.verify_push``'s; this edge reads the request, keeps the
 used (timestamp, nonce) pairs in Redis, records the event and answers. ``success`` is answered
 only once the event is in the Redis stream; handling happens later (the worker).
+
+An event's acknowledgement makes two Redis round trips: one script marks the signed pair as
+used, checks the event's dedup marker and appends it to the stream (``record_event``: one hash
+tag), and a ``user_get_card``'s receipt merges the code's holding (``record_receipt``: one
+script on the holding, pipelined with the owner's index). The holding lives in its own hash
+slot, so it cannot join the first script; it is written only once the first has accepted the
+pair (a replayed push must not rewrite a holding).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -25,13 +33,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bff.domain.events.handlers import record_receipt
 from bff.domain.events.parse import CardEvent
+from bff.domain.events.receipt import record_receipt
 from bff.domain.events.stream import record_event
 from bff.ground.errors import BadRequest, Forbidden
 from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
 from bff.ground.services import services
-from bff.ground.store import keys
+from bff.ground.store import keys, release_claim
 from bff.ground.wechat.crypto import PushCrypto
 from bff.ground.wechat.push import (
     BAD_XML,
@@ -40,6 +48,7 @@ from bff.ground.wechat.push import (
     REPLAYED,
     PushMessage,
     PushRefused,
+    replayed,
     verify_push,
 )
 
@@ -75,16 +84,21 @@ def _text(body: str) -> Response:
 
 def _verified(body: Callable[[], bytes] | None) -> PushMessage:
     """The request, verified (``bff.ground.wechat.push``): a push, whose body ``body`` reads
-    once the query holds, or the URL check (None). Every refusal is counted here, and only
-    here."""
+    once the query holds, or the URL check (None). A URL check's signed pair is used up here;
+    a push's by ``_record``, with what it records."""
     settings = services().settings
     try:
         return verify_push(request.args, body, crypto=_crypto(),
                            mode=settings.effective_push_mode, max_skew=settings.push_max_skew,
-                           now=time.time(), seen=_seen)
+                           now=time.time(), seen=None if body else _seen)
     except PushRefused as e:
-        EVENTS.labels("unknown", "replayed" if e.reason == REPLAYED else "rejected").inc()
-        raise (BadRequest if e.reason == BAD_XML else Forbidden)(str(e)) from None
+        raise _refused(e) from None
+
+
+def _refused(e: PushRefused) -> Exception:
+    """The answer to a refused request; every refusal is counted here, and only here."""
+    EVENTS.labels("unknown", "replayed" if e.reason == REPLAYED else "rejected").inc()
+    return (BadRequest if e.reason == BAD_XML else Forbidden)(str(e))
 
 
 def _body() -> bytes:
@@ -146,20 +160,27 @@ class WeChatEvents(MethodView):
 
 
 def _record(message: PushMessage) -> bool:
-    """Record a verified push's event in the stream (False: a user's message, not recorded).
-    Unless it is recorded, its signed (timestamp, nonce) is not used up: WeChat's retry of
-    this very push must get through."""
+    """Use up a verified push's signed (timestamp, nonce) and record its event in the stream,
+    in one script (False: a user's message, not recorded; its pair is used up alone). Unless
+    the event is recorded, the pair is not used up: WeChat's retry of this very push must get
+    through. A pair used before is refused (403) and records nothing."""
     if not message.is_event:
+        if _seen(message.timestamp, message.nonce):
+            raise _refused(replayed())
         EVENTS.labels("message", "ignored").inc()  # user messages: not card events
         return False
     settings = services().settings
+    pair = (_seen_key(message.timestamp, message.nonce), os.urandom(8).hex())
     try:
         recorded = record_event(services().redis, message.fields, mode=message.mode,
                                 dedup_ttl=settings.event_dedup_ttl,
-                                retention_days=settings.event_retention_days)
+                                retention_days=settings.event_retention_days,
+                                pair=pair, pair_ttl=2 * settings.push_max_skew)
     except BaseException:
-        _forget(message)
+        _forget(*pair)
         raise
+    if recorded.replayed:
+        raise _refused(replayed())
     ev = CardEvent.parse(message.fields)
     event = ev.event[:48] or "unknown"
     if recorded.duplicate:
@@ -187,9 +208,11 @@ def _seen(timestamp: str, nonce: str) -> bool:
     return not services().redis.set(_seen_key(timestamp, nonce), "1", nx=True, ex=2 * skew)
 
 
-def _forget(message: PushMessage) -> None:
+def _forget(key: str, token: str) -> None:
+    """Undo this request's mark of its signed pair, if the failed script set it (never an
+    earlier push's mark: a replay whose script failed must not free the pair)."""
     try:
-        services().redis.delete(_seen_key(message.timestamp, message.nonce))
+        release_claim(services().redis, key, token)
     except redis.RedisError:
         pass  # it expires after 2 x skew; WeChat's retries come within that window anyway
 

@@ -216,9 +216,9 @@ def userinfo_unionid(oa_openid: str) -> str:
     return f"{PREFIX}userinfo-unionid:{oa_openid}"
 
 
-# Card events (bff.edges.events). The dedup marker and the stream append run in one Lua script, so
-# they share the hash tag ``{ev}``; "retention" below is
-# BFF_EVENT_RETENTION_DAYS.
+# Card events (bff.edges.events). A push's signed-pair marker, the dedup marker and the stream
+# append run in one Lua script (one round trip per acknowledgement), so they share the hash tag
+# ``{ev}``; "retention" below is BFF_EVENT_RETENTION_DAYS.
 # - ``bff:{ev}:stream`` stream, every recorded push event (fields event, card_id, code, openid,
 #   create_time, received_at, mode, raw = JSON of the XML fields, request_id of the push);
 #   XADD trims with MINID ~ to the retention. Consumer group ``handlers`` (the ``bff worker``
@@ -228,10 +228,10 @@ def userinfo_unionid(oa_openid: str) -> str:
 # - ``bff:{ev}:done:<stream id>`` string "1", the entry was handled; TTL retention.
 # - ``bff:{ev}:dead`` stream, entries whose handling failed BFF_WORKER_MAX_ATTEMPTS times
 #   {entry, event, card_id, error, attempts, failed_at}; trimmed like the stream.
-# - ``bff:push-seen:<sha1(timestamp, nonce)>`` string "1": a push signed over this pair was
-#   accepted; a second one is a replay; TTL 2 x BFF_PUSH_MAX_SKEW.
+# - ``bff:{ev}:push-seen:<sha1(timestamp, nonce)>`` string "1": a push (or URL check) signed
+#   over this pair was accepted; a second one is a replay; TTL 2 x BFF_PUSH_MAX_SKEW.
 def push_seen(digest: str) -> str:
-    return f"{PREFIX}push-seen:{digest}"
+    return f"{PREFIX}{{ev}}:push-seen:{digest}"
 
 
 def event_stream() -> str:

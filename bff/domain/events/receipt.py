@@ -1,0 +1,113 @@
+"""The holding a ``user_get_card`` push reports, merged in one Lua script.
+
+``record_receipt`` is run at receipt of the push (so a decrypt right after wx.addCard finds
+WeChat's word on who received the code) and again by the worker; it is idempotent. It does
+what ``holdings.record_holding`` does for such a holding (read the hash, keep a final status of
+the same owner and the first ``received_at``, write the non-empty fields, move the code between
+the owners' indexes), but the read and the write are one script on the holding's key, sent in
+one pipeline with the owner index's SADD: one round trip instead of two (HGETALL, then the
+write pipeline). The rare change of owner (a code re-received by another user) removes the code
+from the previous owner's index in one more round trip, as ``record_holding`` does.
+
+The script cannot join the acknowledgement's own (the signed-pair marker, the dedup marker
+and the stream, ``bff.domain.events.stream``): the holding is keyed by its code, in a hash
+slot of its own, and every script must stay in one slot (Redis Cluster; tests/slot_guard.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from bff.domain.events.parse import CardEvent
+from bff.domain.ownership import FINAL
+from bff.ground.store import keys
+
+# KEYS: the holding. ARGV: the owner, the received_at to write unless one is kept, the count
+# of the other fields, then those fields as name/value pairs (non-empty ones only: an empty
+# field never erases a stored one). Returns the previous owner when the code changed hands (the
+# caller takes the code off that owner's index), else ''. The rules of the former
+# record_receipt (a read, then holdings.record_holding); tests/events/test_receipt.py compares
+# the two on every stored state.
+_SCRIPT = """
+local FINAL = {FINAL_STATUSES}
+local owner, received_at, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+local old = redis.call('HMGET', KEYS[1], 'oa_openid', 'status', 'received_at')
+local old_owner = old[1] or ''
+local values = {}
+for k = 4, 3 + 2 * n do values[#values + 1] = ARGV[k] end
+-- a final status (consumed, gifted, deleted) of the same owner is kept: a late push
+if not (exists and old_owner == owner and FINAL[old[2] or '']) then
+  values[#values + 1] = 'status'; values[#values + 1] = 'NORMAL'
+end
+-- so is the first time the same owner received it
+if not (exists and (tonumber(old[3] or '0') or 0) ~= 0 and old_owner == owner) then
+  values[#values + 1] = 'received_at'; values[#values + 1] = received_at
+end
+redis.call('HSET', KEYS[1], unpack(values))
+if exists and old_owner ~= '' and owner ~= '' and old_owner ~= owner then return old_owner end
+return ''
+""".replace("FINAL_STATUSES", ", ".join(f"{status}=true" for status in sorted(FINAL)))
+_SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a ``user_get_card`` push says of its code: the holding's key, the owner's index
+    (None without an owner) and the script's arguments."""
+
+    code: str
+    owner: str
+    holding_key: str
+    index_key: str | None
+    args: list[Any]
+
+
+def receipt_of(ev: CardEvent, now: int | None = None) -> Receipt | None:
+    """The receipt a ``user_get_card`` event reports; None without a code."""
+    if not ev.code:
+        return None
+    now = int(time.time()) if now is None else now
+    gift = ev.is_give_by_friend
+    named = {"card_id": ev.card_id, "code": ev.code, "oa_openid": ev.openid,
+             "outer_str": ev.outer_str, "gift_from": ev.friend_openid if gift else "",
+             "old_code": ev.old_code if gift else "", "receipt": "gift" if gift else "push",
+             "updated_at": str(now)}
+    pairs = [x for kv in named.items() if kv[1] for x in kv]
+    args = [ev.openid, str(ev.create_time or now), len(pairs) // 2, *pairs]
+    return Receipt(code=ev.code, owner=ev.openid, holding_key=keys.holding(ev.code),
+                   index_key=keys.holdings_of("oa", ev.openid) if ev.openid else None,
+                   args=args)
+
+
+def record_receipt(r: redis.Redis, ev: CardEvent) -> Receipt | None:
+    """Merge the receipt of ``ev`` into its code's holding (see the module's docstring)."""
+    receipt = receipt_of(ev)
+    if receipt is None:
+        return None
+    pipe = r.pipeline(transaction=False)
+    pipe.evalsha(_SHA, 1, receipt.holding_key, *receipt.args)
+    if receipt.index_key:
+        pipe.sadd(receipt.index_key, receipt.code)
+    try:
+        previous = pipe.execute()[0]
+    except redis.exceptions.NoScriptError:
+        r.script_load(_SCRIPT)  # a restarted or flushed server (the SADD ran: idempotent)
+        previous = r.evalsha(_SHA, 1, receipt.holding_key, *receipt.args)
+        if receipt.index_key:
+            r.sadd(receipt.index_key, receipt.code)
+    take_off(r, receipt, previous)
+    return receipt
+
+
+def take_off(r: redis.Redis, receipt: Receipt, previous: str | None) -> None:
+    """The code changed hands: off the previous owner's index (holdings_of re-checks anyway)."""
+    if previous:
+        r.srem(keys.holdings_of("oa", previous), receipt.code)
+
+

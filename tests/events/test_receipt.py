@@ -1,0 +1,96 @@
+"""The receipt's holding, merged by one Lua script (``bff.domain.events.receipt``), against the
+rules it replaced: ``record_receipt`` in Python, a read of the holding then
+``holdings.record_holding``. Every stored state a receipt can meet, for a plain receipt and a
+gift, by the same owner and by another one: the same hash and the same indexes."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bff.domain import holdings
+from bff.domain.events.parse import CardEvent
+from bff.domain.events.receipt import record_receipt
+from bff.domain.ownership import is_final
+from bff.ground.store import keys
+
+
+def python_record_receipt(r, ev: CardEvent, now: int) -> None:
+    """The former ``bff.domain.events.handlers.record_receipt``, verbatim but for the clock."""
+    if not ev.code:
+        return
+    gift = ev.is_give_by_friend
+    existing = holdings.get_holding(r, ev.code)
+    keep = existing is not None and existing.oa_openid == ev.openid and is_final(existing.status)
+    holding = holdings.Holding(
+        card_id=ev.card_id, code=ev.code, oa_openid=ev.openid,
+        status="" if keep else "NORMAL", outer_str=ev.outer_str,
+        received_at=ev.create_time, receipt="gift" if gift else "push",
+        gift_from=ev.friend_openid if gift else "", old_code=ev.old_code if gift else "")
+    holding.updated_at = now
+    holding.received_at = holding.received_at or now
+    values = {k: v for k, v in holding.as_dict().items() if v not in ("", None)}
+    if existing and existing.received_at and existing.oa_openid == holding.oa_openid:
+        values.pop("received_at", None)
+    r.hset(keys.holding(holding.code), mapping=values)
+    if existing and existing.oa_openid and existing.oa_openid != holding.oa_openid \
+            and holding.oa_openid:
+        r.srem(keys.holdings_of("oa", existing.oa_openid), holding.code)
+    if holding.oa_openid:
+        r.sadd(keys.holdings_of("oa", holding.oa_openid), holding.code)
+
+
+STORED = [
+    None,
+    {"card_id": "pA", "code": "C1"},  # a hash with no owner, status or received_at
+    {"card_id": "pA", "code": "C1", "oa_openid": "oA", "status": "NORMAL", "received_at": "100",
+     "mp_openid": "mA", "outer_str": "old"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oA", "status": "CONSUMED", "received_at": "0"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oA", "status": "DELETE", "received_at": "100"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oA", "status": "GIFTED"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "GIFTED", "received_at": "90"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "received_at": "90"},
+]
+EVENTS = [
+    {"FromUserName": "oA", "CreateTime": "200", "CardId": "pA", "UserCardCode": "C1",
+     "IsGiveByFriend": "0", "OuterStr": "chan"},
+    {"FromUserName": "oA", "CreateTime": "", "CardId": "pA", "UserCardCode": "C1"},
+    {"FromUserName": "oA", "CreateTime": "200", "CardId": "", "UserCardCode": "C1",
+     "IsGiveByFriend": "1", "FriendUserName": "oB", "OldUserCardCode": "C0"},
+    {"FromUserName": "", "CreateTime": "200", "CardId": "pA", "UserCardCode": "C1"},
+    {"FromUserName": "oA", "CreateTime": "200", "CardId": "pA", "UserCardCode": ""},
+]
+
+
+def _state(r) -> tuple:
+    return (r.hgetall(keys.holding("C1")),
+            {who: r.smembers(keys.holdings_of("oa", who)) for who in ("oA", "oB")})
+
+
+@pytest.mark.parametrize(("stored", "fields"), list(itertools.product(STORED, EVENTS)))
+def test_the_script_merges_as_the_python_rules_did(redis_client, stored, fields, monkeypatch):
+    import bff.domain.events.receipt as receipt
+
+    ev = CardEvent.parse({"Event": "user_get_card", **fields})
+    results = []
+    for record in (lambda: python_record_receipt(redis_client, ev, 1234),
+                   lambda: record_receipt(redis_client, ev)):
+        redis_client.flushdb()
+        if stored:
+            redis_client.hset(keys.holding("C1"), mapping=stored)
+            if stored.get("oa_openid"):
+                redis_client.sadd(keys.holdings_of("oa", stored["oa_openid"]), "C1")
+        monkeypatch.setattr(receipt.time, "time", lambda: 1234.5)
+        record()
+        results.append(_state(redis_client))
+    assert results[0] == results[1]
+
+
+def test_a_flushed_script_cache_is_reloaded(redis_client):
+    redis_client.script_flush()
+    ev = CardEvent.parse({"Event": "user_get_card", "FromUserName": "oA", "CreateTime": "5",
+                          "CardId": "pA", "UserCardCode": "C1"})
+    record_receipt(redis_client, ev)
+    assert redis_client.hgetall(keys.holding("C1"))["receipt"] == "push"
+    assert redis_client.smembers(keys.holdings_of("oa", "oA")) == {"C1"}
