@@ -54,7 +54,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["bff_api"] = api
     errors.init_app(app)
     request_guard.init_app(app)
-    observability.init_app(app)  # first of the before_request hooks
+    # first of the before_request hooks; operators' requests get ids of the service's own
+    # (the audit records them)
+    observability.init_app(app, own_ids_under=("/v1/admin/",))
     cors.allow_origins(app, settings.cors_origins)
 
     from bff.edges.ops.resources import blp as ops_blp

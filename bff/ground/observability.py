@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 if TYPE_CHECKING:
     from bff.ground.config import Settings
@@ -125,8 +125,16 @@ def configure_logging(settings: Settings) -> None:
 _ID, _TOKEN = "bff.request_id", "bff.request_id_token"
 
 
+# Paths whose requests never adopt the caller's X-Request-Id (init_app): the operators', whose
+# request ids the audit records, so an operator cannot stamp an action with another's id.
+_OWN_IDS = "bff.own_request_ids"
+
+
 def _begin() -> None:
-    rid = sane_request_id(request.headers.get(HEADER)) or new_request_id()
+    own = current_app.config.get(_OWN_IDS) or ()
+    given = None if own and request.environ.get("PATH_INFO", "").startswith(own) \
+        else request.headers.get(HEADER)
+    rid = sane_request_id(given) or new_request_id()
     request.environ[_ID] = rid
     request.environ[_TOKEN] = request_id_var.set(rid)
 
@@ -147,8 +155,10 @@ def _end(_exc: BaseException | None) -> None:
             request_id_var.set(None)
 
 
-def init_app(app: Flask) -> None:
-    """Give every request an id before any other hook runs; echo it on every answer."""
+def init_app(app: Flask, own_ids_under: tuple[str, ...] = ()) -> None:
+    """Give every request an id before any other hook runs; echo it on every answer. Under
+    ``own_ids_under`` (path prefixes) the id is always the service's own."""
+    app.config[_OWN_IDS] = own_ids_under
     app.before_request_funcs.setdefault(None, []).insert(0, _begin)
     app.after_request(_echo)
     app.teardown_request(_end)
