@@ -1,0 +1,66 @@
+"""A hot view's well-formed request, answered without flask-smorest's and webargs' wrappers.
+
+flask-smorest's decorators (arguments, response, alt_response) and webargs' parser cost ~40 us
+of CPU per add-card request (bench/inprocess.py, issue 18), a fifth of the app's work: the
+location lookup, four wrapper frames each asking ``ensure_sync``, the schema calls, ``jsonify``.
+``FastJsonView`` keeps the decorated method as the one place the spec and every refusal come
+from, and answers only what it can answer the same way:
+
+- the body is ``application/json``, UTF-8, and parses (as webargs parses it: ``json.loads`` of
+  the decoded text);
+- the view's ``fast_load`` (a hand-written load that is tested equal to the schema's) accepts
+  it;
+
+then the view's ``fast_call(data)`` runs, below flask-smorest's wrappers but with the same
+checks as the decorated method (authentication, quota), and its result is dumped by the
+response schema and sent with ``jsonify`` and the documented status, as flask-smorest's
+``response`` wrapper does. Anything else (another media type, malformed JSON, a body the fast
+load refuses) goes through the decorated method, which gives its 400/415/422 unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from flask import current_app, request
+from flask.views import MethodView
+from marshmallow import Schema
+
+
+def plain_json_body() -> Any:
+    """The request's JSON body as webargs would load it, or ``None`` (not plainly JSON)."""
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.mimetype != "application/json":
+        return None
+    try:
+        return json.loads(req.get_data(cache=True).decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError, JSONDecodeError: the parser's own 400
+        return None
+
+
+class FastJsonView(MethodView):
+    """A MethodView whose ``fast_method`` (e.g. ``"POST"``) has a fast path (see the module)."""
+
+    init_every_request = False  # no state on the instance: one per app
+    fast_method: ClassVar[str] = "POST"
+    fast_status: ClassVar[int] = 200
+    fast_schema: ClassVar[Schema]  # the response schema (as given to ``blp.response``)
+
+    @staticmethod
+    def fast_load(data: Any) -> dict | None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    fast_call: ClassVar[Callable[[dict], Any]]
+
+    def dispatch_request(self, **kwargs: Any) -> Any:
+        if request.method == self.fast_method and not kwargs:
+            body = plain_json_body()
+            data = self.fast_load(body) if body is not None else None
+            if data is not None:
+                answer = current_app.json.response(
+                    self.fast_schema.dump(type(self).fast_call(data)))
+                answer.status_code = self.fast_status
+                return answer
+        return super().dispatch_request(**kwargs)
