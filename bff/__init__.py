@@ -27,7 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from bff.ground import observability
 
     observability.configure_logging(settings)
-    app = Flask(__name__)
+    from bff.edges.http.service_app import ServiceFlask
+
+    app = ServiceFlask(__name__)
     app.config.update(
         API_TITLE="bff — WeChat Cards & Offers backend",
         API_VERSION="v1",
