@@ -49,3 +49,64 @@ def test_ensure_sync_is_remembered_and_still_wraps_coroutines():
 
 def test_the_service_uses_it(app):
     assert isinstance(app, ServiceFlask)
+
+
+def _hooked(app, seen, blueprint=None):
+    target = blueprint or app
+    tag = "bp" if blueprint else "app"
+    target.before_request(lambda: seen.append(f"{tag} before"))
+    target.after_request(lambda r: seen.append(f"{tag} after") or r)
+    target.teardown_request(lambda e: seen.append(f"{tag} teardown {type(e).__name__}"))
+
+
+@pytest.mark.parametrize("with_blueprint_hooks", [False, True])
+def test_the_hooks_run_as_flask_runs_them(with_blueprint_hooks):
+    from flask import Blueprint, Flask
+
+    results = []
+    for cls in (Flask, ServiceFlask):
+        app, seen = cls(__name__), []
+        bp = Blueprint("bp", __name__)
+        _hooked(app, seen)
+        if with_blueprint_hooks:
+            _hooked(app, seen, bp)
+
+        @bp.get("/ok")
+        def ok():
+            return "ok"
+
+        @bp.get("/boom")
+        def boom():
+            raise ValueError("boom")
+
+        @app.before_request
+        def refuse():
+            from flask import request
+            return ("refused", 403) if request.args.get("refuse") else None
+
+        app.register_blueprint(bp)
+        client = app.test_client()
+        assert client.get("/ok").status_code == 200
+        assert client.get("/ok?refuse=1").status_code == 403
+        assert client.get("/boom").status_code == 500
+        results.append(seen)
+    assert results[0] == results[1]
+    assert ("bp before" in results[0]) is with_blueprint_hooks
+
+
+@pytest.mark.parametrize("path", ["/sandbox", "/sandbox/", "/sandbox/_sim/users", "/sandbox//x",
+                                  "/sandboxes", "/v1/cards/add-card", "/", "", "//x", "/v1/"])
+def test_one_mount_gives_every_path_the_environ_werkzeug_gives(path):
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from bff.edges.http.service_app import OneMount
+
+    def recorder(tag):
+        def app(environ, start_response):
+            return [tag, environ["SCRIPT_NAME"], environ["PATH_INFO"]]
+        return app
+
+    outer, mounted = recorder("outer"), recorder("mounted")
+    seen = [m({"PATH_INFO": path, "SCRIPT_NAME": "/base"}, None) for m in (
+        DispatcherMiddleware(outer, {"/sandbox": mounted}), OneMount(outer, "/sandbox", mounted))]
+    assert seen[0] == seen[1]
