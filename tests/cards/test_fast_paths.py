@@ -109,3 +109,23 @@ def test_the_fast_path_keeps_authentication_and_the_quota(story, client, redis_c
     unknown = story.sign(token, {"card_id": "p" + "9" * 27})  # WeChat is asked: charged
     assert unknown.status_code == 404
     assert list(redis_client.scan_iter(match="bff:limits*user-failures*"))  # the refusal's charge
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_jsonify_fast_is_jsonify(debug):
+    import datetime
+
+    from flask import Flask, jsonify
+
+    from bff.edges.http.fast_path import jsonify_fast
+
+    app = Flask(__name__)
+    app.debug = debug
+    obj = {"z": 1, "a": [{"cardExt": '{"x":"渠道"}', "cardId": "p1"}], "when":
+           datetime.datetime(2026, 1, 2, 3, 4, 5), "none": None, "f": 1.5}
+    with app.app_context():
+        fast, slow = jsonify_fast(app, obj), jsonify(obj)
+        assert fast.get_data() == slow.get_data()
+        assert fast.headers == slow.headers and fast.status_code == slow.status_code
+        app.json.sort_keys = False
+        assert jsonify_fast(app, obj).get_data() == jsonify(obj).get_data()
