@@ -129,3 +129,13 @@ def test_jsonify_fast_is_jsonify(debug):
         assert fast.headers == slow.headers and fast.status_code == slow.status_code
         app.json.sort_keys = False
         assert jsonify_fast(app, obj).get_data() == jsonify(obj).get_data()
+
+
+def test_the_fast_path_authenticates_even_if_the_gate_did_not(story, client, monkeypatch):
+    """Defence in depth: _sign asks current_user(), which authenticates when nothing did."""
+    from bff.edges.http.request_guard import AUTHENTICATE_ATTRIBUTE
+
+    monkeypatch.delattr(AddCard.post, AUTHENTICATE_ATTRIBUTE)
+    monkeypatch.setitem(story.app.extensions, "bff_request_views", {})
+    res = client.post("/v1/cards/add-card", json={"cards": [{"card_id": "p" + "1" * 27}]})
+    assert res.status_code == 401 and res.get_json()["code"] == 401

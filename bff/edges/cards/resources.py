@@ -41,9 +41,11 @@ class AddCard(FastJsonView):
     # The hot path (every wx.addCard): a well-formed body skips flask-smorest's and webargs'
     # wrappers, with the same checks (bff.edges.http.fast_path); the decorated ``post`` is the
     # spec and answers everything else.
+    # The gate has authenticated the caller for ``post`` (its @user_required mark) before any
+    # view runs, and ``_sign`` asks current_user(), which authenticates again if it had not.
     fast_schema = CardListSchema()
     fast_load = staticmethod(fast_add_card)
-    fast_call = staticmethod(user_required(spends_quota(_sign)))
+    fast_call = staticmethod(spends_quota(_sign))
 
     @blp.arguments(AddCardSchema())
     @blp.response(200, CardListSchema)
