@@ -1,8 +1,9 @@
 """A hot view's well-formed request, answered without flask-smorest's and webargs' wrappers.
 
-flask-smorest's decorators (arguments, response, alt_response) and webargs' parser cost ~40 us
-of CPU per add-card request (bench/inprocess.py, issue 18), a fifth of the app's work: the
-location lookup, four wrapper frames each asking ``ensure_sync``, the schema calls, ``jsonify``.
+flask-smorest's decorators (arguments, response, alt_response) and webargs' parser cost ~16 us
+of CPU per add-card request in process (~109,000 instructions of ~1,140,000: bench/RESULTS.md,
+issue 18 second pass): the location lookup, wrapper frames each asking ``ensure_sync``, the
+schema calls.
 ``FastJsonView`` keeps the decorated method as the one place the spec and every refusal come
 from, and answers only what it can answer the same way:
 
