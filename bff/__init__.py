@@ -27,7 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from bff.ground import observability
 
     observability.configure_logging(settings)
-    app = Flask(__name__)
+    from bff.edges.http.service_app import ServiceFlask
+
+    app = ServiceFlask(__name__)
     app.config.update(
         API_TITLE="bff — WeChat Cards & Offers backend",
         API_VERSION="v1",
@@ -92,8 +94,7 @@ def _wechat_transport(
     """In sandbox mode with no explicit upstream, route WeChat calls to the mounted sandbox."""
     if not settings.sandbox:
         return None, settings.wechat_api_base
-    from werkzeug.middleware.dispatcher import DispatcherMiddleware
-
+    from bff.edges.http.service_app import OneMount
     from bff.sandbox import SandboxConfig, create_sandbox_app
     from bff.sandbox.transport import WSGIAdapter
 
@@ -118,7 +119,7 @@ def _wechat_transport(
     from bff.edges.http.cors import allow_origins
 
     allow_origins(sandbox_app, settings.cors_origins)  # the JS-SDK bridge calls it from H5 pages
-    app.wsgi_app = DispatcherMiddleware(bff_wsgi, {"/sandbox": sandbox_app})  # type: ignore[method-assign]
+    app.wsgi_app = OneMount(bff_wsgi, "/sandbox", sandbox_app)  # type: ignore[method-assign]
     app.extensions["bff_sandbox"] = sandbox_app
     if settings.wechat_api_base.rstrip("/") != DEFAULT_WECHAT_BASE:
         return None, settings.wechat_api_base  # a standalone sandbox over real HTTP

@@ -11,13 +11,11 @@ elsewhere, which WeChat alone judges.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import redis
-from cachetools import TTLCache
 
 from bff.domain import once as exactly_once
 from bff.domain.catalogue_rules import (
@@ -35,6 +33,7 @@ from bff.ground.errors import (
     Unprocessable,
     refusals,
 )
+from bff.ground.local_cache import StampedCache
 from bff.ground.store import keys
 from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
@@ -146,8 +145,8 @@ KNOWN_SECONDS = 3600  # a card WeChat confirmed, in Redis
 UNKNOWN_SECONDS = 60  # a card_id WeChat did not know, in Redis (it may be created meanwhile)
 KNOWN_LOCAL_SECONDS = 300  # a confirmed card, in process memory (the add-card hot path)
 KNOWN_LOCAL_ENTRIES = 4096
-_known_here: TTLCache[str, bool] = TTLCache(maxsize=KNOWN_LOCAL_ENTRIES, ttl=KNOWN_LOCAL_SECONDS)
-_known_lock = threading.Lock()  # TTLCache is not thread-safe
+_known_here: StampedCache[str, bool] = StampedCache(maxsize=KNOWN_LOCAL_ENTRIES,
+                                                    ttl=KNOWN_LOCAL_SECONDS)
 
 
 def clear_caches() -> None:
@@ -160,9 +159,8 @@ def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
     (a known card 5 min in process and 1 h in Redis, an unknown one 60 s in Redis, for every
     instance), and asked once however many requests want it at once
     (``bff.domain.single_flight``)."""
-    with _known_lock:
-        if _known_here.get(card_id):
-            return
+    if _known_here.get(card_id):
+        return
 
     def ask() -> tuple[str, int]:
         try:
@@ -175,8 +173,7 @@ def ensure_known(r: redis.Redis, wechat: WeChatApi, card_id: str) -> None:
 
     if filled(r, keys.card_known(card_id), ask) != "1":
         raise unknown_card()
-    with _known_lock:
-        _known_here[card_id] = True
+    _known_here.set(card_id, True)
 
 
 REVIEW_RECHECK_SECONDS = 30  # a card still pending is re-asked of WeChat at most this often

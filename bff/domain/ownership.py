@@ -197,7 +197,7 @@ PROOF_CLAIM_WINDOW = 600
 
 def _mac(proof_key: bytes, mp_openid: str, card_id: str, signed_at: str) -> str:
     msg = f"card_ext\n{mp_openid}\n{card_id}\n{signed_at}".encode()
-    return hmac.new(proof_key, msg, hashlib.sha256).hexdigest()[:_MAC_HEX]
+    return hmac.digest(proof_key, msg, "sha256").hex()[:_MAC_HEX]  # one-shot: OpenSSL's HMAC
 
 
 def card_ext_outer_str(proof_key: bytes, mp_openid: str, card_id: str, channel: str = "",
@@ -480,3 +480,8 @@ def proof_keys(settings: Settings) -> tuple[bytes, ...]:
     """The keys of the cardExt proof, derived from ``BFF_DATA_KEY`` (the first signs) and,
     during a rotation, ``BFF_DATA_KEY_PREVIOUS`` (cards signed before it still prove)."""
     return tuple(_derive(key) for key in settings.data_keys)
+
+
+def signing_proof_key(settings: Settings) -> bytes:
+    """The key that signs new cardExt proofs: ``proof_keys(settings)[0]``, without the tuple."""
+    return _derive(settings.data_keys[0])

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import redis
-from cachetools import TTLCache
 
 from bff.ground.errors import Unprocessable
+from bff.ground.local_cache import StampedCache
 from bff.ground.store import keys
 
 CACHE_SECONDS = 3.0
@@ -62,24 +62,35 @@ class CardProfile:
 
 
 _NAMES = {f.name for f in fields(CardProfile)}
-_cache: weakref.WeakKeyDictionary[Any, TTLCache[str, tuple[float, CardProfile]]] = (
+_cache: weakref.WeakKeyDictionary[Any, StampedCache[str, CardProfile]] = (
     weakref.WeakKeyDictionary()
 )
-_cache_lock = threading.Lock()  # TTLCache is not thread-safe: every use holds it
+_cache_lock = threading.Lock()  # around _cache (the per-client caches lock their own writes)
 
 
 def clear_caches() -> None:
     """Forget every profile held in process memory (tests reuse one app across a flushed Redis)."""
     with _cache_lock:
-        _cache.clear()
+        for local in list(_cache.values()):  # also reached through the client's attribute
+            local.clear()
 
 
-def _local(r: redis.Redis) -> TTLCache[str, tuple[float, CardProfile]]:
+def _local(r: redis.Redis) -> StampedCache[str, CardProfile]:
+    local = getattr(r, _ATTRIBUTE, None)  # the hot path: no weak-key lookup, no lock
+    if local is not None:
+        return local
     with _cache_lock:
         local = _cache.get(r)
         if local is None:
-            local = _cache[r] = TTLCache(maxsize=CACHE_ENTRIES, ttl=CACHE_SECONDS)
+            local = _cache[r] = StampedCache(maxsize=CACHE_ENTRIES, ttl=CACHE_SECONDS)
+        try:
+            setattr(r, _ATTRIBUTE, local)
+        except AttributeError:  # a client class with __slots__: the weak-key lookup each time
+            pass
         return local
+
+
+_ATTRIBUTE = "_bff_profile_cache"
 
 
 def _parse(card_id: str, raw: str | None) -> CardProfile:
@@ -94,13 +105,12 @@ def get_profile(r: redis.Redis, card_id: str, *, fresh: bool = False) -> CardPro
     """The card's profile (defaults when never set); at most ``CACHE_SECONDS`` old."""
     local = _local(r)
     now = time.monotonic()
-    with _cache_lock:
-        hit = local.get(card_id)
-    if hit and not fresh and now - hit[0] < CACHE_SECONDS:
-        return hit[1]
+    if not fresh:
+        hit = local.get(card_id, now)
+        if hit is not None:
+            return hit
     profile = _parse(card_id, r.get(keys.profile(card_id)))
-    with _cache_lock:
-        local[card_id] = (now, profile)
+    local.set(card_id, profile, now)
     return profile
 
 
@@ -186,7 +196,5 @@ def _update(r: redis.Redis, card_id: str, change: Any) -> CardProfile:
         return profile
 
     profile = r.transaction(txn, key, value_from_callable=True)
-    local = _local(r)
-    with _cache_lock:
-        local.pop(card_id, None)
+    _local(r).pop(card_id)
     return profile

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
-import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -53,7 +53,9 @@ def sane_request_id(value: str | None) -> str | None:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits of the OS's randomness (uuid4's format without its version bits, at a
+    quarter of its cost on every request)."""
+    return os.urandom(16).hex()
 
 
 @contextlib.contextmanager
@@ -123,6 +125,7 @@ def configure_logging(settings: Settings) -> None:
 # Kept in the WSGI environ, not in ``g``: a request the sandbox makes into the app in-process
 # (a pushed event) shares the outer request's app context, hence its ``g``.
 _ID, _TOKEN = "bff.request_id", "bff.request_id_token"
+_ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # what request.headers.get reads
 
 
 # Paths whose requests never adopt the caller's X-Request-Id (init_app): the operators', whose
@@ -131,12 +134,13 @@ _OWN_IDS = "bff.own_request_ids"
 
 
 def _begin() -> None:
+    environ = request.environ  # every request pays these hooks: one proxy lookup each
     own = current_app.config.get(_OWN_IDS) or ()
-    given = None if own and request.environ.get("PATH_INFO", "").startswith(own) \
-        else request.headers.get(HEADER)
+    given = None if own and environ.get("PATH_INFO", "").startswith(own) \
+        else environ.get(_ENVIRON_KEY)
     rid = sane_request_id(given) or new_request_id()
-    request.environ[_ID] = rid
-    request.environ[_TOKEN] = request_id_var.set(rid)
+    environ[_ID] = rid
+    environ[_TOKEN] = request_id_var.set(rid)
 
 
 def _echo(response: Response) -> Response:

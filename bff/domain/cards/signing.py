@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from bff.domain.catalogue import issuable_profile
-from bff.domain.ownership import card_ext_outer_str, proof_keys
+from bff.domain.ownership import card_ext_outer_str, signing_proof_key
 from bff.domain.pool import reserve_pool_code
 from bff.domain.sessions.user import SessionUser
 from bff.ground.config import Settings
@@ -51,7 +51,7 @@ def add_card(svc: Services, user: SessionUser, cards: list[dict]) -> list[dict]:
             reserved[card_id] = code
         outer_str = item.get("outer_str")
         if user.mp_openid:
-            outer_str = card_ext_outer_str(proof_keys(settings)[0], user.mp_openid, card_id,
+            outer_str = card_ext_outer_str(signing_proof_key(settings), user.mp_openid, card_id,
                                            outer_str or "")
         ext = wx_signing.card_ext(
             api_ticket=ticket, card_id=card_id, timestamp=int(time.time()),

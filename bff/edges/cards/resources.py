@@ -20,7 +20,9 @@ from bff.edges.cards.schemas import (
     MineSchema,
     RedeemOutSchema,
     RedeemSchema,
+    fast_add_card,
 )
+from bff.edges.http.fast_path import FastJsonView
 from bff.edges.http.idempotency import IdempotencyKeySchema
 from bff.edges.http.openapi import REDEMPTION_ANSWERS, UPSTREAM_FAILURES, documents
 from bff.edges.http.quota import spends_quota
@@ -30,8 +32,21 @@ from bff.ground.services import services
 blp = Blueprint("cards", __name__, url_prefix="/v1", description="Cards for their holders")
 
 
+def _sign(data: dict) -> dict:
+    return {"card_list": signing.add_card(services(), current_user(), data["cards"])}
+
+
 @blp.route("/cards/add-card")
-class AddCard(MethodView):
+class AddCard(FastJsonView):
+    # The hot path (every wx.addCard): a well-formed body skips flask-smorest's and webargs'
+    # wrappers, with the same checks (bff.edges.http.fast_path); the decorated ``post`` is the
+    # spec and answers everything else.
+    # The gate has authenticated the caller for ``post`` (its @user_required mark) before any
+    # view runs, and ``_sign`` asks current_user(), which authenticates again if it had not.
+    fast_schema = CardListSchema()
+    fast_load = staticmethod(fast_add_card)
+    fast_call = staticmethod(spends_quota(_sign))
+
     @blp.arguments(AddCardSchema())
     @blp.response(200, CardListSchema)
     @blp.alt_response(409, description="bind_openid card and the caller's OA openid is unknown, "
@@ -46,10 +61,7 @@ class AddCard(MethodView):
         Each cardExt has its own nonce and timestamp and is signed with the wx_card ticket;
         pass it to wx.addCard unchanged.
         """
-        svc = services()
-        card_list = signing.add_card(svc, current_user(),
-                                     data["cards"])
-        return {"card_list": card_list}
+        return _sign(data)
 
 
 @blp.route("/cards/choose-card")

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
 
 from bff.edges.http.errors import error_response
 
@@ -49,7 +49,7 @@ def _json_refusal(data: Any) -> str | None:
     return None
 
 
-def _hostile_json() -> Response | None:
+def _hostile_json(req: Request) -> Response | None:
     """Refuse JSON bodies the parser would turn into a 500 downstream, before any view runs.
 
     Three things break after or inside json.loads: nesting deep enough to raise RecursionError
@@ -58,9 +58,9 @@ def _hostile_json() -> Response | None:
     than 4,300 digits (json.loads raises a ValueError the arguments parser does not expect). The
     byte checks keep ordinary bodies free of a second parse.
     """
-    if not request.is_json:
+    if not req.is_json:
         return None
-    body = request.get_data(cache=True)
+    body = req.get_data(cache=True)
     if (b"\\u" not in body and body.count(b"[") + body.count(b"{") < MAX_JSON_BRACKETS
             and not _LONG_DIGIT_RUN.search(body)):
         return None
@@ -95,24 +95,27 @@ class _View:
             or getattr(blueprint, AUTHENTICATE_ATTRIBUTE, None))
 
 
-def request_view() -> _View:
+def request_view(req: Request | None = None) -> _View:
     """The function this request reaches (a MethodView's method, else the view function)."""
-    cache = current_app.extensions.get(_VIEWS)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if req is None:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+    cache = app.extensions.get(_VIEWS)
     if cache is None:
-        cache = current_app.extensions[_VIEWS] = {}
-    key = (request.endpoint, request.method)
+        cache = app.extensions[_VIEWS] = {}
+    key = (req.endpoint, req.method)
     found = cache.get(key)
     if found is None:
-        view = current_app.view_functions.get(request.endpoint or "")
+        view = app.view_functions.get(req.endpoint or "")
         view_class = getattr(view, "view_class", None)
-        method = getattr(view_class, request.method.lower(), None) if view_class else view
-        if method is None and view_class is not None and request.method == "HEAD":
+        method = getattr(view_class, req.method.lower(), None) if view_class else view
+        if method is None and view_class is not None and req.method == "HEAD":
             method = getattr(view_class, "get", None)  # Flask answers HEAD with the GET view
-        found = cache[key] = _View(method, current_app.blueprints.get(request.blueprint or ""))
+        found = cache[key] = _View(method, app.blueprints.get(req.blueprint or ""))
     return found
 
 
-def _missing_json_body(view: _View) -> Response | None:
+def _missing_json_body(view: _View, req: Request) -> Response | None:
     """A view that takes a JSON body gets one, or the caller a 415.
 
     Without it the arguments parser reads no body (or a body of another media type) as ``{}``,
@@ -120,7 +123,7 @@ def _missing_json_body(view: _View) -> Response | None:
     """
     if not view.takes_json_body:
         return None
-    if request.is_json and request.get_data(cache=True).strip():
+    if req.is_json and req.get_data(cache=True).strip():
         return None
     return error_response(415, "a JSON body is required (Content-Type: application/json)")
 
@@ -129,17 +132,19 @@ MAX_QUERY_CHARS = 4096  # decoded, as the spec's maxLength counts; every documen
 MAX_QUERY_BYTES = 16384  # as sent (percent-encoded): a bound before anything is decoded
 
 
-def refuse_long_query() -> Response | None:
+def refuse_long_query(req: Request | None = None) -> Response | None:
     """``before_request``: an over-long query string is a 414 in the one error shape.
 
     Counted in decoded characters, as the spec bounds each parameter, so a request the spec
     allows is never refused here. gunicorn answers request lines over its own limit (the
     Procfile raises it to 8190 bytes, its maximum) before the app sees them.
     """
-    raw = request.query_string
+    if req is None:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+    raw = req.query_string
     if len(raw) > MAX_QUERY_BYTES or (
             len(raw) > MAX_QUERY_CHARS
-            and sum(len(k) + len(v) + 2 for k, v in request.args.items(multi=True))
+            and sum(len(k) + len(v) + 2 for k, v in req.args.items(multi=True))
             > MAX_QUERY_CHARS):
         return error_response(414, f"the query string is longer than {MAX_QUERY_CHARS} "
                                    "characters")
@@ -187,16 +192,17 @@ def gate() -> Response | None:
     flask-smorest parses the arguments after this, so a caller without credentials never learns
     an endpoint's schema from a 415 or 422.
     """
-    view = request_view()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one lookup, not ten
+    view = request_view(req)
     if view.body_limit is not None:
-        request.max_content_length = max(view.body_limit,
-                                         current_app.config["MAX_CONTENT_LENGTH"] or 0)
-    refused = refuse_long_query()
+        req.max_content_length = max(view.body_limit,
+                                     current_app.config["MAX_CONTENT_LENGTH"] or 0)
+    refused = refuse_long_query(req)
     if refused is not None:
         return refused
     if view.authenticate is not None:
         view.authenticate()
-    return _hostile_json() or _missing_json_body(view)
+    return _hostile_json(req) or _missing_json_body(view, req)
 
 
 def init_app(app: Flask) -> None:

@@ -28,6 +28,10 @@ def sha1_sorted_values(*values: object) -> str:
     return hashlib.sha1("".join(sorted(str(v) for v in values)).encode("utf-8")).hexdigest()
 
 
+# json.dumps(ext, ensure_ascii=False, separators=(",", ":")), without a new encoder per card
+_CARD_EXT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def card_ext(
     *,
     api_ticket: str,
@@ -58,7 +62,7 @@ def card_ext(
     if outer_str is not None:
         ext["outer_str"] = outer_str
     ext["signature"] = signature
-    return json.dumps(ext, ensure_ascii=False, separators=(",", ":"))
+    return _CARD_EXT_JSON.encode(ext)
 
 
 def card_sign(

@@ -1,0 +1,89 @@
+"""A hot view's well-formed request, answered without flask-smorest's and webargs' wrappers.
+
+flask-smorest's decorators (arguments, response, alt_response) and webargs' parser cost ~16 us
+of CPU per add-card request in process (~109,000 instructions of ~1,140,000: bench/RESULTS.md,
+issue 18 second pass): the location lookup, wrapper frames each asking ``ensure_sync``, the
+schema calls.
+``FastJsonView`` keeps the decorated method as the one place the spec and every refusal come
+from, and answers only what it can answer the same way:
+
+- the body is ``application/json``, UTF-8, and parses (as webargs parses it: ``json.loads`` of
+  the decoded text);
+- the view's ``fast_load`` (a hand-written load that is tested equal to the schema's) accepts
+  it;
+
+then the view's ``fast_call(data)`` runs, below flask-smorest's wrappers but with the same
+checks as the decorated method (authentication, quota), and its result is dumped by the
+response schema and sent with ``jsonify`` and the documented status, as flask-smorest's
+``response`` wrapper does. Anything else (another media type, malformed JSON, a body the fast
+load refuses) goes through the decorated method, which gives its 400/415/422 unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from flask import Flask, Response, current_app, request
+from flask.json.provider import DefaultJSONProvider
+from flask.views import MethodView
+from marshmallow import Schema
+
+_ENCODERS: dict[tuple, json.JSONEncoder] = {}
+
+
+def jsonify_fast(app: Flask, obj: Any) -> Response:
+    """``jsonify(obj)``, byte for byte, with one JSON encoder per set of options.
+
+    Flask's default provider calls ``json.dumps`` with keyword arguments, which builds a new
+    encoder for every answer; the same encoder is reused here while the provider's options are
+    the same. Another provider, or the indented (debug) form, goes through ``app.json``."""
+    provider = app.json
+    if type(provider) is not DefaultJSONProvider or provider.compact is False or (
+            provider.compact is None and app.debug):
+        return provider.response(obj)
+    options = (provider.default, provider.ensure_ascii, provider.sort_keys)
+    encoder = _ENCODERS.get(options)
+    if encoder is None:
+        encoder = _ENCODERS[options] = json.JSONEncoder(
+            default=options[0], ensure_ascii=options[1], sort_keys=options[2],
+            separators=(",", ":"))
+    return app.response_class(f"{encoder.encode(obj)}\n", mimetype=provider.mimetype)
+
+
+def plain_json_body() -> Any:
+    """The request's JSON body as webargs would load it, or ``None`` (not plainly JSON)."""
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.mimetype != "application/json":
+        return None
+    try:
+        return json.loads(req.get_data(cache=True).decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError, JSONDecodeError: the parser's own 400
+        return None
+
+
+class FastJsonView(MethodView):
+    """A MethodView whose ``fast_method`` (e.g. ``"POST"``) has a fast path (see the module)."""
+
+    init_every_request = False  # no state on the instance: one per app
+    fast_method: ClassVar[str] = "POST"
+    fast_status: ClassVar[int] = 200
+    fast_schema: ClassVar[Schema]  # the response schema (as given to ``blp.response``)
+
+    @staticmethod
+    def fast_load(data: Any) -> dict | None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    fast_call: ClassVar[Callable[[dict], Any]]
+
+    def dispatch_request(self, **kwargs: Any) -> Any:
+        if request.method == self.fast_method and not kwargs:
+            body = plain_json_body()
+            data = self.fast_load(body) if body is not None else None
+            if data is not None:
+                answer = jsonify_fast(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                      self.fast_schema.dump(type(self).fast_call(data)))
+                answer.status_code = self.fast_status
+                return answer
+        return super().dispatch_request(**kwargs)
