@@ -508,6 +508,21 @@ export interface Members {
   members: Array<Member>;
 }
 
+export interface MemberForm {
+  card_id?: string;
+  code?: string;
+  oa_openid?: string;
+  mp_openid?: string;
+  membership_number?: string;
+  source?: string;
+  activated_at?: number;
+  updated_at?: number;
+  /** what the member filled in at activation (WeChat's form: name, mobile, the card's own fields), unsealed for this answer */
+  fields: {
+    [key: string]: unknown;
+  };
+}
+
 export interface UnavailableRequest {
   card_id: string;
   code: string;
@@ -1283,6 +1298,17 @@ export interface Operations {
     };
     body: never;
     response: Members;
+    status: 200;
+  };
+  /** A member with what they filled in at activation (admin; the read is audited) */
+  "GET /v1/admin/members/{card_id}/{code}": {
+    path: {
+      card_id: string;
+      code: string;
+    };
+    query: never;
+    body: never;
+    response: MemberForm;
     status: 200;
   };
   /** Make a code unavailable, with a reason (card/code/unavailable); irreversible */

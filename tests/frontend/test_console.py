@@ -302,6 +302,8 @@ def admin_changes_a_bonus(console: Any, story: Story, app: Any, member: dict) ->
         assert len(rows) == 1 and "+10" in rows[0].text_content()
         assert rows[0].query_selector("[data-col=By]").text_content() == "ada"
         assert story.calls(UPDATE) == 1
+        answers = page.wait_for_selector("[data-testid=member-form] dl")  # what they filled in
+        assert answers.query_selector("dd") is not None
         b.screenshot("console-members")
 
         open_section(b, "identities")

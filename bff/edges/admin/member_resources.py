@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from bff.domain.codes import admin as code_admin
 from bff.domain.members import change_ledger, changes
-from bff.domain.members.members import find_members
+from bff.domain.members.members import find_members, get_member
 from bff.domain.operators import BREAK_GLASS
 from bff.edges.admin.member_schemas import (
     ChangesSchema,
@@ -17,6 +17,7 @@ from bff.edges.admin.member_schemas import (
     CodeUpdateSchema,
     MemberChangeResultSchema,
     MemberChangeSchema,
+    MemberFormSchema,
     MembersQuerySchema,
     MembersSchema,
     UnavailableRequestSchema,
@@ -24,6 +25,7 @@ from bff.edges.admin.member_schemas import (
     UserCardsQuerySchema,
     UserCardsSchema,
 )
+from bff.edges.admin.operator_resources import audited_read
 from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, current_operator, roles
 from bff.edges.http.idempotency import RequiredIdempotencyKeySchema
 from bff.edges.http.openapi import UPSTREAM_FAILURES, documents
@@ -96,6 +98,25 @@ class Members(MethodView):
             raise NotFound("give code, membership_number or oa_openid to find members by")
         svc = services()
         return {"members": find_members(svc.redis, svc.settings, **args)}
+
+
+@blp.route("/members/<card_id:card_id>/<path_code:code>")
+class MemberForm(MethodView):
+    @blp.response(200, MemberFormSchema)
+    @blp.alt_response(404, description="no member with this card_id and code")
+    @roles()  # admin alone: personal data, and each read is in the audit
+    def get(self, card_id: str, code: str) -> dict[str, Any]:
+        """A member with what they filled in at activation (admin; the read is audited)
+
+        ``GET /v1/admin/members`` finds members without their personal data; this one answer
+        carries the form's values, and the audit records who read them.
+        """
+        svc = services()
+        audited_read()
+        member = get_member(svc.redis, svc.settings, card_id=card_id, code=code)
+        if member is None:
+            raise NotFound("no member with this card_id and code")
+        return member.as_dict()
 
 
 @blp.route("/codes/unavailable")

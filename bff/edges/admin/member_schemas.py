@@ -148,6 +148,12 @@ class MemberSchema(Schema):
     updated_at = fields.Int()
 
 
+class MemberFormSchema(MemberSchema):
+    fields = fields.Dict(required=True, metadata={
+        "description": "what the member filled in at activation (WeChat's form: name, mobile, "
+                       "the card's own fields), unsealed for this answer"})
+
+
 class MembersSchema(Schema):
     members = fields.List(fields.Nested(MemberSchema), required=True)
 

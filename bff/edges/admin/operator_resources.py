@@ -142,10 +142,20 @@ class AuditLog(MethodView):
         return {"entries": entries, "next_before": next_before}
 
 
+# A read of personal data (a member's form answers) is audited like a change: the view sets it.
+AUDITED_READ = "bff.audited_read"
+
+
+def audited_read() -> None:
+    """Record this GET in the audit (who read which member's personal data, and when)."""
+    request.environ[AUDITED_READ] = True
+
+
 def record_operator_request(response: Response) -> Response:
     """``after_request``: a state-changing ``/v1/admin`` request whose operator is known goes
     in the audit log, whether it succeeded or was refused."""
-    if request.method in SAFE_METHODS or not request.path.startswith("/v1/admin/"):
+    if not request.path.startswith("/v1/admin/") or (
+            request.method in SAFE_METHODS and not request.environ.get(AUDITED_READ)):
         return response
     operator = subject()
     if operator is None:

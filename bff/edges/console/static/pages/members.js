@@ -1,5 +1,5 @@
 // Members: find a member by code, membership number or openid; the member's card, the card's
-// activation form and the ledger of bonus/balance changes. An admin changes bonus or balance:
+// activation form, what the member filled in (admin), and the ledger of bonus/balance changes. An admin changes bonus or balance:
 // each submitted change gets its own Idempotency-Key, reused when the same change is sent
 // again after a lost answer, so WeChat applies it once.
 import { api, newKey, LostAnswer } from '../api.js'
@@ -52,7 +52,17 @@ async function memberPage (root, cardId, code, operator) {
     ['Mini Program openid', found.mp_openid], ['activated', when(found.activated_at)], ['through', found.source],
     ['activation form', form ? formSummary(form) : 'none set through the service']]))
   const changes = () => loadLedger(ledger, cardId, code)
-  if (operator.role === 'admin') root.append(changeForm(cardId, code, operator, changes))
+  if (operator.role === 'admin') {
+    // the member's own answers: admin only, one member at a time, each read in the audit
+    const answers = h('div', { id: 'member-form', 'data-testid': 'member-form' })
+    root.append(section('What the member filled in', answers))
+    api('GET', `/v1/admin/members/${encodeURIComponent(cardId)}/${encodeURIComponent(code)}`)
+      .then((m) => clear(answers, Object.keys(m.fields || {}).length
+        ? facts(Object.entries(m.fields).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
+        : h('p', { class: 'muted', text: 'Nothing filled in through the service.' })))
+      .catch((e) => clear(answers, h('p', { class: 'status error', text: reason(e) })))
+    root.append(changeForm(cardId, code, operator, changes))
+  }
   root.append(section('Ledger', ledger))
   await changes()
 }
