@@ -138,6 +138,11 @@ def check_admin() -> None:
     authenticate()
 
 
+# refused bearer tokens spend the address's failure budget (authenticate)
+GUESSES_LIMITED = {429: "too many refused operator tokens from this address "
+                        "(BFF_LIMIT_ADDRESS_FAILURES); see Retry-After"}
+
+
 def forbidden_answer(permitted: tuple[str, ...]) -> dict[int, str]:
     return {403: f"the operator's role is not one of {', '.join(permitted)}; or a console "
                  f"request that changes state without its session's {CSRF_HEADER}"}
@@ -164,7 +169,7 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         setattr(wrapper, ROLES_ATTRIBUTE, permitted)
         authenticated_by(functools.partial(_authorize, permitted))(wrapper)
         documented = documents({401: NO_ADMIN_TOKEN}, forbidden_answer(permitted),
-                               security=ADMIN_SECURITY)(wrapper)
+                               GUESSES_LIMITED, security=ADMIN_SECURITY)(wrapper)
         documented._apidoc["manual_doc"][ROLES_KEY] = list(permitted)  # type: ignore[attr-defined]
         return documented
 

@@ -404,8 +404,8 @@ describe('capabilities and the counter', () => {
     assert.equal(info.can_consume, true)
     const done = await staff.redeemCode({ cardId, code: added.code, staffId: 'till-1', idempotencyKey: 'till-1-0001' })
     assert.equal(done.code, added.code)
-    const retried = await staff.redeemCode({ cardId, code: added.code, idempotencyKey: 'till-1-0001' })
-    assert.equal(retried.redeemed_at, done.redeemed_at) // the same call repeated: its first answer
+    const retried = await staff.redeemCode({ cardId, code: added.code, staffId: 'till-1', idempotencyKey: 'till-1-0001' })
+    assert.equal(retried.redeemed_at, done.redeemed_at) // the same call (same body) repeated: its first answer
     const twice = await staff.redeemCode({ cardId, code: added.code }).catch((e) => e)
     assert.equal(twice.code, 409) // a second redemption says when, where and how
     assert.match(twice.message, /till-1/)
