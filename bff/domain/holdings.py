@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, fields
-from typing import Any
 
 import redis
 
@@ -52,20 +51,15 @@ def get_holding(r: redis.Redis, code: str) -> Holding | None:
     return _from_hash(h) if h else None
 
 
-_UNREAD: Any = object()
-
-
-def record_holding(r: redis.Redis, holding: Holding, *, existing: Any = _UNREAD) -> Holding:
+def record_holding(r: redis.Redis, holding: Holding) -> Holding:
     """Create or update the holding of ``holding.code``; empty fields never erase stored ones.
-
-    ``existing``: the holding as the caller just read it (``get_holding``), to save a second
-    read of the same hash (an event acknowledgement makes one round trip fewer)."""
+    (A push's receipt merges by the same rules in one script: bff.domain.events.receipt;
+    tests/events/test_receipt.py holds the two together.)"""
     now = int(time.time())
     holding.updated_at = now
     if not holding.received_at:
         holding.received_at = now
-    if existing is _UNREAD:
-        existing = get_holding(r, holding.code)
+    existing = get_holding(r, holding.code)
     values = {k: v for k, v in holding.as_dict().items() if v not in ("", None)}
     if existing and existing.received_at and existing.oa_openid == holding.oa_openid:
         values.pop("received_at", None)  # keep the first time it was received

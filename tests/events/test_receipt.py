@@ -6,6 +6,7 @@ gift, by the same owner and by another one: the same hash and the same indexes."
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import pytest
 
@@ -17,28 +18,21 @@ from bff.ground.store import keys
 
 
 def python_record_receipt(r, ev: CardEvent, now: int) -> None:
-    """The former ``bff.domain.events.handlers.record_receipt``, verbatim but for the clock."""
+    """The former ``record_receipt``: a read of the holding, then ``holdings.record_holding``
+    itself (the live rule, at the clock ``now``), so the script is held to what the Python
+    merge does today, not to a copy of it."""
     if not ev.code:
         return
     gift = ev.is_give_by_friend
     existing = holdings.get_holding(r, ev.code)
     keep = existing is not None and existing.oa_openid == ev.openid and is_final(existing.status)
-    holding = holdings.Holding(
-        card_id=ev.card_id, code=ev.code, oa_openid=ev.openid,
-        status="" if keep else "NORMAL", outer_str=ev.outer_str,
-        received_at=ev.create_time, receipt="gift" if gift else "push",
-        gift_from=ev.friend_openid if gift else "", old_code=ev.old_code if gift else "")
-    holding.updated_at = now
-    holding.received_at = holding.received_at or now
-    values = {k: v for k, v in holding.as_dict().items() if v not in ("", None)}
-    if existing and existing.received_at and existing.oa_openid == holding.oa_openid:
-        values.pop("received_at", None)
-    r.hset(keys.holding(holding.code), mapping=values)
-    if existing and existing.oa_openid and existing.oa_openid != holding.oa_openid \
-            and holding.oa_openid:
-        r.srem(keys.holdings_of("oa", existing.oa_openid), holding.code)
-    if holding.oa_openid:
-        r.sadd(keys.holdings_of("oa", holding.oa_openid), holding.code)
+    with mock.patch.object(holdings.time, "time", return_value=now):
+        holdings.record_holding(r, holdings.Holding(
+            card_id=ev.card_id, code=ev.code, oa_openid=ev.openid,
+            status="" if keep else "NORMAL", outer_str=ev.outer_str,
+            received_at=ev.create_time, receipt="gift" if gift else "push",
+            gift_from=ev.friend_openid if gift else "",
+            old_code=ev.old_code if gift else ""))
 
 
 STORED = [
