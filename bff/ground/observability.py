@@ -22,11 +22,11 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 
 if TYPE_CHECKING:
     from bff.ground.config import Settings
@@ -128,19 +128,20 @@ _ID, _TOKEN = "bff.request_id", "bff.request_id_token"
 _ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # what request.headers.get reads
 
 
-# Paths whose requests never adopt the caller's X-Request-Id (init_app): the operators', whose
-# request ids the audit records, so an operator cannot stamp an action with another's id.
-_OWN_IDS = "bff.own_request_ids"
+def _beginning(own_ids_under: tuple[str, ...]) -> Callable[[], None]:
+    """The first hook: the request's id, the caller's ``X-Request-Id`` unless the path is under
+    ``own_ids_under`` (the operators', whose ids the audit records: an operator cannot stamp an
+    action with another request's id)."""
 
+    def _begin() -> None:
+        environ = request.environ  # every request pays these hooks: one proxy lookup each
+        given = None if own_ids_under and environ.get("PATH_INFO", "").startswith(
+            own_ids_under) else environ.get(_ENVIRON_KEY)
+        rid = sane_request_id(given) or new_request_id()
+        environ[_ID] = rid
+        environ[_TOKEN] = request_id_var.set(rid)
 
-def _begin() -> None:
-    environ = request.environ  # every request pays these hooks: one proxy lookup each
-    own = current_app.config.get(_OWN_IDS) or ()
-    given = None if own and environ.get("PATH_INFO", "").startswith(own) \
-        else environ.get(_ENVIRON_KEY)
-    rid = sane_request_id(given) or new_request_id()
-    environ[_ID] = rid
-    environ[_TOKEN] = request_id_var.set(rid)
+    return _begin
 
 
 def _echo(response: Response) -> Response:
@@ -162,7 +163,6 @@ def _end(_exc: BaseException | None) -> None:
 def init_app(app: Flask, own_ids_under: tuple[str, ...] = ()) -> None:
     """Give every request an id before any other hook runs; echo it on every answer. Under
     ``own_ids_under`` (path prefixes) the id is always the service's own."""
-    app.config[_OWN_IDS] = own_ids_under
-    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
+    app.before_request_funcs.setdefault(None, []).insert(0, _beginning(own_ids_under))
     app.after_request(_echo)
     app.teardown_request(_end)
