@@ -6,8 +6,9 @@ what ``holdings.record_holding`` does for such a holding (read the hash, keep a 
 the same owner and the first ``received_at``, write the non-empty fields, move the code between
 the owners' indexes), but the read and the write are one script on the holding's key, sent in
 one pipeline with the owner index's SADD: one round trip instead of two (HGETALL, then the
-write pipeline). The rare change of owner (a code re-received by another user) removes the code
-from the previous owner's index in one more round trip, as ``record_holding`` does.
+write pipeline), shared with concurrent acknowledgements (``bff.ground.store.coalesce``).
+The rare change of owner (a code re-received by another user) removes the code from the
+previous owner's index in one more round trip, as ``record_holding`` does.
 
 The script cannot join the acknowledgement's own (the signed-pair marker, the dedup marker
 and the stream, ``bff.domain.events.stream``): the holding is keyed by its code, in a hash
@@ -16,7 +17,6 @@ slot of its own, and every script must stay in one slot (Redis Cluster; tests/sl
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +25,7 @@ import redis
 
 from bff.domain.events.parse import CardEvent
 from bff.domain.ownership import FINAL
-from bff.ground.store import keys
+from bff.ground.store import coalesce, keys
 
 # KEYS: the holding. ARGV: the owner, the received_at to write unless one is kept, the count
 # of the other fields, then those fields as name/value pairs (non-empty ones only: an empty
@@ -33,7 +33,7 @@ from bff.ground.store import keys
 # caller takes the code off that owner's index), else ''. The rules of the former
 # record_receipt (a read, then holdings.record_holding); tests/events/test_receipt.py compares
 # the two on every stored state.
-_SCRIPT = """
+_SCRIPT = coalesce.Script("""
 local FINAL = {FINAL_STATUSES}
 local owner, received_at, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local exists = redis.call('EXISTS', KEYS[1]) == 1
@@ -52,8 +52,7 @@ end
 redis.call('HSET', KEYS[1], unpack(values))
 if exists and old_owner ~= '' and owner ~= '' and old_owner ~= owner then return old_owner end
 return ''
-""".replace("FINAL_STATUSES", ", ".join(f"{status}=true" for status in sorted(FINAL)))
-_SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()
+""".replace("FINAL_STATUSES", ", ".join(f"{status}=true" for status in sorted(FINAL))))
 
 
 @dataclass(frozen=True)
@@ -90,17 +89,14 @@ def record_receipt(r: redis.Redis, ev: CardEvent) -> Receipt | None:
     receipt = receipt_of(ev)
     if receipt is None:
         return None
-    pipe = r.pipeline(transaction=False)
-    pipe.evalsha(_SHA, 1, receipt.holding_key, *receipt.args)
-    if receipt.index_key:
-        pipe.sadd(receipt.index_key, receipt.code)
-    try:
-        previous = pipe.execute()[0]
-    except redis.exceptions.NoScriptError:
-        r.script_load(_SCRIPT)  # a restarted or flushed server (the SADD ran: idempotent)
-        previous = r.evalsha(_SHA, 1, receipt.holding_key, *receipt.args)
+
+    def build(pipe: Any) -> None:
+        _SCRIPT.call(pipe, [receipt.holding_key], receipt.args)
         if receipt.index_key:
-            r.sadd(receipt.index_key, receipt.code)
+            pipe.sadd(receipt.index_key, receipt.code)
+
+    # Sent again after a restarted or flushed server's NOSCRIPT: the SADD is idempotent.
+    previous = coalesce.send(r, build, scripts=(_SCRIPT,))[0]
     take_off(r, receipt, previous)
     return receipt
 

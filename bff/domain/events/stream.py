@@ -16,7 +16,7 @@ import redis
 
 from bff.domain.events.parse import as_int, audit_fields, dedup_digest
 from bff.ground.observability import current_request_id
-from bff.ground.store import keys
+from bff.ground.store import coalesce, keys
 
 GROUP = "handlers"
 DAY_MS = 86_400_000
@@ -54,7 +54,7 @@ def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
 # One hash tag ({ev}): cluster-safe. Returns the entry id; '' for a duplicate (the pair is used
 # up all the same: the push is answered "success"); 'replayed' when the pair was used before,
 # and then nothing is written.
-_RECORD = """
+_RECORD = coalesce.Script("""
 local n = #KEYS
 if n == 3 and redis.call('EXISTS', KEYS[1]) == 1 then return 'replayed' end
 local id = ''
@@ -64,7 +64,7 @@ if redis.call('EXISTS', KEYS[n - 1]) == 0 then
 end
 if n == 3 then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1]) end
 return id
-"""
+""")
 
 
 def record_event(
@@ -73,7 +73,8 @@ def record_event(
 ) -> Recorded:
     """Mark the event's dedup identity and append it to the stream, atomically.
 
-    One Lua script (one round trip; the embedded store runs Lua too): a crash leaves both or
+    One Lua script (one round trip, shared with concurrent acknowledgements:
+    ``bff.ground.store.coalesce``; the embedded store runs Lua too): a crash leaves both or
     neither, so an acknowledged event is in the stream exactly once across all instances.
 
     ``pair``: the push's signed-pair marker (``keys.push_seen``) and a token of this request,
@@ -89,18 +90,11 @@ def record_event(
     names = [*([pair[0]] if pair else []), marker, stream]
     args = [pair_ttl, pair[1] if pair else "", dedup_ttl, minid,
             *(x for kv in values.items() for x in kv)]
-    entry_id = _script(r)(keys=names, args=args)
+    entry_id = coalesce.send(r, lambda pipe: _RECORD.call(pipe, names, args),
+                             scripts=(_RECORD,))[0]
     if entry_id == "replayed":
         return Recorded(entry_id="", duplicate=False, replayed=True)
     return Recorded(entry_id=entry_id or "", duplicate=not entry_id)
-
-
-def _script(r: redis.Redis) -> Any:
-    script = getattr(r, "_bff_record_event", None)
-    if script is None:
-        script = r.register_script(_RECORD)
-        r._bff_record_event = script  # type: ignore[attr-defined]
-    return script
 
 
 def ensure_group(r: redis.Redis) -> None:

@@ -1,0 +1,87 @@
+"""Group commit (``bff.ground.store.coalesce``): concurrent callers share pipelines, and each
+gets its own replies, its own error, and nothing of another's."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import redis
+
+from bff.ground.store import coalesce
+
+pytestmark = pytest.mark.redis
+
+ECHO = coalesce.Script("redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]")
+
+
+def test_concurrent_callers_share_pipelines_and_get_their_own_replies(redis_client):
+    pipelines = []
+    real = redis_client.pipeline
+
+    def counting(*a, **kw):
+        pipelines.append(1)
+        return real(*a, **kw)
+
+    redis_client.pipeline = counting
+    gate = threading.Barrier(40)
+    got: dict[int, list] = {}
+
+    def caller(i: int) -> None:
+        gate.wait()
+
+        def build(pipe):
+            ECHO.call(pipe, [f"k{{t}}{i}"], [f"v{i}"])
+            pipe.get(f"k{{t}}{i}")
+
+        got[i] = coalesce.send(redis_client, build, scripts=(ECHO,))
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert got == {i: [f"v{i}", f"v{i}"] for i in range(40)}
+    assert 1 <= len(pipelines) < 40  # company: fewer pipelines than callers
+
+
+def test_an_error_reply_is_raised_to_its_own_caller_only(redis_client):
+    redis_client.set("s{t}", "text")
+    errors: dict[str, BaseException] = {}
+    results: dict[str, list] = {}
+    gate = threading.Barrier(2)
+
+    def run(name: str, build) -> None:
+        gate.wait()
+        try:
+            results[name] = coalesce.send(redis_client, build)
+        except redis.ResponseError as e:
+            errors[name] = e
+
+    bad = threading.Thread(target=run, args=("bad", lambda p: p.incr("s{t}")))
+    good = threading.Thread(target=run, args=("good", lambda p: p.incr("n{t}")))
+    for t in (bad, good):
+        t.start()
+    for t in (bad, good):
+        t.join(10)
+    assert set(errors) == {"bad"} and results == {"good": [1]}
+
+
+def test_an_unknown_script_is_loaded_and_sent_again(redis_client):
+    redis_client.script_flush()
+    assert coalesce.send(redis_client, lambda p: ECHO.call(p, ["e{t}"], ["x"]),
+                         scripts=(ECHO,)) == ["x"]
+    assert redis_client.get("e{t}") == "x"
+
+
+def test_a_broken_connection_reaches_every_caller_and_the_next_caller_goes_out(redis_client,
+                                                                              redis_url):
+    from bff.ground import store
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    with pytest.raises(redis.ConnectionError):
+        coalesce.send(dead, lambda p: p.get("x"))
+    with pytest.raises(redis.ConnectionError):  # not stuck behind the failed pipeline
+        coalesce.send(dead, lambda p: p.get("x"))
+    live = store.connect(redis_url, allow_embedded=False)
+    assert coalesce.send(live, lambda p: p.incr("n{t}")) == [1]
