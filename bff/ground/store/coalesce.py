@@ -49,13 +49,23 @@ class Script:
 
 Build = Callable[[Any], None]
 
+# The queue's lock is the thread's own, even under gevent's monkey-patching: it is held for a
+# few statements with nothing that yields, so no greenlet ever waits on it, and a hub lock's
+# acquire cost ten times as much (issue 18's profile). Waiting is on the hub's events.
+try:
+    from gevent.monkey import get_original
+
+    _allocate_lock = get_original("_thread", "allocate_lock")
+except ImportError:  # pragma: no cover - gevent is a dependency; threads alone work too
+    from _thread import allocate_lock as _allocate_lock
+
 
 class _Call:
     __slots__ = ("build", "scripts", "done", "settled", "replies", "error")
 
     def __init__(self, build: Build, scripts: tuple[Script, ...]) -> None:
         self.build, self.scripts = build, scripts
-        self.done = threading.Event()
+        self.done: threading.Event | None = None  # a waiting caller's (a leader needs none)
         self.settled = False  # replies or error set; woken unsettled: lead the next pipeline
         self.replies: list[Any] = []
         self.error: BaseException | None = None
@@ -64,7 +74,7 @@ class _Call:
 class _Coalescer:
     def __init__(self, r: Any) -> None:
         self._r = r
-        self._lock = threading.Lock()
+        self._lock = _allocate_lock()
         self._queue: list[_Call] = []
         self._busy = False
 
@@ -73,8 +83,11 @@ class _Coalescer:
         with self._lock:
             self._queue.append(call)
             lead = not self._busy
-            self._busy = True
-        if not lead:
+            if lead:
+                self._busy = True
+            else:
+                call.done = threading.Event()
+        if call.done is not None:
             call.done.wait()
         if not call.settled:  # the leader, or woken to lead the next pipeline
             self._flush()
@@ -98,10 +111,11 @@ class _Coalescer:
         finally:
             for c in batch:
                 c.settled = True
-                c.done.set()
+                if c.done is not None:
+                    c.done.set()
             with self._lock:
                 if self._queue:  # the first queued since leads the next pipeline
-                    self._queue[0].done.set()
+                    self._queue[0].done.set()  # type: ignore[union-attr]
                 else:
                     self._busy = False
 
