@@ -99,7 +99,7 @@ def main() -> None:
         load(1)
         recorder = subprocess.Popen(
             [spy, "record", "--pid", str(pid), "--duration", str(int(a.seconds)),
-             "--format", "raw", "--output", a.out, "--rate", "200", "--nonblocking"],
+             "--format", "raw", "--output", a.out, "--rate", "1000", "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         figures: dict = {}
         t = threading.Thread(target=lambda: figures.update(load(a.seconds)))

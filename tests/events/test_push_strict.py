@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from bff import create_app
-from bff.domain.holdings import get_holding
+from bff.domain.holdings import get_holding, holdings_of
 from bff.ground.store import keys
 from tests.events.helpers import card_event, push, sha1_sorted, signed_request
 
@@ -176,3 +176,37 @@ def test_a_url_check_signature_admits_no_forged_plain_push(story, redis_client, 
     assert stream_len(redis_client) == 0 and get_holding(redis_client, "777") is None
     again = client.get("/wechat/events?" + urlencode({**query, "echostr": "hello"}))
     story.assert_error(again, 403, message="replay")
+
+
+def test_a_replayed_safe_receipt_rewrites_no_holding(story, client, redis_client):
+    """A safe push's receipt goes out with its recording, before the replay check answers; its
+    own marker of the signed pair keeps a replay from taking back a code that moved on."""
+    url, body = signed_request(card_event("user_get_card", "oALICE", code="777", OuterStr="x"))
+    assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    assert get_holding(redis_client, "777").oa_openid == "oALICE"
+    gift = card_event("user_get_card", "oBOB", code="777", IsGiveByFriend="1",
+                      FriendUserName="oALICE", OldUserCardCode="777")
+    assert push(client, gift).status_code == 200
+    assert get_holding(redis_client, "777").oa_openid == "oBOB"
+    story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
+                       message="replay")
+    assert get_holding(redis_client, "777").oa_openid == "oBOB"
+    # (the owner index is a hint that holdings_of re-checks: the replay's SADD may re-add it)
+    assert "777" not in {h.code for h in holdings_of(redis_client, oa_openid="oALICE")}
+
+
+@pytest.mark.parametrize("safe", [True, False])
+def test_a_safe_ack_with_its_receipt_is_one_pipeline_a_plain_one_two(redis_client, redis_url,
+                                                                      monkeypatch, safe):
+    from bff.ground.services import services
+
+    app = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "compat"})
+    with app.app_context():
+        r = services().redis
+    sent = []
+    real = r.pipeline
+    monkeypatch.setattr(r, "pipeline", lambda *a, **kw: sent.append(1) or real(*a, **kw))
+    res = push(app.test_client(), card_event("user_get_card", "oC", code="778"), safe=safe)
+    assert res.status_code == 200
+    assert len(sent) == (1 if safe else 2)  # a plain body is not signed: receipt after
+    assert get_holding(redis_client, "778").oa_openid == "oC"

@@ -27,15 +27,21 @@ from bff.domain.events.parse import CardEvent
 from bff.domain.ownership import FINAL
 from bff.ground.store import coalesce, keys
 
-# KEYS: the holding. ARGV: the owner, the received_at to write unless one is kept, the count
-# of the other fields, then those fields as name/value pairs (non-empty ones only: an empty
-# field never erases a stored one). Returns the previous owner when the code changed hands (the
-# caller takes the code off that owner's index), else ''. The rules of the former
+# KEYS: the holding[, the push's signed-pair marker in the holding's slot]. ARGV: the owner,
+# the received_at to write unless one is kept, the count of the other fields, then those fields
+# as name/value pairs (non-empty ones only: an empty field never erases a stored one)[, the
+# marker's TTL]. Returns the previous owner when the code changed hands (the caller takes the
+# code off that owner's index), else ''; -1 when the marker was set before (a replayed push:
+# nothing is written). The rules of the former
 # record_receipt (a read, then holdings.record_holding); tests/events/test_receipt.py compares
 # the two on every stored state.
 _SCRIPT = coalesce.Script("""
 local FINAL = {FINAL_STATUSES}
 local owner, received_at, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if #KEYS == 2 then
+  if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[4 + 2 * n])
+end
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 local old = redis.call('HMGET', KEYS[1], 'oa_openid', 'status', 'received_at')
 local old_owner = old[1] or ''
@@ -89,21 +95,33 @@ def record_receipt(r: redis.Redis, ev: CardEvent) -> Receipt | None:
     receipt = receipt_of(ev)
     if receipt is None:
         return None
-
-    def build(pipe: Any) -> None:
-        _SCRIPT.call(pipe, [receipt.holding_key], receipt.args)
-        if receipt.index_key:
-            pipe.sadd(receipt.index_key, receipt.code)
-
     # Sent again after a restarted or flushed server's NOSCRIPT: the SADD is idempotent.
-    previous = coalesce.send(r, build, scripts=(_SCRIPT,))[0]
+    previous = coalesce.send(r, lambda pipe: add_receipt(pipe, receipt), scripts=SCRIPTS)[0]
     take_off(r, receipt, previous)
     return receipt
 
 
-def take_off(r: redis.Redis, receipt: Receipt, previous: str | None) -> None:
+SCRIPTS = (_SCRIPT,)
+
+
+def add_receipt(pipe: Any, receipt: Receipt, once: tuple[str, int] | None = None) -> None:
+    """The receipt's commands, added to a pipeline: the script on the holding, then the
+    owner index's SADD. ``once``: the push's signed-pair marker in the holding's slot
+    (``keys.receipt_seen``) and its TTL; the script then writes only if the marker was not
+    set before (its reply is -1 otherwise), and sets it. A receipt so guarded can go out
+    with the push's recording, before the recording's replay check has answered: a replayed
+    push rewrites no holding either way."""
+    if once is None:
+        _SCRIPT.call(pipe, [receipt.holding_key], receipt.args)
+    else:
+        _SCRIPT.call(pipe, [receipt.holding_key, once[0]], [*receipt.args, once[1]])
+    if receipt.index_key:
+        pipe.sadd(receipt.index_key, receipt.code)
+
+
+def take_off(r: redis.Redis, receipt: Receipt, previous: str | int | None) -> None:
     """The code changed hands: off the previous owner's index (holdings_of re-checks anyway)."""
-    if previous:
+    if previous and previous != -1:
         r.srem(keys.holdings_of("oa", previous), receipt.code)
 
 

@@ -8,6 +8,7 @@ a little later than exactly), the dead-letter stream likewise. Dedup markers liv
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,12 @@ from typing import Any
 import redis
 
 from bff.domain.events.parse import as_int, audit_fields, dedup_digest
+from bff.domain.events.receipt import SCRIPTS as RECEIPT_SCRIPTS
+from bff.domain.events.receipt import Receipt, add_receipt, take_off
 from bff.ground.observability import current_request_id
 from bff.ground.store import coalesce, keys
+
+log = logging.getLogger(__name__)
 
 GROUP = "handlers"
 DAY_MS = 86_400_000
@@ -70,6 +75,7 @@ return id
 def record_event(
     r: redis.Redis, fields: dict[str, str], *, mode: str, dedup_ttl: int, retention_days: int,
     pair: tuple[str, str] | None = None, pair_ttl: int = 0,
+    receipt: tuple[Receipt, str] | None = None,
 ) -> Recorded:
     """Mark the event's dedup identity and append it to the stream, atomically.
 
@@ -82,6 +88,14 @@ def record_event(
     ``Recorded.replayed`` when it was set before, and then nothing is recorded. The marker
     holds the token, so that a caller whose script failed removes its own mark only
     (``store.release_claim``), never an earlier push's.
+
+    ``receipt``: a ``user_get_card``'s receipt and its own marker of the signed pair in the
+    holding's hash slot (``keys.receipt_seen``), sent in the same pipeline (no round trip of
+    its own): its script writes the holding unless that marker was set before, so a replayed
+    push rewrites no holding although the recording's answer is not known yet. Only for a push
+    whose body is authenticated (safe mode): a plain push's signature does not cover its body,
+    and a forged body could name another code, hence another marker. A receipt that fails is
+    logged and left to the worker, which records it again.
     """
     marker = keys.event_dedup(dedup_digest(fields))
     stream = keys.event_stream()
@@ -90,8 +104,23 @@ def record_event(
     names = [*([pair[0]] if pair else []), marker, stream]
     args = [pair_ttl, pair[1] if pair else "", dedup_ttl, minid,
             *(x for kv in values.items() for x in kv)]
-    entry_id = coalesce.send(r, lambda pipe: _RECORD.call(pipe, names, args),
-                             scripts=(_RECORD,))[0]
+
+    def build(pipe: Any) -> None:
+        _RECORD.call(pipe, names, args)
+        if receipt is not None:
+            add_receipt(pipe, receipt[0], (receipt[1], pair_ttl))
+
+    replies = coalesce.send(r, build, scripts=(_RECORD, *RECEIPT_SCRIPTS),
+                            raise_on_error=False)
+    entry_id = replies[0]
+    if isinstance(entry_id, Exception):
+        raise entry_id
+    if receipt is not None:
+        previous = replies[1]
+        if any(isinstance(x, Exception) for x in replies[1:]):
+            log.warning("could not record the receipt at push time; the worker will")
+        else:
+            take_off(r, receipt[0], previous)
     if entry_id == "replayed":
         return Recorded(entry_id="", duplicate=False, replayed=True)
     return Recorded(entry_id=entry_id or "", duplicate=not entry_id)

@@ -11,12 +11,13 @@ The checks are ``bff.ground.wechat.push.verify_push``'s; this edge reads the req
 used (timestamp, nonce) pairs in Redis, records the event and answers. ``success`` is answered
 only once the event is in the Redis stream; handling happens later (the worker).
 
-An event's acknowledgement makes two Redis round trips: one script marks the signed pair as
-used, checks the event's dedup marker and appends it to the stream (``record_event``: one hash
-tag), and a ``user_get_card``'s receipt merges the code's holding (``record_receipt``: one
-script on the holding, pipelined with the owner's index). The holding lives in its own hash
-slot, so it cannot join the first script; it is written only once the first has accepted the
-pair (a replayed push must not rewrite a holding).
+An event's acknowledgement is one pipeline, shared with concurrent acknowledgements
+(``bff.ground.store.coalesce``): one script marks the signed pair as used, checks the event's
+dedup marker and appends it to the stream (``record_event``: one hash tag), and a safe-mode
+``user_get_card``'s receipt merges the code's holding (one script on the holding, guarded by
+its own marker of the pair in the holding's slot, so a replayed push rewrites no holding;
+then the owner's index). A plain push's receipt waits for the recording to accept the pair
+(a second round trip): its body is not signed, and a forged one could name another code.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bff.domain.events.parse import CardEvent
-from bff.domain.events.receipt import record_receipt
+from bff.domain.events.receipt import receipt_of, record_receipt
 from bff.domain.events.stream import record_event
 from bff.ground.errors import BadRequest, Forbidden
 from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
@@ -171,38 +172,51 @@ def _record(message: PushMessage) -> bool:
     """Use up a verified push's signed (timestamp, nonce) and record its event in the stream,
     in one script (False: a user's message, not recorded; its pair is used up alone). Unless
     the event is recorded, the pair is not used up: WeChat's retry of this very push must get
-    through. A pair used before is refused (403) and records nothing."""
+    through. A pair used before is refused (403) and records nothing.
+
+    A ``user_get_card``'s receipt (the code's holding) is written at once too: in the same
+    pipeline for a safe-mode push, guarded by the pair's own marker in the holding's slot;
+    after the recording for a plain push, whose body the signature does not cover."""
     if not message.is_event:
         if _seen(message.timestamp, message.nonce):
             raise _refused(replayed())
         EVENTS.labels("message", "ignored").inc()  # user messages: not card events
         return False
     settings = services().settings
-    pair = (_seen_key(message.timestamp, message.nonce), os.urandom(8).hex())
+    ev = CardEvent.parse(message.fields)
+    digest = _pair_digest(message.timestamp, message.nonce)
+    pair = (keys.push_seen(digest), os.urandom(8).hex())
+    receipt = None
+    if ev.event == "user_get_card" and message.mode == "safe":
+        found, marker = receipt_of(ev), keys.receipt_seen(ev.code, digest)
+        receipt = (found, marker) if found is not None and marker is not None else None
     try:
         recorded = record_event(services().redis, message.fields, mode=message.mode,
                                 dedup_ttl=settings.event_dedup_ttl,
                                 retention_days=settings.event_retention_days,
-                                pair=pair, pair_ttl=2 * settings.push_max_skew)
+                                pair=pair, pair_ttl=2 * settings.push_max_skew, receipt=receipt)
     except BaseException:
         _forget(*pair)
         raise
     if recorded.replayed:
         raise _refused(replayed())
-    ev = CardEvent.parse(message.fields)
     event = ev.event[:48] or "unknown"
     if recorded.duplicate:
         log.info("event %s is a duplicate: not recorded again", event)
     else:
         log.info("event %s recorded as stream entry %s", event, recorded.entry_id)
     EVENTS.labels(event, "duplicate" if recorded.duplicate else "recorded").inc()
-    if ev.event == "user_get_card":
+    if ev.event == "user_get_card" and receipt is None:
         _record_receipt_now(ev)
     return True
 
 
+def _pair_digest(timestamp: str, nonce: str) -> str:
+    return hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
+
+
 def _seen_key(timestamp: str, nonce: str) -> str:
-    return keys.push_seen(hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest())
+    return keys.push_seen(_pair_digest(timestamp, nonce))
 
 
 def _seen(timestamp: str, nonce: str) -> bool:

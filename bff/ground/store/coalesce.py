@@ -91,7 +91,7 @@ class _Coalescer:
             call.done.wait()
         if not call.settled:  # the leader, or woken to lead the next pipeline
             self._flush()
-        if call.error is not None:
+        if call.error is not None:  # the pipeline's, not a reply's
             raise call.error
         return call.replies
 
@@ -150,16 +150,17 @@ def _execute(r: Any, batch: list[_Call]) -> None:
 
 
 def _settle(c: _Call, replies: list[Any]) -> None:
-    c.error = next((x for x in replies if isinstance(x, Exception)), None)
     c.replies = replies
     c.settled = True
 
 
-def send(r: Any, build: Build, *, scripts: tuple[Script, ...] = ()) -> list[Any]:
+def send(r: Any, build: Build, *, scripts: tuple[Script, ...] = (),
+         raise_on_error: bool = True) -> list[Any]:
     """The replies to the commands ``build`` adds to a pipeline, sent together with those of
     concurrent callers on the same client (see the module's docstring). ``scripts``: the
     scripts ``build`` calls, loaded if the server does not know them. Raises the first error
-    reply among this caller's, or the pipeline's connection error."""
+    reply among this caller's (``raise_on_error=False``: the errors are in the replies), or
+    the pipeline's connection error."""
     coalescer = getattr(r, "_bff_coalescer", None)
     if coalescer is None:
         coalescer = _Coalescer(r)
@@ -167,4 +168,9 @@ def send(r: Any, build: Build, *, scripts: tuple[Script, ...] = ()) -> list[Any]
             r._bff_coalescer = coalescer
         except AttributeError:  # a client that takes no attributes: one per call, no company
             pass
-    return coalescer.send(build, scripts)
+    replies = coalescer.send(build, scripts)
+    if raise_on_error:
+        error = next((x for x in replies if isinstance(x, Exception)), None)
+        if error is not None:
+            raise error
+    return replies

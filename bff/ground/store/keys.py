@@ -64,6 +64,16 @@ def holding(code: str) -> str:
     return f"{PREFIX}holding:{code}"
 
 
+def receipt_seen(code: str, digest: str) -> str | None:
+    """A push's signed pair, used up in its code's holding's hash slot: the receipt's script
+    checks and sets it with the holding (``bff.domain.events.receipt``). The hash tag is the
+    holding's whole key, whose slot is that of the key itself (it has no braces); None for a
+    code with braces, whose holding's slot no tag can name."""
+    if "{" in code or "}" in code:
+        return None
+    return f"{PREFIX}push-seen:{{{holding(code)}}}:{digest}"
+
+
 def holdings_of(kind: str, openid: str) -> str:
     return f"{PREFIX}holdings:{kind}:{openid}"
 
