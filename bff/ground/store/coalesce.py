@@ -121,32 +121,29 @@ class _Coalescer:
 
 
 def _execute(r: Any, batch: list[_Call]) -> None:
+    again = []
+    for c, mine in zip(batch, _pipeline(r, batch), strict=True):
+        if any(isinstance(x, redis.exceptions.NoScriptError) for x in mine):
+            again.append(c)
+        else:
+            _settle(c, mine)
+    if again:  # a restarted or flushed server: load the scripts, send those callers again
+        for script in {s for c in again for s in c.scripts}:
+            r.script_load(script.source)
+        for c, mine in zip(again, _pipeline(r, again), strict=True):
+            _settle(c, mine)
+
+
+def _pipeline(r: Any, calls: list[_Call]) -> list[list[Any]]:
+    """One pipeline of the callers' commands; each caller's replies, errors included."""
     pipe = r.pipeline(transaction=False)
     spans = []
-    for c in batch:
+    for c in calls:
         start = len(pipe)
         c.build(pipe)
         spans.append((start, len(pipe)))
     replies = pipe.execute(raise_on_error=False)
-    again = []
-    for c, (start, end) in zip(batch, spans, strict=True):
-        mine = replies[start:end]
-        if any(isinstance(x, redis.exceptions.NoScriptError) for x in mine):
-            again.append(c)
-            continue
-        _settle(c, mine)
-    if again:
-        for script in {s for c in again for s in c.scripts}:
-            r.script_load(script.source)
-        pipe = r.pipeline(transaction=False)
-        spans = []
-        for c in again:
-            start = len(pipe)
-            c.build(pipe)
-            spans.append((start, len(pipe)))
-        replies = pipe.execute(raise_on_error=False)
-        for c, (start, end) in zip(again, spans, strict=True):
-            _settle(c, replies[start:end])
+    return [replies[start:end] for start, end in spans]
 
 
 def _settle(c: _Call, replies: list[Any]) -> None:
