@@ -117,8 +117,9 @@ class Stack:
         """``module`` under the Procfile's web command, in sandbox mode on this Redis (``env``
         added), once it answers."""
         port = port or free_port()
-        env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": self.redis_url,
-               "BFF_LOG_LEVEL": "WARNING", **env}
+        # The default log level (INFO), as deployed: per request only the access line, as
+        # for bare Flask; BFF_LOG_LEVEL in the environment overrides it.
+        env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": self.redis_url, **env}
         argv = procfile_web(port, module, env)
         print("server:", " ".join(argv[1:]))
         server = Server(f"http://127.0.0.1:{port}", self.start(argv, env, out))

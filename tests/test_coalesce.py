@@ -85,3 +85,45 @@ def test_a_broken_connection_reaches_every_caller_and_the_next_caller_goes_out(r
         coalesce.send(dead, lambda p: p.get("x"))
     live = store.connect(redis_url, allow_embedded=False)
     assert coalesce.send(live, lambda p: p.incr("n{t}")) == [1]
+
+
+GEVENT_SCRIPT = """
+from gevent import monkey
+monkey.patch_all()
+import sys
+import gevent
+from bff.ground import store
+from bff.ground.store import coalesce
+
+r = store.connect(sys.argv[1], allow_embedded=False)
+results = {}
+
+def caller(i):
+    results[i] = coalesce.send(r, lambda p: p.incr("g{t}"))
+
+SLOW = "local i = 0 while i < 3000000 do i = i + 1 end return redis.call('INCR', KEYS[1])"
+leader = gevent.spawn(lambda: coalesce.send(r, lambda p: p.eval(SLOW, 1, "g{t}")))
+gevent.sleep(0.05)  # the leader's pipeline is in flight (the script runs for a while)
+followers = [gevent.spawn(caller, i) for i in range(5)]
+gevent.sleep(0.01)  # they queue behind it and wait
+gevent.killall(followers, block=True)  # and die waiting (a worker shutting down)
+leader.join(10)
+assert leader.successful(), leader.exception
+after = [gevent.spawn(caller, 100 + i) for i in range(5)]
+gevent.joinall(after, timeout=5)
+assert all(g.dead for g in after), "a killed follower stalled the callers after it"
+assert all(100 + i in results for i in range(5)), results
+print("ok", len(results))
+"""
+
+
+def test_under_gevent_a_killed_follower_stalls_nobody(redis_client, redis_url):
+    """Greenlets, as in the Procfile's worker: followers killed while they wait (a graceful
+    shutdown) leave no caller waiting for a leader that never comes."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", GEVENT_SCRIPT, redis_url], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("ok")
