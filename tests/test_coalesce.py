@@ -101,8 +101,10 @@ results = {}
 def caller(i):
     results[i] = coalesce.send(r, lambda p: p.incr("g{t}"))
 
-SLOW = "local i = 0 while i < 3000000 do i = i + 1 end return redis.call('INCR', KEYS[1])"
-leader = gevent.spawn(lambda: coalesce.send(r, lambda p: p.eval(SLOW, 1, "g{t}")))
+SLOW = coalesce.Script(
+    "local i = 0 while i < 10000000 do i = i + 1 end return redis.call('INCR', KEYS[1])")
+r.script_load(SLOW.source)
+leader = gevent.spawn(lambda: coalesce.send(r, lambda p: SLOW.call(p, ["g{t}"], [])))
 gevent.sleep(0.05)  # the leader's pipeline is in flight (the script runs for a while)
 followers = [gevent.spawn(caller, i) for i in range(5)]
 gevent.sleep(0.01)  # they queue behind it and wait
