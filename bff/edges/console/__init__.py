@@ -41,7 +41,8 @@ def register_console(app: Flask) -> None:
 
 def lock_down(response: Response) -> Response:
     """Every console response carries the policy; pages are revalidated, never cached stale."""
-    if request.path != "/console" and not request.path.startswith("/console/"):
+    path = request.path  # one proxy lookup: this runs after every request of the service
+    if path != "/console" and not path.startswith("/console/"):
         return response
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
