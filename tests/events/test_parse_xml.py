@@ -107,3 +107,35 @@ def test_only_utf8_is_taken(encoding):
     """The intended difference: expat took some single-byte encodings; WeChat sends UTF-8."""
     body = f'<?xml version="1.0" encoding="{encoding}"?><xml><A>1</A></xml>'.encode(encoding)
     assert ours(body) is None
+
+
+FIFO_CHILD = r"""
+import os, sys
+from bff.ground.wechat.push import PushRefused, parse_xml
+
+fifo, pipe_r = sys.argv[1], os.pipe()[0]
+for body in (b'<!DOCTYPE xml SYSTEM "file://%s"><xml/>' % fifo.encode(),
+             b'<!DOCTYPE xml SYSTEM "file:///proc/self/fd/%d"><xml/>' % pipe_r,
+             b'<!DOCTYPE xml [<!ENTITY %% pe SYSTEM "file://%s"> %%pe;]><xml/>' % fifo.encode()):
+    try:
+        parse_xml(body)
+    except PushRefused:
+        print("refused")
+"""
+
+
+def test_a_doctype_naming_a_pipe_or_fifo_is_refused_without_opening_it(tmp_path):
+    """Found by an attacker's review: libxml2 opened the file a DOCTYPE names, and a pipe
+    (gunicorn's own, as /proc/self/fd/N) or a FIFO blocked the worker until its timeout."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    try:
+        done = subprocess.run([sys.executable, "-c", FIFO_CHILD, str(fifo)],
+                              capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("parse_xml blocked reading a pipe a DOCTYPE names") from None
+    assert done.stdout.split() == ["refused"] * 3, done.stderr[-1000:]
