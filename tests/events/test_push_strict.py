@@ -210,3 +210,64 @@ def test_a_safe_ack_with_its_receipt_is_one_pipeline_a_plain_one_two(redis_clien
     assert res.status_code == 200
     assert len(sent) == (1 if safe else 2)  # a plain body is not signed: receipt after
     assert get_holding(redis_client, "778").oa_openid == "oC"
+
+
+def test_a_replay_after_a_failed_push_time_receipt_takes_no_gifted_code_back(
+        story, client, redis_client, monkeypatch):
+    """Found by an attacker's review: the push-time receipt failed (its slot's node down), so
+    its marker of the pair was never set; the worker recorded it later. The order rule, not the
+    marker, keeps the replay from taking back the code Alice has since gifted to Bob."""
+    import bff.domain.events.stream as stream
+    from bff.domain.events.parse import CardEvent
+    from bff.domain.events.receipt import record_receipt
+    from bff.ground.wechat.push import parse_xml
+
+    real, down = stream.add_receipt, {"on": True}
+
+    def failing(pipe, receipt, once=None):
+        if down["on"]:
+            pipe.execute_command("NO-SUCH-COMMAND")  # an error reply in the receipt's place
+        else:
+            real(pipe, receipt, once)
+
+    monkeypatch.setattr(stream, "add_receipt", failing)
+    alice = card_event("user_get_card", "oALICE", code="901", OuterStr="x")
+    url, body = signed_request(alice)
+    assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    down["on"] = False
+    record_receipt(redis_client, CardEvent.parse(parse_xml(alice.encode())))  # the worker
+    gift = card_event("user_get_card", "oBOB", code="901", IsGiveByFriend="1",
+                      FriendUserName="oALICE", OldUserCardCode="901")
+    assert push(client, gift).status_code == 200
+    assert get_holding(redis_client, "901").oa_openid == "oBOB"
+    story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
+                       message="replay")
+    assert get_holding(redis_client, "901").oa_openid == "oBOB"
+
+
+def test_a_replay_of_a_push_an_earlier_release_accepted_takes_no_gifted_code_back(
+        story, client, redis_client):
+    """A rolling deploy: the earlier release used up the pair in {ev} only (no receipt marker
+    in the holding's slot)."""
+    url, body = signed_request(card_event("user_get_card", "oALICE", code="902"))
+    assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    for key in redis_client.scan_iter("bff:push-seen:{bff:holding:902}:*"):
+        redis_client.delete(key)
+    gift = card_event("user_get_card", "oBOB", code="902", IsGiveByFriend="1",
+                      FriendUserName="oALICE", OldUserCardCode="902")
+    assert push(client, gift).status_code == 200
+    story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
+                       message="replay")
+    assert get_holding(redis_client, "902").oa_openid == "oBOB"
+
+
+def test_a_late_receipt_never_undoes_a_newer_one(client, redis_client):
+    """WeChat may deliver out of order: Alice's receipt (t) arriving after Bob's gift (t+1),
+    or the worker recording it again behind the push-time receipt of the gift."""
+    now = int(time.time())
+    gift = card_event("user_get_card", "oBOB", code="903", IsGiveByFriend="1",
+                      FriendUserName="oALICE", OldUserCardCode="903", create_time=now + 1)
+    assert push(client, gift).status_code == 200
+    late = card_event("user_get_card", "oALICE", code="903", create_time=now)
+    assert push(client, late).status_code == 200  # acknowledged: recorded, not applied
+    assert get_holding(redis_client, "903").oa_openid == "oBOB"

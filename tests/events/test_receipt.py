@@ -24,6 +24,22 @@ def python_record_receipt(r, ev: CardEvent, now: int) -> None:
     if not ev.code:
         return
     gift = ev.is_give_by_friend
+    # the order rule: not a receipt older than the last applied, nor one of the same second
+    # that moves the code to another owner, unless a gift from the holder
+    at = ev.create_time or now
+    stored = r.hgetall(keys.holding(ev.code))
+    try:
+        last = int(stored.get("receipt_time") or 0)
+    except ValueError:
+        last = 0
+    holder = stored.get("oa_openid", "")
+    if at < last or (at == last and holder != ev.openid
+                     and not (gift and ev.friend_openid and ev.friend_openid == holder)):
+        # nothing written; the owner index's SADD goes out with the script all the same (the
+        # index is a hint: holdings.holdings_of re-checks each holding's owner)
+        if ev.openid:
+            r.sadd(keys.holdings_of("oa", ev.openid), ev.code)
+        return
     existing = holdings.get_holding(r, ev.code)
     keep = existing is not None and existing.oa_openid == ev.openid and is_final(existing.status)
     with mock.patch.object(holdings.time, "time", return_value=now):
@@ -33,6 +49,7 @@ def python_record_receipt(r, ev: CardEvent, now: int) -> None:
             received_at=ev.create_time, receipt="gift" if gift else "push",
             gift_from=ev.friend_openid if gift else "",
             old_code=ev.old_code if gift else ""))
+    r.hset(keys.holding(ev.code), "receipt_time", str(at))
 
 
 STORED = [
@@ -45,6 +62,14 @@ STORED = [
     {"card_id": "pA", "code": "C1", "oa_openid": "oA", "status": "GIFTED"},
     {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "GIFTED", "received_at": "90"},
     {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "received_at": "90"},
+    # the order rule: the time of the last receipt applied
+    {"card_id": "pA", "code": "C1", "oa_openid": "oA", "status": "NORMAL", "receipt_time": "300"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "receipt_time": "300"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oA", "status": "NORMAL", "receipt_time": "200"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "receipt_time": "200"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "receipt_time": "100"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "receipt_time": "x"},
+    {"card_id": "pA", "code": "C1", "receipt_time": "1234"},
 ]
 EVENTS = [
     {"FromUserName": "oA", "CreateTime": "200", "CardId": "pA", "UserCardCode": "C1",

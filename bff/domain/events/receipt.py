@@ -28,32 +28,45 @@ from bff.domain.ownership import FINAL
 from bff.ground.store import coalesce, keys
 
 # KEYS: the holding[, the push's signed-pair marker in the holding's slot]. ARGV: the owner,
-# the received_at to write unless one is kept, the count of the other fields, then those fields
-# as name/value pairs (non-empty ones only: an empty field never erases a stored one)[, the
+# the event's time (its CreateTime; the received_at to write unless one is kept), the friend
+# it is a gift from ('' if none), the count of the other fields, then those fields as
+# name/value pairs (non-empty ones only: an empty field never erases a stored one)[, the
 # marker's TTL]. Returns the previous owner when the code changed hands (the caller takes the
-# code off that owner's index), else ''; -1 when the marker was set before (a replayed push:
-# nothing is written). The rules of the former
-# record_receipt (a read, then holdings.record_holding); tests/events/test_receipt.py compares
-# the two on every stored state.
+# code off that owner's index), else ''; -1 when the marker was set before (a replayed push)
+# and -2 for a receipt older than the last one applied (a late or replayed push): then nothing
+# is written. The merge is the rule of the former record_receipt (a read, then
+# holdings.record_holding); tests/events/test_receipt.py compares the two on every stored state.
+#
+# The order rule: the holding keeps the time of the last receipt applied (``receipt_time``),
+# and an earlier one is not applied, nor one of the same second that would move the code to
+# another owner, unless it is a gift from the holder. A replayed or late push therefore never
+# takes back a code that moved on, whether or not its marker is there (a receipt that failed at
+# push time and was recorded by the worker, a push accepted by an earlier release), and the
+# worker, recording receipts again in stream order, never undoes a newer one.
 _SCRIPT = coalesce.Script("""
 local FINAL = {FINAL_STATUSES}
-local owner, received_at, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local owner, at, friend, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 if #KEYS == 2 then
   if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[4 + 2 * n])
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[5 + 2 * n])
 end
 local exists = redis.call('EXISTS', KEYS[1]) == 1
-local old = redis.call('HMGET', KEYS[1], 'oa_openid', 'status', 'received_at')
+local old = redis.call('HMGET', KEYS[1], 'oa_openid', 'status', 'received_at', 'receipt_time')
 local old_owner = old[1] or ''
-local values = {}
-for k = 4, 3 + 2 * n do values[#values + 1] = ARGV[k] end
+local last, t = tonumber(old[4] or '') or 0, tonumber(at) or 0
+if t < last or (t == last and old_owner ~= owner and not (friend ~= '' and friend == old_owner))
+then
+  return -2
+end
+local values = {'receipt_time', at}
+for k = 5, 4 + 2 * n do values[#values + 1] = ARGV[k] end
 -- a final status (consumed, gifted, deleted) of the same owner is kept: a late push
 if not (exists and old_owner == owner and FINAL[old[2] or '']) then
   values[#values + 1] = 'status'; values[#values + 1] = 'NORMAL'
 end
 -- so is the first time the same owner received it
 if not (exists and (tonumber(old[3] or '0') or 0) ~= 0 and old_owner == owner) then
-  values[#values + 1] = 'received_at'; values[#values + 1] = received_at
+  values[#values + 1] = 'received_at'; values[#values + 1] = at
 end
 redis.call('HSET', KEYS[1], unpack(values))
 if exists and old_owner ~= '' and owner ~= '' and old_owner ~= owner then return old_owner end
@@ -84,7 +97,8 @@ def receipt_of(ev: CardEvent, now: int | None = None) -> Receipt | None:
              "old_code": ev.old_code if gift else "", "receipt": "gift" if gift else "push",
              "updated_at": str(now)}
     pairs = [x for kv in named.items() if kv[1] for x in kv]
-    args = [ev.openid, str(ev.create_time or now), len(pairs) // 2, *pairs]
+    args = [ev.openid, str(ev.create_time or now), ev.friend_openid if gift else "",
+            len(pairs) // 2, *pairs]
     return Receipt(code=ev.code, owner=ev.openid, holding_key=keys.holding(ev.code),
                    index_key=keys.holdings_of("oa", ev.openid) if ev.openid else None,
                    args=args)
@@ -120,8 +134,9 @@ def add_receipt(pipe: Any, receipt: Receipt, once: tuple[str, int] | None = None
 
 
 def take_off(r: redis.Redis, receipt: Receipt, previous: str | int | None) -> None:
-    """The code changed hands: off the previous owner's index (holdings_of re-checks anyway)."""
-    if previous and previous != -1:
+    """The code changed hands: off the previous owner's index (holdings_of re-checks anyway).
+    ``previous``: the script's reply (an int when it wrote nothing)."""
+    if isinstance(previous, str) and previous:
         r.srem(keys.holdings_of("oa", previous), receipt.code)
 
 

@@ -58,7 +58,8 @@ def card_ext_proof_used(mac: str) -> str:
 
 # Card holdings (written by code decryption and by card events):
 # - ``bff:holding:<code>`` hash {card_id, code, oa_openid, mp_openid, status, outer_str,
-#   received_at, gift_from, old_code, receipt ("push" | "gift" | ""), updated_at}; no TTL.
+#   received_at, gift_from, old_code, receipt ("push" | "gift" | ""), updated_at,
+#   receipt_time (the CreateTime of the last receipt applied: bff.domain.events.receipt)}; no TTL.
 # - ``bff:holdings:<oa|mp>:<openid>`` set of codes held by that openid; no TTL.
 def holding(code: str) -> str:
     return f"{PREFIX}holding:{code}"
