@@ -129,3 +129,66 @@ def test_under_gevent_a_killed_follower_stalls_nobody(redis_client, redis_url):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("ok")
+
+
+def test_a_caller_whose_commands_fail_the_pipeline_fails_alone(redis_client):
+    """A pipeline that fails as a whole (on a cluster: one caller's node down; here: a caller
+    whose commands cannot be sent) is sent again caller by caller: the others answer."""
+    gate = threading.Barrier(6)
+    outcome: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        def build(pipe):
+            if i == 0:
+                raise redis.ConnectionError("this caller's node is down")
+            pipe.incr(f"n{{t}}{i}")
+
+        gate.wait()
+        try:
+            outcome[i] = coalesce.send(redis_client, build)
+        except redis.ConnectionError as e:
+            outcome[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert isinstance(outcome[0], redis.ConnectionError)
+    assert {i: outcome[i] for i in range(1, 6)} == {i: [1] for i in range(1, 6)}
+
+
+LEADER_KILLED = """
+from gevent import monkey
+monkey.patch_all()
+import sys
+import gevent
+import redis
+from bff.ground import store
+from bff.ground.store import coalesce
+
+r = store.connect(sys.argv[1], allow_embedded=False)
+SLOW = coalesce.Script(
+    "local i = 0 while i < 10000000 do i = i + 1 end return redis.call('INCR', KEYS[1])")
+r.script_load(SLOW.source)
+leader = gevent.spawn(lambda: coalesce.send(r, lambda p: SLOW.call(p, ["k{t}"], [])))
+followers = [gevent.spawn(lambda: coalesce.send(r, lambda p: p.incr("f{t}"))) for _ in range(3)]
+gevent.sleep(0.05)  # one pipeline, led by the first, in flight
+leader.kill(block=True)
+gevent.joinall(followers, timeout=5)
+kinds = {type(g.exception).__name__ for g in followers}
+assert kinds == {"ConnectionError"}, kinds
+print("ok")
+"""
+
+
+def test_under_gevent_a_killed_leader_gives_its_followers_a_connection_error(redis_client,
+                                                                              redis_url):
+    """Found by an attacker's review: the leader's own GreenletExit was raised in every
+    follower of its pipeline."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", LEADER_KILLED, redis_url],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -271,3 +271,18 @@ def test_a_late_receipt_never_undoes_a_newer_one(client, redis_client):
     late = card_event("user_get_card", "oALICE", code="903", create_time=now)
     assert push(client, late).status_code == 200  # acknowledged: recorded, not applied
     assert get_holding(redis_client, "903").oa_openid == "oBOB"
+
+
+def test_a_push_whose_receipt_script_was_unknown_is_answered_and_recorded_once(
+        client, redis_client):
+    """Found by an attacker's review: a node just promoted knows the recording's script but not
+    the receipt's; the pipeline is sent again, and the recording, which knows its own request's
+    mark, answers as the first time instead of 'replayed'."""
+    from bff.domain.events.stream import _RECORD
+
+    redis_client.script_flush()
+    redis_client.script_load(_RECORD.source)
+    res = push(client, card_event("user_get_card", "oC", code="904"))
+    assert res.status_code == 200, res.get_data(as_text=True)
+    assert stream_len(redis_client) == 1
+    assert get_holding(redis_client, "904").oa_openid == "oC"

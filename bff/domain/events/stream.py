@@ -58,10 +58,15 @@ def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
 # token (unused without a marker), the dedup TTL, the MINID, then the entry's field/value pairs.
 # One hash tag ({ev}): cluster-safe. Returns the entry id; '' for a duplicate (the pair is used
 # up all the same: the push is answered "success"); 'replayed' when the pair was used before,
-# and then nothing is written.
+# and then nothing is written; 'again' when this very request marked it (its pipeline was sent
+# twice: bff.ground.store.coalesce), and then nothing more is written.
 _RECORD = coalesce.Script("""
 local n = #KEYS
-if n == 3 and redis.call('EXISTS', KEYS[1]) == 1 then return 'replayed' end
+if n == 3 then
+  local held = redis.call('GET', KEYS[1])
+  if held == ARGV[2] then return 'again' end
+  if held then return 'replayed' end
+end
 local id = ''
 if redis.call('EXISTS', KEYS[n - 1]) == 0 then
   id = redis.call('XADD', KEYS[n], 'MINID', '~', ARGV[4], '*', unpack(ARGV, 5))
@@ -123,6 +128,8 @@ def record_event(
             take_off(r, receipt[0], previous)
     if entry_id == "replayed":
         return Recorded(entry_id="", duplicate=False, replayed=True)
+    if entry_id == "again":  # sent twice (bff.ground.store.coalesce): this request recorded it
+        return Recorded(entry_id="", duplicate=False)
     return Recorded(entry_id=entry_id or "", duplicate=not entry_id)
 
 

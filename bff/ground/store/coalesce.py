@@ -10,10 +10,12 @@ caller goes out at once: a lone request pays no wait.
 
 Each caller's commands keep their order, and nothing of one caller is atomic with another's:
 it is what the caller's own pipeline would have done, sent in company. A reply that is an error
-is raised to its own caller only; a broken connection to every caller of that pipeline (each
-answers as it would have alone). A script the server does not know (restarted or flushed) is
-loaded, and the callers it failed are sent again: their commands must be idempotent up to the
-failed script, as a pipeline's retry would require anyway.
+is raised to its own caller only. When the shared pipeline fails as a whole (a broken
+connection; on a cluster, one node down), each caller is sent again alone and answers as it
+would have alone; a script the server does not know (restarted, flushed, a replica just
+promoted) is loaded and the callers it failed are sent again. So a caller's commands must bear
+being sent twice (as redis-py's own retry of a pipeline already requires): the event
+recording knows its own request's mark, the receipt its own marker.
 
 Works under gevent's monkey-patching (the locks and events are the hub's) and under threads.
 """
@@ -97,14 +99,14 @@ class _Coalescer:
                 if not lead:
                     call.done = threading.Event()
             if lead:
-                self._flush()
+                self._flush(call)
             else:
                 call.done.wait()  # type: ignore[union-attr]
         if call.error is not None:  # the pipeline's, not a reply's
             raise call.error
         return call.replies
 
-    def _flush(self) -> None:
+    def _flush(self, leader: _Call) -> None:
         batch: list[_Call] = []
         try:
             try:
@@ -119,7 +121,10 @@ class _Coalescer:
         except BaseException as e:  # noqa: BLE001 - every caller of the pipeline answers
             for c in batch:
                 if not c.settled:
-                    c.error = e
+                    # the leader's own interruption (a killed greenlet, a timeout) is its
+                    # own: the others learn that their pipeline did not answer
+                    c.error = e if c is leader else redis.ConnectionError(
+                        "the shared pipeline was interrupted")
         finally:
             for c in batch:
                 c.settled = True
@@ -131,8 +136,22 @@ class _Coalescer:
 
 
 def _execute(r: Any, batch: list[_Call]) -> None:
+    try:
+        replies = _pipeline(r, batch)
+    except Exception:
+        if len(batch) == 1:
+            raise
+        # One caller's node down (a cluster) must not fail the others: each is sent again
+        # alone, and answers as it would have alone.
+        for c in batch:
+            try:
+                _execute(r, [c])
+            except Exception as e:  # noqa: BLE001 - this caller's own failure
+                c.error = e
+                c.settled = True
+        return
     again = []
-    for c, mine in zip(batch, _pipeline(r, batch), strict=True):
+    for c, mine in zip(batch, replies, strict=True):
         if any(isinstance(x, redis.exceptions.NoScriptError) for x in mine):
             again.append(c)
         else:
