@@ -29,3 +29,15 @@ def test_full_drops_the_expired_then_the_oldest():
         assert len(c) <= 4
     c.clear()
     assert len(c) == 0
+
+
+def test_a_stale_entry_is_fetched_by_one_caller_while_the_others_keep_it():
+    c: StampedCache[str, int] = StampedCache(maxsize=10, ttl=3)
+    c.set("k", 1, now=0)
+    assert c.get_or_claim("k", now=2) == 1  # fresh
+    assert c.get_or_claim("k", now=5) is None  # stale: this caller fetches
+    assert c.get_or_claim("k", now=5.1) == 1  # the others keep the stale value meanwhile
+    c.set("k", 2, now=5.2)
+    assert c.get_or_claim("k", now=6) == 2
+    assert c.get_or_claim("missing", now=6) is None
+    assert c.get("k", now=9) is None  # get itself never returns a stale value

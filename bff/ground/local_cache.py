@@ -32,6 +32,23 @@ class StampedCache(Generic[K, V]):
             return hit[0]
         return None
 
+    def get_or_claim(self, key: K, now: float) -> V | None:
+        """As ``get``, except for an entry that has just gone stale: the first caller to find it
+        so gets None (it fetches the value and ``set``s it) and the entry is stamped afresh, so
+        that the other callers keep the stale value meanwhile instead of all fetching it at
+        once (a stampede every ``ttl`` seconds: issue 18's add-card p99)."""
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        if now - hit[1] < self.ttl:
+            return hit[0]
+        with self._lock:
+            current = self._entries.get(key)
+            if current is hit:  # nobody refreshed or claimed it since: this caller does
+                self._entries[key] = (hit[0], now)
+                return None
+        return hit[0] if current is None else current[0]
+
     def set(self, key: K, value: V, now: float | None = None) -> None:
         stamp = time.monotonic() if now is None else now
         with self._lock:
