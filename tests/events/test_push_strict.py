@@ -178,16 +178,20 @@ def test_a_url_check_signature_admits_no_forged_plain_push(story, redis_client, 
     story.assert_error(again, 403, message="replay")
 
 
+def alice_gifts_it_to_bob(client, redis_client, code: str) -> None:
+    gift = card_event("user_get_card", "oBOB", code=code, IsGiveByFriend="1",
+                      FriendUserName="oALICE", OldUserCardCode=code)
+    assert push(client, gift).status_code == 200
+    assert get_holding(redis_client, code).oa_openid == "oBOB"
+
+
 def test_a_replayed_safe_receipt_rewrites_no_holding(story, client, redis_client):
     """A safe push's receipt goes out with its recording, before the replay check answers; its
     own marker of the signed pair keeps a replay from taking back a code that moved on."""
     url, body = signed_request(card_event("user_get_card", "oALICE", code="777", OuterStr="x"))
     assert client.post(url, data=body, content_type="text/xml").status_code == 200
     assert get_holding(redis_client, "777").oa_openid == "oALICE"
-    gift = card_event("user_get_card", "oBOB", code="777", IsGiveByFriend="1",
-                      FriendUserName="oALICE", OldUserCardCode="777")
-    assert push(client, gift).status_code == 200
-    assert get_holding(redis_client, "777").oa_openid == "oBOB"
+    alice_gifts_it_to_bob(client, redis_client, "777")
     story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
                        message="replay")
     assert get_holding(redis_client, "777").oa_openid == "oBOB"
@@ -236,10 +240,7 @@ def test_a_replay_after_a_failed_push_time_receipt_takes_no_gifted_code_back(
     assert client.post(url, data=body, content_type="text/xml").status_code == 200
     down["on"] = False
     record_receipt(redis_client, CardEvent.parse(parse_xml(alice.encode())))  # the worker
-    gift = card_event("user_get_card", "oBOB", code="901", IsGiveByFriend="1",
-                      FriendUserName="oALICE", OldUserCardCode="901")
-    assert push(client, gift).status_code == 200
-    assert get_holding(redis_client, "901").oa_openid == "oBOB"
+    alice_gifts_it_to_bob(client, redis_client, "901")
     story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
                        message="replay")
     assert get_holding(redis_client, "901").oa_openid == "oBOB"
@@ -253,9 +254,7 @@ def test_a_replay_of_a_push_an_earlier_release_accepted_takes_no_gifted_code_bac
     assert client.post(url, data=body, content_type="text/xml").status_code == 200
     for key in redis_client.scan_iter("bff:push-seen:{bff:holding:902}:*"):
         redis_client.delete(key)
-    gift = card_event("user_get_card", "oBOB", code="902", IsGiveByFriend="1",
-                      FriendUserName="oALICE", OldUserCardCode="902")
-    assert push(client, gift).status_code == 200
+    alice_gifts_it_to_bob(client, redis_client, "902")
     story.assert_error(client.post(url, data=body, content_type="text/xml"), 403,
                        message="replay")
     assert get_holding(redis_client, "902").oa_openid == "oBOB"
