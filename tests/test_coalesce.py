@@ -76,9 +76,13 @@ def test_an_unknown_script_is_loaded_and_sent_again(redis_client):
 
 def test_a_broken_connection_reaches_every_caller_and_the_next_caller_goes_out(redis_client,
                                                                               redis_url):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     from bff.ground import store
 
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                       retry=Retry(NoBackoff(), 0))  # refused at once, not retried for seconds
     with pytest.raises(redis.ConnectionError):
         coalesce.send(dead, lambda p: p.get("x"))
     with pytest.raises(redis.ConnectionError):  # not stuck behind the failed pipeline
