@@ -1,23 +1,23 @@
 """Group commit: the commands of concurrent requests sent to Redis in one pipeline.
 
-An event acknowledgement is two short Redis round trips, and at 32 connections those round
-trips were half of its cost (issue 18: the sends, redis-py's pool checkout and parsing, a
-greenlet switch each, and a wake-up of redis-server each). ``send(r, build)`` queues the
-commands ``build`` adds to a pipeline; the first caller with nothing in flight becomes the
-leader and sends everything queued by then as one non-transactional pipeline; callers that
-queue meanwhile wait and go out together in the next one, led by the first of them. Alone, a
-caller goes out at once: a lone request pays no wait.
+An event acknowledgement was two short Redis round trips, and at 32 connections they were half
+of its cost (issue 18: the sends, redis-py's pool checkout and parsing, a greenlet switch each,
+and a wake-up of redis-server each). ``send(r, build)`` queues the commands ``build`` adds to a
+pipeline. A caller that finds no pipeline in flight leads: after one turn of the hub (callers
+ready to run queue meanwhile) it sends everything queued as one non-transactional pipeline.
+Callers that queue while a pipeline is in flight wait, and the first of them to run when it
+ends leads the next one.
 
 Each caller's commands keep their order, and nothing of one caller is atomic with another's:
 it is what the caller's own pipeline would have done, sent in company. A reply that is an error
-is raised to its own caller only. When the shared pipeline fails as a whole (a broken
-connection; on a cluster, one node down), each caller is sent again alone and answers as it
-would have alone; a script the server does not know (restarted, flushed, a replica just
-promoted) is loaded and the callers it failed are sent again. So a caller's commands must bear
-being sent twice (as redis-py's own retry of a pipeline already requires): the event
-recording knows its own request's mark, the receipt its own marker.
+is raised to its own caller only. When the shared pipeline fails as a whole on a cluster (one
+node down), each caller is sent again alone and answers as it would have alone (on one server,
+the failure is every caller's); a script the server does not know (restarted, flushed, a
+replica just promoted) is loaded and the callers it failed are sent again. So a caller's
+commands must bear being sent twice, as redis-py's own retry of a pipeline already requires:
+the event recording knows its own request's mark, the receipt its own marker.
 
-Works under gevent's monkey-patching (the locks and events are the hub's) and under threads.
+Works under gevent's monkey-patching (waiting is on the hub's events) and under threads.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 __all__ = ["Script", "send"]
 
@@ -139,7 +140,7 @@ def _execute(r: Any, batch: list[_Call]) -> None:
     try:
         replies = _pipeline(r, batch)
     except Exception:
-        if len(batch) == 1:
+        if len(batch) == 1 or not _resend_alone(r):
             raise
         # One caller's node down (a cluster) must not fail the others: each is sent again
         # alone, and answers as it would have alone.
@@ -161,6 +162,13 @@ def _execute(r: Any, batch: list[_Call]) -> None:
             r.script_load(script.source)
         for c, mine in zip(again, _pipeline(r, again), strict=True):
             _settle(c, mine)
+
+
+def _resend_alone(r: Any) -> bool:
+    """On a cluster a failed pipeline may be one node's failure, and the callers of the other
+    nodes still answer when sent alone. One server failed them all: sending each again would
+    only repeat redis-py's retries for every caller in turn, and hold a 503 for seconds."""
+    return isinstance(r, RedisCluster)
 
 
 def _pipeline(r: Any, calls: list[_Call]) -> list[list[Any]]:
