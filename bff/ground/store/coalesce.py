@@ -37,7 +37,9 @@ __all__ = ["Script", "send"]
 
 @dataclass(frozen=True)
 class Script:
-    """A Lua script called by its SHA-1 (``evalsha``) in a coalesced pipeline."""
+    """A Lua script called by its SHA-1 (``evalsha``) in a coalesced pipeline. Not redis-py's
+    ``register_script``: in a pipeline its scripts cost a ``SCRIPT EXISTS`` round trip on every
+    execute; here a NOSCRIPT reply loads the script and sends its callers again."""
 
     source: str
     sha: str = field(init=False, repr=False)
