@@ -15,15 +15,16 @@ pytestmark = pytest.mark.redis
 ECHO = coalesce.Script("redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]")
 
 
-def test_concurrent_callers_share_pipelines_and_get_their_own_replies(redis_client):
+def test_concurrent_callers_share_pipelines_and_get_their_own_replies(redis_client,
+                                                                     monkeypatch):
     pipelines = []
-    real = redis_client.pipeline
+    real = coalesce._pipeline  # every pipeline, redis-py's or sent directly
 
-    def counting(*a, **kw):
+    def counting(*a):
         pipelines.append(1)
-        return real(*a, **kw)
+        return real(*a)
 
-    redis_client.pipeline = counting
+    monkeypatch.setattr(coalesce, "_pipeline", counting)
     gate = threading.Barrier(40)
     got: dict[int, list] = {}
 
@@ -65,6 +66,56 @@ def test_an_error_reply_is_raised_to_its_own_caller_only(redis_client):
     for t in (bad, good):
         t.join(10)
     assert set(errors) == {"bad"} and results == {"good": [1]}
+
+
+def _every_kind_of_reply(pipe) -> None:
+    pipe.set("d{t}", "1")
+    pipe.hset("h{t}", mapping={"a": "1", "b": "2"})
+    pipe.hgetall("h{t}")
+    pipe.incr("h{t}")  # an error reply, in its place
+    pipe.sadd("s{t}", "x", "y")
+    pipe.smembers("s{t}")
+    pipe.exists("nothing{t}")
+    ECHO.call(pipe, ["e{t}"], ["\u4e2d\u6587 text"])
+    pipe.get("nothing{t}")
+
+
+def test_sent_directly_the_replies_are_redis_pys_own(redis_client, redis_url, monkeypatch):
+    """A plain client's pipeline goes out packed by hiredis on one of its connections; every
+    reply is what redis-py's own pipeline gives (its response callbacks, an error reply in its
+    place), for str and bytes clients alike."""
+    from bff.ground import store
+
+    for decode in (True, False):
+        r = redis.Redis.from_url(redis_url, decode_responses=decode)
+        assert coalesce._direct(r)
+        redis_client.flushdb()
+        direct = coalesce.send(r, _every_kind_of_reply, scripts=(ECHO,), raise_on_error=False)
+        redis_client.flushdb()
+        with monkeypatch.context() as m:
+            m.setattr(coalesce, "_direct", lambda r: False)
+            theirs = coalesce.send(r, _every_kind_of_reply, scripts=(ECHO,),
+                                   raise_on_error=False)
+        assert [type(x) for x in direct] == [type(x) for x in theirs]
+        assert [x for x in direct if not isinstance(x, Exception)] == [
+            x for x in theirs if not isinstance(x, Exception)]
+        assert isinstance(direct[3], redis.ResponseError)
+    assert not coalesce._direct(store.connect(None, allow_embedded=True))  # embedded
+
+
+def test_sent_directly_a_dropped_connection_is_retried_as_redis_py_retries(redis_client,
+                                                                          redis_url):
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert coalesce.send(r, lambda p: p.incr("n{t}")) == [1]
+    redis_client.client_kill_filter(_type="normal", skipme=True)  # the server drops it
+    assert coalesce.send(r, lambda p: p.incr("n{t}")) == [2]
+
+
+def test_sent_directly_an_argument_redis_cannot_take_is_refused_as_redis_py_refuses(
+        redis_client):
+    with pytest.raises(redis.DataError):
+        coalesce.send(redis_client, lambda p: p.execute_command("SET", "b{t}", True))
+    assert coalesce.send(redis_client, lambda p: p.get("b{t}")) == [None]
 
 
 def test_an_unknown_script_is_loaded_and_sent_again(redis_client):

@@ -202,14 +202,12 @@ def test_a_replayed_safe_receipt_rewrites_no_holding(story, client, redis_client
 @pytest.mark.parametrize("safe", [True, False])
 def test_a_safe_ack_with_its_receipt_is_one_pipeline_a_plain_one_two(redis_client, redis_url,
                                                                       monkeypatch, safe):
-    from bff.ground.services import services
+    from bff.ground.store import coalesce
 
     app = create_app({"sandbox": True, "redis_url": redis_url, "push_mode": "compat"})
-    with app.app_context():
-        r = services().redis
     sent = []
-    real = r.pipeline
-    monkeypatch.setattr(r, "pipeline", lambda *a, **kw: sent.append(1) or real(*a, **kw))
+    real = coalesce._pipeline  # every pipeline, redis-py's or sent directly
+    monkeypatch.setattr(coalesce, "_pipeline", lambda *a: sent.append(1) or real(*a))
     res = push(app.test_client(), card_event("user_get_card", "oC", code="778"), safe=safe)
     assert res.status_code == 200
     assert len(sent) == (1 if safe else 2)  # a plain body is not signed: receipt after
