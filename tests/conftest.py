@@ -183,6 +183,7 @@ def _shape(app: Any) -> tuple:
              app.error_handler_spec)
     return (tuple(sorted(app.view_functions)), len(list(app.url_map.iter_rules())),
             tuple(app.blueprints), id(vars(app).get("wsgi_app")),
+            tuple(getattr(app, "direct_routes", ())),
             [filled(h) for h in hooks])
 
 

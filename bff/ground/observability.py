@@ -128,18 +128,37 @@ _ID, _TOKEN = "bff.request_id", "bff.request_id_token"
 _ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # what request.headers.get reads
 
 
-def _beginning(own_ids_under: tuple[str, ...]) -> Callable[[], None]:
-    """The first hook: the request's id, the caller's ``X-Request-Id`` unless the path is under
-    ``own_ids_under`` (the operators', whose ids the audit records: an operator cannot stamp an
-    action with another request's id)."""
-
-    def _begin() -> None:
-        environ = request.environ  # every request pays these hooks: one proxy lookup each
+def begin_request(environ: dict, own_ids_under: tuple[str, ...] = ()) -> str:
+    """Bind the id of the request ``environ`` describes: the caller's ``X-Request-Id`` unless
+    the path is under ``own_ids_under`` (the operators', whose ids the audit records: an
+    operator cannot stamp an action with another request's id), else a new one; the id bound
+    before for the same environ, if any (the service's own key, which no header can set).
+    Kept in the environ: ``end_request`` unbinds it."""
+    rid = environ.get(_ID)  # bound before for this very request (a direct route's attempt)
+    if rid is None:
         given = None if own_ids_under and environ.get("PATH_INFO", "").startswith(
             own_ids_under) else environ.get(_ENVIRON_KEY)
         rid = sane_request_id(given) or new_request_id()
-        environ[_ID] = rid
-        environ[_TOKEN] = request_id_var.set(rid)
+    environ[_ID] = rid
+    environ[_TOKEN] = request_id_var.set(rid)
+    return rid
+
+
+def end_request(environ: dict) -> None:
+    """Unbind the request's id (``begin_request``)."""
+    token = environ.pop(_TOKEN, None)
+    if token is not None:
+        try:
+            request_id_var.reset(token)
+        except ValueError:  # set in another context (cannot happen in one request): clear
+            request_id_var.set(None)
+
+
+def _beginning(own_ids_under: tuple[str, ...]) -> Callable[[], None]:
+    """The first hook: ``begin_request``."""
+
+    def _begin() -> None:
+        begin_request(request.environ, own_ids_under)  # one proxy lookup
 
     return _begin
 
@@ -152,12 +171,7 @@ def _echo(response: Response) -> Response:
 
 
 def _end(_exc: BaseException | None) -> None:
-    token = request.environ.pop(_TOKEN, None)
-    if token is not None:
-        try:
-            request_id_var.reset(token)
-        except ValueError:  # set in another context (cannot happen in one request): clear
-            request_id_var.set(None)
+    end_request(request.environ)
 
 
 def init_app(app: Flask, own_ids_under: tuple[str, ...] = ()) -> None:

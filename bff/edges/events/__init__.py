@@ -19,7 +19,11 @@ __all__ = ["process_pending", "register", "start_worker_thread"]
 def register(app: Flask, api: Any) -> None:
     from bff.edges.events.cli import events, worker
     from bff.edges.events.push import blp as push_blp
+    from bff.edges.events.push import direct_route
+    from bff.edges.http.service_app import ServiceFlask
 
     api.register_blueprint(push_blp)
+    if isinstance(app, ServiceFlask):
+        app.add_direct_route("POST", "/wechat/events", direct_route(app))
     app.cli.add_command(worker)
     app.cli.add_command(events)

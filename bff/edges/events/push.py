@@ -18,28 +18,38 @@ dedup marker and appends it to the stream (``record_event``: one hash tag), and 
 its own marker of the pair in the holding's slot, so a replayed push rewrites no holding;
 then the owner's index). A plain push's receipt waits for the recording to accept the pair
 (a second round trip): its body is not signed, and a forged one could name another code.
+
+A well-formed push is acknowledged as a direct route of the app (``acknowledge_directly``),
+without Flask's request machinery; whatever it does not answer (a refusal, a replay, a user's
+message, a failure of Redis) goes through the view, which answers as documented here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from urllib.parse import parse_qsl
 
 import redis
-from flask import Response, request
+from flask import Flask, Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bff.domain.events.parse import CardEvent
 from bff.domain.events.receipt import receipt_of, record_receipt
-from bff.domain.events.stream import record_event
+from bff.domain.events.stream import Recorded, record_event
+from bff.edges.http.request_guard import MAX_QUERY_CHARS
+from bff.edges.http.service_app import DirectAnswer, DirectRoute
 from bff.ground.errors import BadRequest, Forbidden
 from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
-from bff.ground.services import services
+from bff.ground.services import Services, services
 from bff.ground.store import keys, release_claim
 from bff.ground.wechat.crypto import PushCrypto
 from bff.ground.wechat.push import (
@@ -68,8 +78,7 @@ _QUERY = [
 _REFUSED = {"description": "Signature, timestamp or ciphertext refused (JSON error, no echo)"}
 
 
-def _crypto() -> PushCrypto:
-    svc = services()
+def _crypto(svc: Services) -> PushCrypto:
     crypto = svc.extras.get("push_crypto")
     if crypto is None:
         s = svc.settings
@@ -83,17 +92,31 @@ def _text(body: str) -> Response:
     return Response(body, status=200, mimetype="text/plain")
 
 
-def _verified(body: Callable[[], bytes] | None) -> PushMessage:
+def _query(environ: dict) -> dict[str, str]:
+    """The query as werkzeug's ``request.args.to_dict()`` reads it (the first value of a name
+    wins), as a plain dict: werkzeug's MultiDict.get raises and catches a KeyError for every
+    absent parameter (echostr, openid...), a fifth of the query check's cost."""
+    query: dict[str, str] = {}
+    raw = environ.get("QUERY_STRING", "").encode("latin-1").decode()
+    for name, value in parse_qsl(raw, keep_blank_values=True, errors="werkzeug.url_quote"):
+        query.setdefault(name, value)
+    return query
+
+
+def _verify(svc: Services, environ: dict, body: Callable[[], bytes] | None) -> PushMessage:
     """The request, verified (``bff.ground.wechat.push``): a push, whose body ``body`` reads
     once the query holds, or the URL check (None). A URL check's signed pair is used up here;
     a push's by ``_record``, with what it records."""
-    settings = services().settings
+    settings = svc.settings
+    return verify_push(_query(environ), body, crypto=_crypto(svc),
+                       mode=settings.effective_push_mode, max_skew=settings.push_max_skew,
+                       now=time.time(), seen=None if body else partial(_seen, svc))
+
+
+def _verified(body: Callable[[], bytes] | None) -> PushMessage:
+    """``_verify`` of the request, a refusal answered (counted in ``_refused``)."""
     try:
-        # A plain dict: werkzeug's MultiDict.get raises and catches a KeyError for every absent
-        # parameter (echostr, openid...), a fifth of the query check's cost.
-        return verify_push(request.args.to_dict(), body, crypto=_crypto(),
-                           mode=settings.effective_push_mode, max_skew=settings.push_max_skew,
-                           now=time.time(), seen=None if body else _seen)
+        return _verify(services(), request.environ, body)
     except PushRefused as e:
         raise _refused(e) from None
 
@@ -123,6 +146,50 @@ def _body() -> bytes:
             raise RequestEntityTooLarge()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def acknowledge_directly(svc: Services, environ: dict) -> bool:
+    """A well-formed push's acknowledgement without Flask's request machinery (a direct route
+    of ``bff.edges.http.service_app``): True once the event is recorded, the answer being
+    ``success``. The same verification and recording as ``WeChatEvents.post``; False, with
+    nothing written and the body left to read again, for anything else (a refusal, a user's
+    message, a replay, a chunked or oversized body, a failure of Redis): the view then
+    answers it, with the one error shape, the refusal's count and its logs.
+
+    Flask's request context, the hooks and the view's wrappers were a sixth of an
+    acknowledgement's CPU (issue 18); what they do for a push is done here or is not needed: the
+    request id is bound by the caller, the gate's checks (query length, body bound) are the
+    conditions below, and the push takes no JSON, no authentication and no CORS."""
+    query = environ.get("QUERY_STRING", "")
+    if len(query) > MAX_QUERY_CHARS or not query.isascii() or "HTTP_ORIGIN" in environ:
+        return False
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "0")
+    except ValueError:
+        return False
+    if not 0 < length <= svc.settings.max_body_bytes:
+        return False
+    started = time.perf_counter()
+
+    def body() -> bytes:
+        data = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(data)  # the view reads it again if it answers
+        return data
+
+    try:
+        message = _verify(svc, environ, body)
+    except PushRefused:
+        return False
+    if not message.is_event:
+        return False
+    try:
+        stored = _store(svc, message)
+    except Exception:  # noqa: BLE001 - nothing is written: the view tries and answers
+        return False
+    if stored.recorded.replayed:
+        return False
+    _recorded(svc, stored, started)
+    return True
 
 
 @blp.route("/events")
@@ -163,26 +230,45 @@ class WeChatEvents(MethodView):
         """Receive a pushed event; reply ``success`` once it is recorded."""
         started = time.perf_counter()
         message = _verified(_body)
-        if _record(message):
-            EVENT_ACK_LATENCY.labels(message.mode).observe(time.perf_counter() - started)
+        svc = services()
+        if not message.is_event:
+            if _seen(svc, message.timestamp, message.nonce):
+                raise _refused(replayed())
+            EVENTS.labels("message", "ignored").inc()  # user messages: not card events
+            return _text("success")
+        stored = _store(svc, message)
+        if stored.recorded.replayed:
+            raise _refused(replayed())
+        _recorded(svc, stored, started)
         return _text("success")
 
 
-def _record(message: PushMessage) -> bool:
-    """Use up a verified push's signed (timestamp, nonce) and record its event in the stream,
-    in one script (False: a user's message, not recorded; its pair is used up alone). Unless
-    the event is recorded, the pair is not used up: WeChat's retry of this very push must get
-    through. A pair used before is refused (403) and records nothing.
+_SUCCESS = DirectAnswer(b"success", "text/plain; charset=utf-8")
 
-    A ``user_get_card``'s receipt (the code's holding) is written at once too: in the same
-    pipeline for a safe-mode push, guarded by the pair's own marker in the holding's slot;
-    after the recording for a plain push, whose body the signature does not cover."""
-    if not message.is_event:
-        if _seen(message.timestamp, message.nonce):
-            raise _refused(replayed())
-        EVENTS.labels("message", "ignored").inc()  # user messages: not card events
-        return False
-    settings = services().settings
+
+def direct_route(app: Flask) -> DirectRoute:
+    """``POST /wechat/events`` as a direct route of ``app`` (``acknowledge_directly``)."""
+    return lambda environ: _SUCCESS if acknowledge_directly(services(app), environ) else None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    message: PushMessage
+    event: CardEvent
+    recorded: Recorded
+    receipt_sent: bool  # the receipt went out with the recording (a safe-mode push)
+
+
+def _store(svc: Services, message: PushMessage) -> _Stored:
+    """Use up a verified event push's signed (timestamp, nonce) and record its event in the
+    stream, in one script. Unless the event is recorded, the pair is not used up: WeChat's
+    retry of this very push must get through. A pair used before records nothing
+    (``recorded.replayed``).
+
+    A safe-mode ``user_get_card``'s receipt (the code's holding) goes out in the same pipeline,
+    guarded by the pair's own marker in the holding's slot; a plain push's waits for the
+    recording (``_recorded``): its body is not signed."""
+    settings = svc.settings
     ev = CardEvent.parse(message.fields)
     digest = _pair_digest(message.timestamp, message.nonce)
     pair = (keys.push_seen(digest), os.urandom(8).hex())
@@ -191,15 +277,20 @@ def _record(message: PushMessage) -> bool:
         found, marker = receipt_of(ev), keys.receipt_seen(ev.code, digest)
         receipt = (found, marker) if found is not None and marker is not None else None
     try:
-        recorded = record_event(services().redis, message.fields, mode=message.mode,
+        recorded = record_event(svc.redis, message.fields, mode=message.mode,
                                 dedup_ttl=settings.event_dedup_ttl,
                                 retention_days=settings.event_retention_days,
                                 pair=pair, pair_ttl=2 * settings.push_max_skew, receipt=receipt)
     except BaseException:
-        _forget(*pair)
+        _forget(svc, *pair)
         raise
-    if recorded.replayed:
-        raise _refused(replayed())
+    return _Stored(message, ev, recorded, receipt is not None)
+
+
+def _recorded(svc: Services, stored: _Stored, started: float) -> None:
+    """What follows a recorded (or duplicate) event: its count, its log line, a plain push's
+    receipt, the acknowledgement's latency."""
+    ev, recorded = stored.event, stored.recorded
     event = ev.event[:48] or "unknown"
     if recorded.duplicate:
         log.info("event %s is a duplicate: not recorded again", event)
@@ -208,9 +299,9 @@ def _record(message: PushMessage) -> bool:
         # event at INFO was a tenth of an acknowledgement's cost at volume.
         log.debug("event %s recorded as stream entry %s", event, recorded.entry_id)
     EVENTS.labels(event, "duplicate" if recorded.duplicate else "recorded").inc()
-    if ev.event == "user_get_card" and receipt is None:
-        _record_receipt_now(ev)
-    return True
+    if ev.event == "user_get_card" and not stored.receipt_sent:
+        _record_receipt_now(svc, ev)
+    EVENT_ACK_LATENCY.labels(stored.message.mode).observe(time.perf_counter() - started)
 
 
 def _pair_digest(timestamp: str, nonce: str) -> str:
@@ -221,31 +312,31 @@ def _seen_key(timestamp: str, nonce: str) -> str:
     return keys.push_seen(_pair_digest(timestamp, nonce))
 
 
-def _seen(timestamp: str, nonce: str) -> bool:
+def _seen(svc: Services, timestamp: str, nonce: str) -> bool:
     """Mark the signed (timestamp, nonce) pair as used; True if it already was.
 
     The timestamp check bounds a captured push URL to the skew window; this bounds it to one
     use within it (in plain mode the signature does not cover the body). Keyed on the pair
     alone (``signature`` is a function of it): a safe-mode URL replayed as a plain push, in
     compat mode, is the same pair."""
-    skew = services().settings.push_max_skew
-    return not services().redis.set(_seen_key(timestamp, nonce), "1", nx=True, ex=2 * skew)
+    skew = svc.settings.push_max_skew
+    return not svc.redis.set(_seen_key(timestamp, nonce), "1", nx=True, ex=2 * skew)
 
 
-def _forget(key: str, token: str) -> None:
+def _forget(svc: Services, key: str, token: str) -> None:
     """Undo this request's mark of its signed pair, if the failed script set it (never an
     earlier push's mark: a replay whose script failed must not free the pair)."""
     try:
-        release_claim(services().redis, key, token)
+        release_claim(svc.redis, key, token)
     except redis.RedisError:
         pass  # it expires after 2 x skew; WeChat's retries come within that window anyway
 
 
-def _record_receipt_now(ev: CardEvent) -> None:
+def _record_receipt_now(svc: Services, ev: CardEvent) -> None:
     """The holding of a received card, at receipt: a decrypt that follows wx.addCard at once
     then finds WeChat's word on who received the code. The worker records it again (the
     same function, idempotent) and does the rest; a failure here loses nothing."""
     try:
-        record_receipt(services().redis, ev)
+        record_receipt(svc.redis, ev)
     except redis.RedisError:
         log.warning("could not record the receipt at push time; the worker will")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FunctionType, MethodType
 from typing import Any
 
@@ -28,7 +29,20 @@ from flask.sessions import NullSession, SessionInterface
 from flask.signals import request_tearing_down
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from bff.ground.observability import HEADER, begin_request, end_request
+
 _UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class DirectAnswer:
+    """What a direct route answers: a body and its media type, with 200."""
+
+    body: bytes
+    content_type: str
+
+
+DirectRoute = Callable[[dict], DirectAnswer | None]
 
 
 class NoSessions(SessionInterface):
@@ -49,7 +63,41 @@ class ServiceFlask(Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._sync_functions: dict[Callable[..., Any], bool] = {}
         self._app_hooks_only: bool | None = None
+        self.direct_routes: dict[tuple[str, str], DirectRoute] = {}
         super().__init__(*args, **kwargs)
+
+    def add_direct_route(self, method: str, path: str, handler: DirectRoute) -> None:
+        """``handler(environ)`` answers ``method path`` first (see the module); its ``None``
+        hands the request to Flask, which must find it as it came (the body unread, or put
+        back). The request's id is bound around it, as Flask's first hook binds it."""
+        self.direct_routes[(method, path)] = handler
+
+    def wsgi_app(self, environ: dict, start_response: Any) -> Any:
+        if self.direct_routes:
+            handler = self.direct_routes.get((environ.get("REQUEST_METHOD", ""),
+                                              environ.get("PATH_INFO", "")))
+            if handler is not None:
+                answer = self._direct(handler, environ, start_response)
+                if answer is not None:
+                    return answer
+        return super().wsgi_app(environ, start_response)
+
+    @staticmethod
+    def _direct(handler: DirectRoute, environ: dict, start_response: Any) -> list[bytes] | None:
+        rid = begin_request(environ)
+        try:
+            try:
+                answer = handler(environ)
+            except Exception:  # noqa: BLE001 - Flask serves it, with the one error shape
+                answer = None
+            if answer is None:
+                return None
+            start_response("200 OK", [("Content-Type", answer.content_type),
+                                      ("Content-Length", str(len(answer.body))),
+                                      (HEADER, rid)])
+            return [answer.body]
+        finally:
+            end_request(environ)  # Flask's own hook binds the same id again
 
     def _only_app_hooks(self) -> bool:
         """No blueprint-level request hook and no URL value preprocessor (asked once serving:

@@ -65,6 +65,11 @@ def init_app(app: Flask, *, tracer_provider: Any = None) -> bool:
     instrument_libraries(provider)
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+    from bff.edges.http.service_app import ServiceFlask
+
+    if isinstance(app, ServiceFlask):
+        app.direct_routes.clear()  # every request through Flask, where its span begins
+
     outer = app.wsgi_app
     mounted = isinstance(outer, DispatcherMiddleware)  # sandbox mode: /sandbox is not ours
     if mounted:
