@@ -13,8 +13,18 @@ import time
 import pytest
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bff.ground.wechat.push import BAD_XML, MAX_FIELDS, MAX_VALUE_CHARS, PushRefused, parse_xml
+from bff.ground.wechat.push import (
+    _ENVELOPE,
+    BAD_XML,
+    MAX_FIELDS,
+    MAX_VALUE_CHARS,
+    PushRefused,
+    envelope_encrypt,
+    parse_xml,
+)
 
 EVENT = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-1]]>"
          "</FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType>"
@@ -139,3 +149,49 @@ def test_a_doctype_naming_a_pipe_or_fifo_is_refused_without_opening_it(tmp_path)
     except subprocess.TimeoutExpired:
         raise AssertionError("parse_xml blocked reading a pipe a DOCTYPE names") from None
     assert done.stdout.split() == ["refused"] * 3, done.stderr[-1000:]
+
+
+# -- the safe-mode envelope, read without a parse when it has WeChat's exact shape ---------------
+
+_PIECES = [b"<xml>", b"</xml>", b"<ToUserName>", b"</ToUserName>", b"<Encrypt>", b"</Encrypt>",
+           b"<![CDATA[", b"]]>", b" ", b"\n", b"\t", b"\f", b"\x0b", b"\r", b"gh_1", b"abc+/=",
+           b"A" * 600, b"A" * 4000, b"&amp;", b"<", b"]]", b"]", b"\x00", b"\xe4\xb8\xad",
+           b"<!DOCTYPE x>", b"<?xml version='1.0'?>", b"<B/>", b"<!-- c -->"]
+_WECHAT = (b"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[%s]]></Encrypt>"
+           b"</xml>")
+
+
+def _encrypt_by_parse(body: bytes) -> str | PushRefused:
+    try:
+        return parse_xml(body).get("Encrypt", "")
+    except PushRefused as e:
+        return e
+
+
+@pytest.mark.parametrize("body", [
+    _WECHAT % b"abc+/=", _WECHAT % (b"A" * MAX_VALUE_CHARS), _WECHAT % (b"A" * 4097),
+    b"<xml>\n<ToUserName><![CDATA[gh_1]]></ToUserName>\n<Encrypt><![CDATA[a]]></Encrypt>\n</xml>\n",
+    _WECHAT.replace(b"gh_1", b"") % b"a", _WECHAT % b"",
+    _WECHAT.replace(b"<xml>", b"\f<xml>") % b"a",
+    _WECHAT.replace(b"</xml>", b"</xml>\x0b") % b"a", _WECHAT % b"a b",
+    b"<xml><Encrypt><![CDATA[a]]></Encrypt></xml>",
+])
+def test_the_envelope_read_without_a_parse_is_what_the_parse_reads(body):
+    expected = _encrypt_by_parse(body)
+    try:
+        got: str | PushRefused = envelope_encrypt(body)
+    except PushRefused as e:
+        got = e
+    if isinstance(expected, PushRefused):
+        assert isinstance(got, PushRefused) and got.reason == expected.reason
+    else:
+        assert got == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_every_envelope_read_without_a_parse_is_well_formed_and_read_the_same(pieces):
+    body = b"".join(pieces)
+    for candidate in (body, _WECHAT % body):
+        if _ENVELOPE.fullmatch(candidate):
+            assert envelope_encrypt(candidate) == _encrypt_by_parse(candidate)

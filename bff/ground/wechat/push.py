@@ -143,9 +143,30 @@ def _plain(query: Mapping[str, str], body: bytes, crypto: PushCrypto, timestamp:
     return parse_xml(body)
 
 
+# The safe-mode envelope exactly as WeChat (and the sandbox) writes it: a ToUserName and the
+# Encrypt value in CDATA, nothing else. A body of this shape is well-formed XML whose Encrypt
+# parse_xml reads as the same string (tests/events/test_parse_xml.py holds the two to it); any
+# other body is parsed. Reading it so is safe because what it yields is only ever used once
+# msg_signature, a SHA-1 under the push token, holds over it; it saves a parse of its 600-odd
+# characters of CDATA, which libxml2 reads a character at a time (a twentieth of an ack).
+_WS = rb"[ \t\r\n]{0,8}"  # XML's whitespace (\s would take \f and \v, which XML refuses)
+_ENVELOPE = re.compile(
+    rb"<xml>%s<ToUserName><!\[CDATA\[[A-Za-z0-9_-]{0,64}\]\]></ToUserName>%s"
+    rb"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]{1,%d})\]\]></Encrypt>%s</xml>%s"
+    % (_WS, _WS, MAX_VALUE_CHARS, _WS, _WS))
+
+
+def envelope_encrypt(body: bytes) -> str:
+    """The Encrypt value of a safe-mode push's body (``PushRefused(BAD_XML)`` as parse_xml)."""
+    plain = _ENVELOPE.fullmatch(body)
+    if plain is not None:
+        return plain.group(1).decode("ascii")
+    return parse_xml(body).get("Encrypt", "")
+
+
 def _decrypted(query: Mapping[str, str], body: bytes, crypto: PushCrypto, timestamp: str,
                nonce: str) -> dict[str, str]:
-    encrypt = parse_xml(body).get("Encrypt", "")
+    encrypt = envelope_encrypt(body)
     if not encrypt or not crypto.check_msg_signature(query.get("msg_signature", ""), timestamp,
                                                      nonce, encrypt):
         raise PushRefused(BAD_SIGNATURE, "bad msg_signature")
