@@ -87,7 +87,17 @@ class SlotGuard:
                 guard.check_script(args)
             return execute_pipeline(self, connection, commands, raise_on_error)
 
+        from bff.ground.store import coalesce
+
+        send_directly = coalesce._send
+
+        def guarded_send(r: redis.Redis, commands: Any) -> Any:  # a pipeline sent directly
+            for args, _ in commands:
+                guard.check_script(args)
+            return send_directly(r, commands)
+
         with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(coalesce, "_send", guarded_send)
             mp.setattr(redis.Redis, "execute_command", guarded_execute_command)
             mp.setattr(Pipeline, "execute_command", _pipeline_execute_command(guard))
             mp.setattr(Pipeline, "reset", guarded_reset)

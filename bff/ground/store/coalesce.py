@@ -216,6 +216,24 @@ def _direct(r: Any) -> bool:
             and type(r.connection_pool) in _POOLS and not _traced())
 
 
+def _packed(args: tuple[Any, ...]) -> bytes:
+    """One command as redis-py's hiredis serializer packs it: a name of two words ("SCRIPT
+    EXISTS") split, a bytearray or memoryview sent as bytes, anything else hiredis cannot send
+    a ``DataError``."""
+    if isinstance(args[0], str) and " " in args[0]:
+        args = (*args[0].split(), *args[1:])
+    try:
+        return pack_command(args)
+    except TypeError as e:
+        if not any(isinstance(a, (bytearray, memoryview)) for a in args):
+            raise redis.DataError(str(e)) from None
+    try:
+        return pack_command(tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a
+                                  for a in args))
+    except TypeError as e:
+        raise redis.DataError(str(e)) from None
+
+
 def _traced() -> bool:
     """redis-py's pipeline is wrapped (OpenTelemetry's redis instrumentation patches
     ``Pipeline.execute``): its spans are wanted, so the pipeline is redis-py's own."""
@@ -229,10 +247,7 @@ def _send(r: redis.Redis, commands: list[tuple[tuple[Any, ...], dict[str, Any]]]
     connection (as for a pipeline, the commands must bear being sent twice). Packed by
     hiredis's ``pack_command`` in one call each: redis-py's own packing (each argument
     encoded in Python, then packed) was a tenth of an acknowledgement's CPU (issue 18)."""
-    try:
-        packed = b"".join([pack_command(args) for args, _ in commands])
-    except TypeError as e:  # as redis-py says of an argument it cannot send
-        raise redis.DataError(str(e)) from None
+    packed = b"".join([_packed(args) for args, _ in commands])
     pool = r.connection_pool
     conn = pool.get_connection()
 
