@@ -13,7 +13,7 @@ from bff.edges.events import push as push_edge
 from bff.edges.events.push import WeChatEvents
 from bff.ground.metrics import EVENTS
 from bff.ground.store import keys
-from tests.events.helpers import card_event, push, signed_request
+from tests.events.helpers import card_event, signed_request
 
 pytestmark = pytest.mark.redis
 
@@ -72,7 +72,7 @@ def test_a_push_is_answered_directly_as_the_view_answers_it(redis_client, settin
 
 
 @pytest.mark.parametrize("case", ["bad signature", "replay", "user message", "chunked",
-                                  "origin", "not xml"])
+                                  "not xml"])
 def test_what_the_direct_route_does_not_answer_the_view_answers_once(
         story, client, redis_client, view_calls, case):
     xml = card_event("user_view_card", "o1", code="902")
@@ -94,8 +94,6 @@ def test_what_the_direct_route_does_not_answer_the_view_answers_once(
         kw.update(input_stream=io.BytesIO(body), environ_overrides={
             "wsgi.input_terminated": True, "CONTENT_LENGTH": ""})
         body = None
-    elif case == "origin":
-        kw["headers"] = {"Origin": "https://shop.example"}
     elif case == "not xml":
         url, body = signed_request(xml, raw_body=b"<xml><a>")
         expected = 400
@@ -112,31 +110,121 @@ def test_what_the_direct_route_does_not_answer_the_view_answers_once(
         0 if case in ("bad signature", "user message", "not xml") else 1)
 
 
-def test_when_redis_fails_the_view_answers_503_and_the_event_is_not_lost(
-        story, app, client, redis_client, view_calls, monkeypatch):
+def test_when_redis_fails_the_view_answers_503_without_trying_again_and_the_retry_is_taken(
+        story, client, redis_client, view_calls, monkeypatch):
+    """The view answers what the direct route found: the store's failure is not tried again
+    (the client's own retries were spent), nor is the push verified twice."""
     real = push_edge.record_event
-    failures = []
+    attempts = []
 
     def failing_once(*a, **kw):
-        if not failures:
-            failures.append(1)
+        attempts.append(1)
+        if len(attempts) == 1:
             raise redis.ConnectionError("down")
         return real(*a, **kw)
 
     monkeypatch.setattr(push_edge, "record_event", failing_once)
-    res = push(client, card_event("user_view_card", "o1", code="903"))
-    # the direct attempt failed, the view's went through: one entry, the pair used up once
-    assert failures == [1] and view_calls == [1]
-    assert res.get_data(as_text=True) == "success"
-    assert redis_client.xlen(keys.event_stream()) == 1
-
-    monkeypatch.setattr(push_edge, "record_event",
-                        lambda *a, **kw: (_ for _ in ()).throw(redis.ConnectionError("down")))
-    url, body = signed_request(card_event("user_view_card", "o1", code="904"))
+    verified = []
+    real_verify = push_edge.verify_push
+    monkeypatch.setattr(push_edge, "verify_push",
+                        lambda *a, **kw: verified.append(1) or real_verify(*a, **kw))
+    url, body = signed_request(card_event("user_view_card", "o1", code="903"))
     story.assert_error(client.post(url, data=body, content_type="text/xml"), 503)
-    monkeypatch.setattr(push_edge, "record_event", real)
+    assert attempts == [1] and verified == [1] and view_calls == [1]
+    assert redis_client.xlen(keys.event_stream()) == 0
     # WeChat's retry of the very push gets through: its pair was not used up
     assert client.post(url, data=body, content_type="text/xml").status_code == 200
+    assert redis_client.xlen(keys.event_stream()) == 1
+
+
+def test_a_failure_after_the_recording_is_still_success_counted_once(
+        redis_client, settings_overrides, monkeypatch):
+    """Found by an attacker's review: a failure after the event was recorded (here a plain
+    push's receipt on a cluster in failover) went to the view, whose try was then a replay: 403,
+    and the push counted as recorded and replayed."""
+    from redis.exceptions import SlotNotCoveredError
+
+    from bff import create_app
+
+    def failing_receipt(*_a, **_kw):
+        raise SlotNotCoveredError("slot 1234 has no master (failover)")
+
+    monkeypatch.setattr(push_edge, "record_receipt", failing_receipt)
+    client = create_app({**settings_overrides, "push_mode": "compat"}).test_client()
+    recorded, replays = _counted("user_get_card", "recorded"), _counted("unknown", "replayed")
+    url, body = signed_request(card_event("user_get_card", "oFAIL", code="9301"), safe=False)
+    res = client.post(url, data=body, content_type="text/xml")
+    assert res.status_code == 200 and res.get_data(as_text=True) == "success"
+    assert redis_client.xlen(keys.event_stream()) == 1
+    assert _counted("user_get_card", "recorded") == recorded + 1
+    assert _counted("unknown", "replayed") == replays
+
+
+def _both(app, redis_client, monkeypatch, send) -> tuple:
+    """``send(client)`` answered by the direct route, then (Redis flushed) by the view alone:
+    (status, body, headers but the request id, stream length) each."""
+    client = app.test_client()
+
+    def seen(res) -> tuple:
+        headers = sorted((k, v) for k, v in res.headers.items() if k != "X-Request-Id")
+        return (res.status_code, res.get_data(), headers,
+                redis_client.xlen(keys.event_stream()))
+
+    direct = seen(send(client))
+    redis_client.flushdb()
+    with monkeypatch.context() as m:
+        m.setattr(app, "direct_routes", {})
+        return direct, seen(send(client))
+
+
+def test_cors_is_not_answered_on_wechats_server_url_by_either(redis_client, settings_overrides,
+                                                              monkeypatch):
+    """Found by an attacker's review: with BFF_CORS_ORIGINS set, the view's answer carried
+    flask-cors's headers and the direct one none. WeChat's server URL answers no CORS now."""
+    from bff import create_app
+
+    app = create_app({**settings_overrides,
+                      "cors_origins": ("https://shop.example", "https://h5.example")})
+    xml = card_event("user_view_card", "oCORS", code="9101")
+
+    def send(client):
+        url, body = signed_request(xml)
+        return client.post(url, data=body, content_type="text/xml",
+                           headers={"Origin": "https://shop.example"})
+
+    direct, by_view = _both(app, redis_client, monkeypatch, send)
+    assert direct == by_view and direct[0] == 200
+    assert not any(k.startswith("Access-Control") for k, _ in direct[2])
+    other = app.test_client().get("/healthz", headers={"Origin": "https://shop.example"})
+    assert other.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+@pytest.mark.parametrize("variant", [
+    {"content_type": "application/json"},
+    {"length": lambda n: f"+{n}"}, {"length": lambda n: f"0_{n}"},
+    {"length": lambda n: f"{n}\x0b"}, {"length": lambda n: f"\x0c{n}"},
+    {"length": lambda n: str(n), "chunked": True},
+], ids=["json", "plus", "underscore", "trailing VT", "leading FF", "chunked with a length"])
+def test_a_request_werkzeug_reads_otherwise_is_answered_as_the_view_answers_it(
+        redis_client, settings_overrides, monkeypatch, variant):
+    """Found by an attacker's review: the direct route took any media type and read
+    Content-Length with int(); it now reads both as werkzeug does, or leaves them to the view."""
+    from bff import create_app
+
+    app = create_app(settings_overrides)
+    xml = card_event("user_view_card", "oLEN", code="9103")
+
+    def send(client):
+        url, body = signed_request(xml)
+        environ = {"CONTENT_LENGTH": variant.get("length", str)(len(body))}
+        if variant.get("chunked"):
+            environ.update(HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input_terminated": True})
+        return client.post(url, input_stream=io.BytesIO(body + b"<junk/>"),
+                           content_type=variant.get("content_type", "text/xml"),
+                           environ_overrides=environ)
+
+    direct, by_view = _both(app, redis_client, monkeypatch, send)
+    assert direct[0] == by_view[0] and direct[3] == by_view[3]
 
 
 def test_tracing_turns_the_direct_routes_off(app):

@@ -41,6 +41,7 @@ from flask import Flask, Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.utils import get_content_length
 
 from bff.domain.events.parse import CardEvent
 from bff.domain.events.receipt import receipt_of, record_receipt
@@ -50,7 +51,7 @@ from bff.edges.http.service_app import DirectAnswer, DirectRoute
 from bff.ground.errors import BadRequest, Forbidden
 from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
 from bff.ground.services import Services, services
-from bff.ground.store import keys, release_claim
+from bff.ground.store import STORE_ERRORS, keys, release_claim
 from bff.ground.wechat.crypto import PushCrypto
 from bff.ground.wechat.push import (
     BAD_XML,
@@ -114,7 +115,15 @@ def _verify(svc: Services, environ: dict, body: Callable[[], bytes] | None) -> P
 
 
 def _verified(body: Callable[[], bytes] | None) -> PushMessage:
-    """``_verify`` of the request, a refusal answered (counted in ``_refused``)."""
+    """``_verify`` of the request (or what the direct route found of it), a refusal answered
+    (counted in ``_refused``), the store's failure there raised."""
+    found = request.environ.pop(_FOUND, None)
+    if isinstance(found, PushMessage):
+        return found
+    if isinstance(found, PushRefused):
+        raise _refused(found)
+    if isinstance(found, Exception):
+        raise found
     try:
         return _verify(services(), request.environ, body)
     except PushRefused as e:
@@ -148,26 +157,36 @@ def _body() -> bytes:
     return b"".join(chunks)
 
 
+_XML_TYPES = ("", "text/xml", "application/xml")  # what WeChat sends (and no type at all)
+# What the direct route found, for the view that answers instead (the service's own environ
+# key, which no header can set): a refusal, a verified message it leaves to the view, or the
+# store's failure. The view answers it without verifying or trying the store again.
+_FOUND = "bff.push.found"
+
+
 def acknowledge_directly(svc: Services, environ: dict) -> bool:
     """A well-formed push's acknowledgement without Flask's request machinery (a direct route
     of ``bff.edges.http.service_app``): True once the event is recorded, the answer being
-    ``success``. The same verification and recording as ``WeChatEvents.post``; False, with
-    nothing written and the body left to read again, for anything else (a refusal, a user's
-    message, a replay, a chunked or oversized body, a failure of Redis): the view then
-    answers it, with the one error shape, the refusal's count and its logs.
+    ``success``. The same verification and recording as ``WeChatEvents.post``; False for
+    anything else (a refusal, a user's message, a replay, a chunked, oversized or non-XML
+    body, a failure of Redis), with nothing written and the body left to read again: the view
+    then answers it, with the one error shape, the refusal's count and its logs, from what
+    was found here (``_FOUND``: nothing is verified or sent to Redis twice).
 
     Flask's request context, the hooks and the view's wrappers were a sixth of an
     acknowledgement's CPU (issue 18); what they do for a push is done here or is not needed: the
     request id is bound by the caller, the gate's checks (query length, body bound) are the
-    conditions below, and the push takes no JSON, no authentication and no CORS."""
+    conditions below, and the push takes no JSON and no authentication (CORS is not answered
+    on WeChat's server URL: ``bff.edges.http.cors``)."""
     query = environ.get("QUERY_STRING", "")
-    if len(query) > MAX_QUERY_CHARS or not query.isascii() or "HTTP_ORIGIN" in environ:
+    if len(query) > MAX_QUERY_CHARS or not query.isascii():
         return False
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "0")
-    except ValueError:
+    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() not in _XML_TYPES:
         return False
-    if not 0 < length <= svc.settings.max_body_bytes:
+    # As werkzeug reads it: digits only, and none with Transfer-Encoding: chunked.
+    length = get_content_length(environ.get("CONTENT_LENGTH"),
+                                environ.get("HTTP_TRANSFER_ENCODING"))
+    if not length or length > svc.settings.max_body_bytes:
         return False
     started = time.perf_counter()
 
@@ -178,17 +197,25 @@ def acknowledge_directly(svc: Services, environ: dict) -> bool:
 
     try:
         message = _verify(svc, environ, body)
-    except PushRefused:
+    except PushRefused as e:
+        environ[_FOUND] = e
         return False
     if not message.is_event:
+        environ[_FOUND] = message
         return False
     try:
         stored = _store(svc, message)
-    except Exception:  # noqa: BLE001 - nothing is written: the view tries and answers
+    except Exception as e:  # noqa: BLE001 - nothing is written: the view answers the failure
+        environ[_FOUND] = e
         return False
     if stored.recorded.replayed:
+        environ[_FOUND] = replayed()
         return False
-    _recorded(svc, stored, started)
+    # Recorded: answered "success" whatever follows (the view's try would now be a replay).
+    try:
+        _recorded(svc, stored, started)
+    except Exception:  # noqa: BLE001 - the event is in the stream; the rest is bookkeeping
+        log.exception("after recording a pushed event")
     return True
 
 
@@ -338,5 +365,5 @@ def _record_receipt_now(svc: Services, ev: CardEvent) -> None:
     same function, idempotent) and does the rest; a failure here loses nothing."""
     try:
         record_receipt(svc.redis, ev)
-    except redis.RedisError:
+    except STORE_ERRORS:
         log.warning("could not record the receipt at push time; the worker will")

@@ -6,6 +6,7 @@ The session travels as ``Authorization: Bearer``, never as a cookie, so credenti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from flask import Flask
@@ -14,15 +15,18 @@ from flask_cors import CORS
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"]
 EXPOSED_HEADERS = ["Retry-After", "X-Request-Id"]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+NOT_WECHAT = re.compile(r"/(?!wechat/)")  # matched at the start of the path
 
 
 def allow_origins(app: Flask, origins: Sequence[str]) -> None:
-    """Answer CORS on every path of ``app`` for exactly ``origins`` (validated by
-    bff.ground.config)."""
+    """Answer CORS for exactly ``origins`` (validated by bff.ground.config) on every path of
+    ``app`` but WeChat's server URL (``/wechat/``): WeChat's servers call it, never a page, and
+    its pushes are acknowledged below Flask's hooks (bff.edges.events.push)."""
     if not origins:
         return
     CORS(
         app,
+        resources=[NOT_WECHAT],
         origins=list(origins),  # plain strings without regex characters: compared exactly
         supports_credentials=False,
         allow_headers=ALLOWED_HEADERS,
