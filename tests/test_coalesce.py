@@ -9,8 +9,12 @@ import pytest
 import redis
 
 from bff.ground.store import coalesce
+from tests.conftest import MODE
 
 pytestmark = pytest.mark.redis
+# A cluster client keeps redis-py's cluster pipeline (it routes each command to its node): the
+# pipeline sent directly is a single server's, tested in the single pass.
+single_server = pytest.mark.skipif(MODE == "cluster", reason="a single server's client")
 
 ECHO = coalesce.Script("redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]")
 
@@ -80,6 +84,7 @@ def _every_kind_of_reply(pipe) -> None:
     pipe.get("nothing{t}")
 
 
+@single_server
 def test_sent_directly_the_replies_are_redis_pys_own(redis_client, redis_url, monkeypatch):
     """A plain client's pipeline goes out packed by hiredis on one of its connections; every
     reply is what redis-py's own pipeline gives (its response callbacks, an error reply in its
@@ -103,6 +108,7 @@ def test_sent_directly_the_replies_are_redis_pys_own(redis_client, redis_url, mo
     assert not coalesce._direct(store.connect(None, allow_embedded=True))  # embedded
 
 
+@single_server
 @pytest.mark.parametrize("build", [
     pytest.param(lambda p: (p.set("k{t}", "v"), p.memory_usage("k{t}")), id="MEMORY USAGE"),
     pytest.param(lambda p: (p.xadd("s{t}", {"a": "1"}), p.xinfo_stream("s{t}")),
@@ -125,6 +131,7 @@ def test_sent_directly_every_command_goes_out_as_redis_py_sends_it(redis_client,
         assert direct[-1] == theirs[-1] == ["v", "w"]
 
 
+@single_server
 def test_the_slot_guard_sees_the_scripts_of_a_pipeline_sent_directly(redis_client):
     """Found by an attacker's review: the tests' slot guard watched redis-py's pipeline only."""
     from tests.slot_guard import CrossSlot
@@ -136,6 +143,7 @@ def test_the_slot_guard_sees_the_scripts_of_a_pipeline_sent_directly(redis_clien
                       scripts=(two_slots,))
 
 
+@single_server
 def test_sent_directly_a_dropped_connection_is_retried_as_redis_py_retries(redis_client,
                                                                           redis_url):
     r = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -144,6 +152,7 @@ def test_sent_directly_a_dropped_connection_is_retried_as_redis_py_retries(redis
     assert coalesce.send(r, lambda p: p.incr("n{t}")) == [2]
 
 
+@single_server
 def test_sent_directly_an_argument_redis_cannot_take_is_refused_as_redis_py_refuses(
         redis_client):
     with pytest.raises(redis.DataError):
