@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import request
 
 
-def bearer_token() -> str | None:
-    """The request's bearer token (surrounding spaces removed), or None when there is none."""
+def bearer_token(environ: dict | None = None) -> str | None:
+    """The request's (or ``environ``'s) bearer token (surrounding spaces removed), or None when
+    there is none."""
     # what request.headers.get("Authorization", "") reads, without building the headers view
-    scheme, _, token = request.environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    environ = request.environ if environ is None else environ
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None

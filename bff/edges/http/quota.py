@@ -40,10 +40,11 @@ from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import HTTPException
 
+from bff.domain.sessions.user import SessionUser
 from bff.edges.http.openapi import documents
 from bff.ground.config import Settings, parse_limits
 from bff.ground.errors import DomainError, TooManyRequests
-from bff.ground.services import services
+from bff.ground.services import Services, services
 from bff.ground.store import STORE_ERRORS, is_cluster_url
 from bff.ground.wechat.client import BEFORE_CALL
 from bff.ground.wechat.credential_source import CLASSIC_TOKEN_PATH, STABLE_TOKEN_PATH, TICKET_PATH
@@ -145,9 +146,9 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def caller_key() -> str | None:
-    """The authenticated user (by openid: every session of one WeChat user shares a budget)."""
-    user = g.get("bff_user")
+def caller_key(user: SessionUser | None) -> str | None:
+    """The authenticated user's budget key (by openid: every session of one WeChat user shares
+    a budget)."""
     if user is None:
         return None
     return user.mp_openid or user.oa_openid or user.token_id
@@ -162,13 +163,14 @@ class _Spending:
     and user are hashed then, not before: a request answered from caches (add-card for a known
     card) hashes nothing."""
 
-    def __init__(self, guard: QuotaGuard, address: str, user: str | None) -> None:
+    def __init__(self, guard: QuotaGuard, address: Callable[[], str], user: str | None
+                 ) -> None:
         self.guard, self.address, self.user = guard, address, user
         self.charge: Charge | None = None
 
     def __call__(self, path: str) -> None:
         if self.charge is None and path not in SERVICE_PATHS:
-            self.charge = self.guard.admit(_digest(self.address),
+            self.charge = self.guard.admit(_digest(self.address()),
                                            _digest(self.user) if self.user else None)
 
 
@@ -178,27 +180,37 @@ def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        guard: QuotaGuard | None = services().extras.get(EXTRA)
-        if guard is None:
+        with spending(services(), client_address, g.get("bff_user")):
             return view(*args, **kwargs)
-        user = caller_key()
-        spending = _Spending(guard, client_address(), user)
-        token = BEFORE_CALL.set(spending)
-        failed = False
-        try:
-            return view(*args, **kwargs)
-        except DomainError as e:
-            failed = _is_refusal(e.status, e.retry_after)
-            raise
-        except HTTPException as e:
-            failed = _is_refusal(e.code, None)
-            raise
-        finally:
-            BEFORE_CALL.reset(token)
-            if spending.charge is not None:
-                guard.settle(spending.charge, failed=failed)
 
     return documents(RATE_LIMITED_ANSWER, own=True)(wrapper)
+
+
+@contextlib.contextmanager
+def spending(svc: Services, address: Callable[[], str], user: SessionUser | None
+             ) -> Iterator[None]:
+    """The quota guard around work that may call WeChat with a caller's values: charged at its
+    first WeChat call to the budgets of the client ``address()`` (asked then) and of ``user``,
+    given back unless the work ends in a refusal (a 4xx)."""
+    guard: QuotaGuard | None = svc.extras.get(EXTRA)
+    if guard is None:
+        yield
+        return
+    spent = _Spending(guard, address, caller_key(user))
+    token = BEFORE_CALL.set(spent)
+    failed = False
+    try:
+        yield
+    except DomainError as e:
+        failed = _is_refusal(e.status, e.retry_after)
+        raise
+    except HTTPException as e:
+        failed = _is_refusal(e.code, None)
+        raise
+    finally:
+        BEFORE_CALL.reset(token)
+        if spent.charge is not None:
+            guard.settle(spent.charge, failed=failed)
 
 
 @contextlib.contextmanager

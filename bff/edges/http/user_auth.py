@@ -27,7 +27,7 @@ from bff.edges.http.bearer import bearer_token
 from bff.edges.http.openapi import SESSION_SCHEME, STORAGE_FAILURE, documents
 from bff.edges.http.request_guard import authenticated_by
 from bff.ground.errors import Unauthorized
-from bff.ground.services import services
+from bff.ground.services import Services, services
 
 
 def authenticate() -> SessionUser:
@@ -35,9 +35,16 @@ def authenticate() -> SessionUser:
     token = bearer_token()
     if token is None:
         raise Unauthorized("a session token is required (Authorization: Bearer <token>)")
-    if len(token) > 128:
+    user = session_user(services(), token)
+    if user is None:
         raise Unauthorized("the session token is invalid, expired or revoked; log in again")
-    svc = services()
+    return user
+
+
+def session_user(svc: Services, token: str | None) -> SessionUser | None:
+    """The live session ``token`` names, or None (none, too long, unknown, expired, revoked)."""
+    if token is None or len(token) > 128:
+        return None
     now = svc.clock()
     cache = svc.extras.get("session_cache")
     if cache is not None:  # BFF_SESSION_CACHE: invalidated by Redis on every change
@@ -45,7 +52,7 @@ def authenticate() -> SessionUser:
     else:
         rec = load_session(svc.redis, token, now=now)
     if rec is None:
-        raise Unauthorized("the session token is invalid, expired or revoked; log in again")
+        return None
     return SessionUser.from_record(svc.redis, rec)
 
 
