@@ -34,4 +34,7 @@ def allow_origins(app: Flask, origins: Sequence[str]) -> None:
         methods=METHODS,
         max_age=600,
         vary_header=True,
+        # Only to a request with an Origin (a page's): an answer to a Mini Program or a server
+        # carries none, whether Flask or a direct route (bff.edges.http.service_app) answers.
+        always_send=False,
     )

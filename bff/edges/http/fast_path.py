@@ -21,6 +21,7 @@ load refuses) goes through the decorated method, which gives its 400/415/422 unc
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -29,27 +30,67 @@ from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
 from marshmallow import Schema
+from werkzeug.sansio.utils import get_content_length
+
+from bff.edges.http.request_guard import plainly_safe_json
 
 _ENCODERS: dict[tuple, json.JSONEncoder] = {}
 
 
-def jsonify_fast(app: Flask, obj: Any) -> Response:
-    """``jsonify(obj)``, byte for byte, with one JSON encoder per set of options.
+def json_text(app: Flask, obj: Any) -> str | None:
+    """The text ``jsonify(obj)`` answers, byte for byte, with one JSON encoder per set of
+    options; None for another provider or the indented (debug) form (``app.json`` then).
 
     Flask's default provider calls ``json.dumps`` with keyword arguments, which builds a new
     encoder for every answer; the same encoder is reused here while the provider's options are
-    the same. Another provider, or the indented (debug) form, goes through ``app.json``."""
+    the same."""
     provider = app.json
     if type(provider) is not DefaultJSONProvider or provider.compact is False or (
             provider.compact is None and app.debug):
-        return provider.response(obj)
+        return None
     options = (provider.default, provider.ensure_ascii, provider.sort_keys)
     encoder = _ENCODERS.get(options)
     if encoder is None:
         encoder = _ENCODERS[options] = json.JSONEncoder(
             default=options[0], ensure_ascii=options[1], sort_keys=options[2],
             separators=(",", ":"))
-    return app.response_class(f"{encoder.encode(obj)}\n", mimetype=provider.mimetype)
+    return f"{encoder.encode(obj)}\n"
+
+
+def jsonify_fast(app: Flask, obj: Any) -> Response:
+    """``jsonify(obj)``, byte for byte (``json_text``)."""
+    text = json_text(app, obj)
+    if text is None:
+        return app.json.response(obj)
+    return app.response_class(text, mimetype=app.json.mimetype)
+
+
+def environ_json_body(environ: dict, limit: int) -> Any:
+    """The body of a direct route's request as ``plain_json_body`` loads it, or ``_NOT_JSON``:
+    ``application/json``, a Content-Length werkzeug reads (no chunked body) within ``limit``,
+    UTF-8, and JSON the gate lets through without a second look (``plainly_safe_json``). The
+    body read is put back for the view."""
+    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != "application/json":
+        return _NOT_JSON
+    length = get_content_length(environ.get("CONTENT_LENGTH"),
+                                environ.get("HTTP_TRANSFER_ENCODING"))
+    if not length or length > limit:
+        return _NOT_JSON
+    data = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(data)  # the view reads it again if it answers
+    if len(data) != length or not plainly_safe_json(data):
+        return _NOT_JSON
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError, JSONDecodeError: the view's own 400
+        return _NOT_JSON
+
+
+_NOT_JSON: Any = object()
+# What a direct route found that the view must answer (an exception of the work it did, the
+# quota settled): the view raises it (``FastJsonView``) instead of doing the work again. The
+# service's own environ key: no header can set it.
+FOUND = "bff.fast.found"
 
 
 def plain_json_body() -> Any:
@@ -78,6 +119,9 @@ class FastJsonView(MethodView):
     fast_call: ClassVar[Callable[[dict], Any]]
 
     def dispatch_request(self, **kwargs: Any) -> Any:
+        found = request.environ.pop(FOUND, None)
+        if found is not None:  # the direct route's work ended in it: answered here, once
+            raise found
         if request.method == self.fast_method and not kwargs:
             body = plain_json_body()
             data = self.fast_load(body) if body is not None else None
