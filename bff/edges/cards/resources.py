@@ -24,11 +24,11 @@ from bff.edges.cards.schemas import (
     fast_add_card,
 )
 from bff.edges.http.bearer import bearer_token
-from bff.edges.http.fast_path import FOUND, FastJsonView, environ_json_body, json_text
+from bff.edges.http.fast_path import FastJsonView, environ_json_body, json_text
 from bff.edges.http.idempotency import IdempotencyKeySchema
 from bff.edges.http.openapi import REDEMPTION_ANSWERS, UPSTREAM_FAILURES, documents
 from bff.edges.http.quota import spending, spends_quota
-from bff.edges.http.service_app import DirectAnswer, DirectRoute
+from bff.edges.http.service_app import FOUND, DirectAnswer, DirectRoute
 from bff.edges.http.user_auth import current_user, session_user, user_required
 from bff.ground.services import services
 

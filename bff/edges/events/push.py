@@ -47,7 +47,7 @@ from bff.domain.events.parse import CardEvent
 from bff.domain.events.receipt import receipt_of, record_receipt
 from bff.domain.events.stream import Recorded, record_event
 from bff.edges.http.request_guard import MAX_QUERY_CHARS
-from bff.edges.http.service_app import DirectAnswer, DirectRoute
+from bff.edges.http.service_app import FOUND, DirectAnswer, DirectRoute
 from bff.ground.errors import BadRequest, Forbidden
 from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
 from bff.ground.services import Services, services
@@ -117,7 +117,7 @@ def _verify(svc: Services, environ: dict, body: Callable[[], bytes] | None) -> P
 def _verified(body: Callable[[], bytes] | None) -> PushMessage:
     """``_verify`` of the request (or what the direct route found of it), a refusal answered
     (counted in ``_refused``), the store's failure there raised."""
-    found = request.environ.pop(_FOUND, None)
+    found = request.environ.pop(FOUND, None)
     if isinstance(found, PushMessage):
         return found
     if isinstance(found, PushRefused):
@@ -158,10 +158,6 @@ def _body() -> bytes:
 
 
 _XML_TYPES = ("", "text/xml", "application/xml")  # what WeChat sends (and no type at all)
-# What the direct route found, for the view that answers instead (the service's own environ
-# key, which no header can set): a refusal, a verified message it leaves to the view, or the
-# store's failure. The view answers it without verifying or trying the store again.
-_FOUND = "bff.push.found"
 
 
 def acknowledge_directly(svc: Services, environ: dict) -> bool:
@@ -171,7 +167,7 @@ def acknowledge_directly(svc: Services, environ: dict) -> bool:
     anything else (a refusal, a user's message, a replay, a chunked, oversized or non-XML
     body, a failure of Redis), with nothing written and the body left to read again: the view
     then answers it, with the one error shape, the refusal's count and its logs, from what
-    was found here (``_FOUND``: nothing is verified or sent to Redis twice).
+    was found here (``FOUND``: nothing is verified or sent to Redis twice).
 
     Flask's request context, the hooks and the view's wrappers were a sixth of an
     acknowledgement's CPU (issue 18); what they do for a push is done here or is not needed: the
@@ -198,18 +194,18 @@ def acknowledge_directly(svc: Services, environ: dict) -> bool:
     try:
         message = _verify(svc, environ, body)
     except PushRefused as e:
-        environ[_FOUND] = e
+        environ[FOUND] = e
         return False
     if not message.is_event:
-        environ[_FOUND] = message
+        environ[FOUND] = message
         return False
     try:
         stored = _store(svc, message)
     except Exception as e:  # noqa: BLE001 - nothing is written: the view answers the failure
-        environ[_FOUND] = e
+        environ[FOUND] = e
         return False
     if stored.recorded.replayed:
-        environ[_FOUND] = replayed()
+        environ[FOUND] = replayed()
         return False
     # Recorded: answered "success" whatever follows (the view's try would now be a replay).
     try:

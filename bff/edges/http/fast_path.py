@@ -33,6 +33,7 @@ from marshmallow import Schema
 from werkzeug.sansio.utils import get_content_length
 
 from bff.edges.http.request_guard import plainly_safe_json
+from bff.edges.http.service_app import FOUND
 
 _ENCODERS: dict[tuple, json.JSONEncoder] = {}
 
@@ -87,10 +88,6 @@ def environ_json_body(environ: dict, limit: int) -> Any:
 
 
 _NOT_JSON: Any = object()
-# What a direct route found that the view must answer (an exception of the work it did, the
-# quota settled): the view raises it (``FastJsonView``) instead of doing the work again. The
-# service's own environ key: no header can set it.
-FOUND = "bff.fast.found"
 
 
 def plain_json_body() -> Any:

@@ -43,6 +43,10 @@ class DirectAnswer:
 
 
 DirectRoute = Callable[[dict], DirectAnswer | None]
+# What a direct route found that the view must answer instead (a refusal, the exception its work
+# ended in): the route leaves it in the environ, under the service's own key (no header can set
+# it), and the view answers it without doing the work again.
+FOUND = "bff.direct.found"
 
 
 class NoSessions(SessionInterface):
