@@ -198,19 +198,14 @@ def spending(svc: Services, address: Callable[[], str], user: SessionUser | None
         return
     spent = _Spending(guard, address, caller_key(user))
     token = BEFORE_CALL.set(spent)
-    failed = False
-    try:
-        yield
-    except DomainError as e:
-        failed = _is_refusal(e.status, e.retry_after)
-        raise
-    except HTTPException as e:
-        failed = _is_refusal(e.code, None)
-        raise
-    finally:
+
+    def settle(failed: bool) -> None:
         BEFORE_CALL.reset(token)
         if spent.charge is not None:
             guard.settle(spent.charge, failed=failed)
+
+    with _settled(settle):
+        yield
 
 
 @contextlib.contextmanager
@@ -223,14 +218,24 @@ def limited_attempt() -> Iterator[None]:
         yield
         return
     charge = guard.admit(_digest(client_address()), None)
+    with _settled(lambda failed: guard.settle(charge, failed=failed)):
+        yield
+
+
+@contextlib.contextmanager
+def _settled(settle: Callable[[bool], None]) -> Iterator[None]:
+    """Run the block, then ``settle(failed)``: failed when it raised a refusal (a 4xx)."""
     failed = False
     try:
         yield
     except DomainError as e:
         failed = _is_refusal(e.status, e.retry_after)
         raise
+    except HTTPException as e:
+        failed = _is_refusal(e.code, None)
+        raise
     finally:
-        guard.settle(charge, failed=failed)
+        settle(failed)
 
 
 def init_app(app: Any, settings: Settings, redis_client: Any) -> None:
