@@ -151,3 +151,34 @@ def test_cors_headers_go_to_pages_only_whoever_answers(redis_client, settings_ov
     page = story.client.post("/v1/cards/add-card", json={"cards": [{"card_id": card_id}]},
                              headers={"Authorization": f"Bearer {token}", "Origin": origin})
     assert page.status_code == 200 and page.headers["Access-Control-Allow-Origin"] == origin
+
+
+@pytest.mark.parametrize("content_type", ["application/json\xa0", "application/json\x85",
+                                          "\xa0application/json",
+                                          "application/json\xa0; charset=utf-8"])
+def test_a_media_type_flask_refuses_is_not_signed_directly(story, app, client, signings,
+                                                           monkeypatch, content_type):
+    """Found by an attacker's review: str.strip() took NBSP and NEL off the media type, which
+    werkzeug keeps (gunicorn passes such bytes in a header): signed directly, 415 by Flask."""
+    card_id = story.card()
+    token = story.login(story.user())
+    kw = dict(data=json.dumps({"cards": [{"card_id": card_id}]}),
+              headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+    direct = client.post("/v1/cards/add-card", **kw)
+    with monkeypatch.context() as m:
+        m.setattr(app, "direct_routes", {})  # the view alone
+        by_view = client.post("/v1/cards/add-card", **kw)
+    story.assert_error(by_view, 415)
+    assert direct.status_code == by_view.status_code and signings == []
+
+
+def test_every_media_type_is_read_as_werkzeug_reads_it():
+    from werkzeug.wrappers import Request
+
+    from bff.edges.http.service_app import media_type
+
+    for code in range(256):
+        for value in (f"application/json{chr(code)}", f"{chr(code)}text/xml",
+                      f"Application/JSON;{chr(code)}charset=utf-8"):
+            environ = {"CONTENT_TYPE": value}
+            assert media_type(environ) == Request(environ).mimetype, repr(value)

@@ -200,11 +200,12 @@ def test_cors_is_not_answered_on_wechats_server_url_by_either(redis_client, sett
 
 
 @pytest.mark.parametrize("variant", [
-    {"content_type": "application/json"},
+    {"content_type": "application/json"}, {"content_type": "text/xml\xa0"},
     {"length": lambda n: f"+{n}"}, {"length": lambda n: f"0_{n}"},
     {"length": lambda n: f"{n}\x0b"}, {"length": lambda n: f"\x0c{n}"},
     {"length": lambda n: str(n), "chunked": True},
-], ids=["json", "plus", "underscore", "trailing VT", "leading FF", "chunked with a length"])
+], ids=["json", "xml and NBSP", "plus", "underscore", "trailing VT", "leading FF",
+        "chunked with a length"])
 def test_a_request_werkzeug_reads_otherwise_is_answered_as_the_view_answers_it(
         redis_client, settings_overrides, monkeypatch, variant):
     """Found by an attacker's review: the direct route took any media type and read

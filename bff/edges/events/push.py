@@ -47,7 +47,7 @@ from bff.domain.events.parse import CardEvent
 from bff.domain.events.receipt import receipt_of, record_receipt
 from bff.domain.events.stream import Recorded, record_event
 from bff.edges.http.request_guard import MAX_QUERY_CHARS
-from bff.edges.http.service_app import FOUND, DirectAnswer, DirectRoute
+from bff.edges.http.service_app import FOUND, DirectAnswer, DirectRoute, media_type
 from bff.ground.errors import BadRequest, Forbidden
 from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
 from bff.ground.services import Services, services
@@ -177,7 +177,7 @@ def acknowledge_directly(svc: Services, environ: dict) -> bool:
     query = environ.get("QUERY_STRING", "")
     if len(query) > MAX_QUERY_CHARS or not query.isascii():
         return False
-    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() not in _XML_TYPES:
+    if media_type(environ) not in _XML_TYPES:
         return False
     # As werkzeug reads it: digits only, and none with Transfer-Encoding: chunked.
     length = get_content_length(environ.get("CONTENT_LENGTH"),

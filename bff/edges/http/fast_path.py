@@ -33,7 +33,7 @@ from marshmallow import Schema
 from werkzeug.sansio.utils import get_content_length
 
 from bff.edges.http.request_guard import plainly_safe_json
-from bff.edges.http.service_app import FOUND
+from bff.edges.http.service_app import FOUND, media_type
 
 _ENCODERS: dict[tuple, json.JSONEncoder] = {}
 
@@ -71,7 +71,7 @@ def environ_json_body(environ: dict, limit: int) -> Any:
     ``application/json``, a Content-Length werkzeug reads (no chunked body) within ``limit``,
     UTF-8, and JSON the gate lets through without a second look (``plainly_safe_json``). The
     body read is put back for the view."""
-    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != "application/json":
+    if media_type(environ) != "application/json":
         return _NOT_JSON
     length = get_content_length(environ.get("CONTENT_LENGTH"),
                                 environ.get("HTTP_TRANSFER_ENCODING"))

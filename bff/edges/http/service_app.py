@@ -27,6 +27,7 @@ from flask import Flask
 from flask.globals import request_ctx
 from flask.sessions import NullSession, SessionInterface
 from flask.signals import request_tearing_down
+from werkzeug.http import parse_options_header
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from bff.ground.observability import HEADER, begin_request, end_request
@@ -47,6 +48,12 @@ DirectRoute = Callable[[dict], DirectAnswer | None]
 # ended in): the route leaves it in the environ, under the service's own key (no header can set
 # it), and the view answers it without doing the work again.
 FOUND = "bff.direct.found"
+
+
+def media_type(environ: dict) -> str:
+    """The request's media type as werkzeug's ``request.mimetype`` reads it (its own parser: a
+    direct route and the view must agree on every Content-Type)."""
+    return parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower()
 
 
 class NoSessions(SessionInterface):
