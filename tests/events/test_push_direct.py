@@ -241,3 +241,17 @@ def test_tracing_turns_the_direct_routes_off(app):
         assert traced.direct_routes == {}
     finally:
         tracing.uninstrument_libraries()
+
+
+def test_a_direct_route_that_fails_is_logged_and_flask_answers(client, redis_client,
+                                                              monkeypatch, caplog):
+    def broken(*_a, **_kw):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(push_edge, "_store", broken)
+    monkeypatch.setattr(push_edge, "acknowledge_directly", broken)
+    url, body = signed_request(card_event("user_view_card", "o1", code="905"))
+    with caplog.at_level("WARNING", logger="bff.edges.http.service_app"):
+        res = client.post(url, data=body, content_type="text/xml")
+    assert res.status_code == 500 and res.get_json()["request_id"]  # the one error shape
+    assert "a direct route failed (KeyError)" in caplog.text

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from bff.ground.observability import HEADER, begin_request, end_request
 
 _UNSET: Any = object()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,9 @@ class ServiceFlask(Flask):
         try:
             try:
                 answer = handler(environ)
-            except Exception:  # noqa: BLE001 - Flask serves it, with the one error shape
+            except Exception as e:  # noqa: BLE001 - Flask serves it, with the one error shape
+                log.warning("a direct route failed (%s): Flask answers the request",
+                            type(e).__name__)
                 answer = None
             if answer is None:
                 return None
