@@ -24,7 +24,12 @@ from bff.edges.cards.schemas import (
     fast_add_card,
 )
 from bff.edges.http.bearer import bearer_token
-from bff.edges.http.fast_path import FastJsonView, environ_json_body, json_text
+from bff.edges.http.fast_path import (
+    FastJsonView,
+    environ_json_body,
+    json_encoder,
+    json_text,
+)
 from bff.edges.http.idempotency import IdempotencyKeySchema
 from bff.edges.http.openapi import REDEMPTION_ANSWERS, UPSTREAM_FAILURES, documents
 from bff.edges.http.quota import spending, spends_quota
@@ -53,8 +58,9 @@ def add_card_directly(app: Flask) -> DirectRoute:
     without signing or charging the quota again."""
 
     def route(environ: dict) -> DirectAnswer | None:
-        if environ.get("QUERY_STRING") or "HTTP_ORIGIN" in environ or json_text(app, 0) is None:
-            return None  # (another JSON provider than Flask's: the view's jsonify)
+        encoder = json_encoder(app)  # None: another JSON provider, the view's jsonify
+        if environ.get("QUERY_STRING") or "HTTP_ORIGIN" in environ or encoder is None:
+            return None
         svc = services(app)
         user = session_user(svc, bearer_token(environ))
         if user is None:
@@ -69,8 +75,8 @@ def add_card_directly(app: Flask) -> DirectRoute:
         except Exception as e:  # noqa: BLE001 - the view answers it, with the one error shape
             environ[FOUND] = e
             return None
-        text = json_text(app, _ADD_CARD_OUT.dump(signed)) or ""
-        return DirectAnswer(text.encode(), "application/json")
+        return DirectAnswer(json_text(encoder, _ADD_CARD_OUT.dump(signed)).encode(),
+                            "application/json")
 
     return route
 

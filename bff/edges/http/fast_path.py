@@ -38,9 +38,9 @@ from bff.edges.http.service_app import FOUND, media_type
 _ENCODERS: dict[tuple, json.JSONEncoder] = {}
 
 
-def json_text(app: Flask, obj: Any) -> str | None:
-    """The text ``jsonify(obj)`` answers, byte for byte, with one JSON encoder per set of
-    options; None for another provider or the indented (debug) form (``app.json`` then).
+def json_encoder(app: Flask) -> json.JSONEncoder | None:
+    """An encoder that writes what ``jsonify`` writes (one per set of the provider's options);
+    None for another provider or the indented (debug) form (``app.json`` then).
 
     Flask's default provider calls ``json.dumps`` with keyword arguments, which builds a new
     encoder for every answer; the same encoder is reused here while the provider's options are
@@ -55,15 +55,20 @@ def json_text(app: Flask, obj: Any) -> str | None:
         encoder = _ENCODERS[options] = json.JSONEncoder(
             default=options[0], ensure_ascii=options[1], sort_keys=options[2],
             separators=(",", ":"))
+    return encoder
+
+
+def json_text(encoder: json.JSONEncoder, obj: Any) -> str:
+    """The text ``jsonify(obj)`` answers, byte for byte (``json_encoder``)."""
     return f"{encoder.encode(obj)}\n"
 
 
 def jsonify_fast(app: Flask, obj: Any) -> Response:
-    """``jsonify(obj)``, byte for byte (``json_text``)."""
-    text = json_text(app, obj)
-    if text is None:
+    """``jsonify(obj)``, byte for byte (``json_encoder``)."""
+    encoder = json_encoder(app)
+    if encoder is None:
         return app.json.response(obj)
-    return app.response_class(text, mimetype=app.json.mimetype)
+    return app.response_class(json_text(encoder, obj), mimetype=app.json.mimetype)
 
 
 def environ_json_body(environ: dict, limit: int) -> Any:

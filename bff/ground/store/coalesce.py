@@ -224,12 +224,10 @@ def _packed(args: tuple[Any, ...]) -> bytes:
         args = (*args[0].split(), *args[1:])
     try:
         return pack_command(args)
-    except TypeError as e:
-        if not any(isinstance(a, (bytearray, memoryview)) for a in args):
-            raise redis.DataError(str(e)) from None
+    except TypeError:  # hiredis takes no bytearray or memoryview: redis-py sends them as bytes
+        args = tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a for a in args)
     try:
-        return pack_command(tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a
-                                  for a in args))
+        return pack_command(args)
     except TypeError as e:
         raise redis.DataError(str(e)) from None
 
