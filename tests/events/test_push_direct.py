@@ -8,6 +8,7 @@ import io
 
 import pytest
 import redis
+from redis.exceptions import SlotNotCoveredError
 
 from bff.edges.events import push as push_edge
 from bff.edges.events.push import WeChatEvents
@@ -137,20 +138,25 @@ def test_when_redis_fails_the_view_answers_503_without_trying_again_and_the_retr
     assert redis_client.xlen(keys.event_stream()) == 1
 
 
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("failure", [SlotNotCoveredError("slot 1234 has no master (failover)"),
+                                     RuntimeError("a bug in the bookkeeping")],
+                         ids=["store", "bug"])
 def test_a_failure_after_the_recording_is_still_success_counted_once(
-        redis_client, settings_overrides, monkeypatch):
+        redis_client, settings_overrides, monkeypatch, direct, failure):
     """Found by an attacker's review: a failure after the event was recorded (here a plain
     push's receipt on a cluster in failover) went to the view, whose try was then a replay: 403,
     and the push counted as recorded and replayed."""
-    from redis.exceptions import SlotNotCoveredError
-
     from bff import create_app
 
     def failing_receipt(*_a, **_kw):
-        raise SlotNotCoveredError("slot 1234 has no master (failover)")
+        raise failure
 
     monkeypatch.setattr(push_edge, "record_receipt", failing_receipt)
-    client = create_app({**settings_overrides, "push_mode": "compat"}).test_client()
+    app = create_app({**settings_overrides, "push_mode": "compat"})
+    if not direct:
+        monkeypatch.setattr(app, "direct_routes", {})  # the view alone
+    client = app.test_client()
     recorded, replays = _counted("user_get_card", "recorded"), _counted("unknown", "replayed")
     url, body = signed_request(card_event("user_get_card", "oFAIL", code="9301"), safe=False)
     res = client.post(url, data=body, content_type="text/xml")

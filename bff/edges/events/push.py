@@ -207,11 +207,7 @@ def acknowledge_directly(svc: Services, environ: dict) -> bool:
     if stored.recorded.replayed:
         environ[FOUND] = replayed()
         return False
-    # Recorded: answered "success" whatever follows (the view's try would now be a replay).
-    try:
-        _recorded(svc, stored, started)
-    except Exception:  # noqa: BLE001 - the event is in the stream; the rest is bookkeeping
-        log.exception("after recording a pushed event")
+    _recorded(svc, stored, started)
     return True
 
 
@@ -312,7 +308,15 @@ def _store(svc: Services, message: PushMessage) -> _Stored:
 
 def _recorded(svc: Services, stored: _Stored, started: float) -> None:
     """What follows a recorded (or duplicate) event: its count, its log line, a plain push's
-    receipt, the acknowledgement's latency."""
+    receipt, the acknowledgement's latency. It never fails the acknowledgement: the event is
+    in the stream, and an answer other than ``success`` would make WeChat's retry a replay."""
+    try:
+        _bookkeeping(svc, stored, started)
+    except Exception:  # noqa: BLE001 - logged; the worker records the receipt again anyway
+        log.exception("after recording a pushed event")
+
+
+def _bookkeeping(svc: Services, stored: _Stored, started: float) -> None:
     ev, recorded = stored.event, stored.recorded
     event = ev.event[:48] or "unknown"
     if recorded.duplicate:
