@@ -216,6 +216,7 @@ print("ok", len(results))
 """
 
 
+@pytest.mark.slow  # a subprocess under gevent
 def test_under_gevent_a_killed_follower_stalls_nobody(redis_client, redis_url):
     """Greenlets, as in the Procfile's worker: followers killed while they wait (a graceful
     shutdown) leave no caller waiting for a leader that never comes."""
@@ -280,6 +281,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # a subprocess under gevent
 def test_under_gevent_a_killed_leader_gives_its_followers_a_connection_error(redis_client,
                                                                               redis_url):
     """Found by an attacker's review: the leader's own GreenletExit was raised in every

@@ -154,6 +154,7 @@ def short_idle(settings_overrides):
     settings_overrides["console_idle_seconds"] = 2
 
 
+@pytest.mark.slow  # waits out a real idle time (about 5 s): run with --long and in CI
 def test_a_session_unused_for_the_idle_time_expires_and_use_renews_it(
         short_idle, story, client, redis_client):
     answer = story.sign_in(SANDBOX_ADMIN_TOKEN)

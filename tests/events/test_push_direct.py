@@ -213,12 +213,9 @@ def test_cors_is_not_answered_on_wechats_server_url_by_either(redis_client, sett
 ], ids=["json", "xml and NBSP", "plus", "underscore", "trailing VT", "leading FF",
         "chunked with a length"])
 def test_a_request_werkzeug_reads_otherwise_is_answered_as_the_view_answers_it(
-        redis_client, settings_overrides, monkeypatch, variant):
+        app, redis_client, monkeypatch, variant):
     """Found by an attacker's review: the direct route took any media type and read
     Content-Length with int(); it now reads both as werkzeug does, or leaves them to the view."""
-    from bff import create_app
-
-    app = create_app(settings_overrides)
     xml = card_event("user_view_card", "oLEN", code="9103")
 
     def send(client):
