@@ -8,8 +8,15 @@ import json
 
 import pytest
 from Crypto.Cipher import AES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bff.ground.wechat.crypto import PushCrypto, PushCryptoError, decrypt_miniprogram_data
+from bff.ground.wechat.crypto import (
+    PushCrypto,
+    PushCryptoError,
+    _BlockDecryptor,
+    decrypt_miniprogram_data,
+)
 
 TOKEN = "pamtest"
 KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -72,3 +79,11 @@ def test_miniprogram_data_decrypts_and_checks_watermark() -> None:
     assert session_key not in str(e.value)
     with pytest.raises(PushCryptoError):
         decrypt_miniprogram_data(base64.b64encode(b"z" * 16).decode(), iv_b64, sealed, "wxmp")
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=32, max_size=32),
+       blocks=st.lists(st.binary(min_size=16, max_size=16), min_size=1, max_size=40))
+def test_the_shared_block_decryptor_is_aes_cbc_with_the_keys_iv(key, blocks) -> None:
+    data = b"".join(blocks)  # any ciphertext of whole blocks
+    assert _BlockDecryptor(key).cbc(data) == AES.new(key, AES.MODE_CBC, key[:16]).decrypt(data)

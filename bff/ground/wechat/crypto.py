@@ -43,6 +43,25 @@ def _aes_key(encoding_aes_key: str) -> bytes:
     return key
 
 
+class _BlockDecryptor:
+    """AES-CBC decryption with WeChat's IV (the key's first 16 bytes), from one AES-ECB object
+    made once per key: CBC decryption is each block ECB-decrypted, then XORed with the block
+    before it (the IV before the first). An ECB object keeps no state between calls, so one
+    serves every request, where a CBC object, which chains, is made for each message (a
+    third of a push's decryption, issue 18). tests/wechat/test_crypto.py holds it equal to
+    pycryptodome's CBC."""
+
+    def __init__(self, key: bytes) -> None:
+        self._ecb = AES.new(key, AES.MODE_ECB)
+        self._iv = key[:16]
+
+    def cbc(self, data: bytes) -> bytes:
+        """``AES.new(key, AES.MODE_CBC, key[:16]).decrypt(data)``; ``data``: whole blocks."""
+        chained = int.from_bytes(self._iv + data[:-16], "big")
+        return (int.from_bytes(self._ecb.decrypt(data), "big") ^ chained).to_bytes(len(data),
+                                                                                 "big")
+
+
 class PushCrypto:
     """Verifies and (de)crypts the Official Account's message push, in plain and safe mode."""
 
@@ -55,6 +74,7 @@ class PushCrypto:
         self._keys = [_aes_key(encoding_aes_key)]
         if previous_key:
             self._keys.append(_aes_key(previous_key))
+        self._blocks = [_BlockDecryptor(key) for key in self._keys]
 
     def check_signature(self, signature: str, timestamp: str, nonce: str) -> bool:
         expected = _sha1_sorted(self._token, timestamp, nonce)
@@ -77,14 +97,14 @@ class PushCrypto:
             raise PushCryptoError("Encrypt is not base64") from None
         if not data or len(data) % 16:
             raise PushCryptoError("Encrypt has a bad length")
-        for key in self._keys:
-            message = self._decrypt_with(key, data)
+        for blocks in self._blocks:
+            message = self._decrypt_with(blocks, data)
             if message is not None:
                 return message
         raise PushCryptoError("message could not be decrypted")
 
-    def _decrypt_with(self, key: bytes, data: bytes) -> str | None:
-        plain = AES.new(key, AES.MODE_CBC, key[:16]).decrypt(data)
+    def _decrypt_with(self, blocks: _BlockDecryptor, data: bytes) -> str | None:
+        plain = blocks.cbc(data)
         pad = plain[-1]
         if not 1 <= pad <= _PUSH_BLOCK or plain[-pad:] != bytes([pad]) * pad:
             return None
