@@ -8,7 +8,10 @@ import io
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from redis.exceptions import SlotNotCoveredError
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from bff.edges.events import push as push_edge
 from bff.edges.events.push import WeChatEvents
@@ -258,3 +261,13 @@ def test_a_direct_route_that_fails_is_logged_and_flask_answers(client, redis_cli
         res = client.post(url, data=body, content_type="text/xml")
     assert res.status_code == 500 and res.get_json()["request_id"]  # the one error shape
     assert "a direct route failed (KeyError)" in caplog.text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "=", "&", "%", "%41", "%zz", "+", ";", " ", "é",
+                                 "signature", "nonce=1"]), max_size=12).map("".join))
+def test_the_query_is_read_as_werkzeugs_args(query):
+    """What ``_query`` reads (split by hand when nothing needs decoding) is what the view's
+    ``request.args.to_dict()`` reads."""
+    environ = {"QUERY_STRING": query.encode().decode("latin-1")}
+    assert push_edge._query(environ) == WerkzeugRequest(environ).args.to_dict()

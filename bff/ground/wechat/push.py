@@ -112,9 +112,10 @@ def replayed() -> PushRefused:
 
 
 def _signed_query(query: Mapping[str, str], max_skew: int, now: float) -> tuple[str, str]:
-    if any(len(query.get(name, "")) > limit or not _PRINTABLE.fullmatch(query.get(name, ""))
-           for name, limit in QUERY_LIMITS.items()):
-        raise PushRefused(UNSIGNED, "the push is not signed")
+    for name, limit in QUERY_LIMITS.items():
+        value = query.get(name)
+        if value is not None and (len(value) > limit or not _PRINTABLE.fullmatch(value)):
+            raise PushRefused(UNSIGNED, "the push is not signed")
     timestamp = query.get("timestamp", "")
     # ASCII digits only: str.isdigit() also accepts "²" or Arabic-Indic digits, and int("²")
     # raises.
