@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 GROUP = "handlers"
 DAY_MS = 86_400_000
+# json.dumps with options builds an encoder per call; an acknowledgement encodes one object.
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def entry_fields(fields: dict[str, str], mode: str) -> dict[str, str]:
         "create_time": fields.get("CreateTime", ""),
         "received_at": str(int(time.time() * 1000)),
         "mode": mode,
-        "raw": json.dumps(audit_fields(fields), ensure_ascii=False, separators=(",", ":")),
+        "raw": _compact_json(audit_fields(fields)),
         "request_id": current_request_id() or "",  # the push request that brought it
     }
 
