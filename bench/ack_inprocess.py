@@ -75,9 +75,10 @@ def _run(app, requests: list[tuple[str, bytes]], expect: bytes | None) -> None:
             raise SystemExit(f"request {n}: {statuses[-1]} {answer[:200]!r}")
 
 
-def _commands(r: redis.Redis) -> dict[str, int]:
-    return {k.removeprefix("cmdstat_"): v["calls"] for k, v in r.info("commandstats").items()
-            if k.removeprefix("cmdstat_") not in _OURS}
+def _commands(r: redis.Redis) -> dict[str, tuple[int, int]]:
+    """Calls and µs inside each command (scripts' inner commands count under both)."""
+    return {k.removeprefix("cmdstat_"): (v["calls"], v["usec"])
+            for k, v in r.info("commandstats").items() if k.removeprefix("cmdstat_") not in _OURS}
 
 
 def measure(app, r: redis.Redis, rpid: int, requests: list[tuple[str, bytes]],
@@ -91,9 +92,12 @@ def measure(app, r: redis.Redis, rpid: int, requests: list[tuple[str, bytes]],
     cpu, redis_cpu = time.process_time() - cpu, cpu_seconds([rpid]) - redis_cpu
     after = _commands(r)
     n = len(requests)
-    calls = {k: (v - before.get(k, 0)) / n for k, v in after.items() if v != before.get(k, 0)}
+    calls = {k: (v[0] - before.get(k, (0, 0))[0]) / n for k, v in after.items()
+             if v[0] != before.get(k, (0, 0))[0]}
+    usec = {k: (after[k][1] - before.get(k, (0, 0))[1]) / n for k in calls}
     return {"app_us": 1e6 * cpu / n, "redis_us": 1e6 * redis_cpu / n, "wall_us": 1e6 * wall / n,
-            "calls": calls, "recorded": r.xlen(keys.event_stream()) - before_len, "n": n}
+            "calls": calls, "usec": usec, "recorded": r.xlen(keys.event_stream()) - before_len,
+            "n": n}
 
 
 def main() -> None:
@@ -143,6 +147,10 @@ def main() -> None:
         calls = mid["calls"]
         print(f"  Redis commands per request: {sum(calls.values()):.2f} ("
               + ", ".join(f"{k} {v:.2f}" for k, v in sorted(calls.items())) + ")")
+        usec = mid["usec"]
+        if usec:
+            print("  redis-server µs in them per request (a script's own commands count in its "
+                  "µs too): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(usec.items())))
         if not a.bare:
             ok = all(x["recorded"] == x["n"] for x in runs)
             print(f"  stream: {'one entry per acknowledgement' if ok else 'MISMATCH'} "

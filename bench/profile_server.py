@@ -71,17 +71,22 @@ def _short(frame: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--endpoint", choices=("add-card", "me", "ack"), default="add-card",
-                   help="ack: safe-mode event pushes, each unique (bench/events.py)")
+    p.add_argument("--endpoint", choices=("add-card", "me", "ack", "bare"), default="add-card",
+                   help="ack: safe-mode event pushes, each unique (bench/events.py); bare: "
+                        "bench/bare_app.py's constant JSON on the same line, for comparison")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--out", default="/tmp/bff-profile.txt", help="collapsed stacks file")
     a = p.parse_args()
     spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
     with stack() as started:
-        server = started.web(WEB_CONCURRENCY="1", BFF_PUSH_MODE="compat")
+        if a.endpoint == "bare":
+            server = started.web("bench.bare_app:app", WEB_CONCURRENCY="1")
+            token, body = "-", {}
+        else:
+            server = started.web(WEB_CONCURRENCY="1", BFF_PUSH_MODE="compat")
+            token, body, _ = setup_user(server.url)
         base = server.url
-        token, body, _ = setup_user(base)
         pid = worker_pid(server.proc.pid)
         url, method = f"{base}/v1/cards/add-card", "POST"
         if a.endpoint == "me":
