@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bff.ground.wechat.push import (
-    _ENVELOPE,
+    _FLAT,
     BAD_XML,
     MAX_FIELDS,
     MAX_VALUE_CHARS,
     PushRefused,
-    envelope_encrypt,
+    _parsed,
     parse_xml,
 )
 
@@ -151,47 +151,61 @@ def test_a_doctype_naming_a_pipe_or_fifo_is_refused_without_opening_it(tmp_path)
     assert done.stdout.split() == ["refused"] * 3, done.stderr[-1000:]
 
 
-# -- the safe-mode envelope, read without a parse when it has WeChat's exact shape ---------------
+# -- WeChat's flat documents, read by two patterns instead of a parse -----------------------------
 
-_PIECES = [b"<xml>", b"</xml>", b"<ToUserName>", b"</ToUserName>", b"<Encrypt>", b"</Encrypt>",
-           b"<![CDATA[", b"]]>", b" ", b"\n", b"\t", b"\f", b"\x0b", b"\r", b"gh_1", b"abc+/=",
-           b"A" * 600, b"A" * 4000, b"&amp;", b"<", b"]]", b"]", b"\x00", b"\xe4\xb8\xad",
-           b"<!DOCTYPE x>", b"<?xml version='1.0'?>", b"<B/>", b"<!-- c -->"]
-_WECHAT = (b"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[%s]]></Encrypt>"
-           b"</xml>")
+_PIECES = ["<xml>", "</xml>", "<A>", "</A>", "<B_1>", "</B_1>", "<a>", "<![CDATA[", "]]>", " ",
+           "\n", "\t", "\r", "\r\n", "\f", "\x0b", "a", "1", "x y", "&amp;", "&#13;", "<", ">",
+           "]", "]]", "\x00", "\x1f", "\x7f", "\x85", "\xa0", "\u2028", "\u3000", "\ufeff",
+           "\ufffe", "\ud7ff", "\U0001f600", "中", "<!-- c -->", "<?pi x?>",
+           "<?xml version='1.0'?>", "<C/>", "<A x='1'>", "<xml:A>", "</ >", "A" * 300]
+_WRAPS = ["{}", "<xml>{}</xml>", "<xml><A>{}</A></xml>", "<xml><A><![CDATA[{}]]></A></xml>",
+          "<xml><A>1</A>{}<B_1><![CDATA[v]]></B_1></xml>"]
 
 
-def _encrypt_by_parse(body: bytes) -> str | PushRefused:
+def _either(read, body: bytes) -> dict[str, str] | str:
     try:
-        return parse_xml(body).get("Encrypt", "")
+        return read(body)
     except PushRefused as e:
-        return e
+        return e.reason
+
+
+def _read_flat(body: bytes) -> bool:
+    try:
+        return _FLAT.fullmatch(body.decode("utf-8")) is not None
+    except UnicodeDecodeError:
+        return False
+
+
+WECHAT_EVENT = EVENT.encode()
+WECHAT_ENVELOPE = (b"<xml>\n<ToUserName><![CDATA[gh_1]]></ToUserName>\n"
+                   b"<Encrypt><![CDATA[abc+/=" + b"A" * 600 + b"]]></Encrypt>\n</xml>\n")
 
 
 @pytest.mark.parametrize("body", [
-    _WECHAT % b"abc+/=", _WECHAT % (b"A" * MAX_VALUE_CHARS), _WECHAT % (b"A" * 4097),
-    b"<xml>\n<ToUserName><![CDATA[gh_1]]></ToUserName>\n<Encrypt><![CDATA[a]]></Encrypt>\n</xml>\n",
-    _WECHAT.replace(b"gh_1", b"") % b"a", _WECHAT % b"",
-    _WECHAT.replace(b"<xml>", b"\f<xml>") % b"a",
-    _WECHAT.replace(b"</xml>", b"</xml>\x0b") % b"a", _WECHAT % b"a b",
-    b"<xml><Encrypt><![CDATA[a]]></Encrypt></xml>",
+    WECHAT_EVENT, WECHAT_ENVELOPE, b"<xml></xml>", b" \n<xml>\t<A> \n </A> </xml>\r\n",
+    b"<xml><A>1</A><A>2</A></xml>", b"<xml><A><![CDATA[]]></A><B_1></B_1></xml>",
+    "<xml><A>\u3000 中 \u2028</A></xml>".encode(), b"<xml><A>" + b"x" * 5000 + b"</A></xml>",
+    b"<xml>" + b"".join(b"<F%d>%d</F%d>" % (i, i, i) for i in range(MAX_FIELDS)) + b"</xml>",
+    b"<xml>" + b"".join(b"<F%d>1</F%d>" % (i, i) for i in range(MAX_FIELDS + 1)) + b"</xml>",
 ])
-def test_the_envelope_read_without_a_parse_is_what_the_parse_reads(body):
-    expected = _encrypt_by_parse(body)
-    try:
-        got: str | PushRefused = envelope_encrypt(body)
-    except PushRefused as e:
-        got = e
-    if isinstance(expected, PushRefused):
-        assert isinstance(got, PushRefused) and got.reason == expected.reason
-    else:
-        assert got == expected
+def test_a_flat_document_is_read_without_a_parse_as_the_parse_reads_it(body):
+    assert _read_flat(body)
+    assert _either(parse_xml, body) == _either(_parsed, body)
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(_PIECES), max_size=14))
-def test_every_envelope_read_without_a_parse_is_well_formed_and_read_the_same(pieces):
-    body = b"".join(pieces)
-    for candidate in (body, _WECHAT % body):
-        if _ENVELOPE.fullmatch(candidate):
-            assert envelope_encrypt(candidate) == _encrypt_by_parse(candidate)
+@pytest.mark.parametrize("body", [
+    b'<?xml version="1.0"?><xml><A>1</A></xml>', b"<xml><A>a &amp; b</A></xml>",
+    b"<xml><A>a]b</A></xml>", b"<xml><A>\r</A></xml>", b"<xml><A>1</B></xml>",
+    b"<xml><A><B>1</B></A></xml>", b"<xml><!-- c --><A>1</A></xml>", b"\xef\xbb\xbf<xml/>",
+    b"<xml><A>\xff</A></xml>", b"<xml>\f<A>1</A></xml>", "<xml><A>\x85</A></xml>".encode(),
+])
+def test_anything_else_is_parsed(body):
+    assert not _read_flat(body)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from(_WRAPS))
+def test_every_document_read_without_a_parse_is_read_as_the_parse_reads_it(pieces, wrap):
+    body = wrap.format("".join(pieces)).encode("utf-8", "surrogatepass")
+    if _read_flat(body):
+        assert _either(parse_xml, body) == _either(_parsed, body)
