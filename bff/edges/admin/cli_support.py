@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 from tqdm import tqdm
 
 from bff.domain.codes.reconcile import Progress
+from bff.domain.operators import OperatorError
 from bff.ground.errors import DomainError
 from bff.ground.services import Services, services
 from bff.ground.store import STORE_ERRORS
@@ -54,6 +55,8 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except DomainError as e:
             suffix = f" (errcode {e.errcode})" if e.errcode is not None else ""
             raise click.ClickException(f"{e.message}{suffix}") from None
+        except OperatorError as e:  # an account cannot be added, removed or rotated
+            raise click.ClickException(str(e)) from None
         except WeChatApiError as e:
             raise click.ClickException(
                 f"WeChat refused {e.path} (errcode {e.errcode}): {e.errmsg}") from None
