@@ -319,22 +319,22 @@ def tags_batch_tagging(call: WeChatCall) -> Response:
         tags = sb.r.smembers(sb.keys.user_tags(openid))
         if tag_id not in tags and len(tags) >= MAX_TAGS_PER_USER:
             raise WeChatError(45059, "user has too many tags")
-    pipe = sb.r.pipeline()
-    for openid in openids:
-        pipe.sadd(sb.keys.user_tags(openid), tag_id)
-        pipe.sadd(sb.keys.tag_users(tag_id), openid)
-    pipe.execute()
-    return ok()
+    return _retag(sb, tag_id, openids, tagged=True)
 
 
 @wechat_api(bp, "/cgi-bin/tags/members/batchuntagging")
 def tags_batch_untagging(call: WeChatCall) -> Response:
-    sb = call.sb
     tag_id, openids = _tagging(call)
+    return _retag(call.sb, tag_id, openids, tagged=False)
+
+
+def _retag(sb: Sandbox, tag_id: str, openids: list[str], *, tagged: bool) -> Response:
+    """Tag or untag the users: a user's tags and the tag's users change together."""
     pipe = sb.r.pipeline()
+    write = pipe.sadd if tagged else pipe.srem
     for openid in openids:
-        pipe.srem(sb.keys.user_tags(openid), tag_id)
-        pipe.srem(sb.keys.tag_users(tag_id), openid)
+        write(sb.keys.user_tags(openid), tag_id)
+        write(sb.keys.tag_users(tag_id), openid)
     pipe.execute()
     return ok()
 
