@@ -19,7 +19,7 @@ from bff.edges.admin.button_schemas import (
     SelfConsumeCellSchema,
 )
 from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, operation
-from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES
+from bff.edges.http.openapi import CARD_CALL_FAILURES, UPSTREAM_FAILURES
 from bff.edges.http.request_guard import body_limit
 from bff.ground.config import SANDBOX_INTERNAL_BASE
 from bff.ground.errors import Unprocessable
@@ -37,8 +37,7 @@ IMAGE_BODY_BYTES = images.MAX_IMAGE_BYTES + 64 * 1024
 class SelfConsumeCell(MethodView):
     @blp.arguments(SelfConsumeCellSchema)
     @operation(blp, (200, SelfConsumeCellOutSchema),
-               fallbacks=(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES),
-               roles=(MARKETING,))
+               fallbacks=(BUTTON_CONFLICT, *CARD_CALL_FAILURES), roles=(MARKETING,))
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Show or hide the holder's self-redemption button (card/selfconsumecell/set)
 
@@ -54,8 +53,7 @@ class SelfConsumeCell(MethodView):
 class PayCell(MethodView):
     @blp.arguments(PayCellSchema)
     @operation(blp, (200, PayCellOutSchema),
-               fallbacks=(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES),
-               roles=(MARKETING,))
+               fallbacks=(BUTTON_CONFLICT, *CARD_CALL_FAILURES), roles=(MARKETING,))
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Show or hide WeChat Pay's quick-pay button on the card (card/paycell/set)"""
         return card_buttons.set_pay_cell(services().wechat, card_id, data["is_open"])

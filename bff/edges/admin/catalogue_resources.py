@@ -24,6 +24,7 @@ from bff.edges.http.admin_auth import MARKETING, admin_blueprint, operation
 from bff.edges.http.fields import CARD_ID
 from bff.edges.http.idempotency import IdempotencyKeySchema
 from bff.edges.http.openapi import (
+    CARD_CALL_FAILURES,
     ONCE_ANSWERS,
     UNKNOWN_CARD_ANSWER,
     UPSTREAM_FAILURES,
@@ -76,7 +77,7 @@ class Cards(MethodView):
 @blp.route("/cards/<card_id:card_id>")
 class Card(MethodView):
     @operation(blp, (200, CardViewSchema), errors={422: "not a card_id"},
-               fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES), roles=(MARKETING,))
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def get(self, card_id: str) -> dict[str, Any]:
         """The card as WeChat has it, with its review state and any low-stock alert"""
         svc = services()
@@ -87,7 +88,7 @@ class Card(MethodView):
                errors={409: "the card is deleted (40078)",
                        422: "a field card/update cannot change, or one that is not of this "
                             "card's type"},
-               fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES), roles=(MARKETING,))
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Change a card (card/update): base_info and type fields that WeChat lets change
 
@@ -98,7 +99,7 @@ class Card(MethodView):
         return catalogue.update_card(svc.redis, svc.wechat, _card_id(card_id), data)
 
     @operation(blp, 204, errors={422: "not a card_id"},
-               fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES), roles=(MARKETING,))
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def delete(self, card_id: str) -> None:
         """Delete a card (card/delete); codes already received stay in users' card packages"""
         svc = services()
@@ -131,7 +132,7 @@ class ActivationForm(MethodView):
     @blp.arguments(ActivationFormSchema)
     @operation(blp, (200, ActivationFormSchema),
                errors={422: "an unknown field, a field asked twice, or not a member card"},
-               fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES), roles=(MARKETING,))
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Set the member card's activation form (activateuserform/set)
 

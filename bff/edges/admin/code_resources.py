@@ -30,8 +30,8 @@ from bff.edges.http.admin_auth import (
 )
 from bff.edges.http.idempotency import IdempotencyKeySchema
 from bff.edges.http.openapi import (
+    CARD_CALL_FAILURES,
     REDEMPTION_ANSWERS,
-    UNKNOWN_CARD_ANSWER,
     UPSTREAM_FAILURES,
     documents,
 )
@@ -46,7 +46,7 @@ class Codes(MethodView):
     @blp.arguments(CodesSchema)
     @operation(blp, (200, DepositResultSchema),
                errors={422: "0 or more than 100 codes, blank or repeated codes"},
-               fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES), roles=(MARKETING,))
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
         return codes.deposit(services().wechat, card_id, data["codes"])
@@ -54,8 +54,7 @@ class Codes(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/codes/count")
 class CodesCount(MethodView):
-    @operation(blp, (200, CountSchema), fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES),
-               roles=(MARKETING,))
+    @operation(blp, (200, CountSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
         return {"count": codes.deposit_count(services().wechat, card_id)}
@@ -64,8 +63,7 @@ class CodesCount(MethodView):
 @blp.route("/cards/<card_id:card_id>/codes/check")
 class CodesCheck(MethodView):
     @blp.arguments(CodesSchema)
-    @operation(blp, (200, CheckResultSchema), fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES),
-               roles=(MARKETING,))
+    @operation(blp, (200, CheckResultSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""
         return codes.check(services().wechat, card_id, data["codes"])

@@ -22,6 +22,7 @@ from bff.edges.admin.schemas import (
 )
 from bff.edges.http.admin_auth import MARKETING, admin_blueprint, operation, roles
 from bff.edges.http.openapi import (
+    CARD_CALL_FAILURES,
     NOT_ISSUABLE_ANSWER,
     UNKNOWN_CARD_ANSWER,
     UPSTREAM_FAILURES,
@@ -87,8 +88,7 @@ class LandingPages(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/article-html")
 class ArticleHtml(MethodView):
-    @operation(blp, (200, ArticleHtmlSchema), fallbacks=(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES),
-               roles=(MARKETING,))
+    @operation(blp, (200, ArticleHtmlSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""
         return issuing.article_html(services().wechat, card_id)
