@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +20,9 @@ from bff.ground.services import Services, services
 from bff.ground.store import STORE_ERRORS
 from bff.ground.wechat.credentials import CredentialStoreUnavailable
 from bff.ground.wechat.errors import WeChatApiError, WeChatError
+
+# A FILE argument or option: a file that exists (not a directory), given to the command as a Path.
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def svc() -> Services:
