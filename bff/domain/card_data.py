@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bff.domain.channel_stats import capped_range
 from bff.domain.channel_stats import today as shanghai_today
 from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.errors import WeChatApiError
@@ -20,7 +21,6 @@ CALLS = {"summary": "getcardbizuininfo", "card": "getcardcardinfo",
          "member": "getcardmembercardinfo"}
 WECHAT_MAX_DAYS = 62
 DATE_RANGE_ERROR = 61501
-MAX_DAYS = 366
 # WeChat is asked only about days it can have: its cards began in 2014
 EARLIEST, LATEST = dt.date(2014, 1, 1), dt.date(2099, 12, 31)
 FIELDS = {
@@ -45,13 +45,7 @@ def day_range(from_: dt.date | None, to: dt.date | None
     ``to`` is an empty range. Any dates are taken: days before WeChat's cards began have no
     data, days WeChat has not computed come back ``computed: false``.
     """
-    end = to or shanghai_today() - dt.timedelta(days=1)
-    if from_ is None:
-        from_ = end - dt.timedelta(days=min(6, (end - dt.date.min).days))
-    if (end - from_).days < MAX_DAYS:
-        return from_, end, None
-    cut = from_ + dt.timedelta(days=MAX_DAYS - 1)
-    return from_, cut, cut + dt.timedelta(days=1)
+    return capped_range(from_, to or shanghai_today() - dt.timedelta(days=1), default_days=7)
 
 
 def pieces(start: dt.date, end: dt.date, size: int = WECHAT_MAX_DAYS

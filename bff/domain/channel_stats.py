@@ -75,9 +75,18 @@ def day_range(start: dt.date | None, end: dt.date | None
     No ``end``: today; no ``start``: 30 days up to ``end``. A longer range is cut after
     ``MAX_DAYS`` days, and ``next_start`` is where the rest begins (else None).
     """
-    end = end or today()
+    return capped_range(start, end or today(), default_days=30)
+
+
+def capped_range(start: dt.date | None, end: dt.date, *, default_days: int
+                 ) -> tuple[dt.date, dt.date, dt.date | None]:
+    """``(start, end, next_start)`` of a statistics request (channels, WeChat's card data).
+
+    No ``start``: the ``default_days`` days up to ``end``. A range longer than ``MAX_DAYS`` is
+    cut after ``MAX_DAYS`` days, and ``next_start`` is where the rest begins (else None).
+    """
     if start is None:
-        start = end - dt.timedelta(days=min(29, (end - dt.date.min).days))
+        start = end - dt.timedelta(days=min(default_days - 1, (end - dt.date.min).days))
     if (end - start).days < MAX_DAYS:
         return start, end, None
     cut = start + dt.timedelta(days=MAX_DAYS - 1)

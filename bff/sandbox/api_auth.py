@@ -187,11 +187,9 @@ def oauth2_access_token() -> Response:
                   scope="snsapi_base")
 
 
-@wechat_api(bp, "/cgi-bin/user/info", method="GET")
+@wechat_api(bp, "/cgi-bin/user/info", method="GET", oa_only=True)
 def user_info(call: WeChatCall) -> Response:
     sb = call.sb
-    if call.appid != sb.config.oa_appid:
-        raise WeChatError(48001, "api unauthorized")
     openid = request.args.get("openid") or ""
     user = sb.r.hgetall(sb.keys.user(openid)) if openid else {}
     if not user:

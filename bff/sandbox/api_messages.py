@@ -39,7 +39,7 @@ from bff.sandbox.cards import DEPOSIT_MODE, card_or_fail, supplies_codes
 from bff.sandbox.core import Sandbox, WeChatError, format_error
 from bff.sandbox.push import card_event, push_event
 from bff.sandbox.state import DAY, GC_TTL
-from bff.sandbox.web import WeChatCall, as_bool, ok, wechat_api
+from bff.sandbox.web import WeChatCall, as_bool, ok, refuse_unless_oa, wechat_api
 
 bp = Blueprint("wx_messages", __name__)
 
@@ -75,11 +75,6 @@ def _wxcard(sb: Sandbox, call: WeChatCall) -> dict[str, str]:
             and sb.r.llen(sb.keys.pool(card["card_id"])) <= 0):
         raise WeChatError(45031, "stock is zero")
     return card
-
-
-def _oa_only(sb: Sandbox, call: WeChatCall) -> None:
-    if call.appid != sb.config.oa_appid:
-        raise WeChatError(48001, "api unauthorized")
 
 
 def _new_msg_id(sb: Sandbox) -> int:
@@ -170,11 +165,10 @@ def _tag_id(value: Any) -> int | None:
     raise format_error("tag_id must be an integer")
 
 
-@wechat_api(bp, "/cgi-bin/message/mass/sendall")
+@wechat_api(bp, "/cgi-bin/message/mass/sendall", oa_only=True)
 def mass_sendall(call: WeChatCall) -> Response:
     """``filter: {is_to_all, tag_id}`` (``group_id``, the old name of ``tag_id``, too)."""
     sb = call.sb
-    _oa_only(sb, call)
     target = call.body.get("filter")
     if not isinstance(target, dict):
         raise format_error("filter is required")
@@ -187,11 +181,10 @@ def mass_sendall(call: WeChatCall) -> Response:
     return _broadcast(sb, call, members, 0, {"tag_id": tag_id})
 
 
-@wechat_api(bp, "/cgi-bin/message/mass/send")
+@wechat_api(bp, "/cgi-bin/message/mass/send", oa_only=True)
 def mass_send(call: WeChatCall) -> Response:
     """``touser``: 2 to 10,000 openids; unknown ones are counted as errors (ErrorCount)."""
     sb = call.sb
-    _oa_only(sb, call)
     touser = call.body.get("touser")
     if not isinstance(touser, list) or not all(isinstance(o, str) for o in touser):
         raise format_error("touser must be a list of openids")
@@ -212,7 +205,7 @@ def mass_send(call: WeChatCall) -> Response:
 def mass_preview(call: WeChatCall) -> Response:
     """A preview to one user: ``touser`` (openid) or ``towxname`` (their WeChat ID)."""
     sb, body = call.sb, call.body
-    _oa_only(sb, call)
+    refuse_unless_oa(call)
     if body.get("touser"):
         openid = body["touser"]
         if not _user_exists(sb, openid):
@@ -235,10 +228,9 @@ def _by_wxname(sb: Sandbox, wxname: Any) -> str:
     raise WeChatError(40132, "invalid username")
 
 
-@wechat_api(bp, "/cgi-bin/message/mass/get")
+@wechat_api(bp, "/cgi-bin/message/mass/get", oa_only=True)
 def mass_get(call: WeChatCall) -> Response:
     sb = call.sb
-    _oa_only(sb, call)
     msg_id = str(call.body.get("msg_id", ""))
     job = sb.r.hgetall(sb.keys.mass(msg_id)) if msg_id.isdigit() else {}
     if not job:
@@ -250,7 +242,7 @@ def mass_get(call: WeChatCall) -> Response:
 def custom_send(call: WeChatCall) -> Response:
     """A customer-service message to one user; WeChat answers no msg_id (the inbox has one)."""
     sb, body = call.sb, call.body
-    _oa_only(sb, call)
+    refuse_unless_oa(call)
     if not _user_exists(sb, body.get("touser")):
         raise WeChatError(40003, "invalid openid")
     card = _wxcard(sb, call)
@@ -267,10 +259,9 @@ def _known_tag(sb: Sandbox, value: Any) -> str:
     return str(tag_id)
 
 
-@wechat_api(bp, "/cgi-bin/tags/create")
+@wechat_api(bp, "/cgi-bin/tags/create", oa_only=True)
 def tags_create(call: WeChatCall) -> Response:
     sb = call.sb
-    _oa_only(sb, call)
     tag = call.body.get("tag")
     name = tag.get("name") if isinstance(tag, dict) else None
     if not isinstance(name, str) or not name.strip():
@@ -287,10 +278,9 @@ def tags_create(call: WeChatCall) -> Response:
     return ok(tag={"id": tag_id, "name": name})
 
 
-@wechat_api(bp, "/cgi-bin/tags/get", method="GET")
+@wechat_api(bp, "/cgi-bin/tags/get", method="GET", oa_only=True)
 def tags_get(call: WeChatCall) -> Response:
     sb = call.sb
-    _oa_only(sb, call)
     tags = sb.r.hgetall(sb.keys.tags)
     return ok(tags=[{"id": int(i), "name": name, "count": sb.r.scard(sb.keys.tag_users(i))}
                     for i, name in sorted(tags.items(), key=lambda kv: int(kv[0]))])
@@ -298,7 +288,7 @@ def tags_get(call: WeChatCall) -> Response:
 
 def _tagging(call: WeChatCall) -> tuple[str, list[str]]:
     sb, body = call.sb, call.body
-    _oa_only(sb, call)
+    refuse_unless_oa(call)
     openids = body.get("openid_list")
     if not isinstance(openids, list) or not openids:
         raise format_error("openid_list is required")
@@ -319,30 +309,29 @@ def tags_batch_tagging(call: WeChatCall) -> Response:
         tags = sb.r.smembers(sb.keys.user_tags(openid))
         if tag_id not in tags and len(tags) >= MAX_TAGS_PER_USER:
             raise WeChatError(45059, "user has too many tags")
-    pipe = sb.r.pipeline()
-    for openid in openids:
-        pipe.sadd(sb.keys.user_tags(openid), tag_id)
-        pipe.sadd(sb.keys.tag_users(tag_id), openid)
-    pipe.execute()
-    return ok()
+    return _retag(sb, tag_id, openids, tagged=True)
 
 
 @wechat_api(bp, "/cgi-bin/tags/members/batchuntagging")
 def tags_batch_untagging(call: WeChatCall) -> Response:
-    sb = call.sb
     tag_id, openids = _tagging(call)
+    return _retag(call.sb, tag_id, openids, tagged=False)
+
+
+def _retag(sb: Sandbox, tag_id: str, openids: list[str], *, tagged: bool) -> Response:
+    """Tag or untag the users: a user's tags and the tag's users change together."""
     pipe = sb.r.pipeline()
+    write = pipe.sadd if tagged else pipe.srem
     for openid in openids:
-        pipe.srem(sb.keys.user_tags(openid), tag_id)
-        pipe.srem(sb.keys.tag_users(tag_id), openid)
+        write(sb.keys.user_tags(openid), tag_id)
+        write(sb.keys.tag_users(tag_id), openid)
     pipe.execute()
     return ok()
 
 
-@wechat_api(bp, "/cgi-bin/tags/getidlist")
+@wechat_api(bp, "/cgi-bin/tags/getidlist", oa_only=True)
 def tags_of_user(call: WeChatCall) -> Response:
     sb = call.sb
-    _oa_only(sb, call)
     openid = call.body.get("openid")
     if not _user_exists(sb, openid):
         raise WeChatError(40003, "invalid openid")
@@ -354,7 +343,7 @@ def users_of_tag(call: WeChatCall) -> Response:
     """``{tagid, next_openid?}`` -> ``{count, data: {openid: [...]}, next_openid}``, 10,000 a
     page, in openid order."""
     sb, body = call.sb, call.body
-    _oa_only(sb, call)
+    refuse_unless_oa(call)
     tag_id = _known_tag(sb, body.get("tagid"))
     after = body.get("next_openid") or ""
     members = sorted(o for o in sb.r.smembers(sb.keys.tag_users(tag_id)) if o > str(after))

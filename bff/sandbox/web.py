@@ -151,12 +151,26 @@ class WeChatCall:
         return find_code(self.sb, self.appid, self.body.get("code"), self.body.get("card_id"))
 
 
-def wechat_api(bp: Blueprint, path: str, *, method: str = "POST"
+def refuse_unless_oa(call: WeChatCall) -> None:
+    """48001 for a call whose token is not the Official Account's: ``wechat_api(oa_only=True)``,
+    or a handler that reads its body first (a body WeChat cannot read is then 47001 first)."""
+    if call.appid != call.sb.config.oa_appid:
+        raise WeChatError(48001, "api unauthorized")
+
+
+def wechat_api(bp: Blueprint, path: str, *, method: str = "POST", oa_only: bool = False
                ) -> Callable[[Callable[[WeChatCall], Response]], Callable[[WeChatCall], Response]]:
-    """Route a WeChat API path that takes an access_token: the view gets the checked call."""
+    """Route a WeChat API path that takes an access_token: the view gets the checked call.
+
+    ``oa_only``: an API of the Official Account alone; another appid's token is refused with
+    48001 before the view runs (before its body is read).
+    """
     def register(view: Callable[[WeChatCall], Response]) -> Callable[[WeChatCall], Response]:
         def endpoint() -> Response:
-            return view(WeChatCall(sandbox(), require_token()))
+            call = WeChatCall(sandbox(), require_token())
+            if oa_only:
+                refuse_unless_oa(call)
+            return view(call)
 
         bp.add_url_rule(path, view.__name__, endpoint, methods=[method])
         return view

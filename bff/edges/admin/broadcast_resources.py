@@ -17,7 +17,7 @@ from bff.edges.admin.broadcast_schemas import (
     PreviewRequestSchema,
     PreviewSchema,
 )
-from bff.edges.http.admin_auth import MARKETING, admin_blueprint, roles
+from bff.edges.http.admin_auth import MARKETING, admin_blueprint, operation, roles
 from bff.edges.http.openapi import UPSTREAM_FAILURES, documents
 from bff.edges.http.request_guard import body_limit
 from bff.ground.services import services
@@ -67,10 +67,8 @@ class Broadcasts(MethodView):
 
 @blp.route("/broadcasts/<broadcast_id:broadcast_id>")
 class Broadcast(MethodView):
-    @blp.response(200, BroadcastSchema)
-    @blp.alt_response(404, description="no such broadcast (kept 90 days)")
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, BroadcastSchema), errors={404: "no such broadcast (kept 90 days)"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def get(self, broadcast_id: str) -> dict[str, Any]:
         """What became of a broadcast: WeChat's MASSSENDJOBFINISH counts once pushed, else
         message/mass/get's status"""
@@ -81,12 +79,11 @@ class Broadcast(MethodView):
 @blp.route("/broadcasts/preview")
 class Preview(MethodView):
     @blp.arguments(PreviewRequestSchema)
-    @blp.response(200, PreviewSchema)
-    @blp.alt_response(404, description=UNKNOWN)
-    @blp.alt_response(409, description=NOT_SENDABLE)
-    @blp.alt_response(422, description="neither or both of openid and wxname")
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, PreviewSchema),
+               errors={404: UNKNOWN,
+                       409: NOT_SENDABLE,
+                       422: "neither or both of openid and wxname"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Preview a card message on one follower's phone (message/mass/preview), by openid or
         WeChat ID"""
@@ -98,11 +95,8 @@ class Preview(MethodView):
 @blp.route("/card-messages")
 class CardMessages(MethodView):
     @blp.arguments(CardMessageRequestSchema)
-    @blp.response(200, CardMessageSchema)
-    @blp.alt_response(404, description=UNKNOWN)
-    @blp.alt_response(409, description=NOT_SENDABLE)
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, CardMessageSchema), errors={404: UNKNOWN, 409: NOT_SENDABLE},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Send one follower a customer-service card message (message/custom/send, wxcard)"""
         svc = services()

@@ -18,8 +18,8 @@ from bff.edges.admin.button_schemas import (
     SelfConsumeCellOutSchema,
     SelfConsumeCellSchema,
 )
-from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, roles
-from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, operation
+from bff.edges.http.openapi import CARD_CALL_FAILURES, UPSTREAM_FAILURES
 from bff.edges.http.request_guard import body_limit
 from bff.ground.config import SANDBOX_INTERNAL_BASE
 from bff.ground.errors import Unprocessable
@@ -36,9 +36,8 @@ IMAGE_BODY_BYTES = images.MAX_IMAGE_BYTES + 64 * 1024
 @blp.route("/cards/<card_id:card_id>/self-consume-cell")
 class SelfConsumeCell(MethodView):
     @blp.arguments(SelfConsumeCellSchema)
-    @blp.response(200, SelfConsumeCellOutSchema)
-    @documents(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, SelfConsumeCellOutSchema),
+               fallbacks=(BUTTON_CONFLICT, *CARD_CALL_FAILURES), roles=(MARKETING,))
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Show or hide the holder's self-redemption button (card/selfconsumecell/set)
 
@@ -53,9 +52,8 @@ class SelfConsumeCell(MethodView):
 @blp.route("/cards/<card_id:card_id>/pay-cell")
 class PayCell(MethodView):
     @blp.arguments(PayCellSchema)
-    @blp.response(200, PayCellOutSchema)
-    @documents(BUTTON_CONFLICT, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, PayCellOutSchema),
+               fallbacks=(BUTTON_CONFLICT, *CARD_CALL_FAILURES), roles=(MARKETING,))
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Show or hide WeChat Pay's quick-pay button on the card (card/paycell/set)"""
         return card_buttons.set_pay_cell(services().wechat, card_id, data["is_open"])
@@ -64,13 +62,11 @@ class PayCell(MethodView):
 @blp.route("/codes/mark")
 class CodeMark(MethodView):
     @blp.arguments(CodeMarkSchema)
-    @blp.response(200, CodeMarkSchema)
-    @blp.alt_response(404, description="unknown card_id (40073), code (40056) or openid "
-                                       "(40003)")
-    @blp.alt_response(409, description="another openid's order has marked the code (40145), "
-                                       "or it is redeemed, deleted or being given away")
-    @documents(UPSTREAM_FAILURES)
-    @roles(ADMIN)
+    @operation(blp, (200, CodeMarkSchema),
+               errors={404: "unknown card_id (40073), code (40056) or openid (40003)",
+                       409: "another openid's order has marked the code (40145), or it is "
+                            "redeemed, deleted or being given away"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(ADMIN,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Mark a code for a user's online order, or release it (card/code/mark)
 
@@ -84,12 +80,11 @@ class CodeMark(MethodView):
 class Images(MethodView):
     @body_limit(IMAGE_BODY_BYTES)  # larger than BFF_MAX_BODY_BYTES (64 KiB by default)
     @blp.arguments(ImageUploadSchema, location="files")
-    @blp.response(201, ImageSchema)
-    @blp.alt_response(413, description="the image is over 1 MB")
-    @blp.alt_response(415, description="the file is not a JPG or PNG (judged by its bytes)")
-    @blp.alt_response(422, description="no file part, another form field, or an empty file")
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (201, ImageSchema),
+               errors={413: "the image is over 1 MB",
+                       415: "the file is not a JPG or PNG (judged by its bytes)",
+                       422: "no file part, another form field, or an empty file"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Upload an image for cards (media/uploadimg): its URL on WeChat's image host
 

@@ -20,14 +20,14 @@ from bff.edges.admin.catalogue_schemas import (
     WeChatStatsQuerySchema,
     WeChatStatsSchema,
 )
-from bff.edges.http.admin_auth import MARKETING, admin_blueprint, roles
+from bff.edges.http.admin_auth import MARKETING, admin_blueprint, operation
 from bff.edges.http.fields import CARD_ID
 from bff.edges.http.idempotency import IdempotencyKeySchema
 from bff.edges.http.openapi import (
+    CARD_CALL_FAILURES,
     ONCE_ANSWERS,
     UNKNOWN_CARD_ANSWER,
     UPSTREAM_FAILURES,
-    documents,
 )
 from bff.ground.errors import Unprocessable
 from bff.ground.services import services
@@ -50,13 +50,11 @@ def _card_id(card_id: str) -> str:
 class Cards(MethodView):
     @blp.arguments(CardCreateSchema)
     @blp.arguments(IdempotencyKeySchema, location="headers")
-    @blp.response(201, CardCreatedSchema)
-    @blp.alt_response(409, description=ONCE_CONFLICT)
-    @blp.alt_response(422, description="the card breaks one of WeChat's rules (errors names "
-                                       "the field), or the Idempotency-Key was used for "
-                                       "another card")
-    @documents(ONCE_ANSWERS, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (201, CardCreatedSchema),
+               errors={409: ONCE_CONFLICT,
+                       422: "the card breaks one of WeChat's rules (errors names the field), or "
+                            "the Idempotency-Key was used for another card"},
+               fallbacks=(ONCE_ANSWERS, UPSTREAM_FAILURES), roles=(MARKETING,))
     def post(self, data: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
         """Create a card (WeChat's card/create body); it waits for WeChat's review
 
@@ -69,9 +67,7 @@ class Cards(MethodView):
                                                  headers["key"])}
 
     @blp.arguments(CardIdsQuerySchema, location="query")
-    @blp.response(200, CardIdsSchema)
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, CardIdsSchema), fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The Official Account's card ids, a page at a time (card/batchget, ≤ 50)"""
         return catalogue.list_cards(services().wechat, args["offset"], args["count"],
@@ -80,22 +76,19 @@ class Cards(MethodView):
 
 @blp.route("/cards/<card_id:card_id>")
 class Card(MethodView):
-    @blp.response(200, CardViewSchema)
-    @blp.alt_response(422, description="not a card_id")
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, CardViewSchema), errors={422: "not a card_id"},
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def get(self, card_id: str) -> dict[str, Any]:
         """The card as WeChat has it, with its review state and any low-stock alert"""
         svc = services()
         return catalogue.get_card(svc.redis, svc.wechat, _card_id(card_id))
 
     @blp.arguments(CardChangeSchema)
-    @blp.response(200, SendCheckSchema)
-    @blp.alt_response(409, description="the card is deleted (40078)")
-    @blp.alt_response(422, description="a field card/update cannot change, or one that is not "
-                                       "of this card's type")
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, SendCheckSchema),
+               errors={409: "the card is deleted (40078)",
+                       422: "a field card/update cannot change, or one that is not of this "
+                            "card's type"},
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def patch(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Change a card (card/update): base_info and type fields that WeChat lets change
 
@@ -105,10 +98,8 @@ class Card(MethodView):
         svc = services()
         return catalogue.update_card(svc.redis, svc.wechat, _card_id(card_id), data)
 
-    @blp.response(204)
-    @blp.alt_response(422, description="not a card_id")
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, 204, errors={422: "not a card_id"},
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def delete(self, card_id: str) -> None:
         """Delete a card (card/delete); codes already received stay in users' card packages"""
         svc = services()
@@ -119,13 +110,12 @@ class Card(MethodView):
 class Stock(MethodView):
     @blp.arguments(StockSchema)
     @blp.arguments(IdempotencyKeySchema, location="headers")
-    @blp.response(200, StockSchema)
-    @blp.alt_response(409, description="less stock left than delta takes away (45031); "
-                                       + ONCE_CONFLICT)
-    @blp.alt_response(422, description="delta is 0 or not an integer, or the Idempotency-Key "
-                                       "was used for another change")
-    @documents(UNKNOWN_CARD_ANSWER, ONCE_ANSWERS, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, StockSchema),
+               errors={409: "less stock left than delta takes away (45031); " + ONCE_CONFLICT,
+                       422: "delta is 0 or not an integer, or the Idempotency-Key was used for "
+                            "another change"},
+               fallbacks=(UNKNOWN_CARD_ANSWER, ONCE_ANSWERS, UPSTREAM_FAILURES),
+               roles=(MARKETING,))
     def post(self, data: dict[str, Any], headers: dict[str, Any],
              card_id: str) -> dict[str, Any]:
         """Add (delta > 0) or take away (delta < 0) stock (card/modifystock)
@@ -140,11 +130,9 @@ class Stock(MethodView):
 @blp.route("/cards/<card_id:card_id>/activation-form")
 class ActivationForm(MethodView):
     @blp.arguments(ActivationFormSchema)
-    @blp.response(200, ActivationFormSchema)
-    @blp.alt_response(422, description="an unknown field, a field asked twice, or not a "
-                                       "member card")
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, ActivationFormSchema),
+               errors={422: "an unknown field, a field asked twice, or not a member card"},
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def put(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Set the member card's activation form (activateuserform/set)
 
@@ -155,10 +143,9 @@ class ActivationForm(MethodView):
         svc = services()
         return catalogue.set_activation_form(svc.redis, svc.wechat, _card_id(card_id), data)
 
-    @blp.response(200, ActivationFormSchema)
-    @blp.alt_response(404, description="no form was set through the service")
-    @blp.alt_response(422, description="not a card_id")
-    @roles(MARKETING)
+    @operation(blp, (200, ActivationFormSchema),
+               errors={404: "no form was set through the service", 422: "not a card_id"},
+               roles=(MARKETING,))
     def get(self, card_id: str) -> dict[str, Any]:
         """The activation form last set through the service"""
         return catalogue.get_activation_form(services().redis, _card_id(card_id))
@@ -167,10 +154,9 @@ class ActivationForm(MethodView):
 @blp.route("/stats/wechat")
 class WeChatStats(MethodView):
     @blp.arguments(WeChatStatsQuerySchema, location="query")
-    @blp.response(200, WeChatStatsSchema)
-    @blp.alt_response(422, description="not a date YYYY-MM-DD, or card_id without kind=card")
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, WeChatStatsSchema),
+               errors={422: "not a date YYYY-MM-DD, or card_id without kind=card"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """WeChat's card data (datacube) by day: account summary, per card, member cards
 

@@ -13,13 +13,13 @@ from flask.cli import AppGroup, with_appcontext
 from bff.domain import card_buttons
 from bff.domain import images as card_images
 from bff.edges.admin.button_schemas import CodeMarkSchema
-from bff.edges.admin.cli_support import cli_errors, echo_json, svc
+from bff.edges.admin.cli_support import FILE, cli_errors, echo_json, svc
 
 images = AppGroup("images", help="Images for cards (logo, background, banners).")
 
 
 @images.command("upload")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FILE)
 @cli_errors
 def images_upload(file: Path) -> None:
     """Upload a JPG/PNG of at most 1 MB (media/uploadimg); prints its url."""

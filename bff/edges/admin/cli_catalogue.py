@@ -26,7 +26,7 @@ from bff.edges.admin.catalogue_schemas import (
     StockSchema,
     WeChatStatsQuerySchema,
 )
-from bff.edges.admin.cli_support import cli_errors, echo_json, svc
+from bff.edges.admin.cli_support import FILE, cli_errors, echo_json, svc
 from bff.ground.csv_out import write_rows
 
 activation_form = AppGroup("activation-form", help="A member card's activation form.")
@@ -41,7 +41,7 @@ def read_json_file(path: Path) -> Any:
 
 
 @click.command("create")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FILE)
 @with_appcontext
 @cli_errors
 def cards_create(file: Path) -> None:
@@ -76,7 +76,7 @@ def cards_get(card_id: str) -> None:
 
 @click.command("update")
 @click.argument("card_id")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FILE)
 @with_appcontext
 @cli_errors
 def cards_update(card_id: str, file: Path) -> None:
@@ -114,7 +114,7 @@ def cards_stock(card_id: str, delta: str) -> None:
 
 @activation_form.command("set")
 @click.argument("card_id")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FILE)
 @cli_errors
 def form_set(card_id: str, file: Path) -> None:
     """Set the activation form from FILE (activateuserform/set JSON without card_id)."""

@@ -14,12 +14,11 @@ from bff.domain.codes.importer import CodeImporter, ImportAborted, ImportInterru
 from bff.domain.codes.reconcile import check_all, write_report
 from bff.edges.admin.cli_buttons import codes_mark
 from bff.edges.admin.cli_members import code_redeem, code_unavailable, code_update
-from bff.edges.admin.cli_support import TqdmProgress, cli_errors, echo_json, svc
+from bff.edges.admin.cli_support import FILE, TqdmProgress, cli_errors, echo_json, svc
 
 codes = AppGroup("codes", help="Custom codes deposited into WeChat.")
 for _command in (code_unavailable, code_update, code_redeem, codes_mark):
     codes.add_command(_command)
-FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def default_report_path(card_id: str, digest: str, now: float | None = None) -> Path:

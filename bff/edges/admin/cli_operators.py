@@ -12,7 +12,7 @@ from flask import has_app_context
 from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
 from bff.domain import audit, operators
-from bff.domain.operators import ADMIN, CLI, ROLES, OperatorError
+from bff.domain.operators import ADMIN, CLI, ROLES
 from bff.edges.admin.cli_support import cli_errors, echo_json, svc
 from bff.edges.admin.operator_schemas import AuditQuerySchema
 from bff.ground.services import services
@@ -21,24 +21,12 @@ operators_group = AppGroup("operators", help="Operator accounts: a name, a role 
                            "marketing, admin) and a token each.")
 
 
-def _operator_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except OperatorError as e:
-            raise click.ClickException(str(e)) from None
-
-    return wrapper
-
-
 @operators_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True,
               help="staff: query and redeem codes; marketing: cards, issuing, broadcasts, "
                    "statistics, reading members and events; admin: everything.")
 @cli_errors
-@_operator_errors
 def operators_add(name: str, role: str) -> None:
     """Add an operator; prints its token, once (only its hash is kept)."""
     token = operators.add(svc().redis, name, role)
@@ -57,7 +45,6 @@ def operators_list() -> None:
 @operators_group.command("remove")
 @click.argument("name")
 @cli_errors
-@_operator_errors
 def operators_remove(name: str) -> None:
     """Remove an operator: its token and console sessions stop working at once."""
     operators.remove(svc().redis, name)
@@ -67,7 +54,6 @@ def operators_remove(name: str) -> None:
 @operators_group.command("rotate")
 @click.argument("name")
 @cli_errors
-@_operator_errors
 def operators_rotate(name: str) -> None:
     """A new token for an operator, printed once; the old one and its sessions end now."""
     token = operators.rotate(svc().redis, name)

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,11 +14,15 @@ from marshmallow import ValidationError
 from tqdm import tqdm
 
 from bff.domain.codes.reconcile import Progress
+from bff.domain.operators import OperatorError
 from bff.ground.errors import DomainError
 from bff.ground.services import Services, services
 from bff.ground.store import STORE_ERRORS
 from bff.ground.wechat.credentials import CredentialStoreUnavailable
 from bff.ground.wechat.errors import WeChatApiError, WeChatError
+
+# A FILE argument or option: a file that exists (not a directory), given to the command as a Path.
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def svc() -> Services:
@@ -54,6 +59,8 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except DomainError as e:
             suffix = f" (errcode {e.errcode})" if e.errcode is not None else ""
             raise click.ClickException(f"{e.message}{suffix}") from None
+        except OperatorError as e:  # an account cannot be added, removed or rotated
+            raise click.ClickException(str(e)) from None
         except WeChatApiError as e:
             raise click.ClickException(
                 f"WeChat refused {e.path} (errcode {e.errcode}): {e.errmsg}") from None

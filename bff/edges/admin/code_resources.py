@@ -20,11 +20,18 @@ from bff.edges.admin.schemas import (
     RedeemRequestSchema,
     RedemptionSchema,
 )
-from bff.edges.http.admin_auth import MARKETING, STAFF, admin_blueprint, current_operator, roles
+from bff.edges.http.admin_auth import (
+    MARKETING,
+    STAFF,
+    admin_blueprint,
+    current_operator,
+    operation,
+    roles,
+)
 from bff.edges.http.idempotency import IdempotencyKeySchema
 from bff.edges.http.openapi import (
+    CARD_CALL_FAILURES,
     REDEMPTION_ANSWERS,
-    UNKNOWN_CARD_ANSWER,
     UPSTREAM_FAILURES,
     documents,
 )
@@ -37,10 +44,9 @@ blp = admin_blueprint("admin-codes", __name__,
 @blp.route("/cards/<card_id:card_id>/codes")
 class Codes(MethodView):
     @blp.arguments(CodesSchema)
-    @blp.response(200, DepositResultSchema)
-    @blp.alt_response(422, description="0 or more than 100 codes, blank or repeated codes")
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, DepositResultSchema),
+               errors={422: "0 or more than 100 codes, blank or repeated codes"},
+               fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Deposit up to 100 custom codes (one card/code/deposit); files: ``bff codes import``"""
         return codes.deposit(services().wechat, card_id, data["codes"])
@@ -48,9 +54,7 @@ class Codes(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/codes/count")
 class CodesCount(MethodView):
-    @blp.response(200, CountSchema)
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, CountSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def get(self, card_id: str) -> dict[str, Any]:
         """Number of custom codes deposited for the card"""
         return {"count": codes.deposit_count(services().wechat, card_id)}
@@ -59,9 +63,7 @@ class CodesCount(MethodView):
 @blp.route("/cards/<card_id:card_id>/codes/check")
 class CodesCheck(MethodView):
     @blp.arguments(CodesSchema)
-    @blp.response(200, CheckResultSchema)
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, CheckResultSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def post(self, data: dict[str, Any], card_id: str) -> dict[str, Any]:
         """Which of up to 100 codes WeChat holds for the card"""
         return codes.check(services().wechat, card_id, data["codes"])
@@ -70,11 +72,10 @@ class CodesCheck(MethodView):
 @blp.route("/codes/query")
 class CodeQuery(MethodView):
     @blp.arguments(CodeRefSchema)
-    @blp.response(200, CodeInfoSchema)
-    @blp.alt_response(404, description="unknown code (40056)")
-    @blp.alt_response(409, description="already redeemed (40099), deleted or being gifted (40127)")
-    @documents(UPSTREAM_FAILURES)
-    @roles(STAFF)
+    @operation(blp, (200, CodeInfoSchema),
+               errors={404: "unknown code (40056)",
+                       409: "already redeemed (40099), deleted or being gifted (40127)"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(STAFF,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Query a code before redemption (check_consume): who holds it, can it be used"""
         svc = services()

@@ -19,8 +19,8 @@ from bff.edges.admin.event_schemas import (
     IdentitySchema,
     UnlinkQuery,
 )
-from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, roles
-from bff.edges.http.openapi import STORAGE_FAILURE, documents
+from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, operation
+from bff.edges.http.openapi import STORAGE_FAILURE
 from bff.ground.errors import NotFound
 from bff.ground.services import services
 
@@ -31,9 +31,7 @@ blp = admin_blueprint("events_admin", __name__,
 @blp.route("/events")
 class Events(MethodView):
     @blp.arguments(EventsQuery, location="query", as_kwargs=True, unknown=RAISE)
-    @blp.response(200, EventsPage)
-    @documents(STORAGE_FAILURE)
-    @roles(MARKETING)
+    @operation(blp, (200, EventsPage), fallbacks=(STORAGE_FAILURE,), roles=(MARKETING,))
     def get(self, after: str | None, limit: int) -> dict:
         """Read the event stream in order, after a cursor.
 
@@ -47,10 +45,8 @@ class Events(MethodView):
 @blp.route("/stats/channels")
 class Channels(MethodView):
     @blp.arguments(ChannelQuery, location="query", as_kwargs=True, unknown=RAISE)
-    @blp.response(200, ChannelStats)
-    @blp.alt_response(422, description="not a date YYYY-MM-DD, or not a card_id")
-    @documents(STORAGE_FAILURE)
-    @roles(MARKETING)
+    @operation(blp, (200, ChannelStats), errors={422: "not a date YYYY-MM-DD, or not a card_id"},
+               fallbacks=(STORAGE_FAILURE,), roles=(MARKETING,))
     def get(self, card_id: str | None, from_: dt.date | None, to: dt.date | None) -> dict:
         """Cards received, consumed, deleted and gifted per day and channel (outer_str).
 
@@ -66,11 +62,10 @@ class Channels(MethodView):
 @blp.route("/identities")
 class Identities(MethodView):
     @blp.arguments(IdentityQuery, location="query", as_kwargs=True, unknown=RAISE)
-    @blp.response(200, IdentitySchema)
-    @blp.alt_response(404, description="no identity has every id given (or no id was given)")
-    @blp.alt_response(422, description="an id that is no openid or unionid")
-    @documents(STORAGE_FAILURE)
-    @roles(ADMIN)
+    @operation(blp, (200, IdentitySchema),
+               errors={404: "no identity has every id given (or no id was given)",
+                       422: "an id that is no openid or unionid"},
+               fallbacks=(STORAGE_FAILURE,), roles=(ADMIN,))
     def get(self, unionid: str | None, mp_openid: str | None, oa_openid: str | None) -> dict:
         """The links between a unionid, Mini Program openid and Official Account openid.
 
@@ -91,10 +86,10 @@ class Identities(MethodView):
                        "(give unionid, mp_openid or oa_openid)")
 
     @blp.arguments(UnlinkQuery, location="query", as_kwargs=True)
-    @blp.response(204)
-    @blp.alt_response(404, description="no link is known for that openid, both openids given "
-                                       "do not belong to one identity, or none was given")
-    @roles(ADMIN)
+    @operation(blp, 204,
+               errors={404: "no link is known for that openid, both openids given do not belong "
+                            "to one identity, or none was given"},
+               roles=(ADMIN,))
     def delete(self, mp_openid: str | None, oa_openid: str | None) -> None:
         """Remove a wrong link: that openid no longer maps to the others (logged without ids)
 

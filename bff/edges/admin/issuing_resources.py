@@ -20,12 +20,12 @@ from bff.edges.admin.schemas import (
     QrImageQuerySchema,
     WhitelistSchema,
 )
-from bff.edges.http.admin_auth import MARKETING, admin_blueprint, roles
+from bff.edges.http.admin_auth import MARKETING, admin_blueprint, operation, roles
 from bff.edges.http.openapi import (
+    CARD_CALL_FAILURES,
     NOT_ISSUABLE_ANSWER,
     UNKNOWN_CARD_ANSWER,
     UPSTREAM_FAILURES,
-    documents,
 )
 from bff.ground.services import services
 
@@ -36,13 +36,12 @@ blp = admin_blueprint("admin-issuing", __name__,
 @blp.route("/qrcodes")
 class QrCodes(MethodView):
     @blp.arguments(QrCodeRequestSchema)
-    @blp.response(201, QrCodeSchema)
-    @blp.alt_response(404, description="unknown card_id (40073), or an openid this Official "
-                                       "Account does not know (40003)")
-    @blp.alt_response(422, description="invalid cards, fields or expire_seconds; a field the "
-                                       "card needs (its code, its openid) is missing")
-    @documents(NOT_ISSUABLE_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (201, QrCodeSchema),
+               errors={404: "unknown card_id (40073), or an openid this Official Account does not "
+                            "know (40003)",
+                       422: "invalid cards, fields or expire_seconds; a field the card needs "
+                            "(its code, its openid) is missing"},
+               fallbacks=(NOT_ISSUABLE_ANSWER, UPSTREAM_FAILURES), roles=(MARKETING,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a card QR code (one card: QR_CARD; 2–5 cards: QR_MULTIPLE_CARD)
 
@@ -76,11 +75,11 @@ class QrImage(MethodView):
 @blp.route("/landing-pages")
 class LandingPages(MethodView):
     @blp.arguments(LandingPageRequestSchema)
-    @blp.response(201, LandingPageSchema)
-    @blp.alt_response(422, description="missing field, unknown scene or empty card_list; a "
-                                       "custom-code card whose codes were never imported")
-    @documents(NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (201, LandingPageSchema),
+               errors={422: "missing field, unknown scene or empty card_list; a custom-code card "
+                            "whose codes were never imported"},
+               fallbacks=(NOT_ISSUABLE_ANSWER, UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES),
+               roles=(MARKETING,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a landing page (gallery) offering one or more cards"""
         svc = services()
@@ -89,9 +88,7 @@ class LandingPages(MethodView):
 
 @blp.route("/cards/<card_id:card_id>/article-html")
 class ArticleHtml(MethodView):
-    @blp.response(200, ArticleHtmlSchema)
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, ArticleHtmlSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def get(self, card_id: str) -> dict[str, Any]:
         """HTML that inserts the card into an Official Account article"""
         return issuing.article_html(services().wechat, card_id)
@@ -100,12 +97,10 @@ class ArticleHtml(MethodView):
 @blp.route("/test-whitelist")
 class TestWhitelist(MethodView):
     @blp.arguments(WhitelistSchema)
-    @blp.response(200, WhitelistSchema)
-    @blp.alt_response(404, description="an openid this Official Account does not know (40003)")
-    @blp.alt_response(422, description="no list given, more than 10 testers in all, or one "
-                                       "repeated")
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, WhitelistSchema),
+               errors={404: "an openid this Official Account does not know (40003)",
+                       422: "no list given, more than 10 testers in all, or one repeated"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the test whitelist (openids and usernames, at most 10 in all)"""
         svc = services()

@@ -26,7 +26,14 @@ from bff.edges.admin.member_schemas import (
     UserCardsSchema,
 )
 from bff.edges.admin.operator_resources import audited_read
-from bff.edges.http.admin_auth import ADMIN, MARKETING, admin_blueprint, current_operator, roles
+from bff.edges.http.admin_auth import (
+    ADMIN,
+    MARKETING,
+    admin_blueprint,
+    current_operator,
+    operation,
+    roles,
+)
 from bff.edges.http.idempotency import RequiredIdempotencyKeySchema
 from bff.edges.http.openapi import UPSTREAM_FAILURES, documents
 from bff.ground.errors import NotFound
@@ -72,9 +79,8 @@ class MemberChanges(MethodView):
         # Two success statuses by contract: 201 made the change, 200 repeats its answer.
         return answer if created else (answer, 200)
 
-    @blp.response(200, ChangesSchema)
-    @blp.alt_response(422, description="malformed card_id or code")
-    @roles(MARKETING)
+    @operation(blp, (200, ChangesSchema), errors={422: "malformed card_id or code"},
+               roles=(MARKETING,))
     def get(self, card_id: str, code: str) -> dict[str, Any]:
         """The member's ledger: every change, who, why, when, before and after, and its source"""
         return {"changes": change_ledger.ledger(services().redis, card_id, code)}
@@ -83,12 +89,10 @@ class MemberChanges(MethodView):
 @blp.route("/members")
 class Members(MethodView):
     @blp.arguments(MembersQuerySchema, location="query")
-    @blp.response(200, MembersSchema)
-    @blp.alt_response(404, description="no criterion given (code, membership_number, "
-                                       "oa_openid)")
-    @blp.alt_response(422, description="a criterion that is no code, membership number or "
-                                       "openid")
-    @roles(MARKETING)
+    @operation(blp, (200, MembersSchema),
+               errors={404: "no criterion given (code, membership_number, oa_openid)",
+                       422: "a criterion that is no code, membership number or openid"},
+               roles=(MARKETING,))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Find members by code, membership number and Official Account openid
 
@@ -102,9 +106,8 @@ class Members(MethodView):
 
 @blp.route("/members/<card_id:card_id>/<path_code:code>")
 class MemberForm(MethodView):
-    @blp.response(200, MemberFormSchema)
-    @blp.alt_response(404, description="no member with this card_id and code")
-    @roles()  # admin alone: personal data, and each read is in the audit
+    @operation(blp, (200, MemberFormSchema), errors={404: "no member with this card_id and code"},
+               roles=())  # admin alone: personal data, and each read is in the audit
     def get(self, card_id: str, code: str) -> dict[str, Any]:
         """A member with what they filled in at activation (admin; the read is audited)
 
@@ -122,11 +125,10 @@ class MemberForm(MethodView):
 @blp.route("/codes/unavailable")
 class CodeUnavailable(MethodView):
     @blp.arguments(UnavailableRequestSchema)
-    @blp.response(200, UnavailableSchema)
-    @blp.alt_response(404, description="unknown code or card (40056, 40073)")
-    @blp.alt_response(409, description="already redeemed, deleted, given away or unavailable")
-    @documents(UPSTREAM_FAILURES)
-    @roles(ADMIN)
+    @operation(blp, (200, UnavailableSchema),
+               errors={404: "unknown code or card (40056, 40073)",
+                       409: "already redeemed, deleted, given away or unavailable"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(ADMIN,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Make a code unavailable, with a reason (card/code/unavailable); irreversible"""
         svc = services()
@@ -137,12 +139,11 @@ class CodeUnavailable(MethodView):
 @blp.route("/codes/update")
 class CodeUpdate(MethodView):
     @blp.arguments(CodeUpdateRequestSchema)
-    @blp.response(200, CodeUpdateSchema)
-    @blp.alt_response(404, description="unknown code or card, a WeChat-generated code, or "
-                                       "new_code already taken (40056, 40073)")
-    @blp.alt_response(409, description="the code is no longer usable")
-    @documents(UPSTREAM_FAILURES)
-    @roles(ADMIN)
+    @operation(blp, (200, CodeUpdateSchema),
+               errors={404: "unknown code or card, a WeChat-generated code, or new_code already "
+                            "taken (40056, 40073)",
+                       409: "the code is no longer usable"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(ADMIN,))
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Change a custom code (card/code/update); the holdings index follows"""
         svc = services()
@@ -154,11 +155,10 @@ class CodeUpdate(MethodView):
 @blp.route("/users/<openid:oa_openid>/cards")
 class UserCards(MethodView):
     @blp.arguments(UserCardsQuerySchema, location="query")
-    @blp.response(200, UserCardsSchema)
-    @blp.alt_response(404, description="WeChat knows no such Official Account openid (40003)")
-    @blp.alt_response(422, description="malformed oa_openid or card_id")
-    @documents(UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, UserCardsSchema),
+               errors={404: "WeChat knows no such Official Account openid (40003)",
+                       422: "malformed oa_openid or card_id"},
+               fallbacks=(UPSTREAM_FAILURES,), roles=(MARKETING,))
     def get(self, args: dict[str, Any], oa_openid: str) -> dict[str, Any]:
         """A user's cards as WeChat sees them (card/user/getcardlist), reconciled into holdings"""
         svc = services()

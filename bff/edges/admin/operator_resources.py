@@ -29,7 +29,7 @@ from bff.edges.http.admin_auth import (
     check_csrf,
     console_session,
     identified,
-    roles,
+    operation,
     subject,
 )
 from bff.edges.http.openapi import STORAGE_FAILURE, documents
@@ -129,9 +129,7 @@ class ConsoleSession(MethodView):
 @blp.route("/audit")
 class AuditLog(MethodView):
     @blp.arguments(AuditQuerySchema, location="query", as_kwargs=True, unknown=RAISE)
-    @blp.response(200, AuditPageSchema)
-    @documents(STORAGE_FAILURE)
-    @roles(ADMIN)
+    @operation(blp, (200, AuditPageSchema), fallbacks=(STORAGE_FAILURE,), roles=(ADMIN,))
     def get(self, limit: int, before: str | None) -> dict[str, Any]:
         """Who changed what: operator requests and commands that change state, newest first
 

@@ -7,9 +7,9 @@ from flask.views import MethodView
 from bff.domain import pool, profiles
 from bff.domain.catalogue import ensure_known
 from bff.edges.admin.profile_schemas import PoolLoadOutSchema, PoolLoadSchema, ProfileSchema
-from bff.edges.http.admin_auth import MARKETING, admin_blueprint, roles
+from bff.edges.http.admin_auth import MARKETING, admin_blueprint, operation
 from bff.edges.http.fields import CARD_ID
-from bff.edges.http.openapi import UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES, documents
+from bff.edges.http.openapi import CARD_CALL_FAILURES
 from bff.ground.errors import Unprocessable
 from bff.ground.services import services
 
@@ -29,17 +29,13 @@ def _card_id(card_id: str) -> str:
 
 @blp.route("/cards/<card_id:card_id>/profile")
 class Profile(MethodView):
-    @blp.response(200, ProfileSchema)
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, ProfileSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def get(self, card_id: str) -> dict:
         """The card's profile (defaults when never set)"""
         return profiles.get_profile(services().redis, _card_id(card_id), fresh=True).as_dict()
 
     @blp.arguments(ProfileSchema())
-    @blp.response(200, ProfileSchema)
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, ProfileSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def put(self, data: dict, card_id: str) -> dict:
         """Set the card's profile; omitted fields keep their value
 
@@ -54,9 +50,7 @@ class Profile(MethodView):
 @blp.route("/cards/<card_id:card_id>/pool")
 class Pool(MethodView):
     @blp.arguments(PoolLoadSchema())
-    @blp.response(200, PoolLoadOutSchema)
-    @documents(UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
-    @roles(MARKETING)
+    @operation(blp, (200, PoolLoadOutSchema), fallbacks=CARD_CALL_FAILURES, roles=(MARKETING,))
     def post(self, data: dict, card_id: str) -> dict:
         """Load codes into the card's pool (a code is never loaded, or handed out, twice)"""
         r = services().redis

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import request
@@ -32,7 +32,7 @@ from bff.ground.errors import Forbidden, Unauthorized
 from bff.ground.services import services
 
 __all__ = ["ADMIN", "MARKETING", "STAFF", "admin_blueprint", "admin_required", "authenticate",
-           "current_operator", "roles"]
+           "current_operator", "operation", "roles"]
 
 # OpenAPI security requirement of every operator endpoint: the bearer token, or the console
 # session (both schemes are declared by the Api).
@@ -155,6 +155,10 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     before the arguments are parsed, the view checks it again, and the spec documents the
     security schemes, 401, 403, ``x-bff-roles`` and the roles in the description.
     """
+    return _roles(allowed)
+
+
+def _roles(allowed: tuple[str, ...]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     unknown = set(allowed) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
@@ -172,6 +176,33 @@ def roles(*allowed: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                                GUESSES_LIMITED, security=ADMIN_SECURITY)(wrapper)
         documented._apidoc["manual_doc"][ROLES_KEY] = list(permitted)  # type: ignore[attr-defined]
         return documented
+
+    return decorator
+
+
+def operation(blp: Blueprint, answer: int | tuple[int, Any], *, roles: tuple[str, ...],
+              errors: Mapping[int, str] | None = None,
+              fallbacks: Sequence[dict[int, str]] = ()
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An operator view's answers and roles in one declaration (its arguments stay
+    ``@blp.arguments`` above it, in the order the view takes them).
+
+    ``answer``: the success status, or (status, schema), as ``blp.response`` takes them;
+    ``errors``: the view's own error answers (status: description), as ``blp.alt_response``;
+    ``fallbacks``: answers documented unless the view has its own (``documents``), e.g.
+    ``UPSTREAM_FAILURES``; ``roles``: who may call it, as ``@roles`` (``()``: admin alone).
+    The same as stacking ``@blp.response``, ``@blp.alt_response`` (one per error, in order),
+    ``@documents(*fallbacks)`` and ``@roles(*roles)``: the spec is that stack's.
+    """
+    status, schema = (answer, None) if isinstance(answer, int) else answer
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view = _roles(roles)(view)
+        if fallbacks:
+            view = documents(*fallbacks)(view)
+        for code, description in reversed(list((errors or {}).items())):
+            view = blp.alt_response(code, description=description)(view)
+        return blp.response(status, schema)(view)
 
     return decorator
 

@@ -47,6 +47,8 @@ UPSTREAM_FAILURES = {
 }
 STORAGE_FAILURE = {503: "storage is unavailable; retry shortly (Retry-After)"}
 UNKNOWN_CARD_ANSWER = {404: "unknown card_id: WeChat knows no card with it (40073)"}
+# What a WeChat call about one card may answer besides its own answers (a fallbacks tuple).
+CARD_CALL_FAILURES = (UNKNOWN_CARD_ANSWER, UPSTREAM_FAILURES)
 # A card that cannot be issued yet or any more (bff.domain.catalogue.ensure_issuable_id).
 NOT_ISSUABLE_ANSWER = {409: "a card has not passed WeChat's review, was refused, or is deleted"}
 # Redeeming a code once, at the counter or by its holder (bff.domain.redemption).

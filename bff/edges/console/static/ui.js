@@ -108,6 +108,26 @@ export function busy (button, line, work) {
   }
 }
 
+/**
+ * A form that looks something up by one of several ids: a "By" choice among `options`
+ * ([value, label] pairs), the value, and a button saying `label`. On submit,
+ * `find(by, value)` runs (busy). `ids` names the parts: { form, by, value, button, out }.
+ * Returns the form, its status line and the element for the answer.
+ */
+export function lookupForm (options, ids, label, find) {
+  const by = select('by', options, { id: ids.by })
+  const value = input('value', { id: ids.value, required: true })
+  const button = h('button', { type: 'submit', id: ids.button }, label)
+  const line = status()
+  const out = h('div', { id: ids.out })
+  const form = h('form', { id: ids.form }, h('div', { class: 'row' }, field('By', by), field('Value', value), button), line, out)
+  form.addEventListener('submit', busy(button, line, () => {
+    const v = formValues(form)
+    return find(v.by, v.value)
+  }))
+  return { form, line, out }
+}
+
 export function formValues (form) {
   const out = {}
   for (const [k, v] of new FormData(form).entries()) if (typeof v === 'string') out[k] = v.trim()

@@ -1,27 +1,22 @@
 // Identities: which unionid, Mini Program openid and Official Account openid are linked, and
 // removing a wrong link (that openid no longer maps to the others).
 import { api } from '../api.js'
-import { h, field, input, select, section, say, status, facts, clear, busy, formValues, reason } from '../ui.js'
+import { h, section, say, facts, clear, busy, lookupForm, reason } from '../ui.js'
 
 export async function render (root) {
-  const by = select('by', [['mp_openid', 'Mini Program openid'], ['oa_openid', 'Official Account openid'], ['unionid', 'unionid']], { id: 'identity-by' })
-  const value = input('value', { id: 'identity-value', required: true })
-  const button = h('button', { type: 'submit', id: 'find-identity' }, 'Look up')
-  const line = status()
-  const out = h('div', { id: 'identity' })
-  const form = h('form', { id: 'identity-form' }, h('div', { class: 'row' }, field('By', by), field('Value', value), button), line, out)
-  form.addEventListener('submit', busy(button, line, async () => {
-    const v = formValues(form)
+  const options = [['mp_openid', 'Mini Program openid'], ['oa_openid', 'Official Account openid'], ['unionid', 'unionid']]
+  const ids = { form: 'identity-form', by: 'identity-by', value: 'identity-value', button: 'find-identity', out: 'identity' }
+  const { form, line, out } = lookupForm(options, ids, 'Look up', async (by, value) => {
     let found
     try {
-      found = await api('GET', '/v1/admin/identities', { query: { [v.by]: v.value } })
+      found = await api('GET', '/v1/admin/identities', { query: { [by]: value } })
     } catch (e) {
       clear(out)
       return say(line, e.status === 404 ? 'No identity has that id.' : reason(e), 'error')
     }
     say(line, '')
     draw(found)
-  }))
+  })
 
   function draw (found) {
     clear(out, facts([['unionid', found.unionid], ['Mini Program openid', found.miniprogram_openid],

@@ -3,7 +3,7 @@
 // each submitted change gets its own Idempotency-Key, reused when the same change is sent
 // again after a lost answer, so WeChat applies it once.
 import { api, newKey, LostAnswer } from '../api.js'
-import { h, field, input, select, section, table, say, status, facts, clear, busy, formValues, when, reason } from '../ui.js'
+import { h, field, input, section, table, say, status, facts, clear, busy, formValues, lookupForm, when, reason } from '../ui.js'
 import { partsOf } from './cards.js'
 
 export async function render (root, { operator, params }) {
@@ -12,15 +12,10 @@ export async function render (root, { operator, params }) {
 }
 
 function searchForm () {
-  const by = select('by', [['code', 'Code'], ['membership_number', 'Membership number'], ['oa_openid', 'Official Account openid']], { id: 'search-by' })
-  const value = input('value', { id: 'search-value', required: true })
-  const button = h('button', { type: 'submit', id: 'search' }, 'Find')
-  const line = status()
-  const out = h('div', { id: 'found' })
-  const form = h('form', { id: 'member-search' }, h('div', { class: 'row' }, field('By', by), field('Value', value), button), line, out)
-  form.addEventListener('submit', busy(button, line, async () => {
-    const v = formValues(form)
-    const { members } = await api('GET', '/v1/admin/members', { query: { [v.by]: v.value } })
+  const options = [['code', 'Code'], ['membership_number', 'Membership number'], ['oa_openid', 'Official Account openid']]
+  const ids = { form: 'member-search', by: 'search-by', value: 'search-value', button: 'search', out: 'found' }
+  const { form, line, out } = lookupForm(options, ids, 'Find', async (by, value) => {
+    const { members } = await api('GET', '/v1/admin/members', { query: { [by]: value } })
     say(line, members.length ? '' : 'No member found.', members.length ? 'ok' : 'error')
     clear(out, table([
       { title: 'Member', get: (m) => h('a', { href: `#/members/${encodeURIComponent(m.card_id)}/${encodeURIComponent(m.code)}`, text: m.membership_number || m.code }) },
@@ -29,7 +24,7 @@ function searchForm () {
       { title: 'Openid', get: (m) => m.oa_openid },
       { title: 'Activated', get: (m) => when(m.activated_at) }
     ], members, { key: (m) => m.code, testid: 'members', empty: '' }))
-  }))
+  })
   return section('Find a member', form)
 }
 
