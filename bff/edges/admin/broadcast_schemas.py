@@ -7,8 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bff.edges.http.fields import CARD_ID, OPENID, Pattern, StrictBool
-from bff.edges.http.openapi import one_of_required
+from bff.edges.http.fields import CARD_ID, OPENID, Pattern, StrictBool, one_of_required
 
 MIN_OPENIDS, MAX_OPENIDS = 2, 10_000  # WeChat's message/mass/send bounds
 # A WeChat ID: 6-20 letters, digits, "_" and "-", starting with a letter.

@@ -7,8 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bff.domain.codes.custom import CUSTOM_CODE_PATTERN, MAX_BATCH
-from bff.edges.http.fields import CARD_ID, Pattern, StrictBool, code_field
-from bff.edges.http.openapi import one_of_required
+from bff.edges.http.fields import CARD_ID, OneCode, Pattern, StrictBool, code_field
 from bff.ground.wechat.values import HTTP_URL_PATTERN
 
 SCENES = (
@@ -175,18 +174,10 @@ class CheckResultSchema(Schema):
     not_exist_code = fields.List(fields.Str())
 
 
-class CodeRefSchema(Schema):
-    class Meta:
-        openapi = one_of_required("code", "encrypt_code")
-
+class CodeRefSchema(OneCode):
     card_id = fields.Str(validate=CARD_ID)
     code = code_field()
     encrypt_code = fields.Str(validate=validate.Length(1, 512))
-
-    @validates_schema
-    def _one_of(self, data: dict[str, Any], **_: Any) -> None:
-        if bool(data.get("code")) == bool(data.get("encrypt_code")):
-            raise ValidationError("give exactly one of code or encrypt_code", "_schema")
 
 
 class RedeemRequestSchema(CodeRefSchema):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
 from bff.edges.http.fields import (
     CARD_ID,
     CHANNEL,
     ENCRYPT_CODE,
     WX_CARD_ID,
+    OneCode,
     Pattern,
     code_field,
 )
-from bff.edges.http.openapi import one_of_required
 from bff.ground.wechat.values import (
     HTTP_URL_PATTERN,
 )
@@ -175,18 +175,10 @@ class MineSchema(Schema):
     cards = fields.List(fields.Nested(MineItemSchema), required=True)
 
 
-class RedeemSchema(Schema):
-    class Meta:
-        openapi = one_of_required("code", "encrypt_code")
-
+class RedeemSchema(OneCode):
     card_id = fields.Str(required=True, validate=WX_CARD_ID)
     code = code_field(max_length=64)
     encrypt_code = fields.Str(validate=ENCRYPT_CODE)
-
-    @validates_schema
-    def _one_of(self, data: dict, **_: object) -> None:
-        if ("code" in data) == ("encrypt_code" in data):
-            raise ValidationError("give exactly one of code and encrypt_code", "code")
 
 
 class RedeemOutSchema(Schema):

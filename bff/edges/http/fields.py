@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.routing import BaseConverter
 
 from bff.domain.ownership import MAX_CHANNEL_LENGTH
@@ -22,6 +22,25 @@ from bff.ground.wechat.values import (
     PATH_CODE_PATTERN,
     WX_CARD_ID_PATTERN,
 )
+
+
+def one_of_required(*names: str) -> dict[str, Any]:
+    """``Meta.openapi`` for "exactly one of these fields"."""
+    return {"oneOf": [{"required": [name]} for name in names]}
+
+
+class OneCode(Schema):
+    """A code sent as itself or as WeChat's ``encrypt_code``: exactly one of the two, and the
+    spec says so. The schemas that take a code either way inherit this rule and declare the
+    two fields (their bounds are their own)."""
+
+    class Meta:
+        openapi = one_of_required("code", "encrypt_code")
+
+    @validates_schema
+    def _one_code(self, data: dict[str, Any], **_: Any) -> None:
+        if bool(data.get("code")) == bool(data.get("encrypt_code")):
+            raise ValidationError("give exactly one of code and encrypt_code", "code")
 
 
 class Pattern(validate.Regexp):

@@ -68,11 +68,6 @@ FALLBACK_KEY = "x-bff-fallback-responses"  # documents() -> SpecTruthPlugin; nev
 ROLES_KEY = "x-bff-roles"  # the operator roles an endpoint allows (bff.edges.http.admin_auth.roles)
 
 
-def one_of_required(*names: str) -> dict[str, Any]:
-    """``Meta.openapi`` for "exactly one of these fields"."""
-    return {"oneOf": [{"required": [name]} for name in names]}
-
-
 def at_least_one_of(names: Iterable[str], objects: Iterable[str] = ()) -> dict[str, Any]:
     """``Meta.openapi`` for "at least one of these fields" (an object field must not be empty)."""
     objects = set(objects)

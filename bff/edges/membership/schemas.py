@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from bff.edges.http.fields import CHANNEL, ENCRYPT_CODE, WX_CARD_ID, Pattern, code_field
-from bff.edges.http.openapi import one_of_required
+from bff.edges.http.fields import CHANNEL, ENCRYPT_CODE, WX_CARD_ID, OneCode, Pattern, code_field
 
 CARD_ID = WX_CARD_ID
 
@@ -30,19 +29,11 @@ class PluginSchema(Schema):
     url = fields.Str(required=True, metadata={"description": "WeChat's activation URL"})
 
 
-class ActivateRequestSchema(Schema):
-    class Meta:
-        openapi = one_of_required("code", "encrypt_code")
-
+class ActivateRequestSchema(OneCode):
     activate_ticket = fields.Str(required=True, validate=validate.Length(min=1, max=512))
     card_id = fields.Str(required=True, validate=CARD_ID)
     code = code_field(max_length=64)
     encrypt_code = fields.Str(validate=ENCRYPT_CODE)
-
-    @validates_schema
-    def _one_code(self, data: dict, **kwargs: object) -> None:
-        if ("code" in data) == ("encrypt_code" in data):
-            raise ValidationError("send exactly one of code and encrypt_code", "code")
 
 
 def _form_fields() -> fields.Dict:
