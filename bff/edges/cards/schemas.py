@@ -13,7 +13,6 @@ from bff.edges.http.fields import (
     WX_CARD_ID,
     OneCode,
     Pattern,
-    code_field,
 )
 from bff.ground.wechat.values import (
     HTTP_URL_PATTERN,
@@ -177,8 +176,6 @@ class MineSchema(Schema):
 
 class RedeemSchema(OneCode):
     card_id = fields.Str(required=True, validate=WX_CARD_ID)
-    code = code_field(max_length=64)
-    encrypt_code = fields.Str(validate=ENCRYPT_CODE)
 
 
 class RedeemOutSchema(Schema):

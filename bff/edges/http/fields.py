@@ -29,20 +29,6 @@ def one_of_required(*names: str) -> dict[str, Any]:
     return {"oneOf": [{"required": [name]} for name in names]}
 
 
-class OneCode(Schema):
-    """A code sent as itself or as WeChat's ``encrypt_code``: exactly one of the two, and the
-    spec says so. The schemas that take a code either way inherit this rule and declare the
-    two fields (their bounds are their own)."""
-
-    class Meta:
-        openapi = one_of_required("code", "encrypt_code")
-
-    @validates_schema
-    def _one_code(self, data: dict[str, Any], **_: Any) -> None:
-        if bool(data.get("code")) == bool(data.get("encrypt_code")):
-            raise ValidationError("give exactly one of code and encrypt_code", "code")
-
-
 class Pattern(validate.Regexp):
     """``validate.Regexp`` that must match the whole value, as the spec's ``pattern`` says.
 
@@ -106,6 +92,23 @@ OPENID = Pattern(OPENID_PATTERN, error="not an openid or unionid")
 # A channel tag (outer_str as the front-end sends it): the service appends "~" and a proof.
 CHANNEL = [validate.Length(max=MAX_CHANNEL_LENGTH),
            validate.Regexp(r"^[^~]*$", error="outer_str may not contain '~'")]
+
+
+class OneCode(Schema):
+    """A code sent as itself or as WeChat's ``encrypt_code``: exactly one of the two, and the
+    spec says so. The schemas that take a code either way inherit the rule and the two fields
+    (an operator's bounds them as its own)."""
+
+    class Meta:
+        openapi = one_of_required("code", "encrypt_code")
+
+    code = code_field(max_length=64)
+    encrypt_code = fields.Str(validate=ENCRYPT_CODE)
+
+    @validates_schema
+    def _one_code(self, data: dict[str, Any], **_: Any) -> None:
+        if bool(data.get("code")) == bool(data.get("encrypt_code")):
+            raise ValidationError("give exactly one of code and encrypt_code", "code")
 
 
 def CardId(**kwargs: Any) -> fields.Str:  # noqa: N802 (a field, named like one)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from bff.edges.http.fields import CHANNEL, ENCRYPT_CODE, WX_CARD_ID, OneCode, Pattern, code_field
+from bff.edges.http.fields import CHANNEL, WX_CARD_ID, OneCode, Pattern
 
 CARD_ID = WX_CARD_ID
 
@@ -32,8 +32,6 @@ class PluginSchema(Schema):
 class ActivateRequestSchema(OneCode):
     activate_ticket = fields.Str(required=True, validate=validate.Length(min=1, max=512))
     card_id = fields.Str(required=True, validate=CARD_ID)
-    code = code_field(max_length=64)
-    encrypt_code = fields.Str(validate=ENCRYPT_CODE)
 
 
 def _form_fields() -> fields.Dict:
