@@ -93,8 +93,8 @@ def main() -> None:
             url, method, body = f"{base}/v1/me", "GET", {}
 
         def load(seconds: float) -> dict:
-            if a.endpoint == "ack":  # 1,500 unique pushes a second is more than one worker takes
-                pushes = build("safe", f"p{seconds}", int(1500 * seconds) + 1000)
+            if a.endpoint == "ack":  # 3,000 unique pushes a second is more than one worker takes
+                pushes = build("safe", f"p{seconds}", int(3000 * seconds) + 1000)
                 return run_wrk_requests(base, [(path, "", "success", body.decode())
                                                for path, body in pushes],
                                         seconds=seconds, connections=a.connections)
