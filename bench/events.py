@@ -74,10 +74,10 @@ def measure(r: redis.Redis, base: str, mode: str, run: int, a: argparse.Namespac
     pushes = build(mode, f"{mode[0]}{run}x", a.events)
     lines = [(path, "", "success", body.decode()) for path, body in pushes]
     before = r.xlen(keys.event_stream())
-    cpu = common.cpu_seconds(pids)
+    cpu, redis_cpu = common.cpu_seconds(pids), common.cpu_seconds(pids[-1:])
     figures = run_wrk_requests(base, lines, seconds=seconds, connections=a.connections,
                                threads=a.wrk_threads)
-    cpu = common.cpu_seconds(pids) - cpu
+    cpu, redis_cpu = common.cpu_seconds(pids) - cpu, common.cpu_seconds(pids[-1:]) - redis_cpu
     time.sleep(0.5)  # let requests in flight when wrk stopped finish
     recorded = r.xlen(keys.event_stream()) - before
     if figures["mismatches"] or figures["socket_errors"]:
@@ -87,7 +87,8 @@ def measure(r: redis.Redis, base: str, mode: str, run: int, a: argparse.Namespac
         raise SystemExit(f"{mode}: {figures['n']} events acknowledged from {a.events} built: "
                          "raise --events (each event must be posted once)")
     return {**figures, "eps": figures["rps"], "recorded": recorded,
-            "cpu_us": 1e6 * cpu / max(1, figures["n"])}
+            "cpu_us": 1e6 * cpu / max(1, figures["n"]),
+            "redis_us": 1e6 * redis_cpu / max(1, figures["n"])}
 
 
 def measure_bare(url: str, a: argparse.Namespace, seconds: float, pids: list[int]) -> dict:
@@ -111,7 +112,7 @@ def main() -> None:
         bare = started.web("bench.bare_app:app")
         base = web.url
         r = redis.Redis.from_url(started.redis_url, decode_responses=True)
-        pids = [*common.children(web.proc.pid), common.redis_pid(started.redis_url)]
+        pids = [*common.children(web.proc.pid), common.redis_pid(started.redis_url)]  # redis last
         bare_pids = common.children(bare.proc.pid)
 
         def measure_mode(mode: str, run: int, seconds: float) -> dict:
@@ -124,10 +125,12 @@ def main() -> None:
         codes = [v["code"] for _, v in r.xrange(keys.event_stream())]
     summary = {}
     for mode, rs in runs.items():
-        summary[mode] = s = common.mean_over_rounds(rs, ("eps", "p50", "p99", "cpu_us"))
+        figures = ("eps", "p50", "p99", "cpu_us") + (("redis_us",) if mode != "bare" else ())
+        summary[mode] = s = common.mean_over_rounds(rs, figures)
         what = "requests/s (constant JSON)" if mode == "bare" else "events/s acknowledged"
+        of_redis = f" (redis-server {s['redis_us']:.0f})" if mode != "bare" else ""
         print(f"{mode:6s} {s['eps']:8.0f} {what}  p50 {s['p50']:6.2f} ms  "
-              f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:5.0f} us/request  "
+              f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:5.0f} us/request{of_redis}  "
               f"({sum(r['n'] for r in rs)} requests)")
     ratio = summary["safe"]["eps"] / summary["plain"]["eps"]
     print(f"ratio safe / plain = {ratio:.2f} {common.wrk_setup(a)}")
