@@ -58,6 +58,7 @@ from bff.ground.wechat.push import (
     PRINTABLE_ASCII,
     QUERY_LIMITS,
     REPLAYED,
+    UNSIGNED,
     PushMessage,
     PushRefused,
     replayed,
@@ -96,9 +97,13 @@ def _text(body: str) -> Response:
 def _query(environ: dict) -> dict[str, str]:
     """The query as werkzeug's ``request.args.to_dict()`` reads it (the first value of a name
     wins), as a plain dict: werkzeug's MultiDict.get raises and catches a KeyError for every
-    absent parameter (echostr, openid...), a fifth of the query check's cost."""
+    absent parameter (echostr, openid...), a fifth of the query check's cost. A query with
+    raw bytes outside ASCII, which WeChat never sends, is refused as unsigned (werkzeug's
+    strict decoding raised, a 500)."""
+    raw = environ.get("QUERY_STRING", "")
+    if not raw.isascii():  # raw bytes past a WSGI server (gunicorn refuses them itself)
+        raise PushRefused(UNSIGNED, "the push is not signed")
     query: dict[str, str] = {}
-    raw = environ.get("QUERY_STRING", "").encode("latin-1").decode()
     if "%" in raw or "+" in raw:
         pairs: Iterable[tuple[str, str]] = parse_qsl(raw, keep_blank_values=True,
                                                      errors="werkzeug.url_quote")
