@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,6 +78,25 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.dist = "no"
 
 
+def _plain_run(config: pytest.Config) -> bool:
+    """A plain ``pytest``: no -m, no --long, no paths (the long tests are left out)."""
+    return not (config.option.markexpr or config.getoption("--long")
+                or config.args_source != pytest.Config.ArgsSource.TESTPATHS)
+
+
+# Modules all of whose tests are long, and whose collection is long itself: schemathesis builds
+# every operation's cases while collecting (45 s of a plain run's 67 here, in each xdist
+# worker). A plain run does not collect them; -m fuzz, --long and CI do.
+LONG_MODULES = ("tests/test_fuzz.py",)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if _plain_run(config) and any(collection_path == config.rootpath / module
+                                  for module in LONG_MODULES):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = config.rootpath
     for item in items:
@@ -85,9 +105,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if module not in NOT_CLUSTER_SPECIFIC and not module.startswith("tests/frontend/"):
             item.add_marker(pytest.mark.redis)
-    explicit = (config.option.markexpr or config.getoption("--long")
-                or config.args_source != pytest.Config.ArgsSource.TESTPATHS)
-    if explicit:
+    if not _plain_run(config):
         return
     keep, dropped = [], []
     for item in items:
