@@ -6,10 +6,10 @@ pre-built signed events, each unique (its own FromUserName/UserCardCode), with w
 (bench/wrk_requests.lua; every answer must be ``success``), alternating safe and plain rounds of
 ``--seconds``, and in the same rounds the bare Flask endpoint of bench/signing.py
 (``bench/bare_app.py`` on the same Procfile line). Prints acknowledged events/s, p50/p99, CPU per
-request (workers, and redis-server for the service), the ratio safe/plain (the cost of the
-crypto) and safe/bare (issue 18 asks >= 0.6), and checks that the stream holds every
-acknowledged event exactly once (no code twice; at most the requests in flight when wrk stopped
-are recorded without being counted).
+request (workers, and redis-server for the service; wrk's own, on the same cores), the ratio
+safe/plain (the cost of the crypto) and safe/bare (issue 18 asks >= 0.6), and checks that the
+stream holds every acknowledged event exactly once (no code twice; at most the requests in
+flight when wrk stopped are recorded without being counted).
 ``--events`` per mode and round must exceed what the server acknowledges in a round (the
 benchmark stops otherwise). Needs wrk: ``apt-get install -y wrk``.
 
@@ -80,9 +80,10 @@ def measure(r: redis.Redis, base: str, mode: str, run: int, a: argparse.Namespac
     cpu, redis_cpu = common.cpu_seconds(pids) - cpu, common.cpu_seconds(pids[-1:]) - redis_cpu
     time.sleep(0.5)  # let requests in flight when wrk stopped finish
     recorded = r.xlen(keys.event_stream()) - before
-    if figures["mismatches"] or figures["socket_errors"]:
-        raise SystemExit(f"{mode}: {figures['mismatches']} answers other than success "
-                         f"({figures['first_bad']}), {figures['socket_errors']} socket errors")
+    if figures["mismatches"] or figures["non2xx"] or figures["socket_errors"]:
+        raise SystemExit(f"{mode}: {figures['non2xx']} non-2xx answers, {figures['mismatches']} "
+                         f"answers other than success ({figures['first_bad']}), "
+                         f"{figures['socket_errors']} socket errors")
     if figures["n"] + a.connections > a.events:
         raise SystemExit(f"{mode}: {figures['n']} events acknowledged from {a.events} built: "
                          "raise --events (each event must be posted once)")
@@ -125,13 +126,14 @@ def main() -> None:
         codes = [v["code"] for _, v in r.xrange(keys.event_stream())]
     summary = {}
     for mode, rs in runs.items():
-        figures = ("eps", "p50", "p99", "cpu_us") + (("redis_us",) if mode != "bare" else ())
+        figures = ("eps", "p50", "p99", "cpu_us", "loadgen_cpu_us") + (
+            ("redis_us",) if mode != "bare" else ())
         summary[mode] = s = common.mean_over_rounds(rs, figures)
         what = "requests/s (constant JSON)" if mode == "bare" else "events/s acknowledged"
         of_redis = f" (redis-server {s['redis_us']:.0f})" if mode != "bare" else ""
         print(f"{mode:6s} {s['eps']:8.0f} {what}  p50 {s['p50']:6.2f} ms  "
-              f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:5.0f} us/request{of_redis}  "
-              f"({sum(r['n'] for r in rs)} requests)")
+              f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:5.0f} us/request{of_redis}, wrk "
+              f"{s['loadgen_cpu_us']:.0f}  ({sum(r['n'] for r in rs)} requests)")
     ratio = summary["safe"]["eps"] / summary["plain"]["eps"]
     print(f"ratio safe / plain = {ratio:.2f} {common.wrk_setup(a)}")
     print(f"ratio safe / bare = {summary['safe']['eps'] / summary['bare']['eps']:.2f} "

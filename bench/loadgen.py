@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -34,12 +35,13 @@ def run_wrk(url: str, *, seconds: float, connections: int = 64, threads: int = 1
     """Load ``url`` for ``seconds``; requests/s, p50/p90/p99 (ms), non-2xx and socket errors."""
     env = {**os.environ, "WRK_BODY": json.dumps(body or {}), "WRK_TOKEN": token or "",
            "WRK_METHOD": method}
+    cpu = _children_cpu()
     out = subprocess.run(
         [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
          "--timeout", "10s", "-s", SCRIPT, url],
         env=env, capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
-    return _figures(out)
+    return _figures(out, _children_cpu() - cpu)
 
 
 def run_wrk_requests(base: str, lines: list[tuple[str, str, str, str]], *, seconds: float,
@@ -50,6 +52,7 @@ def run_wrk_requests(base: str, lines: list[tuple[str, str, str, str]], *, secon
         for path, token, expect, body in lines:
             assert "\t" not in token + expect + body and "\n" not in body
             f.write(f"{path}\t{token or '-'}\t{expect or '-'}\t{body}\n")
+    cpu = _children_cpu()
     try:
         out = subprocess.run(
             [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
@@ -59,16 +62,23 @@ def run_wrk_requests(base: str, lines: list[tuple[str, str, str, str]], *, secon
         ).stdout
     finally:
         os.unlink(f.name)
-    figures = _figures(out)
+    figures = _figures(out, _children_cpu() - cpu)
     bad = next((ln for ln in out.splitlines() if ln.startswith("WRK_FIRST_BAD ")), "")
     figures["first_bad"] = bad.removeprefix("WRK_FIRST_BAD ")
     return figures
 
 
-def _figures(out: str) -> dict:
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (wrk, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _figures(out: str, cpu: float) -> dict:
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     return {"rps": raw["requests"] / (raw["duration_us"] / 1e6), "n": raw["requests"],
+            "loadgen_cpu_us": 1e6 * cpu / max(1, raw["requests"]),
             "p50": raw["p50_us"] / 1000, "p90": raw["p90_us"] / 1000,
             "p99": raw["p99_us"] / 1000, "non2xx": raw["non2xx"],
             "socket_errors": raw["socket_errors"], "checked": raw.get("checked"),
