@@ -121,11 +121,13 @@ def browsing(browser, live_server: str) -> Iterator[Browsing]:
 
 
 @contextmanager
-def browsing_at(browser: Any, base: str, *, laptop: bool = False) -> Iterator[Browsing]:
-    """A fresh phone-sized (or ``laptop``) browser context on ``base``; only loopback hosts
-    are reachable."""
-    context = (browser.new_context(viewport=LAPTOP) if laptop else
-               browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True))
+def browsing_at(browser: Any, base: str, *, laptop: bool = False,
+                timezone_id: str | None = None) -> Iterator[Browsing]:
+    """A fresh phone-sized (or ``laptop``) browser context on ``base``, in the machine's time
+    zone or ``timezone_id``; only loopback hosts are reachable."""
+    zone = {"timezone_id": timezone_id} if timezone_id else {}
+    context = (browser.new_context(viewport=LAPTOP, **zone) if laptop else
+               browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, **zone))
     page = context.new_page()
     page.set_default_timeout(15000)
     seen = Browsing(page=page, base=base)

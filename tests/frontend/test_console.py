@@ -9,6 +9,7 @@ section leaves a screenshot in artifacts/screenshots/console-*.png.
 
 from __future__ import annotations
 
+import datetime
 import io
 import time
 from pathlib import Path
@@ -400,3 +401,23 @@ def test_the_console_on_a_phone(app, browsing):
     assert width <= 390
     b.screenshot("console-phone-counter")
     assert b.outside == [] and b.errors == []
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Shanghai"])
+def test_the_statistics_ranges_are_shanghai_days_whatever_the_browsers_zone(app, browser,
+                                                                           live_server, zone):
+    """The service and WeChat date statistics in Shanghai: at 17:00 UTC it is already the next
+    day there, and the default ranges end on Shanghai's today (channels) and yesterday
+    (WeChat's data), not the browser's (a UTC browser missed the day's events after 16:00)."""
+    token = add_operator(app, "tz-" + zone.lower().replace("/", "-"), "admin")
+    with browsing_at(browser, live_server, laptop=True, timezone_id=zone) as b:
+        watch(b)
+        b.page.clock.install(time=datetime.datetime(2026, 12, 6, 17, 0,
+                                                    tzinfo=datetime.UTC))
+        sign_in(b, token)
+        open_section(b, "stats")
+        b.page.wait_for_selector("#channels-to")
+        assert b.page.input_value("#channels-from") == "2026-11-08"
+        assert b.page.input_value("#channels-to") == "2026-12-07"
+        assert b.page.input_value("#wechat-from") == "2026-11-30"
+        assert b.page.input_value("#wechat-to") == "2026-12-06"

@@ -15,10 +15,11 @@ function shortLabel (value) {
   return label.length > 14 ? `${label.slice(0, 12)}…` : label
 }
 
+// A day as the service and WeChat date statistics: in Shanghai (no daylight saving), whatever
+// the browser's own zone; from 16:00 UTC a UTC browser's "today" is Shanghai's yesterday.
 function day (offset) {
-  const d = new Date()
-  d.setDate(d.getDate() + offset)
-  return d.toLocaleDateString('en-CA') // YYYY-MM-DD
+  const d = new Date(Date.now() + offset * 86400000)
+  return d.toLocaleDateString('en-CA', { timeZone: 'Asia/Shanghai' }) // YYYY-MM-DD
 }
 
 export async function render (root) {
