@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,34 @@ def _worker_url(url: str) -> str:
     if not match:
         return url
     return f"{match[1]}/{int(match[2] or 0) + n}{match[3]}"
+
+
+def browser_unavailable(why: str) -> None:
+    """Skip on a developer's machine; in CI a missing browser is a failure, never a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (``BFF_TEST_CHROMIUM`` overrides the path), one
+    per test process: Playwright's sync API refuses a second instance in the same thread, so
+    every browser test (tests/frontend, the reviews') shares this one."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_unavailable("playwright is not installed (pip install -e '.[test]')")
+    executable = os.environ.get("BFF_TEST_CHROMIUM") or shutil.which("chromium")
+    if not executable:
+        browser_unavailable("no chromium on the PATH (apt-get install chromium)")
+    with sync_playwright() as p:
+        # --no-sandbox: CI runs as root, where chromium's own sandbox cannot start;
+        # --disable-dev-shm-usage: a small /dev/shm (containers) must not crash the renderer.
+        launched = p.chromium.launch(executable_path=executable,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

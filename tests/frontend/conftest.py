@@ -7,8 +7,6 @@ browser tests skip on a developer's machine, and fail under CI (``CI`` set).
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bff.edges.demo import JSSDK_FILE
+from tests.conftest import browser_unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -30,31 +29,13 @@ LAPTOP = {"width": 1280, "height": 860}
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
-def unavailable(why: str) -> None:
-    """Skip on a developer's machine; in CI a missing browser is a failure, never a skip."""
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run in CI: {why}")
-    pytest.skip(why)
-
-
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[test]')")
-    executable = os.environ.get("BFF_TEST_CHROMIUM") or shutil.which("chromium")
-    if not executable:
-        unavailable("no chromium on the PATH (apt-get install chromium)")
+def browser(chromium: Any) -> Any:
+    """The run's chromium (``tests/conftest.py``), once the demo's JS-SDK is there."""
     if not JSSDK_FILE.is_file():
-        unavailable("the npm weixin-js-sdk is not installed (npm ci at the repository root)")
-    with sync_playwright() as p:
-        # --no-sandbox: CI runs as root, where chromium's own sandbox cannot start;
-        # --disable-dev-shm-usage: a small /dev/shm (containers) must not crash the renderer.
-        browser = p.chromium.launch(executable_path=executable,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
+        browser_unavailable("the npm weixin-js-sdk is not installed (npm ci at the repository "
+                            "root)")
+    return chromium
 
 
 @contextmanager

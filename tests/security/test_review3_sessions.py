@@ -46,24 +46,6 @@ def test_review3_cookie_is_secure_when_a_trusted_proxy_says_https_even_if_host_i
 
 # -- idle expiry defeated by the console's own polling (browser) ------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium via Playwright (not tests/frontend's ``browser`` fixture: that one
-    skips when the demo's JS-SDK is missing, which R3-9 makes it always be)."""
-    import os
-    import shutil
-
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = os.environ.get("BFF_TEST_CHROMIUM") or shutil.which("chromium")
-    if not executable:
-        pytest.skip("no chromium on the PATH")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def short_idle(settings_overrides):
     settings_overrides["console_idle_seconds"] = 5
