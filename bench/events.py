@@ -13,7 +13,7 @@ flight when wrk stopped are recorded without being counted).
 ``--events`` per mode and round must exceed what the server acknowledges in a round (the
 benchmark stops otherwise). Needs wrk: ``apt-get install -y wrk``.
 
-    .venv/bin/python bench/events.py --seconds 5 --rounds 2 --events 20000 --connections 32
+    .venv/bin/python bench/events.py --seconds 5 --rounds 2 --events 30000 --connections 32
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def measure_bare(url: str, a: argparse.Namespace, seconds: float, pids: list[int
 
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=2, connections=32)
-    p.add_argument("--events", type=int, default=20000, help="built per mode and round")
+    p.add_argument("--events", type=int, default=30000, help="built per mode and round")
     a = p.parse_args()
     require_wrk()
     done: list[dict] = []  # every measurement, warm-ups included: all of them reach the stream
