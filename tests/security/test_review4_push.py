@@ -41,7 +41,7 @@ def _either(read, body):
 def test_no_body_up_to_the_limit_is_slow(body):
     started = time.perf_counter()
     _either(parse_xml, body)
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.5  # backtracking would take seconds
 
 
 @pytest.mark.parametrize("body", [
