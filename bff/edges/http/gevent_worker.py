@@ -13,6 +13,15 @@ The other half of the fix is in the Procfile: ``--reuse-port`` gives each worker
 listening socket (gunicorn >= 27), so the kernel spreads new connections over the workers
 instead of letting the first one awake accept most of them.
 
+With a listening socket of its own, a worker also accepts every connection waiting on it at
+once. gunicorn accepts one at a time when there are several workers (``max_accept = 1``, so that
+workers sharing one socket share its connections); behind ``--reuse-port`` that only delays: a
+busy worker polls its sockets every few milliseconds of requests (gevent's switch interval,
+checked every 50 callbacks: 10-25 ms under load), and the 16th connection of a burst waited 16
+polls, 0.3 s, for its first answer. wrk's correction for coordinated omission turns those few
+waits into hundreds of samples: its p99 for ``/v1/capabilities`` at 32 new connections was
+21-124 ms, and 11-17 ms with every waiting connection accepted (``bench/endpoints.py``).
+
 Once the app is loaded, its objects (modules, schemas, routes: everything alive then) are
 frozen out of Python's cyclic garbage collector (``gc.freeze``): a full collection scanned
 them all, 30-54 ms during which every request of the worker waited (measured under
@@ -26,10 +35,28 @@ import gc
 from typing import Any
 
 import gevent
+from gevent.server import StreamServer
+from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
 
+class _OwnSocketServer(StreamServer):
+    """gevent's server, accepting as many waiting connections as gevent's default allows
+    (``max_accept``, 100) whatever gunicorn set: the socket is this worker's alone."""
+
+    def start(self) -> None:
+        self.__dict__.pop("max_accept", None)  # gunicorn's 1: back to the class's default
+        super().start()
+
+
 class FairGeventWorker(GeventWorker):
+    def run(self) -> None:
+        if self.cfg.reuse_port:
+            # gunicorn's run() makes its servers from the module's StreamServer; this is the
+            # worker's own process, and the class is replaced for it alone.
+            ggevent.StreamServer = _OwnSocketServer
+        super().run()
+
     def load_wsgi(self) -> None:
         super().load_wsgi()
         gc.freeze()
