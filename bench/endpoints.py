@@ -1,0 +1,123 @@
+"""p99 of every endpoint a user's front end calls, at ``--connections`` (issue 18: below 50 ms).
+
+Starts a throwaway redis-server and the service with the Procfile's ``web`` configuration in
+sandbox mode (the sandbox mounted, as ``bff dev`` runs it), makes one user with a session, a
+coupon taken through add-card (its encrypt_code) and a member card, then loads each endpoint
+in turn with wrk for ``--seconds``, ``--rounds`` times, the same request each time (the event
+pushes, each a new signed event, come from ``bench/events.py``'s builder). Prints requests/s,
+p50, p99 and the answers that were not 2xx for each, and which p99s are not below 50 ms.
+
+Endpoints that spend something on every call are left out: a login spends a one-time
+``js_code`` and a WeChat call, a redemption consumes the code, an activation activates once.
+Their p99 is WeChat's latency plus one of the requests measured here.
+
+    .venv/bin/python bench/endpoints.py --seconds 5 --rounds 2 --connections 32
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import redis  # noqa: E402
+import requests  # noqa: E402
+
+from bench import common  # noqa: E402
+from bench.events import build  # noqa: E402
+from bench.loadgen import require_wrk, run_wrk, run_wrk_requests  # noqa: E402
+from bench.signing import setup_user  # noqa: E402
+
+LIMIT_MS = 50.0
+
+
+def member_card(base: str, token: str, oa_openid: str) -> str:
+    """A member card the user holds (the sandbox's), for ``GET /v1/membership/cards/{id}``."""
+    card_id = requests.post(f"{base}/sandbox/_sim/cards",
+                            json={"card_type": "MEMBER_CARD"}).json()["card_id"]
+    headers = {"Authorization": f"Bearer {token}"}
+    signed = requests.post(f"{base}/v1/cards/add-card", headers=headers,
+                           json={"cards": [{"card_id": card_id}]})
+    signed.raise_for_status()
+    got = requests.post(f"{base}/sandbox/_sim/add-card",
+                        json={"user": oa_openid, "card_list": signed.json()["card_list"]})
+    assert got.json()["card_list"][0]["isSuccess"], got.text
+    return card_id
+
+
+def encrypt_code(base: str, token: str, oa_openid: str, card_id: str) -> str:
+    """A coupon's encrypt_code, as wx.addCard returns it, decrypted once (the steady state)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    signed = requests.post(f"{base}/v1/cards/add-card", headers=headers,
+                           json={"cards": [{"card_id": card_id}]})
+    got = requests.post(f"{base}/sandbox/_sim/add-card",
+                        json={"user": oa_openid, "card_list": signed.json()["card_list"]})
+    code = got.json()["card_list"][0]["code"]
+    first = requests.post(f"{base}/v1/cards/codes/decrypt", headers=headers,
+                          json={"encrypt_code": code})
+    assert first.status_code == 200, first.text
+    return code
+
+
+def main() -> None:
+    p = common.wrk_options(__doc__, rounds=2, connections=32)
+    a = p.parse_args()
+    require_wrk()
+    with common.stack() as started:
+        bff = started.web(BFF_PUSH_MODE="compat")
+        token, body, oa_openid = setup_user(bff.url)
+        coupon = body["cards"][0]["card_id"]
+        member = member_card(bff.url, token, oa_openid)
+        encrypted = encrypt_code(bff.url, token, oa_openid, coupon)
+        host = urlsplit(bff.url).netloc
+        r = redis.Redis.from_url(started.redis_url)
+        targets: dict[str, tuple[str, str, dict | None, str | None]] = {
+            "GET /healthz": ("GET", "/healthz", None, None),
+            "GET /readyz": ("GET", "/readyz", None, None),
+            "GET /v1/capabilities": ("GET", "/v1/capabilities", None, None),
+            "GET /v1/me": ("GET", "/v1/me", None, token),
+            "POST /v1/cards/add-card": ("POST", "/v1/cards/add-card", body, token),
+            "POST /v1/cards/choose-card": ("POST", "/v1/cards/choose-card",
+                                           {"card_id": coupon}, token),
+            "POST /v1/jssdk/config": ("POST", "/v1/jssdk/config",
+                                      {"url": f"http://{host}/page"}, token),
+            "POST /v1/cards/codes/decrypt": ("POST", "/v1/cards/codes/decrypt",
+                                             {"encrypt_code": encrypted}, token),
+            "GET /v1/cards/mine": ("GET", "/v1/cards/mine", None, token),
+            "GET /v1/membership/cards/{card_id}": ("GET", f"/v1/membership/cards/{member}",
+                                                   None, token),
+        }
+        pushes = "POST /wechat/events (safe)"
+
+        def measure(name: str, run: int, seconds: float) -> dict:
+            if name == pushes:
+                events = build("safe", f"e{run}-{seconds}", 30_000)
+                lines = [(path, "", "success", raw.decode()) for path, raw in events]
+                f = run_wrk_requests(bff.url, lines, seconds=seconds,
+                                     connections=a.connections, threads=a.wrk_threads)
+                return {**f, "non2xx": f["non2xx"] + f["mismatches"]}
+            method, path, json_body, bearer = targets[name]
+            return run_wrk(bff.url + path, seconds=seconds, connections=a.connections,
+                           threads=a.wrk_threads, body=json_body, token=bearer, method=method)
+
+        runs = common.in_rounds([*targets, pushes], measure, a)
+        r.close()
+    over = []
+    for name, rs in runs.items():
+        s = common.mean_over_rounds(rs, ("rps", "p50", "p99"))
+        worst = max(x["p99"] for x in rs)
+        bad = sum(x["non2xx"] + x["socket_errors"] for x in rs)
+        print(f"{name:36s} {s['rps']:7.0f} req/s  p50 {s['p50']:6.2f} ms  "
+              f"p99 {s['p99']:6.2f} ms (worst round {worst:6.2f})  not 2xx {bad}")
+        if worst >= LIMIT_MS:
+            over.append(name)
+    print(f"[wrk {a.wrk_threads} thread(s) x {a.connections} connections, "
+          f"{a.rounds} x {a.seconds:g} s each]")
+    print("p99 below 50 ms in every round: " + ("all" if not over else
+                                                 "not for " + ", ".join(over)))
+
+
+if __name__ == "__main__":
+    main()
