@@ -53,6 +53,39 @@ def test_hits_are_served_without_redis_and_a_revocation_elsewhere_is_immediate(
     assert cache_b.hits >= 90
 
 
+def hgetall_count(r) -> int:
+    stats = r.info("commandstats").get("cmdstat_hgetall") or {}
+    return int(stats.get("calls", 0))
+
+
+@single_only
+def test_identity_links_are_served_from_memory_and_a_removal_elsewhere_is_immediate(
+        story, app, client, other_instance, redis_client):
+    """The identity link a request resolves the caller's OA openid from rides on the same
+    cache: no round trip for it, and an operator's removal on instance a reaches b at once."""
+    from tests.cards.test_shared_link_attack import ADMIN
+
+    b = other_instance.test_client()
+    cache_b = other_instance.extensions["bff"].extras["session_cache"]
+    for _ in range(10):
+        user = story.user(unionid=False)
+        story.take_and_open(story.card(), user)  # linked by the cardExt proof
+        token = story.login(user)
+
+        def oa() -> str | None:
+            return b.get("/v1/me", headers=bearer(token)).get_json()["official_account_openid"]
+
+        assert oa() == user["oa_openid"]  # fills b's cache
+        before, hits = hgetall_count(redis_client), cache_b.hits
+        assert [oa() for _ in range(3)] == [user["oa_openid"]] * 3
+        assert hgetall_count(redis_client) == before  # the link too, from b's memory
+        assert cache_b.hits >= hits + 6  # a session and a link each time
+        gone = client.delete("/v1/admin/identities", headers=ADMIN,
+                             query_string={"mp_openid": user["mp_openid"]})
+        assert gone.status_code == 204
+        assert oa() is None
+
+
 @single_only
 def test_a_change_by_redis_itself_reaches_the_cache(
         story, app, other_instance, redis_client):

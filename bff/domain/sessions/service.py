@@ -77,9 +77,7 @@ def login_h5(svc: Services, code: str) -> tuple[str, dict]:
 
 def me(r: redis.Redis, user: SessionUser) -> dict:
     """What is known of the caller's identity (nulls where unknown)."""
-    ident = None
-    if user.mp_openid:
-        ident = find_identity(r, mp_openid=user.mp_openid)
+    ident = user.linked_identity()
     if ident is None and user.oa_openid:
         ident = find_identity(r, oa_openid=user.oa_openid)
     return {

@@ -7,10 +7,12 @@ requirement and its 401 follow from the one decorator::
     @user_required
     def post(self, data): user = current_user()
 
-The session is read with one Redis round trip. ``SessionUser.oa_openid`` is resolved lazily on
-first access (an H5 session's own OA openid, else the identity links by Mini Program openid,
-then by unionid) once per request, so endpoints that never need it pay nothing. A link-resolved
-OA openid is not cached in the session, so removing a link takes effect at once.
+The session is read with one Redis round trip, or none from the per-process cache that Redis
+invalidates (``BFF_SESSION_CACHE``). ``SessionUser.oa_openid`` is resolved lazily on first
+access (an H5 session's own OA openid, else the identity links by Mini Program openid, then by
+unionid) once per request, so endpoints that never need it pay nothing. A link-resolved OA
+openid is not copied into the session, and the same cache holds a link only until Redis says
+it changed, so removing a link takes effect at once.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from typing import Any
 
 from flask import g
 
-from bff.domain.sessions.store import load_session
+from bff.domain.sessions.store import load_session, token_id_of
 from bff.domain.sessions.user import SessionUser
 from bff.edges.http.bearer import bearer_token
 from bff.edges.http.openapi import SESSION_SCHEME, STORAGE_FAILURE, documents
 from bff.edges.http.request_guard import authenticated_by
 from bff.ground.errors import Unauthorized
 from bff.ground.services import Services, services
+from bff.ground.store import keys
 
 
 def authenticate() -> SessionUser:
@@ -48,12 +51,14 @@ def session_user(svc: Services, token: str | None) -> SessionUser | None:
     now = svc.clock()
     cache = svc.extras.get("session_cache")
     if cache is not None:  # BFF_SESSION_CACHE: invalidated by Redis on every change
-        rec = cache.load(token, lambda t: load_session(svc.redis, t, now=now), now=now)
+        rec = cache.load(keys.session(token_id_of(token)),
+                         lambda: load_session(svc.redis, token, now=now),
+                         fresh=lambda rec: rec is not None and rec.expires_at > now)
     else:
         rec = load_session(svc.redis, token, now=now)
     if rec is None:
         return None
-    return SessionUser.from_record(svc.redis, rec)
+    return SessionUser.from_record(svc.redis, rec, links=cache)
 
 
 def current_user() -> SessionUser:

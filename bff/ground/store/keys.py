@@ -39,6 +39,11 @@ def identity(kind: str, value: str) -> str:
     return f"{PREFIX}{{id}}:{kind}:{value}"
 
 
+def identity_prefix() -> str:
+    """What every identity key (and the removed and pending markers) starts with."""
+    return f"{PREFIX}{{id}}:"
+
+
 # - ``bff:{id}:removed:<mp_openid>`` set of OA openids an operator unlinked from it: a cardExt
 #   proof never links that pair again (WeChat's unionid still can); no TTL.
 def identity_removed(mp_openid: str) -> str:

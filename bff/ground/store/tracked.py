@@ -1,17 +1,19 @@
-"""A per-process cache of session records that Redis itself invalidates (``BFF_SESSION_CACHE``).
+"""A per-process cache of records that Redis itself invalidates (``BFF_SESSION_CACHE``): the
+session records and the identity links every authenticated request reads.
 
 Redis client-side caching, broadcast mode (Redis >= 6, RESP2 or RESP3): one connection per
-process runs ``CLIENT TRACKING ON REDIRECT <its own id> BCAST PREFIX bff:session:`` and
-subscribes to ``__redis__:invalidate``. From then on the server sends it the name of every
-``bff:session:*`` key that anyone changes, deletes or expires. Before every cache hit the pending
-invalidations on that connection are read (a non-blocking poll): a revocation on any instance
-reaches this one as soon as the server's message does, in the time the revoking request's own
-answer takes to travel.
+process runs ``CLIENT TRACKING ON REDIRECT <its own id> BCAST PREFIX <prefix>...`` and
+subscribes to ``__redis__:invalidate``. From then on the server sends it the name of every key
+under those prefixes that anyone changes, deletes or expires. Before every cache hit the
+pending invalidations on that connection are read (a non-blocking poll): a revocation, or an
+operator's removal of a link, on any instance reaches this one as soon as the server's message
+does, in the time the revoking request's own answer takes to travel.
 
 Safety rules:
 - an entry is stored only if no invalidation arrived while it was being read (an epoch);
 - when the invalidation connection fails, the cache is emptied and bypassed until it is back;
-- an entry lives at most ``max_age`` seconds, and a session past ``expires_at`` is never served.
+- an entry lives at most ``max_age`` seconds, and one its caller no longer finds ``fresh`` (a
+  session past ``expires_at``) is never served.
 
 (redis-py's own client-side cache, ``cache_config`` with RESP3, refuses servers older than 7.4;
 this one works on any Redis the service supports. It is off on the embedded store and on a
@@ -24,12 +26,10 @@ import logging
 import select
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
-
-from bff.domain.sessions.store import SessionRecord, token_id_of
-from bff.ground.store import keys
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,16 @@ RETRY_SECONDS = 1.0  # first retry after a failed connection; doubles up to MAX_
 MAX_RETRY_SECONDS = 60.0
 
 
-class SessionCache:
-    def __init__(self, r: redis.Redis, *, max_entries: int = 10_000,
-                 max_age: float = 60.0) -> None:
+class TrackedCache:
+    """Values read from keys under ``prefixes``, each dropped when Redis says its key changed."""
+
+    def __init__(self, r: redis.Redis, prefixes: tuple[str, ...], *,
+                 max_entries: int = 10_000, max_age: float = 60.0) -> None:
         self.r = r
-        self.prefix = keys.session("")
+        self.prefixes = prefixes
         self.max_entries = max_entries
         self.max_age = max_age
-        self._entries: dict[str, tuple[SessionRecord, float]] = {}
+        self._entries: dict[str, tuple[Any, float]] = {}
         self._lock = threading.Lock()
         self._conn: Any = None
         self._epoch = 0
@@ -71,14 +73,14 @@ class SessionCache:
             conn.send_command("CLIENT", "ID")
             client_id = conn.read_response()
             conn.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", client_id, "BCAST",
-                              "PREFIX", self.prefix)
+                              *(x for p in self.prefixes for x in ("PREFIX", p)))
             conn.read_response()
             conn.send_command("SUBSCRIBE", CHANNEL)
             conn.read_response()
         except (redis.RedisError, OSError) as e:  # e.g. a proxy without CLIENT TRACKING
             conn.disconnect()
             self._retry_at = time.monotonic() + self._backoff
-            log.warning("session cache off for %.0f s: no invalidation connection (%s)",
+            log.warning("tracked cache off for %.0f s: no invalidation connection (%s)",
                         self._backoff, type(e).__name__)
             self._backoff = min(MAX_RETRY_SECONDS, self._backoff * 2)
             return
@@ -88,7 +90,7 @@ class SessionCache:
         self._epoch += 1
 
     def _fail(self, e: BaseException) -> None:
-        log.warning("session cache off: invalidation connection lost (%s)", type(e).__name__)
+        log.warning("tracked cache off: invalidation connection lost (%s)", type(e).__name__)
         try:
             self._conn.disconnect()
         except Exception:  # noqa: BLE001 - already broken
@@ -142,39 +144,37 @@ class SessionCache:
             self._entries.clear()
             return
         for name in names if isinstance(names, list) else [names]:
-            if isinstance(name, bytes):
-                name = name.decode()
-            if name.startswith(self.prefix):
-                self._entries.pop(name[len(self.prefix):], None)
+            self._entries.pop(name.decode() if isinstance(name, bytes) else name, None)
 
     # -- the cache ---------------------------------------------------------------------------
 
-    def load(self, token: str, loader: Any, *, now: float) -> SessionRecord | None:
-        """The session of ``token`` live at ``now`` (wall clock): from the cache when valid,
-        else ``loader(token)``."""
-        token_id = token_id_of(token)
+    def load(self, key: str, loader: Callable[[], Any], *,
+             fresh: Callable[[Any], bool] = bool) -> Any:
+        """The value of Redis key ``key``: from the cache when valid, else ``loader()``. A value
+        is kept, and served, only while ``fresh(value)`` holds (by default: a found value; what
+        ``loader`` did not find is read again next time)."""
         started = time.monotonic()
         with self._lock:
             trusted = self._drain()
             if trusted:
-                cached = self._entries.get(token_id)
+                cached = self._entries.get(key)
                 if cached is not None:
-                    rec, stored_at = cached
-                    if started - stored_at < self.max_age and rec.expires_at > now:
+                    value, stored_at = cached
+                    if started - stored_at < self.max_age and fresh(value):
                         self.hits += 1
-                        return rec
-                    del self._entries[token_id]
+                        return value
+                    del self._entries[key]
             epoch = self._epoch
         self.misses += 1
-        rec = loader(token)
-        if rec is None or not trusted:
-            return rec
+        value = loader()
+        if not trusted or not fresh(value):
+            return value
         with self._lock:
             if self._drain() and self._epoch == epoch:
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()
-                self._entries[token_id] = (rec, started)
-        return rec
+                self._entries[key] = (value, started)
+        return value
 
     def close(self) -> None:
         with self._lock:
