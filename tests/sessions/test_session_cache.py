@@ -72,7 +72,7 @@ def test_identity_links_are_served_from_memory_and_a_removal_elsewhere_is_immedi
         story.take_and_open(story.card(), user)  # linked by the cardExt proof
         token = story.login(user)
 
-        def oa() -> str | None:
+        def oa(token: str = token) -> str | None:
             return b.get("/v1/me", headers=bearer(token)).get_json()["official_account_openid"]
 
         assert oa() == user["oa_openid"]  # fills b's cache
