@@ -32,6 +32,7 @@ now.
 from __future__ import annotations
 
 import gc
+import socket
 from typing import Any
 
 import gevent
@@ -51,7 +52,7 @@ class _OwnSocketServer(StreamServer):
 
 class FairGeventWorker(GeventWorker):
     def run(self) -> None:
-        if self.cfg.reuse_port:
+        if self.cfg.reuse_port and hasattr(socket, "SO_REUSEPORT"):  # gunicorn's own test
             # gunicorn's run() makes its servers from the module's StreamServer; this is the
             # worker's own process, and the class is replaced for it alone.
             ggevent.StreamServer = _OwnSocketServer
