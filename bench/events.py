@@ -41,12 +41,19 @@ def build(mode: str, tag: str, count: int) -> list[tuple[str, bytes]]:
     out = []
     now = int(time.time())
     for i in range(count):
+        # Every field WeChat's user_get_card push carries (the empty ones too).
         xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
                f"<FromUserName><![CDATA[o-{tag}-{i}]]></FromUserName>"
                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-               f"<Event><![CDATA[user_get_card]]></Event><CardId><![CDATA[pBENCH]]></CardId>"
+               f"<Event><![CDATA[user_get_card]]></Event>"
+               f"<CardId><![CDATA[pFS7Fjg8kV1IdDz01r4SQwMkuCKc]]></CardId>"
                f"<IsGiveByFriend>0</IsGiveByFriend><UserCardCode><![CDATA[{tag}{i:08d}]]>"
-               f"</UserCardCode><OuterStr><![CDATA[bench]]></OuterStr></xml>")
+               f"</UserCardCode><FriendUserName><![CDATA[]]></FriendUserName>"
+               f"<OuterId>0</OuterId><OldUserCardCode><![CDATA[]]></OldUserCardCode>"
+               f"<OuterStr><![CDATA[bench]]></OuterStr>"
+               f"<IsRestoreMemberCard>0</IsRestoreMemberCard>"
+               f"<IsRecommendByFriend>0</IsRecommendByFriend>"
+               f"<SourceScene><![CDATA[SOURCE_SCENE_MINI_PROGRAM]]></SourceScene></xml>")
         ts, nonce = str(now), str(i)
         params = {"signature": _sig(ts, nonce),
                   "timestamp": ts, "nonce": nonce, "openid": f"o-{tag}-{i}"}
