@@ -22,7 +22,7 @@ from bff.edges.http.openapi import METRICS_SCHEME, documents
 from bff.ground.errors import NotFound, ServiceUnavailable, Unauthorized
 from bff.ground.metrics import REGISTRY
 from bff.ground.services import services
-from bff.ground.store import STORE_ERRORS, coalesce
+from bff.ground.store import STORE_ERRORS
 
 blp = Blueprint("ops", __name__, description="Operations: health, readiness, metrics")
 
@@ -53,9 +53,7 @@ class Ready(MethodView):
         """Ready to serve: Redis reachable and configuration loaded"""
         svc = services()
         try:
-            # With concurrent requests' commands (coalesce): a probe's lone round trip under
-            # load made its p99 three times healthz's (bench/endpoints.py)
-            coalesce.send(svc.redis, lambda pipe: pipe.ping())
+            svc.redis.ping()
         except STORE_ERRORS:
             raise ServiceUnavailable("Redis is unreachable", retry_after=5) from None
         return {"status": "ready", "redis": "ok", "sandbox": svc.settings.sandbox}
