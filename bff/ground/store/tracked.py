@@ -12,6 +12,10 @@ does, in the time the revoking request's own answer takes to travel.
 Safety rules:
 - an entry is stored only if no invalidation arrived while it was being read (an epoch);
 - when the invalidation connection fails, the cache is emptied and bypassed until it is back;
+- a connection that a middlebox dropped without a word (a NAT's idle timeout) looks quiet
+  forever: in use, it is asked (PING) every ``ping_every`` seconds, and one that has not
+  answered within ``answer_within`` is given up the same way, so a revocation or a removed link
+  is served for at most about 1.5 s then (review 5);
 - an entry lives at most ``max_age`` seconds, and one its caller no longer finds ``fresh`` (a
   session past ``expires_at``) is never served.
 
@@ -41,6 +45,8 @@ except ImportError:  # pragma: no cover - gevent is a dependency
     _select = select.select
 
 CHANNEL = "__redis__:invalidate"
+PING_EVERY = 0.5  # seconds of use between two checks that the connection still answers
+ANSWER_WITHIN = 1.0  # seconds a check may wait for its answer before the connection is dropped
 RETRY_SECONDS = 1.0  # first retry after a failed connection; doubles up to MAX_RETRY_SECONDS
 MAX_RETRY_SECONDS = 60.0
 
@@ -49,11 +55,15 @@ class TrackedCache:
     """Values read from keys under ``prefixes``, each dropped when Redis says its key changed."""
 
     def __init__(self, r: redis.Redis, prefixes: tuple[str, ...], *,
-                 max_entries: int = 10_000, max_age: float = 60.0) -> None:
+                 max_entries: int = 10_000, max_age: float = 60.0,
+                 ping_every: float = PING_EVERY, answer_within: float = ANSWER_WITHIN) -> None:
         self.r = r
         self.prefixes = prefixes
         self.max_entries = max_entries
         self.max_age = max_age
+        self.ping_every, self.answer_within = ping_every, answer_within
+        self._asked_at: float | None = None  # when the PING awaiting its answer was sent
+        self._pinged_at = 0.0
         self._entries: dict[str, tuple[Any, float]] = {}
         self._lock = threading.Lock()
         self._conn: Any = None
@@ -86,6 +96,7 @@ class TrackedCache:
             return
         self._backoff = RETRY_SECONDS
         self._conn = conn
+        self._asked_at, self._pinged_at = None, time.monotonic()
         self._entries.clear()
         self._epoch += 1
 
@@ -109,15 +120,29 @@ class TrackedCache:
             if self._conn is None:
                 return False
         try:
-            if not self._maybe_pending():
-                return True
-            while self._conn.can_read(timeout=0):
-                message = self._conn.read_response()
-                self._apply(message)
+            if getattr(self._conn, "_sock", True) is None:
+                # closed under us (redis-py closes a connection whose read was interrupted):
+                # reading would reconnect it without its tracking
+                raise redis.ConnectionError("the invalidation connection was closed")
+            if self._maybe_pending():
+                while self._conn.can_read(timeout=0):
+                    self._apply(self._conn.read_response())
+            self._check_alive()
         except (redis.RedisError, OSError, ValueError) as e:
             self._fail(e)
             return False
         return True
+
+    def _check_alive(self) -> None:
+        """Ask the connection whether it is still there, every ``ping_every`` seconds of use;
+        raise when the last question went unanswered for ``answer_within`` seconds."""
+        now = time.monotonic()
+        if self._asked_at is not None:
+            if now - self._asked_at > self.answer_within:
+                raise redis.ConnectionError("the invalidation connection does not answer")
+        elif now - self._pinged_at >= self.ping_every:
+            self._conn.send_command("PING")  # in subscribed mode: answered ["pong", ""]
+            self._asked_at = self._pinged_at = now
 
     def _maybe_pending(self) -> bool:
         """One zero-timeout select(2) on the socket: has anything arrived (or did it close)?
@@ -136,6 +161,9 @@ class TrackedCache:
         return bool(readable)
 
     def _apply(self, message: Any) -> None:
+        if isinstance(message, list) and message and message[0] in ("pong", b"pong"):
+            self._asked_at = None
+            return
         if not isinstance(message, list) or len(message) < 3 or message[0] != "message":
             return
         self._epoch += 1
