@@ -120,11 +120,12 @@ class TrackedCache:
             if self._conn is None:
                 return False
         try:
-            if getattr(self._conn, "_sock", True) is None:
+            sock = self._conn._sock
+            if sock is None:
                 # closed under us (redis-py closes a connection whose read was interrupted):
                 # reading would reconnect it without its tracking
                 raise redis.ConnectionError("the invalidation connection was closed")
-            if self._maybe_pending():
+            if self._maybe_pending(sock):
                 while self._conn.can_read(timeout=0):
                     self._apply(self._conn.read_response())
             self._check_alive()
@@ -144,16 +145,14 @@ class TrackedCache:
             self._conn.send_command("PING")  # in subscribed mode: answered ["pong", ""]
             self._asked_at = self._pinged_at = now
 
-    def _maybe_pending(self) -> bool:
+    @staticmethod
+    def _maybe_pending(sock: Any) -> bool:
         """One zero-timeout select(2) on the socket: has anything arrived (or did it close)?
 
         A drain leaves no complete message in the parser's buffer, so a quiet socket means
         nothing new. The system's select is used even under gevent (one system call instead of
         gevent's poll emulation; a zero timeout never blocks).
         """
-        sock = getattr(self._conn, "_sock", None)
-        if sock is None:
-            return True  # let can_read find out
         try:
             readable, _, _ = _select([sock.fileno()], [], [], 0)
         except (OSError, ValueError):
