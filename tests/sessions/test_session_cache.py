@@ -87,6 +87,36 @@ def test_identity_links_are_served_from_memory_and_a_removal_elsewhere_is_immedi
 
 
 @single_only
+def test_a_connection_that_answers_its_checks_is_kept(redis_client):
+    """The liveness check (PING every ping_every, given up after answer_within) must not give up
+    a healthy connection: its pong counts as the answer, so entries stay cached across checks
+    and the same connection serves throughout."""
+    import time
+
+    from bff.ground.store.tracked import TrackedCache
+
+    cache = TrackedCache(redis_client, ("bff:test-tracked:",), ping_every=0.05,
+                         answer_within=0.2)
+    try:
+        key = "bff:test-tracked:k"
+        redis_client.set(key, "v")
+        assert cache.load(key, lambda: redis_client.get(key)) == "v"
+        conn = cache._conn
+        deadline = time.monotonic() + 0.8  # four times answer_within: many checks
+        while time.monotonic() < deadline:
+            assert cache.load(key, lambda: pytest.fail("read again")) == "v"
+            time.sleep(0.01)
+        assert cache._conn is conn and cache.hits > 20
+        redis_client.set(key, "w")  # and it still hears invalidations
+        deadline = time.monotonic() + 1
+        while cache.load(key, lambda: redis_client.get(key)) != "w":
+            assert time.monotonic() < deadline
+    finally:
+        cache.close()
+        redis_client.delete("bff:test-tracked:k")
+
+
+@single_only
 def test_a_change_by_redis_itself_reaches_the_cache(
         story, app, other_instance, redis_client):
     b = other_instance.test_client()
