@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bff.domain import rekey
+from bff.domain.members.info import wechat_member_info
 from bff.domain.members.members import get_member, store_member
 from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.domain.sessions import store as sessions
@@ -51,7 +52,17 @@ def write_sealed_values(r, s, n_members: int = 3) -> dict:
         r, ttl=3600, now=time.time(), mp_openid="mp1",
         sealed_session_key=sessions.seal_session_key(s, "sk-1"))
     made["sessions"].append(rec.token_id)
+    wechat_member_info(r, s, KnownMember(), "pMEMBER_card", "100000")  # kept a minute
+    made["member_info"] = [("pMEMBER_card", "100000")]
     return made
+
+
+class KnownMember:
+    """WeChat's membercard/userinfo/get, for the member info the service keeps."""
+
+    def membercard_userinfo_get(self, card_id: str, code: str) -> dict:
+        return {"openid": "oa0", "bonus": 7, "user_info": {"common_field_list": [
+            {"name": "USER_FORM_INFO_FLAG_MOBILE", "value": FORM["USER_FORM_INFO_FLAG_MOBILE"]}]}}
 
 
 def assert_all_open(r, s, made: dict) -> None:
@@ -64,6 +75,9 @@ def assert_all_open(r, s, made: dict) -> None:
     for token_id in made["sessions"]:
         blob = r.hget(keys.session(token_id), "sk")
         assert sessions.unseal_session_key(s, blob).startswith("sk-")
+    for card_id, code in made["member_info"]:
+        blob = r.get(keys.member_info(card_id, code))
+        assert unseal(s, blob, f"member-info:{card_id}:{code}")["bonus"] == 7
 
 
 def rekey_interrupted_after(r, batches: int) -> dict[str, str]:
@@ -112,7 +126,7 @@ def test_rekey_moves_every_value_and_the_previous_key_can_then_be_dropped(
     res = runner.invoke(args=["data", "rekey", "--count", "10"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["resealed"] == 3 + 1 + 2 and out["unreadable"] == 0 and out["current"] == 0
+    assert out["resealed"] == 3 + 1 + 2 + 1 and out["unreadable"] == 0 and out["current"] == 0
     assert "rekey" in res.stderr  # the progress bar
     assert_all_open(redis_client, AFTER, made)
     assert redis_client.hget(keys.session(legacy.token_id), "sk").startswith("v1:")
@@ -123,7 +137,7 @@ def test_rekey_moves_every_value_and_the_previous_key_can_then_be_dropped(
     again = runner.invoke(args=["data", "rekey"])  # idempotent: a new pass changes nothing
     assert again.exit_code == 0, again.output
     out = json.loads(again.stdout)
-    assert out["resealed"] == 0 and out["current"] == 6 and not out["resumed"]
+    assert out["resealed"] == 0 and out["current"] == 7 and not out["resumed"]
 
 
 def test_an_interrupted_rekey_resumes_from_its_checkpoint(app, runner, redis_client):
@@ -132,7 +146,7 @@ def test_an_interrupted_rekey_resumes_from_its_checkpoint(app, runner, redis_cli
     first_scanned, first_resealed = int(state["scanned"]), int(state["resealed"])
     cursors = [v for k, v in state.items() if k.startswith("cursor:")]  # one per primary
     assert cursors and any(c not in ("0", "done") for c in cursors)
-    assert 0 < first_resealed < 122
+    assert 0 < first_resealed < 123
     assert "finished_at" not in state
 
     res = runner.invoke(args=["data", "rekey", "--count", "10"])
@@ -142,7 +156,7 @@ def test_an_interrupted_rekey_resumes_from_its_checkpoint(app, runner, redis_cli
     assert out["resumed"]
     # SCAN may return a key twice across a resume, never skip one: the values resealed before
     # and after add up to every sealed value, and what was already moved counts as current.
-    assert out["resealed"] + out["current"] >= 122 and out["resealed"] <= 122
+    assert out["resealed"] + out["current"] >= 123 and out["resealed"] <= 123
     assert out["resealed"] > first_resealed  # the counts carry over from the checkpoint
     assert_all_open(redis_client, AFTER, made)
     done = rekey.checkpoint(redis_client, DURING)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -42,7 +43,8 @@ import redis
 from bff.domain.holdings import Holding, get_holding, holdings_of, record_holding
 from bff.domain.identity import IdentityConflict, find_identity, link_conflicts, link_openids
 from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
-from bff.ground.store import keys
+from bff.ground.store import STORE_ERRORS, keys
+from bff.ground.wechat.api import normalise_encrypt_code
 from bff.ground.wechat.errors import (
     Busy,
     ErrCode,
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
     from bff.ground.config import Settings
     from bff.ground.wechat.api import WeChatApi
 
+log = logging.getLogger(__name__)
+
 NOT_YOURS = "this card code belongs to another user"
 NOT_LINKED = ("this card code belongs to another user, or your WeChat account is not linked to "
               "the Official Account yet")
@@ -67,6 +71,8 @@ RECEIPT_RETRY_AFTER = 2
 RECEIPT_GRACE = 30
 ALREADY_REDEEMED = "the code has already been redeemed"
 USERINFO_CACHE_SECONDS = 86_400
+DECRYPTED_SECONDS = 86_400
+UNDECRYPTABLE_SECONDS = 600
 
 # -- statuses --------------------------------------------------------------------------------
 # FINAL: a status a replayed or late event never moves back from.
@@ -116,27 +122,47 @@ def translate_code_error(e: WeChatApiError) -> Exception:
     return refusal(e, CODE_REFUSALS)
 
 
-def resolve_code(wechat: WeChatApi, *, code: str | None = None,
+def resolve_code(r: redis.Redis, wechat: WeChatApi, *, code: str | None = None,
                  encrypt_code: str | None = None) -> str:
     """The real code: ``code`` as given, or ``encrypt_code`` decrypted (normalised once by
-    ``WeChatApi.code_decrypt``). A value WeChat cannot decrypt names no code: 404, as an unknown
+    ``normalise_encrypt_code``). A value WeChat cannot decrypt names no code: 404, as an unknown
     code is (any string may be an encrypt_code, so the spec cannot call it malformed; a 400
-    would be an answer the spec does not predict)."""
+    would be an answer the spec does not predict).
+
+    An encrypt_code is its code sealed by WeChat: the answer never changes, so WeChat's answer,
+    either way, is kept (``keys.decrypted``). A page opened again, or a retry, costs no call of
+    the merchant's quota, and neither does the same junk sent twice."""
     if code and code.strip():
         return code.strip()
     if not encrypt_code:
         raise BadRequest("give either code or encrypt_code")
+    normalised = normalise_encrypt_code(encrypt_code)
+    key = keys.decrypted(hashlib.sha256(normalised.encode()).hexdigest())
+    known = r.get(key)
+    if known is None:
+        known = _decrypt(wechat, normalised)
+        try:
+            r.set(key, known, ex=DECRYPTED_SECONDS if known[0] == "=" else UNDECRYPTABLE_SECONDS)
+        except STORE_ERRORS as e:  # the answer stands; the next request asks WeChat again
+            log.warning("decrypted code not kept: %s", type(e).__name__)
+    if known[0] == "!":
+        raise NotFound("no code matches this encrypt_code (it must come from this Official "
+                       "Account's cards, URL-decoded once)", errcode=int(known[1:]))
+    return known[1:]
+
+
+def _decrypt(wechat: WeChatApi, encrypt_code: str) -> str:
+    """WeChat's answer to ``card/code/decrypt`` as ``keys.decrypted`` keeps it."""
     try:
         answer = wechat.code_decrypt(encrypt_code)
     except (TokenInvalid, QuotaExceeded, Busy):
         raise
     except WeChatApiError as e:
-        raise NotFound("no code matches this encrypt_code (it must come from this Official "
-                       "Account's cards, URL-decoded once)", errcode=e.errcode) from None
+        return f"!{e.errcode}"
     real = str(answer.get("code") or "")
     if not real:
         raise BadRequest("the encrypt_code did not decrypt to a card code")
-    return real
+    return f"={real}"
 
 
 @dataclass
@@ -268,11 +294,11 @@ class NamedCode:
     encrypted: bool
 
 
-def name_code(wechat: WeChatApi, *, code: str | None = None,
+def name_code(r: redis.Redis, wechat: WeChatApi, *, code: str | None = None,
               encrypt_code: str | None = None) -> NamedCode:
     """``resolve_code``, remembering whether the caller proved it with an encrypt_code."""
     plain = bool(code and code.strip())
-    return NamedCode(resolve_code(wechat, code=code, encrypt_code=encrypt_code),
+    return NamedCode(resolve_code(r, wechat, code=code, encrypt_code=encrypt_code),
                      encrypted=not plain and bool(encrypt_code))
 
 

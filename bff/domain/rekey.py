@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from bff.domain.members.info import sealing_context as member_info_context
 from bff.domain.members.members import sealing_context as member_context
 from bff.domain.personal import PersonalDataError, reseal
 from bff.domain.sessions.store import SESSION_KEY_CONTEXT
@@ -54,6 +55,11 @@ def _member(key: str) -> str:  # bff:member:<card_id>:<code>
     return member_context(card_id, code)
 
 
+def _member_info(key: str) -> str:  # bff:member-info:<card_id>:<code>
+    card_id, _, code = key.removeprefix(f"{keys.PREFIX}member-info:").partition(":")
+    return member_info_context(card_id, code)
+
+
 def _activation(key: str) -> str:  # bff:{act:<t>}:result, sealed with context act:<t>
     digest = key.removeprefix(f"{keys.PREFIX}{{act:").removesuffix("}:result")
     return f"act:{digest}"
@@ -63,6 +69,7 @@ def _activation(key: str) -> str:  # bff:{act:<t>}:result, sealed with context a
 SEALED = (
     Sealed(keys.member("*", "*"), "fields", _member),
     Sealed(keys.activation_result("*"), None, _activation),
+    Sealed(keys.member_info("*", "*"), None, _member_info),
     Sealed(keys.session("*"), "sk", lambda _key: SESSION_KEY_CONTEXT, legacy=True),
 )
 

@@ -18,7 +18,7 @@ from bff.ground.services import Services
 def decrypt_for_owner(svc: Services, user: SessionUser, encrypt_code: str,
                       card_id: str | None = None) -> dict:
     r, settings, wechat = svc.redis, svc.settings, svc.wechat
-    named = name_code(wechat, encrypt_code=encrypt_code)
+    named = name_code(r, wechat, encrypt_code=encrypt_code)
     code = named.code
     with owned_code(r, wechat, user, named, card_id=card_id, proof_keys=proof_keys(settings),
                     pool_card=None if card_id else pool_card_of(r, code)) as facts:

@@ -23,7 +23,7 @@ def redeem_own_code(svc: Services, user: SessionUser, *, card_id: str, code: str
     r, settings, wechat = svc.redis, svc.settings, svc.wechat
     if not get_profile(r, card_id).self_redeem:
         raise Forbidden("this card cannot be redeemed by its holder; show it at the counter")
-    named = name_code(wechat, code=code, encrypt_code=encrypt_code)
+    named = name_code(r, wechat, code=code, encrypt_code=encrypt_code)
     code = named.code
     done = lookup(r, code, card_id)
     if done is not None:  # already redeemed: its owner is the one the ledger recorded

@@ -20,6 +20,7 @@ from bff.domain.events.parse import CardEvent
 from bff.domain.events.receipt import record_receipt
 from bff.domain.identity import IdentityConflict, link_openids
 from bff.domain.members.change_events import reconcile
+from bff.domain.members.info import forget_member_info
 from bff.domain.members.members import readable_fields, store_member
 from bff.domain.ownership import is_final, unionid_of
 from bff.domain.pool import mark_pool_code_received
@@ -162,6 +163,11 @@ def mass_send_job_finish(svc: Services, entry_id: str, ev: CardEvent) -> None:
     record_job_finish(svc.redis, dict(ev.fields), ev.create_time)
 
 
+# Events after which WeChat's member info of the code has changed (bonus, balance, the form, the
+# card's status): the kept answer is forgotten (``bff.domain.members.info``).
+CHANGES_MEMBER_INFO = frozenset({"update_member_card", "submit_membercard_user_info",
+                                 "user_del_card", "user_consume_card", "user_gifting_card"})
+
 HANDLERS: dict[str, Handler] = {
     "user_get_card": user_get_card,
     "user_gifting_card": user_gifting_card,
@@ -183,5 +189,7 @@ def apply_card_event(svc: Services, entry_id: str, fields: dict[str, str]) -> bo
     handler = HANDLERS.get(ev.event)
     if handler is None:
         return False
+    if ev.event in CHANGES_MEMBER_INFO and ev.card_id and ev.code:
+        forget_member_info(svc.redis, ev.card_id, ev.code)
     handler(svc, entry_id, ev)
     return True

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from bff.domain import once
+from bff.domain.members.info import forget_member_info
 from bff.domain.members.members import readable_fields, store_member
 from bff.domain.members.numbers import membership_number_for
 from bff.domain.ownership import Caller, name_code, owned_code, proof_keys, translate_code_error
@@ -56,7 +57,7 @@ def activate_member_card(svc: Services, caller: Caller, *, activate_ticket: str,
                          encrypt_code: str | None = None) -> dict[str, Any]:
     """``{card_id, code, membership_number, fields}``; the same answer for every retry."""
     r, settings, wechat = svc.redis, svc.settings, svc.wechat
-    named = name_code(wechat, code=code, encrypt_code=encrypt_code)
+    named = name_code(r, wechat, code=code, encrypt_code=encrypt_code)
     # Linked (when the ownership rests on a new link) only if the activation succeeds.
     with owned_code(r, wechat, caller, named, card_id=card_id,
                     proof_keys=proof_keys(settings)) as facts:
@@ -133,6 +134,8 @@ def _activate(r: redis.Redis, settings: Settings, wechat: WeChatApi, caller: Cal
             if e.errcode == ErrCode.ACTIVATE_TICKET_EXPIRED:
                 raise ticket_expired() from e
             raise translate_code_error(e) from e
+        finally:  # the activation has reached WeChat, or may have
+            forget_member_info(r, card_id, code)
     store_member(r, settings, card_id=card_id, code=code, oa_openid=oa_openid,
                  mp_openid=caller.mp_openid, membership_number=number, fields=fields,
                  source="activation")

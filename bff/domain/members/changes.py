@@ -33,6 +33,7 @@ from bff.domain.members.change_ledger import (
     read_key,
     save,
 )
+from bff.domain.members.info import forget_member_info
 from bff.ground.errors import (
     Conflict,
     NotFound,
@@ -164,6 +165,8 @@ def _change_locked(
     except WeChatApiError as e:
         _forget(r, digest, entry)
         raise refusal(e, CHANGE_REFUSALS) from None
+    finally:  # the change has reached WeChat, or may have
+        forget_member_info(r, card_id, code)
     for kind in KINDS:
         result = int(answer.get(f"result_{kind}") or 0)
         entry[f"result_{kind}"] = result

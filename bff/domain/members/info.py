@@ -1,8 +1,20 @@
-"""The caller's member-card info, from ``/card/membercard/userinfo/get``, owner only."""
+"""The caller's member-card info, from ``/card/membercard/userinfo/get``, owner only.
+
+WeChat's answer for a code is kept a minute (``keys.member_info``), sealed like every personal
+value: a member page opened again, or by many front ends at once, costs the merchant's quota
+once. Whatever changes it calls ``forget_member_info`` once the change has reached WeChat: the
+service's own changes (member updates, activation) once their call has returned, either way,
+and WeChat's pushes about the code when they are handled (``bff.domain.events.handlers``).
+Forgetting writes a new marker, and an answer is kept only if the key still holds what it held
+before WeChat was asked: an answer read before a change is never kept after it. A change WeChat
+makes without a push is seen within ``MEMBER_INFO_SECONDS``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -10,9 +22,62 @@ from bff.domain.card_package import refresh_when_missing
 from bff.domain.holdings import get_holding
 from bff.domain.members.members import get_member, member_code_of, readable_fields
 from bff.domain.ownership import Caller, holdings_of_caller, is_gone, translate_code_error
+from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.ground.errors import Forbidden, NotFound
 from bff.ground.services import Services
+from bff.ground.store import STORE_ERRORS, keys
 from bff.ground.wechat.errors import WeChatApiError
+
+if TYPE_CHECKING:
+    from bff.ground.config import Settings
+    from bff.ground.wechat.api import WeChatApi
+
+log = logging.getLogger(__name__)
+
+MEMBER_INFO_SECONDS = 60
+# A change's marker outlives any userinfo/get in flight (BFF_READ_TIMEOUT's bounds, the
+# client's retries): an answer read before it cannot find the key as it was.
+CHANGED_SECONDS = 60
+_MARKER = "~"  # a change's marker starts with it; a sealed answer never does
+
+# KEYS[1]; ARGV[1] = what the key held before WeChat was asked ('' for nothing), ARGV[2] = the
+# sealed answer, ARGV[3] = its TTL. Kept only if no change came in between.
+_KEEP_IF_UNCHANGED = """
+local now = redis.call('GET', KEYS[1])
+if (now == false and ARGV[1] == '') or now == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1
+end
+return 0
+"""
+
+
+def sealing_context(card_id: str, code: str) -> str:
+    return f"member-info:{card_id}:{code}"
+
+
+def forget_member_info(r: redis.Redis, card_id: str, code: str) -> None:
+    """After a change to the member of ``code`` reached WeChat: the kept answer goes, and none
+    read before now is kept."""
+    r.set(keys.member_info(card_id, code), _MARKER + secrets.token_hex(8), ex=CHANGED_SECONDS)
+
+
+def wechat_member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, card_id: str,
+                       code: str) -> dict[str, Any]:
+    """WeChat's ``membercard/userinfo/get`` answer for ``code``, kept ``MEMBER_INFO_SECONDS``."""
+    key, context = keys.member_info(card_id, code), sealing_context(card_id, code)
+    held = r.get(key) or ""
+    if held and not held.startswith(_MARKER):
+        try:
+            return unseal(settings, held, context)
+        except PersonalDataError:  # sealed under a key since retired: asked again
+            pass
+    info: dict[str, Any] = wechat.membercard_userinfo_get(card_id, code)
+    try:
+        r.eval(_KEEP_IF_UNCHANGED, 1, key, held, seal(settings, info, context),
+               MEMBER_INFO_SECONDS)
+    except STORE_ERRORS as e:  # the answer stands; the next request asks WeChat again
+        log.warning("member info not kept: %s", type(e).__name__)
+    return info
 
 
 def caller_code(r: redis.Redis, caller: Caller, card_id: str) -> str | None:
@@ -45,15 +110,18 @@ def member_info(svc: Services, caller: Caller, card_id: str) -> dict[str, Any]:
     if not code:
         raise NotFound("You hold no member card of this kind")
     try:
-        info = wechat.membercard_userinfo_get(card_id, code)
+        info = wechat_member_info(r, settings, wechat, card_id, code)
     except WeChatApiError as e:
         raise translate_code_error(e) from e
     owner = str(info.get("openid") or "")
     if owner != caller.oa_openid:
         raise Forbidden("This member card belongs to another user")
-    stored = get_member(r, settings, card_id=card_id, code=code)
-    fields = readable_fields(info.get("user_info")) or (stored.fields if stored else {})
-    number = str(info.get("membership_number") or (stored.membership_number if stored else ""))
+    fields = readable_fields(info.get("user_info"))
+    number = str(info.get("membership_number") or "")
+    if not fields or not number:  # what WeChat left out, from the member record
+        stored = get_member(r, settings, card_id=card_id, code=code)
+        fields = fields or (stored.fields if stored else {})
+        number = number or (stored.membership_number if stored else "")
     return {
         "card_id": card_id,
         "code": code,

@@ -79,7 +79,7 @@ class CodeQuery(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Query a code before redemption (check_consume): who holds it, can it be used"""
         svc = services()
-        code = resolve_code(svc.wechat, code=data.get("code"),
+        code = resolve_code(svc.redis, svc.wechat, code=data.get("code"),
                             encrypt_code=data.get("encrypt_code"))
         return redemption.query_for_counter(svc.redis, svc.wechat, code, data.get("card_id"))
 
@@ -104,7 +104,7 @@ class CodeRedeem(MethodView):
         svc = services()
         operator = current_operator()
         account = operator.name != BREAK_GLASS
-        code = resolve_code(svc.wechat, code=data.get("code"),
+        code = resolve_code(svc.redis, svc.wechat, code=data.get("code"),
                             encrypt_code=data.get("encrypt_code"))
         return redemption.redeem_once(
             svc.redis, svc.wechat, card_id=data.get("card_id"), code=code,

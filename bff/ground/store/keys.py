@@ -6,9 +6,10 @@ each group. Each key is documented next to the function that builds it: its type
 holds, and its TTL. The groups, in file order: credentials (below), identity links, card
 holdings, sessions, member cards, activation per ticket, redemption (ledger, lock, in-flight
 consumes, Idempotency-Keys), custom-code import checkpoints, card profiles and the code pool,
-user-info unionids, card events (stream, dedup, dead letters), channel statistics, member
-changes, the catalogue, the demo pages, data-key rotation, the custom-code import lock,
-card messages (broadcasts), operators (accounts, tokens, console sessions) and the audit log.
+decrypted encrypt_codes, user-info unionids, card events (stream, dedup, dead letters), channel
+statistics, member changes, the catalogue, the demo pages, data-key rotation, the custom-code
+import lock, card messages (broadcasts), operators (accounts, tokens, console sessions) and the
+audit log.
 
 Credentials (per appid; one hash tag per appid; ``<kind>`` is ``access_token`` or
 ``ticket:wx_card`` / ``ticket:jsapi``):
@@ -104,6 +105,10 @@ def session(token_id: str) -> str:
 # - ``bff:member-number:<card_id>:<code>`` string, the number given to a code (SET NX), so a
 #   retried activation reuses it; no TTL.
 # - ``bff:plugin:<card_id>:<sha256(outer_str)>`` string, JSON activation-plug-in answer; TTL 300 s.
+# - ``bff:member-info:<card_id>:<code>`` string, WeChat's ``membercard/userinfo/get`` answer,
+#   AES-GCM sealed (context ``member-info:<card_id>:<code>``); TTL 60 s. After a change, a marker
+#   ``~<random>`` (``bff.domain.members.info.forget_member_info``): an answer is kept only over
+#   what the key held before WeChat was asked, so none read before the change; TTL 60 s.
 # Activation per ticket (one hash tag per ticket; ``<t>`` = sha256(activate_ticket)[:32]):
 # - ``bff:{act:<t>}:claim`` string, the redis-py Lock token of the request doing the work
 #   (``bff.domain.once``); TTL 60 s.
@@ -119,6 +124,10 @@ def member(card_id: str, code: str) -> str:
 def members_of(kind: str, openid: str) -> str:
     """``kind`` is ``oa`` or ``mp``."""
     return f"{PREFIX}members:{kind}:{openid}"
+
+
+def member_info(card_id: str, code: str) -> str:
+    return f"{PREFIX}member-info:{card_id}:{code}"
 
 
 def member_sequence(card_id: str) -> str:
@@ -223,6 +232,15 @@ def pool(card_id: str, part: str) -> str:
 # - ``bff:pool-card:<code>`` string, the card_id whose pool the code was loaded into; no TTL.
 def pool_card(code: str) -> str:
     return f"{PREFIX}pool-card:{code}"
+
+
+# Decrypted encrypt_codes (bff.domain.ownership.resolve_code):
+# - ``bff:decrypted:<sha256 of the normalised encrypt_code>`` string, WeChat's answer to
+#   ``card/code/decrypt``: ``=<code>``, or ``!<errcode>`` when it decrypts to no code. An
+#   encrypt_code is its code sealed by WeChat, so the answer never changes; TTL 1 day (10 min
+#   for a refusal).
+def decrypted(digest: str) -> str:
+    return f"{PREFIX}decrypted:{digest}"
 
 
 # User info (bff.domain.ownership.unionid_of):

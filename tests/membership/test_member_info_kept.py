@@ -1,0 +1,84 @@
+"""WeChat's member info is kept a minute, sealed, and forgotten by every change
+(``bff.domain.members.info``): a member page opened again costs no call, and never shows what a
+change has replaced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bff.domain.members.info import forget_member_info, wechat_member_info
+from bff.edges.events import process_pending
+from tests.story import ADMIN, MOBILE, bearer
+
+USERINFO = "card/membercard/userinfo/get"
+
+
+@pytest.fixture
+def member(app, story) -> dict:
+    """An activated member whose pushes so far are handled."""
+    m = story.new_member()
+    assert story.activate(m["token"], m["returned"]).status_code == 200
+    process_pending(app)
+    return {**m, "code": m["returned"]["code"]}
+
+
+def info(client, member: dict) -> dict[str, Any]:
+    res = client.get(f"/v1/membership/cards/{member['card_id']}", headers=bearer(member["token"]))
+    assert res.status_code == 200, res.get_json()
+    return res.get_json()
+
+
+def test_a_member_page_opened_again_asks_wechat_once(story, client, member):
+    before = story.calls(USERINFO)
+    first = info(client, member)
+    assert [info(client, member) for _ in range(3)] == [first] * 3
+    assert first["fields"]["mobile"] == MOBILE and first["has_active"] is True
+    assert story.calls(USERINFO) - before == 1
+
+
+def test_the_kept_answer_is_sealed(client, redis_client, member):
+    info(client, member)
+    kept = redis_client.get(f"bff:member-info:{member['card_id']}:{member['code']}")
+    assert kept and MOBILE not in kept and "openid" not in kept
+    assert 0 < redis_client.ttl(f"bff:member-info:{member['card_id']}:{member['code']}") <= 60
+
+
+def test_a_change_through_the_service_is_seen_at_once(client, member):
+    assert info(client, member)["bonus"] == 0
+    res = client.post(f"/v1/admin/members/{member['card_id']}/{member['code']}/changes",
+                      json={"add_bonus": 10}, headers={**ADMIN, "Idempotency-Key": "k1"})
+    assert res.status_code == 201, res.get_json()
+    assert info(client, member)["bonus"] == 10
+
+
+def test_a_change_made_elsewhere_is_seen_once_its_push_is_handled(app, client, member):
+    assert info(client, member)["balance"] == 0
+    with app.app_context():  # the merchant's other system calls WeChat itself
+        app.extensions["bff"].wechat.membercard_updateuser(
+            {"card_id": member["card_id"], "code": member["code"], "add_balance": 250})
+    assert process_pending(app).get("done") == 1  # update_member_card
+    assert info(client, member)["balance"] == 250
+
+
+class Racing:
+    """WeChat's answer is read; a change lands (and is forgotten) before the answer is back."""
+
+    def __init__(self, redis_client: Any, bonus: int, change: bool) -> None:
+        self.redis, self.bonus, self.change, self.calls = redis_client, bonus, change, 0
+
+    def membercard_userinfo_get(self, card_id: str, code: str) -> dict[str, Any]:
+        self.calls += 1
+        if self.change:
+            forget_member_info(self.redis, card_id, code)
+        return {"openid": "oa", "bonus": self.bonus}
+
+
+def test_an_answer_read_before_a_change_is_not_kept_after_it(app, redis_client):
+    settings = app.extensions["bff"].settings
+    stale = Racing(redis_client, bonus=1, change=True)
+    assert wechat_member_info(redis_client, settings, stale, "c1", "123")["bonus"] == 1
+    fresh = Racing(redis_client, bonus=2, change=False)
+    assert wechat_member_info(redis_client, settings, fresh, "c1", "123")["bonus"] == 2
+    assert fresh.calls == 1  # the stale answer was not kept
