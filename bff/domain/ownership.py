@@ -42,6 +42,7 @@ import redis
 
 from bff.domain.holdings import Holding, get_holding, holdings_of, record_holding
 from bff.domain.identity import IdentityConflict, find_identity, link_conflicts, link_openids
+from bff.domain.pool import pool_card_of
 from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
 from bff.ground.store import STORE_ERRORS, keys
 from bff.ground.wechat.api import normalise_encrypt_code
@@ -179,19 +180,22 @@ class CodeFacts:
     # another channel), "gift" (from a friend), "" (no push seen yet); and when (CreateTime).
     receipt: str = ""
     received_at: int = 0
+    recorded: Holding | None = None  # the holding these facts were read from
 
 
-def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None,
-               *, pool_card: str | None = None) -> CodeFacts:
-    """The facts of ``code``; 404 when WeChat knows no such code, or not as a code of card_id."""
+def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None) -> CodeFacts:
+    """The facts of ``code``; 404 when WeChat knows no such code, or not as a code of card_id.
+
+    WeChat is asked only when no holding is recorded, with ``card_id`` or, when none is given,
+    the card whose pool the code was loaded into (a custom code needs its card_id)."""
     h = get_holding(r, code)
     if h and h.oa_openid and h.card_id:
         facts = CodeFacts(card_id=h.card_id, code=code, oa_openid=h.oa_openid, status=h.status,
                           can_consume=h.status == "NORMAL", outer_str=h.outer_str,
-                          receipt=h.receipt, received_at=h.received_at)
+                          receipt=h.receipt, received_at=h.received_at, recorded=h)
     else:
         try:
-            info = wechat.code_get(code, card_id=card_id or pool_card)
+            info = wechat.code_get(code, card_id=card_id or pool_card_of(r, code))
         except WeChatApiError as e:
             raise translate_code_error(e) from None
         facts = CodeFacts(card_id=str((info.get("card") or {}).get("card_id") or card_id or ""),
@@ -419,11 +423,18 @@ def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True)
         forget = getattr(caller, "forget_oa_openid", None)
         if forget is not None:
             forget()
-    if record:
+    if record and not _recorded(claim.facts, caller):
         facts = claim.facts
         record_holding(r, Holding(card_id=facts.card_id, code=facts.code,
                                   oa_openid=facts.oa_openid, mp_openid=caller.mp_openid or "",
                                   status=facts.status, outer_str=facts.outer_str))
+
+
+def _recorded(facts: CodeFacts, caller: Caller) -> bool:
+    """The holding the facts were read from already says all a new record would (the facts
+    are that holding's, and it names the caller's Mini Program openid): nothing to write."""
+    held = facts.recorded
+    return held is not None and (not caller.mp_openid or held.mp_openid == caller.mp_openid)
 
 
 PENDING_SECONDS = 120  # longer than any one request's upstream calls with their retries
@@ -474,12 +485,11 @@ def settling(r: redis.Redis, caller: Caller, claim: Claim, *,
 
 @contextmanager
 def owned_code(r: redis.Redis, wechat: WeChatApi, caller: Caller, named: NamedCode, *,
-               card_id: str | None, proof_keys: tuple[bytes, ...],
-               pool_card: str | None = None) -> Iterator[CodeFacts]:
+               card_id: str | None, proof_keys: tuple[bytes, ...]) -> Iterator[CodeFacts]:
     """``with owned_code(...) as facts:`` the facts of a code the caller owns, else the refusal
     (404 unknown, 403 another user's, 409 not resolvable yet). When the block succeeds, the
     claim is settled (link, holding); when it raises, nothing is written."""
-    facts = code_facts(r, wechat, named.code, card_id, pool_card=pool_card)
+    facts = code_facts(r, wechat, named.code, card_id)
     claim = check_owner(r, wechat, caller, facts, proof_keys=proof_keys,
                         encrypted=named.encrypted)
     with settling(r, caller, claim):

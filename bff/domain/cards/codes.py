@@ -9,7 +9,7 @@ from __future__ import annotations
 import redis
 
 from bff.domain.ownership import holdings_of_caller, is_hidden, name_code, owned_code, proof_keys
-from bff.domain.pool import mark_pool_code_received, pool_card_of
+from bff.domain.pool import mark_pool_code_received
 from bff.domain.profiles import get_profile
 from bff.domain.sessions.user import SessionUser
 from bff.ground.services import Services
@@ -20,8 +20,8 @@ def decrypt_for_owner(svc: Services, user: SessionUser, encrypt_code: str,
     r, settings, wechat = svc.redis, svc.settings, svc.wechat
     named = name_code(r, wechat, encrypt_code=encrypt_code)
     code = named.code
-    with owned_code(r, wechat, user, named, card_id=card_id, proof_keys=proof_keys(settings),
-                    pool_card=None if card_id else pool_card_of(r, code)) as facts:
+    with owned_code(r, wechat, user, named, card_id=card_id,
+                    proof_keys=proof_keys(settings)) as facts:
         if get_profile(r, facts.card_id).code_mode == "pool":
             mark_pool_code_received(r, facts.card_id, code)
     return {"card_id": facts.card_id, "code": code, "user_card_status": facts.status,
