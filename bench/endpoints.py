@@ -64,6 +64,7 @@ def encrypt_code(base: str, token: str, oa_openid: str, card_id: str) -> str:
 
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=2, connections=32)
+    p.add_argument("--only", default="", help="only the endpoints whose name holds this text")
     a = p.parse_args()
     require_wrk()
     with common.stack() as started:
@@ -108,7 +109,7 @@ def main() -> None:
             return run_wrk(bff.url + path, seconds=seconds, connections=a.connections,
                            threads=a.wrk_threads, body=json_body, token=bearer, method=method)
 
-        runs = common.in_rounds([*targets, pushes], measure, a)
+        runs = common.in_rounds([t for t in (*targets, pushes) if a.only in t], measure, a)
         r.close()
     over = []
     for name, rs in runs.items():

@@ -47,7 +47,7 @@ def _from_hash(h: dict[str, str]) -> Holding:
 
 
 def get_holding(r: redis.Redis, code: str) -> Holding | None:
-    h = r.hgetall(keys.holding(code))
+    [h] = coalesce.send(r, lambda pipe: [pipe.hgetall(keys.holding(code))])
     return _from_hash(h) if h else None
 
 

@@ -44,7 +44,7 @@ from bff.domain.holdings import Holding, get_holding, holdings_of, record_holdin
 from bff.domain.identity import IdentityConflict, find_identity, link_conflicts, link_openids
 from bff.domain.pool import pool_card_of
 from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
-from bff.ground.store import STORE_ERRORS, keys
+from bff.ground.store import STORE_ERRORS, coalesce, keys
 from bff.ground.wechat.api import normalise_encrypt_code
 from bff.ground.wechat.errors import (
     Busy,
@@ -139,7 +139,7 @@ def resolve_code(r: redis.Redis, wechat: WeChatApi, *, code: str | None = None,
         raise BadRequest("give either code or encrypt_code")
     normalised = normalise_encrypt_code(encrypt_code)
     key = keys.decrypted(hashlib.sha256(normalised.encode()).hexdigest())
-    known = r.get(key)
+    [known] = coalesce.send(r, lambda pipe: [pipe.get(key)])
     if known is None:
         known = _decrypt(wechat, normalised)
         try:

@@ -25,7 +25,7 @@ from bff.domain.ownership import Caller, holdings_of_caller, is_gone, translate_
 from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.ground.errors import Forbidden, NotFound
 from bff.ground.services import Services
-from bff.ground.store import STORE_ERRORS, keys
+from bff.ground.store import STORE_ERRORS, coalesce, keys
 from bff.ground.wechat.errors import WeChatApiError
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ def wechat_member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, ca
                        code: str) -> dict[str, Any]:
     """WeChat's ``membercard/userinfo/get`` answer for ``code``, kept ``MEMBER_INFO_SECONDS``."""
     key, context = keys.member_info(card_id, code), sealing_context(card_id, code)
-    held = r.get(key) or ""
+    [held] = coalesce.send(r, lambda pipe: [pipe.get(key)])
+    held = held or ""
     if held and not held.startswith(_MARKER):
         try:
             return unseal(settings, held, context)

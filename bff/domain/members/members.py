@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from bff.domain.personal import PersonalDataError, seal, unseal
-from bff.ground.store import keys
+from bff.ground.store import coalesce, keys
 
 if TYPE_CHECKING:
     from bff.ground.config import Settings
@@ -159,12 +159,12 @@ def member_code_of(
     r: redis.Redis, card_id: str, *, oa_openid: str | None, mp_openid: str | None
 ) -> str | None:
     """The code of ``card_id`` a user became a member with, from the member indexes."""
-    for kind, openid in (("oa", oa_openid), ("mp", mp_openid)):
-        if openid:
-            code = r.hget(keys.members_of(kind, openid), card_id)
-            if code:
-                return code
-    return None
+    indexes = [keys.members_of(kind, openid)
+               for kind, openid in (("oa", oa_openid), ("mp", mp_openid)) if openid]
+    if not indexes:
+        return None
+    found = coalesce.send(r, lambda pipe: [pipe.hget(index, card_id) for index in indexes])
+    return next((code for code in found if code), None)
 
 
 def find_members(
