@@ -45,9 +45,12 @@ def run_wrk(url: str, *, seconds: float, connections: int = 64, threads: int = 1
 
 
 def run_wrk_requests(base: str, lines: list[tuple[str, str, str, str]], *, seconds: float,
-                     connections: int = 64, threads: int = 1) -> dict:
+                     connections: int = 64, threads: int = 1, in_order: bool = False) -> dict:
     """Load ``base`` cycling through ``lines`` (path, token or "", expected substring or "",
-    JSON body); every answer is checked against its own line (``mismatches``)."""
+    JSON body); every answer is checked against its own line (``mismatches``). ``in_order``
+    (one thread): from the first line on, so the first ``n`` + in-flight lines are the ones
+    sent; otherwise each thread starts at a random line."""
+    assert not (in_order and threads != 1), "in order takes one wrk thread"
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
         for path, token, expect, body in lines:
             assert "\t" not in token + expect + body and "\n" not in body
@@ -57,7 +60,9 @@ def run_wrk_requests(base: str, lines: list[tuple[str, str, str, str]], *, secon
         out = subprocess.run(
             [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
              "--timeout", "15s", "-s", MANY, base],
-            env={**os.environ, "WRK_REQUESTS": f.name}, capture_output=True, text=True,
+            env={**os.environ, "WRK_REQUESTS": f.name, **({"WRK_IN_ORDER": "1"} if in_order
+                                                          else {})},
+            capture_output=True, text=True,
             check=True, timeout=seconds + 60,
         ).stdout
     finally:
