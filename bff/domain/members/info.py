@@ -20,7 +20,7 @@ import redis
 
 from bff.domain.card_package import refresh_when_missing
 from bff.domain.holdings import get_holding
-from bff.domain.members.members import get_member, member_code_of, readable_fields
+from bff.domain.members.members import member_code_of, read_member, readable_fields
 from bff.domain.ownership import Caller, holdings_of_caller, is_gone, translate_code_error
 from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.ground.errors import Forbidden, NotFound
@@ -120,7 +120,7 @@ def member_info(svc: Services, caller: Caller, card_id: str) -> dict[str, Any]:
     fields = readable_fields(info.get("user_info"))
     number = str(info.get("membership_number") or "")
     if not fields or not number:  # what WeChat left out, from the member record
-        stored = get_member(r, settings, card_id=card_id, code=code)
+        stored = read_member(r, settings, card_id=card_id, code=code)
         fields = fields or (stored.fields if stored else {})
         number = number or (stored.membership_number if stored else "")
     return {

@@ -137,8 +137,19 @@ def store_member(
 
 
 def get_member(r: redis.Redis, settings: Settings, *, card_id: str, code: str) -> Member | None:
-    """The member record with its fields unsealed, or None."""
-    h = r.hgetall(keys.member(card_id, code))
+    """The member record with its fields unsealed, or None (``r`` may be a pipeline under
+    WATCH)."""
+    return _member(settings, card_id, code, r.hgetall(keys.member(card_id, code)))
+
+
+def read_member(r: redis.Redis, settings: Settings, *, card_id: str, code: str
+                ) -> Member | None:
+    """``get_member`` on a client, its read sent with concurrent requests' (``coalesce``)."""
+    [h] = coalesce.send(r, lambda pipe: [pipe.hgetall(keys.member(card_id, code))])
+    return _member(settings, card_id, code, h)
+
+
+def _member(settings: Settings, card_id: str, code: str, h: dict[str, Any]) -> Member | None:
     if not h:
         return None
     fields_: dict[str, Any] = {}
