@@ -19,6 +19,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from bff.edges.http.bearer import bearer_token
 from bff.edges.http.openapi import METRICS_SCHEME, documents
+from bff.ground import store
 from bff.ground.errors import NotFound, ServiceUnavailable, Unauthorized
 from bff.ground.metrics import REGISTRY
 from bff.ground.services import services
@@ -53,7 +54,7 @@ class Ready(MethodView):
         """Ready to serve: Redis reachable and configuration loaded"""
         svc = services()
         try:
-            svc.redis.ping()
+            store.ping(svc.redis)
         except STORE_ERRORS:
             raise ServiceUnavailable("Redis is unreachable", retry_after=5) from None
         return {"status": "ready", "redis": "ok", "sandbox": svc.settings.sandbox}

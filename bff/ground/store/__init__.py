@@ -23,6 +23,8 @@ from redis.exceptions import (
 )
 from redis.retry import Retry
 
+from bff.ground.store import coalesce
+
 log = logging.getLogger(__name__)
 
 # URL scheme -> the scheme redis-py's cluster client reads.
@@ -138,3 +140,14 @@ return 0
 def release_claim(r: redis.Redis, key: str, owner: str) -> bool:
     """Delete a ``SET NX`` claim only if ``owner`` still holds it (never another's)."""
     return bool(r.eval(_RELEASE, 1, key, owner))
+
+
+def ping(r: Any) -> None:
+    """Is the store there (readiness)? On one server the PING goes with concurrent requests'
+    commands (``coalesce``): alone, under load, its round trip gave ``/readyz`` a p99 three
+    times its median. On a cluster it is sent directly: redis-py's cluster pipeline refuses
+    PING (tests/security/test_review5_readyz_cluster.py)."""
+    if isinstance(r, RedisCluster):
+        r.ping()
+        return
+    coalesce.send(r, lambda pipe: [pipe.ping()])
