@@ -95,6 +95,10 @@ def main() -> None:
             "GET /v1/cards/mine": ("GET", "/v1/cards/mine", None, token),
             "GET /v1/membership/cards/{card_id}": ("GET", f"/v1/membership/cards/{member}",
                                                    None, token),
+            "POST /v1/membership/activation-plugin": (
+                "POST", "/v1/membership/activation-plugin",
+                {"card_id": member, "outer_str": "member-page"}, token),
+            "GET /metrics": ("GET", "/metrics", None, None),  # open in sandbox mode
         }
         pushes = "POST /wechat/events (safe)"
 

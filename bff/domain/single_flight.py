@@ -17,7 +17,7 @@ from typing import Any
 from redis.exceptions import LockError
 
 from bff.ground.errors import ServiceUnavailable
-from bff.ground.store import keys
+from bff.ground.store import coalesce, keys
 
 CLAIM_SECONDS = 10  # longer than one upstream call with its retries
 WAIT_SECONDS = 10.0
@@ -28,8 +28,9 @@ def filled(r: Any, key: str, fill: Callable[[], tuple[str, int]], *,
            wait_seconds: float | None = None) -> str:
     """The value at ``key``, else ``fill()``'s ``(value, ttl seconds)``, stored, asked once."""
     deadline = time.monotonic() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    # The hot path, a warm cache: read with concurrent requests' commands (coalesce)
+    [value] = coalesce.send(r, lambda pipe: [pipe.get(key)])
     while True:
-        value = r.get(key)
         if value is not None:
             return value
         claim = r.lock(keys.filling(key), timeout=CLAIM_SECONDS)
@@ -49,3 +50,4 @@ def filled(r: Any, key: str, fill: Callable[[], tuple[str, int]], *,
             raise ServiceUnavailable("WeChat is being asked about this already; retry shortly",
                                      retry_after=1)
         time.sleep(POLL_SECONDS)
+        value = r.get(key)
