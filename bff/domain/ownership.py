@@ -128,7 +128,8 @@ def resolve_code(r: redis.Redis, wechat: WeChatApi, *, code: str | None = None,
     """The real code: ``code`` as given, or ``encrypt_code`` decrypted (normalised once by
     ``normalise_encrypt_code``). A value WeChat cannot decrypt names no code: 404, as an unknown
     code is (any string may be an encrypt_code, so the spec cannot call it malformed; a 400
-    would be an answer the spec does not predict).
+    would be an answer the spec does not predict). WeChat's other errors are the app's to
+    answer (``wechat_failure``).
 
     An encrypt_code is its code sealed by WeChat: the answer never changes, so WeChat's answer,
     either way, is kept (``keys.decrypted``). A page opened again, or a retry, costs no call of
@@ -152,14 +153,20 @@ def resolve_code(r: redis.Redis, wechat: WeChatApi, *, code: str | None = None,
     return known[1:]
 
 
+# WeChat's errcodes that say the encrypt_code itself names no code: kept as such. Any other
+# (this instance's IP not whitelisted, the API not authorised, a token refused...) says nothing
+# about the encrypt_code and is the app's to answer (502), never kept.
+NO_SUCH_ENCRYPT_CODE = frozenset({ErrCode.INVALID_SERIAL_CODE, ErrCode.INVALID_ENCODING})
+
+
 def _decrypt(wechat: WeChatApi, encrypt_code: str) -> str:
     """WeChat's answer to ``card/code/decrypt`` as ``keys.decrypted`` keeps it."""
     try:
         answer = wechat.code_decrypt(encrypt_code)
-    except (TokenInvalid, QuotaExceeded, Busy):
-        raise
     except WeChatApiError as e:
-        return f"!{e.errcode}"
+        if e.errcode in NO_SUCH_ENCRYPT_CODE:
+            return f"!{e.errcode}"
+        raise
     real = str(answer.get("code") or "")
     if not real:
         raise BadRequest("the encrypt_code did not decrypt to a card code")

@@ -41,6 +41,7 @@ import redis
 
 from bff.domain import once
 from bff.domain.holdings import get_holding, set_status
+from bff.domain.members.info import forget_member_info
 from bff.domain.ownership import ALREADY_REDEEMED, translate_code_error
 from bff.ground.errors import Conflict
 from bff.ground.metrics import REDEMPTIONS
@@ -244,6 +245,8 @@ def _redeem_as_owner(
                 return settled, False
         REDEMPTIONS.labels(channel, "refused").inc()
         raise translate_code_error(e) from None
+    finally:  # it has reached WeChat, or may have: a member card's status changes
+        forget_member_info(r, resolved, code)
     entry["openid"] = answer.get("openid") or entry["openid"]
     stored = _write(r, entry, token, proven=True)
     if get_holding(r, code) is not None:

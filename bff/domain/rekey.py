@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from bff.domain.members.info import MARKER as MEMBER_INFO_MARKER
 from bff.domain.members.info import sealing_context as member_info_context
 from bff.domain.members.members import sealing_context as member_context
 from bff.domain.personal import PersonalDataError, reseal
@@ -48,6 +49,7 @@ class Sealed:
     field: str | None  # the hash field holding the blob; None: the key is a string
     context: Callable[[str], str]
     legacy: bool = False  # also the pre-v1 session_key format
+    marker: str = ""  # values starting with it are placeholders, not sealed (never resealed)
 
 
 def _member(key: str) -> str:  # bff:member:<card_id>:<code>
@@ -69,7 +71,7 @@ def _activation(key: str) -> str:  # bff:{act:<t>}:result, sealed with context a
 SEALED = (
     Sealed(keys.member("*", "*"), "fields", _member),
     Sealed(keys.activation_result("*"), None, _activation),
-    Sealed(keys.member_info("*", "*"), None, _member_info),
+    Sealed(keys.member_info("*", "*"), None, _member_info, marker=MEMBER_INFO_MARKER),
     Sealed(keys.session("*"), "sk", lambda _key: SESSION_KEY_CONTEXT, legacy=True),
 )
 
@@ -209,7 +211,7 @@ def _reseal_one(r: redis.Redis, settings: Settings, key: str, kind: Sealed) -> s
             blob = r.get(key) if kind.field is None else r.hget(key, kind.field)
         except redis.ResponseError:  # WRONGTYPE: not ours after all
             return None
-        if not blob:
+        if not blob or (kind.marker and blob.startswith(kind.marker)):
             return None
         try:
             fresh = reseal(settings, blob, kind.context(key), legacy=kind.legacy)

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from bff.domain.members import info as info_module
 from bff.domain.members.info import forget_member_info, wechat_member_info
 from bff.edges.events import process_pending
+from bff.ground.wechat.errors import WeChatUnavailable
 from tests.story import ADMIN, MOBILE, bearer
 
 USERINFO = "card/membercard/userinfo/get"
@@ -82,3 +84,25 @@ def test_an_answer_read_before_a_change_is_not_kept_after_it(app, redis_client):
     fresh = Racing(redis_client, bonus=2, change=False)
     assert wechat_member_info(redis_client, settings, fresh, "c1", "123")["bonus"] == 2
     assert fresh.calls == 1  # the stale answer was not kept
+
+
+class Failing:
+    def membercard_userinfo_get(self, card_id: str, code: str) -> dict[str, Any]:
+        raise WeChatUnavailable("timeout", "/card/membercard/userinfo/get")
+
+
+def test_a_failed_call_leaves_no_lease_behind(app, redis_client):
+    settings = app.extensions["bff"].settings
+    with pytest.raises(WeChatUnavailable):
+        wechat_member_info(redis_client, settings, Failing(), "c1", "123")
+    assert redis_client.get("bff:member-info:c1:123") is None  # the next request asks at once
+
+
+def test_a_lease_whose_request_died_is_waited_for_a_moment_only(app, redis_client, monkeypatch):
+    settings = app.extensions["bff"].settings
+    monkeypatch.setattr(info_module, "WAIT_SECONDS", 0.1)
+    redis_client.set("bff:member-info:c1:123", "~ask:0123456789abcdef", ex=60)  # a crashed asker
+    fresh = Racing(redis_client, bonus=3, change=False)
+    assert wechat_member_info(redis_client, settings, fresh, "c1", "123")["bonus"] == 3
+    assert wechat_member_info(redis_client, settings, fresh, "c1", "123")["bonus"] == 3
+    assert fresh.calls == 1  # asked once, then kept

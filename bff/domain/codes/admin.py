@@ -10,6 +10,7 @@ import redis
 from bff.domain.card_package import reconcile_user_cards
 from bff.domain.catalogue import UNKNOWN_CARD
 from bff.domain.holdings import get_holding, rename_code, set_status
+from bff.domain.members.info import forget_member_info
 from bff.domain.members.members import get_member, store_member
 from bff.domain.ownership import CODE_REFUSALS
 from bff.ground.errors import NotFound, Refusals, Unprocessable, refusal
@@ -38,6 +39,8 @@ def make_unavailable(r: redis.Redis, wechat: WeChatApi, *, card_id: str, code: s
         wechat.code_unavailable(code, card_id=card_id, reason=reason)
     except WeChatApiError as e:
         raise _refused(e) from None
+    finally:  # it has reached WeChat, or may have (WeChat pushes nothing for it)
+        forget_member_info(r, card_id, code)
     if get_holding(r, code) is not None:
         set_status(r, code, "UNAVAILABLE")
     return {"card_id": card_id, "code": code, "user_card_status": "UNAVAILABLE"}

@@ -1,19 +1,27 @@
 """The caller's member-card info, from ``/card/membercard/userinfo/get``, owner only.
 
 WeChat's answer for a code is kept a minute (``keys.member_info``), sealed like every personal
-value: a member page opened again, or by many front ends at once, costs the merchant's quota
-once. Whatever changes it calls ``forget_member_info`` once the change has reached WeChat: the
-service's own changes (member updates, activation) once their call has returned, either way,
-and WeChat's pushes about the code when they are handled (``bff.domain.events.handlers``).
-Forgetting writes a new marker, and an answer is kept only if the key still holds what it held
-before WeChat was asked: an answer read before a change is never kept after it. A change WeChat
-makes without a push is seen within ``MEMBER_INFO_SECONDS``.
+value: a member page opened again costs the merchant's quota once a minute, and front ends
+asking at once share one call. Whatever changes it calls ``forget_member_info`` once the change
+has reached WeChat: the service's own changes (member updates, activation, a code made
+unavailable, a redemption) once their call has returned, either way, and WeChat's pushes about
+the code when they are handled (``bff.domain.events.handlers``). A change WeChat makes without
+a push is seen within ``MEMBER_INFO_SECONDS``.
+
+The key holds the sealed answer, a change's marker (``~chg:<random>``) or the lease of the
+request asking WeChat (``~ask:<random>``). A request that finds no answer takes a lease over
+what it found (compare-and-set) before asking; its answer is kept only over its own lease. A
+change replaces the lease with its marker, and an expired or evicted lease is no longer there:
+an answer read before a change is never kept after it. Requests that find another's lease wait
+``WAIT_SECONDS`` for its answer before asking themselves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -25,7 +33,7 @@ from bff.domain.ownership import Caller, holdings_of_caller, is_gone, translate_
 from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.ground.errors import Forbidden, NotFound
 from bff.ground.services import Services
-from bff.ground.store import STORE_ERRORS, coalesce, keys
+from bff.ground.store import STORE_ERRORS, coalesce, keys, release_claim
 from bff.ground.wechat.errors import WeChatApiError
 
 if TYPE_CHECKING:
@@ -35,14 +43,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEMBER_INFO_SECONDS = 60
-# A change's marker outlives any userinfo/get in flight (BFF_READ_TIMEOUT's bounds, the
-# client's retries): an answer read before it cannot find the key as it was.
-CHANGED_SECONDS = 60
-_MARKER = "~"  # a change's marker starts with it; a sealed answer never does
+CHANGED_SECONDS = 60  # a change's marker and a lease
+MARKER = "~"  # a change's marker and a lease start with it; a sealed answer never does
+_CHANGED, _ASKING = MARKER + "chg:", MARKER + "ask:"
+WAIT_SECONDS = 2.0  # for another request's answer (one userinfo/get, as a rule)
+POLL_SECONDS = 0.02
+_TRIES = 5  # leases taken over a key that changed in between, before asking without one
 
-# KEYS[1]; ARGV[1] = what the key held before WeChat was asked ('' for nothing), ARGV[2] = the
-# sealed answer, ARGV[3] = its TTL. Kept only if no change came in between.
-_KEEP_IF_UNCHANGED = """
+# KEYS[1]; ARGV[1] = what the key should hold ('' for nothing), ARGV[2] = the new value,
+# ARGV[3] = its TTL. Taking a lease (over nothing, a marker, an unreadable answer, a lease
+# given up on) and keeping an answer (over this request's own lease, never over nothing).
+_SET_IF_UNCHANGED = """
 local now = redis.call('GET', KEYS[1])
 if (now == false and ARGV[1] == '') or now == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1
@@ -56,9 +67,14 @@ def sealing_context(card_id: str, code: str) -> str:
 
 
 def forget_member_info(r: redis.Redis, card_id: str, code: str) -> None:
-    """After a change to the member of ``code`` reached WeChat: the kept answer goes, and none
-    read before now is kept."""
-    r.set(keys.member_info(card_id, code), _MARKER + secrets.token_hex(8), ex=CHANGED_SECONDS)
+    """After a change to the member of ``code`` reached WeChat: the kept answer goes, and no
+    answer asked for before now is kept. A store failure is logged (the answer may then show
+    for up to ``MEMBER_INFO_SECONDS``), never raised over the change's own outcome."""
+    try:
+        r.set(keys.member_info(card_id, code), _CHANGED + secrets.token_hex(8),
+              ex=CHANGED_SECONDS)
+    except STORE_ERRORS as e:
+        log.warning("member info not forgotten: %s", type(e).__name__)
 
 
 def wechat_member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, card_id: str,
@@ -66,18 +82,39 @@ def wechat_member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, ca
     """WeChat's ``membercard/userinfo/get`` answer for ``code``, kept ``MEMBER_INFO_SECONDS``."""
     key, context = keys.member_info(card_id, code), sealing_context(card_id, code)
     [held] = coalesce.send(r, lambda pipe: [pipe.get(key)])
-    held = held or ""
-    if held and not held.startswith(_MARKER):
-        try:
-            return unseal(settings, held, context)
-        except PersonalDataError:  # sealed under a key since retired: asked again
-            pass
-    info: dict[str, Any] = wechat.membercard_userinfo_get(card_id, code)
+    lease = _ASKING + secrets.token_hex(8)
+    give_up_waiting = time.monotonic() + WAIT_SECONDS
+    tries = 0
+    while True:
+        if held and not held.startswith(MARKER):
+            try:
+                return unseal(settings, held, context)
+            except PersonalDataError:  # sealed under a key since retired: asked again
+                pass
+        elif held and held.startswith(_ASKING) and time.monotonic() < give_up_waiting:
+            time.sleep(POLL_SECONDS)  # another request is asking: its answer is coming
+            held = r.get(key)
+            continue
+        if r.eval(_SET_IF_UNCHANGED, 1, key, held or "", lease, CHANGED_SECONDS):
+            break
+        tries += 1
+        if tries == _TRIES:
+            lease = ""  # the key keeps changing: ask, keep nothing
+            break
+        held = r.get(key)  # it changed in between: look again
     try:
-        r.eval(_KEEP_IF_UNCHANGED, 1, key, held, seal(settings, info, context),
-               MEMBER_INFO_SECONDS)
-    except STORE_ERRORS as e:  # the answer stands; the next request asks WeChat again
-        log.warning("member info not kept: %s", type(e).__name__)
+        info: dict[str, Any] = wechat.membercard_userinfo_get(card_id, code)
+    except BaseException:
+        if lease:
+            with contextlib.suppress(*STORE_ERRORS):
+                release_claim(r, key, lease)  # the next request asks at once
+        raise
+    if lease:
+        try:
+            r.eval(_SET_IF_UNCHANGED, 1, key, lease, seal(settings, info, context),
+                   MEMBER_INFO_SECONDS)
+        except STORE_ERRORS as e:  # the answer stands; the next request asks WeChat again
+            log.warning("member info not kept: %s", type(e).__name__)
     return info
 
 
