@@ -45,6 +45,8 @@ def read_collapsed(path: str, top: int) -> None:
     total = 0
     for line in open(path):
         stack, _, count = line.rstrip().rpartition(" ")
+        if not count.isdigit():  # a frame's text broken over lines by py-spy
+            continue
         n = int(count)
         total += n
         frames = stack.split(";")
@@ -71,7 +73,8 @@ def _short(frame: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--endpoint", choices=("add-card", "me", "ack", "bare"), default="add-card",
+    p.add_argument("--endpoint", choices=("add-card", "me", "decrypt", "member", "ack", "bare"),
+                   default="add-card",
                    help="ack: safe-mode event pushes, each unique (bench/events.py); bare: "
                         "bench/bare_app.py's constant JSON on the same line, for comparison")
     p.add_argument("--connections", type=int, default=64)
@@ -84,13 +87,26 @@ def main() -> None:
             server = started.web("bench.bare_app:app", WEB_CONCURRENCY="1")
             token, body = "-", {}
         else:
-            server = started.web(WEB_CONCURRENCY="1", BFF_PUSH_MODE="compat")
-            token, body, _ = setup_user(server.url)
+            # one user makes every request (bench/endpoints.py): its limits raised
+            server = started.web(WEB_CONCURRENCY="1", BFF_PUSH_MODE="compat",
+                                 BFF_LIMIT_USER="100000000/minute",
+                                 BFF_LIMIT_ADDRESS="100000000/minute",
+                                 BFF_LIMIT_USER_FAILURES="100000000/minute")
+            token, body, oa = setup_user(server.url)
         base = server.url
         pid = worker_pid(server.proc.pid)
         url, method = f"{base}/v1/cards/add-card", "POST"
         if a.endpoint == "me":
             url, method, body = f"{base}/v1/me", "GET", {}
+        elif a.endpoint in ("decrypt", "member"):  # as bench/endpoints.py measures them
+            from bench.endpoints import encrypt_code, member_card
+
+            member = member_card(base, token, oa)
+            # its first decrypt links the user to their OA openid (the cardExt proof)
+            code = encrypt_code(base, token, oa, body["cards"][0]["card_id"])
+            url, body = f"{base}/v1/cards/codes/decrypt", {"encrypt_code": code}
+            if a.endpoint == "member":
+                url, method, body = f"{base}/v1/membership/cards/{member}", "GET", {}
 
         def load(seconds: float) -> dict:
             if a.endpoint == "ack":  # 3,000 unique pushes a second is more than one worker takes
