@@ -14,6 +14,11 @@ what it found (compare-and-set) before asking; its answer is kept only over its 
 change replaces the lease with its marker, and an expired or evicted lease is no longer there:
 an answer read before a change is never kept after it. Requests that find another's lease wait
 ``WAIT_SECONDS`` for its answer before asking themselves.
+
+An answer is kept ``REFRESH_SECONDS`` past its minute: the first request after the minute
+(a claim at ``keys.member_info_refresh``) asks WeChat again and keeps the new answer over the
+old one (compare-and-set: not over a change's marker), while the others are answered with the
+old one meanwhile. So the minute's end is not a moment when every request waits for WeChat.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEMBER_INFO_SECONDS = 60
+REFRESH_SECONDS = 15  # kept this much longer, for one request to refresh it meanwhile
 CHANGED_SECONDS = 60  # a change's marker and a lease
 MARKER = "~"  # a change's marker and a lease start with it; a sealed answer never does
 _CHANGED, _ASKING = MARKER + "chg:", MARKER + "ask:"
@@ -81,7 +87,18 @@ def wechat_member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, ca
                        code: str) -> dict[str, Any]:
     """WeChat's ``membercard/userinfo/get`` answer for ``code``, kept ``MEMBER_INFO_SECONDS``."""
     key, context = keys.member_info(card_id, code), sealing_context(card_id, code)
-    [held] = coalesce.send(r, lambda pipe: [pipe.get(key)])
+    held, ttl_ms = coalesce.send(r, lambda pipe: [pipe.get(key), pipe.pttl(key)])
+    if held and not held.startswith(MARKER):
+        try:
+            kept: dict[str, Any] | None = unseal(settings, held, context)
+        except PersonalDataError:  # sealed under a key since retired: asked again below
+            kept = None
+        if kept is not None:
+            if ttl_ms > REFRESH_SECONDS * 1000 or not r.set(
+                    keys.member_info_refresh(card_id, code), "1", nx=True,
+                    ex=REFRESH_SECONDS):
+                return kept
+            return _ask(r, settings, wechat, card_id, code, over=held)  # this one refreshes
     lease = _ASKING + secrets.token_hex(8)
     give_up_waiting = time.monotonic() + WAIT_SECONDS
     tries = 0
@@ -102,17 +119,26 @@ def wechat_member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, ca
             lease = ""  # the key keeps changing: ask, keep nothing
             break
         held = r.get(key)  # it changed in between: look again
+    return _ask(r, settings, wechat, card_id, code, over=lease)
+
+
+def _ask(r: redis.Redis, settings: Settings, wechat: WeChatApi, card_id: str, code: str, *,
+         over: str) -> dict[str, Any]:
+    """WeChat's answer, kept only if the key still holds ``over`` (this request's lease, or the
+    answer it refreshes); a lease is given back when WeChat fails."""
+    key = keys.member_info(card_id, code)
     try:
         info: dict[str, Any] = wechat.membercard_userinfo_get(card_id, code)
     except BaseException:
-        if lease:
+        if over.startswith(_ASKING):
             with contextlib.suppress(*STORE_ERRORS):
-                release_claim(r, key, lease)  # the next request asks at once
+                release_claim(r, key, over)  # the next request asks at once
         raise
-    if lease:
+    if over:
         try:
-            r.eval(_SET_IF_UNCHANGED, 1, key, lease, seal(settings, info, context),
-                   MEMBER_INFO_SECONDS)
+            r.eval(_SET_IF_UNCHANGED, 1, key, over,
+                   seal(settings, info, sealing_context(card_id, code)),
+                   MEMBER_INFO_SECONDS + REFRESH_SECONDS)
         except STORE_ERRORS as e:  # the answer stands; the next request asks WeChat again
             log.warning("member info not kept: %s", type(e).__name__)
     return info

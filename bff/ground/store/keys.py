@@ -106,9 +106,12 @@ def session(token_id: str) -> str:
 #   retried activation reuses it; no TTL.
 # - ``bff:plugin:<card_id>:<sha256(outer_str)>`` string, JSON activation-plug-in answer; TTL 300 s.
 # - ``bff:member-info:<card_id>:<code>`` string, WeChat's ``membercard/userinfo/get`` answer,
-#   AES-GCM sealed (context ``member-info:<card_id>:<code>``); TTL 60 s. After a change, a marker
-#   ``~<random>`` (``bff.domain.members.info.forget_member_info``): an answer is kept only over
-#   what the key held before WeChat was asked, so none read before the change; TTL 60 s.
+#   AES-GCM sealed (context ``member-info:<card_id>:<code>``), TTL 75 s (refreshed after 60); or
+#   a change's marker ``~chg:<random>`` or a request's lease ``~ask:<random>``, TTL 60 s
+#   (``bff.domain.members.info``: an answer is kept only over its own lease or the answer it
+#   refreshes, so none read before a change is kept after it).
+# - ``bff:member-info-refresh:<card_id>:<code>`` string "1", the request refreshing the answer
+#   (SET NX); TTL 15 s.
 # Activation per ticket (one hash tag per ticket; ``<t>`` = sha256(activate_ticket)[:32]):
 # - ``bff:{act:<t>}:claim`` string, the redis-py Lock token of the request doing the work
 #   (``bff.domain.once``); TTL 60 s.
@@ -128,6 +131,10 @@ def members_of(kind: str, openid: str) -> str:
 
 def member_info(card_id: str, code: str) -> str:
     return f"{PREFIX}member-info:{card_id}:{code}"
+
+
+def member_info_refresh(card_id: str, code: str) -> str:
+    return f"{PREFIX}member-info-refresh:{card_id}:{code}"
 
 
 def member_sequence(card_id: str) -> str:
