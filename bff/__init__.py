@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from flask import Flask
 
 from bff.ground.config import (
@@ -16,6 +15,9 @@ from bff.ground.config import (
     Settings,
     load_settings,
 )
+
+if TYPE_CHECKING:  # not at import: see _wechat_transport
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +93,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _wechat_transport(
     app: Flask, settings: Settings, redis_client: Any
 ) -> tuple[requests.Session | None, str]:
-    """In sandbox mode with no explicit upstream, route WeChat calls to the mounted sandbox."""
+    """In sandbox mode with no explicit upstream, route WeChat calls to the mounted sandbox.
+
+    ``requests`` is imported here, not with the package: gunicorn's master imports ``bff`` (the
+    Procfile's worker and logger classes) before its gevent workers monkey-patch, and urllib3
+    imported before the patch makes every HTTPS call of a worker fail with RecursionError
+    (tests/test_worker_class.py)."""
     if not settings.sandbox:
         return None, settings.wechat_api_base
+    import requests
+
     from bff.edges.http.service_app import OneMount
     from bff.sandbox import SandboxConfig, create_sandbox_app
     from bff.sandbox.transport import WSGIAdapter

@@ -6,8 +6,10 @@ request of the worker, and accepts every connection waiting on its own listening
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 
 import gevent.server
 import pytest
@@ -76,3 +78,51 @@ def test_the_worker_freezes_the_loaded_app_out_of_the_collector(tmp_path):
     finally:
         stop_processes([proc])
     assert frozen > 1000  # the app, gunicorn and gevent: all that was alive when it loaded
+
+
+@pytest.mark.slow  # a real gunicorn from the Procfile line
+def test_the_workers_can_call_wechat_over_https(tmp_path):
+    """gunicorn's master imports ``bff`` (the Procfile's worker and logger classes) before its
+    gevent workers monkey-patch: urllib3 imported then made every HTTPS call of a worker (every
+    real WeChat call) fail with RecursionError, a 500. An upstream that accepts and hangs up
+    must be WeChat failing (5xx with Retry-After), as it is over plain HTTP."""
+    upstream = socket.socket()
+    upstream.bind(("127.0.0.1", 0))
+    upstream.listen(64)
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = upstream.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    port = free_port()
+    env = {**os.environ, "BFF_SANDBOX": "1", "BFF_REDIS_URL": "",
+           "BFF_WECHAT_API_BASE": f"https://127.0.0.1:{upstream.getsockname()[1]}",
+           "BFF_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(procfile_web(port, "wsgi:app", env), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        answer = requests.post(f"http://127.0.0.1:{port}/v1/sessions/miniprogram",
+                               json={"code": "0" * 32}, timeout=60)
+    finally:
+        stop_processes([proc])
+        stop.set()
+        upstream.close()
+    assert answer.status_code in (502, 503, 504), (answer.status_code, answer.text)
+    assert answer.headers.get("Retry-After"), answer.text
+
+
+def test_the_classes_gunicorns_master_imports_import_no_http_client():
+    """What the master imports before its workers monkey-patch (the Procfile's worker and logger
+    classes, with their packages) must not import urllib3: see the test above."""
+    code = ("import sys, bff.edges.http.gevent_worker, bff.edges.http.access_log; "
+            "print(sorted(m for m in ('urllib3', 'requests') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"
