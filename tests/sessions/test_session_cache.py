@@ -117,6 +117,34 @@ def test_a_connection_that_answers_its_checks_is_kept(redis_client):
 
 
 @single_only
+def test_a_quiet_spell_past_the_stores_health_check_does_not_drop_the_connection(redis_url):
+    """The store's clients ask redis-py to PING a connection idle for health_check_interval
+    (30 s); on the subscribed invalidation connection redis-py cannot read the pub/sub pong,
+    and the cache went off after every quiet spell (the independent benchmark, finding B). The
+    cache sends its own PINGs: the connection takes no health check."""
+    import time
+
+    import redis
+
+    from bff.ground.store.tracked import TrackedCache
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=1)
+    cache = TrackedCache(client, ("bff:test-tracked:",))
+    try:
+        key = "bff:test-tracked:quiet"
+        client.set(key, "v")
+        assert cache.load(key, lambda: client.get(key)) == "v"
+        conn = cache._conn
+        time.sleep(1.3)  # quiet past the health check's interval
+        assert cache.load(key, lambda: pytest.fail("read again")) == "v"
+        assert cache._conn is conn
+    finally:
+        cache.close()
+        client.delete("bff:test-tracked:quiet")
+        client.close()
+
+
+@single_only
 def test_a_change_by_redis_itself_reaches_the_cache(
         story, app, other_instance, redis_client):
     b = other_instance.test_client()

@@ -76,8 +76,12 @@ class TrackedCache:
 
     def _connect(self) -> None:
         pool = self.r.connection_pool
-        # RESP2: invalidations arrive as plain pub/sub messages on the redirect connection
-        conn = pool.connection_class(**{**pool.connection_kwargs, "protocol": 2})
+        # RESP2: invalidations arrive as plain pub/sub messages on the redirect connection. No
+        # redis-py health check: it PINGs a connection idle for its interval and cannot read a
+        # subscribed connection's pub/sub pong (the cache went off after every quiet spell);
+        # the cache sends its own PINGs (_check_alive).
+        conn = pool.connection_class(**{**pool.connection_kwargs, "protocol": 2,
+                                        "health_check_interval": 0})
         try:
             conn.connect()
             conn.send_command("CLIENT", "ID")
