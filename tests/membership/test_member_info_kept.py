@@ -130,3 +130,10 @@ def test_a_refresh_is_not_kept_over_a_change(app, redis_client):
     fresh = Racing(redis_client, bonus=2, change=False)
     assert wechat_member_info(redis_client, settings, fresh, "c1", "123")["bonus"] == 2
     assert fresh.calls == 1
+
+
+def test_a_refresh_that_meets_wechat_failing_answers_with_the_kept_answer(app, redis_client):
+    settings = app.extensions["bff"].settings
+    wechat_member_info(redis_client, settings, Racing(redis_client, 1, False), "c1", "123")
+    redis_client.expire("bff:member-info:c1:123", 10)  # in its last 15 s
+    assert wechat_member_info(redis_client, settings, Failing(), "c1", "123")["bonus"] == 1

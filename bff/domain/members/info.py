@@ -39,7 +39,7 @@ from bff.domain.personal import PersonalDataError, seal, unseal
 from bff.ground.errors import Forbidden, NotFound
 from bff.ground.services import Services
 from bff.ground.store import STORE_ERRORS, coalesce, keys, release_claim
-from bff.ground.wechat.errors import WeChatApiError
+from bff.ground.wechat.errors import Busy, QuotaExceeded, WeChatApiError, WeChatUnavailable
 
 if TYPE_CHECKING:
     from bff.ground.config import Settings
@@ -98,7 +98,10 @@ def wechat_member_info(r: redis.Redis, settings: Settings, wechat: WeChatApi, ca
                     keys.member_info_refresh(card_id, code), "1", nx=True,
                     ex=REFRESH_SECONDS):
                 return kept
-            return _ask(r, settings, wechat, card_id, code, over=held)  # this one refreshes
+            try:  # this request refreshes it
+                return _ask(r, settings, wechat, card_id, code, over=held)
+            except (WeChatUnavailable, Busy, QuotaExceeded):  # WeChat failing for now: the
+                return kept  # kept answer stands for its last REFRESH_SECONDS
     lease = _ASKING + secrets.token_hex(8)
     give_up_waiting = time.monotonic() + WAIT_SECONDS
     tries = 0
