@@ -218,12 +218,14 @@ describe('in a Mini Program (wx.request, wx.login, wx.addCard)', () => {
   test('503 with Retry-After on an idempotent call: waits as asked, then succeeds', async () => {
     const { client, waits, wx } = await miniProgramUser()
     const cardId = await sandbox.card({ card_type: 'GROUPON' })
-    const [added] = await client.addCards([cardId])
-    // WeChat answers "system busy" to every attempt the BFF makes once (its own 2 retries included)
+    // WeChat answers "system busy" to every attempt the BFF makes once (its own 2 retries
+    // included), when addCards decrypts the code wx.addCard handed back (a known encrypt_code
+    // is answered without WeChat afterwards)
     await sandbox.fault('card/code/decrypt', { errcode: -1, count: 3 })
+    const [added] = await client.addCards([cardId])
+    assert.deepEqual(waits, [2000])
     const code = await client.decrypt(wx.held[0].encrypt_code, cardId)
     assert.equal(code.code, added.code)
-    assert.deepEqual(waits, [2000])
   })
 
   test('a non-idempotent call is not retried after 503: the error says when to try again', async () => {
