@@ -347,3 +347,15 @@ class Story:
 def story(client: FlaskClient) -> Story:
     """The story told through the BFF's test client and its mounted sandbox."""
     return Story(client)
+
+
+@pytest.fixture
+def member(app: Flask, story: Story) -> dict[str, Any]:
+    """An activated member (the user filled WeChat's form; the Mini Program activated), whose
+    pushes so far are handled: ``new_member``'s fields and the card's ``code``."""
+    from bff.edges.events import process_pending
+
+    m = story.new_member()
+    assert story.activate(m["token"], m["returned"]).status_code == 200
+    process_pending(app)
+    return {**m, "code": m["returned"]["code"]}

@@ -8,8 +8,6 @@ import threading
 import time
 from typing import Any
 
-import pytest
-
 from bff.domain.members import changes
 from bff.edges.events import process_pending
 from bff.ground.wechat.api import WeChatApi
@@ -31,14 +29,6 @@ def ledger(client, member: dict) -> list[dict]:
     assert res.status_code == 200, res.get_json()
     return res.get_json()["changes"]
 
-
-@pytest.fixture
-def member(app, story) -> dict:
-    """An activated member (the user filled WeChat's form; the Mini Program activated)."""
-    m = story.new_member()
-    assert story.activate(m["token"], m["returned"]).status_code == 200
-    process_pending(app)
-    return {**m, "code": m["returned"]["code"]}
 
 
 def sandbox_state(app, member: dict) -> dict:

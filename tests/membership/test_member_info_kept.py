@@ -17,14 +17,6 @@ from tests.story import ADMIN, MOBILE, bearer
 USERINFO = "card/membercard/userinfo/get"
 
 
-@pytest.fixture
-def member(app, story) -> dict:
-    """An activated member whose pushes so far are handled."""
-    m = story.new_member()
-    assert story.activate(m["token"], m["returned"]).status_code == 200
-    process_pending(app)
-    return {**m, "code": m["returned"]["code"]}
-
 
 def info(client, member: dict) -> dict[str, Any]:
     res = client.get(f"/v1/membership/cards/{member['card_id']}", headers=bearer(member["token"]))

@@ -6,23 +6,12 @@ import json
 import threading
 from typing import Any
 
-import pytest
-
 from bff.domain.members.info import forget_member_info, wechat_member_info
-from bff.edges.events import process_pending
 from bff.ground.store import keys
 from tests.story import ADMIN, bearer
 
 USERINFO = "card/membercard/userinfo/get"
 
-
-@pytest.fixture
-def member(app, story) -> dict:
-    """An activated member whose pushes so far are handled."""
-    m = story.new_member()
-    assert story.activate(m["token"], m["returned"]).status_code == 200
-    process_pending(app)
-    return {**m, "code": m["returned"]["code"]}
 
 
 def info(client, member: dict):
