@@ -445,6 +445,7 @@ def _recorded(facts: CodeFacts, caller: Caller) -> bool:
 
 
 PENDING_SECONDS = 120  # longer than any one request's upstream calls with their retries
+HOLD_TRIES = 3
 
 
 def _hold(r: redis.Redis, claim: Claim) -> bool:
@@ -458,9 +459,19 @@ def _hold(r: redis.Redis, claim: Claim) -> bool:
         return False
     owner = claim.facts.oa_openid
     pending = keys.identity_pending(mp)
-    held = bool(r.set(pending, owner, nx=True, ex=PENDING_SECONDS))
-    if not held and r.get(pending) != owner:
-        raise Forbidden(NOT_YOURS)  # another receiver's code is being claimed right now
+    for _ in range(HOLD_TRIES):
+        held = bool(r.set(pending, owner, nx=True, ex=PENDING_SECONDS))
+        if held:
+            break
+        current = r.get(pending)
+        if current == owner:  # a request of the same link holds it: this one goes along
+            break
+        if current is not None:
+            raise Forbidden(NOT_YOURS)  # another receiver's code is being claimed right now
+        # released between the two reads (the holder ended): reserve it again
+    else:
+        raise Conflict("your card is being claimed by another request right now; retry in a "
+                       "moment", retry_after=1)
     refusal = _contradicted(r, claim)  # landed between check_owner's read and the reservation
     if refusal:
         _release(r, claim, held)
