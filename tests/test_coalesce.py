@@ -198,8 +198,9 @@ results = {}
 def caller(i):
     results[i] = coalesce.send(r, lambda p: p.incr("g{t}"))
 
+# about 0.25 s on a fast machine: the sleeps below (50-60 ms) must end while it runs
 SLOW = coalesce.Script(
-    "local i = 0 while i < 10000000 do i = i + 1 end return redis.call('INCR', KEYS[1])")
+    "local i = 0 while i < 50000000 do i = i + 1 end return redis.call('INCR', KEYS[1])")
 r.script_load(SLOW.source)
 leader = gevent.spawn(lambda: coalesce.send(r, lambda p: SLOW.call(p, ["g{t}"], [])))
 gevent.sleep(0.05)  # the leader's pipeline is in flight (the script runs for a while)
@@ -267,8 +268,9 @@ from bff.ground import store
 from bff.ground.store import coalesce
 
 r = store.connect(sys.argv[1], allow_embedded=False)
+# about 0.25 s on a fast machine: the sleeps below (50-60 ms) must end while it runs
 SLOW = coalesce.Script(
-    "local i = 0 while i < 10000000 do i = i + 1 end return redis.call('INCR', KEYS[1])")
+    "local i = 0 while i < 50000000 do i = i + 1 end return redis.call('INCR', KEYS[1])")
 r.script_load(SLOW.source)
 leader = gevent.spawn(lambda: coalesce.send(r, lambda p: SLOW.call(p, ["k{t}"], [])))
 followers = [gevent.spawn(lambda: coalesce.send(r, lambda p: p.incr("f{t}"))) for _ in range(3)]

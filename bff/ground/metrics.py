@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -70,3 +72,21 @@ EVENT_ACK_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
     registry=REGISTRY,
 )
+
+
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+_MAX_CHILDREN = 1024
+
+
+def labelled(metric: Counter | Histogram, *values: str) -> Any:
+    """``metric.labels(*values)``, kept for the next call: ``labels()`` checks, converts and
+    locks each time, which the event acknowledgement paid twice per push (issue 18). The
+    children are the metric's own, so what they count is exported as before; past
+    ``_MAX_CHILDREN`` label sets (values from pushes) nothing more is kept."""
+    key = (id(metric), values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = metric.labels(*values)
+        if len(_CHILDREN) < _MAX_CHILDREN:
+            _CHILDREN[key] = child
+    return child

@@ -17,12 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bff.ground.wechat.push import (
+    _ENVELOPE,
     _FLAT,
     BAD_XML,
     MAX_FIELDS,
     MAX_VALUE_CHARS,
     PushRefused,
     _parsed,
+    envelope_encrypt,
     parse_xml,
 )
 
@@ -208,3 +210,55 @@ def test_every_document_read_without_a_parse_is_read_as_the_parse_reads_it(piece
     body = wrap.format("".join(pieces)).encode("utf-8", "surrogatepass")
     if _read_flat(body):
         assert _either(parse_xml, body) == _either(_parsed, body)
+
+
+def _encrypt_parsed(body: bytes) -> str:
+    return _parsed(body).get("Encrypt", "")
+
+
+@pytest.mark.parametrize("body", [
+    WECHAT_ENVELOPE, b"<xml><Encrypt><![CDATA[QUJD]]></Encrypt></xml>",
+    b" <xml>\r\n<ToUserName><![CDATA[]]></ToUserName><Encrypt><![CDATA[ \n QUJD= \r\n]]>"
+    b"</Encrypt>\t</xml>\n",
+    b"<xml><ToUserName><![CDATA[a<b&c \t]]></ToUserName><Encrypt><![CDATA["
+    + b"A" * 4096 + b"]]></Encrypt></xml>",
+])
+def test_a_wechat_envelope_is_read_by_one_pattern_as_the_parse_reads_it(body):
+    assert _ENVELOPE.fullmatch(body)
+    assert envelope_encrypt(body) == _encrypt_parsed(body)
+
+
+@pytest.mark.parametrize("body", [
+    b"<xml><Encrypt>QUJD</Encrypt></xml>",  # not CDATA
+    b"<xml><Encrypt><![CDATA[" + b"A" * 4097 + b"]]></Encrypt></xml>",  # parse_xml cuts it
+    b"<xml><Encrypt><![CDATA[QU JD]]></Encrypt></xml>",
+    b"<xml><Encrypt><![CDATA[]]></Encrypt></xml>",
+    b"<xml><A>1</A><Encrypt><![CDATA[QUJD]]></Encrypt></xml>",
+    b"<xml><Encrypt><![CDATA[QUJD]]></Encrypt><Encrypt><![CDATA[QUJE]]></Encrypt></xml>",
+    b"<xml><ToUserName><![CDATA[\xe4\xbc\x9a]]></ToUserName><Encrypt><![CDATA[QUJD]]></Encrypt>"
+    b"</xml>", b'<?xml version="1.0"?><xml><Encrypt><![CDATA[QUJD]]></Encrypt></xml>',
+])
+def test_any_other_envelope_is_read_by_parse_xml(body):
+    assert not _ENVELOPE.fullmatch(body)
+    assert _either(envelope_encrypt, body) == _either(lambda b: parse_xml(b).get("Encrypt", ""),
+                                                      body)
+
+
+_BITS = [" ", "\n", "\r", "\t", "\f", "<", "&", "]", "]]>", "x", "QUJD", "+/=", "\x00", "会",
+         "<A>1</A>", "<![CDATA[", "</Encrypt>"]
+_SLOTS = st.lists(st.sampled_from(_BITS), max_size=4).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_SLOTS, _SLOTS, st.booleans(), _SLOTS, _SLOTS, _SLOTS)
+def test_every_envelope_read_by_the_pattern_is_read_as_the_parse_reads_it(
+        before, space, to, to_text, encrypt, after):
+    body = (f"{before}<xml>{space}"
+            + (f"<ToUserName><![CDATA[{to_text}]]></ToUserName>{space}" if to else "")
+            + f"<Encrypt><![CDATA[QUJD{encrypt}]]></Encrypt>{space}</xml>{after}"
+            ).encode("utf-8")
+    if _ENVELOPE.fullmatch(body):
+        assert envelope_encrypt(body) == _encrypt_parsed(body)
+    else:
+        assert _either(envelope_encrypt, body) == _either(
+            lambda b: parse_xml(b).get("Encrypt", ""), body)

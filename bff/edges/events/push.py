@@ -49,7 +49,7 @@ from bff.domain.events.stream import Recorded, record_event
 from bff.edges.http.request_guard import MAX_QUERY_CHARS
 from bff.edges.http.service_app import FOUND, DirectAnswer, DirectRoute, media_type
 from bff.ground.errors import BadRequest, Forbidden
-from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS
+from bff.ground.metrics import EVENT_ACK_LATENCY, EVENTS, labelled
 from bff.ground.services import Services, services
 from bff.ground.store import STORE_ERRORS, keys, release_claim
 from bff.ground.wechat.crypto import PushCrypto
@@ -335,10 +335,10 @@ def _bookkeeping(svc: Services, stored: _Stored, started: float) -> None:
         # DEBUG: the access log has the push request, the stream has the event; a line per
         # event at INFO was a tenth of an acknowledgement's cost at volume.
         log.debug("event %s recorded as stream entry %s", event, recorded.entry_id)
-    EVENTS.labels(event, "duplicate" if recorded.duplicate else "recorded").inc()
+    labelled(EVENTS, event, "duplicate" if recorded.duplicate else "recorded").inc()
     if ev.event == "user_get_card" and not stored.receipt_sent:
         _record_receipt_now(svc, ev)
-    EVENT_ACK_LATENCY.labels(stored.message.mode).observe(time.perf_counter() - started)
+    labelled(EVENT_ACK_LATENCY, stored.message.mode).observe(time.perf_counter() - started)
 
 
 def _pair_digest(timestamp: str, nonce: str) -> str:

@@ -57,7 +57,10 @@ class Script:
 
     def call(self, pipe: Any, keys: Iterable[str], args: Iterable[Any]) -> None:
         names = list(keys)
-        pipe.evalsha(self.sha, len(names), *names, *args)
+        if type(pipe) is _Commands:  # what redis-py's evalsha would add, without its wrappers
+            pipe.commands.append((("EVALSHA", self.sha, len(names), *names, *args), _NO_OPTIONS))
+        else:
+            pipe.evalsha(self.sha, len(names), *names, *args)
 
 
 Build = Callable[[Any], None]
@@ -194,6 +197,9 @@ def _pipeline(r: Any, calls: list[_Call]) -> list[list[Any]]:
     return [replies[start:end] for start, end in spans]
 
 
+_NO_OPTIONS: dict[str, Any] = {}
+
+
 class _Commands(CoreCommands):
     """What ``build`` adds to a pipeline, kept as (args, options): redis-py's command methods
     (``sadd``, ``evalsha``...) on a list, for ``_send``."""
@@ -249,13 +255,19 @@ def _send(r: redis.Redis, commands: list[tuple[tuple[Any, ...], dict[str, Any]]]
     pool = r.connection_pool
     conn = pool.get_connection()
 
+    callbacks = r.response_callbacks
+
     def once() -> list[Any]:
         conn.send_packed_command([packed])
         replies: list[Any] = []
+        plain = not getattr(conn, "_resp2_fallback", True)
         try:
             for args, options in commands:
                 try:
-                    replies.append(r.parse_response(conn, args[0], **options))
+                    if options or not plain or args[0] in callbacks:
+                        replies.append(r.parse_response(conn, args[0], **options))
+                    else:  # what parse_response does for a command without options or callback
+                        replies.append(conn.read_response())
                 except redis.ResponseError as e:
                     replies.append(e)
         except BaseException:
