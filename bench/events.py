@@ -31,21 +31,28 @@ from bench import common  # noqa: E402
 from bench.loadgen import require_wrk, run_wrk, run_wrk_requests  # noqa: E402
 from bff.ground.store import keys  # noqa: E402
 
+SHAPES = ("get", "view", "same")
 
-def build(mode: str, tag: str, count: int) -> list[tuple[str, bytes]]:
-    """Signed pushes (path + query, body), as WeChat sends them; fresh timestamps."""
+
+def build(mode: str, tag: str, count: int, shape: str = "get") -> list[tuple[str, bytes]]:
+    """Signed pushes (path + query, body), as WeChat sends them; fresh timestamps. ``shape``:
+    ``get``, a ``user_get_card`` of its own code and user each; ``view``, a ``user_view_card``
+    each; ``same``, one ``user_get_card`` event pushed again and again (its own signed pair
+    each: WeChat's retries, which are recorded once and acknowledged each)."""
     from bff.ground.config import SANDBOX_APPID, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN
     from bff.ground.wechat.crypto import PushCrypto
 
     crypto = PushCrypto(SANDBOX_PUSH_TOKEN, SANDBOX_PUSH_AES_KEY, SANDBOX_APPID)
     out = []
     now = int(time.time())
-    for i in range(count):
+    for n in range(count):
+        i = 0 if shape == "same" else n
+        event = "user_view_card" if shape == "view" else "user_get_card"
         # Every field WeChat's user_get_card push carries (the empty ones too).
         xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
                f"<FromUserName><![CDATA[o-{tag}-{i}]]></FromUserName>"
                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-               f"<Event><![CDATA[user_get_card]]></Event>"
+               f"<Event><![CDATA[{event}]]></Event>"
                f"<CardId><![CDATA[pFS7Fjg8kV1IdDz01r4SQwMkuCKc]]></CardId>"
                f"<IsGiveByFriend>0</IsGiveByFriend><UserCardCode><![CDATA[{tag}{i:08d}]]>"
                f"</UserCardCode><FriendUserName><![CDATA[]]></FriendUserName>"
@@ -54,7 +61,7 @@ def build(mode: str, tag: str, count: int) -> list[tuple[str, bytes]]:
                f"<IsRestoreMemberCard>0</IsRestoreMemberCard>"
                f"<IsRecommendByFriend>0</IsRecommendByFriend>"
                f"<SourceScene><![CDATA[SOURCE_SCENE_MINI_PROGRAM]]></SourceScene></xml>")
-        ts, nonce = str(now), str(i)
+        ts, nonce = str(now), f"{tag}{n}"
         params = {"signature": _sig(ts, nonce),
                   "timestamp": ts, "nonce": nonce, "openid": f"o-{tag}-{i}"}
         body = xml
@@ -78,7 +85,7 @@ def _sig(timestamp: str, nonce: str) -> str:
 
 def measure(r: redis.Redis, base: str, mode: str, run: int, a: argparse.Namespace,
             seconds: float, pids: list[int]) -> dict:
-    pushes = build(mode, f"{mode[0]}{run}x", a.events)
+    pushes = build(mode, f"{mode[0]}{run}x", a.events, a.shape)
     lines = [(path, "", "success", body.decode()) for path, body in pushes]
     before = r.xlen(keys.event_stream())
     cpu, redis_cpu = common.cpu_seconds(pids), common.cpu_seconds(pids[-1:])
@@ -111,6 +118,9 @@ def measure_bare(url: str, a: argparse.Namespace, seconds: float, pids: list[int
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=2, connections=32)
     p.add_argument("--events", type=int, default=30000, help="built per mode and round")
+    p.add_argument("--shape", choices=SHAPES, default="get",
+                   help="get: a user_get_card each (the default); view: a user_view_card each; "
+                        "same: one user_get_card pushed again and again (WeChat's retries)")
     a = p.parse_args()
     require_wrk()
     done: list[dict] = []  # every measurement, warm-ups included: all of them reach the stream
@@ -142,14 +152,15 @@ def main() -> None:
               f"p99 {s['p99']:6.2f} ms  CPU {s['cpu_us']:5.0f} us/request{of_redis}, wrk "
               f"{s['loadgen_cpu_us']:.0f}  ({sum(r['n'] for r in rs)} requests)")
     ratio = summary["safe"]["eps"] / summary["plain"]["eps"]
-    print(f"ratio safe / plain = {ratio:.2f} {common.wrk_setup(a)}")
+    print(f"ratio safe / plain = {ratio:.2f} {common.wrk_setup(a)}, shape {a.shape}")
     print(f"ratio safe / bare = {summary['safe']['eps'] / summary['bare']['eps']:.2f} "
           "(target >= 0.60); CPU per request, bare / safe = "
           f"{summary['bare']['cpu_us'] / summary['safe']['cpu_us']:.2f} (safe counts "
           "redis-server's CPU too)")
     acked, recorded = sum(d["n"] for d in done), sum(d["recorded"] for d in done)
     in_flight = len(done) * a.connections
-    once = len(codes) == len(set(codes)) and acked <= recorded <= acked + in_flight
+    once = len(codes) == len(set(codes)) and (
+        acked <= recorded <= acked + in_flight if a.shape != "same" else recorded == len(done))
     print(f"stream entries {recorded} for {acked} acknowledged events (+ at most {in_flight} "
           f"in flight when wrk stopped), no code twice: "
           f"{'exactly once' if once else 'MISMATCH'}")

@@ -9,6 +9,10 @@ the same values as the service signs: ticket, timestamp, card_id, code, openid, 
 ``wechatpy.utils.random_string`` nonce, JSON out. It does not authenticate the caller (a peer
 that did would add a session read), check the card, or bind the card to the user.
 
+``PEER_TICKET=memory``: wechatpy's default ``MemoryStorage`` instead (the ticket in each
+worker's memory, as a peer that runs one instance might keep it): a worker copies the seeded
+ticket from Redis once, on its first request, as it would fetch it from WeChat once.
+
 ``BFF_REDIS_URL``: the Redis; ``PEER_APPID`` / ``PEER_SECRET`` (default: the sandbox's). The
 benchmark copies the service's ticket into wechatpy's cache before it starts (the peer then
 never calls WeChat), and has the sandbox accept what the peer signs.
@@ -23,6 +27,7 @@ import time
 import redis
 from flask import Flask, jsonify, request
 from wechatpy import WeChatClient
+from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 from wechatpy.utils import WeChatSigner, random_string
 
@@ -32,8 +37,9 @@ PREFIX = "peer"  # wechatpy's keys: peer:<appid>_jsapi_card_ticket(_expires_at)
 APPID = os.environ.get("PEER_APPID", SANDBOX_APPID)
 
 _redis = redis.Redis.from_url(os.environ.get("BFF_REDIS_URL", "redis://127.0.0.1:6379/0"))
+IN_MEMORY = os.environ.get("PEER_TICKET") == "memory"
 client = WeChatClient(APPID, os.environ.get("PEER_SECRET", SANDBOX_SECRET),
-                      session=RedisStorage(_redis, prefix=PREFIX))
+                      session=MemoryStorage() if IN_MEMORY else RedisStorage(_redis, prefix=PREFIX))
 app = Flask(__name__)
 
 
@@ -52,6 +58,10 @@ def healthz():
 @app.post("/v1/cards/add-card")
 def add_card():
     body = request.get_json()
+    if IN_MEMORY and client.session.get(f"{APPID}_jsapi_card_ticket") is None:
+        seeded = RedisStorage(_redis, prefix=PREFIX)
+        for name in (f"{APPID}_jsapi_card_ticket", f"{APPID}_jsapi_card_ticket_expires_at"):
+            client.session.set(name, seeded.get(name))
     ticket = client.jsapi.get_jsapi_card_ticket()
     card_list = []
     for item in body["cards"]:
