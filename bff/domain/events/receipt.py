@@ -46,11 +46,10 @@ from bff.ground.store import coalesce, keys
 _SCRIPT = coalesce.Script("""
 local FINAL = {FINAL_STATUSES}
 local owner, at, friend, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-if #KEYS == 2 then
-  if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[5 + 2 * n])
+if #KEYS == 2 and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[5 + 2 * n]) then
+  return -1
 end
-local exists = redis.call('EXISTS', KEYS[1]) == 1
+-- (each test of "exists" below is implied by a field it reads: a hash without fields is none)
 local old = redis.call('HMGET', KEYS[1], 'oa_openid', 'status', 'received_at', 'receipt_time')
 local old_owner = old[1] or ''
 local last, t = tonumber(old[4] or '') or 0, tonumber(at) or 0
@@ -61,15 +60,15 @@ end
 local values = {'receipt_time', at}
 for k = 5, 4 + 2 * n do values[#values + 1] = ARGV[k] end
 -- a final status (consumed, gifted, deleted) of the same owner is kept: a late push
-if not (exists and old_owner == owner and FINAL[old[2] or '']) then
+if not (old_owner == owner and FINAL[old[2] or '']) then
   values[#values + 1] = 'status'; values[#values + 1] = 'NORMAL'
 end
 -- so is the first time the same owner received it
-if not (exists and (tonumber(old[3] or '0') or 0) ~= 0 and old_owner == owner) then
+if not ((tonumber(old[3] or '0') or 0) ~= 0 and old_owner == owner) then
   values[#values + 1] = 'received_at'; values[#values + 1] = at
 end
 redis.call('HSET', KEYS[1], unpack(values))
-if exists and old_owner ~= '' and owner ~= '' and old_owner ~= owner then return old_owner end
+if old_owner ~= '' and owner ~= '' and old_owner ~= owner then return old_owner end
 return ''
 """.replace("FINAL_STATUSES", ", ".join(f"{status}=true" for status in sorted(FINAL))))
 
