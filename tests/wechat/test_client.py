@@ -136,3 +136,34 @@ def test_error_factory_and_hierarchy() -> None:
     assert (err.errcode, err.errmsg, err.path) == (40056, "invalid serial code", "/card/code/get")
     assert issubclass(errors.WeChatUnavailable, errors.WeChatError)
     assert not issubclass(errors.WeChatUnavailable, errors.WeChatApiError)
+
+
+def test_the_environment_is_read_once_and_certificates_are_still_verified(monkeypatch) -> None:
+    """requests read the proxies, the CA bundle and ~/.netrc on every call; the client's session
+    reads them once. A proxy set before start is used, NO_PROXY too, and without a CA bundle
+    in the environment certificates are verified (``verify`` True, never None)."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTPS_PROXY", "https_proxy",
+                 "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", "/nonexistent")
+    plain = WeChatClient("https://api.weixin.qq.com").session
+    assert plain.verify is True and not plain.trust_env and not plain.proxies
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    proxied = WeChatClient("https://api.weixin.qq.com").session
+    assert proxied.proxies == {"https": "http://proxy.example:3128"}
+    assert proxied.verify == "/etc/ssl/certs/ca-certificates.crt"
+    monkeypatch.setenv("NO_PROXY", "api.weixin.qq.com")
+    assert not WeChatClient("https://api.weixin.qq.com").session.proxies
+
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.delenv("NO_PROXY")
+    client = WeChatClient("http://127.0.0.1:9", max_retries=0)
+    # a call made afterwards does not read the environment again
+    monkeypatch.setattr(requests.utils, "getproxies", lambda: pytest.fail("read per call"))
+    monkeypatch.setattr(requests.sessions, "get_netrc_auth", lambda *a: pytest.fail("netrc"))
+    monkeypatch.setattr(client.session, "send", lambda *a, **k: (_ for _ in ()).throw(
+        requests.ConnectionError("refused")))
+    with pytest.raises(errors.WeChatUnavailable):
+        client.request("GET", "/cgi-bin/x", token=False)

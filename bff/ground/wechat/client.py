@@ -54,7 +54,7 @@ class WeChatClient:
         credentials: TokenProvider | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = session if session is not None else _pooled_session()
+        self.session = session if session is not None else _pooled_session(self.base_url)
         self.timeout = (connect_timeout, read_timeout)
         self.max_retries = max_retries
         self.credentials = credentials
@@ -184,10 +184,22 @@ def _never_sent(e: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
-def _pooled_session() -> requests.Session:
+def _pooled_session(base_url: str) -> requests.Session:
+    """A session for ``base_url`` alone. What requests reads of the environment on every call
+    (``*_PROXY`` and ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, ``~/.netrc``) is
+    read once, here: per call it was a scan of the environment and two file lookups, about a
+    tenth of a first decrypt's CPU outside WeChat (issue 18). A proxy is still honoured, set
+    before the process starts, as deployments set it."""
     session = requests.Session()
     # Many worker threads share one client; the default pool of 10 would churn connections.
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=100)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    settings = session.merge_environment_settings(base_url, {}, None, True, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    auth = requests.utils.get_netrc_auth(base_url)
+    if auth:
+        session.auth = auth
+    session.trust_env = False
     return session
