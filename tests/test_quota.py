@@ -248,3 +248,37 @@ def test_one_users_junk_does_not_lock_out_others_behind_the_same_address(story, 
     answer = client.post("/v1/cards/codes/decrypt", headers=bearer(alice_token),
                          json={"encrypt_code": encrypt_code})
     assert answer.status_code == 200, answer.get_json()
+
+
+def test_a_guarded_call_sends_its_counters_in_one_round_trip_each_way(story, client,
+                                                                     monkeypatch):
+    """Five counters (the address's and the user's requests, the user's failures) used to be
+    five round trips before the call and two after it; now one before (the counts and the
+    charges) and one after (the charges given back), shared with concurrent requests."""
+    from bff.edges.http import quota
+    from bff.ground.store import coalesce
+
+    user = story.user()
+    token = story.login(user)
+    _, encrypt_code = story.take(story.card(), user, token=token)
+    sends: list[int] = []
+    real = coalesce.send
+
+    def counting(r, build, **kw):
+        if quota._INCR in kw.get("scripts", ()):
+            sends.append(1)
+        return real(r, build, **kw)
+
+    monkeypatch.setattr(coalesce, "send", counting)
+    redis = story.app.extensions["bff"].redis
+    before = {k: redis.get(k) for k in redis.scan_iter(f"{quota.KEY_PREFIX}:*")}
+    answer = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypt_code},
+                         headers=bearer(token))
+    assert answer.status_code == 200, answer.text
+    assert len(sends) == 2
+    after = {k: redis.get(k) for k in redis.scan_iter(f"{quota.KEY_PREFIX}:*")}
+    changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+    # the requests of the address and the user counted once each window, failures given back
+    assert sorted(k.split(":", 2)[2].split("/")[1] for k in changed) == [
+        "address-requests", "user-requests", "user-requests"]
+    assert all(int(v) == int(b or 0) + 1 for b, v in changed.values())

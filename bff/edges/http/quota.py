@@ -36,8 +36,7 @@ from typing import Any
 
 from flask import g, request
 from limits import RateLimitItem
-from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage
-from limits.strategies import FixedWindowRateLimiter
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import HTTPException
 
 from bff.domain.sessions.user import SessionUser
@@ -45,7 +44,7 @@ from bff.edges.http.openapi import documents
 from bff.ground.config import Settings, parse_limits
 from bff.ground.errors import DomainError, TooManyRequests
 from bff.ground.services import Services, services
-from bff.ground.store import STORE_ERRORS, is_cluster_url
+from bff.ground.store import STORE_ERRORS, coalesce
 from bff.ground.wechat.client import BEFORE_CALL
 from bff.ground.wechat.credential_source import CLASSIC_TOKEN_PATH, STABLE_TOKEN_PATH, TICKET_PATH
 
@@ -59,80 +58,99 @@ RATE_LIMITED_ANSWER = {
          "(BFF_LIMIT_*), or WeChat's per-minute quota is used up; see Retry-After"}
 
 
-def _storage(settings: Settings, redis_client: Any) -> Any:
-    url = settings.redis_url
-    if not url:  # the embedded store of bff dev: one process, so process memory will do
-        return MemoryStorage()
-    if is_cluster_url(url):
-        scheme, _, rest = url.partition("://")
-        tls = scheme.lower().startswith("rediss")
-        return RedisClusterStorage(f"redis+cluster://{rest}", key_prefix=KEY_PREFIX,
-                                   socket_connect_timeout=2, socket_timeout=2,
-                                   **({"ssl": True} if tls else {}))
-    # one server: the app's own connection pool
-    return RedisStorage("redis://", connection_pool=redis_client.connection_pool,
-                        key_prefix=KEY_PREFIX)
+# limits' own counter (its incr_expire.lua), and the window's seconds left, in one call: the
+# counters of a request are sent together, in one pipeline shared with concurrent requests
+# (bff.ground.store.coalesce), one script per counter (each key in its own slot: a cluster).
+# KEYS: the counter; ARGV: the window's seconds, the amount. Returns {count, TTL}.
+_INCR = coalesce.Script("""
+local amount = tonumber(ARGV[2])
+local current = redis.call('INCRBY', KEYS[1], amount)
+if tonumber(current) == amount then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {current, redis.call('TTL', KEYS[1])}
+""")
+
+Window = tuple[RateLimitItem, tuple[str, ...]]  # a window and whose counter it is
 
 
 @dataclass
 class Charge:
     """Failure budgets charged for one request, given back unless it ends in a refusal."""
 
-    held: list[tuple[RateLimitItem, tuple[str, ...]]] = field(default_factory=list)
+    held: list[Window] = field(default_factory=list)
 
 
 class QuotaGuard:
+    """The budgets, counted in ``limits``' fixed windows, under ``limits``' own keys: in Redis
+    (``redis_client``, one server or a cluster) by ``_INCR``, every counter of a request in one
+    round trip; on the embedded store of ``bff dev`` (``redis_client`` None) in process memory,
+    by ``limits`` itself."""
+
     def __init__(self, settings: Settings, redis_client: Any) -> None:
-        self.limiter = FixedWindowRateLimiter(_storage(settings, redis_client))
+        self.redis = redis_client if settings.redis_url else None
+        self.memory = None if self.redis is not None else MemoryStorage()
         self.address = parse_limits(settings.limit_address)
         self.address_failures = parse_limits(settings.limit_address_failures)
         self.user = parse_limits(settings.limit_user)
         self.user_failures = parse_limits(settings.limit_user_failures)
 
     def admit(self, address: str, user: str | None) -> Charge:
-        """Count the request and charge the failure budgets; 429 when one is used up."""
+        """Count the request and charge the failure budgets; 429 when one is used up, and then
+        the failure budgets are given back (the request stays counted)."""
         # A signed-in caller's refusals are charged to that user only: the address's failure
         # budget guards the logins (the one way in without a session), so junk sent with a
         # session by one user behind a carrier NAT does not lock out everyone behind it.
         who = [("address", address, self.address, [] if user else self.address_failures)]
         if user:
             who.append(("user", user, self.user, self.user_failures))
-        for kind, ident, requests_, _ in who:
-            for item in requests_:
-                if not self.limiter.hit(item, f"{kind}-requests", ident):
-                    raise self._refusal(item, (f"{kind}-requests", ident),
-                                        f"too many requests from this {kind}")
-        charge = Charge()
-        for kind, ident, _, failures in who:
-            for item in failures:
-                ids = (f"{kind}-failures", ident)
-                if not self.limiter.hit(item, *ids):
-                    self._give_back(charge)
-                    self._refund(item, ids)  # the refused charge itself
-                    raise self._refusal(item, ids, f"too many refused attempts from this {kind}")
-                charge.held.append((item, ids))
-        return charge
+        counted = [(item, (f"{kind}-requests", ident))
+                   for kind, ident, requests_, _ in who for item in requests_]
+        charged = [(item, (f"{kind}-failures", ident))
+                   for kind, ident, _, failures in who for item in failures]
+        both = counted + charged
+        for (item, ids), (count, reset) in zip(both, self._add(both, 1), strict=True):
+            if count > item.amount:
+                self._take_back(charged)
+                kind, what = ids[0].split("-")
+                why = (f"too many requests from this {kind}" if what == "requests"
+                       else f"too many refused attempts from this {kind}")
+                wait = max(1, math.ceil(reset - time.time()))
+                log.info("quota refused: %s (%s)", why, item)
+                raise TooManyRequests(f"{why}; retry in {wait} s", retry_after=wait)
+        return Charge(held=charged)
 
     def settle(self, charge: Charge, *, failed: bool) -> None:
         if not failed:
-            self._give_back(charge)
+            self._take_back(charge.held)
+            charge.held = []
 
-    def _give_back(self, charge: Charge) -> None:
-        for item, ids in charge.held:
-            self._refund(item, ids)
-        charge.held.clear()
+    def _add(self, counters: list[Window], amount: int) -> list[tuple[int, float]]:
+        """Add ``amount`` to each counter: each one's new count and the time its window ends."""
+        if self.memory is not None:
+            out = []
+            for item, ids in counters:
+                key = item.key_for(*ids)
+                count = self.memory.incr(key, item.get_expiry(), amount=amount)
+                out.append((count, self.memory.get_expiry(key)))
+            return out
+        now = time.time()
 
-    def _refund(self, item: RateLimitItem, ids: tuple[str, ...]) -> None:
+        def build(pipe: Any) -> None:
+            for item, ids in counters:
+                _INCR.call(pipe, [f"{KEY_PREFIX}:{item.key_for(*ids)}"],
+                           [item.get_expiry(), amount])
+
+        replies = coalesce.send(self.redis, build, scripts=(_INCR,))
+        return [(int(count), now + max(int(ttl), 0)) for count, ttl in replies]
+
+    def _take_back(self, counters: list[Window]) -> None:
+        """Give back one of each counter (a fixed window's counter: INCRBY -1); a failure here
+        lapses with the window."""
+        if not counters:
+            return
         try:
-            self.limiter.hit(item, *ids, cost=-1)  # a fixed window's counter: INCRBY -1
-        except STORE_ERRORS as e:  # the charge lapses with its window
+            self._add(counters, -1)
+        except STORE_ERRORS as e:
             log.warning("quota refund failed: %s", type(e).__name__)
-
-    def _refusal(self, item: RateLimitItem, ids: tuple[str, ...], why: str) -> TooManyRequests:
-        reset = self.limiter.get_window_stats(item, *ids).reset_time
-        wait = max(1, math.ceil(reset - time.time()))
-        log.info("quota refused: %s (%s)", why, item)
-        return TooManyRequests(f"{why}; retry in {wait} s", retry_after=wait)
 
 
 def _digest(value: str) -> str:
