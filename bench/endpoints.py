@@ -12,11 +12,19 @@ every request). Endpoints that spend something on every call are left out: a log
 ``js_code`` and a WeChat call, a redemption consumes the code, an activation activates once.
 Their p99 is WeChat's latency plus one of the requests measured here.
 
+``POST /v1/cards/codes/decrypt (first time)`` sends each request an encrypt_code the service
+has not seen (the sandbox's wx.chooseCard seals the user's code afresh each time; wrk sends
+them in order, once each), so each one asks the mounted sandbox's WeChat: a decrypt right after
+wx.addCard. ``--fresh`` of them are made per round. ``... (new code)`` sends each request the
+encrypt_code of a code the user has just taken (wx.addCard, through the service's add-card):
+the first decrypt of each code, which also records its holding.
+
     .venv/bin/python bench/endpoints.py --seconds 5 --rounds 2 --connections 32
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from urllib.parse import urlsplit
@@ -62,9 +70,55 @@ def encrypt_code(base: str, token: str, oa_openid: str, card_id: str) -> str:
     return code
 
 
+def fresh_encrypt_codes(base: str, token: str, oa_openid: str, card_id: str, n: int
+                        ) -> list[str]:
+    """``n`` encrypt_codes of the user's coupon never sent to the service (wx.chooseCard)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bff.vocabulary import SANDBOX_APPID
+
+    sign = requests.post(f"{base}/v1/cards/choose-card", json={"card_id": card_id},
+                         headers={"Authorization": f"Bearer {token}"}).json()
+    choose = {"user": oa_openid, "app_id": SANDBOX_APPID, "location_id": sign["shopId"],
+              "card_id": sign["cardId"], "card_type": sign["cardType"],
+              "time_stamp": sign["timestamp"], "nonce_str": sign["nonceStr"],
+              "card_sign": sign["cardSign"]}
+    session = requests.Session()
+
+    def one(_: int) -> str:
+        chosen = session.post(f"{base}/sandbox/_sim/choose-card", json=choose).json()
+        assert chosen["sign_ok"], chosen
+        return chosen["cards"][0]["encrypt_code"]
+
+    with ThreadPoolExecutor(8) as ex:
+        return list(ex.map(one, range(n)))
+
+
+def new_codes(base: str, token: str, oa_openid: str, card_id: str, n: int) -> list[str]:
+    """The encrypt_codes of ``n`` codes of ``card_id`` the user has just taken (wx.addCard)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def one(_: int) -> str:
+        signed = session.post(f"{base}/v1/cards/add-card", headers=headers,
+                              json={"cards": [{"card_id": card_id}]})
+        got = session.post(f"{base}/sandbox/_sim/add-card",
+                           json={"user": oa_openid, "card_list": signed.json()["card_list"]})
+        entry = got.json()["card_list"][0]
+        assert entry["isSuccess"], got.text
+        return entry["code"]
+
+    with ThreadPoolExecutor(8) as ex:
+        return list(ex.map(one, range(n)))
+
+
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=2, connections=32)
     p.add_argument("--only", default="", help="only the endpoints whose name holds this text")
+    p.add_argument("--fresh", type=int, default=6000,
+                   help="new encrypt_codes per round of the first-time decrypt")
     a = p.parse_args()
     require_wrk()
     with common.stack() as started:
@@ -101,6 +155,10 @@ def main() -> None:
             "GET /metrics": ("GET", "/metrics", None, None),  # open in sandbox mode
         }
         pushes = "POST /wechat/events (safe)"
+        first = "POST /v1/cards/codes/decrypt (first time)"
+        new = "POST /v1/cards/codes/decrypt (new code)"
+        plenty = requests.post(f"{bff.url}/sandbox/_sim/cards", json={
+            "card_type": "GENERAL_COUPON", "quantity": 1_000_000}).json()["card_id"]
 
         def measure(name: str, run: int, seconds: float) -> dict:
             if name == pushes:
@@ -109,11 +167,24 @@ def main() -> None:
                 f = run_wrk_requests(bff.url, lines, seconds=seconds,
                                      connections=a.connections, threads=a.wrk_threads)
                 return {**f, "non2xx": f["non2xx"] + f["mismatches"]}
+            if name in (first, new):
+                count = a.fresh if run >= 0 else a.fresh // 5
+                codes = (fresh_encrypt_codes(bff.url, token, oa_openid, coupon, count)
+                         if name == first else new_codes(bff.url, token, oa_openid, plenty,
+                                                         count))
+                lines = [("/v1/cards/codes/decrypt", token, '"code":"',
+                          json.dumps({"encrypt_code": c})) for c in codes]
+                f = run_wrk_requests(bff.url, lines, seconds=seconds, connections=a.connections,
+                                     threads=1, in_order=True)
+                if f["n"] + a.connections > len(lines):
+                    raise SystemExit(f"{name}: every encrypt_code was sent: raise --fresh")
+                return {**f, "non2xx": f["non2xx"] + f["mismatches"]}
             method, path, json_body, bearer = targets[name]
             return run_wrk(bff.url + path, seconds=seconds, connections=a.connections,
                            threads=a.wrk_threads, body=json_body, token=bearer, method=method)
 
-        runs = common.in_rounds([t for t in (*targets, pushes) if a.only in t], measure, a)
+        runs = common.in_rounds([t for t in (*targets, first, new, pushes) if a.only in t],
+                                measure, a)
         r.close()
     over = []
     for name, rs in runs.items():

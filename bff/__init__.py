@@ -108,7 +108,10 @@ def _wechat_transport(
     from bff.sandbox.transport import WSGIAdapter
 
     bff_wsgi = app.wsgi_app
+    # In-process sessions: no proxy, CA bundle or netrc applies, so requests need not read the
+    # environment for them on every call (bff.ground.wechat.client._pooled_session).
     push_session = requests.Session()
+    push_session.trust_env = False
     push_session.mount(SERVICE_INTERNAL_BASE, WSGIAdapter(bff_wsgi))
     sandbox_app = create_sandbox_app(
         redis_client,
@@ -133,5 +136,6 @@ def _wechat_transport(
     if settings.wechat_api_base.rstrip("/") != DEFAULT_WECHAT_BASE:
         return None, settings.wechat_api_base  # a standalone sandbox over real HTTP
     session = requests.Session()
+    session.trust_env = False
     session.mount(SANDBOX_INTERNAL_BASE, WSGIAdapter(sandbox_app))
     return session, SANDBOX_INTERNAL_BASE
