@@ -117,7 +117,7 @@ def new_codes(base: str, token: str, oa_openid: str, card_id: str, n: int) -> li
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=2, connections=32)
     p.add_argument("--only", default="", help="only the endpoints whose name holds this text")
-    p.add_argument("--fresh", type=int, default=6000,
+    p.add_argument("--fresh", type=int, default=7000,
                    help="new encrypt_codes per round of the first-time decrypt")
     a = p.parse_args()
     require_wrk()
@@ -159,6 +159,8 @@ def main() -> None:
         new = "POST /v1/cards/codes/decrypt (new code)"
         plenty = requests.post(f"{bff.url}/sandbox/_sim/cards", json={
             "card_type": "GENERAL_COUPON", "quantity": 1_000_000}).json()["card_id"]
+        # another user takes the new codes: wx.chooseCard lists every code its user holds
+        taker_token, _, taker = setup_user(bff.url)
 
         def measure(name: str, run: int, seconds: float) -> dict:
             if name == pushes:
@@ -170,9 +172,10 @@ def main() -> None:
             if name in (first, new):
                 count = a.fresh if run >= 0 else a.fresh // 5
                 codes = (fresh_encrypt_codes(bff.url, token, oa_openid, coupon, count)
-                         if name == first else new_codes(bff.url, token, oa_openid, plenty,
+                         if name == first else new_codes(bff.url, taker_token, taker, plenty,
                                                          count))
-                lines = [("/v1/cards/codes/decrypt", token, '"code":"',
+                lines = [("/v1/cards/codes/decrypt", token if name == first else taker_token,
+                          '"code":"',
                           json.dumps({"encrypt_code": c})) for c in codes]
                 f = run_wrk_requests(bff.url, lines, seconds=seconds, connections=a.connections,
                                      threads=1, in_order=True)

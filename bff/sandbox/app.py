@@ -83,11 +83,19 @@ def _before_wechat_call() -> Response | None:
         return None
     sb = sandbox()
     fault_key = sb.keys.fault(path)
+    token = request.args.get("access_token")
     pipe = sb.r.pipeline(transaction=False)
     pipe.hincrby(sb.keys.calls, path, 1)
     pipe.hget(sb.keys.config, "latency_ms")
     pipe.exists(fault_key)
-    _, latency, has_fault = pipe.execute()
+    # read with them: the clock (each reading of this call uses it) and the token's record
+    pipe.get(sb.keys.clock)
+    if token:
+        pipe.hgetall(sb.keys.token(token))
+    _, latency, has_fault, offset, *token_data = pipe.execute()
+    g.sandbox_clock = sb.clock.read_for_call(offset)
+    if token:
+        g.sandbox_token = (token, token_data[0])
     delay_ms = int(float(latency or 0))
     fault: dict[str, str] = {}
     if has_fault:
@@ -128,8 +136,14 @@ def _delay_answer(response: Response) -> Response:
 
 
 def _flush_pushes(exc: BaseException | None) -> None:
-    """The pushes this request held back (push_reorder), in reverse order."""
-    push.flush_batch(sandbox())
+    """The pushes this request held back (push_reorder), in reverse order; then the call's
+    reading of the clock ends."""
+    try:
+        push.flush_batch(sandbox())
+    finally:
+        clock = g.pop("sandbox_clock", None)
+        if clock is not None:
+            sandbox().clock.end_call(clock)
 
 
 def _wechat_error(e: WeChatError) -> Response:
