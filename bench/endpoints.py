@@ -117,7 +117,7 @@ def new_codes(base: str, token: str, oa_openid: str, card_id: str, n: int) -> li
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=2, connections=32)
     p.add_argument("--only", default="", help="only the endpoints whose name holds this text")
-    p.add_argument("--fresh", type=int, default=7000,
+    p.add_argument("--fresh", type=int, default=10000,
                    help="new encrypt_codes per round of the first-time decrypt")
     a = p.parse_args()
     require_wrk()
