@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import redis
@@ -110,7 +111,7 @@ def record_event(
     minid = retention_min_id(retention_days)
     names = [*([pair[0]] if pair else []), marker, stream]
     args = [pair_ttl, pair[1] if pair else "", dedup_ttl, minid,
-            *(x for kv in values.items() for x in kv)]
+            *chain.from_iterable(values.items())]
 
     def build(pipe: Any) -> None:
         _RECORD.call(pipe, names, args)
