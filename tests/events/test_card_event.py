@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bff.domain.events.parse import _TEXT, CardEvent, as_int, signed_int
+from bff.domain.events.parse import _TEXT, CardEvent, event_values
 
 NAMES = [*_TEXT.values(), "CreateTime", "IsGiveByFriend", "IsReturnBack", "ModifyBonus",
          "ModifyBalance", "Other"]
@@ -17,15 +17,7 @@ VALUES = st.sampled_from(["", "0", "1", "-12", "12a", "²", " 7 ", "user_get_car
 
 
 def by_init(fields: dict[str, str]) -> CardEvent:
-    return CardEvent(
-        **{name: fields.get(key) or "" for name, key in _TEXT.items()},
-        create_time=as_int(fields.get("CreateTime")) or 0,
-        is_give_by_friend=fields.get("IsGiveByFriend") == "1",
-        is_return_back=fields.get("IsReturnBack") == "1",
-        modify_bonus=signed_int(fields.get("ModifyBonus")),
-        modify_balance=signed_int(fields.get("ModifyBalance")),
-        fields=fields,
-    )
+    return CardEvent(**event_values(fields))
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # The dedup identity of an event: WeChat retries a push (5 s apart, 3 attempts) with the same
 # FromUserName + CreateTime, and these five fields tell real events apart; not broader, or real
@@ -95,17 +96,23 @@ class CardEvent:
 
     @classmethod
     def parse(cls, fields: Mapping[str, str]) -> CardEvent:
-        # What cls(**values) makes, without the frozen __init__'s object.__setattr__ for each
-        # of the 19 fields (half of a parse, once per acknowledgement: issue 18);
-        # tests/events/test_parse.py holds the two equal.
+        # What cls(**event_values(fields)) makes, without the frozen __init__'s
+        # object.__setattr__ for each of the 19 fields (half of a parse, once per
+        # acknowledgement: issue 18); tests/events/test_card_event.py holds the two equal.
         event = object.__new__(cls)
-        event.__dict__.update(
-            {name: fields.get(key) or "" for name, key in _TEXT.items()},
-            create_time=as_int(fields.get("CreateTime")) or 0,
-            is_give_by_friend=fields.get("IsGiveByFriend") == "1",
-            is_return_back=fields.get("IsReturnBack") == "1",
-            modify_bonus=signed_int(fields.get("ModifyBonus")),
-            modify_balance=signed_int(fields.get("ModifyBalance")),
-            fields=fields,
-        )
+        event.__dict__.update(event_values(fields))
         return event
+
+
+def event_values(fields: Mapping[str, str]) -> dict[str, Any]:
+    """``CardEvent``'s field values for the fields WeChat pushed."""
+    values: dict[str, Any] = {name: fields.get(key) or "" for name, key in _TEXT.items()}
+    values.update(
+        create_time=as_int(fields.get("CreateTime")) or 0,
+        is_give_by_friend=fields.get("IsGiveByFriend") == "1",
+        is_return_back=fields.get("IsReturnBack") == "1",
+        modify_bonus=signed_int(fields.get("ModifyBonus")),
+        modify_balance=signed_int(fields.get("ModifyBalance")),
+        fields=fields,
+    )
+    return values
