@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import redis
 
@@ -64,17 +65,20 @@ def record_holding(r: redis.Redis, holding: Holding) -> Holding:
     if existing and existing.received_at and existing.oa_openid == holding.oa_openid:
         values.pop("received_at", None)  # keep the first time it was received
     # Not MULTI: the holding and the per-openid indexes are in different hash slots (CROSSSLOT on
-    # a cluster). The indexes are derived: holdings_of re-checks each holding's owner.
-    pipe = r.pipeline(transaction=False)
-    pipe.hset(keys.holding(holding.code), mapping=values)
-    if existing and existing.oa_openid and existing.oa_openid != holding.oa_openid \
-            and holding.oa_openid:
-        pipe.srem(keys.holdings_of("oa", existing.oa_openid), holding.code)
-    if holding.oa_openid:
-        pipe.sadd(keys.holdings_of("oa", holding.oa_openid), holding.code)
-    if holding.mp_openid:
-        pipe.sadd(keys.holdings_of("mp", holding.mp_openid), holding.code)
-    pipe.execute()
+    # a cluster). The indexes are derived: holdings_of re-checks each holding's owner. Sent with
+    # concurrent requests' commands (coalesce): each of these bears being sent twice.
+
+    def write(pipe: Any) -> None:
+        pipe.hset(keys.holding(holding.code), mapping=values)
+        if existing and existing.oa_openid and existing.oa_openid != holding.oa_openid \
+                and holding.oa_openid:
+            pipe.srem(keys.holdings_of("oa", existing.oa_openid), holding.code)
+        if holding.oa_openid:
+            pipe.sadd(keys.holdings_of("oa", holding.oa_openid), holding.code)
+        if holding.mp_openid:
+            pipe.sadd(keys.holdings_of("mp", holding.mp_openid), holding.code)
+
+    coalesce.send(r, write)
     # What the HSET left in the hash: the stored fields overlaid with ours (no second read).
     return Holding(**{"card_id": holding.card_id, "code": holding.code,
                       **(existing.as_dict() if existing else {}), **values})
