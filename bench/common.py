@@ -72,7 +72,9 @@ def start_web(port: int, module: str, env: dict[str, str],
 
 
 def stop_processes(procs: list[subprocess.Popen]) -> None:
-    """Terminate in reverse start order; kill what has not exited after 10 s."""
+    """Terminate in reverse start order; kill what has not exited after 10 s, and reap it (a
+    Popen dropped while its process has not been waited for warns "still running", and under
+    pytest's filterwarnings=error that failed whichever test was running then)."""
     for proc in reversed(procs):
         proc.terminate()
     for proc in procs:
@@ -80,6 +82,7 @@ def stop_processes(procs: list[subprocess.Popen]) -> None:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 @contextmanager
