@@ -155,3 +155,17 @@ def test_ids_look_like_wechat_ids(story: Story):
     assert all(len(user[k]) == 28 and user[k][0] == "o" for k in ("mp_openid", "oa_openid"))
     card_id = story.card()
     assert len(card_id) == 28 and card_id[0] == "p"
+
+
+def test_a_calls_reading_of_the_clock_ends_with_the_call(wx, story: Story, sandbox_app):
+    """A WeChat call reads the clock once, with its first round trip, and keeps that reading
+    for the call only: after it, the clock moves again for everyone."""
+    from bff.sandbox.web import EXTENSION
+
+    sb = sandbox_app.extensions[EXTENSION]
+    token = story.token()
+    assert getticket(wx, token)["errcode"] == 0
+    before = sb.clock.now()
+    sb.r.incrbyfloat(sb.keys.clock, 7201)  # another worker moves the clock
+    assert sb.clock.now() - before >= 7200  # not the reading the call above kept
+    assert getticket(wx, token)["errcode"] == 42001
