@@ -69,7 +69,8 @@ if tonumber(current) == amount then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {current, redis.call('TTL', KEYS[1])}
 """)
 
-Window = tuple[RateLimitItem, tuple[str, ...]]  # a window and whose counter it is
+# a window, whose counter it is, and the refusal's words when it is used up
+Window = tuple[RateLimitItem, tuple[str, ...], str]
 
 
 @dataclass
@@ -102,17 +103,15 @@ class QuotaGuard:
         who = [("address", address, self.address, [] if user else self.address_failures)]
         if user:
             who.append(("user", user, self.user, self.user_failures))
-        counted = [(item, (f"{kind}-requests", ident))
+        counted = [(item, (f"{kind}-requests", ident), f"too many requests from this {kind}")
                    for kind, ident, requests_, _ in who for item in requests_]
-        charged = [(item, (f"{kind}-failures", ident))
+        charged = [(item, (f"{kind}-failures", ident),
+                    f"too many refused attempts from this {kind}")
                    for kind, ident, _, failures in who for item in failures]
         both = counted + charged
-        for (item, ids), (count, reset) in zip(both, self._add(both, 1), strict=True):
+        for (item, _, why), (count, reset) in zip(both, self._add(both, 1), strict=True):
             if count > item.amount:
                 self._take_back(charged)
-                kind, what = ids[0].split("-")
-                why = (f"too many requests from this {kind}" if what == "requests"
-                       else f"too many refused attempts from this {kind}")
                 wait = max(1, math.ceil(reset - time.time()))
                 log.info("quota refused: %s (%s)", why, item)
                 raise TooManyRequests(f"{why}; retry in {wait} s", retry_after=wait)
@@ -127,7 +126,7 @@ class QuotaGuard:
         """Add ``amount`` to each counter: each one's new count and the time its window ends."""
         if self.memory is not None:
             out = []
-            for item, ids in counters:
+            for item, ids, _ in counters:
                 key = item.key_for(*ids)
                 count = self.memory.incr(key, item.get_expiry(), amount=amount)
                 out.append((count, self.memory.get_expiry(key)))
@@ -135,7 +134,7 @@ class QuotaGuard:
         now = time.time()
 
         def build(pipe: Any) -> None:
-            for item, ids in counters:
+            for item, ids, _ in counters:
                 _INCR.call(pipe, [f"{KEY_PREFIX}:{item.key_for(*ids)}"],
                            [item.get_expiry(), amount])
 
