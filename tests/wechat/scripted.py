@@ -43,5 +43,6 @@ class ScriptedAdapter(BaseAdapter):
 def scripted_session(*replies: Reply) -> tuple[requests.Session, ScriptedAdapter]:
     adapter = ScriptedAdapter(*replies)
     session = requests.Session()
+    session.trust_env = False  # as the client's own session (_pooled_session)
     session.mount("http://wechat.test", adapter)
     return session, adapter

@@ -167,3 +167,23 @@ def test_the_environment_is_read_once_and_certificates_are_still_verified(monkey
         requests.ConnectionError("refused")))
     with pytest.raises(errors.WeChatUnavailable):
         client.request("GET", "/cgi-bin/x", token=False)
+
+
+def test_a_redirect_is_not_followed_and_the_call_keeps_the_session_headers() -> None:
+    """WeChat's API never redirects: a 302 is a failed call, and the query string with its
+    access_token is sent to no other URL. The session's own headers still go with each call."""
+    def moved(request: requests.PreparedRequest) -> requests.Response:
+        resp = requests.Response()
+        resp.request, resp.url, resp.status_code = request, request.url, 302
+        resp.headers["Location"] = "http://wechat.test/elsewhere"
+        resp._content = b""
+        return resp
+
+    client, adapter = make(moved, {"errcode": 0}, credentials=FakeTokens())
+    client.session.headers["User-Agent"] = "bff-test"
+    with pytest.raises(errors.WeChatUnavailable) as e:
+        client.post("/card/code/decrypt", {"encrypt_code": "x"})
+    assert e.value.http_status == 302
+    assert [r.url for r in adapter.requests] == ["http://wechat.test/card/code/decrypt"
+                                                 "?access_token=t1"]
+    assert adapter.requests[0].headers["User-Agent"] == "bff-test"

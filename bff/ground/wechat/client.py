@@ -127,10 +127,8 @@ class WeChatClient:
         label = "transport"
         try:
             try:
-                resp = self.session.request(
-                    method, self.base_url + path, params=params, data=data, headers=headers,
-                    files=files, timeout=self.timeout,
-                )
+                resp = self._exchange(method, self.base_url + path, params, data, headers,
+                                      files)
             # "from None": requests' exception text holds the URL, query string and token included.
             except requests.Timeout as e:
                 sent = not isinstance(e, requests.ConnectTimeout)
@@ -161,6 +159,25 @@ class WeChatClient:
             UPSTREAM_CALLS.labels(path, label).inc()
             UPSTREAM_LATENCY.labels(path).observe(elapsed)
             log.info("wechat call path=%s errcode=%s latency_ms=%.1f", path, label, elapsed * 1e3)
+
+    def _exchange(self, method: str, url: str, params: dict | None, data: bytes | None,
+                  headers: Any, files: dict[str, tuple[str, bytes, str]] | None
+                  ) -> requests.Response:
+        """One HTTP exchange. A call with no files is prepared as requests prepares it (the
+        session's headers and auth merged in) and sent (``Session.send``, which tracing
+        instruments): ``Session.request``'s merging of cookies, hooks and the environment (read
+        once by ``_pooled_session``), none of which WeChat's API uses, was a fifth of a first
+        decrypt's client CPU (issue 18). Redirects are not followed either way: a token in the
+        query string goes to WeChat's host alone."""
+        s = self.session
+        if files is not None or s.trust_env or s.cookies or s.hooks["response"] or s.params:
+            return s.request(method, url, params=params, data=data, headers=headers,
+                             files=files, timeout=self.timeout, allow_redirects=False)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method=method, url=url, params=params, data=data, auth=s.auth,
+                         headers={**s.headers, **headers} if headers else s.headers)
+        return s.send(prepared, allow_redirects=False, timeout=self.timeout, verify=s.verify,
+                      cert=s.cert, proxies=s.proxies)
 
     def _sleep_backoff(self, attempt: int) -> None:
         """Capped exponential backoff with full jitter; tests replace it with a no-op."""
