@@ -70,6 +70,15 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     return app
 
 
+_BEGIN_CALL = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+local token = {}
+if KEYS[5] then token = redis.call('HGETALL', KEYS[5]) end
+return {redis.call('HGET', KEYS[2], 'latency_ms'), redis.call('EXISTS', KEYS[3]),
+        redis.call('GET', KEYS[4]), token}
+"""
+
+
 def _is_sim(path: str) -> bool:
     """The simulator's own paths (and its spec), and the image host: not calls to WeChat's
     API."""
@@ -84,18 +93,15 @@ def _before_wechat_call() -> Response | None:
     sb = sandbox()
     fault_key = sb.keys.fault(path)
     token = request.args.get("access_token")
-    pipe = sb.r.pipeline(transaction=False)
-    pipe.hincrby(sb.keys.calls, path, 1)
-    pipe.hget(sb.keys.config, "latency_ms")
-    pipe.exists(fault_key)
-    # read with them: the clock (each reading of this call uses it) and the token's record
-    pipe.get(sb.keys.clock)
+    # One script: count the call, read the latency and whether a fault waits, and with them
+    # the clock (each reading of this call uses it) and the token's record.
+    keys = [sb.keys.calls, sb.keys.config, fault_key, sb.keys.clock]
     if token:
-        pipe.hgetall(sb.keys.token(token))
-    _, latency, has_fault, offset, *token_data = pipe.execute()
+        keys.append(sb.keys.token(token))
+    latency, has_fault, offset, token_data = sb.script(_BEGIN_CALL)(keys=keys, args=[path])
     g.sandbox_clock = sb.clock.read_for_call(offset)
     if token:
-        g.sandbox_token = (token, token_data[0])
+        g.sandbox_token = (token, dict(zip(token_data[::2], token_data[1::2], strict=True)))
     delay_ms = int(float(latency or 0))
     fault: dict[str, str] = {}
     if has_fault:

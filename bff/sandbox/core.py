@@ -68,6 +68,7 @@ class Sandbox:
         self.push_session = push_session or requests.Session()
         self._push_queue: Any = None
         self._push_queue_lock = threading.Lock()
+        self._scripts: dict[str, Any] = {}
 
     @property
     def push_queue(self) -> Any:
@@ -121,11 +122,19 @@ class Sandbox:
         return {self.config.oa_appid: self.config.oa_secret,
                 self.config.mp_appid: self.config.mp_secret}.get(appid)
 
+    def script(self, source: str) -> Any:
+        """The Lua ``source`` registered with the sandbox's client (redis-py's ``Script``: by
+        its SHA-1, loaded again when the server has lost it), made once."""
+        found = self._scripts.get(source)
+        if found is None:
+            found = self._scripts[source] = self.r.register_script(source)
+        return found
+
     def code_key(self, appid: str) -> str:
-        """The appid's encrypt_code key, created once (SET NX) and shared by every worker."""
-        key = self.keys.codekey(appid)
-        self.r.set(key, crypto.new_code_key(), nx=True)
-        return self.r.get(key)
+        """The appid's encrypt_code key, created once (SET NX) and shared by every worker: one
+        command, which answers the key already there, or nothing when it set ours."""
+        new = crypto.new_code_key()
+        return self.r.set(self.keys.codekey(appid), new, nx=True, get=True) or new
 
     @property
     def biz(self) -> str:
