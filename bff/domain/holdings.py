@@ -52,15 +52,20 @@ def get_holding(r: redis.Redis, code: str) -> Holding | None:
     return _from_hash(h) if h else None
 
 
-def record_holding(r: redis.Redis, holding: Holding) -> Holding:
+_UNREAD: Any = object()
+
+
+def record_holding(r: redis.Redis, holding: Holding, *, stored: Holding | None = _UNREAD
+                   ) -> Holding:
     """Create or update the holding of ``holding.code``; empty fields never erase stored ones.
     (A push's receipt merges by the same rules in one script: bff.domain.events.receipt;
-    tests/events/test_receipt.py holds the two together.)"""
+    tests/events/test_receipt.py holds the two together.) ``stored``: the holding as the
+    caller has just read it (``get_holding``), instead of reading it again."""
     now = int(time.time())
     holding.updated_at = now
     if not holding.received_at:
         holding.received_at = now
-    existing = get_holding(r, holding.code)
+    existing = get_holding(r, holding.code) if stored is _UNREAD else stored
     values = {k: v for k, v in holding.as_dict().items() if v not in ("", None)}
     if existing and existing.received_at and existing.oa_openid == holding.oa_openid:
         values.pop("received_at", None)  # keep the first time it was received

@@ -144,7 +144,8 @@ def resolve_code(r: redis.Redis, wechat: WeChatApi, *, code: str | None = None,
     if known is None:
         known = _decrypt(wechat, normalised)
         try:
-            r.set(key, known, ex=DECRYPTED_SECONDS if known[0] == "=" else UNDECRYPTABLE_SECONDS)
+            seconds = DECRYPTED_SECONDS if known[0] == "=" else UNDECRYPTABLE_SECONDS
+            coalesce.send(r, lambda pipe: [pipe.set(key, known, ex=seconds)])
         except STORE_ERRORS as e:  # the answer stands; the next request asks WeChat again
             log.warning("decrypted code not kept: %s", type(e).__name__)
     if known[0] == "!":
@@ -432,9 +433,13 @@ def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True)
             forget()
     if record and not _recorded(claim.facts, caller):
         facts = claim.facts
-        record_holding(r, Holding(card_id=facts.card_id, code=facts.code,
-                                  oa_openid=facts.oa_openid, mp_openid=caller.mp_openid or "",
-                                  status=facts.status, outer_str=facts.outer_str))
+        holding = Holding(card_id=facts.card_id, code=facts.code, oa_openid=facts.oa_openid,
+                          mp_openid=caller.mp_openid or "", status=facts.status,
+                          outer_str=facts.outer_str)
+        if facts.recorded is None:
+            record_holding(r, holding)
+        else:  # the facts were read from it during this request
+            record_holding(r, holding, stored=facts.recorded)
 
 
 def _recorded(facts: CodeFacts, caller: Caller) -> bool:
