@@ -83,3 +83,46 @@ def test_hashed_ids_are_keyed_and_one_per_id_however_encoded():
     a = safe_path({"RAW_URI": "/v1/admin/users/oAbcdeT123456"})
     b = safe_path({"RAW_URI": "/v1/admin/users/oAbcde%54123456"})
     assert a == b
+
+
+def test_the_lean_access_line_is_gunicorns_line_for_every_atom():
+    """``AccessLogger.access`` builds only the atoms its format names; the line is the one
+    gunicorn's own ``Logger.access`` writes from every atom (with the safe path)."""
+    import datetime
+    import logging
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from bff.edges.http.access_log import AccessLogger
+
+    every = " ".join(f"%({a})s" for a in "hlustrsmUqHbBfaTDMLp")
+    log_format = (every + ' "%({x-request-id}o)s" %({X-Request-Id}o)s %({user-agent}i)s '
+                  "%({x-twice}i)s %({wsgi.url_scheme}e)s %({missing}i)s")
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("access_log_format", log_format)
+    logger = AccessLogger(cfg)
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.access_log.handlers = [handler]
+
+    class Resp:
+        status, sent = "201 Created", 17
+        headers = [("Content-Type", "application/json"), ("X-Request-Id", 'ab"c')]
+
+    class Req:
+        headers = [("USER-AGENT", 'wrk "4"'), ("X-TWICE", "one"), ("X-TWICE", "two")]
+
+    environ = {"REQUEST_METHOD": "POST", "RAW_URI": f"/v1/admin/users/{OPENID}/cards?x=1",
+               "PATH_INFO": "/decoded", "QUERY_STRING": "x=1", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": 'wrk "4"',
+               "wsgi.url_scheme": "http"}
+    took = datetime.timedelta(seconds=1, microseconds=234567)
+    logger.now = lambda: "[06/Dec/2026:00:00:00 +0000]"
+    logger.access(Resp(), Req(), environ, took)
+    Logger.access(logger, Resp(), Req(), environ, took)
+    assert len(lines) == 2 and lines[0] == lines[1], lines
+    assert OPENID not in lines[0] and "x=1" not in lines[0]
+    assert ' "ab\\"c" ' in lines[0] and " two " in lines[0]
