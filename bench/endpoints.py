@@ -17,7 +17,10 @@ has not seen (the sandbox's wx.chooseCard seals the user's code afresh each time
 them in order, once each), so each one asks the mounted sandbox's WeChat: a decrypt right after
 wx.addCard. ``--fresh`` of them are made per round. ``... (new code)`` sends each request the
 encrypt_code of a code the user has just taken (wx.addCard, through the service's add-card):
-the first decrypt of each code, which also records its holding.
+the first decrypt of each code, which also records its holding. ``... (many users)`` is
+that across ``--users`` users, each taking ``--per-user`` codes ten to a wx.addCard, sent
+shuffled: each user's first one also links their Mini Program openid to their OA openid
+(through the cardExt proof), as a launch day's first decrypts do.
 
     .venv/bin/python bench/endpoints.py --seconds 5 --rounds 2 --connections 32
 """
@@ -114,11 +117,49 @@ def new_codes(base: str, token: str, oa_openid: str, card_id: str, n: int) -> li
         return list(ex.map(one, range(n)))
 
 
+def many_users_codes(base: str, card_id: str, users: int, per_user: int
+                     ) -> list[tuple[str, str]]:
+    """(token, encrypt_code) for ``per_user`` codes of ``card_id`` taken by each of ``users``
+    new users, ten to a wx.addCard, shuffled; none decrypted yet."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = requests.Session()
+
+    def one(_: int) -> list[tuple[str, str]]:
+        user = session.post(f"{base}/sandbox/_sim/users", json={}).json()["oa_openid"]
+        login = session.post(f"{base}/sandbox/_sim/login-codes",
+                             json={"user": user, "app": "miniprogram"}).json()["code"]
+        token = session.post(f"{base}/v1/sessions/miniprogram",
+                             json={"code": login}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        taken: list[tuple[str, str]] = []
+        while len(taken) < per_user:
+            n = min(10, per_user - len(taken))
+            signed = session.post(f"{base}/v1/cards/add-card", headers=headers,
+                                  json={"cards": [{"card_id": card_id}] * n})
+            got = session.post(f"{base}/sandbox/_sim/add-card",
+                               json={"user": user, "card_list": signed.json()["card_list"]})
+            for entry in got.json()["card_list"]:
+                assert entry["isSuccess"], got.text
+                taken.append((token, entry["code"]))
+        return taken
+
+    with ThreadPoolExecutor(8) as ex:
+        every = [pair for taken in ex.map(one, range(users)) for pair in taken]
+    random.shuffle(every)
+    return every
+
+
 def main() -> None:
     p = common.wrk_options(__doc__, rounds=2, connections=32)
     p.add_argument("--only", default="", help="only the endpoints whose name holds this text")
     p.add_argument("--fresh", type=int, default=10000,
                    help="new encrypt_codes per round of the first-time decrypt")
+    p.add_argument("--users", type=int, default=500,
+                   help="users of the many-users first decrypt (a new set each round)")
+    p.add_argument("--per-user", type=int, default=50,
+                   help="codes each of them takes")
     a = p.parse_args()
     require_wrk()
     with common.stack() as started:
@@ -157,6 +198,7 @@ def main() -> None:
         pushes = "POST /wechat/events (safe)"
         first = "POST /v1/cards/codes/decrypt (first time)"
         new = "POST /v1/cards/codes/decrypt (new code)"
+        many = "POST /v1/cards/codes/decrypt (many users)"
         plenty = requests.post(f"{bff.url}/sandbox/_sim/cards", json={
             "card_type": "GENERAL_COUPON", "quantity": 1_000_000}).json()["card_id"]
         # another user takes the new codes: wx.chooseCard lists every code its user holds
@@ -169,14 +211,19 @@ def main() -> None:
                 f = run_wrk_requests(bff.url, lines, seconds=seconds,
                                      connections=a.connections, threads=a.wrk_threads)
                 return {**f, "non2xx": f["non2xx"] + f["mismatches"]}
-            if name in (first, new):
+            if name in (first, new, many):
                 count = a.fresh if run >= 0 else a.fresh // 5
-                codes = (fresh_encrypt_codes(bff.url, token, oa_openid, coupon, count)
-                         if name == first else new_codes(bff.url, taker_token, taker, plenty,
-                                                         count))
-                lines = [("/v1/cards/codes/decrypt", token if name == first else taker_token,
-                          '"code":"',
-                          json.dumps({"encrypt_code": c})) for c in codes]
+                if name == many:
+                    pairs = many_users_codes(bff.url, plenty, a.users if run >= 0
+                                             else max(1, a.users // 5), a.per_user)
+                elif name == first:
+                    pairs = [(token, c) for c in fresh_encrypt_codes(bff.url, token, oa_openid,
+                                                                     coupon, count)]
+                else:
+                    pairs = [(taker_token, c) for c in new_codes(bff.url, taker_token, taker,
+                                                                 plenty, count)]
+                lines = [("/v1/cards/codes/decrypt", t, '"code":"',
+                          json.dumps({"encrypt_code": c})) for t, c in pairs]
                 f = run_wrk_requests(bff.url, lines, seconds=seconds, connections=a.connections,
                                      threads=1, in_order=True)
                 if f["n"] + a.connections > len(lines):
@@ -186,7 +233,7 @@ def main() -> None:
             return run_wrk(bff.url + path, seconds=seconds, connections=a.connections,
                            threads=a.wrk_threads, body=json_body, token=bearer, method=method)
 
-        runs = common.in_rounds([t for t in (*targets, first, new, pushes) if a.only in t],
+        runs = common.in_rounds([t for t in (*targets, first, new, many, pushes) if a.only in t],
                                 measure, a)
         r.close()
     over = []

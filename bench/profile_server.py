@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import os
 import shutil
 import subprocess
@@ -73,9 +74,12 @@ def _short(frame: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--endpoint", choices=("add-card", "me", "decrypt", "member", "ack", "bare"),
+    p.add_argument("--endpoint", choices=("add-card", "me", "decrypt", "member", "ack", "bare",
+                                              "many"),
                    default="add-card",
-                   help="ack: safe-mode event pushes, each unique (bench/events.py); bare: "
+                   help="ack: safe-mode event pushes, each unique (bench/events.py); many: "
+                        "first decrypts of codes just taken by many users (bench/endpoints.py); "
+                        "bare: "
                         "bench/bare_app.py's constant JSON on the same line, for comparison")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--top", type=int, default=25)
@@ -108,7 +112,24 @@ def main() -> None:
             if a.endpoint == "member":
                 url, method, body = f"{base}/v1/membership/cards/{member}", "GET", {}
 
+        if a.endpoint == "many":
+            import json
+
+            import requests
+
+            from bench.endpoints import many_users_codes
+
+            plenty = requests.post(f"{base}/sandbox/_sim/cards", json={
+                "card_type": "GENERAL_COUPON", "quantity": 1_000_000}).json()["card_id"]
+            pairs = iter(many_users_codes(base, plenty, 40 + int(a.seconds * 20), 50))
+
         def load(seconds: float) -> dict:
+            if a.endpoint == "many":  # each code once: the next ones in the shuffled list
+                lines = [("/v1/cards/codes/decrypt", t, '"code":"',
+                          json.dumps({"encrypt_code": c}))
+                         for t, c in itertools.islice(pairs, int(1000 * seconds) + 500)]
+                return run_wrk_requests(base, lines, seconds=seconds,
+                                        connections=a.connections, in_order=True)
             if a.endpoint == "ack":  # 3,000 unique pushes a second is more than one worker takes
                 pushes = build("safe", f"p{seconds}", int(3000 * seconds) + 1000)
                 return run_wrk_requests(base, [(path, "", "success", body.decode())
