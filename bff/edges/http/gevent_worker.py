@@ -9,18 +9,19 @@ worker as on two (bench/RESULTS.md, issue 18). ``FairGeventWorker`` yields to th
 request (``gevent.sleep(0)``: the other ready connections run first), which brought that p99
 under 50 ms at the same throughput.
 
-The other half of the fix is in the Procfile: ``--reuse-port`` gives each worker its own
-listening socket (gunicorn >= 27), so the kernel spreads new connections over the workers
-instead of letting the first one awake accept most of them.
+The workers share their connections evenly. A worker is one process on one core, so its
+latency under load grows with the connections it holds: the kernel's spread of
+``--reuse-port`` (a hash of each connection) gave two workers 11 and 21 of wrk's 32, or 12 and
+20, and the busier one's requests waited 30-60 % longer. The workers now share one listening
+socket, and each publishes how many connections it holds in memory the master's workers share
+(``_Shares``, made before they fork); a worker accepts a connection only while it holds no more
+than any other live worker, so the least busy one always may. One that may not stops watching
+the socket and looks again a few milliseconds later, or when one of its own connections ends.
+With ``--reuse-port`` (a socket per worker, the connections already placed) each worker accepts
+all that wait on its own socket, as before.
 
-With a listening socket of its own, a worker also accepts every connection waiting on it at
-once. gunicorn accepts one at a time when there are several workers (``max_accept = 1``, so that
-workers sharing one socket share its connections); behind ``--reuse-port`` that only delays: a
-busy worker polls its sockets every few milliseconds of requests (gevent's switch interval,
-checked every 50 callbacks: 10-25 ms under load), and the 16th connection of a burst waited 16
-polls, 0.3 s, for its first answer. wrk's correction for coordinated omission turns those few
-waits into hundreds of samples: its p99 for ``/v1/capabilities`` at 32 new connections was
-21-124 ms, and 11-17 ms with every waiting connection accepted (``bench/endpoints.py``).
+gunicorn accepts one connection per poll when several workers share a socket (``max_accept =
+1``): kept, so that each accept is decided on the counts as they are then.
 
 Once the app is loaded, its objects (modules, schemas, routes: everything alive then) are
 frozen out of Python's cyclic garbage collector (``gc.freeze``): a full collection scanned
@@ -32,6 +33,8 @@ now.
 from __future__ import annotations
 
 import gc
+import mmap
+import os
 import socket
 from typing import Any
 
@@ -50,13 +53,108 @@ class _OwnSocketServer(StreamServer):
         super().start()
 
 
+class _Shares:
+    """How many connections each worker of this master holds: a slot (pid, connections) per
+    worker, in an anonymous shared mapping made when the master imports this module, so the
+    workers it forks share it. A worker's slot is its age (gunicorn numbers the workers it
+    starts) modulo the slots."""
+
+    SLOTS = 64
+
+    def __init__(self) -> None:
+        self._memory = mmap.mmap(-1, 8 * self.SLOTS)
+        self.cells = memoryview(self._memory).cast("i")  # pid, count, pid, count, ...
+        self.mine = -1
+
+    def claim(self, age: int) -> None:
+        self.mine = 2 * (age % self.SLOTS)
+        self.cells[self.mine + 1] = 0
+        self.cells[self.mine] = os.getpid()
+
+    def release(self) -> None:
+        if self.mine >= 0:
+            self.cells[self.mine] = 0
+
+    def publish(self, held: int) -> None:
+        if self.mine >= 0:
+            self.cells[self.mine + 1] = held
+
+    def may_accept(self, held: int) -> bool:
+        """True when no other live worker holds fewer connections than ``held``."""
+        self.publish(held)
+        cells = self.cells
+        for i in range(0, 2 * self.SLOTS, 2):
+            pid = cells[i]
+            if pid and i != self.mine and cells[i + 1] < held:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:  # a worker gone without clearing its slot
+                    cells[i] = 0
+                    continue
+                except PermissionError:  # alive, another user's: not one of ours
+                    continue
+                return False
+        return True
+
+
+_SHARES = _Shares()
+RECHECK_SECONDS = 0.005
+
+
+class _FairServer(StreamServer):
+    """gevent's server on a socket the workers share: accepts only while ``_SHARES`` says
+    this worker holds no more connections than another."""
+
+    def start(self) -> None:
+        _FAIR_SERVERS.append(self)
+        super().start()
+
+    def _do_read(self) -> None:
+        if not _SHARES.may_accept(_held()):
+            self.stop_accepting()
+            self._timer = self.loop.timer(RECHECK_SECONDS)
+            self._timer.start(self._start_accepting_if_started)
+            return
+        super()._do_read()
+        _SHARES.publish(_held())
+
+    def look_again(self) -> None:
+        """Waiting for the timer to look at the socket again: look now."""
+        if self._watcher is None and self._timer is not None and self.started:
+            self.stop_accepting()
+            self.start_accepting()
+
+
+_FAIR_SERVERS: list[_FairServer] = []
+
+
+def _held() -> int:
+    """The connections this worker holds (a connection's greenlet is in its server's pool)."""
+    return sum(len(server.pool) for server in _FAIR_SERVERS if server.pool is not None)
+
+
 class FairGeventWorker(GeventWorker):
     def run(self) -> None:
         if self.cfg.reuse_port and hasattr(socket, "SO_REUSEPORT"):  # gunicorn's own test
             # gunicorn's run() makes its servers from the module's StreamServer; this is the
             # worker's own process, and the class is replaced for it alone.
             ggevent.StreamServer = _OwnSocketServer
-        super().run()
+        elif self.cfg.workers > 1:
+            ggevent.StreamServer = _FairServer
+            _SHARES.claim(self.age)
+        try:
+            super().run()
+        finally:
+            _SHARES.release()
+
+    def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            if _FAIR_SERVERS:  # this connection's greenlet is still in its pool
+                _SHARES.publish(_held() - 1)
+                for server in _FAIR_SERVERS:
+                    server.look_again()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
