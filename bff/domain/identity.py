@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from bff.ground.metrics import IDENTITY_CONFLICTS
-from bff.ground.store import keys
+from bff.ground.store import coalesce, keys
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class IdentityConflict(Exception):
 # ARGV = unionid, mp_openid, oa_openid, source, dry run ('1': check only, write nothing)
 # Each known id maps to one hash {unionid, mp, oa, by}. The script gathers the records of every
 # given id, refuses when any field would change, and writes the merged record under every id.
-_LINK = """
+_LINK = coalesce.Script("""
 local fields = {'unionid', 'mp', 'oa'}
 local merged = {unionid = ARGV[1], mp = ARGV[2], oa = ARGV[3]}
 local by = ''
@@ -83,7 +83,7 @@ for i = 1, 3 do
   end
 end
 return {'ok', merged.unionid, merged.mp, merged.oa, by, tostring(changed)}
-"""
+""")
 
 
 def link_openids(
@@ -133,7 +133,11 @@ def _run_link(r: redis.Redis, ids: tuple[str, str, str], source: str, *,
     key_names = [keys.identity(kind, value) if value else keys.identity(kind, "-")
                  for kind, value in zip(("unionid", "mp", "oa"), ids, strict=True)]
     prefixes = [keys.identity(kind, "") for kind in ("unionid", "mp", "oa")]
-    return r.eval(_LINK, 6, *key_names, *prefixes, *ids, source, "1" if dry else "0")
+    # through the coalescer: sent again alone after a failed shared pipeline, or after
+    # NOSCRIPT, it finds what its first run wrote and answers the same
+    return coalesce.send(r, lambda pipe: [_LINK.call(
+        pipe, [*key_names, *prefixes], [*ids, source, "1" if dry else "0"])],
+        scripts=(_LINK,))[0]
 
 
 def find_identity(
@@ -146,16 +150,22 @@ def find_identity(
     """The stored identity for the first id given, or None."""
     for kind, value in (("unionid", unionid), ("mp", mp_openid), ("oa", oa_openid)):
         if value:
-            rec = r.hgetall(keys.identity(kind, value))
-            if not rec:
-                return None
-            return Identity(
-                unionid=rec.get("unionid") or None,
-                miniprogram_openid=rec.get("mp") or None,
-                official_account_openid=rec.get("oa") or None,
-                linked_by=rec.get("by") or None,
-            )
+            key = keys.identity(kind, value)
+            [rec] = coalesce.send(r, lambda pipe, key=key: [pipe.hgetall(key)])
+            return identity_of(rec)
     raise ValueError("one of unionid, mp_openid, oa_openid is required")
+
+
+def identity_of(rec: dict[str, str]) -> Identity | None:
+    """The identity an identity record (``HGETALL keys.identity(...)``) holds, or None."""
+    if not rec:
+        return None
+    return Identity(
+        unionid=rec.get("unionid") or None,
+        miniprogram_openid=rec.get("mp") or None,
+        official_account_openid=rec.get("oa") or None,
+        linked_by=rec.get("by") or None,
+    )
 
 
 def unlink(r: redis.Redis, *, mp_openid: str | None = None,

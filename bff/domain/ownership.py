@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Protocol
 import redis
 
 from bff.domain.holdings import Holding, get_holding, holdings_of, record_holding
-from bff.domain.identity import IdentityConflict, find_identity, link_conflicts, link_openids
+from bff.domain.identity import IdentityConflict, identity_of, link_conflicts, link_openids
 from bff.domain.pool import pool_card_of
 from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
 from bff.ground.store import STORE_ERRORS, coalesce, keys
@@ -276,10 +276,11 @@ def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str, *,
     """The unionid of an OA openid: the identity links, else ``/cgi-bin/user/info`` (cached a
     day, "" = none). ``transient_raises``: let busy/quota/token errors through (the event worker
     retries); otherwise any WeChat failure answers None (unknown)."""
-    ident = find_identity(r, oa_openid=oa_openid)
+    linked, cached = coalesce.send(r, lambda pipe: [  # one round trip for both
+        pipe.hgetall(keys.identity("oa", oa_openid)), pipe.get(keys.userinfo_unionid(oa_openid))])
+    ident = identity_of(linked)
     if ident and ident.unionid:
         return ident.unionid
-    cached = r.get(keys.userinfo_unionid(oa_openid))
     if cached is not None:
         return cached or None
     try:
@@ -290,7 +291,8 @@ def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str, *,
         return None
     except WeChatApiError:
         unionid = ""  # WeChat will not say (e.g. not a follower): remembered as "none"
-    r.set(keys.userinfo_unionid(oa_openid), unionid, ex=USERINFO_CACHE_SECONDS)
+    key = keys.userinfo_unionid(oa_openid)
+    coalesce.send(r, lambda pipe: [pipe.set(key, unionid, ex=USERINFO_CACHE_SECONDS)])
     return unionid or None
 
 
