@@ -21,7 +21,8 @@ With ``--reuse-port`` (a socket per worker, the connections already placed) each
 all that wait on its own socket, as before.
 
 gunicorn accepts one connection per poll when several workers share a socket (``max_accept =
-1``): kept, so that each accept is decided on the counts as they are then.
+1``), and a burst of new connections waited a poll each (0.3 s for the 16th on a busy worker).
+A worker takes every connection waiting, one at a time, while the counts allow it.
 
 Once the app is loaded, its objects (modules, schemas, routes: everything alive then) are
 frozen out of Python's cyclic garbage collector (``gc.freeze``): a full collection scanned
@@ -59,7 +60,7 @@ class _Shares:
     workers it forks share it. A worker's slot is its age (gunicorn numbers the workers it
     starts) modulo the slots."""
 
-    SLOTS = 64
+    SLOTS = 32
 
     def __init__(self) -> None:
         self._memory = mmap.mmap(-1, 8 * self.SLOTS)
@@ -79,9 +80,16 @@ class _Shares:
         if self.mine >= 0:
             self.cells[self.mine + 1] = held
 
+    def over_share(self, held: int) -> bool:
+        """True when another live worker holds ``SHED_MARGIN`` or more connections fewer."""
+        return self._fewer_elsewhere(held - SHED_MARGIN + 1)
+
     def may_accept(self, held: int) -> bool:
         """True when no other live worker holds fewer connections than ``held``."""
         self.publish(held)
+        return not self._fewer_elsewhere(held)
+
+    def _fewer_elsewhere(self, held: int) -> bool:
         cells = self.cells
         for i in range(0, 2 * self.SLOTS, 2):
             pid = cells[i]
@@ -93,12 +101,14 @@ class _Shares:
                     continue
                 except PermissionError:  # alive, another user's: not one of ours
                     continue
-                return False
-        return True
+                return True
+        return False
 
 
 _SHARES = _Shares()
 RECHECK_SECONDS = 0.005
+BURST = 100  # gevent's own max_accept
+SHED_MARGIN = 3
 
 
 class _FairServer(StreamServer):
@@ -110,12 +120,18 @@ class _FairServer(StreamServer):
         super().start()
 
     def _do_read(self) -> None:
-        if not _SHARES.may_accept(_held()):
-            self.stop_accepting()
-            self._timer = self.loop.timer(RECHECK_SECONDS)
-            self._timer.start(self._start_accepting_if_started)
-            return
-        super()._do_read()
+        # gunicorn's max_accept of 1 makes gevent's own loop accept one connection; this loop
+        # takes a burst of them, each while this worker still holds no more than another.
+        for _ in range(BURST):
+            held = _held()
+            if not _SHARES.may_accept(held):
+                self.stop_accepting()
+                self._timer = self.loop.timer(RECHECK_SECONDS)
+                self._timer.start(self._start_accepting_if_started)
+                return
+            super()._do_read()
+            if _held() == held or self._watcher is None:  # none waiting, or it failed
+                break
         _SHARES.publish(_held())
 
     def look_again(self) -> None:
@@ -161,6 +177,10 @@ class FairGeventWorker(GeventWorker):
         gc.freeze()
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
+        if _FAIR_SERVERS and _SHARES.over_share(_held()):
+            # this answer says "Connection: close": the client's next connection goes to a
+            # less busy worker (one that booted later, or whose connections ended)
+            req.must_close = True
         try:
             return super().handle_request(listener_name, req, sock, addr)
         finally:
