@@ -9,20 +9,28 @@ worker as on two (bench/RESULTS.md, issue 18). ``FairGeventWorker`` yields to th
 request (``gevent.sleep(0)``: the other ready connections run first), which brought that p99
 under 50 ms at the same throughput.
 
-The workers share their connections evenly. A worker is one process on one core, so its
-latency under load grows with the connections it holds: the kernel's spread of
-``--reuse-port`` (a hash of each connection) gave two workers 11 and 21 of wrk's 32, or 12 and
-20, and the busier one's requests waited 30-60 % longer. The workers now share one listening
-socket, and each publishes how many connections it holds in memory the master's workers share
-(``_Shares``, made before they fork); a worker accepts a connection only while it holds no more
-than any other live worker, so the least busy one always may. One that may not stops watching
-the socket and looks again a few milliseconds later, or when one of its own connections ends.
-With ``--reuse-port`` (a socket per worker, the connections already placed) each worker accepts
-all that wait on its own socket, as before.
+The other half of the fix is in the Procfile: ``--reuse-port`` gives each worker its own
+listening socket (gunicorn >= 27), so the kernel spreads new connections over the workers
+instead of letting the first one awake accept most of them. (One socket shared by the workers,
+even with each accepting only while it held no more connections than another, had p99 spikes
+of 50-190 ms on /healthz that the separate sockets do not: bench/RESULTS.md, ninth pass.)
 
-gunicorn accepts one connection per poll when several workers share a socket (``max_accept =
-1``), and a burst of new connections waited a poll each (0.3 s for the 16th on a busy worker).
-A worker takes every connection waiting, one at a time, while the counts allow it.
+With a listening socket of its own, a worker also accepts every connection waiting on it at
+once. gunicorn accepts one at a time when there are several workers (``max_accept = 1``, so that
+workers sharing one socket share its connections); behind ``--reuse-port`` that only delays: a
+busy worker polls its sockets every few milliseconds of requests (gevent's switch interval,
+checked every 50 callbacks: 10-25 ms under load), and the 16th connection of a burst waited 16
+polls, 0.3 s, for its first answer. wrk's correction for coordinated omission turns those few
+waits into hundreds of samples: its p99 for ``/v1/capabilities`` at 32 new connections was
+21-124 ms, and 11-17 ms with every waiting connection accepted (``bench/endpoints.py``).
+
+The kernel spreads connections by a hash, not evenly: two workers got 11 and 21 of wrk's 32,
+or 12 and 20, and a worker is one process on one core, so the busier one's requests waited
+longer. Each worker says how many connections it holds in memory the master's workers share
+(``_Shares``, made before they fork), and a worker holding ``SHED_MARGIN`` more than another
+answers a request with ``Connection: close`` (at most one each ``SHED_EVERY``): the client's
+new connection lands on a worker at random, until the counts are within the margin. A worker
+that booted after the first connections came gets its share the same way.
 
 Once the app is loaded, its objects (modules, schemas, routes: everything alive then) are
 frozen out of Python's cyclic garbage collector (``gc.freeze``): a full collection scanned
@@ -37,6 +45,7 @@ import gc
 import mmap
 import os
 import socket
+import time
 from typing import Any
 
 import gevent
@@ -53,6 +62,17 @@ class _OwnSocketServer(StreamServer):
         self.__dict__.pop("max_accept", None)  # gunicorn's 1: back to the class's default
         super().start()
 
+    def do_handle(self, *args: Any) -> None:
+        global _held
+        _held += 1  # counted when accepted; FairGeventWorker.handle counts its end
+        _SHARES.publish(_held)
+        try:
+            super().do_handle(*args)
+        except BaseException:
+            _held -= 1
+            raise
+
+
 
 class _Shares:
     """How many connections each worker of this master holds: a slot (pid, connections) per
@@ -66,6 +86,7 @@ class _Shares:
         self._memory = mmap.mmap(-1, 8 * self.SLOTS)
         self.cells = memoryview(self._memory).cast("i")  # pid, count, pid, count, ...
         self.mine = -1
+        self.shed_at = 0.0
 
     def claim(self, age: int) -> None:
         self.mine = 2 * (age % self.SLOTS)
@@ -81,13 +102,11 @@ class _Shares:
             self.cells[self.mine + 1] = held
 
     def over_share(self, held: int) -> bool:
-        """True when another live worker holds ``SHED_MARGIN`` or more connections fewer."""
-        return self._fewer_elsewhere(held - SHED_MARGIN + 1)
-
-    def may_accept(self, held: int) -> bool:
-        """True when no other live worker holds fewer connections than ``held``."""
-        self.publish(held)
-        return not self._fewer_elsewhere(held)
+        """True when another live worker holds ``SHED_MARGIN`` or more connections fewer, and
+        this one closed none in the last ``SHED_EVERY`` seconds (the connection it closed
+        must be made again, and accepted, before the counts say anything new)."""
+        return (time.monotonic() - self.shed_at >= SHED_EVERY
+                and self._fewer_elsewhere(held - SHED_MARGIN + 1))
 
     def _fewer_elsewhere(self, held: int) -> bool:
         cells = self.cells
@@ -106,47 +125,9 @@ class _Shares:
 
 
 _SHARES = _Shares()
-RECHECK_SECONDS = 0.005
-BURST = 100  # gevent's own max_accept
 SHED_MARGIN = 3
-
-
-class _FairServer(StreamServer):
-    """gevent's server on a socket the workers share: accepts only while ``_SHARES`` says
-    this worker holds no more connections than another."""
-
-    def start(self) -> None:
-        _FAIR_SERVERS.append(self)
-        super().start()
-
-    def _do_read(self) -> None:
-        # gunicorn's max_accept of 1 makes gevent's own loop accept one connection; this loop
-        # takes a burst of them, each while this worker still holds no more than another.
-        for _ in range(BURST):
-            held = _held()
-            if not _SHARES.may_accept(held):
-                self.stop_accepting()
-                self._timer = self.loop.timer(RECHECK_SECONDS)
-                self._timer.start(self._start_accepting_if_started)
-                return
-            super()._do_read()
-            if _held() == held or self._watcher is None:  # none waiting, or it failed
-                break
-        _SHARES.publish(_held())
-
-    def look_again(self) -> None:
-        """Waiting for the timer to look at the socket again: look now."""
-        if self._watcher is None and self._timer is not None and self.started:
-            self.stop_accepting()
-            self.start_accepting()
-
-
-_FAIR_SERVERS: list[_FairServer] = []
-
-
-def _held() -> int:
-    """The connections this worker holds (a connection's greenlet is in its server's pool)."""
-    return sum(len(server.pool) for server in _FAIR_SERVERS if server.pool is not None)
+SHED_EVERY = 0.05  # seconds: a busy worker polls its socket every 10-25 ms
+_held = 0  # the connections this worker holds (FairGeventWorker.handle)
 
 
 class FairGeventWorker(GeventWorker):
@@ -155,32 +136,31 @@ class FairGeventWorker(GeventWorker):
             # gunicorn's run() makes its servers from the module's StreamServer; this is the
             # worker's own process, and the class is replaced for it alone.
             ggevent.StreamServer = _OwnSocketServer
-        elif self.cfg.workers > 1:
-            ggevent.StreamServer = _FairServer
-            _SHARES.claim(self.age)
+            if self.cfg.workers > 1:
+                _SHARES.claim(self.age)
         try:
             super().run()
         finally:
             _SHARES.release()
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        global _held
         try:
             super().handle(listener, client, addr)
         finally:
-            if _FAIR_SERVERS:  # this connection's greenlet is still in its pool
-                _SHARES.publish(_held() - 1)
-                for server in _FAIR_SERVERS:
-                    server.look_again()
+            _held -= 1
+            _SHARES.publish(_held)
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
         gc.freeze()
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
-        if _FAIR_SERVERS and _SHARES.over_share(_held()):
-            # this answer says "Connection: close": the client's next connection goes to a
-            # less busy worker (one that booted later, or whose connections ended)
+        if _SHARES.mine >= 0 and _SHARES.over_share(_held):
+            # this answer says "Connection: close": the client connects again, and lands on
+            # a worker at random (one that booted later, or whose connections ended)
             req.must_close = True
+            _SHARES.shed_at = time.monotonic()
         try:
             return super().handle_request(listener_name, req, sock, addr)
         finally:
