@@ -32,6 +32,9 @@ class Holding:
     # How WeChat said the code was received: "push" (user_get_card, not a gift), "gift"
     # (user_get_card from a friend), "" (not confirmed by a push: decrypt, /card/code/get).
     receipt: str = ""
+    # "<oa_openid> <unionid>": the receiver's unionid as WeChat's receipt push (user_get_card,
+    # UnionId) gave it, with the receiver it is of (``holder_unionid`` reads it).
+    receiver_unionid: str = ""
     updated_at: int = 0
 
     def as_dict(self) -> dict:
@@ -45,6 +48,13 @@ _NAMES = {f.name for f in fields(Holding)}
 def _from_hash(h: dict[str, str]) -> Holding:
     values = {k: (int(v) if k in _INT_FIELDS else v) for k, v in h.items() if k in _NAMES}
     return Holding(**values)
+
+
+def holder_unionid(h: Holding) -> str:
+    """The holder's unionid as a receipt push named it, when that push's receiver is still the
+    holder; "" when not known so (the code changed hands since, or no push carried one)."""
+    oa, _, unionid = h.receiver_unionid.partition(" ")
+    return unionid if oa and oa == h.oa_openid else ""
 
 
 def get_holding(r: redis.Redis, code: str) -> Holding | None:

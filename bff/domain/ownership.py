@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import redis
 
-from bff.domain.holdings import Holding, get_holding, holdings_of, record_holding
+from bff.domain.holdings import Holding, get_holding, holder_unionid, holdings_of, record_holding
 from bff.domain.identity import IdentityConflict, identity_of, link_conflicts, link_openids
 from bff.domain.pool import pool_card_of
 from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
@@ -189,6 +189,8 @@ class CodeFacts:
     receipt: str = ""
     received_at: int = 0
     recorded: Holding | None = None  # the holding these facts were read from
+    # the owner's unionid as WeChat's receipt push gave it (holdings.holder_unionid), or ""
+    owner_unionid: str = ""
 
 
 def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None) -> CodeFacts:
@@ -200,7 +202,8 @@ def code_facts(r: redis.Redis, wechat: WeChatApi, code: str, card_id: str | None
     if h and h.oa_openid and h.card_id:
         facts = CodeFacts(card_id=h.card_id, code=code, oa_openid=h.oa_openid, status=h.status,
                           can_consume=h.status == "NORMAL", outer_str=h.outer_str,
-                          receipt=h.receipt, received_at=h.received_at, recorded=h)
+                          receipt=h.receipt, received_at=h.received_at, recorded=h,
+                          owner_unionid=holder_unionid(h))
     else:
         try:
             info = wechat.code_get(code, card_id=card_id or pool_card_of(r, code))
@@ -343,9 +346,12 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
             raise Forbidden(NOT_YOURS)
         return Claim(facts)
     if caller.unionid:
-        unionid = unionid_of(r, wechat, owner)
+        # WeChat's word either way: its receipt push for this owner, else /cgi-bin/user/info
+        pushed = facts.owner_unionid
+        unionid = pushed or unionid_of(r, wechat, owner)
         if unionid == caller.unionid:
-            return _new_link(r, caller, facts, "user_info", unionid=unionid, oa_openid=owner)
+            return _new_link(r, caller, facts, "event_unionid" if pushed else "user_info",
+                             unionid=unionid, oa_openid=owner)
         if unionid:
             raise Forbidden(NOT_YOURS)
     proof = proof_of(proof_keys, facts.outer_str, caller.mp_openid or "", facts.card_id)

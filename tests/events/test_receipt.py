@@ -48,7 +48,8 @@ def python_record_receipt(r, ev: CardEvent, now: int) -> None:
             status="" if keep else "NORMAL", outer_str=ev.outer_str,
             received_at=ev.create_time, receipt="gift" if gift else "push",
             gift_from=ev.friend_openid if gift else "",
-            old_code=ev.old_code if gift else ""))
+            old_code=ev.old_code if gift else "",
+            receiver_unionid=f"{ev.openid} {ev.unionid}" if ev.openid and ev.unionid else ""))
     r.hset(keys.holding(ev.code), "receipt_time", str(at))
 
 
@@ -70,10 +71,14 @@ STORED = [
     {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "receipt_time": "100"},
     {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL", "receipt_time": "x"},
     {"card_id": "pA", "code": "C1", "receipt_time": "1234"},
+    {"card_id": "pA", "code": "C1", "oa_openid": "oB", "status": "NORMAL",
+     "receiver_unionid": "oB uB"},
 ]
 EVENTS = [
     {"FromUserName": "oA", "CreateTime": "200", "CardId": "pA", "UserCardCode": "C1",
      "IsGiveByFriend": "0", "OuterStr": "chan"},
+    {"FromUserName": "oA", "CreateTime": "200", "CardId": "pA", "UserCardCode": "C1",
+     "IsGiveByFriend": "0", "UnionId": "uA"},
     {"FromUserName": "oA", "CreateTime": "", "CardId": "pA", "UserCardCode": "C1"},
     {"FromUserName": "oA", "CreateTime": "200", "CardId": "", "UserCardCode": "C1",
      "IsGiveByFriend": "1", "FriendUserName": "oB", "OldUserCardCode": "C0"},

@@ -94,7 +94,8 @@ def receipt_of(ev: CardEvent, now: int | None = None) -> Receipt | None:
     named = {"card_id": ev.card_id, "code": ev.code, "oa_openid": ev.openid,
              "outer_str": ev.outer_str, "gift_from": ev.friend_openid if gift else "",
              "old_code": ev.old_code if gift else "", "receipt": "gift" if gift else "push",
-             "updated_at": str(now)}
+             "receiver_unionid": f"{ev.openid} {ev.unionid}" if ev.openid and ev.unionid
+             else "", "updated_at": str(now)}
     pairs = [x for kv in named.items() if kv[1] for x in kv]
     args = [ev.openid, str(ev.create_time or now), ev.friend_openid if gift else "",
             len(pairs) // 2, *pairs]
