@@ -7,6 +7,7 @@ by Mini Program openid list a user's codes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -71,6 +72,16 @@ def record_holding(r: redis.Redis, holding: Holding, *, stored: Holding | None =
     (A push's receipt merges by the same rules in one script: bff.domain.events.receipt;
     tests/events/test_receipt.py holds the two together.) ``stored``: the holding as the
     caller has just read it (``get_holding``), instead of reading it again."""
+    write, written = holding_write(r, holding, stored=stored)
+    coalesce.send(r, write)
+    return written
+
+
+def holding_write(r: redis.Redis, holding: Holding, *, stored: Holding | None = _UNREAD
+                  ) -> tuple[Callable[[Any], None], Holding]:
+    """``record_holding``'s write, to queue on a coalesced pipeline with a caller's other
+    commands, and the holding it leaves (what the HSET leaves in the hash: the stored fields
+    overlaid with ours, no second read)."""
     now = int(time.time())
     holding.updated_at = now
     if not holding.received_at:
@@ -93,10 +104,8 @@ def record_holding(r: redis.Redis, holding: Holding, *, stored: Holding | None =
         if holding.mp_openid:
             pipe.sadd(keys.holdings_of("mp", holding.mp_openid), holding.code)
 
-    coalesce.send(r, write)
-    # What the HSET left in the hash: the stored fields overlaid with ours (no second read).
-    return Holding(**{"card_id": holding.card_id, "code": holding.code,
-                      **(existing.as_dict() if existing else {}), **values})
+    return write, Holding(**{"card_id": holding.card_id, "code": holding.code,
+                             **(existing.as_dict() if existing else {}), **values})
 
 
 def set_status(r: redis.Redis, code: str, status: str) -> None:

@@ -98,18 +98,33 @@ def link_openids(
 
     ``linked_by`` keeps the source that first tied the two openids together.
     """
+    [reply] = coalesce.send(r, lambda pipe: link_openids_into(
+        pipe, source=source, unionid=unionid, mp_openid=mp_openid, oa_openid=oa_openid),
+        scripts=SCRIPTS)
+    return linked(reply, source)
+
+
+def link_openids_into(pipe: Any, *, source: str, unionid: str | None = None,
+                      mp_openid: str | None = None, oa_openid: str | None = None) -> None:
+    """``link_openids``' write, queued on a coalesced pipeline (``coalesce.send(...,
+    scripts=SCRIPTS)``) with a caller's other commands; its reply goes to ``linked``."""
     if source not in SOURCES:
         raise ValueError(f"unknown identity source {source!r}")
-    result = _run_link(r, (unionid or "", mp_openid or "", oa_openid or ""), source, dry=False)
-    if result[0] == "conflict":
+    _link_call(pipe, (unionid or "", mp_openid or "", oa_openid or ""), source, dry=False)
+
+
+def linked(reply: list[str], source: str) -> Identity:
+    """The identity ``link_openids_into``'s reply says was recorded; ``IdentityConflict``
+    (logged and counted) when the link was refused."""
+    if reply[0] == "conflict":
         IDENTITY_CONFLICTS.labels(source).inc()
-        log.warning("identity link refused: source=%s conflicting field=%s", source, result[1])
-        raise IdentityConflict(f"the {result[1]} already linked differs")
+        log.warning("identity link refused: source=%s conflicting field=%s", source, reply[1])
+        raise IdentityConflict(f"the {reply[1]} already linked differs")
     return Identity(
-        unionid=result[1] or None,
-        miniprogram_openid=result[2] or None,
-        official_account_openid=result[3] or None,
-        linked_by=result[4] or None,
+        unionid=reply[1] or None,
+        miniprogram_openid=reply[2] or None,
+        official_account_openid=reply[3] or None,
+        linked_by=reply[4] or None,
     )
 
 
@@ -122,22 +137,32 @@ def link_conflicts(
 ) -> bool:
     """Whether ``link_openids`` with these ids would be refused, read without writing: the
     same script, stopped before it writes (nothing logged or counted)."""
-    ids = (unionid or "", mp_openid or "", oa_openid or "")
-    return _run_link(r, ids, "", dry=True)[0] == "conflict"
+    [reply] = coalesce.send(r, lambda pipe: link_conflicts_into(
+        pipe, unionid=unionid, mp_openid=mp_openid, oa_openid=oa_openid), scripts=SCRIPTS)
+    return conflicted(reply)
 
 
-def _run_link(r: redis.Redis, ids: tuple[str, str, str], source: str, *,
-              dry: bool) -> list[str]:
+def link_conflicts_into(pipe: Any, *, unionid: str | None = None, mp_openid: str | None = None,
+                        oa_openid: str | None = None) -> None:
+    """``link_conflicts``' read, queued on a coalesced pipeline (``coalesce.send(...,
+    scripts=SCRIPTS)``) with a caller's other commands; its reply goes to ``conflicted``."""
+    _link_call(pipe, (unionid or "", mp_openid or "", oa_openid or ""), "", dry=True)
+
+
+def conflicted(reply: list[str]) -> bool:
+    return reply[0] == "conflict"
+
+
+SCRIPTS = (_LINK,)
+
+
+def _link_call(pipe: Any, ids: tuple[str, str, str], source: str, *, dry: bool) -> None:
     if sum(1 for i in ids if i) < 1:
         raise ValueError("at least one id is required")
     key_names = [keys.identity(kind, value) if value else keys.identity(kind, "-")
                  for kind, value in zip(("unionid", "mp", "oa"), ids, strict=True)]
     prefixes = [keys.identity(kind, "") for kind in ("unionid", "mp", "oa")]
-    # through the coalescer: sent again alone after a failed shared pipeline, or after
-    # NOSCRIPT, it finds what its first run wrote and answers the same
-    return coalesce.send(r, lambda pipe: [_LINK.call(
-        pipe, [*key_names, *prefixes], [*ids, source, "1" if dry else "0"])],
-        scripts=(_LINK,))[0]
+    _LINK.call(pipe, [*key_names, *prefixes], [*ids, source, "1" if dry else "0"])
 
 
 def find_identity(

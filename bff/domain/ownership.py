@@ -36,12 +36,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 
-from bff.domain.holdings import Holding, get_holding, holder_unionid, holdings_of, record_holding
-from bff.domain.identity import IdentityConflict, identity_of, link_conflicts, link_openids
+from bff.domain import identity
+from bff.domain.holdings import Holding, get_holding, holder_unionid, holding_write, holdings_of
+from bff.domain.identity import IdentityConflict, identity_of
 from bff.domain.pool import pool_card_of
 from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
 from bff.ground.store import STORE_ERRORS, coalesce, keys
@@ -390,12 +391,24 @@ def _new_link(r: redis.Redis, caller: Caller, facts: CodeFacts, source: str,
 def _contradicted(r: redis.Redis, claim: Claim) -> str | None:
     """Why the new link cannot be made, or None: its cardExt proof already linked another
     receiver (one cardExt, one receiver), or it contradicts a stored link. Read when the claim
-    is made, and again once it is reserved (``_hold``)."""
+    is made, and again once it is reserved (``_hold``, in its reservation's round trip)."""
+    return _refusal(claim, coalesce.send(r, lambda pipe: _read_contradictions(pipe, claim),
+                                         scripts=identity.SCRIPTS))
+
+
+def _read_contradictions(pipe: Any, claim: Claim) -> None:
     if claim.proof_mac:
-        used = r.get(keys.card_ext_proof_used(claim.proof_mac))
+        pipe.get(keys.card_ext_proof_used(claim.proof_mac))
+    identity.link_conflicts_into(pipe, **claim.link_ids)
+
+
+def _refusal(claim: Claim, replies: list[Any]) -> str | None:
+    """``_contradicted``'s answer from the replies of ``_read_contradictions``."""
+    if claim.proof_mac:
+        used = replies[0]
         if used is not None and used != claim.facts.oa_openid:
             return NOT_LINKED
-    return NOT_YOURS if link_conflicts(r, **claim.link_ids) else None
+    return NOT_YOURS if identity.conflicted(replies[-1]) else None
 
 
 def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tuple[int, str],
@@ -420,34 +433,48 @@ def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tup
     return _new_link(r, caller, facts, "card_ext", proof_mac=mac, oa_openid=owner)
 
 
-def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True) -> None:
+def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True,
+           release: str | None = None) -> None:
     """After the request succeeded: write the link the claim rests on (and mark its cardExt
-    proof used), then the holding. A lost race (the proof used by another receiver, a link
-    that now contradicts) writes no link; the request's own outcome stands."""
-    if claim.link_source:
-        linked = True
-        if claim.proof_mac:
-            used = keys.card_ext_proof_used(claim.proof_mac)
-            owner = claim.facts.oa_openid
-            linked = bool(r.set(used, owner, nx=True, ex=PROOF_USED_SECONDS)) \
-                or r.get(used) == owner
-        if linked:
-            try:
-                link_openids(r, source=claim.link_source, **claim.link_ids)
-            except IdentityConflict:
-                pass  # refused, logged and counted by link_openids
-        forget = getattr(caller, "forget_oa_openid", None)
-        if forget is not None:
-            forget()
+    proof used), then the holding, and delete ``release`` (``_hold``'s reservation): one round
+    trip, after the proof's when there is one. A lost race (the proof used by another
+    receiver, a link that now contradicts) writes no link; the request's own outcome stands."""
+    link = bool(claim.link_source)
+    if link and claim.proof_mac:
+        used = keys.card_ext_proof_used(claim.proof_mac)
+        owner = claim.facts.oa_openid
+        took, now_used = coalesce.send(r, lambda pipe: [
+            pipe.set(used, owner, nx=True, ex=PROOF_USED_SECONDS), pipe.get(used)])
+        link = bool(took) or now_used == owner
+    write = None
     if record and not _recorded(claim.facts, caller):
         facts = claim.facts
         holding = Holding(card_id=facts.card_id, code=facts.code, oa_openid=facts.oa_openid,
                           mp_openid=caller.mp_openid or "", status=facts.status,
                           outer_str=facts.outer_str)
-        if facts.recorded is None:
-            record_holding(r, holding)
-        else:  # the facts were read from it during this request
-            record_holding(r, holding, stored=facts.recorded)
+        # the facts' holding was read during this request: not read again
+        write, _ = holding_write(r, holding) if facts.recorded is None \
+            else holding_write(r, holding, stored=facts.recorded)
+
+    def build(pipe: Any) -> None:
+        if link:
+            identity.link_openids_into(pipe, source=claim.link_source, **claim.link_ids)
+        if write is not None:
+            write(pipe)
+        if release:
+            pipe.delete(release)
+
+    if link or write is not None or release:
+        replies = coalesce.send(r, build, scripts=identity.SCRIPTS)
+        if link:
+            try:
+                identity.linked(replies[0], claim.link_source)
+            except IdentityConflict:
+                pass  # refused, logged and counted by identity.linked
+    if claim.link_source:
+        forget = getattr(caller, "forget_oa_openid", None)
+        if forget is not None:
+            forget()
 
 
 def _recorded(facts: CodeFacts, caller: Caller) -> bool:
@@ -472,20 +499,27 @@ def _hold(r: redis.Redis, claim: Claim) -> bool:
         return False
     owner = claim.facts.oa_openid
     pending = keys.identity_pending(mp)
+
+    def reserve_and_read(pipe: Any) -> None:
+        pipe.set(pending, owner, nx=True, ex=PENDING_SECONDS)
+        pipe.get(pending)
+        _read_contradictions(pipe, claim)  # what landed since check_owner's read
+
+    # One round trip a try. Sent twice (the coalescer's retry), the SET finds this request's
+    # own reservation and goes along: the link it reserves is the same one.
     for _ in range(HOLD_TRIES):
-        held = bool(r.set(pending, owner, nx=True, ex=PENDING_SECONDS))
-        if held:
-            break
-        current = r.get(pending)
-        if current == owner:  # a request of the same link holds it: this one goes along
+        reserved, current, *read = coalesce.send(r, reserve_and_read,
+                                                 scripts=identity.SCRIPTS)
+        held = bool(reserved)
+        if held or current == owner:  # or a request of the same link holds it: goes along
             break
         if current is not None:
             raise Forbidden(NOT_YOURS)  # another receiver's code is being claimed right now
-        # released between the two reads (the holder ended): reserve it again
+        # released between the two commands (the holder ended): reserve it again
     else:
         raise Conflict("your card is being claimed by another request right now; retry in a "
                        "moment", retry_after=1)
-    refusal = _contradicted(r, claim)  # landed between check_owner's read and the reservation
+    refusal = _refusal(claim, read)
     if refusal:
         _release(r, claim, held)
         raise Forbidden(refusal)
@@ -509,9 +543,11 @@ def settling(r: redis.Redis, caller: Caller, claim: Claim, *,
         _release(r, claim, held)
         raise
     try:
-        settle(r, caller, claim, record=record)
-    finally:
-        _release(r, claim, held)
+        settle(r, caller, claim, record=record,
+               release=keys.identity_pending(claim.link_ids["mp_openid"]) if held else None)
+    except BaseException:
+        _release(r, claim, held)  # settle's own delete may not have been sent
+        raise
 
 
 @contextmanager
