@@ -187,3 +187,13 @@ def test_a_redirect_is_not_followed_and_the_call_keeps_the_session_headers() -> 
     assert [r.url for r in adapter.requests] == ["http://wechat.test/card/code/decrypt"
                                                  "?access_token=t1"]
     assert adapter.requests[0].headers["User-Agent"] == "bff-test"
+
+
+def test_the_query_string_is_encoded_as_requests_encodes_it() -> None:
+    params = {"a": "a+b/c=d&e", "b": "中文 空格", "n": 3, "l": ["1", "2"]}
+    client, adapter = make({"errcode": 0}, credentials=FakeTokens())
+    client.get("/cgi-bin/x", **params)
+    expected = requests.PreparedRequest()
+    expected.prepare(method="GET", url="http://wechat.test/cgi-bin/x",
+                     params={**params, "access_token": "t1"})
+    assert adapter.requests[0].url == expected.url

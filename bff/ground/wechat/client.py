@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -173,8 +174,10 @@ class WeChatClient:
         if files is not None or s.trust_env or s.cookies or s.hooks["response"] or s.params:
             return s.request(method, url, params=params, data=data, headers=headers,
                              files=files, timeout=self.timeout, allow_redirects=False)
+        if params:  # encoded as requests would; its own check of the mapping is slow
+            url = f"{url}?{urlencode(params, doseq=True)}"
         prepared = requests.PreparedRequest()
-        prepared.prepare(method=method, url=url, params=params, data=data, auth=s.auth,
+        prepared.prepare(method=method, url=url, data=data, auth=s.auth,
                          headers={**s.headers, **headers} if headers else s.headers)
         return s.send(prepared, allow_redirects=False, timeout=self.timeout, verify=s.verify,
                       cert=s.cert, proxies=s.proxies)
