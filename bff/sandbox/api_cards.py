@@ -19,7 +19,7 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint
+from flask import Blueprint, g
 from flask.wrappers import Response
 
 from bff.sandbox import crypto
@@ -62,7 +62,8 @@ def code_decrypt(call: WeChatCall) -> Response:
     sealed = call.body.get("encrypt_code")
     if not isinstance(sealed, str) or not sealed:
         raise invalid_code()
-    key = call.sb.code_key(call.appid)
+    read = g.get("sandbox_code_key")  # read with the call's bookkeeping (app.py)
+    key = read[1] if read and read[0] == call.appid else call.sb.code_key(call.appid)
     code = crypto.unseal(key, sealed)
     if code is None:
         # WeChat decodes a still percent-encoded value into a wrong code, without error.
