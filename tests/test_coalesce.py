@@ -294,3 +294,42 @@ def test_under_gevent_a_killed_leader_gives_its_followers_a_connection_error(red
     done = subprocess.run([sys.executable, "-c", LEADER_KILLED, redis_url],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_deferred_write_goes_with_the_next_round_trip_of_its_scope(redis_client,
+                                                                     monkeypatch):
+    """``later`` in a scope: the write goes out in the same pipeline as the scope's next
+    ``send`` on that client (one round trip for both), before that send's own commands."""
+    pipelines = []
+    real = coalesce._pipeline
+
+    def counting(r, calls):
+        pipelines.append(len(calls))
+        return real(r, calls)
+
+    monkeypatch.setattr(coalesce, "_pipeline", counting)
+    redis_client.delete("later{t}")
+    with coalesce.later_scope():
+        coalesce.later(redis_client, lambda pipe: pipe.set("later{t}", "kept", ex=60))
+        assert redis_client.get("later{t}") is None  # not sent yet
+        [value] = coalesce.send(redis_client, lambda pipe: pipe.get("later{t}"))
+    assert value == "kept" and pipelines == [2]
+
+
+def test_a_deferred_write_left_at_the_scopes_end_is_sent_then_and_outside_at_once(
+        redis_client):
+    redis_client.delete("later{t}", "later2{t}")
+    with coalesce.later_scope():
+        coalesce.later(redis_client, lambda pipe: pipe.set("later{t}", "end", ex=60))
+    assert redis_client.get("later{t}") == "end"
+    coalesce.later(redis_client, lambda pipe: pipe.set("later2{t}", "now", ex=60))
+    assert redis_client.get("later2{t}") == "now"
+
+
+def test_a_deferred_write_that_fails_is_logged_not_raised(redis_client, caplog):
+    redis_client.delete("later{t}")
+    redis_client.rpush("later{t}", "a list")
+    with coalesce.later_scope():
+        coalesce.later(redis_client, lambda pipe: pipe.incr("later{t}"))  # WRONGTYPE
+        assert coalesce.send(redis_client, lambda pipe: pipe.llen("later{t}")) == [1]
+    assert "a deferred write was not kept: ResponseError" in caplog.text

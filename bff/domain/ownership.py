@@ -45,7 +45,7 @@ from bff.domain.holdings import Holding, get_holding, holder_unionid, holding_wr
 from bff.domain.identity import IdentityConflict, identity_of
 from bff.domain.pool import pool_card_of
 from bff.ground.errors import BadRequest, Conflict, Forbidden, NotFound, Refusals, refusal
-from bff.ground.store import STORE_ERRORS, coalesce, keys
+from bff.ground.store import coalesce, keys
 from bff.ground.wechat.api import normalise_encrypt_code
 from bff.ground.wechat.errors import (
     Busy,
@@ -144,11 +144,10 @@ def resolve_code(r: redis.Redis, wechat: WeChatApi, *, code: str | None = None,
     [known] = coalesce.send(r, lambda pipe: [pipe.get(key)])
     if known is None:
         known = _decrypt(wechat, normalised)
-        try:
-            seconds = DECRYPTED_SECONDS if known[0] == "=" else UNDECRYPTABLE_SECONDS
-            coalesce.send(r, lambda pipe: [pipe.set(key, known, ex=seconds)])
-        except STORE_ERRORS as e:  # the answer stands; the next request asks WeChat again
-            log.warning("decrypted code not kept: %s", type(e).__name__)
+        seconds = DECRYPTED_SECONDS if known[0] == "=" else UNDECRYPTABLE_SECONDS
+        # kept with the request's next round trip (the holding's read); lost, the answer
+        # stands and the next request asks WeChat again
+        coalesce.later(r, lambda pipe: [pipe.set(key, known, ex=seconds)])
     if known[0] == "!":
         raise NotFound("no code matches this encrypt_code (it must come from this Official "
                        "Account's cards, URL-decoded once)", errcode=int(known[1:]))

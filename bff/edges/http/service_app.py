@@ -32,6 +32,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from bff.ground.observability import HEADER, begin_request, end_request
+from bff.ground.store import coalesce
 
 _UNSET: Any = object()
 log = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ class ServiceFlask(Flask):
         self.direct_routes[(method, path)] = handler
 
     def wsgi_app(self, environ: dict, start_response: Any) -> Any:
+        # writes a request defers (a cache fill) go with its next round trip, or at its end
+        with coalesce.later_scope():
+            return self._answer(environ, start_response)
+
+    def _answer(self, environ: dict, start_response: Any) -> Any:
         if self.direct_routes:
             handler = self.direct_routes.get((environ.get("REQUEST_METHOD", ""),
                                               environ.get("PATH_INFO", "")))

@@ -23,9 +23,12 @@ Works under gevent's monkey-patching (waiting is on the hub's events) and under 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +43,9 @@ except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis
 
 _POOLS = (redis.ConnectionPool, redis.BlockingConnectionPool)
 
-__all__ = ["Script", "send"]
+__all__ = ["Script", "later", "later_scope", "send"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,11 @@ class _Coalescer:
         self._queue: list[_Call] = []
         self._busy = False
 
-    def send(self, build: Build, scripts: tuple[Script, ...]) -> list[Any]:
+    def send(self, build: Build, scripts: tuple[Script, ...],
+             carried: Iterable[_Call] = ()) -> list[Any]:
         call = _Call(build, scripts)
         with self._lock:
+            self._queue.extend(carried)  # nobody waits for them: they go with this call
             self._queue.append(call)
         while True:
             with self._lock:
@@ -289,10 +296,25 @@ def _settle(c: _Call, replies: list[Any]) -> None:
 def send(r: Any, build: Build, *, scripts: tuple[Script, ...] = (),
          raise_on_error: bool = True) -> list[Any]:
     """The replies to the commands ``build`` adds to a pipeline, sent together with those of
-    concurrent callers on the same client (see the module's docstring). ``scripts``: the
-    scripts ``build`` calls, loaded if the server does not know them. Raises the first error
-    reply among this caller's (``raise_on_error=False``: the errors are in the replies), or
-    the pipeline's connection error."""
+    concurrent callers on the same client (see the module's docstring), and with this
+    context's writes queued by ``later`` for ``r``. ``scripts``: the scripts ``build`` calls,
+    loaded if the server does not know them. Raises the first error reply among this caller's
+    (``raise_on_error=False``: the errors are in the replies), or the pipeline's connection
+    error."""
+    coalescer = _coalescer(r)
+    carried = _take_later(r)
+    try:
+        replies = coalescer.send(build, scripts, carried)
+    finally:
+        _report(carried)
+    if raise_on_error:
+        error = next((x for x in replies if isinstance(x, Exception)), None)
+        if error is not None:
+            raise error
+    return replies
+
+
+def _coalescer(r: Any) -> _Coalescer:
     coalescer = getattr(r, "_bff_coalescer", None)
     if coalescer is None:
         coalescer = _Coalescer(r)
@@ -300,9 +322,65 @@ def send(r: Any, build: Build, *, scripts: tuple[Script, ...] = (),
             r._bff_coalescer = coalescer
         except AttributeError:  # a client that takes no attributes: one per call, no company
             pass
-    replies = coalescer.send(build, scripts)
-    if raise_on_error:
-        error = next((x for x in replies if isinstance(x, Exception)), None)
-        if error is not None:
-            raise error
-    return replies
+    return coalescer
+
+
+# -- writes that nobody waits for ----------------------------------------------------------------
+
+_LATER: ContextVar[list[tuple[Any, _Call]] | None] = ContextVar("bff_coalesce_later",
+                                                                 default=None)
+
+
+def later(r: Any, build: Build, *, scripts: tuple[Script, ...] = ()) -> None:
+    """Send the commands ``build`` adds with this context's next ``send`` on ``r``, in the same
+    round trip, or at the latest when the scope ends (``later_scope``: the service's request);
+    at once outside a scope. For writes whose replies nobody needs, whose loss costs only a
+    repeated lookup (a cache fill): an error is logged, never raised."""
+    pending = _LATER.get()
+    if pending is None:
+        _report([_send_alone(r, _Call(build, scripts))])
+    else:
+        pending.append((r, _Call(build, scripts)))
+
+
+@contextmanager
+def later_scope() -> Iterator[None]:
+    """The scope of ``later``: what is still queued at its end is sent then."""
+    token = _LATER.set([])
+    try:
+        yield
+    finally:
+        pending = _LATER.get() or []
+        _LATER.reset(token)
+        for r in {id(client): client for client, _ in pending}.values():
+            _report([_send_alone(r, c) for client, c in pending if client is r])
+
+
+def _take_later(r: Any) -> list[_Call]:
+    pending = _LATER.get()
+    if not pending:
+        return []
+    mine = [c for client, c in pending if client is r]
+    if mine:
+        pending[:] = [(client, c) for client, c in pending if client is not r]
+    return mine
+
+
+def _send_alone(r: Any, call: _Call) -> _Call:
+    try:
+        _coalescer(r).send(_nothing, (), [call])
+    except Exception as e:  # noqa: BLE001 - reported with the call
+        call.error = e
+    return call
+
+
+def _nothing(pipe: Any) -> None:
+    pass
+
+
+def _report(calls: Iterable[_Call]) -> None:
+    for c in calls:
+        error = c.error or next((x for x in c.replies if isinstance(x, Exception)), None)
+        if error is not None or not c.settled:
+            log.warning("a deferred write was not kept: %s",
+                        type(error).__name__ if error is not None else "not sent")
