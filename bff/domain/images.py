@@ -62,11 +62,14 @@ def upload_card_image(wechat: WeChatApi, data: bytes) -> str:
 
 # The one rule for a card picture's URL, as patterns so the spec states it exactly: http(s) on
 # WeChat's image host, or (sandbox mode) an upload the sandbox serves under its own base.
-CARD_IMAGE_URL_PATTERN = r"^https?://(?:mmbiz\.qpic\.cn|mmbiz\.qlogo\.cn)(?::\d{1,5})?(?:[/?#]\S*)?$"
-# the sandbox's image path must be the URL's path: not after a "?" or "#" (WeChat's refusal,
-# a 502, not a 422: found by the fuzzer)
-SANDBOX_IMAGE_URL_PATTERN = (r"^https?://[^/\s?#]+(?:/[^\s?#]*)?/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/"
-                             r"[0-9a-f]{32}/0$")
+# Spaces spelled out ([^ \t\n\r\f\v], [0-9]): Python's \s, \S and \d also match Unicode spaces
+# (\x85) and digits that the spec's ECMAScript patterns do not, so a value the spec allows was
+# refused here (found by the fuzzer). The sandbox's image path must be the URL's path, not
+# after a "?" or "#" (WeChat refused one: a 502, not a 422).
+CARD_IMAGE_URL_PATTERN = (r"^https?://(?:mmbiz\.qpic\.cn|mmbiz\.qlogo\.cn)(?::[0-9]{1,5})?"
+                          r"(?:[/?#][^ \t\n\r\f\v]*)?$")
+SANDBOX_IMAGE_URL_PATTERN = (r"^https?://[^/ \t\n\r\f\v?#]+(?:/[^ \t\n\r\f\v?#]*)?"
+                             r"/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/[0-9a-f]{32}/0$")
 
 
 def is_card_image_url(url: str, *, sandbox: bool) -> bool:
