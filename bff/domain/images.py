@@ -62,18 +62,30 @@ def upload_card_image(wechat: WeChatApi, data: bytes) -> str:
 
 # The one rule for a card picture's URL, as patterns so the spec states it exactly: http(s) on
 # WeChat's image host, or (sandbox mode) an upload the sandbox serves under its own base.
-# Spaces spelled out ([^ \t\n\r\f\v], [0-9]): Python's \s, \S and \d also match Unicode spaces
-# (\x85) and digits that the spec's ECMAScript patterns do not, so a value the spec allows was
-# refused here (found by the fuzzer). The sandbox's image path must be the URL's path, not
-# after a "?" or "#" (WeChat refused one: a 502, not a 422).
-CARD_IMAGE_URL_PATTERN = (r"^https?://(?:mmbiz\.qpic\.cn|mmbiz\.qlogo\.cn)(?::[0-9]{1,5})?"
-                          r"(?:[/?#][^ \t\n\r\f\v]*)?$")
-SANDBOX_IMAGE_URL_PATTERN = (r"^https?://[^/ \t\n\r\f\v?#]+(?:/[^ \t\n\r\f\v?#]*)?"
-                             r"/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/[0-9a-f]{32}/0$")
+CARD_IMAGE_URL_PATTERN = r"^https?://(?:mmbiz\.qpic\.cn|mmbiz\.qlogo\.cn)(?::\d{1,5})?(?:[/?#]\S*)?$"
+# the sandbox's image path must be the URL's path: not after a "?" or "#" (WeChat refused one:
+# a 502, not a 422; found by the fuzzer)
+SANDBOX_IMAGE_URL_PATTERN = (r"^https?://[^/\s?#]+(?:/[^\s?#]*)?/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/"
+                             r"[0-9a-f]{32}/0$")
+# The spec's patterns are ECMAScript's, whose \s is not Python's (Python's also matches \x85
+# and \x1c-\x1f, not \ufeff) and whose \d is [0-9]: checked here as the spec reads them, so a
+# value the spec allows is never refused, nor one it refuses taken (found by the fuzzer).
+_ECMA_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def _as_ecmascript(pattern: str) -> re.Pattern[str]:
+    """``pattern`` with ``\\s`` (used only inside a class here), ``\\S`` and ``\\d`` as
+    ECMAScript reads them."""
+    return re.compile(pattern.replace(r"\S", f"[^{_ECMA_SPACE}]").replace(r"\s", _ECMA_SPACE)
+                      .replace(r"\d", "[0-9]"))
+
+
+_CARD_IMAGE_URL = _as_ecmascript(CARD_IMAGE_URL_PATTERN)
+_SANDBOX_IMAGE_URL = _as_ecmascript(SANDBOX_IMAGE_URL_PATTERN)
 
 
 def is_card_image_url(url: str, *, sandbox: bool) -> bool:
     """A URL a card's picture may have: http(s) on WeChat's image host, or in sandbox mode one
     the sandbox serves (its uploads)."""
-    return bool(re.fullmatch(CARD_IMAGE_URL_PATTERN, url)
-                or (sandbox and re.fullmatch(SANDBOX_IMAGE_URL_PATTERN, url)))
+    return bool(_CARD_IMAGE_URL.fullmatch(url)
+                or (sandbox and _SANDBOX_IMAGE_URL.fullmatch(url)))

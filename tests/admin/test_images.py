@@ -105,10 +105,10 @@ def test_a_stray_form_field_is_refused(story, client):
     ("https://mmbiz.qpic.cn/a b", False),
 ])
 def test_a_picture_url_the_service_takes_is_one_the_sandbox_takes(url, taken):
-    """The service's rule (its patterns, which the spec states, read alike by Python and by an
-    ECMAScript engine: no \\s or \\d) takes only what WeChat's stand-in takes: a value the
-    spec allows is never WeChat's 40005, a 502. The first URL is the fuzzer's (\\x85 in the
-    host: Python's \\s matched it, the spec's did not)."""
+    """The service checks its patterns (which the spec states) as an ECMAScript engine reads
+    them, and takes only what WeChat's stand-in takes: a value the spec allows is never
+    refused, nor WeChat's 40005 (a 502). The first URL is the fuzzer's: \\x85 in the host,
+    which Python's \\s matches and the spec's does not."""
     from bff.domain.images import is_card_image_url
     from bff.sandbox.api_media import card_image_url_ok
 
