@@ -123,7 +123,9 @@ KNOWN_FINDINGS = {
            ("after begin_timestamp", "end_timestamp after begin_timestamp: JSON Schema "
                                      "compares no two values"),
            ("in the future", "end_timestamp in the future: depends on the time of the request"),
-           ("bytes of UTF-8", UTF8_BYTES))},
+           ("bytes of UTF-8", UTF8_BYTES),
+           ("invalid image url", "whether a picture URL on the image host is one of the "
+                                 "account's uploads: only WeChat knows (40005, a 422)"))},
     ("PATCH", "/v1/admin/cards/{card_id}", 422, "the change does not fit the card"):
         "judged against the stored card (its type, its activation settings): state",
     ("PUT", "/v1/admin/cards/{card_id}/activation-form", 422, "bytes of UTF-8"): UTF8_BYTES,

@@ -39,7 +39,8 @@ from bff.ground.wechat.api import WeChatApi
 from bff.ground.wechat.errors import ErrCode, WeChatApiError, WeChatUnavailable
 
 # WeChat's refusals of a card definition: our checks should have caught them first.
-DEFINITION_ERRCODES = (41011, 45021, 40071, 40072, 40079, 40122, 47001)
+# (40005: a picture URL that is not one of the account's uploads, which only WeChat knows)
+DEFINITION_ERRCODES = (41011, 45021, 40071, 40072, 40079, 40122, 47001, 40005)
 REVIEW_OF_STATUS = {
     "CARD_STATUS_NOT_VERIFY": "pending", "CARD_STATUS_VERIFY_FAIL": "rejected",
     "CARD_STATUS_VERIFY_OK": "approved", "CARD_STATUS_DISPATCH": "approved",

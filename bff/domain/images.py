@@ -63,9 +63,7 @@ def upload_card_image(wechat: WeChatApi, data: bytes) -> str:
 # The one rule for a card picture's URL, as patterns so the spec states it exactly: http(s) on
 # WeChat's image host, or (sandbox mode) an upload the sandbox serves under its own base.
 CARD_IMAGE_URL_PATTERN = r"^https?://(?:mmbiz\.qpic\.cn|mmbiz\.qlogo\.cn)(?::\d{1,5})?(?:[/?#]\S*)?$"
-# the sandbox's image path must be the URL's path: not after a "?" or "#" (WeChat refused one:
-# a 502, not a 422; found by the fuzzer)
-SANDBOX_IMAGE_URL_PATTERN = (r"^https?://[^/\s?#]+(?:/[^\s?#]*)?/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/"
+SANDBOX_IMAGE_URL_PATTERN = (r"^https?://[^/\s?#]+(?:/\S*)?/mmbiz\.qpic\.cn/mmbiz_(?:png|jpg)/"
                              r"[0-9a-f]{32}/0$")
 # The spec's patterns are ECMAScript's, whose \s is not Python's (Python's also matches \x85
 # and \x1c-\x1f, not \ufeff) and whose \d is [0-9]: checked here as the spec reads them, so a
