@@ -52,6 +52,13 @@ def sent(case) -> bool:
 
 CONFIG = schemathesis.Config.from_dict({
     "generation": {"mode": "all", "max-examples": EXAMPLES},
+    # schemathesis cannot make every invalid card body: its canonical form refuses to negate
+    # one of the card's sub-schemas ("result is not supported in canonical form", an error of
+    # the generator raised before any request, reached or not depending on its search). Card
+    # creation is fuzzed with valid bodies; its refusals of invalid ones are tested in
+    # tests/catalogue and tests/test_hostile_input.py.
+    "operations": [{"include-path": "/v1/admin/cards", "include-method": "POST",
+                    "generation": {"mode": "positive"}}],
 })
 
 
@@ -125,7 +132,10 @@ KNOWN_FINDINGS = {
            ("in the future", "end_timestamp in the future: depends on the time of the request"),
            ("bytes of UTF-8", UTF8_BYTES),
            ("invalid image url", "whether a picture URL on the image host is one of the "
-                                 "account's uploads: only WeChat knows (40005, a 422)"))},
+                                 "account's uploads: only WeChat knows (40005, a 422)"),
+           ("WeChat refused the card: data format error",
+            "WeChat's 47001 for a combination of card fields the spec cannot state (as the "
+            "rules above), answered 422"))},
     ("PATCH", "/v1/admin/cards/{card_id}", 422, "the change does not fit the card"):
         "judged against the stored card (its type, its activation settings): state",
     ("PUT", "/v1/admin/cards/{card_id}/activation-form", 422, "bytes of UTF-8"): UTF8_BYTES,
