@@ -294,8 +294,8 @@ def unionid_of(r: redis.Redis, wechat: WeChatApi, oa_openid: str, *,
         return None
     except WeChatApiError:
         unionid = ""  # WeChat will not say (e.g. not a follower): remembered as "none"
-    key = keys.userinfo_unionid(oa_openid)
-    coalesce.send(r, lambda pipe: [pipe.set(key, unionid, ex=USERINFO_CACHE_SECONDS)])
+    key = keys.userinfo_unionid(oa_openid)  # a cache fill: goes with the next round trip
+    coalesce.later(r, lambda pipe: [pipe.set(key, unionid, ex=USERINFO_CACHE_SECONDS)])
     return unionid or None
 
 

@@ -338,7 +338,7 @@ def later(r: Any, build: Build, *, scripts: tuple[Script, ...] = ()) -> None:
     repeated lookup (a cache fill): an error is logged, never raised."""
     pending = _LATER.get()
     if pending is None:
-        _report([_send_alone(r, _Call(build, scripts))])
+        _report(_send_alone(r, [_Call(build, scripts)]))
     else:
         pending.append((r, _Call(build, scripts)))
 
@@ -353,7 +353,7 @@ def later_scope() -> Iterator[None]:
         pending = _LATER.get() or []
         _LATER.reset(token)
         for r in {id(client): client for client, _ in pending}.values():
-            _report([_send_alone(r, c) for client, c in pending if client is r])
+            _report(_send_alone(r, [c for client, c in pending if client is r]))
 
 
 def _take_later(r: Any) -> list[_Call]:
@@ -366,12 +366,14 @@ def _take_later(r: Any) -> list[_Call]:
     return mine
 
 
-def _send_alone(r: Any, call: _Call) -> _Call:
+def _send_alone(r: Any, calls: list[_Call]) -> list[_Call]:
+    """``calls`` sent together, with nothing of the sender's own (one round trip)."""
     try:
-        _coalescer(r).send(_nothing, (), [call])
-    except Exception as e:  # noqa: BLE001 - reported with the call
-        call.error = e
-    return call
+        _coalescer(r).send(_nothing, (), calls)
+    except Exception as e:  # noqa: BLE001 - reported with the calls
+        for call in calls:
+            call.error = call.error or e
+    return calls
 
 
 def _nothing(pipe: Any) -> None:
