@@ -333,3 +333,31 @@ def test_a_deferred_write_that_fails_is_logged_not_raised(redis_client, caplog):
         coalesce.later(redis_client, lambda pipe: pipe.incr("later{t}"))  # WRONGTYPE
         assert coalesce.send(redis_client, lambda pipe: pipe.llen("later{t}")) == [1]
     assert "a deferred write was not kept: ResponseError" in caplog.text
+
+
+def test_commands_sent_ahead_ride_the_next_round_trip_and_answer_when_asked(redis_client):
+    """``ahead``: queued like ``later``, its replies kept for when they are wanted; sent then
+    if no round trip took them; taken back unsent by ``withdraw``."""
+    redis_client.delete("ahead{t}", "ahead2{t}", "ahead3{t}")
+    with coalesce.later_scope():
+        sent = coalesce.ahead(redis_client, lambda pipe: pipe.incr("ahead{t}"))
+        assert redis_client.get("ahead{t}") is None  # not sent yet
+        assert coalesce.send(redis_client, lambda pipe: pipe.get("ahead{t}")) == ["1"]
+        assert sent.replies() == [1] and not sent.withdraw()  # rode that round trip
+        asked = coalesce.ahead(redis_client, lambda pipe: pipe.incr("ahead2{t}"))
+        assert asked.replies() == [1]  # no round trip took it: sent when asked
+        taken = coalesce.ahead(redis_client, lambda pipe: pipe.incr("ahead3{t}"))
+        assert taken.withdraw()  # unsent: taken back, and never sent
+    assert redis_client.get("ahead3{t}") is None
+    outside = coalesce.ahead(redis_client, lambda pipe: pipe.incr("ahead{t}"))
+    assert outside.replies() == [2] and not outside.withdraw()  # outside a scope: at once
+
+
+def test_an_error_reply_sent_ahead_is_raised_when_the_replies_are_asked(redis_client):
+    redis_client.delete("ahead{t}")
+    redis_client.rpush("ahead{t}", "a list")
+    with coalesce.later_scope():
+        sent = coalesce.ahead(redis_client, lambda pipe: pipe.incr("ahead{t}"))  # WRONGTYPE
+        coalesce.send(redis_client, lambda pipe: pipe.llen("ahead{t}"))
+        with pytest.raises(redis.ResponseError):
+            sent.replies()

@@ -253,32 +253,81 @@ def test_one_users_junk_does_not_lock_out_others_behind_the_same_address(story, 
 def test_a_guarded_call_sends_its_counters_in_one_round_trip_each_way(story, client,
                                                                      monkeypatch):
     """Five counters (the address's and the user's requests, the user's failures) used to be
-    five round trips before the call and two after it; now one before (the counts and the
-    charges) and one after (the charges given back), shared with concurrent requests."""
+    five round trips before the call and two after it; then one before (the counts and the
+    charges) and one after (the charges given back), shared with concurrent requests. A
+    decrypt's counters now go with its first round trip (the decrypted answer's cache,
+    ``spends_quota(ahead=True)``): none of their own before the call."""
     from bff.edges.http import quota
     from bff.ground.store import coalesce
 
     user = story.user()
     token = story.login(user)
     _, encrypt_code = story.take(story.card(), user, token=token)
-    sends: list[int] = []
-    real = coalesce.send
+    sends: list[bool] = []  # per round trip of the request: whether it holds quota counters
+    real = coalesce._Coalescer.send
 
-    def counting(r, build, **kw):
-        if quota._INCR in kw.get("scripts", ()):
-            sends.append(1)
-        return real(r, build, **kw)
+    def counting(self, build, scripts, carried=()):
+        carried = list(carried)
+        sends.append(any(quota._INCR in c.scripts for c in [*carried, coalesce._Call(
+            build, scripts)]))
+        return real(self, build, scripts, carried)
 
-    monkeypatch.setattr(coalesce, "send", counting)
+    monkeypatch.setattr(coalesce._Coalescer, "send", counting)
     redis = story.app.extensions["bff"].redis
     before = {k: redis.get(k) for k in redis.scan_iter(f"{quota.KEY_PREFIX}:*")}
     answer = client.post("/v1/cards/codes/decrypt", json={"encrypt_code": encrypt_code},
                          headers=bearer(token))
     assert answer.status_code == 200, answer.text
-    assert len(sends) == 2
+    assert sends[0] and sends.count(True) == 2  # with the first, and the charges given back
     after = {k: redis.get(k) for k in redis.scan_iter(f"{quota.KEY_PREFIX}:*")}
     changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
     # the requests of the address and the user counted once each window, failures given back
     assert sorted(k.split(":", 2)[2].split("/")[1] for k in changed) == [
         "address-requests", "user-requests", "user-requests"]
     assert all(int(v) == int(b or 0) + 1 for b, v in changed.values())
+
+
+def test_decrypts_answered_from_caches_are_not_counted_though_counted_ahead(story, client):
+    """A decrypt's counters ride its first read (``spends_quota(ahead=True)``): a decrypt the
+    cache answers (the same encrypt_code again, or the same junk again) is given them back, so
+    no number of them is counted or refused, and the budgets stay whole for real calls."""
+    from bff.edges.http import quota
+
+    user = story.user()
+    token = story.login(user)
+    _, encrypt_code = story.take(story.card(), user, token=token)
+    junk = junk_encrypt_code()
+    redis = story.app.extensions["bff"].redis
+
+    def counters() -> dict:
+        return {k: int(redis.get(k)) for k in redis.scan_iter(f"{quota.KEY_PREFIX}:*")}
+
+    for body in ({"encrypt_code": encrypt_code}, {"encrypt_code": junk}):
+        client.post("/v1/cards/codes/decrypt", headers=bearer(token), json=body)
+    decrypts, counted = story.calls("card/code/decrypt"), counters()
+    answers = [client.post("/v1/cards/codes/decrypt", headers=bearer(token), json=body)
+               for _ in range(40)  # over BFF_LIMIT_USER_FAILURES, and the 60/minute in all
+               for body in ({"encrypt_code": encrypt_code}, {"encrypt_code": junk})]
+    assert [a.status_code for a in answers] == [200, 404] * 40
+    assert story.calls("card/code/decrypt") == decrypts  # the cache answered every one
+    assert counters() == counted  # nothing counted, nothing charged
+    # a real call still finds the user's whole budget: USER_FAILURES junk values reach WeChat
+    fresh = [client.post("/v1/cards/codes/decrypt", headers=bearer(token),
+                         json={"encrypt_code": junk_encrypt_code()}) for _ in range(12)]
+    # (the first junk value above was charged: it reached WeChat)
+    assert story.calls("card/code/decrypt") == decrypts + USER_FAILURES - 1
+    assert [a.status_code for a in fresh] == [404] * (USER_FAILURES - 1) + [429] * 3
+
+
+def test_a_decrypt_over_the_budget_is_refused_before_the_call_and_stays_counted(story, client):
+    """Counted ahead, judged at the call: over the budget, 429 with no call made, the request
+    counted and its failure charge given back, as when counted at the call."""
+    token = story.login(story.user())
+    for _ in range(USER_FAILURES):
+        client.post("/v1/cards/codes/decrypt", headers=bearer(token),
+                    json={"encrypt_code": junk_encrypt_code()})
+    decrypts = story.calls("card/code/decrypt")
+    refused = client.post("/v1/cards/codes/decrypt", headers=bearer(token),
+                          json={"encrypt_code": junk_encrypt_code()})
+    story.assert_error(refused, 429, message="too many refused attempts from this user")
+    assert story.calls("card/code/decrypt") == decrypts

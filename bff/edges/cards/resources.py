@@ -143,7 +143,7 @@ class Decrypt(MethodView):
                                        "card_id")
     @documents(UPSTREAM_FAILURES)
     @user_required
-    @spends_quota
+    @spends_quota(ahead=True)  # its first read is the decrypted answer's cache
     def post(self, data: dict) -> dict:
         """Decrypt an encrypt_code (wx.addCard, card entry URL) for the code's owner"""
         svc = services()

@@ -6,7 +6,10 @@ Two budgets per client address and per user (the session's openid), in fixed win
 too) or, on the embedded store of ``bff dev``, in process memory. Both are charged when a
 guarded request is about to make its first WeChat call (``bff.ground.wechat.client.BEFORE_CALL``),
 so
-a request answered from caches (add-card for a known card: the hot path) costs nothing:
+a request answered from caches (add-card for a known card: the hot path) costs nothing. A
+decrypt (``spends_quota(ahead=True)``) sends its counters with its first read (its cache of
+WeChat's answers) instead of a round trip of their own, judges them at the call, and gives them
+back whole when the cache answered:
 
 - **requests** (``BFF_LIMIT_ADDRESS``, ``BFF_LIMIT_USER``): each request that calls WeChat
   counts 1;
@@ -97,6 +100,19 @@ class QuotaGuard:
     def admit(self, address: str, user: str | None) -> Charge:
         """Count the request and charge the failure budgets; 429 when one is used up, and then
         the failure budgets are given back (the request stays counted)."""
+        counted, charged = self._windows(address, user)
+        return self._judge(counted, charged, self._add(counted + charged, 1))
+
+    def admit_ahead(self, address: str, user: str | None) -> Ahead:
+        """``admit``'s counters sent with the request's next round trip to Redis instead of one
+        of their own (``Ahead``): judged when a call to WeChat is about to be made, given
+        back when none was."""
+        counted, charged = self._windows(address, user)
+        sent = coalesce.ahead(self.redis, self._build(counted + charged, 1), scripts=(_INCR,))
+        return Ahead(self, counted, charged, sent, time.time())
+
+    def _windows(self, address: str, user: str | None) -> tuple[list[Window], list[Window]]:
+        """The request's counters, and the failure budgets among them."""
         # A signed-in caller's refusals are charged to that user only: the address's failure
         # budget guards the logins (the one way in without a session), so junk sent with a
         # session by one user behind a carrier NAT does not lock out everyone behind it.
@@ -108,8 +124,11 @@ class QuotaGuard:
         charged = [(item, (f"{kind}-failures", ident),
                     f"too many refused attempts from this {kind}")
                    for kind, ident, _, failures in who for item in failures]
-        both = counted + charged
-        for (item, _, why), (count, reset) in zip(both, self._add(both, 1), strict=True):
+        return counted, charged
+
+    def _judge(self, counted: list[Window], charged: list[Window],
+               results: list[tuple[int, float]]) -> Charge:
+        for (item, _, why), (count, reset) in zip(counted + charged, results, strict=True):
             if count > item.amount:
                 self._take_back(charged)
                 wait = max(1, math.ceil(reset - time.time()))
@@ -132,13 +151,20 @@ class QuotaGuard:
                 out.append((count, self.memory.get_expiry(key)))
             return out
         now = time.time()
+        replies = coalesce.send(self.redis, self._build(counters, amount), scripts=(_INCR,))
+        return self._results(replies, now)
 
+    @staticmethod
+    def _build(counters: list[Window], amount: int) -> Callable[[Any], None]:
         def build(pipe: Any) -> None:
             for item, ids, _ in counters:
                 _INCR.call(pipe, [f"{KEY_PREFIX}:{item.key_for(*ids)}"],
                            [item.get_expiry(), amount])
 
-        replies = coalesce.send(self.redis, build, scripts=(_INCR,))
+        return build
+
+    @staticmethod
+    def _results(replies: list[Any], now: float) -> list[tuple[int, float]]:
         return [(int(count), now + max(int(ttl), 0)) for count, ttl in replies]
 
     def _take_back(self, counters: list[Window]) -> None:
@@ -150,6 +176,32 @@ class QuotaGuard:
             self._add(counters, -1)
         except STORE_ERRORS as e:
             log.warning("quota refund failed: %s", type(e).__name__)
+
+
+@dataclass
+class Ahead:
+    """A request's counters sent ahead (``QuotaGuard.admit_ahead``)."""
+
+    guard: QuotaGuard
+    counted: list[Window]
+    charged: list[Window]
+    sent: coalesce.Ahead
+    at: float
+
+    def judge(self) -> Charge:
+        """``admit``'s answer, at the request's first call to WeChat: 429 when a budget is used
+        up (the failure budgets given back; the request stays counted), else the charge."""
+        results = self.guard._results(self.sent.replies(), self.at)
+        return self.guard._judge(self.counted, self.charged, results)
+
+    def give_back(self) -> None:
+        """No call to WeChat was made: nothing is counted, nothing charged. Unsent, the
+        counters are taken back; sent, they are given back with the request's next round
+        trip, or at its end."""
+        if not self.sent.withdraw():
+            coalesce.later(self.guard.redis,
+                           self.guard._build(self.counted + self.charged, -1),
+                           scripts=(_INCR,))
 
 
 def _digest(value: str) -> str:
@@ -178,48 +230,66 @@ def _is_refusal(status: int | None, retry_after: Any) -> bool:
 class _Spending:
     """One guarded request: charged at its first WeChat call (``BEFORE_CALL``). The address
     and user are hashed then, not before: a request answered from caches (add-card for a known
-    card) hashes nothing."""
+    card) hashes nothing. ``ahead`` (a request that nearly always calls WeChat, after a read
+    of its own): hashed at once, and the counters go with that read (``QuotaGuard.admit_ahead``)
+    instead of a round trip of their own before the call."""
 
-    def __init__(self, guard: QuotaGuard, address: Callable[[], str], user: str | None
-                 ) -> None:
+    def __init__(self, guard: QuotaGuard, address: Callable[[], str], user: str | None,
+                 ahead: bool = False) -> None:
         self.guard, self.address, self.user = guard, address, user
         self.charge: Charge | None = None
+        self.ahead: Ahead | None = None
+        if ahead and guard.redis is not None:
+            self.ahead = guard.admit_ahead(_digest(address()), _digest(user) if user else None)
 
     def __call__(self, path: str) -> None:
         if self.charge is None and path not in SERVICE_PATHS:
-            self.charge = self.guard.admit(_digest(self.address()),
-                                           _digest(self.user) if self.user else None)
+            if self.ahead is not None:
+                ahead, self.ahead = self.ahead, None  # judged once; a 429 stays counted
+                self.charge = ahead.judge()
+            else:
+                self.charge = self.guard.admit(_digest(self.address()),
+                                               _digest(self.user) if self.user else None)
+
+    def settle(self, failed: bool) -> None:
+        if self.charge is not None:
+            self.guard.settle(self.charge, failed=failed)
+        elif self.ahead is not None:
+            self.ahead.give_back()
 
 
-def spends_quota(view: Callable[..., Any]) -> Callable[..., Any]:
+def spends_quota(view: Callable[..., Any] | None = None, *, ahead: bool = False) -> Any:
     """Guard a view that calls WeChat with the caller's values (innermost decorator: after
-    authentication and body parsing, so a 401 or a 422 costs nothing and counts nothing)."""
+    authentication and body parsing, so a 401 or a 422 costs nothing and counts nothing).
+    ``@spends_quota(ahead=True)``: a view that nearly always calls WeChat after a read of its
+    own (``_Spending``)."""
+    if view is None:
+        return functools.partial(spends_quota, ahead=ahead)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with spending(services(), client_address, g.get("bff_user")):
+        with spending(services(), client_address, g.get("bff_user"), ahead=ahead):
             return view(*args, **kwargs)
 
     return documents(RATE_LIMITED_ANSWER, own=True)(wrapper)
 
 
 @contextlib.contextmanager
-def spending(svc: Services, address: Callable[[], str], user: SessionUser | None
-             ) -> Iterator[None]:
+def spending(svc: Services, address: Callable[[], str], user: SessionUser | None, *,
+             ahead: bool = False) -> Iterator[None]:
     """The quota guard around work that may call WeChat with a caller's values: charged at its
     first WeChat call to the budgets of the client ``address()`` (asked then) and of ``user``,
-    given back unless the work ends in a refusal (a 4xx)."""
+    given back unless the work ends in a refusal (a 4xx). ``ahead``: see ``_Spending``."""
     guard: QuotaGuard | None = svc.extras.get(EXTRA)
     if guard is None:
         yield
         return
-    spent = _Spending(guard, address, caller_key(user))
+    spent = _Spending(guard, address, caller_key(user), ahead)
     token = BEFORE_CALL.set(spent)
 
     def settle(failed: bool) -> None:
         BEFORE_CALL.reset(token)
-        if spent.charge is not None:
-            guard.settle(spent.charge, failed=failed)
+        spent.settle(failed)
 
     with _settled(settle):
         yield

@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis
 
 _POOLS = (redis.ConnectionPool, redis.BlockingConnectionPool)
 
-__all__ = ["Script", "later", "later_scope", "send"]
+__all__ = ["Ahead", "Script", "ahead", "later", "later_scope", "send"]
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +341,53 @@ def later(r: Any, build: Build, *, scripts: tuple[Script, ...] = ()) -> None:
         _report(_send_alone(r, [_Call(build, scripts)]))
     else:
         pending.append((r, _Call(build, scripts)))
+
+
+class Ahead:
+    """Commands queued by ``ahead``: sent with this context's next round trip on their client
+    (as ``later``'s are), their replies read when they are needed (``replies``), or taken back
+    while still unsent (``withdraw``)."""
+
+    __slots__ = ("_r", "_call")
+
+    def __init__(self, r: Any, call: _Call) -> None:
+        self._r, self._call = r, call
+
+    def replies(self) -> list[Any]:
+        """The replies; sent now (with whatever else this context has queued) when no round
+        trip took them yet. Raises the first error reply, or the pipeline's error."""
+        c = self._call
+        if not c.settled and self.withdraw():
+            c.replies = send(self._r, c.build, scripts=c.scripts, raise_on_error=False)
+            c.settled = True
+        if c.error is not None:
+            raise c.error
+        error = next((x for x in c.replies if isinstance(x, Exception)), None)
+        if error is not None:
+            raise error
+        return c.replies
+
+    def withdraw(self) -> bool:
+        """Take the commands back if no round trip has taken them: True when nothing was sent."""
+        pending = _LATER.get()
+        for i, (_, c) in enumerate(pending or ()):
+            if c is self._call:
+                del pending[i]  # type: ignore[union-attr]
+                return True
+        return False
+
+
+def ahead(r: Any, build: Build, *, scripts: tuple[Script, ...] = ()) -> Ahead:
+    """``later`` for commands whose replies are wanted, but not yet: what a request will need
+    only if it gets that far (the quota's charge before a call to WeChat) rides the round trip
+    it makes first, instead of one of its own. Outside a scope they are sent at once."""
+    call = _Call(build, scripts)
+    pending = _LATER.get()
+    if pending is None:
+        _send_alone(r, [call])
+    else:
+        pending.append((r, call))
+    return Ahead(r, call)
 
 
 @contextmanager
