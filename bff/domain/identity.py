@@ -175,10 +175,14 @@ def find_identity(
     """The stored identity for the first id given, or None."""
     for kind, value in (("unionid", unionid), ("mp", mp_openid), ("oa", oa_openid)):
         if value:
-            key = keys.identity(kind, value)
-            [rec] = coalesce.send(r, lambda pipe, key=key: [pipe.hgetall(key)])
-            return identity_of(rec)
+            return identities_at(r, [keys.identity(kind, value)])[0]
     raise ValueError("one of unionid, mp_openid, oa_openid is required")
+
+
+def identities_at(r: redis.Redis, identity_keys: list[str]) -> list[Identity | None]:
+    """The identities stored at several ``keys.identity`` keys, in one round trip."""
+    return [identity_of(rec) for rec in
+            coalesce.send(r, lambda pipe: [pipe.hgetall(key) for key in identity_keys])]
 
 
 def identity_of(rec: dict[str, str]) -> Identity | None:

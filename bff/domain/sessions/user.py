@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from bff.domain.identity import Identity, find_identity
+from bff.domain.identity import Identity, identities_at
 from bff.domain.sessions.store import SessionRecord
 from bff.ground.store import keys
 from bff.ground.store.tracked import TrackedCache
@@ -51,7 +51,7 @@ class SessionUser:
 
     def linked_identity(self) -> Identity | None:
         """The identity link of the caller's Mini Program openid, if there is one."""
-        return _identity(self._redis, self._links, "mp", self.mp_openid) \
+        return _identities(self._redis, self._links, [("mp", self.mp_openid)])[0] \
             if self.mp_openid else None
 
     def forget_oa_openid(self) -> None:
@@ -66,27 +66,34 @@ def resolve_oa_openid(r: redis.Redis, mp_openid: str | None, unionid: str | None
                       links: TrackedCache | None = None) -> str | None:
     """A Mini Program user's OA openid from the identity links (by openid, then unionid), read
     through ``links`` when given."""
-    oa = None
-    if mp_openid:
-        ident = _identity(r, links, "mp", mp_openid)
-        oa = ident.official_account_openid if ident else None
-    if not oa and unionid:
-        ident = _identity(r, links, "unionid", unionid)
-        oa = ident.official_account_openid if ident else None
+    if links is not None and mp_openid:  # the usual answer, from memory
+        ident = links.peek(keys.identity("mp", mp_openid), fresh=_links_an_oa_openid)
+        if ident is not None:
+            return ident.official_account_openid
+    # Else both links in one round trip (a user's first request: neither is known yet); the
+    # Mini Program openid's first.
+    ids = [(kind, value) for kind, value in (("mp", mp_openid), ("unionid", unionid)) if value]
+    for ident in _identities(r, links, ids):
+        if ident and ident.official_account_openid:
+            return ident.official_account_openid
     # Not copied into the session, and cached only until Redis says the key changed: an
     # operator who removes a wrong link (DELETE /v1/admin/identities) must cut every live
     # session off at once.
-    return oa
+    return None
 
 
-def _identity(r: redis.Redis, links: TrackedCache | None, kind: str,
-              value: str) -> Identity | None:
-    def read() -> Identity | None:
-        return find_identity(r, **{"mp_openid" if kind == "mp" else kind: value})
-
+def _identities(r: redis.Redis, links: TrackedCache | None,
+                ids: list[tuple[str, str]]) -> list[Identity | None]:
+    """The identity links of ``(kind, value)`` ids, read through ``links`` when given: the
+    ones it does not hold in one round trip."""
+    wanted = [keys.identity(kind, value) for kind, value in ids]
     if links is None:
-        return read()
+        return identities_at(r, wanted) if wanted else []
     # Only a link to an OA openid is kept: one that is missing or names none is read again,
     # so a link written by this very request is found at once.
-    return links.load(keys.identity(kind, value), read,
-                      fresh=lambda ident: bool(ident and ident.official_account_openid))
+    return links.load_many(wanted, lambda missing: identities_at(r, missing),
+                           fresh=_links_an_oa_openid)
+
+
+def _links_an_oa_openid(ident: Identity | None) -> bool:
+    return bool(ident and ident.official_account_openid)

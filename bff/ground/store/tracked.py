@@ -184,28 +184,56 @@ class TrackedCache:
         """The value of Redis key ``key``: from the cache when valid, else ``loader()``. A value
         is kept, and served, only while ``fresh(value)`` holds (by default: a found value; what
         ``loader`` did not find is read again next time)."""
+        return self.load_many([key], lambda missing: [loader()], fresh=fresh)[0]
+
+    def peek(self, key: str, *, fresh: Callable[[Any], bool] = bool) -> Any:
+        """The value of ``key`` when validly cached (as ``load`` would serve it), else None;
+        nothing is read from Redis."""
+        with self._lock:
+            cached = self._entries.get(key) if self._drain() else None
+            if cached is None:
+                return None
+            value, stored_at = cached
+            if time.monotonic() - stored_at < self.max_age and fresh(value):
+                self.hits += 1
+                return value
+        return None
+
+    def load_many(self, keys: list[str], loader: Callable[[list[str]], list[Any]], *,
+                  fresh: Callable[[Any], bool] = bool) -> list[Any]:
+        """``load`` for several keys: the values of those not validly cached are read by one
+        call, ``loader(missing keys)`` (one round trip), in the order given."""
         started = time.monotonic()
+        found: dict[str, Any] = {}
         with self._lock:
             trusted = self._drain()
             if trusted:
-                cached = self._entries.get(key)
-                if cached is not None:
+                for key in keys:
+                    cached = self._entries.get(key)
+                    if cached is None:
+                        continue
                     value, stored_at = cached
                     if started - stored_at < self.max_age and fresh(value):
                         self.hits += 1
-                        return value
-                    del self._entries[key]
+                        found[key] = value
+                    else:
+                        del self._entries[key]
             epoch = self._epoch
-        self.misses += 1
-        value = loader()
-        if not trusted or not fresh(value):
-            return value
-        with self._lock:
-            if self._drain() and self._epoch == epoch:
-                if len(self._entries) >= self.max_entries:
-                    self._entries.clear()
-                self._entries[key] = (value, started)
-        return value
+        missing = [key for key in keys if key not in found]
+        if not missing:
+            return [found[key] for key in keys]
+        self.misses += len(missing)
+        values = loader(missing)
+        found.update(zip(missing, values, strict=True))
+        if trusted:
+            with self._lock:
+                if self._drain() and self._epoch == epoch:
+                    for key, value in zip(missing, values, strict=True):
+                        if fresh(value):
+                            if len(self._entries) >= self.max_entries:
+                                self._entries.clear()
+                            self._entries[key] = (value, started)
+        return [found[key] for key in keys]
 
     def close(self) -> None:
         with self._lock:
