@@ -86,6 +86,38 @@ def test_identity_links_are_served_from_memory_and_a_removal_elsewhere_is_immedi
         assert oa() is None
 
 
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_users_two_identity_links_are_read_in_one_round_trip(story, app, redis_client,
+                                                              monkeypatch, cached):
+    """A user's first request, before any link: the Mini Program openid's link and the
+    unionid's are read together (one round trip, not one each), through the cache or not;
+    once linked, a link in memory is served with no read at all."""
+    from bff.domain.sessions.user import resolve_oa_openid
+    from bff.ground.store import coalesce
+
+    links = app.extensions["bff"].extras.get("session_cache") if cached else None
+    user = story.user()
+    sends: list[int] = []
+    real = coalesce._Coalescer.send
+
+    def counting(self, build, scripts, carried=()):
+        sends.append(1)
+        return real(self, build, scripts, carried)
+
+    monkeypatch.setattr(coalesce._Coalescer, "send", counting)
+    assert resolve_oa_openid(redis_client, user["mp_openid"], user["unionid"],
+                             links=links) is None
+    assert len(sends) == 1
+    monkeypatch.undo()
+    story.take_and_open(story.card(), user)  # linked by the cardExt proof
+    monkeypatch.setattr(coalesce._Coalescer, "send", counting)
+    sends.clear()
+    for _ in range(3):
+        assert resolve_oa_openid(redis_client, user["mp_openid"], user["unionid"],
+                                 links=links) == user["oa_openid"]
+    assert len(sends) == (1 if links is not None else 3)  # cached: read once, then memory
+
+
 @single_only
 def test_a_connection_that_answers_its_checks_is_kept(redis_client):
     """The liveness check (PING every ping_every, given up after answer_within) must not give up
