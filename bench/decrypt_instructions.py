@@ -1,0 +1,108 @@
+"""Instructions per first decrypt of many users' new codes, in process, counted by callgrind.
+
+The shape of ``bench/endpoints.py``'s "many users" row, without a server: the app in sandbox
+mode (its WeChat mounted in-process, so the sandbox's work is counted too) on a throwaway
+redis-server, gevent's monkey-patching, ``--users`` new users each taking ``--per-user`` codes
+ten to a wx.addCard (add-card, then the sandbox's wx.addCard), and every encrypt_code decrypted
+once, shuffled, through ``app(environ, start_response)``; one user's first decrypt in
+``--per-user`` also links their openids. Run twice under valgrind's callgrind, with and
+without the decrypts: the difference divided by their number is what one first decrypt costs
+(set-up excluded; redis-server's own work is not counted). Instructions do not move with the
+machine's load as CPU time does. Needs valgrind (``apt-get install -y valgrind``); takes about
+five minutes.
+
+    .venv/bin/python bench/decrypt_instructions.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from bench.common import throwaway_redis  # noqa: E402
+
+_LOOP = """
+import io, json, logging, os, random, sys
+from gevent import monkey
+monkey.patch_all()
+sys.path.insert(0, {root!r})
+logging.disable(logging.INFO)
+os.environ.update(BFF_SANDBOX="1", BFF_REDIS_URL={url!r}, BFF_LOG_LEVEL="WARNING")
+from bff import create_app
+
+def call(app, path, body, token):
+    data = json.dumps(body).encode()
+    environ = {{"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
+               "SERVER_NAME": "bench", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data)),
+               "CONTENT_TYPE": "application/json", "REMOTE_ADDR": "127.0.0.1",
+               "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.errors": sys.stderr,
+               "HTTP_AUTHORIZATION": "Bearer " + token}}
+    status = []
+    out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+    assert status[0].startswith("200"), out
+
+app = create_app()
+c = app.test_client()
+card = c.post("/sandbox/_sim/cards", json={{"card_type": "GENERAL_COUPON",
+                                           "quantity": 1000000}}).json["card_id"]
+pairs = []
+for _ in range({users}):
+    user = c.post("/sandbox/_sim/users", json={{}}).json["oa_openid"]
+    login = c.post("/sandbox/_sim/login-codes",
+                   json={{"user": user, "app": "miniprogram"}}).json["code"]
+    token = c.post("/v1/sessions/miniprogram", json={{"code": login}}).json["token"]
+    for _ in range({per_user} // 10):
+        signed = c.post("/v1/cards/add-card", headers={{"Authorization": "Bearer " + token}},
+                        json={{"cards": [{{"card_id": card}}] * 10}}).json
+        taken = c.post("/sandbox/_sim/add-card",
+                       json={{"user": user, "card_list": signed["card_list"]}}).json
+        pairs += [(token, entry["code"]) for entry in taken["card_list"]]
+random.Random(1).shuffle(pairs)
+for token, code in pairs if {decrypt} else []:
+    call(app, "/v1/cards/codes/decrypt", {{"encrypt_code": code}}, token)
+"""
+
+
+def instructions(url: str, users: int, per_user: int, decrypt: bool) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "loop.py")
+        with open(script, "w") as f:
+            f.write(_LOOP.format(root=os.path.dirname(HERE), url=url, users=users,
+                                 per_user=per_user, decrypt=decrypt))
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
+             sys.executable, script], capture_output=True, text=True, check=True).stderr
+    found = re.search(r"Collected : (\d+)", out)
+    if found is None:
+        raise SystemExit(f"callgrind said no total:\n{out[-2000:]}")
+    return int(found.group(1))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--users", type=int, default=10)
+    p.add_argument("--per-user", type=int, default=20, help="codes each takes (tens)")
+    a = p.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed: apt-get install -y valgrind")
+    per_user = max(10, a.per_user // 10 * 10)
+    with throwaway_redis() as url:
+        without = instructions(url, a.users, per_user, False)
+    with throwaway_redis() as url:
+        with_ = instructions(url, a.users, per_user, True)
+    count = a.users * per_user
+    print(f"first decrypt: {(with_ - without) / count:,.0f} instructions per decrypt "
+          f"({count} decrypts of {a.users} users, one in {per_user} linking; callgrind)")
+
+
+if __name__ == "__main__":
+    main()
