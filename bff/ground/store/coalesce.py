@@ -205,6 +205,7 @@ def _pipeline(r: Any, calls: list[_Call]) -> list[list[Any]]:
 
 
 _NO_OPTIONS: dict[str, Any] = {}
+_KEYS_ONLY = frozenset({"keys"})  # what redis-py's read commands pass (GET, HGETALL)
 
 
 class _Commands(CoreCommands):
@@ -271,9 +272,11 @@ def _send(r: redis.Redis, commands: list[tuple[tuple[Any, ...], dict[str, Any]]]
         try:
             for args, options in commands:
                 try:
-                    if options or not plain or args[0] in callbacks:
+                    if (options and options.keys() != _KEYS_ONLY) or not plain \
+                            or args[0] in callbacks:
                         replies.append(r.parse_response(conn, args[0], **options))
-                    else:  # what parse_response does for a command without options or callback
+                    else:  # what parse_response does for a command without callback whose
+                        # only option is ``keys`` (for redis-py's client-side cache)
                         replies.append(conn.read_response())
                 except redis.ResponseError as e:
                     replies.append(e)
