@@ -171,7 +171,7 @@ class MineItemSchema(HeldCodeSchema):
 
 
 class MineSchema(Schema):
-    cards = fields.List(fields.Nested(MineItemSchema), required=True)
+    cards = fields.Nested(MineItemSchema, many=True, required=True)
 
 
 class RedeemSchema(OneCode):
