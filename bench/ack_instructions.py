@@ -15,26 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from bench.common import throwaway_redis  # noqa: E402
+from bench.common import callgrind_instructions, throwaway_redis  # noqa: E402
 
 # Run under valgrind: the app, ``total`` pushes built, the first 100 acknowledged to warm up,
 # then ``count`` more.
 _LOOP = """
-import os, sys, time
-from gevent import monkey
-monkey.patch_all()
-sys.path.insert(0, {root!r})
-import logging
-logging.disable(logging.INFO)
+import os, time
 import bench.ack_inprocess as A
 from bench.events import build
 os.environ.update(BFF_SANDBOX="1", BFF_REDIS_URL={url!r}, BFF_PUSH_MODE="compat",
@@ -48,18 +39,7 @@ A._run(app, pushes[100:100 + {count}], b"success")
 
 
 def instructions(url: str, mode: str, count: int, total: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        script = os.path.join(tmp, "loop.py")
-        with open(script, "w") as f:
-            f.write(_LOOP.format(root=os.path.dirname(HERE), url=url, mode=mode, count=count,
-                                 total=total))
-        out = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
-             sys.executable, script], capture_output=True, text=True, check=True).stderr
-    found = re.search(r"Collected : (\d+)", out)
-    if found is None:
-        raise SystemExit(f"callgrind said no total:\n{out[-2000:]}")
-    return int(found.group(1))
+    return callgrind_instructions(_LOOP.format(url=url, mode=mode, count=count, total=total))
 
 
 def main() -> None:
@@ -68,8 +48,6 @@ def main() -> None:
     p.add_argument("--base", type=int, default=100, help="acknowledged in the shorter run")
     p.add_argument("--mode", choices=("safe", "plain"), default="safe")
     a = p.parse_args()
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed: apt-get install -y valgrind")
     total = 100 + a.base + a.events
     with throwaway_redis() as url:
         short = instructions(url, a.mode, a.base, total)

@@ -32,7 +32,7 @@ VENV_BIN = os.path.dirname(sys.executable)
 __all__ = ["ROOT", "free_port", "procfile_web", "wait_http", "start_web", "stop_processes",
            "throwaway_redis", "Server", "Stack", "stack", "wrk_options", "wrk_setup",
            "in_rounds", "in_threads", "latency_figures", "mean_over_rounds", "children",
-           "cpu_seconds", "redis_pid"]
+           "cpu_seconds", "redis_pid", "callgrind_instructions"]
 
 Out = int | IO[bytes]  # where a server's output goes: subprocess.DEVNULL or a file
 
@@ -233,3 +233,34 @@ def redis_pid(url: str) -> int:
         return int(client.info("server")["process_id"])
     finally:
         client.close()
+
+
+_CALLGRIND_PRELUDE = f"""
+from gevent import monkey
+monkey.patch_all()  # as gunicorn's gevent worker does, before anything else
+import logging, sys
+sys.path.insert(0, {ROOT!r})
+logging.disable(logging.INFO)
+"""
+
+
+def callgrind_instructions(script: str) -> int:
+    """The instructions this Python runs for ``script`` (a program's text, run after gevent's
+    monkey-patching, with the repository importable and logging below WARNING off), counted
+    by valgrind's callgrind (``apt-get install -y valgrind``); the same code, inputs and
+    environment give the same count whatever else the machine is doing."""
+    import tempfile
+
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed: apt-get install -y valgrind")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "loop.py")
+        with open(path, "w") as f:
+            f.write(_CALLGRIND_PRELUDE + script)
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
+             sys.executable, path], capture_output=True, text=True, check=True).stderr
+    found = re.search(r"Collected : (\d+)", out)
+    if found is None:
+        raise SystemExit(f"callgrind said no total:\n{out[-2000:]}")
+    return int(found.group(1))

@@ -18,23 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from bench.common import throwaway_redis  # noqa: E402
+from bench.common import callgrind_instructions, throwaway_redis  # noqa: E402
 
 _LOOP = """
-import io, json, logging, os, random, sys
-from gevent import monkey
-monkey.patch_all()
-sys.path.insert(0, {root!r})
-logging.disable(logging.INFO)
+import io, json, os, random
 os.environ.update(BFF_SANDBOX="1", BFF_REDIS_URL={url!r}, BFF_LOG_LEVEL="WARNING")
 from bff import create_app
 
@@ -73,18 +65,8 @@ for token, code in pairs if {decrypt} else []:
 
 
 def instructions(url: str, users: int, per_user: int, decrypt: bool) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        script = os.path.join(tmp, "loop.py")
-        with open(script, "w") as f:
-            f.write(_LOOP.format(root=os.path.dirname(HERE), url=url, users=users,
-                                 per_user=per_user, decrypt=decrypt))
-        out = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
-             sys.executable, script], capture_output=True, text=True, check=True).stderr
-    found = re.search(r"Collected : (\d+)", out)
-    if found is None:
-        raise SystemExit(f"callgrind said no total:\n{out[-2000:]}")
-    return int(found.group(1))
+    return callgrind_instructions(_LOOP.format(url=url, users=users, per_user=per_user,
+                                               decrypt=decrypt))
 
 
 def main() -> None:
@@ -92,8 +74,6 @@ def main() -> None:
     p.add_argument("--users", type=int, default=10)
     p.add_argument("--per-user", type=int, default=20, help="codes each takes (tens)")
     a = p.parse_args()
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed: apt-get install -y valgrind")
     per_user = max(10, a.per_user // 10 * 10)
     with throwaway_redis() as url:
         without = instructions(url, a.users, per_user, False)
