@@ -51,6 +51,9 @@ RETRY_SECONDS = 1.0  # first retry after a failed connection; doubles up to MAX_
 MAX_RETRY_SECONDS = 60.0
 
 
+_MISS = object()
+
+
 class TrackedCache:
     """Values read from keys under ``prefixes``, each dropped when Redis says its key changed."""
 
@@ -190,14 +193,23 @@ class TrackedCache:
         """The value of ``key`` when validly cached (as ``load`` would serve it), else None;
         nothing is read from Redis."""
         with self._lock:
-            cached = self._entries.get(key) if self._drain() else None
-            if cached is None:
+            if not self._drain():
                 return None
-            value, stored_at = cached
-            if time.monotonic() - stored_at < self.max_age and fresh(value):
-                self.hits += 1
-                return value
-        return None
+            value = self._served(key, time.monotonic(), fresh)
+        return None if value is _MISS else value
+
+    def _served(self, key: str, now: float, fresh: Callable[[Any], bool]) -> Any:
+        """The cached value of ``key`` while valid (counted a hit), else ``_MISS`` (a stale
+        entry is dropped). Under the lock, the cache trusted."""
+        cached = self._entries.get(key)
+        if cached is None:
+            return _MISS
+        value, stored_at = cached
+        if now - stored_at < self.max_age and fresh(value):
+            self.hits += 1
+            return value
+        del self._entries[key]
+        return _MISS
 
     def load_many(self, keys: list[str], loader: Callable[[list[str]], list[Any]], *,
                   fresh: Callable[[Any], bool] = bool) -> list[Any]:
@@ -209,15 +221,9 @@ class TrackedCache:
             trusted = self._drain()
             if trusted:
                 for key in keys:
-                    cached = self._entries.get(key)
-                    if cached is None:
-                        continue
-                    value, stored_at = cached
-                    if started - stored_at < self.max_age and fresh(value):
-                        self.hits += 1
+                    value = self._served(key, started, fresh)
+                    if value is not _MISS:
                         found[key] = value
-                    else:
-                        del self._entries[key]
             epoch = self._epoch
         missing = [key for key in keys if key not in found]
         if not missing:
