@@ -156,6 +156,8 @@ def main() -> None:
     p.add_argument("--only", default="", help="only the endpoints whose name holds this text")
     p.add_argument("--fresh", type=int, default=10000,
                    help="new encrypt_codes per round of the first-time decrypt")
+    p.add_argument("--pushes", type=int, default=8000,
+                   help="event pushes made per second of a round (each is sent once)")
     p.add_argument("--users", type=int, default=500,
                    help="users of the many-users first decrypt (a new set each round)")
     p.add_argument("--per-user", type=int, default=50,
@@ -206,10 +208,13 @@ def main() -> None:
 
         def measure(name: str, run: int, seconds: float) -> dict:
             if name == pushes:
-                events = build("safe", f"e{run}-{seconds}", 30_000)
+                # each push once: a push sent again is refused as a replay (403)
+                events = build("safe", f"e{run}-{seconds}", round(seconds * a.pushes))
                 lines = [(path, "", "success", raw.decode()) for path, raw in events]
                 f = run_wrk_requests(bff.url, lines, seconds=seconds,
                                      connections=a.connections, threads=a.wrk_threads)
+                if f["n"] + a.connections > len(lines):
+                    raise SystemExit(f"{name}: every push was sent: raise --pushes")
                 return {**f, "non2xx": f["non2xx"] + f["mismatches"]}
             if name in (first, new, many):
                 count = a.fresh if run >= 0 else a.fresh // 5
