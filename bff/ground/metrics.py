@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -90,3 +93,26 @@ def labelled(metric: Counter | Histogram, *values: str) -> Any:
         if len(_CHILDREN) < _MAX_CHILDREN:
             _CHILDREN[key] = child
     return child
+
+
+RENDERED_FOR = 1.0  # seconds a rendering of the metrics is served again (``exposition``)
+_rendered: tuple[float, bytes] = (float("-inf"), b"")
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format, rendered at most once a ``RENDERED_FOR``:
+    prometheus-client formats every sample in Python (about 1 ms for a busy worker's few
+    hundred lines, 1,600 requests/s for /metrics against 4,000 for /healthz), and a scraper
+    asks every 15 s or more. With ``PROMETHEUS_MULTIPROC_DIR`` set (several workers), every
+    worker's values added up (prometheus-client's multiprocess mode)."""
+    global _rendered
+    at, body = _rendered
+    now = time.monotonic()
+    if now - at >= RENDERED_FOR:
+        registry = REGISTRY
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+        body = generate_latest(registry)
+        _rendered = (now, body)
+    return body

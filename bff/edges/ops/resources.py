@@ -8,20 +8,18 @@ event counts) are the service's business, not the public's.
 from __future__ import annotations
 
 import hmac
-import os
 
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from bff.edges.http.bearer import bearer_token
 from bff.edges.http.openapi import METRICS_SCHEME, documents
 from bff.ground import store
 from bff.ground.errors import NotFound, ServiceUnavailable, Unauthorized
-from bff.ground.metrics import REGISTRY
+from bff.ground.metrics import exposition
 from bff.ground.services import services
 from bff.ground.store import STORE_ERRORS
 
@@ -86,9 +84,4 @@ class Metrics(MethodView):
         not exist (404), except in sandbox mode, where it is open.
         """
         check_metrics_token()
-        registry = REGISTRY
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            # Several gunicorn workers: add up every worker's values, not just this one's.
-            registry = CollectorRegistry()
-            MultiProcessCollector(registry)
-        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(), content_type=CONTENT_TYPE_LATEST)
