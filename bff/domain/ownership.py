@@ -436,7 +436,8 @@ def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True,
            release: str | None = None) -> None:
     """After the request succeeded: write the link the claim rests on (and mark its cardExt
     proof used), then the holding, and delete ``release`` (``_hold``'s reservation): one round
-    trip, after the proof's when there is one. A lost race (the proof used by another
+    trip, after the proof's when there is one; the holding alone goes with the request's next
+    round trip (``coalesce.later``). A lost race (the proof used by another
     receiver, a link that now contradicts) writes no link; the request's own outcome stands."""
     link = bool(claim.link_source)
     if link and claim.proof_mac:
@@ -463,13 +464,18 @@ def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True,
         if release:
             pipe.delete(release)
 
-    if link or write is not None or release:
+    if link or release:
         replies = coalesce.send(r, build, scripts=identity.SCRIPTS)
         if link:
             try:
                 identity.linked(replies[0], claim.link_source)
             except IdentityConflict:
                 pass  # refused, logged and counted by identity.linked
+    elif write is not None:
+        # The holding alone: a record of what WeChat says of the code (code_facts asks WeChat
+        # again when it is missing), whose reply nobody reads. It goes with the request's next
+        # round trip (a decrypt's: the quota's give-back) instead of one of its own.
+        coalesce.later(r, build)
     if claim.link_source:
         forget = getattr(caller, "forget_oa_openid", None)
         if forget is not None:

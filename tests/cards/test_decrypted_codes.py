@@ -42,3 +42,38 @@ def test_a_kept_answer_does_not_make_another_user_the_owner(story, client):
     thief = story.login(story.user())
     story.assert_error(decrypt(client, thief, encrypt_code), 403)
     assert story.calls("card/code/decrypt") == 1  # the thief's attempt cost no call either
+
+
+def test_a_codes_holding_rides_the_quota_give_back_and_is_kept(story, client, monkeypatch):
+    """A first decrypt of a linked user's new code recorded its holding in a round trip of
+    its own, and gave the quota's failure charge back in another: the holding (a record of
+    what WeChat says, read again from WeChat when missing) now goes with the give-back."""
+    from bff.ground.store import coalesce
+
+    trips: list[list[str]] = []  # the commands of each round trip of the service's
+    real = coalesce._Coalescer.send
+
+    def counting(self, build, scripts, carried=()):
+        carried = list(carried)
+        pipe = coalesce._Commands()
+        for c in [*carried, coalesce._Call(build, scripts)]:
+            c.build(pipe)
+        trips.append([str(args[0]) for args, _ in pipe.commands])
+        return real(self, build, scripts, carried)
+
+    monkeypatch.setattr(coalesce._Coalescer, "send", counting)
+    user = story.user()
+    token = story.login(user)
+    card_id = story.card()
+    codes: list[str] = []
+    for _ in range(2):  # the first links the user's openids
+        _, encrypt_code = story.take(card_id, user, token=token)
+        trips.clear()
+        answer = decrypt(client, token, encrypt_code)
+        assert answer.status_code == 200, answer.get_json()
+        codes.append(answer.get_json()["code"])
+    # ..., the holding's read, then the holding with the give-back: one round trip, the last
+    assert trips[-1] == ["HSET", "SADD", "SADD", "EVALSHA", "EVALSHA"], trips
+    assert sum("HSET" in t for t in trips) == 1, trips
+    mine = client.get("/v1/cards/mine", headers=bearer(token)).get_json()["cards"]
+    assert sorted(c["code"] for c in mine) == sorted(codes)  # both holdings kept
