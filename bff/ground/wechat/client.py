@@ -23,7 +23,7 @@ from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
-from bff.ground.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY
+from bff.ground.metrics import UPSTREAM_CALLS, UPSTREAM_LATENCY, labelled
 from bff.ground.wechat.errors import Busy, TokenInvalid, WeChatError, WeChatUnavailable, error_for
 
 log = logging.getLogger("bff.ground.wechat")
@@ -160,8 +160,8 @@ class WeChatClient:
             return payload
         finally:
             elapsed = time.perf_counter() - started
-            UPSTREAM_CALLS.labels(path, label).inc()
-            UPSTREAM_LATENCY.labels(path).observe(elapsed)
+            labelled(UPSTREAM_CALLS, path, label).inc()
+            labelled(UPSTREAM_LATENCY, path).observe(elapsed)
             log.info("wechat call path=%s errcode=%s latency_ms=%.1f", path, label, elapsed * 1e3)
 
     def _exchange(self, method: str, url: str, params: dict | None, data: bytes | None,
