@@ -153,6 +153,43 @@ def test_sent_directly_a_dropped_connection_is_retried_as_redis_py_retries(redis
 
 
 @single_server
+def test_sent_directly_the_pipelines_go_out_on_one_held_connection(redis_url, monkeypatch):
+    """redis-py's pool checked the process id twice, took its lock twice and polled the socket
+    for every pipeline (7 % of a first decrypt's time): the coalescer holds one connection."""
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    taken = []
+    real = r.connection_pool.get_connection
+
+    def counting(*a, **k):
+        taken.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(r.connection_pool, "get_connection", counting)
+    for i in range(5):
+        assert coalesce.send(r, lambda p: p.incr("held{t}")) == [i + 1]
+    assert len(taken) == 1
+
+
+@single_server
+def test_a_forked_child_does_not_use_its_parents_held_connection(redis_url):
+    import os
+
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert coalesce.send(r, lambda p: p.client_id()) != []
+    parent = r._bff_coalescer.conn
+    assert parent is not None
+    pid = os.fork()
+    if pid == 0:  # the child: a connection of its own, not the parent's socket
+        ok = r._bff_coalescer.conn is None and coalesce.send(r, lambda p: p.ping()) == [True] \
+            and r._bff_coalescer.conn is not parent
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert coalesce.send(r, lambda p: p.ping()) == [True]  # the parent's still works
+    assert r._bff_coalescer.conn is parent
+
+
+@single_server
 def test_sent_directly_an_argument_redis_cannot_take_is_refused_as_redis_py_refuses(
         redis_client):
     with pytest.raises(redis.DataError):
