@@ -137,6 +137,10 @@ def take_off(r: redis.Redis, receipt: Receipt, previous: str | int | None) -> No
     """The code changed hands: off the previous owner's index (holdings_of re-checks anyway).
     ``previous``: the script's reply (an int when it wrote nothing)."""
     if isinstance(previous, str) and previous:
-        r.srem(keys.holdings_of("oa", previous), receipt.code)
+        # With the request's next round trip, or at its end, shared with concurrent requests
+        # (coalesce.later): a round trip of its own through redis-py's pool took a safe-mode
+        # acknowledgement from 3,700 to 2,200 a second when every push moved a code.
+        index, code = keys.holdings_of("oa", previous), receipt.code
+        coalesce.later(r, lambda pipe: pipe.srem(index, code))
 
 
