@@ -268,7 +268,7 @@ def _send(r: redis.Redis, commands: list[tuple[tuple[Any, ...], dict[str, Any]]]
     packed = b"".join([_packed(args) for args, _ in commands])
     pool = r.connection_pool
     coalescer = getattr(r, "_bff_coalescer", None)
-    if coalescer is not None:  # its leader: the coalescer's own connection (see _held)
+    if coalescer is not None:  # its leader: the coalescer's own connection (_COALESCERS)
         conn = coalescer.conn
         if conn is None:
             conn = coalescer.conn = pool.get_connection()
@@ -297,16 +297,19 @@ def _send(r: redis.Redis, commands: list[tuple[tuple[Any, ...], dict[str, Any]]]
             raise
         return replies
 
+    def exchange() -> list[Any]:
+        return conn.retry.call_with_retry(once, lambda _error: conn.disconnect())
+
     reused = coalescer is not None and conn._sock is not None
     try:
         try:
-            return conn.retry.call_with_retry(once, lambda _error: conn.disconnect())
+            return exchange()
         except redis.ConnectionError:
             if not reused:
                 raise
             # What the pool's poll would have found before the write: the server closed the
             # held connection (a restart, CLIENT KILL, an idle timeout). Sent again on a new one.
-            return conn.retry.call_with_retry(once, lambda _error: conn.disconnect())
+            return exchange()
     finally:
         if coalescer is None:
             pool.release(conn)
