@@ -17,9 +17,10 @@ openid is provably the caller's:
   ``wx.addCard``, shown within ``PROOF_CLAIM_WINDOW`` of WeChat's receipt. The link is
   recorded (source ``card_ext``).
 
-A new link is never a side effect of the check: ``check_owner`` only reads and returns a
-``Claim``; ``settle`` writes the link (and the holding) once the request has succeeded, so a
-refused request leaves nothing behind. Holding a code or an encrypt_code alone proves
+A new link is never a side effect of the check: ``check_owner`` writes nothing and returns a
+``Claim``; ``settling`` reserves the link, reads what could contradict it (once, after the
+reservation) and ``settle`` writes the link (and the holding) once the request has succeeded,
+so a refused request leaves nothing behind. Holding a code or an encrypt_code alone proves
 nothing. When the proof may still be on its way (the code carries the caller's proof but
 WeChat's push has not reached us), the answer is a retryable 409; nothing is linked on a
 guess.
@@ -335,7 +336,9 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
                 proof_keys: tuple[bytes, ...], encrypted: bool = False,
                 now: float | None = None) -> Claim:
     """The claim when ``facts.oa_openid`` is provably the caller's (as the module docstring
-    says); 403 when it is not; 409 while the proof may be on its way. Reads only."""
+    says); 403 when it is not; 409 while the proof may be on its way. Writes nothing; what
+    could contradict a new link (a stored link, the proof used for another receiver, a link an
+    operator removed) is read by ``settling``, once the link is reserved."""
     owner = facts.oa_openid
     if not owner:
         raise Conflict("the owner of this code is not known yet; retry in a moment",
@@ -350,7 +353,7 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
         pushed = facts.owner_unionid
         unionid = pushed or unionid_of(r, wechat, owner)
         if unionid == caller.unionid:
-            return _new_link(r, caller, facts, "event_unionid" if pushed else "user_info",
+            return _new_link(caller, facts, "event_unionid" if pushed else "user_info",
                              unionid=unionid, oa_openid=owner)
         if unionid:
             raise Forbidden(NOT_YOURS)
@@ -377,35 +380,32 @@ def check_owner(r: redis.Redis, wechat: WeChatApi, caller: Caller, facts: CodeFa
     raise Forbidden(NOT_LINKED)
 
 
-def _new_link(r: redis.Redis, caller: Caller, facts: CodeFacts, source: str,
-              proof_mac: str = "", **ids: str) -> Claim:
-    claim = Claim(facts, link_source=source,
-                  link_ids={"mp_openid": caller.mp_openid or "", **ids}, proof_mac=proof_mac)
-    refusal = _contradicted(r, claim)
-    if refusal:
-        raise Forbidden(refusal)
-    return claim
-
-
-def _contradicted(r: redis.Redis, claim: Claim) -> str | None:
-    """Why the new link cannot be made, or None: its cardExt proof already linked another
-    receiver (one cardExt, one receiver), or it contradicts a stored link. Read when the claim
-    is made, and again once it is reserved (``_hold``, in its reservation's round trip)."""
-    return _refusal(claim, coalesce.send(r, lambda pipe: _read_contradictions(pipe, claim),
-                                         scripts=identity.SCRIPTS))
+def _new_link(caller: Caller, facts: CodeFacts, source: str, proof_mac: str = "",
+              **ids: str) -> Claim:
+    """The claim of a link not stored yet. Nothing is read here: ``_hold`` reads what could
+    contradict it once it is reserved, in the reservation's round trip (a read before the
+    reservation could not decide anyway, since a link may land in between)."""
+    return Claim(facts, link_source=source,
+                 link_ids={"mp_openid": caller.mp_openid or "", **ids}, proof_mac=proof_mac)
 
 
 def _read_contradictions(pipe: Any, claim: Claim) -> None:
+    """What refuses the new link (``_refusal`` reads the replies): its cardExt proof already
+    linked another receiver (one cardExt, one receiver), an operator removed this very link,
+    or it contradicts a stored link."""
     if claim.proof_mac:
         pipe.get(keys.card_ext_proof_used(claim.proof_mac))
+        pipe.sismember(keys.identity_removed(claim.link_ids["mp_openid"]),
+                       claim.facts.oa_openid)
     identity.link_conflicts_into(pipe, **claim.link_ids)
 
 
 def _refusal(claim: Claim, replies: list[Any]) -> str | None:
-    """``_contradicted``'s answer from the replies of ``_read_contradictions``."""
+    """Why the new link cannot be made (``NOT_LINKED``, ``NOT_YOURS``), or None: from the
+    replies of ``_read_contradictions``."""
     if claim.proof_mac:
-        used = replies[0]
-        if used is not None and used != claim.facts.oa_openid:
+        used, removed = replies[0], replies[1]
+        if removed or (used is not None and used != claim.facts.oa_openid):
             return NOT_LINKED
     return NOT_YOURS if identity.conflicted(replies[-1]) else None
 
@@ -426,10 +426,8 @@ def _claim_by_proof(r: redis.Redis, caller: Caller, facts: CodeFacts, proof: tup
         raise Forbidden(NOT_LINKED)
     if not encrypted or not received_at - PROOF_SKEW <= now <= received_at + PROOF_CLAIM_WINDOW:
         raise Forbidden(NOT_LINKED)
-    mp = caller.mp_openid or ""
-    if r.sismember(keys.identity_removed(mp), owner):
-        raise Forbidden(NOT_LINKED)  # an operator removed this very link
-    return _new_link(r, caller, facts, "card_ext", proof_mac=mac, oa_openid=owner)
+    # a link an operator removed, or the proof used by another receiver: refused by settling
+    return _new_link(caller, facts, "card_ext", proof_mac=mac, oa_openid=owner)
 
 
 def settle(r: redis.Redis, caller: Caller, claim: Claim, *, record: bool = True,
@@ -496,11 +494,18 @@ HOLD_TRIES = 3
 def _hold(r: redis.Redis, claim: Claim) -> bool:
     """Reserve the new link the claim rests on for this request while it runs: one OA openid at
     a time per Mini Program openid, so two requests racing with two receivers' codes cannot
-    both act before either links (the loser is refused, not merely left unlinked). After the
-    reservation, what ``check_owner`` read is read again: a link or a use of the proof that
-    landed in between refuses this request too. True when this request holds it."""
+    both act before either links (the loser is refused, not merely left unlinked). What could
+    contradict the link is read in the reservation's round trip, so a link or a use of the
+    proof that landed before it refuses this request (403), and one after it finds this
+    request's reservation. True when this request holds it."""
+    if not claim.link_source:
+        return False
     mp = claim.link_ids.get("mp_openid", "")
-    if not claim.link_source or not mp:
+    if not mp:  # nothing to reserve it under: the read alone
+        refusal = _refusal(claim, coalesce.send(
+            r, lambda pipe: _read_contradictions(pipe, claim), scripts=identity.SCRIPTS))
+        if refusal:
+            raise Forbidden(refusal)
         return False
     owner = claim.facts.oa_openid
     pending = keys.identity_pending(mp)
@@ -508,7 +513,7 @@ def _hold(r: redis.Redis, claim: Claim) -> bool:
     def reserve_and_read(pipe: Any) -> None:
         pipe.set(pending, owner, nx=True, ex=PENDING_SECONDS)
         pipe.get(pending)
-        _read_contradictions(pipe, claim)  # what landed since check_owner's read
+        _read_contradictions(pipe, claim)
 
     # One round trip a try. Sent twice (the coalescer's retry), the SET finds this request's
     # own reservation and goes along: the link it reserves is the same one.

@@ -77,3 +77,48 @@ def test_a_codes_holding_rides_the_quota_give_back_and_is_kept(story, client, mo
     assert sum("HSET" in t for t in trips) == 1, trips
     mine = client.get("/v1/cards/mine", headers=bearer(token)).get_json()["cards"]
     assert sorted(c["code"] for c in mine) == sorted(codes)  # both holdings kept
+
+
+def _dry_link_checks(monkeypatch) -> list[int]:
+    """How many link-conflict reads (``identity.link_conflicts_into``: the link script run dry)
+    each round trip of the service's carried; one entry per round trip."""
+    from bff.domain import identity
+    from bff.ground.store import coalesce
+
+    checks: list[int] = []
+    real = coalesce._Coalescer.send
+    real_call = identity._link_call
+
+    def counting(self, build, scripts, carried=()):
+        seen: list[bool] = []
+
+        def marking(pipe, ids, source, *, dry):
+            seen.append(dry)
+            real_call(pipe, ids, source, dry=dry)
+
+        monkeypatch.setattr(identity, "_link_call", marking)
+        try:
+            pipe = coalesce._Commands()
+            for c in [*carried, coalesce._Call(build, scripts)]:
+                c.build(pipe)
+        finally:
+            monkeypatch.setattr(identity, "_link_call", real_call)
+        checks.append(sum(seen))
+        return real(self, build, scripts, carried)
+
+    monkeypatch.setattr(coalesce._Coalescer, "send", counting)
+    return checks
+
+
+def test_a_linking_decrypt_reads_what_contradicts_its_link_once(story, client, monkeypatch):
+    """A first decrypt that links the caller's openids read what contradicts the new link twice:
+    when the claim was made, then again once it was reserved (``_hold``). The second read alone
+    decides (it sees what landed in between), so the first was a round trip for nothing."""
+    user = story.user()
+    token = story.login(user)
+    _, encrypt_code = story.take(story.card(), user, token=token)
+    checks = _dry_link_checks(monkeypatch)
+    answer = decrypt(client, token, encrypt_code)
+    assert answer.status_code == 200, answer.get_json()
+    assert client.get("/v1/me", headers=bearer(token)).get_json()["official_account_openid"]
+    assert sum(checks) == 1, checks

@@ -183,7 +183,14 @@ class _Caller:
 
 
 def test_a_proof_counts_only_soon_after_its_signature_and_for_one_receiver(app, redis_client):
-    from bff.domain.ownership import CodeFacts, card_ext_outer_str, check_owner, proof_keys, settle
+    from bff.domain.ownership import (
+        CodeFacts,
+        card_ext_outer_str,
+        check_owner,
+        proof_keys,
+        settle,
+        settling,
+    )
     from bff.ground.errors import Forbidden
 
     keys_ = proof_keys(app.extensions["bff"].settings)
@@ -212,5 +219,8 @@ def test_a_proof_counts_only_soon_after_its_signature_and_for_one_receiver(app, 
            record=False)  # in time, encrypted, settled: linked
     assert list(redis_client.scan_iter("bff:{id}:*"))
     redis_client.delete(*list(redis_client.scan_iter("bff:{id}:*")))
-    with pytest.raises(Forbidden):  # the same proof on another receiver's code: no
-        claim("oALICE", "3", signed + 6)
+    # the same proof on another receiver's code: no (read once the link is reserved, as every
+    # caller of check_owner settles through settling)
+    with pytest.raises(Forbidden), settling(redis_client, _Caller("mMALLORY"),
+                                            claim("oALICE", "3", signed + 6)):
+        pass
