@@ -24,9 +24,11 @@ import binascii
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import re
 import traceback
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -37,7 +39,12 @@ _CARD_ID = re.compile(r"p[A-Za-z0-9_-]{27}")  # WeChat's card_id: not personal
 _AFTER = ("users", "login-codes")  # the next segment is an openid or a login code
 
 
+_UNSAFE = re.compile(r'[^!-~]|["\\]')  # what _escape rewrites
+
+
 def _escape(text: str) -> str:
+    if not _UNSAFE.search(text):  # the usual path: nothing to rewrite, no per-character work
+        return text
     return "".join(c if "!" <= c <= "~" and c not in '"\\' else "".join(
         f"\\x{byte:02x}" for byte in c.encode("utf-8", "surrogateescape")) for c in text)
 
@@ -77,7 +84,11 @@ def _personal(segments: list[str], i: int) -> bool:
 def safe_path(environ: dict[str, Any]) -> str:
     """The request's raw path, without its query string, escaped, ids hashed."""
     raw = environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
-    path = raw.split("?", 1)[0].split("#", 1)[0]
+    return _safe_path_of(raw.split("?", 1)[0].split("#", 1)[0])
+
+
+@functools.lru_cache(maxsize=512)  # the same few paths, line after line (issue 18)
+def _safe_path_of(path: str) -> str:
     if "://" in path:  # an absolute-form request target: keep the path only
         path = "/" + path.split("://", 1)[1].partition("/")[2]
     segments = path.split("/")
@@ -125,30 +136,8 @@ class AccessLogger(Logger):
         plain, braced = _names(log_format)
         atoms: dict[str, Any] = {}
         if plain:
-            status = resp.status
-            if isinstance(status, str):
-                status = status.split(None, 1)[0]
-            sent = getattr(resp, "sent", None)
-            seconds, micros = request_time.seconds, request_time.microseconds
-            make = {
-                "h": lambda: environ.get("REMOTE_ADDR", "-"),
-                "l": lambda: "-",
-                "u": lambda: self._get_user(environ) or "-",
-                "t": self.now,
-                "s": lambda: status,
-                "m": lambda: environ.get("REQUEST_METHOD"),
-                "H": lambda: environ.get("SERVER_PROTOCOL"),
-                "b": lambda: sent is not None and str(sent) or "-",
-                "B": lambda: sent,
-                "f": lambda: environ.get("HTTP_REFERER", "-"),
-                "a": lambda: environ.get("HTTP_USER_AGENT", "-"),
-                "T": lambda: seconds,
-                "D": lambda: seconds * 1000000 + micros,
-                "M": lambda: seconds * 1000 + int(micros / 1000),
-                "L": lambda: f"{seconds:d}.{micros:06d}",
-                "p": lambda: f"<{os.getpid()}>",
-            }
-            atoms.update((name, make[name]()) for name in plain if name in make)
+            atoms.update((name, _PLAIN[name](self, resp, environ, request_time))
+                         for name in plain if name in _PLAIN)
             if {"U", "q", "r"} & set(plain):
                 atoms.update(self._safe(environ))
         for name in braced:
@@ -165,10 +154,46 @@ class AccessLogger(Logger):
                     atoms[name] = v
         # what gunicorn's SafeAtoms does: quotes escaped, an atom it lacks written as "-"
         safe = {k: v.replace('"', '\\"') if isinstance(v, str) else v for k, v in atoms.items()}
+        log = self.access_log
         try:
-            self.access_log.info(log_format, _Dashed(safe))
+            # Logger.info's record without its search of the stack for the caller (findCaller):
+            # a line's file and line number, which no access format shows.
+            if log.isEnabledFor(logging.INFO):
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, log_format,
+                                          (_Dashed(safe),), None, "access"))
         except Exception:
             self.error(traceback.format_exc())
+
+
+def _status(resp: Any) -> Any:
+    status = resp.status
+    return status.split(None, 1)[0] if isinstance(status, str) else status
+
+
+def _sent(resp: Any) -> str:
+    sent = getattr(resp, "sent", None)
+    return sent is not None and str(sent) or "-"
+
+
+# gunicorn's one-letter atoms, each as its Logger.atoms makes it: made once, not per line
+_PLAIN: dict[str, Callable[[AccessLogger, Any, dict[str, Any], Any], Any]] = {
+    "h": lambda log, resp, environ, rt: environ.get("REMOTE_ADDR", "-"),
+    "l": lambda log, resp, environ, rt: "-",
+    "u": lambda log, resp, environ, rt: log._get_user(environ) or "-",
+    "t": lambda log, resp, environ, rt: log.now(),
+    "s": lambda log, resp, environ, rt: _status(resp),
+    "m": lambda log, resp, environ, rt: environ.get("REQUEST_METHOD"),
+    "H": lambda log, resp, environ, rt: environ.get("SERVER_PROTOCOL"),
+    "b": lambda log, resp, environ, rt: _sent(resp),
+    "B": lambda log, resp, environ, rt: getattr(resp, "sent", None),
+    "f": lambda log, resp, environ, rt: environ.get("HTTP_REFERER", "-"),
+    "a": lambda log, resp, environ, rt: environ.get("HTTP_USER_AGENT", "-"),
+    "T": lambda log, resp, environ, rt: rt.seconds,
+    "D": lambda log, resp, environ, rt: rt.seconds * 1000000 + rt.microseconds,
+    "M": lambda log, resp, environ, rt: rt.seconds * 1000 + int(rt.microseconds / 1000),
+    "L": lambda log, resp, environ, rt: f"{rt.seconds:d}.{rt.microseconds:06d}",
+    "p": lambda log, resp, environ, rt: f"<{os.getpid()}>",
+}
 
 
 class _Dashed(dict):
