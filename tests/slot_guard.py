@@ -96,8 +96,18 @@ class SlotGuard:
                 guard.check_script(args)
             return send_directly(r, commands)
 
+        from bff.sandbox.core import Sandbox
+
+        evalsha = Sandbox._evalsha
+
+        def guarded_evalsha(self: Sandbox, conn: Any, script: Any, keys: list[str],
+                            args: list[Any]) -> Any:  # the sandbox's, on a kept connection
+            check_one_slot("script EVALSHA", keys)
+            return evalsha(self, conn, script, keys, args)
+
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(coalesce, "_send", guarded_send)
+            mp.setattr(Sandbox, "_evalsha", guarded_evalsha)
             mp.setattr(redis.Redis, "execute_command", guarded_execute_command)
             mp.setattr(Pipeline, "execute_command", _pipeline_execute_command(guard))
             mp.setattr(Pipeline, "reset", guarded_reset)

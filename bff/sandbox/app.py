@@ -107,8 +107,7 @@ def _before_wechat_call() -> Response | None:
         if path in _READS_CODE_KEY:
             keys.append(sb.keys.codekey(sb.config.oa_appid))
             args.append(crypto.new_code_key())
-    latency, has_fault, offset, token_data, code_key = sb.script(_BEGIN_CALL)(keys=keys,
-                                                                              args=args)
+    latency, has_fault, offset, token_data, code_key = sb.run(_BEGIN_CALL, keys, args)
     g.sandbox_clock = sb.clock.read_for_call(offset)
     if token:
         g.sandbox_token = (token, dict(zip(token_data[::2], token_data[1::2], strict=True)))
