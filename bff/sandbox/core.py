@@ -70,8 +70,8 @@ class Sandbox:
         self._push_queue: Any = None
         self._push_queue_lock = threading.Lock()
         self._scripts: dict[str, Any] = {}
-        # Connections of the client's pool kept by this sandbox for ``run`` (a free list) and
-        # the process they belong to: a forked child makes its own.
+        # Connections taken from the client's pool and kept by this sandbox for ``run`` (a free
+        # list), and the process they belong to: a forked child takes its own.
         self._kept: list[Any] = []
         self._kept_pid = os.getpid()
 
@@ -140,35 +140,33 @@ class Sandbox:
         connection this sandbox keeps. redis-py's pool, for every command, takes its lock,
         records its connection counts twice and polls the connection for stray data: more CPU
         than the call it serves, on a call that every in-process WeChat call makes (issue 18).
-        A connection is kept only after an exchange that read its whole reply; one the server
-        closed (a restart, ``CLIENT KILL``) is dropped and the script sent once more on a new
-        one, as redis-py's retry would."""
+        A connection is taken from the pool once (it counts against the pool's limit as in
+        use) and kept; an exchange that fails disconnects it, so that no reply left unread
+        reaches the next call, and it connects again when next used. One the server closed (a
+        restart, ``CLIENT KILL``) is sent the script once more, as redis-py's retry would."""
         script = self.script(source)
         if type(self.r) is not redis.Redis:  # a cluster client, fakeredis: as redis-py runs it
             return script(keys=keys, args=args)
         if self._kept_pid != os.getpid():
             self._kept, self._kept_pid = [], os.getpid()
         try:
-            conn, reused = self._kept.pop(), True
+            conn = self._kept.pop()
         except IndexError:
-            conn, reused = self.r.connection_pool.make_connection(), False
+            conn = self.r.connection_pool.get_connection()
         try:
-            reply = self._evalsha(conn, script, keys, args)
-        except redis.ConnectionError:
-            conn.disconnect()
-            if not reused:
-                raise
-            conn = self.r.connection_pool.make_connection()
+            reused = conn._sock is not None
             try:
-                reply = self._evalsha(conn, script, keys, args)
-            except BaseException:
+                return self._evalsha(conn, script, keys, args)
+            except redis.ConnectionError:
                 conn.disconnect()
-                raise
+                if not reused:
+                    raise
+                return self._evalsha(conn, script, keys, args)  # on a new socket
         except BaseException:
-            conn.disconnect()  # a reply may be left unread: never used again
+            conn.disconnect()
             raise
-        self._kept.append(conn)
-        return reply
+        finally:
+            self._kept.append(conn)
 
     def _evalsha(self, conn: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
         conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)

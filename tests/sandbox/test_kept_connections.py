@@ -58,3 +58,17 @@ def test_the_slot_guard_sees_the_sandboxs_scripts(sb):
 
     with pytest.raises(CrossSlot):
         sb.run(COUNT, ["{a}x", "{b}y"], [])
+
+
+def test_failures_do_not_use_up_the_pools_connections(sb, redis_client, monkeypatch):
+    """A connection that failed is kept and connects again: the pool's count of connections
+    made (its limit, ``max_connections``, is the service's too) does not grow with failures."""
+    sb.run(COUNT, [KEY], [])
+    redis_client.ping()  # the test's own connection, besides the one the sandbox keeps
+    made = redis_client.connection_pool._created_connections
+    for _ in range(5):
+        redis_client.client_kill_filter(_type="normal", skipme=True)
+        with pytest.raises(redis.ResponseError):
+            sb.run("return redis.error_reply('no')", [KEY], [])
+    assert sb.run(COUNT, [KEY], []) == 2
+    assert redis_client.connection_pool._created_connections == made
