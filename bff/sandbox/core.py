@@ -13,6 +13,9 @@ import requests
 from bff.sandbox import crypto
 from bff.sandbox.state import MAX_PUSH_HISTORY, PUSH_HISTORY, Clock, Keys
 
+# The most connections ``Sandbox.run`` keeps once calls that overlapped have ended: the pool's
+# limit (``max_connections``) is the service's too.
+KEPT_CONNECTIONS = 16
 PUSH_TIMING_NUMBERS = ("push_delay_ms", "push_drop")
 PUSH_TIMING_FLAGS = ("push_duplicate", "push_reorder")
 
@@ -166,7 +169,10 @@ class Sandbox:
             conn.disconnect()
             raise
         finally:
-            self._kept.append(conn)
+            if len(self._kept) < KEPT_CONNECTIONS:
+                self._kept.append(conn)
+            else:  # a burst's extra connections go back to the pool the service shares
+                self.r.connection_pool.release(conn)
 
     def _evalsha(self, conn: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
         conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)

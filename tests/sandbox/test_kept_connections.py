@@ -72,3 +72,22 @@ def test_failures_do_not_use_up_the_pools_connections(sb, redis_client, monkeypa
             sb.run("return redis.error_reply('no')", [KEY], [])
     assert sb.run(COUNT, [KEY], []) == 2
     assert redis_client.connection_pool._created_connections == made
+
+
+def test_a_bursts_extra_connections_go_back_to_the_pool(sb, redis_client, monkeypatch):
+    """Calls that overlap take a connection each; once they end, the sandbox keeps at most
+    ``KEPT_CONNECTIONS`` and gives the others back to the pool the service shares."""
+    import threading
+
+    from bff.sandbox import core
+
+    monkeypatch.setattr(core, "KEPT_CONNECTIONS", 1)
+    busy = "local n = 0 for i = 1, 3000000 do n = n + 1 end return redis.call('INCR', KEYS[1])"
+    threads = [threading.Thread(target=sb.run, args=(busy, [KEY], [])) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert redis_client.get(KEY) == "3"
+    assert len(sb._kept) == 1
+    assert len(redis_client.connection_pool._available_connections) >= 2  # the other two
