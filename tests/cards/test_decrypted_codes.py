@@ -44,34 +44,41 @@ def test_a_kept_answer_does_not_make_another_user_the_owner(story, client):
     assert story.calls("card/code/decrypt") == 1  # the thief's attempt cost no call either
 
 
-def test_a_codes_holding_rides_the_quota_give_back_and_is_kept(story, client, monkeypatch):
-    """A first decrypt of a linked user's new code recorded its holding in a round trip of
-    its own, and gave the quota's failure charge back in another: the holding (a record of
-    what WeChat says, read again from WeChat when missing) now goes with the give-back."""
+def _round_trips(monkeypatch) -> list[list[tuple]]:
+    """The commands (their arguments) of each round trip of the service's, as sent."""
     from bff.ground.store import coalesce
 
-    trips: list[list[str]] = []  # the commands of each round trip of the service's
+    trips: list[list[tuple]] = []
     real = coalesce._Coalescer.send
 
-    def counting(self, build, scripts, carried=()):
+    def recording(self, build, scripts, carried=()):
         carried = list(carried)
         pipe = coalesce._Commands()
         for c in [*carried, coalesce._Call(build, scripts)]:
             c.build(pipe)
-        trips.append([str(args[0]) for args, _ in pipe.commands])
+        trips.append([args for args, _ in pipe.commands])
         return real(self, build, scripts, carried)
 
-    monkeypatch.setattr(coalesce._Coalescer, "send", counting)
+    monkeypatch.setattr(coalesce._Coalescer, "send", recording)
+    return trips
+
+
+def test_a_codes_holding_rides_the_quota_give_back_and_is_kept(story, client, monkeypatch):
+    """A first decrypt of a linked user's new code recorded its holding in a round trip of
+    its own, and gave the quota's failure charge back in another: the holding (a record of
+    what WeChat says, read again from WeChat when missing) now goes with the give-back."""
+    sent = _round_trips(monkeypatch)
     user = story.user()
     token = story.login(user)
     card_id = story.card()
     codes: list[str] = []
     for _ in range(2):  # the first links the user's openids
         _, encrypt_code = story.take(card_id, user, token=token)
-        trips.clear()
+        sent.clear()
         answer = decrypt(client, token, encrypt_code)
         assert answer.status_code == 200, answer.get_json()
         codes.append(answer.get_json()["code"])
+    trips = [[str(args[0]) for args in trip] for trip in sent]
     # ..., the holding's read, then the holding with the give-back: one round trip, the last
     assert trips[-1] == ["HSET", "SADD", "SADD", "EVALSHA", "EVALSHA"], trips
     assert sum("HSET" in t for t in trips) == 1, trips
@@ -79,46 +86,20 @@ def test_a_codes_holding_rides_the_quota_give_back_and_is_kept(story, client, mo
     assert sorted(c["code"] for c in mine) == sorted(codes)  # both holdings kept
 
 
-def _dry_link_checks(monkeypatch) -> list[int]:
-    """How many link-conflict reads (``identity.link_conflicts_into``: the link script run dry)
-    each round trip of the service's carried; one entry per round trip."""
-    from bff.domain import identity
-    from bff.ground.store import coalesce
-
-    checks: list[int] = []
-    real = coalesce._Coalescer.send
-    real_call = identity._link_call
-
-    def counting(self, build, scripts, carried=()):
-        seen: list[bool] = []
-
-        def marking(pipe, ids, source, *, dry):
-            seen.append(dry)
-            real_call(pipe, ids, source, dry=dry)
-
-        monkeypatch.setattr(identity, "_link_call", marking)
-        try:
-            pipe = coalesce._Commands()
-            for c in [*carried, coalesce._Call(build, scripts)]:
-                c.build(pipe)
-        finally:
-            monkeypatch.setattr(identity, "_link_call", real_call)
-        checks.append(sum(seen))
-        return real(self, build, scripts, carried)
-
-    monkeypatch.setattr(coalesce._Coalescer, "send", counting)
-    return checks
-
-
 def test_a_linking_decrypt_reads_what_contradicts_its_link_once(story, client, monkeypatch):
     """A first decrypt that links the caller's openids read what contradicts the new link twice:
     when the claim was made, then again once it was reserved (``_hold``). The second read alone
     decides (it sees what landed in between), so the first was a round trip for nothing."""
+    from bff.domain import identity
+
     user = story.user()
     token = story.login(user)
     _, encrypt_code = story.take(story.card(), user, token=token)
-    checks = _dry_link_checks(monkeypatch)
+    sent = _round_trips(monkeypatch)
     answer = decrypt(client, token, encrypt_code)
     assert answer.status_code == 200, answer.get_json()
     assert client.get("/v1/me", headers=bearer(token)).get_json()["official_account_openid"]
-    assert sum(checks) == 1, checks
+    # the link script run dry (``identity.link_conflicts_into``): its last argument is "1"
+    dry = [args for trip in sent for args in trip
+           if args[:2] == ("EVALSHA", identity._LINK.sha) and args[-1] == "1"]
+    assert len(dry) == 1, sent
