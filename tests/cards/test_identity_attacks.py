@@ -224,3 +224,25 @@ def test_a_proof_counts_only_soon_after_its_signature_and_for_one_receiver(app, 
     with pytest.raises(Forbidden), settling(redis_client, _Caller("mMALLORY"),
                                             claim("oALICE", "3", signed + 6)):
         pass
+
+
+def test_a_caller_without_a_mini_program_openid_is_still_refused_a_contradicted_link(
+        redis_client):
+    """``settling`` reserves a new link under the caller's Mini Program openid; a caller with
+    none (no such session today, but ``Caller`` allows it) has nothing to reserve it under,
+    and what contradicts the link is still read and refuses it, writing nothing."""
+    from bff.domain.identity import link_openids
+    from bff.domain.ownership import CodeFacts, check_owner, settling
+    from bff.ground.errors import Forbidden
+
+    link_openids(redis_client, source="user_info", unionid="uSAME", oa_openid="oOTHER")
+    before = sorted(redis_client.scan_iter("*"))
+    caller = _Caller("")
+    caller.mp_openid, caller.unionid = None, "uSAME"
+    facts = CodeFacts(card_id="pCARD", code="1", oa_openid="oOWNER", status="NORMAL",
+                      can_consume=True, owner_unionid="uSAME")
+    claim = check_owner(redis_client, None, caller, facts, proof_keys=())
+    assert claim.link_source == "event_unionid"
+    with pytest.raises(Forbidden), settling(redis_client, caller, claim):
+        pass
+    assert sorted(redis_client.scan_iter("*")) == before
