@@ -68,7 +68,9 @@ def test_mini_program_story_with_late_duplicated_pushes(story: Story):
 
 def test_a_user_without_unionid_gets_a_retryable_409_until_the_push_arrives(story: Story):
     card_id = story.card()
-    timing(story, push_delay_ms=300, push_duplicate=True)
+    # long enough that the early decrypt comes first on a loaded machine (300 ms was not: the
+    # cluster pass once saw the push land before it)
+    timing(story, push_delay_ms=2000, push_duplicate=True)
     user = story.user(unionid=False)
     token = story.login(user)
     _, encrypted = story.take(card_id, user, token=token)
