@@ -91,3 +91,16 @@ def test_a_bursts_extra_connections_go_back_to_the_pool(sb, redis_client, monkey
     assert redis_client.get(KEY) == "3"
     assert len(sb._kept) == 1
     assert len(redis_client.connection_pool._available_connections) >= 2  # the other two
+
+
+@pytest.mark.parametrize("packer", ["hiredis", "redis-py"])
+def test_either_packing_sends_the_script_with_its_keys_and_arguments(sb, monkeypatch, packer):
+    from bff.sandbox import core
+
+    if packer == "redis-py":  # hiredis missing: redis-py packs each command itself
+        monkeypatch.setattr(core, "pack_command", None)
+    assert sb.run("return {KEYS[1], ARGV[1], ARGV[2], #ARGV}", [KEY], ["x y", 7]) \
+        == [KEY, "x y", "7", 2]
+    sb.r.script_flush()  # sent again after loading it: the same command
+    assert sb.run("return {KEYS[1], ARGV[1], ARGV[2], #ARGV}", [KEY], ["é", 7]) \
+        == [KEY, "é", "7", 2]
