@@ -31,14 +31,16 @@ from bench import common  # noqa: E402
 from bench.loadgen import require_wrk, run_wrk, run_wrk_requests  # noqa: E402
 from bff.ground.store import keys  # noqa: E402
 
-SHAPES = ("get", "view", "same")
+SHAPES = ("get", "view", "same", "unionid")
 
 
 def build(mode: str, tag: str, count: int, shape: str = "get") -> list[tuple[str, bytes]]:
     """Signed pushes (path + query, body), as WeChat sends them; fresh timestamps. ``shape``:
     ``get``, a ``user_get_card`` of its own code and user each; ``view``, a ``user_view_card``
     each; ``same``, one ``user_get_card`` event pushed again and again (its own signed pair
-    each: WeChat's retries, which are recorded once and acknowledged each)."""
+    each: WeChat's retries, which are recorded once and acknowledged each); ``unionid``, a
+    ``user_get_card`` each with the user's ``UnionId``, as WeChat sends it when the Official
+    Account is bound to an Open Platform account (the receipt then keeps it too)."""
     from bff.ground.config import SANDBOX_APPID, SANDBOX_PUSH_AES_KEY, SANDBOX_PUSH_TOKEN
     from bff.ground.wechat.crypto import PushCrypto
 
@@ -60,7 +62,8 @@ def build(mode: str, tag: str, count: int, shape: str = "get") -> list[tuple[str
                f"<OuterStr><![CDATA[bench]]></OuterStr>"
                f"<IsRestoreMemberCard>0</IsRestoreMemberCard>"
                f"<IsRecommendByFriend>0</IsRecommendByFriend>"
-               f"<SourceScene><![CDATA[SOURCE_SCENE_MINI_PROGRAM]]></SourceScene></xml>")
+               + (f"<UnionId><![CDATA[u-{tag}-{i}]]></UnionId>" if shape == "unionid" else "")
+               + "<SourceScene><![CDATA[SOURCE_SCENE_MINI_PROGRAM]]></SourceScene></xml>")
         ts, nonce = str(now), f"{tag}{n}"
         params = {"signature": _sig(ts, nonce),
                   "timestamp": ts, "nonce": nonce, "openid": f"o-{tag}-{i}"}
@@ -120,7 +123,8 @@ def main() -> None:
     p.add_argument("--events", type=int, default=30000, help="built per mode and round")
     p.add_argument("--shape", choices=SHAPES, default="get",
                    help="get: a user_get_card each (the default); view: a user_view_card each; "
-                        "same: one user_get_card pushed again and again (WeChat's retries)")
+                        "same: one user_get_card pushed again and again (WeChat's retries); "
+                        "unionid: a user_get_card each, with its UnionId")
     a = p.parse_args()
     require_wrk()
     done: list[dict] = []  # every measurement, warm-ups included: all of them reach the stream
