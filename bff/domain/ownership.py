@@ -501,12 +501,21 @@ def _hold(r: redis.Redis, claim: Claim) -> bool:
     if not claim.link_source:
         return False
     mp = claim.link_ids.get("mp_openid", "")
-    if not mp:  # nothing to reserve it under: the read alone
-        refusal = _refusal(claim, coalesce.send(
-            r, lambda pipe: _read_contradictions(pipe, claim), scripts=identity.SCRIPTS))
-        if refusal:
-            raise Forbidden(refusal)
-        return False
+    if mp:
+        held, read = _reserve_and_read(r, claim, mp)
+    else:  # nothing to reserve it under: the read alone
+        held, read = False, coalesce.send(r, lambda pipe: _read_contradictions(pipe, claim),
+                                          scripts=identity.SCRIPTS)
+    refusal = _refusal(claim, read)
+    if refusal:
+        _release(r, claim, held)
+        raise Forbidden(refusal)
+    return held
+
+
+def _reserve_and_read(r: redis.Redis, claim: Claim, mp: str) -> tuple[bool, list[Any]]:
+    """(whether this request holds the reservation, the replies of ``_read_contradictions``)
+    for ``_hold``: 403 while another receiver's link is reserved, 409 after ``HOLD_TRIES``."""
     owner = claim.facts.oa_openid
     pending = keys.identity_pending(mp)
 
@@ -520,20 +529,13 @@ def _hold(r: redis.Redis, claim: Claim) -> bool:
     for _ in range(HOLD_TRIES):
         reserved, current, *read = coalesce.send(r, reserve_and_read,
                                                  scripts=identity.SCRIPTS)
-        held = bool(reserved)
-        if held or current == owner:  # or a request of the same link holds it: goes along
-            break
+        if reserved or current == owner:  # or a request of the same link holds it: goes along
+            return bool(reserved), read
         if current is not None:
             raise Forbidden(NOT_YOURS)  # another receiver's code is being claimed right now
         # released between the two commands (the holder ended): reserve it again
-    else:
-        raise Conflict("your card is being claimed by another request right now; retry in a "
-                       "moment", retry_after=1)
-    refusal = _refusal(claim, read)
-    if refusal:
-        _release(r, claim, held)
-        raise Forbidden(refusal)
-    return held
+    raise Conflict("your card is being claimed by another request right now; retry in a "
+                   "moment", retry_after=1)
 
 
 def _release(r: redis.Redis, claim: Claim, held: bool) -> None:
