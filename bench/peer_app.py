@@ -12,6 +12,9 @@ that did would add a session read), check the card, or bind the card to the user
 ``PEER_TICKET=memory``: wechatpy's default ``MemoryStorage`` instead (the ticket in each
 worker's memory, as a peer that runs one instance might keep it): a worker copies the seeded
 ticket from Redis once, on its first request, as it would fetch it from WeChat once.
+``PEER_TICKET=constant``: the leanest peer, which looks nothing up: the ticket is a module
+global, copied from Redis on a worker's first request and used as a constant afterwards (as a
+peer with the ticket pasted into its code, the independent benchmark's of issue 18).
 
 ``BFF_REDIS_URL``: the Redis; ``PEER_APPID`` / ``PEER_SECRET`` (default: the sandbox's). The
 benchmark copies the service's ticket into wechatpy's cache before it starts (the peer then
@@ -38,6 +41,8 @@ APPID = os.environ.get("PEER_APPID", SANDBOX_APPID)
 
 _redis = redis.Redis.from_url(os.environ.get("BFF_REDIS_URL", "redis://127.0.0.1:6379/0"))
 IN_MEMORY = os.environ.get("PEER_TICKET") == "memory"
+CONSTANT = os.environ.get("PEER_TICKET") == "constant"
+_ticket: str | None = None  # PEER_TICKET=constant
 client = WeChatClient(APPID, os.environ.get("PEER_SECRET", SANDBOX_SECRET),
                       session=MemoryStorage() if IN_MEMORY else RedisStorage(_redis, prefix=PREFIX))
 app = Flask(__name__)
@@ -62,7 +67,13 @@ def add_card():
         seeded = RedisStorage(_redis, prefix=PREFIX)
         for name in (f"{APPID}_jsapi_card_ticket", f"{APPID}_jsapi_card_ticket_expires_at"):
             client.session.set(name, seeded.get(name))
-    ticket = client.jsapi.get_jsapi_card_ticket()
+    if CONSTANT:
+        global _ticket
+        if _ticket is None:
+            _ticket = RedisStorage(_redis, prefix=PREFIX).get(f"{APPID}_jsapi_card_ticket")
+        ticket = _ticket
+    else:
+        ticket = client.jsapi.get_jsapi_card_ticket()
     card_list = []
     for item in body["cards"]:
         timestamp, nonce = str(int(time.time())), random_string(16)
