@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import math
 import os
 from collections.abc import Mapping
@@ -92,11 +93,14 @@ class Settings:
     def effective_push_mode(self) -> str:
         return self.push_mode or ("safe" if self.push_aes_key else "plain")
 
-    @property
+    # Decoded once per Settings (frozen: the keys never change under it); add-card and every
+    # decrypt ask for them (functools.cached_property writes the instance's __dict__, which a
+    # frozen dataclass allows, and dataclasses.replace makes a new instance, decoded anew).
+    @functools.cached_property
     def data_key_bytes(self) -> bytes:
         return base64.b64decode(self.data_key)
 
-    @property
+    @functools.cached_property
     def data_keys(self) -> tuple[bytes, ...]:
         """The keys that open sealed data: the current one first, then the previous one."""
         previous = base64.b64decode(self.data_key_previous) if self.data_key_previous else b""
