@@ -109,7 +109,9 @@ def test_a_stale_timestamp_is_refused(offset):
 @pytest.mark.parametrize("name, value", [
     ("timestamp", "abc"), ("timestamp", "²"), ("timestamp", "١٧٠٠٠٠٠٠٠٠"), ("timestamp", "-5"),
     ("timestamp", ""), ("timestamp", "9" * 30), ("signature", "é"), ("msg_signature", "é"),
-    ("nonce", "x" * 129), ("echostr", "e" * 513), ("openid", "o\n1"),
+    ("nonce", "x" * 129), ("echostr", "e" * 513), ("openid", "o\n1"), ("nonce", "a\tb"),
+    ("nonce", "a\x7f"), ("nonce", "\x00"), ("signature", "\xa0"), ("openid", "o\u2028"),
+    ("nonce", "1\n"),
 ])
 def test_odd_query_parameters_are_unsigned(name, value):
     query, body = request()
