@@ -204,3 +204,14 @@ def test_a_users_message_is_verified_but_not_an_event():
            "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>")
     query, body = request(xml)
     assert not verify(query, body).is_event
+
+
+def test_the_printable_check_is_the_specs_pattern():
+    """``printable_ascii`` answers what the spec's ``PRINTABLE_ASCII`` pattern matches."""
+    import re
+
+    pattern = re.compile(wechat_push.PRINTABLE_ASCII)
+    for c in map(chr, range(0x3000)):
+        for value in (c, "a" + c, c + "b", c + "\n"):
+            assert wechat_push.printable_ascii(value) == bool(pattern.fullmatch(value)), value
+    assert wechat_push.printable_ascii("")
