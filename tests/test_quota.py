@@ -318,8 +318,8 @@ def test_a_callers_counters_go_in_one_script_in_one_slot(story, client, monkeypa
                      ["user-failures", "user-failures"]]  # the charges given back
     for keys, args in calls:
         assert len({key_slot(k.encode()) for k in keys}) == 1, keys
-        assert len(args) == 2 * len(keys)  # each counter's window and amount
-    assert [args[1::2] for _, args in calls] == [[1], [1, 1, 1, 1], [-1, -1]]
+        assert len(args) == 3 * len(keys)  # each counter's window, amount and budget
+    assert [args[1::3] for _, args in calls] == [[1], [1, 1, 1, 1], [-1, -1]]
 
 
 def test_decrypts_answered_from_caches_are_not_counted_though_counted_ahead(story, client):
