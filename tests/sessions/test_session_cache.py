@@ -264,3 +264,90 @@ def test_off_on_a_cluster_client(story, app, client):
     assert client.get("/v1/me", headers=bearer(token)).status_code == 200
     assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 204
     assert client.get("/v1/me", headers=bearer(token)).status_code == 401
+
+
+def _invalidation_arrives(cache, key: str, writer) -> None:
+    """Write ``key`` with ``writer``, then wait until the cache's invalidation connection has
+    the message (the next drain applies it)."""
+    import time
+
+    from bff.ground.store.tracked import TrackedCache
+
+    writer(key)
+    deadline = time.monotonic() + 2
+    while not TrackedCache._maybe_pending(cache._conn._sock):
+        assert time.monotonic() < deadline, "no invalidation arrived"
+        time.sleep(0.005)
+
+
+@single_only
+def test_a_value_read_while_another_key_changes_is_kept(redis_client):
+    """A busy worker's writes (a user's first decrypt links openids) invalidate other keys
+    all the time: with one epoch for every key, a read that any invalidation overtook was
+    not kept, about half of them under bench/endpoints.py's many users (issue 18). Only an
+    invalidation of the key read stops its value being kept."""
+    from bff.ground.store.tracked import TrackedCache
+
+    cache = TrackedCache(redis_client, ("bff:test-tracked:",))
+    key, other = "bff:test-tracked:mine", "bff:test-tracked:other"
+    try:
+        redis_client.set(key, "v")
+        cache.load(other, lambda: None)  # the invalidation connection, up
+
+        def read_while_other_changes() -> str:
+            value = redis_client.get(key)
+            _invalidation_arrives(cache, other, lambda k: redis_client.set(k, "x"))
+            return value
+
+        assert cache.load(key, read_while_other_changes) == "v"
+        assert cache.load(key, lambda: pytest.fail("read again")) == "v"  # kept
+    finally:
+        cache.close()
+        redis_client.delete(key, other)
+
+
+@single_only
+def test_a_value_whose_key_changes_while_it_is_read_is_not_kept(redis_client):
+    """The read may have seen the value before the change: it is answered, not kept; and a
+    second read of the same key in flight at the same time is not kept either."""
+    from bff.ground.store.tracked import TrackedCache
+
+    cache = TrackedCache(redis_client, ("bff:test-tracked:",))
+    key = "bff:test-tracked:mine"
+    try:
+        redis_client.set(key, "v")
+        cache.load("bff:test-tracked:up", lambda: None)  # the invalidation connection, up
+
+        def inner() -> str:  # a second read of the key, overtaken by the change too
+            value = redis_client.get(key)
+            _invalidation_arrives(cache, key, lambda k: redis_client.set(k, "w"))
+            return value
+
+        def outer() -> str:
+            value = redis_client.get(key)
+            assert cache.load(key, inner) == "v"
+            return value
+
+        assert cache.load(key, outer) == "v"  # what the read saw, answered
+        assert not cache._entries and not cache._loading  # neither kept; nothing in flight
+        assert cache.load(key, lambda: redis_client.get(key)) == "w"
+        assert cache.load(key, lambda: pytest.fail("read again")) == "w"
+    finally:
+        cache.close()
+        redis_client.delete(key, "bff:test-tracked:up")
+
+
+@single_only
+def test_a_read_that_fails_leaves_nothing_in_flight(redis_client):
+    from bff.ground.store.tracked import TrackedCache
+
+    cache = TrackedCache(redis_client, ("bff:test-tracked:",))
+    try:
+        def failing() -> str:
+            raise RuntimeError("the store went away")
+
+        with pytest.raises(RuntimeError):
+            cache.load("bff:test-tracked:k", failing)
+        assert not cache._loading and not cache._entries
+    finally:
+        cache.close()
