@@ -351,3 +351,39 @@ def test_a_read_that_fails_leaves_nothing_in_flight(redis_client):
         assert not cache._loading and not cache._entries
     finally:
         cache.close()
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_session_not_in_memory_is_read_with_concurrent_requests_not_alone(
+        story, app, client, monkeypatch, cached):
+    """A session read from Redis (the cache off, or a user's first request on a worker) goes
+    in the pipeline concurrent requests share (``bff.ground.store.coalesce``): through
+    redis-py's own command and pool it cost a gevent worker several times the CPU, on half of
+    the requests of many users (bench/many_users_inprocess.py)."""
+    import redis
+
+    from bff.ground.store import coalesce
+
+    svc = app.extensions["bff"]
+    if not cached:
+        monkeypatch.delitem(svc.extras, "session_cache", raising=False)
+    token = story.login(story.user())
+    alone: list[str] = []
+    sends: list[int] = []
+    real_command, real_send = redis.Redis.execute_command, coalesce._Coalescer.send
+
+    def command(self, *args, **options):
+        alone.append(str(args[0]))
+        return real_command(self, *args, **options)
+
+    def send(self, build, scripts, carried=()):
+        sends.append(1)
+        return real_send(self, build, scripts, carried)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", command)
+    monkeypatch.setattr(coalesce._Coalescer, "send", send)
+    cache = svc.extras.get("session_cache")
+    if cache is not None:
+        cache._entries.clear()
+    assert client.get("/v1/me", headers=bearer(token)).status_code == 200
+    assert "HMGET" not in alone and sends, (alone, sends)

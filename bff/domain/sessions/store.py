@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from bff.domain.personal import seal_text, unseal_text
-from bff.ground.store import keys
+from bff.ground.store import coalesce, keys
 
 if TYPE_CHECKING:
     from bff.ground.config import Settings
@@ -82,11 +82,16 @@ def create_session(
     return token, SessionRecord(token_id, mp_openid, oa_openid, unionid, now + ttl)
 
 
+_SESSION_FIELDS = ("mp", "oa", "unionid", "expires_at", "v")
+
+
 def load_session(r: redis.Redis, token: str, *, now: float) -> SessionRecord | None:
     """The session of ``token`` live at ``now``, or None when unknown, revoked or expired (one
-    round trip)."""
+    round trip, shared with concurrent requests: ``bff.ground.store.coalesce``; a command of
+    redis-py's own, through its pool, cost a gevent worker several times the CPU)."""
     token_id = token_id_of(token)
-    h = r.hmget(keys.session(token_id), "mp", "oa", "unionid", "expires_at", "v")
+    key = keys.session(token_id)
+    h = coalesce.send(r, lambda pipe: pipe.hmget(key, _SESSION_FIELDS))[0]
     if h[3] is None:
         return None
     expires_at = int(h[3])
