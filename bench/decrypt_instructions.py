@@ -26,41 +26,15 @@ sys.path.insert(0, os.path.dirname(HERE))
 from bench.common import callgrind_instructions, throwaway_redis  # noqa: E402
 
 _LOOP = """
-import io, json, os, random
+import os
 os.environ.update(BFF_SANDBOX="1", BFF_REDIS_URL={url!r}, BFF_LOG_LEVEL="WARNING")
 from bff import create_app
-
-def call(app, path, body, token):
-    data = json.dumps(body).encode()
-    environ = {{"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
-               "SERVER_NAME": "bench", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
-               "wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data)),
-               "CONTENT_TYPE": "application/json", "REMOTE_ADDR": "127.0.0.1",
-               "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.errors": sys.stderr,
-               "HTTP_AUTHORIZATION": "Bearer " + token}}
-    status = []
-    out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
-    assert status[0].startswith("200"), out
+from bench.many_users_inprocess import codes_of_many_users, post_json
 
 app = create_app()
-c = app.test_client()
-card = c.post("/sandbox/_sim/cards", json={{"card_type": "GENERAL_COUPON",
-                                           "quantity": 1000000}}).json["card_id"]
-pairs = []
-for _ in range({users}):
-    user = c.post("/sandbox/_sim/users", json={{}}).json["oa_openid"]
-    login = c.post("/sandbox/_sim/login-codes",
-                   json={{"user": user, "app": "miniprogram"}}).json["code"]
-    token = c.post("/v1/sessions/miniprogram", json={{"code": login}}).json["token"]
-    for _ in range({per_user} // 10):
-        signed = c.post("/v1/cards/add-card", headers={{"Authorization": "Bearer " + token}},
-                        json={{"cards": [{{"card_id": card}}] * 10}}).json
-        taken = c.post("/sandbox/_sim/add-card",
-                       json={{"user": user, "card_list": signed["card_list"]}}).json
-        pairs += [(token, entry["code"]) for entry in taken["card_list"]]
-random.Random(1).shuffle(pairs)
+pairs = codes_of_many_users(app, {users}, {per_user})
 for token, code in pairs if {decrypt} else []:
-    call(app, "/v1/cards/codes/decrypt", {{"encrypt_code": code}}, token)
+    post_json(app, "/v1/cards/codes/decrypt", {{"encrypt_code": code}}, token)
 """
 
 

@@ -45,7 +45,8 @@ import gevent  # noqa: E402
 from bench.common import cpu_seconds, redis_pid, throwaway_redis  # noqa: E402
 
 
-def _call(app, path: str, body: dict, token: str) -> bytes:
+def post_json(app, path: str, body: dict, token: str) -> bytes:
+    """POST ``body`` to ``app`` as the user of ``token``, in process; exits unless 200."""
     data = json.dumps(body).encode()
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
                "SERVER_NAME": "bench", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
@@ -60,7 +61,9 @@ def _call(app, path: str, body: dict, token: str) -> bytes:
     return out
 
 
-def _codes(app, users: int, per_user: int) -> list[tuple[str, str]]:
+def codes_of_many_users(app, users: int, per_user: int) -> list[tuple[str, str]]:
+    """(token, encrypt_code) of ``per_user`` codes taken by each of ``users`` new users, ten
+    to a wx.addCard, shuffled (the same order every run)."""
     c = app.test_client()
     card = c.post("/sandbox/_sim/cards", json={"card_type": "GENERAL_COUPON",
                                                 "quantity": 10_000_000}).json["card_id"]
@@ -100,7 +103,7 @@ def main() -> None:
         from bff.ground.store import coalesce
 
         apps = [create_app() for _ in range(a.workers)]
-        pairs = _codes(apps[0], a.users, per_user)
+        pairs = codes_of_many_users(apps[0], a.users, per_user)
         if a.setup_only:
             return
         caches = [app.extensions["bff"].extras.get("session_cache") for app in apps]
@@ -118,7 +121,7 @@ def main() -> None:
 
         def connection(app) -> None:
             for token, code in todo:
-                _call(app, "/v1/cards/codes/decrypt", {"encrypt_code": code}, token)
+                post_json(app, "/v1/cards/codes/decrypt", {"encrypt_code": code}, token)
 
         rpid = redis_pid(url)
         redis_before, started, wall = cpu_seconds([rpid]), time.process_time(), time.time()
