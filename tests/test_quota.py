@@ -258,7 +258,7 @@ def test_a_guarded_call_sends_its_counters_in_one_round_trip_each_way(story, cli
     decrypt's counters now go with its first round trip (the decrypted answer's cache,
     ``spends_quota(ahead=True)``): none of their own before the call."""
     from bff.edges.http import quota
-    from bff.ground.store import coalesce
+    from bff.ground.store import coalesce, keys
 
     user = story.user()
     token = story.login(user)
@@ -268,8 +268,14 @@ def test_a_guarded_call_sends_its_counters_in_one_round_trip_each_way(story, cli
 
     def counting(self, build, scripts, carried=()):
         carried = list(carried)
-        sends.append(any(quota._INCR in c.scripts for c in [*carried, coalesce._Call(
-            build, scripts)]))
+        commands = coalesce._Commands()
+        build(commands)
+        # (the session's own read, where the session is not in memory, comes first: the
+        # session cache is off on a cluster client)
+        if [args[0] for args, _ in commands.commands] != ["HMGET"] or not str(
+                commands.commands[0][0][1]).startswith(keys.session("")):
+            sends.append(any(quota._INCR in c.scripts for c in [*carried, coalesce._Call(
+                build, scripts)]))
         return real(self, build, scripts, carried)
 
     monkeypatch.setattr(coalesce._Coalescer, "send", counting)
