@@ -166,9 +166,10 @@ class QuotaGuard:
     def _build(counters: list[Window], amount: int) -> Callable[[Any], None]:
         def build(pipe: Any) -> None:
             for group in _by_caller(counters):
-                _INCR.call(pipe, [counter_key(*counters[i]) for i in group],
-                           [x for i in group for x in (counters[i][0].get_expiry(), amount,
-                                                       counters[i][0].amount)])
+                mine = [counters[i][:2] for i in group]
+                _INCR.call(pipe, [counter_key(item, ids) for item, ids in mine],
+                           [x for item, _ in mine
+                            for x in (item.get_expiry(), amount, item.amount)])
 
         return build
 
@@ -221,7 +222,7 @@ class Ahead:
                            scripts=(_INCR,))
 
 
-def counter_key(item: RateLimitItem, ids: tuple[str, ...], _why: str = "") -> str:
+def counter_key(item: RateLimitItem, ids: tuple[str, ...]) -> str:
     """A counter's Redis key: ``limits``' own key, after a hash tag of its caller's digest
     (``ids[1]``), so that a caller's counters share a slot (``_INCR``)."""
     return f"{KEY_PREFIX}:{{{ids[1]}}}:{item.key_for(*ids)}"

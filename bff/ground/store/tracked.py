@@ -229,8 +229,6 @@ class TrackedCache:
         one epoch for every key kept about half of what was read (issue 18)."""
         started = time.monotonic()
         found: dict[str, Any] = {}
-        marks: list[int] = []  # each missing key's invalidations when its read began
-        epoch = 0
         with self._lock:
             trusted = self._drain()
             if trusted:
@@ -241,8 +239,9 @@ class TrackedCache:
             missing = [key for key in keys if key not in found]
             if not missing:
                 return [found[key] for key in keys]
+            epoch = self._epoch
+            marks: list[int] = []  # each missing key's invalidations when its read began
             if trusted:
-                epoch = self._epoch
                 for key in missing:
                     loading = self._loading.get(key)
                     if loading is None:
