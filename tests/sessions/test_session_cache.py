@@ -329,7 +329,7 @@ def test_a_value_whose_key_changes_while_it_is_read_is_not_kept(redis_client):
             return value
 
         assert cache.load(key, outer) == "v"  # what the read saw, answered
-        assert not cache._entries and not cache._loading  # neither kept; nothing in flight
+        assert not cache._entries  # neither kept
         assert cache.load(key, lambda: redis_client.get(key)) == "w"
         assert cache.load(key, lambda: pytest.fail("read again")) == "w"
     finally:
@@ -338,7 +338,7 @@ def test_a_value_whose_key_changes_while_it_is_read_is_not_kept(redis_client):
 
 
 @single_only
-def test_a_read_that_fails_leaves_nothing_in_flight(redis_client):
+def test_a_read_that_fails_keeps_nothing(redis_client):
     from bff.ground.store.tracked import TrackedCache
 
     cache = TrackedCache(redis_client, ("bff:test-tracked:",))
@@ -348,9 +348,65 @@ def test_a_read_that_fails_leaves_nothing_in_flight(redis_client):
 
         with pytest.raises(RuntimeError):
             cache.load("bff:test-tracked:k", failing)
-        assert not cache._loading and not cache._entries
+        assert not cache._entries
+        assert cache.load("bff:test-tracked:k", lambda: "v") == "v"
+        assert cache.load("bff:test-tracked:k", lambda: pytest.fail("read again")) == "v"
     finally:
         cache.close()
+
+
+@single_only
+def test_a_reading_begun_and_never_finished_holds_nothing(redis_client):
+    """A read begun for a round trip the request makes anyway (``begin``) may never be
+    finished (the request failed first): nothing of it stays in the cache's books, and later
+    reads of the key are kept as usual."""
+    from bff.ground.store.tracked import TrackedCache
+
+    cache = TrackedCache(redis_client, ("bff:test-tracked:",))
+    key = "bff:test-tracked:k"
+    try:
+        redis_client.set(key, "v")
+        for _ in range(3):
+            assert cache.begin([key]).missing == [key]
+        assert cache.load(key, lambda: redis_client.get(key)) == "v"
+        assert cache.load(key, lambda: pytest.fail("read again")) == "v"
+    finally:
+        cache.close()
+        redis_client.delete(key)
+
+
+@single_only
+def test_a_read_slower_than_the_horizon_is_answered_not_kept(redis_client, monkeypatch):
+    """Invalidations are remembered for ``HORIZON`` seconds, then forgotten (the memory they
+    take stays bounded): a read that took longer cannot tell whether its key changed
+    meanwhile, and is not kept."""
+    import time
+
+    from bff.ground.store import tracked
+
+    cache = tracked.TrackedCache(redis_client, ("bff:test-tracked:",))
+    key, other = "bff:test-tracked:k", "bff:test-tracked:other"
+    try:
+        redis_client.set(key, "v")
+        cache.load(other, lambda: None)  # the invalidation connection, up
+        monkeypatch.setattr(tracked, "HORIZON", 0.05)
+
+        def slow() -> str:
+            time.sleep(0.1)
+            return redis_client.get(key)
+
+        assert cache.load(key, slow) == "v"
+        assert key not in cache._entries
+        _invalidation_arrives(cache, key, lambda k: redis_client.set(k, "w"))
+        cache.peek(key)  # applies it
+        assert set(cache._changed) == {key}
+        time.sleep(0.1)
+        _invalidation_arrives(cache, other, lambda k: redis_client.set(k, "x"))
+        cache.peek(other)
+        assert set(cache._changed) == {other}  # the older one forgotten
+    finally:
+        cache.close()
+        redis_client.delete(key, other)
 
 
 @pytest.mark.parametrize("cached", [False, True])

@@ -10,7 +10,9 @@ operator's removal of a link, on any instance reaches this one as soon as the se
 does, in the time the revoking request's own answer takes to travel.
 
 Safety rules:
-- an entry is stored only if no invalidation arrived while it was being read (an epoch);
+- an entry is stored only if no invalidation of its key arrived while it was being read, and
+  the cache was not emptied meanwhile (``begin`` and ``keep``); a read that took longer than
+  ``HORIZON`` is answered but not kept (the invalidations older than that are forgotten);
 - when the invalidation connection fails, the cache is emptied and bypassed until it is back;
 - a connection that a middlebox dropped without a word (a NAT's idle timeout) looks quiet
   forever: in use, it is asked (PING) every ``ping_every`` seconds, and one that has not
@@ -30,6 +32,7 @@ import logging
 import select
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -49,9 +52,31 @@ PING_EVERY = 0.5  # seconds of use between two checks that the connection still 
 ANSWER_WITHIN = 1.0  # seconds a check may wait for its answer before the connection is dropped
 RETRY_SECONDS = 1.0  # first retry after a failed connection; doubles up to MAX_RETRY_SECONDS
 MAX_RETRY_SECONDS = 60.0
+HORIZON = 10.0  # seconds a read may take and still be kept; invalidations are remembered as long
 
 
 _MISS = object()
+
+
+class Reading:
+    """A read through the cache, begun (``TrackedCache.begin``): the values found in memory,
+    the keys to read from Redis (``missing``), and what ``keep`` needs to know whether a value
+    read may be kept. A reading that is never finished holds nothing of the cache's."""
+
+    __slots__ = ("keys", "found", "missing", "fresh", "started", "epoch", "seq")
+
+    def __init__(self, keys: list[str], found: dict[str, Any], missing: list[str],
+                 fresh: Callable[[Any], bool], started: float, epoch: int | None,
+                 seq: int) -> None:
+        self.keys, self.found, self.missing, self.fresh = keys, found, missing, fresh
+        self.started, self.epoch, self.seq = started, epoch, seq
+
+    def values(self, read: list[Any]) -> list[Any]:
+        """The values of ``keys`` in their order: those found, and ``read`` (of ``missing``)."""
+        if not self.missing:
+            return [self.found[key] for key in self.keys]
+        by_key = dict(zip(self.missing, read, strict=True))
+        return [self.found[key] if key in self.found else by_key[key] for key in self.keys]
 
 
 class TrackedCache:
@@ -68,10 +93,12 @@ class TrackedCache:
         self._asked_at: float | None = None  # when the PING awaiting its answer was sent
         self._pinged_at = 0.0
         self._entries: dict[str, tuple[Any, float]] = {}
-        # Keys being read from Redis: [reads in flight, invalidations of the key since the
-        # first]. A value read is kept only if its own key was not invalidated meanwhile
-        # (load_many).
-        self._loading: dict[str, list[int]] = {}
+        # The invalidations of the last HORIZON seconds: each numbered (_seq), the last number
+        # of each key (_changed), and in order of arrival for forgetting them (_changes). A
+        # value read is kept only if its own key's last number is older than the read (keep).
+        self._seq = 0
+        self._changed: dict[str, int] = {}
+        self._changes: deque[tuple[float, str, int]] = deque()
         self._lock = threading.Lock()
         self._conn: Any = None
         self._epoch = 0
@@ -181,12 +208,18 @@ class TrackedCache:
             self._epoch += 1
             self._entries.clear()
             return
+        now = time.monotonic()
+        changes = self._changes
         for name in names if isinstance(names, list) else [names]:
             key = name.decode() if isinstance(name, bytes) else name
             self._entries.pop(key, None)
-            loading = self._loading.get(key)
-            if loading is not None:
-                loading[1] += 1
+            self._seq += 1
+            self._changed[key] = self._seq
+            changes.append((now, key, self._seq))
+        while changes and now - changes[0][0] > HORIZON:  # no read that old is kept
+            _, key, seq = changes.popleft()
+            if self._changed.get(key) == seq:
+                del self._changed[key]
 
     # -- the cache ---------------------------------------------------------------------------
 
@@ -223,10 +256,18 @@ class TrackedCache:
                   fresh: Callable[[Any], bool] = bool) -> list[Any]:
         """``load`` for several keys: the values of those not validly cached are read by one
         call, ``loader(missing keys)`` (one round trip), in the order given. Each value must
-        come from its own key alone: a value read is kept unless its key was invalidated while
-        it was read (or the cache was emptied). An invalidation of another key does not stop
-        it being kept: under a busy worker's writes (a user's first decrypt links openids),
-        one epoch for every key kept about half of what was read (issue 18)."""
+        come from its own key alone (see ``keep``)."""
+        reading = self.begin(keys, fresh=fresh)
+        if not reading.missing:
+            return reading.values([])
+        read = loader(reading.missing)
+        self.keep(reading, read)
+        return reading.values(read)
+
+    def begin(self, keys: list[str], *, fresh: Callable[[Any], bool] = bool) -> Reading:
+        """A read of ``keys`` begun: those validly cached are found (hits), the others are
+        ``missing``, for the caller to read from Redis in a round trip of its choosing (one it
+        makes anyway: ``bff.ground.store.coalesce.ahead``) and give to ``keep``."""
         started = time.monotonic()
         found: dict[str, Any] = {}
         with self._lock:
@@ -236,37 +277,31 @@ class TrackedCache:
                     value = self._served(key, started, fresh)
                     if value is not _MISS:
                         found[key] = value
-            missing = [key for key in keys if key not in found]
-            if not missing:
-                return [found[key] for key in keys]
-            epoch = self._epoch
-            marks: list[int] = []  # each missing key's invalidations when its read began
-            if trusted:
-                for key in missing:
-                    loading = self._loading.get(key)
-                    if loading is None:
-                        loading = self._loading[key] = [0, 0]
-                    loading[0] += 1
-                    marks.append(loading[1])
+            missing = [key for key in keys if key not in found] if found else keys
+            reading = Reading(keys, found, missing, fresh, started,
+                              self._epoch if trusted else None, self._seq)
         self.misses += len(missing)
-        values: list[Any] | None = None
-        try:
-            values = loader(missing)
-        finally:
-            if trusted:
-                with self._lock:
-                    keep = values is not None and self._drain() and self._epoch == epoch
-                    for i, key in enumerate(missing):
-                        loading = self._loading[key]
-                        if keep and loading[1] == marks[i] and fresh(values[i]):
-                            if len(self._entries) >= self.max_entries:
-                                self._entries.clear()
-                            self._entries[key] = (values[i], started)
-                        loading[0] -= 1
-                        if not loading[0]:
-                            del self._loading[key]
-        found.update(zip(missing, values, strict=True))
-        return [found[key] for key in keys]
+        return reading
+
+    def keep(self, reading: Reading, read: list[Any]) -> None:
+        """Keep the values ``read`` from Redis for ``reading.missing``, each unless its key was
+        invalidated after the read began (it may have seen the value before the change), the
+        cache was emptied meanwhile, or the read took longer than ``HORIZON``. An invalidation
+        of another key does not stop a value being kept: under a busy worker's writes (a
+        user's first decrypt links openids), one epoch for every key kept about half of what
+        was read (issue 18)."""
+        if reading.epoch is None or not reading.missing:
+            return
+        with self._lock:
+            if not self._drain() or self._epoch != reading.epoch \
+                    or time.monotonic() - reading.started > HORIZON:
+                return
+            changed, seq, fresh = self._changed, reading.seq, reading.fresh
+            for key, value in zip(reading.missing, read, strict=True):
+                if changed.get(key, 0) <= seq and fresh(value):
+                    if len(self._entries) >= self.max_entries:
+                        self._entries.clear()
+                    self._entries[key] = (value, reading.started)
 
     def close(self) -> None:
         with self._lock:
