@@ -18,6 +18,7 @@ from bff.ground.services import Services
 def decrypt_for_owner(svc: Services, user: SessionUser, encrypt_code: str,
                       card_id: str | None = None) -> dict:
     r, settings, wechat = svc.redis, svc.settings, svc.wechat
+    user.read_ahead()  # the owner check wants the caller's OA openid: read with the code's
     named = name_code(r, wechat, encrypt_code=encrypt_code)
     code = named.code
     with owned_code(r, wechat, user, named, card_id=card_id,

@@ -10,10 +10,10 @@ from typing import Any
 
 import redis
 
-from bff.domain.identity import Identity, identities_at
+from bff.domain.identity import Identity, identities_at, identity_of
 from bff.domain.sessions.store import SessionRecord
-from bff.ground.store import keys
-from bff.ground.store.tracked import TrackedCache
+from bff.ground.store import coalesce, keys
+from bff.ground.store.tracked import Reading, TrackedCache
 
 _UNSET = object()
 
@@ -22,7 +22,7 @@ class SessionUser:
     """The authenticated caller. ``token_id`` is the SHA-256 of the token, never the token."""
 
     __slots__ = ("token_id", "mp_openid", "unionid", "_oa_openid", "expires_at", "_redis",
-                 "_links")
+                 "_links", "_ahead")
 
     def __init__(self, r: redis.Redis, token_id: str, mp_openid: str | None,
                  oa_openid: str | None, unionid: str | None, expires_at: int = 0,
@@ -34,6 +34,8 @@ class SessionUser:
         self.unionid = unionid
         self.expires_at = expires_at
         self._oa_openid: Any = oa_openid if oa_openid else _UNSET
+        # the identity links' read, queued by read_ahead: (the cache's reading, the commands)
+        self._ahead: tuple[Reading | None, coalesce.Ahead] | None = None
 
     @classmethod
     def from_record(cls, r: redis.Redis, rec: SessionRecord,
@@ -43,11 +45,49 @@ class SessionUser:
 
     @property
     def oa_openid(self) -> str | None:
-        """The caller's Official Account openid, or None while no link is known."""
+        """The caller's Official Account openid, or None while no link is known. Not copied
+        into the session, and kept in memory only until Redis says its link changed: an
+        operator who removes a wrong link (DELETE /v1/admin/identities) cuts every live session
+        off at once."""
         if self._oa_openid is _UNSET:
-            self._oa_openid = resolve_oa_openid(self._redis, self.mp_openid, self.unionid,
-                                                links=self._links)
+            self.read_ahead()  # unless a round trip took the read already, it is sent now
+            ahead, self._ahead = self._ahead, None
+            if ahead is not None:
+                reading, read = ahead
+                found = [identity_of(rec) for rec in read.replies()]
+                if reading is not None:
+                    self._links.keep(reading, found)  # type: ignore[union-attr]
+                    found = reading.values(found)
+                self._oa_openid = _first_oa_openid(found)
+            elif self._oa_openid is _UNSET:  # no openid to look up
+                self._oa_openid = None
         return self._oa_openid
+
+    def read_ahead(self) -> None:
+        """The caller's OA openid will be wanted once the request has made a round trip: when
+        it is not in memory, its identity links (the Mini Program openid's, then the
+        unionid's) ride that round trip (``coalesce.ahead``) instead of taking one of their own
+        after it. On a user's first request on a worker that was one Redis round trip in five
+        or six of a decrypt's, each a wait of a turn of the worker's other requests (issue 18,
+        bench/endpoints.py's many users)."""
+        if self._oa_openid is not _UNSET or self._ahead is not None:
+            return
+        wanted = [keys.identity(kind, value)
+                  for kind, value in (("mp", self.mp_openid), ("unionid", self.unionid)) if value]
+        if not wanted:
+            return
+        if self._links is not None:
+            reading = self._links.begin(wanted, fresh=_links_an_oa_openid)
+            first = reading.found.get(wanted[0])
+            if first is not None or not reading.missing:  # the usual answer, from memory
+                self._oa_openid = first.official_account_openid if first is not None \
+                    else _first_oa_openid(reading.values([]))
+                return
+            missing = reading.missing
+        else:
+            reading, missing = None, wanted
+        self._ahead = (reading, coalesce.ahead(
+            self._redis, lambda pipe: [pipe.hgetall(key) for key in missing]))
 
     def linked_identity(self) -> Identity | None:
         """The identity link of the caller's Mini Program openid, if there is one."""
@@ -57,29 +97,17 @@ class SessionUser:
     def forget_oa_openid(self) -> None:
         """Resolve again on next access (after a new link was written)."""
         self._oa_openid = _UNSET
+        if self._ahead is not None:  # read before the link: not what the next access wants
+            self._ahead[1].withdraw()
+            self._ahead = None
 
     def __repr__(self) -> str:  # no openids in reprs: they end up in logs
         return f"SessionUser(token_id={self.token_id[:8]}…)"
 
 
-def resolve_oa_openid(r: redis.Redis, mp_openid: str | None, unionid: str | None, *,
-                      links: TrackedCache | None = None) -> str | None:
-    """A Mini Program user's OA openid from the identity links (by openid, then unionid), read
-    through ``links`` when given."""
-    if links is not None and mp_openid:  # the usual answer, from memory
-        ident = links.peek(keys.identity("mp", mp_openid), fresh=_links_an_oa_openid)
-        if ident is not None:
-            return ident.official_account_openid
-    # Else both links in one round trip (a user's first request: neither is known yet); the
-    # Mini Program openid's first.
-    ids = [(kind, value) for kind, value in (("mp", mp_openid), ("unionid", unionid)) if value]
-    for ident in _identities(r, links, ids):
-        if ident and ident.official_account_openid:
-            return ident.official_account_openid
-    # Not copied into the session, and cached only until Redis says the key changed: an
-    # operator who removes a wrong link (DELETE /v1/admin/identities) must cut every live
-    # session off at once.
-    return None
+def _first_oa_openid(idents: list[Identity | None]) -> str | None:
+    return next((i.official_account_openid for i in idents
+                 if i and i.official_account_openid), None)
 
 
 def _identities(r: redis.Redis, links: TrackedCache | None,
