@@ -12,8 +12,12 @@ a worker, decrypt every encrypt_code once, shuffled, through ``app(environ, star
 every answer must be 200. Printed per decrypt: this process's CPU and redis-server's (µs), the
 pipelines the service sent (``bff.ground.store.coalesce``: each one a round trip, shared by the
 requests that rode it) and the session cache's reads from Redis and hits, summed over both
-instances. A workload of many users is where the cache's invalidations matter: a user's first
-decrypt writes their identity links while other users' reads are in flight.
+instances; and the decrypts' latency in process (p50, p99: all greenlets share one core here,
+so they are about twice a worker's, but their ratio is the one to compare). The apps' objects
+are frozen out of the garbage collector, as the Procfile's worker does (``gc.freeze``): else
+the collector's full passes, 60-115 ms with every request waiting, make the tail. A workload
+of many users is where the cache's invalidations matter: a user's first decrypt writes their
+identity links while other users' reads are in flight.
 
     .venv/bin/python bench/many_users_inprocess.py
 
@@ -31,6 +35,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -103,6 +108,7 @@ def main() -> None:
         from bff.ground.store import coalesce
 
         apps = [create_app() for _ in range(a.workers)]
+        gc.freeze()  # as bff.edges.http.gevent_worker does once the app is loaded
         pairs = codes_of_many_users(apps[0], a.users, per_user)
         if a.setup_only:
             return
@@ -118,10 +124,13 @@ def main() -> None:
         before = {"hits": sum(c.hits for c in caches if c), "misses": sum(
             c.misses for c in caches if c)}
         todo = iter(pairs)
+        latencies: list[float] = []
 
         def connection(app) -> None:
             for token, code in todo:
+                begun = time.perf_counter()
                 post_json(app, "/v1/cards/codes/decrypt", {"encrypt_code": code}, token)
+                latencies.append(time.perf_counter() - begun)
 
         rpid = redis_pid(url)
         redis_before, started, wall = cpu_seconds([rpid]), time.process_time(), time.time()
@@ -136,7 +145,14 @@ def main() -> None:
               f"{a.workers} instances, one decrypt in {per_user} linking), per decrypt: "
               f"CPU {cpu / n * 1e6:.0f} us, redis-server {redis_cpu / n * 1e6:.0f} us, "
               f"pipelines {pipelines[0] / n:.2f}, session cache: {misses / n:.2f} keys read "
-              f"from Redis, {hits / n:.2f} hits (wall {wall:.1f} s)")
+              f"from Redis, {hits / n:.2f} hits; latency p50 {percentile(latencies, 50):.1f} "
+              f"ms, p99 {percentile(latencies, 99):.1f} ms (wall {wall:.1f} s)")
+
+
+def percentile(seconds: list[float], p: float) -> float:
+    """The ``p``th percentile of ``seconds``, in milliseconds (nearest rank)."""
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] * 1e3
 
 
 if __name__ == "__main__":

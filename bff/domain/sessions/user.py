@@ -77,11 +77,13 @@ class SessionUser:
         if not wanted:
             return
         if self._links is not None:
+            first = self._links.peek(wanted[0], fresh=_links_an_oa_openid)
+            if first is not None:  # the usual answer, from memory
+                self._oa_openid = first.official_account_openid
+                return
             reading = self._links.begin(wanted, fresh=_links_an_oa_openid)
-            first = reading.found.get(wanted[0])
-            if first is not None or not reading.missing:  # the usual answer, from memory
-                self._oa_openid = first.official_account_openid if first is not None \
-                    else _first_oa_openid(reading.values([]))
+            if not reading.missing:  # the Mini Program openid's link arrived meanwhile
+                self._oa_openid = _first_oa_openid(reading.values([]))
                 return
             missing = reading.missing
         else:
