@@ -72,15 +72,18 @@ class SessionUser:
         bench/endpoints.py's many users)."""
         if self._oa_openid is not _UNSET or self._ahead is not None:
             return
-        wanted = [keys.identity(kind, value)
-                  for kind, value in (("mp", self.mp_openid), ("unionid", self.unionid)) if value]
-        if not wanted:
-            return
-        if self._links is not None:
-            first = self._links.peek(wanted[0], fresh=_links_an_oa_openid)
+        mp = keys.identity("mp", self.mp_openid) if self.mp_openid else None
+        if self._links is not None and mp is not None:
+            first = self._links.peek(mp, fresh=_links_an_oa_openid)
             if first is not None:  # the usual answer, from memory
                 self._oa_openid = first.official_account_openid
                 return
+        wanted = [mp] if mp is not None else []
+        if self.unionid:
+            wanted.append(keys.identity("unionid", self.unionid))
+        if not wanted:
+            return
+        if self._links is not None:
             reading = self._links.begin(wanted, fresh=_links_an_oa_openid)
             if not reading.missing:  # the Mini Program openid's link arrived meanwhile
                 self._oa_openid = _first_oa_openid(reading.values([]))
