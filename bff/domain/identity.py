@@ -182,7 +182,14 @@ def find_identity(
 def identities_at(r: redis.Redis, identity_keys: list[str]) -> list[Identity | None]:
     """The identities stored at several ``keys.identity`` keys, in one round trip."""
     return [identity_of(rec) for rec in
-            coalesce.send(r, lambda pipe: [pipe.hgetall(key) for key in identity_keys])]
+            coalesce.send(r, lambda pipe: read_identities_into(pipe, identity_keys))]
+
+
+def read_identities_into(pipe: Any, identity_keys: list[str]) -> None:
+    """Add the reads of the identity records at ``identity_keys`` to ``pipe``; each reply is
+    an ``identity_of``'s record."""
+    for key in identity_keys:
+        pipe.hgetall(key)
 
 
 def identity_of(rec: dict[str, str]) -> Identity | None:

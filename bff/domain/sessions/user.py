@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from bff.domain.identity import Identity, identities_at, identity_of
+from bff.domain.identity import Identity, identities_at, identity_of, read_identities_into
 from bff.domain.sessions.store import SessionRecord
 from bff.ground.store import coalesce, keys
 from bff.ground.store.tracked import Reading, TrackedCache
@@ -92,7 +92,7 @@ class SessionUser:
         else:
             reading, missing = None, wanted
         self._ahead = (reading, coalesce.ahead(
-            self._redis, lambda pipe: [pipe.hgetall(key) for key in missing]))
+            self._redis, lambda pipe: read_identities_into(pipe, missing)))
 
     def linked_identity(self) -> Identity | None:
         """The identity link of the caller's Mini Program openid, if there is one."""
