@@ -148,7 +148,7 @@ def post_stable_token() -> Response:
 
 @wechat_api(bp, "/cgi-bin/ticket/getticket", method="GET")
 def get_ticket(call: WeChatCall) -> Response:
-    kind = request.args.get("type", "jsapi")
+    kind = call.request.args.get("type", "jsapi")
     if kind not in TICKET_TYPES:
         raise WeChatError(40097, "invalid args")
     ticket, expires_at = current_ticket(call.sb, call.appid, kind)
@@ -190,13 +190,13 @@ def oauth2_access_token() -> Response:
 @wechat_api(bp, "/cgi-bin/user/info", method="GET", oa_only=True)
 def user_info(call: WeChatCall) -> Response:
     sb = call.sb
-    openid = request.args.get("openid") or ""
+    openid = call.request.args.get("openid") or ""
     user = sb.r.hgetall(sb.keys.user(openid)) if openid else {}
     if not user:
         raise WeChatError(40003, "invalid openid")
     return _about(
         user, subscribe=1, openid=user["oa_openid"], nickname=user.get("nickname", ""),
-        sex=int(user.get("sex", 0)), language=request.args.get("lang", "zh_CN"),
+        sex=int(user.get("sex", 0)), language=call.request.args.get("lang", "zh_CN"),
         city="", province="", country="", headimgurl="",
         subscribe_time=int(float(user.get("created_at", 0))),
         remark="", groupid=0, tagid_list=[],

@@ -15,7 +15,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort
 from flask.wrappers import Response
 
 from bff.sandbox.core import WeChatError
@@ -56,7 +56,8 @@ def _kind(data: bytes) -> tuple[str, str] | None:
 @wechat_api(bp, "/cgi-bin/media/uploadimg")
 def upload_image(call: WeChatCall) -> Response:
     sb = call.sb
-    upload = request.files.get("buffer") or request.files.get("media")
+    files = call.request.files
+    upload = files.get("buffer") or files.get("media")
     if upload is None:
         raise WeChatError(41005, "media data missing")
     try:
@@ -71,7 +72,7 @@ def upload_image(call: WeChatCall) -> Response:
     image_id = secrets.token_hex(16)
     sb.r.set(sb.keys.image(image_id), f"{kind[0]} " + base64.b64encode(data).decode("ascii"),
              ex=IMAGE_TTL)
-    base = request.host_url.rstrip("/") + request.script_root
+    base = call.request.host_url.rstrip("/") + call.request.script_root
     return ok(url=f"{base}{IMAGE_HOST_PATH}/mmbiz_{kind[0]}/{image_id}/0")
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
+from typing import Any
 
 import redis
 import requests
-from flask import Flask, g, jsonify, request
-from flask.wrappers import Response
+from flask import Flask, g, jsonify
+from flask.wrappers import Request, Response
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
@@ -34,7 +36,7 @@ from bff.sandbox import (
     sim_spec,
 )
 from bff.sandbox.core import Sandbox, SandboxConfig, SimError, WeChatError
-from bff.sandbox.web import EXTENSION, sandbox
+from bff.sandbox.web import EXTENSION, LEAN_REQUEST, api_request, sandbox
 
 __all__ = ["SandboxConfig", "create_sandbox_app"]
 
@@ -51,15 +53,75 @@ ERRMSGS = {
 }
 
 
+class SandboxFlask(Flask):
+    """The sandbox's Flask app, which answers its WeChat API routes (``web.wechat_api``) with a
+    dispatch of its own: the route looked up by its path, an app context (``g``,
+    ``current_app``) and the request object, then what Flask's dispatch runs for it (the call's
+    bookkeeping, the view, its error handlers, the answer's delay, the teardown), without the
+    request context, URL adapter and routing that Flask builds for every request. In sandbox
+    mode every first decrypt makes such a call in the worker's own process, and Flask's
+    machinery was 40 % of its cost (issue 18). Everything else (the simulator, the H5 pages,
+    the token and login paths, a wrong method, a body without a length) goes through Flask;
+    tests/sandbox/test_lean_dispatch.py holds the two to the same answers."""
+
+    lean_routes: dict[str, tuple[str, Callable[[], Any]]]
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        route = self.lean_routes.get(environ.get("PATH_INFO", ""))
+        if (route is None or environ.get("REQUEST_METHOD") != route[0]
+                or not _has_length(environ)):
+            outer = LEAN_REQUEST.set(None)  # a call made while a lean one is answered
+            try:
+                return super().wsgi_app(environ, start_response)
+            finally:
+                LEAN_REQUEST.reset(outer)
+        app_context = self.app_context()
+        app_context.push()
+        req: Request = self.request_class(environ)
+        token = LEAN_REQUEST.set(req)
+        try:
+            try:
+                response = self.make_response(_begin_call(req) or route[1]())
+            except Exception as e:  # noqa: BLE001 - answered as Flask's error handlers would
+                response = _error_response(e)
+            response = _delay_answer(response)
+        finally:
+            try:
+                _flush_pushes(None)
+            finally:
+                LEAN_REQUEST.reset(token)
+                app_context.pop()
+        return response(environ, start_response)
+
+
+def _has_length(environ: dict[str, Any]) -> bool:
+    """A body whose length is given (what every WeChat client sends); a chunked one, or none
+    with a POST, goes through Flask, which reads it as the server says."""
+    length = environ.get("CONTENT_LENGTH")
+    return (length.isdigit() if length else environ.get("REQUEST_METHOD") == "GET")
+
+
+def _lean_routes(app: Flask) -> dict[str, tuple[str, Callable[[], Any]]]:
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        method = getattr(view, "wechat_api_method", None)
+        if method is not None and not rule.arguments:
+            routes[rule.rule] = (method, view)
+    return routes
+
+
 def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
                        push_session: requests.Session | None = None) -> Flask:
     """Build the sandbox; all state is in ``redis`` under ``config.prefix``."""
-    app = Flask(__name__)
+    app = SandboxFlask(__name__)
     app.extensions[EXTENSION] = Sandbox(redis, config, push_session)
     for module in (api_auth, api_cards, api_card_buttons, api_catalogue, api_member, api_manage,
                    api_messages, api_media, sim, sim_actions, sim_channels, sim_messages,
                    sim_control, sim_jsapi, sim_spec, h5):
         app.register_blueprint(module.bp)
+    app.lean_routes = _lean_routes(app)
     app.before_request(_before_wechat_call)
     app.after_request(_delay_answer)
     app.teardown_request(_flush_pushes)
@@ -91,6 +153,10 @@ def _is_sim(path: str) -> bool:
 
 
 def _before_wechat_call() -> Response | None:
+    return _begin_call(api_request())
+
+
+def _begin_call(request: Request) -> Response | None:
     """Count the call, then apply the global latency and any injected fault for its path."""
     path = request.path.strip("/")
     if _is_sim(path) or request.method == "OPTIONS":  # a CORS preflight is no call to WeChat
@@ -134,11 +200,11 @@ def _before_wechat_call() -> Response | None:
         return Response(f"sandbox fault: HTTP {status}\n", status=status, mimetype="text/plain")
     if "errcode" in fault:
         errcode = int(fault["errcode"])
-        return jsonify(errcode=errcode, errmsg=_fault_errmsg(errcode))
+        return jsonify(errcode=errcode, errmsg=_fault_errmsg(request, errcode))
     return None
 
 
-def _fault_errmsg(errcode: int) -> str:
+def _fault_errmsg(request: Request, errcode: int) -> str:
     if errcode == 40164:  # WeChat names the caller's address, as the IP whitelist saw it
         ip = request.remote_addr or "0.0.0.0"
         return f"invalid ip {ip} ipv6 ::ffff:{ip}, not in whitelist rid: sandbox"
@@ -161,6 +227,20 @@ def _flush_pushes(exc: BaseException | None) -> None:
         clock = g.pop("sandbox_clock", None)
         if clock is not None:
             sandbox().clock.end_call(clock)
+
+
+def _error_response(e: Exception) -> Response:
+    """The answer of the error handlers ``create_sandbox_app`` registers, for the sandbox's
+    own dispatch: the most specific one, as Flask chooses."""
+    if isinstance(e, WeChatError):
+        return _wechat_error(e)
+    if isinstance(e, SimError):
+        return _sim_error(e)
+    if isinstance(e, HTTPException):
+        return _http_error(e)
+    if isinstance(e, RedisError):
+        return _store_error(e)
+    return _unexpected(e)
 
 
 def _wechat_error(e: WeChatError) -> Response:
@@ -187,6 +267,7 @@ def _sim_error(e: SimError) -> Response:
 
 def _http_error(e: HTTPException) -> Response:
     """``/_sim`` paths answer in the service's shape; WeChat's paths in WeChat's own."""
+    request = api_request()
     if _is_sim(request.path.strip("/")):
         return sim_error_response(e.code or 500, e.description or e.name)
     status = e.code or 500
@@ -205,7 +286,7 @@ def _http_error(e: HTTPException) -> Response:
 def _unexpected(e: Exception) -> Response:
     """A bug in the sandbox: said in the path's shape, logged, never a stack trace."""
     log.exception("sandbox error: %s", type(e).__name__)
-    if _is_sim(request.path.strip("/")):
+    if _is_sim(api_request().path.strip("/")):
         return sim_error_response(500, "sandbox internal error; it has been logged")
     response = jsonify(errcode=-1, errmsg="system error")
     response.status_code = 500

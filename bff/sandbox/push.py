@@ -36,10 +36,11 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import requests
-from flask import g, has_request_context
+from flask import g
 
 from bff.sandbox import crypto
 from bff.sandbox.core import Sandbox
+from bff.sandbox.web import in_request
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def push_event(sb: Sandbox, fields: dict[str, Any]) -> dict[str, Any]:
     """Deliver one event to the configured URL, now or as the push timing settings say;
     returns (and, once made, records) what happened."""
     settings = sb.settings()
-    if settings["push_reorder"] and has_request_context():
+    if settings["push_reorder"] and in_request():
         g.setdefault(_BATCH, []).append(fields)
         return _scheduled(fields)
     if settings["push_delay_ms"]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cached_property
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
-from flask.wrappers import Response
+from flask import Blueprint, current_app, g, has_request_context, request
+from flask.json.provider import DefaultJSONProvider as _JSON
+from flask.wrappers import Request, Response
 
 from bff.sandbox.cards import card_or_fail, find_code
 from bff.sandbox.core import Sandbox, SimError, WeChatError, format_error
@@ -21,9 +23,29 @@ def sandbox() -> Sandbox:
     return current_app.extensions[EXTENSION]
 
 
+# The request of a WeChat API call answered by the sandbox's own dispatch (app.py:
+# ``SandboxFlask``), which pushes no Flask request context; None in Flask's.
+LEAN_REQUEST: ContextVar[Request | None] = ContextVar("sandbox_lean_request", default=None)
+
+
+def api_request() -> Request:
+    """The HTTP request being answered: the same object (``flask.Request``), read the same way,
+    whether the sandbox's own dispatch answers it or Flask's."""
+    return LEAN_REQUEST.get() or request._get_current_object()  # type: ignore[attr-defined]
+
+
+def in_request() -> bool:
+    """Whether a request is being answered (its end will run the app's teardown)."""
+    return LEAN_REQUEST.get() is not None or has_request_context()
+
+
 def ok(**fields: Any) -> Response:
-    """A WeChat success answer."""
-    return jsonify({"errcode": 0, "errmsg": "ok", **fields})
+    """A WeChat success answer: what ``jsonify`` writes (Flask's default JSON provider: keys
+    sorted, compact, a final newline), without its lookups of the app; every WeChat call
+    answers through here."""
+    text = json.dumps({"errcode": 0, "errmsg": "ok", **fields}, default=_JSON.default,
+                      separators=(",", ":"), sort_keys=True)
+    return Response(f"{text}\n", mimetype="application/json")
 
 
 _UNREADABLE = object()
@@ -35,7 +57,7 @@ def _json_body() -> Any:
     ``_NOT_UTF8`` for bytes that are not UTF-8 (WeChat reads UTF-8 only: json.loads alone
     would take UTF-16 and UTF-32 too)."""
     try:
-        text = request.get_data().decode("utf-8")
+        text = api_request().get_data().decode("utf-8")
     except UnicodeDecodeError:
         return _NOT_UTF8
     try:
@@ -108,7 +130,7 @@ def sim_field(body: dict[str, Any], name: str, kind: str, default: Any = None, *
 
 def require_token() -> str:
     """Validate the ``access_token`` query parameter; returns the appid it belongs to."""
-    token = request.args.get("access_token")
+    token = api_request().args.get("access_token")
     if not token:
         raise WeChatError(41001, "access_token missing")
     sb = sandbox()
@@ -128,6 +150,7 @@ class WeChatCall:
     def __init__(self, sb: Sandbox, appid: str) -> None:
         self.sb = sb
         self.appid = appid
+        self.request = api_request()
 
     @cached_property
     def body(self) -> dict[str, Any]:
@@ -164,7 +187,9 @@ def wechat_api(bp: Blueprint, path: str, *, method: str = "POST", oa_only: bool 
     """Route a WeChat API path that takes an access_token: the view gets the checked call.
 
     ``oa_only``: an API of the Official Account alone; another appid's token is refused with
-    48001 before the view runs (before its body is read).
+    48001 before the view runs (before its body is read). The route is answered by the
+    sandbox's own dispatch (app.py: ``SandboxFlask``), so the view reads its request from
+    ``call.request`` (or ``api_request()``), never from ``flask.request``.
     """
     def register(view: Callable[[WeChatCall], Response]) -> Callable[[WeChatCall], Response]:
         def endpoint() -> Response:
@@ -173,6 +198,7 @@ def wechat_api(bp: Blueprint, path: str, *, method: str = "POST", oa_only: bool 
                 refuse_unless_oa(call)
             return view(call)
 
+        endpoint.wechat_api_method = method  # type: ignore[attr-defined]
         bp.add_url_rule(path, view.__name__, endpoint, methods=[method])
         return view
 
