@@ -6,8 +6,8 @@ every first decrypt's CPU (and so in its requests/s and p99), although a deploym
 it: there WeChat does the work and the worker only waits. This times one encrypt_code's decrypt,
 N times in a row, two ways:
 
-- ``sandbox``: the sandbox's WSGI app called directly (its Flask dispatch, its bookkeeping
-  script's round trip, the decrypt, the JSON answer);
+- ``sandbox``: the sandbox's WSGI app called directly (its own dispatch of a WeChat API
+  route, its bookkeeping script's round trip, the decrypt, the JSON answer);
 - ``client``: through the service's WeChat client, as a first decrypt calls it (the request
   built and sent through requests to the in-process adapter, the answer parsed).
 

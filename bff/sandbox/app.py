@@ -125,11 +125,8 @@ def create_sandbox_app(redis: redis.Redis, config: SandboxConfig, *,
     app.before_request(_before_wechat_call)
     app.after_request(_delay_answer)
     app.teardown_request(_flush_pushes)
-    app.register_error_handler(WeChatError, _wechat_error)
-    app.register_error_handler(SimError, _sim_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(RedisError, _store_error)
-    app.register_error_handler(Exception, _unexpected)
+    for kind, handler in _ERROR_HANDLERS:
+        app.register_error_handler(kind, handler)
     return app
 
 
@@ -229,20 +226,6 @@ def _flush_pushes(exc: BaseException | None) -> None:
             sandbox().clock.end_call(clock)
 
 
-def _error_response(e: Exception) -> Response:
-    """The answer of the error handlers ``create_sandbox_app`` registers, for the sandbox's
-    own dispatch: the most specific one, as Flask chooses."""
-    if isinstance(e, WeChatError):
-        return _wechat_error(e)
-    if isinstance(e, SimError):
-        return _sim_error(e)
-    if isinstance(e, HTTPException):
-        return _http_error(e)
-    if isinstance(e, RedisError):
-        return _store_error(e)
-    return _unexpected(e)
-
-
 def _wechat_error(e: WeChatError) -> Response:
     return jsonify(errcode=e.errcode, errmsg=e.errmsg)
 
@@ -283,6 +266,11 @@ def _http_error(e: HTTPException) -> Response:
     return response
 
 
+def _error_response(e: Exception) -> Response:
+    """The answer of the handler Flask would choose for ``e`` (``_ERROR_HANDLERS``)."""
+    return next(handler(e) for kind, handler in _ERROR_HANDLERS if isinstance(e, kind))
+
+
 def _unexpected(e: Exception) -> Response:
     """A bug in the sandbox: said in the path's shape, logged, never a stack trace."""
     log.exception("sandbox error: %s", type(e).__name__)
@@ -291,3 +279,11 @@ def _unexpected(e: Exception) -> Response:
     response = jsonify(errcode=-1, errmsg="system error")
     response.status_code = 500
     return response
+
+
+# The error handlers, registered with Flask and used by the sandbox's own dispatch: none of the
+# first four is a subclass of another, and Exception comes last, so the first that matches is
+# the one Flask chooses (the most specific).
+_ERROR_HANDLERS: tuple[tuple[type[Exception], Callable[[Any], Response]], ...] = (
+    (WeChatError, _wechat_error), (SimError, _sim_error), (HTTPException, _http_error),
+    (RedisError, _store_error), (Exception, _unexpected))

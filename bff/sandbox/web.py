@@ -31,7 +31,8 @@ LEAN_REQUEST: ContextVar[Request | None] = ContextVar("sandbox_lean_request", de
 def api_request() -> Request:
     """The HTTP request being answered: the same object (``flask.Request``), read the same way,
     whether the sandbox's own dispatch answers it or Flask's."""
-    return LEAN_REQUEST.get() or request._get_current_object()  # type: ignore[attr-defined]
+    lean = LEAN_REQUEST.get()
+    return request._get_current_object() if lean is None else lean  # type: ignore[attr-defined]
 
 
 def in_request() -> bool:

@@ -217,3 +217,13 @@ def test_the_unsealing_cipher_is_cbc():
         assert crypto._cbc_decrypt(ecb, iv, data) == AES.new(key, AES.MODE_CBC, iv).decrypt(data)
     for text in ("1234567890", "x" * 15, "x" * 16, "码" * 9):
         assert crypto.unseal(key_b64, crypto.seal(key_b64, text)) == text
+
+
+def test_the_first_handler_that_matches_is_the_one_flask_chooses():
+    """Flask picks the handler of the most specific class; the table's order gives the same
+    only while no handled class is a subclass of another but Exception, which is last."""
+    from bff.sandbox import app as sandbox_app_module
+
+    kinds = [kind for kind, _ in sandbox_app_module._ERROR_HANDLERS]
+    assert kinds[-1] is Exception
+    assert not any(issubclass(a, b) for a in kinds[:-1] for b in kinds[:-1] if a is not b)
